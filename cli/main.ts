@@ -1,0 +1,14 @@
+// Entry point of the `drover` executable (from a checkout: ./bin/drover; packaged: the SEA main).
+import { runCli } from './program.ts';
+import { EXIT } from './exit-codes.ts';
+
+runCli(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`drover: ${message}\n`);
+    process.exitCode = EXIT.FAILURE;
+  },
+);

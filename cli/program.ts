@@ -1,0 +1,33 @@
+// Builds the `drover` command tree. Each command lives in cli/commands/<name>.ts and exports a
+// `register…(program)` function; this file only wires them together.
+import { Command, CommanderError } from 'commander';
+import { EXIT } from './exit-codes.ts';
+import { registerVersion } from './commands/version.ts';
+import { buildInfo } from './build-info.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('drover')
+    .description('Drover: edge-first Kubernetes management (server, agents, fleet)')
+    .version(buildInfo().version, '-v, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerVersion(program);
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. Usage errors exit 2 (ARCHITECTURE.md §3). */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return EXIT.OK;
+      }
+      return EXIT.USAGE;
+    }
+    throw err;
+  }
+}
