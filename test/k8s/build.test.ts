@@ -1,0 +1,21 @@
+// The harness build cache: a component is rebuilt exactly when its pinned module or stamp changes.
+import t from 'tap';
+import { COMPONENTS, ALL_BINARIES } from './components.ts';
+import { componentKey } from './build.ts';
+
+t.test('k8s build: every binary the contract names is built', async (t) => {
+  for (const b of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'helm', 'kustomize']) {
+    t.ok(ALL_BINARIES.includes(b), b);
+  }
+});
+
+t.test('k8s build: cache key depends on the Go version, the stamp and the module files', async (t) => {
+  const k8s = COMPONENTS.find((c) => c.module === 'kubernetes');
+  if (!k8s) throw new Error('kubernetes component missing');
+  const a = componentKey(k8s, 'go1.26.8');
+  t.equal(componentKey(k8s, 'go1.26.8'), a, 'stable');
+  t.not(componentKey(k8s, 'go1.27.0'), a, 'new Go rebuilds');
+  t.not(componentKey({ ...k8s, ldflags: [...k8s.ldflags, 'x=y'] }, 'go1.26.8'), a, 'new stamp rebuilds');
+  const keys = new Set(COMPONENTS.map((c) => componentKey(c, 'go1.26.8')));
+  t.equal(keys.size, COMPONENTS.length, 'each module has its own key');
+});
