@@ -1,0 +1,78 @@
+// The agent's REST calls against server-lite (contract in docs/api.md): GET /v1/ca,
+// POST /v1/register, POST /v1/agent/rotate, POST /v1/agent/unregister. Replies are validated
+// with zod at this boundary; nothing past here sees unchecked JSON.
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import { AgentError } from './errors.ts';
+import { httpsRequest, requestJson, type Transport } from './https-client.ts';
+import type { Role } from './config.ts';
+
+export interface FetchedCa {
+  pem: string;
+  /** Lowercase hex sha256 of the certificate's DER bytes (what join tokens carry). */
+  sha256: string;
+}
+
+/** sha256 of the first certificate in a PEM, over its DER bytes. */
+export function caFingerprint(pem: string): string {
+  let cert: crypto.X509Certificate;
+  try {
+    cert = new crypto.X509Certificate(pem);
+  } catch (err) {
+    throw new AgentError('SERVER_ERROR', 'GET /v1/ca did not return a PEM certificate', { cause: err });
+  }
+  return crypto.createHash('sha256').update(cert.raw).digest('hex');
+}
+
+/** Unverified on purpose: the caller compares the fingerprint with the join token before trusting it. */
+export async function fetchCa(server: string, transport: Transport): Promise<FetchedCa> {
+  const res = await httpsRequest({ method: 'GET', url: `${server}/v1/ca`, transport, ca: 'insecure' });
+  if (res.status !== 200) throw new AgentError('SERVER_ERROR', `GET ${server}/v1/ca answered HTTP ${res.status}; is this a drover server?`);
+  const pem = res.body.toString('utf8');
+  return { pem, sha256: caFingerprint(pem) };
+}
+
+export interface RegisterRequest {
+  token: string;
+  name?: string | undefined;
+  labels: Record<string, string>;
+  roles: readonly Role[];
+  hostname: string;
+  facts: Record<string, unknown>;
+}
+
+const registerReply = z.object({
+  agentId: z.string().min(1),
+  clusterId: z.string().min(1),
+  nodeId: z.string().min(1),
+  credential: z.string().min(8),
+  credentialExpiresAt: z.string().nullable().optional(),
+});
+export type RegisterReply = z.infer<typeof registerReply>;
+
+const rotateReply = z.object({
+  credential: z.string().min(8),
+  credentialExpiresAt: z.string().nullable().optional(),
+});
+export type RotateReply = z.infer<typeof rotateReply>;
+
+function parseReply<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new AgentError('SERVER_ERROR', `${what}: unexpected reply (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  return parsed.data;
+}
+
+export async function register(server: string, ca: string, transport: Transport, req: RegisterRequest): Promise<RegisterReply> {
+  const body = { ...req, ...(req.name === undefined ? {} : { name: req.name }) };
+  const res = await requestJson({ method: 'POST', url: `${server}/v1/register`, transport, ca, json: body }, 'registration');
+  return parseReply(registerReply, res.body, 'registration');
+}
+
+export async function rotate(server: string, ca: string, transport: Transport, credential: string): Promise<RotateReply> {
+  const res = await requestJson({ method: 'POST', url: `${server}/v1/agent/rotate`, transport, ca, bearer: credential, json: {} }, 'credential rotation');
+  return parseReply(rotateReply, res.body, 'credential rotation');
+}
+
+export async function unregister(server: string, ca: string, transport: Transport, credential: string): Promise<void> {
+  await requestJson({ method: 'POST', url: `${server}/v1/agent/unregister`, transport, ca, bearer: credential, json: {} }, 'unregister');
+}
