@@ -1,0 +1,171 @@
+// Admin REST endpoints (docs/api.md), all behind the admin token: join tokens, clusters, nodes,
+// agent identities (list, revoke: which also disconnects) and the live session registry.
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { ServerError } from '../errors.ts';
+import { LIMITS } from '../limits.ts';
+import { formatJoinToken, hashesEqual, hashSecret, bearer, newSecret, newTokenId } from '../secrets.ts';
+import { labelKey, labelValue, labelsSchema } from '../schemas.ts';
+import { SESSION_CLOSE } from '../tunnel/session-registry.ts';
+import { readJson, sendJson, sendNoContent } from '../http/body.ts';
+import type { Route } from '../http/router.ts';
+import type { ServerContext } from '../context.ts';
+import { agentView, clusterView, nodeView, sessionView, tokenView } from '../views.ts';
+
+function requireAdmin(ctx: ServerContext, req: IncomingMessage): void {
+  const token = bearer(req.headers.authorization);
+  if (token === undefined || !hashesEqual(hashSecret(token), ctx.adminTokenHash)) {
+    req.resume();
+    throw new ServerError('ADMIN_TOKEN_INVALID');
+  }
+}
+
+const createTokenSchema = z
+  .object({
+    /** Lifetime in seconds; 0 = never expires. */
+    ttlSeconds: z.int().min(0).max(10 * 365 * 24 * 3600).optional(),
+    /** 0 = unlimited. */
+    uses: z.int().min(0).max(1_000_000).optional(),
+    clusterId: z.string().min(1).max(64).optional(),
+    labels: labelsSchema.optional(),
+  })
+  .strict()
+  .refine((b) => !(b.clusterId !== undefined && b.labels !== undefined), 'give clusterId or labels, not both');
+
+const patchClusterSchema = z
+  .object({ labels: z.record(labelKey, labelValue.nullable()) })
+  .strict();
+
+const admin = (route: Route): Route => ({
+  ...route,
+  async handle(ctx, req, res, params) {
+    requireAdmin(ctx, req);
+    await route.handle(ctx, req, res, params);
+  },
+});
+
+export const adminRoutes: readonly Route[] = [
+  admin({
+    method: 'GET',
+    pattern: /^\/v1\/tokens$/,
+    name: '/v1/tokens',
+    async handle(ctx, _req, res) {
+      const now = ctx.clock.now();
+      sendJson(res, 200, (await ctx.store.listTokens()).map((t) => tokenView(t, now)));
+    },
+  }),
+  admin({
+    method: 'POST',
+    pattern: /^\/v1\/tokens$/,
+    name: '/v1/tokens',
+    async handle(ctx, req, res) {
+      const body = await readJson(req, createTokenSchema, { emptyAsObject: true });
+      if (body.clusterId !== undefined && !(await ctx.store.getCluster(body.clusterId))) {
+        throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${body.clusterId} (see drover cluster list)`);
+      }
+      const now = ctx.clock.now();
+      const ttlMs = body.ttlSeconds === undefined ? LIMITS.defaultTokenTtlMs : body.ttlSeconds * 1000;
+      const id = newTokenId(ctx.random);
+      const secret = newSecret(ctx.random);
+      const record = {
+        id,
+        secretHash: hashSecret(secret),
+        createdAt: now,
+        expiresAt: ttlMs === 0 ? null : now + ttlMs,
+        usesMax: body.uses ?? LIMITS.defaultTokenUses,
+        uses: 0,
+        clusterId: body.clusterId ?? null,
+        labels: body.clusterId === undefined ? (body.labels ?? {}) : {},
+        revokedAt: null,
+      };
+      await ctx.store.createToken(record);
+      ctx.log.info({ tokenId: id, clusterId: record.clusterId, usesMax: record.usesMax }, 'join token created');
+      sendJson(res, 201, { token: formatJoinToken(ctx.tls.caHash, id, secret), ...tokenView(record, now) });
+    },
+  }),
+  admin({
+    method: 'DELETE',
+    pattern: /^\/v1\/tokens\/([^/]+)$/,
+    name: '/v1/tokens/:id',
+    async handle(ctx, _req, res, [id = '']) {
+      if (!(await ctx.store.revokeToken(id, ctx.clock.now()))) throw new ServerError('TOKEN_NOT_FOUND', `no join token ${id}`);
+      ctx.log.info({ tokenId: id }, 'join token revoked');
+      sendNoContent(res);
+    },
+  }),
+  admin({
+    method: 'GET',
+    pattern: /^\/v1\/clusters$/,
+    name: '/v1/clusters',
+    async handle(ctx, _req, res) {
+      const agents = await ctx.store.listAgents();
+      sendJson(res, 200, (await ctx.store.listClusters()).map((c) => clusterView(ctx, c, agents)));
+    },
+  }),
+  admin({
+    method: 'GET',
+    pattern: /^\/v1\/clusters\/([^/]+)$/,
+    name: '/v1/clusters/:id',
+    async handle(ctx, _req, res, [id = '']) {
+      const cluster = await ctx.store.getCluster(id);
+      if (!cluster) throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${id} (see drover cluster list)`);
+      const agents = await ctx.store.listAgents({ clusterId: id });
+      const nodes = await ctx.store.listNodes({ clusterId: id });
+      sendJson(res, 200, {
+        ...clusterView(ctx, cluster, agents),
+        nodes: nodes.map((n) => nodeView(ctx, n, agents)),
+        agents: agents.map((a) => agentView(ctx, a)),
+      });
+    },
+  }),
+  admin({
+    method: 'PATCH',
+    pattern: /^\/v1\/clusters\/([^/]+)$/,
+    name: '/v1/clusters/:id',
+    async handle(ctx, req, res, [id = '']) {
+      const body = await readJson(req, patchClusterSchema);
+      const updated = await ctx.store.patchClusterLabels(id, body.labels);
+      if (!updated) throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${id} (see drover cluster list)`);
+      ctx.log.info({ clusterId: id, labels: updated.labels }, 'cluster labels changed');
+      sendJson(res, 200, clusterView(ctx, updated, await ctx.store.listAgents({ clusterId: id })));
+    },
+  }),
+  admin({
+    method: 'GET',
+    pattern: /^\/v1\/nodes$/,
+    name: '/v1/nodes',
+    async handle(ctx, _req, res) {
+      const agents = await ctx.store.listAgents();
+      sendJson(res, 200, (await ctx.store.listNodes()).map((n) => nodeView(ctx, n, agents)));
+    },
+  }),
+  admin({
+    method: 'GET',
+    pattern: /^\/v1\/agents$/,
+    name: '/v1/agents',
+    async handle(ctx, _req, res) {
+      sendJson(res, 200, (await ctx.store.listAgents()).map((a) => agentView(ctx, a)));
+    },
+  }),
+  admin({
+    method: 'POST',
+    pattern: /^\/v1\/agents\/([^/]+)\/revoke$/,
+    name: '/v1/agents/:id/revoke',
+    async handle(ctx, req, res, [id = '']) {
+      await readJson(req, z.object({}).strict(), { emptyAsObject: true });
+      // Revocation is committed before the sessions close, so a reconnect is already refused.
+      if (!(await ctx.store.revokeAgent(id, ctx.clock.now()))) throw new ServerError('AGENT_NOT_FOUND', `no agent ${id}`);
+      const closed = ctx.sessions.closeAgent(id, SESSION_CLOSE.revoked.code, SESSION_CLOSE.revoked.reason);
+      ctx.log.info({ agentId: id, sessionsClosed: closed }, 'agent credential revoked');
+      sendNoContent(res);
+    },
+  }),
+  admin({
+    method: 'GET',
+    pattern: /^\/v1\/sessions$/,
+    name: '/v1/sessions',
+    async handle(ctx, _req, res) {
+      sendJson(res, 200, ctx.sessions.list().map(sessionView));
+    },
+  }),
+];

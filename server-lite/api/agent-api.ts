@@ -1,0 +1,81 @@
+// Endpoints agents call (docs/api.md): the CA (unauthenticated: agents check it against the hash
+// in their join token before trusting it), registration, credential rotation and unregistration.
+import { z } from 'zod';
+import { authenticate, rotateCredential } from '../credentials.ts';
+import { ServerError } from '../errors.ts';
+import { retryAfterSeconds } from '../load-shedding.ts';
+import { register, registerRequestSchema } from '../registration.ts';
+import { bearer } from '../secrets.ts';
+import { SESSION_CLOSE } from '../tunnel/session-registry.ts';
+import { readJson, sendJson, sendNoContent } from '../http/body.ts';
+import type { Route } from '../http/router.ts';
+
+const emptyObject = z.object({}).loose();
+
+export const agentRoutes: readonly Route[] = [
+  {
+    method: 'GET',
+    pattern: /^\/v1\/ca$/,
+    name: '/v1/ca',
+    async handle(ctx, _req, res) {
+      res.writeHead(200, { 'content-type': 'application/x-pem-file', 'content-length': Buffer.byteLength(ctx.tls.caPem) });
+      res.end(ctx.tls.caPem);
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/register$/,
+    name: '/v1/register',
+    async handle(ctx, req, res) {
+      const release = ctx.limiters.registrations.tryAcquire();
+      if (!release) {
+        req.resume();
+        ctx.metrics.shed.inc({ kind: 'register' });
+        throw new ServerError('OVERLOADED', undefined, retryAfterSeconds(ctx.unit()));
+      }
+      try {
+        const body = await readJson(req, registerRequestSchema);
+        const result = await register(body, { store: ctx.store, random: ctx.random, now: () => ctx.clock.now() });
+        ctx.metrics.registrations.inc({ result: 'ok' });
+        ctx.log.info(
+          { agentId: result.agentId, clusterId: result.clusterId, nodeId: result.nodeId, roles: body.roles, hostname: body.hostname },
+          'agent registered',
+        );
+        sendJson(res, 201, result);
+      } catch (err) {
+        if (err instanceof ServerError) {
+          ctx.metrics.registrations.inc({ result: err.code });
+          ctx.log.info({ code: err.code, remote: req.socket.remoteAddress }, 'registration refused');
+        }
+        throw err;
+      } finally {
+        release();
+      }
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/agent\/rotate$/,
+    name: '/v1/agent/rotate',
+    async handle(ctx, req, res) {
+      await readJson(req, emptyObject, { emptyAsObject: true });
+      const auth = await authenticate(bearer(req.headers.authorization), ctx.store, { allowPrevious: true });
+      const issued = await rotateCredential(auth, ctx.store, ctx.random, ctx.clock.now());
+      ctx.log.info({ agentId: auth.agent.id, via: auth.via }, 'agent credential rotated');
+      sendJson(res, 200, { credential: issued.credential, credentialExpiresAt: new Date(issued.expiresAt).toISOString() });
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/agent\/unregister$/,
+    name: '/v1/agent/unregister',
+    async handle(ctx, req, res) {
+      await readJson(req, emptyObject, { emptyAsObject: true });
+      const auth = await authenticate(bearer(req.headers.authorization), ctx.store, { allowPrevious: false });
+      await ctx.store.removeAgent(auth.agent.id, ctx.clock.now());
+      ctx.sessions.closeAgent(auth.agent.id, SESSION_CLOSE.revoked.code, 'agent unregistered');
+      ctx.log.info({ agentId: auth.agent.id, clusterId: auth.agent.clusterId }, 'agent unregistered');
+      sendNoContent(res);
+    },
+  },
+];

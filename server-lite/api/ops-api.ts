@@ -1,0 +1,42 @@
+// Operational endpoints, unauthenticated like k3s/Kubernetes probes: /healthz (the process
+// answers), /readyz (the store answers and we are not shutting down), /metrics (Prometheus text).
+import { ServerError } from '../errors.ts';
+import type { Route } from '../http/router.ts';
+
+export const opsRoutes: readonly Route[] = [
+  {
+    method: 'GET',
+    pattern: /^\/healthz$/,
+    name: '/healthz',
+    async handle(_ctx, _req, res) {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('ok\n');
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/readyz$/,
+    name: '/readyz',
+    async handle(ctx, _req, res) {
+      if (ctx.closing) throw new ServerError('NOT_READY', 'the server is shutting down');
+      try {
+        await ctx.store.ping();
+      } catch (err) {
+        ctx.log.warn({ err }, 'store not reachable');
+        throw new ServerError('NOT_READY', 'the datastore does not answer');
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('ok\n');
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/metrics$/,
+    name: '/metrics',
+    async handle(ctx, _req, res) {
+      const text = await ctx.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
+      res.end(text);
+    },
+  },
+];

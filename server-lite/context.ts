@@ -1,0 +1,34 @@
+// Everything a request handler needs, built once by server.ts: the store, the session registry,
+// clock and randomness (injected, so tests control time), limits, metrics and the logger.
+import type { Logger } from 'pino';
+import type { HealthPolicy } from './health.ts';
+import type { InFlightLimiter } from './load-shedding.ts';
+import type { ServerMetrics } from './metrics.ts';
+import type { RandomBytes } from './secrets.ts';
+import type { Store } from './store/store.ts';
+import type { TlsMaterial } from './tls/tls-material.ts';
+import type { LastSeen } from './tunnel/last-seen.ts';
+import type { SessionRegistry } from './tunnel/session-registry.ts';
+
+export interface Clock {
+  now(): number;
+}
+
+export interface ServerContext {
+  store: Store;
+  sessions: SessionRegistry;
+  lastSeen: LastSeen;
+  clock: Clock;
+  random: RandomBytes;
+  /** A number in [0, 1), for jitter. */
+  unit: () => number;
+  log: Logger;
+  metrics: ServerMetrics;
+  tls: TlsMaterial;
+  adminTokenHash: string;
+  health: HealthPolicy;
+  limiters: { registrations: InFlightLimiter; upgrades: InFlightLimiter };
+  maxSessions: number;
+  /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
+  closing: boolean;
+}

@@ -1,0 +1,56 @@
+// Error registry of server-lite: every code the server puts on the wire, with its HTTP status.
+// docs/errors-server.md documents each one; errors.test.ts keeps the two in sync.
+
+export const SERVER_ERRORS = Object.freeze({
+  TOKEN_MALFORMED: { status: 400, message: 'the join token is not of the form <id>.<secret>' },
+  TOKEN_UNKNOWN: { status: 401, message: 'the join token is not known to this server' },
+  TOKEN_EXPIRED: { status: 401, message: 'the join token has expired; create a new one with `drover token create`' },
+  TOKEN_USED_UP: { status: 401, message: 'the join token has no uses left; create a new one with `drover token create --uses N`' },
+  TOKEN_REVOKED: { status: 401, message: 'the join token was revoked' },
+  TOKEN_NOT_FOUND: { status: 404, message: 'no join token with that id' },
+  CREDENTIAL_MISSING: { status: 401, message: 'an Authorization: Bearer <credential> header is required' },
+  CREDENTIAL_INVALID: { status: 401, message: 'the agent credential is not valid; register the agent again' },
+  CREDENTIAL_REVOKED: { status: 401, message: 'the agent credential was revoked or the agent was unregistered' },
+  CREDENTIAL_SUPERSEDED: {
+    status: 401,
+    message: 'this credential was rotated out; call POST /v1/agent/rotate with it (accepted once) to recover',
+  },
+  ADMIN_TOKEN_INVALID: { status: 401, message: 'the admin token is missing or wrong (--token, DROVER_TOKEN)' },
+  ROLE_INVALID: { status: 400, message: 'X-Drover-Role must be one of cluster, node, fleet' },
+  ROLE_NOT_GRANTED: { status: 403, message: 'this agent did not register that role' },
+  PROTOCOL_UNSUPPORTED: { status: 400, message: 'no acceptable tunnel protocol version offered' },
+  UPGRADE_REQUIRED: { status: 426, message: 'this endpoint needs a WebSocket upgrade' },
+  UPGRADE_INVALID: { status: 400, message: 'malformed WebSocket upgrade request' },
+  INVALID_JSON: { status: 400, message: 'the request body is not valid JSON' },
+  INVALID_REQUEST: { status: 400, message: 'the request body does not match the schema' },
+  BODY_TOO_LARGE: { status: 413, message: 'the request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send the body as application/json' },
+  NOT_FOUND: { status: 404, message: 'no such resource' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this resource' },
+  CLUSTER_NOT_FOUND: { status: 404, message: 'no cluster with that id' },
+  AGENT_NOT_FOUND: { status: 404, message: 'no agent with that id' },
+  OVERLOADED: { status: 503, message: 'the server is busy; retry after the Retry-After delay' },
+  NOT_READY: { status: 503, message: 'the server is not ready' },
+  INTERNAL: { status: 500, message: 'internal server error' },
+} as const);
+
+export type ServerErrorCode = keyof typeof SERVER_ERRORS;
+
+/** An error with a stable code; the HTTP layer turns it into `{"error":{"code","message"}}`. */
+export class ServerError extends Error {
+  readonly code: ServerErrorCode;
+  readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ServerErrorCode, message?: string, retryAfterSeconds?: number) {
+    super(message ?? SERVER_ERRORS[code].message);
+    this.name = 'ServerError';
+    this.code = code;
+    this.status = SERVER_ERRORS[code].status;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export function errorBody(code: ServerErrorCode, message?: string): { error: { code: ServerErrorCode; message: string } } {
+  return { error: { code, message: message ?? SERVER_ERRORS[code].message } };
+}

@@ -1,0 +1,46 @@
+// Every limit and timeout of server-lite, named in one place with the reason for its value.
+
+export const LIMITS = Object.freeze({
+  /** CA lifetime: join tokens carry its hash, so replacing it re-enrols every device. */
+  caLifetimeDays: 3650,
+  /** Serving certificate lifetime; re-issued from the same CA on restart when near expiry. */
+  servingCertLifetimeDays: 825,
+  servingCertRenewBeforeDays: 30,
+
+  /** Request bodies are small JSON documents; anything larger is refused before parsing. */
+  maxBodyBytes: 64 * 1024,
+  /** Slow-loris guard: a request must arrive completely within this time. */
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 15_000,
+
+  /** Registrations hash secrets and write with synchronous=FULL; bound the work in flight. */
+  maxConcurrentRegistrations: 64,
+  /** Upgrades authenticate against the store; bound them so a reconnect storm queues at the agents. */
+  maxConcurrentUpgrades: 256,
+  /** Hard cap on open tunnel sessions per server process. */
+  maxSessions: 20_000,
+  /** Retry-After for shed requests is drawn from this range (seconds) so retries spread out. */
+  retryAfterMinSeconds: 2,
+  retryAfterMaxSeconds: 10,
+
+  /** WebSocket frames larger than this close the tunnel (the protocol frames its own streams). */
+  maxTunnelMessageBytes: 1024 * 1024,
+
+  /** Agents heartbeat at this interval; Stale after 2 intervals without traffic (issue 4). */
+  heartbeatIntervalMs: 15_000,
+  staleAfterIntervals: 2,
+  /** Offline after this long without traffic (or no live session and never seen). */
+  offlineAfterMs: 5 * 60_000,
+  /** lastSeen is kept in memory and flushed in one transaction at this period. */
+  lastSeenFlushMs: 5_000,
+
+  /** Default join token lifetime and uses (`drover token create` without flags). */
+  defaultTokenTtlMs: 24 * 60 * 60_000,
+  defaultTokenUses: 1,
+  /** Credential lifetime; expiry is enforced only by asking connected agents to rotate. */
+  credentialLifetimeMs: 90 * 24 * 60 * 60_000,
+
+  /** Facts are a small JSON object; larger ones are refused. */
+  maxFactsBytes: 16 * 1024,
+  maxLabels: 64,
+} as const);

@@ -1,0 +1,158 @@
+// Starts server-lite: data dir, TLS identity, admin token, store, HTTPS + WSS on one port, the
+// lastSeen flusher. Returns a handle to stop it. `cli/commands/server.ts` is a thin shell over this;
+// tests call it in-process with an injected clock.
+import { createServer, type Server } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { ServerError } from './errors.ts';
+import type { Clock, ServerContext } from './context.ts';
+import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from './health.ts';
+import { InFlightLimiter } from './load-shedding.ts';
+import { LIMITS } from './limits.ts';
+import { createMetrics } from './metrics.ts';
+import { hashSecret, type RandomBytes } from './secrets.ts';
+import { openStore } from './store/open-store.ts';
+import { ensureTlsMaterial } from './tls/tls-material.ts';
+import { LastSeen } from './tunnel/last-seen.ts';
+import { SESSION_CLOSE, SessionRegistry } from './tunnel/session-registry.ts';
+import { createTunnelEndpoint } from './tunnel/connect.ts';
+import { createRouter } from './http/router.ts';
+import { sendError } from './http/body.ts';
+import { agentRoutes } from './api/agent-api.ts';
+import { adminRoutes } from './api/admin-api.ts';
+import { opsRoutes } from './api/ops-api.ts';
+import { dataPaths, ensureAdminToken, ensureDataDir, writeServerRecord } from './data-dir.ts';
+
+export interface ServerConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  /** undefined: SQLite in the data dir. */
+  datastore?: string | undefined;
+  tlsSans: readonly string[];
+}
+
+export interface ServerDeps {
+  log?: Logger;
+  clock?: Clock;
+  random?: RandomBytes;
+  health?: Partial<HealthPolicy>;
+  /** Overrides of the load-shedding limits (tests use small ones). */
+  limits?: Partial<{ maxConcurrentRegistrations: number; maxConcurrentUpgrades: number; maxSessions: number }>;
+  defaultMetrics?: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  caHash: string;
+  caPem: string;
+  caFile: string;
+  adminToken: string;
+  ctx: ServerContext;
+  /** Flushes lastSeen now (tests, shutdown). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '']);
+
+function urlHost(host: string): string {
+  const h = WILDCARDS.has(host) ? '127.0.0.1' : host;
+  return isIP(h) === 6 ? `[${h}]` : h;
+}
+
+export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
+  const log = deps.log ?? pino({ name: 'drover-server' });
+  const clock = deps.clock ?? { now: () => Date.now() };
+  const random = deps.random ?? randomBytes;
+  ensureDataDir(config.dataDir);
+  const paths = dataPaths(config.dataDir);
+
+  const sans = new Set(['localhost', '127.0.0.1', '::1', hostname(), ...config.tlsSans]);
+  if (!WILDCARDS.has(config.host)) sans.add(config.host);
+  const tls = ensureTlsMaterial(config.dataDir, [...sans], new Date(clock.now()));
+  const adminToken = ensureAdminToken(config.dataDir, random);
+  const store = openStore(config.datastore, paths.database);
+
+  const sessions = new SessionRegistry();
+  const ctx: ServerContext = {
+    store,
+    sessions,
+    lastSeen: new LastSeen(),
+    clock,
+    random,
+    unit: () => random(4).readUInt32BE(0) / 2 ** 32,
+    log,
+    metrics: createMetrics(sessions, { defaultMetrics: deps.defaultMetrics ?? true }),
+    tls,
+    adminTokenHash: hashSecret(adminToken),
+    health: { ...DEFAULT_HEALTH_POLICY, ...deps.health },
+    limiters: {
+      registrations: new InFlightLimiter(deps.limits?.maxConcurrentRegistrations ?? LIMITS.maxConcurrentRegistrations),
+      upgrades: new InFlightLimiter(deps.limits?.maxConcurrentUpgrades ?? LIMITS.maxConcurrentUpgrades),
+    },
+    maxSessions: deps.limits?.maxSessions ?? LIMITS.maxSessions,
+    closing: false,
+  };
+
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes]);
+  const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem, minVersion: 'TLSv1.2' }, (req, res) => {
+    dispatch(ctx, req, res).catch((err: unknown) => {
+      log.error({ err }, 'request handler crashed');
+      sendError(res, new ServerError('INTERNAL'));
+    });
+  });
+  server.requestTimeout = LIMITS.requestTimeoutMs;
+  server.headersTimeout = LIMITS.headersTimeoutMs;
+  server.on('upgrade', createTunnelEndpoint(ctx));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    log.debug({ err: err.code ?? err.message }, 'client error');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `https://${urlHost(config.host)}:${port}`;
+  writeServerRecord(config.dataDir, { url, caFile: tls.caFile, caHash: tls.caHash, pid: process.pid });
+
+  const flush = async (): Promise<void> => {
+    await ctx.lastSeen.flush(store);
+  };
+  const flusher = setInterval(() => {
+    flush().catch((err: unknown) => log.error({ err }, 'lastSeen flush failed'));
+  }, LIMITS.lastSeenFlushMs);
+  flusher.unref();
+
+  log.info({ url, dataDir: config.dataDir, caHash: tls.caHash, sans: [...sans] }, 'drover server listening');
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      ctx.closing = true;
+      clearInterval(flusher);
+      sessions.closeAll(SESSION_CLOSE.shutdown.code, SESSION_CLOSE.shutdown.reason);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await flush();
+      await store.close();
+      log.info('drover server stopped');
+    })();
+    return closed;
+  };
+
+  return { url, port, caHash: tls.caHash, caPem: tls.caPem, caFile: tls.caFile, adminToken, ctx, flush, close };
+}

@@ -1,0 +1,319 @@
+// SQLite implementation of Store (better-sqlite3, WAL). Calls are synchronous underneath and
+// wrapped in promises so callers are ready for PostgreSQL. synchronous=FULL: registrations and
+// credential rotations are relied on by agents the moment we answer, so they must survive power loss.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './migrations.ts';
+import type {
+  AgentRecord,
+  ClusterRecord,
+  CredentialUpdate,
+  Enrolment,
+  EnrolOutcome,
+  Facts,
+  Labels,
+  NodeRecord,
+  Role,
+  Store,
+  TokenRecord,
+} from './store.ts';
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown): string => String(v);
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
+
+function tokenFrom(r: Row): TokenRecord {
+  return {
+    id: str(r.id),
+    secretHash: str(r.secret_hash),
+    createdAt: num(r.created_at),
+    expiresAt: numOrNull(r.expires_at),
+    usesMax: num(r.uses_max),
+    uses: num(r.uses),
+    clusterId: strOrNull(r.cluster_id),
+    labels: json<Labels>(r.labels),
+    revokedAt: numOrNull(r.revoked_at),
+  };
+}
+
+function clusterFrom(r: Row): ClusterRecord {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    labels: json<Labels>(r.labels),
+    createdAt: num(r.created_at),
+    kubernetesVersion: strOrNull(r.kubernetes_version),
+  };
+}
+
+function nodeFrom(r: Row): NodeRecord {
+  return {
+    id: str(r.id),
+    clusterId: str(r.cluster_id),
+    name: str(r.name),
+    createdAt: num(r.created_at),
+    facts: json<Facts>(r.facts),
+    removedAt: numOrNull(r.removed_at),
+  };
+}
+
+function agentFrom(r: Row): AgentRecord {
+  return {
+    id: str(r.id),
+    clusterId: str(r.cluster_id),
+    nodeId: str(r.node_id),
+    hostname: str(r.hostname),
+    roles: json<Role[]>(r.roles),
+    credentialHash: str(r.credential_hash),
+    prevCredentialHash: strOrNull(r.prev_credential_hash),
+    credentialIssuedAt: num(r.credential_issued_at),
+    credentialExpiresAt: num(r.credential_expires_at),
+    createdAt: num(r.created_at),
+    revokedAt: numOrNull(r.revoked_at),
+    removedAt: numOrNull(r.removed_at),
+    lastSeen: numOrNull(r.last_seen),
+    facts: json<Facts>(r.facts),
+  };
+}
+
+export function migrate(db: Database.Database): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
+  const current = numOrNull(row?.v) ?? 0;
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+    })();
+  }
+  return MIGRATIONS.at(-1)?.version ?? 0;
+}
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    migrate(this.#db);
+  }
+
+  async createToken(t: TokenRecord): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO tokens (id, secret_hash, created_at, expires_at, uses_max, uses, cluster_id, labels, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(t.id, t.secretHash, t.createdAt, t.expiresAt, t.usesMax, t.uses, t.clusterId, JSON.stringify(t.labels), t.revokedAt);
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    const r = this.#db.prepare('SELECT * FROM tokens WHERE id = ?').get(id) as Row | undefined;
+    return r ? tokenFrom(r) : undefined;
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (this.#db.prepare('SELECT * FROM tokens ORDER BY created_at, id').all() as Row[]).map(tokenFrom);
+  }
+
+  async revokeToken(id: string, now: number): Promise<boolean> {
+    const r = this.#db.prepare('UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(now, id);
+    return r.changes > 0;
+  }
+
+  async enrol(e: Enrolment): Promise<EnrolOutcome> {
+    const db = this.#db;
+    // One transaction: the use is spent only if cluster, node and agent are all written, and is
+    // committed (synchronous=FULL) before the agent receives its credential.
+    const run = db.transaction((): EnrolOutcome => {
+      const spent = db
+        .prepare(
+          `UPDATE tokens SET uses = uses + 1 WHERE id = ? AND revoked_at IS NULL
+             AND (expires_at IS NULL OR expires_at > ?) AND (uses_max = 0 OR uses < uses_max)`,
+        )
+        .run(e.tokenId, e.now);
+      if (spent.changes === 0) {
+        const r = db.prepare('SELECT * FROM tokens WHERE id = ?').get(e.tokenId) as Row | undefined;
+        if (!r) return { ok: false, reason: 'TOKEN_UNKNOWN' };
+        const t = tokenFrom(r);
+        if (t.revokedAt !== null) return { ok: false, reason: 'TOKEN_REVOKED' };
+        if (t.expiresAt !== null && t.expiresAt <= e.now) return { ok: false, reason: 'TOKEN_EXPIRED' };
+        return { ok: false, reason: 'TOKEN_USED_UP' };
+      }
+      if (e.newCluster) {
+        const c = e.newCluster;
+        db.prepare('INSERT INTO clusters (id, name, labels, created_at, kubernetes_version) VALUES (?, ?, ?, ?, ?)').run(
+          c.id,
+          c.name,
+          JSON.stringify(c.labels),
+          c.createdAt,
+          c.kubernetesVersion,
+        );
+      } else if (!db.prepare('SELECT 1 FROM clusters WHERE id = ?').get(e.agent.clusterId)) {
+        throw new EnrolAbort('CLUSTER_NOT_FOUND');
+      }
+      const n = e.node;
+      db.prepare('INSERT INTO nodes (id, cluster_id, name, created_at, facts, removed_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        n.id,
+        n.clusterId,
+        n.name,
+        n.createdAt,
+        JSON.stringify(n.facts),
+        n.removedAt,
+      );
+      const a = e.agent;
+      db.prepare(
+        `INSERT INTO agents (id, cluster_id, node_id, hostname, roles, credential_hash, prev_credential_hash,
+           credential_issued_at, credential_expires_at, created_at, revoked_at, removed_at, last_seen, facts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        a.id,
+        a.clusterId,
+        a.nodeId,
+        a.hostname,
+        JSON.stringify(a.roles),
+        a.credentialHash,
+        a.prevCredentialHash,
+        a.credentialIssuedAt,
+        a.credentialExpiresAt,
+        a.createdAt,
+        a.revokedAt,
+        a.removedAt,
+        a.lastSeen,
+        JSON.stringify(a.facts),
+      );
+      return { ok: true };
+    });
+    try {
+      return run.immediate();
+    } catch (err) {
+      if (err instanceof EnrolAbort) return { ok: false, reason: err.reason };
+      throw err;
+    }
+  }
+
+  async getAgent(id: string): Promise<AgentRecord | undefined> {
+    const r = this.#db.prepare('SELECT * FROM agents WHERE id = ?').get(id) as Row | undefined;
+    return r ? agentFrom(r) : undefined;
+  }
+
+  async listAgents(filter?: { clusterId?: string }): Promise<AgentRecord[]> {
+    const rows = filter?.clusterId
+      ? this.#db.prepare('SELECT * FROM agents WHERE cluster_id = ? ORDER BY created_at, id').all(filter.clusterId)
+      : this.#db.prepare('SELECT * FROM agents ORDER BY created_at, id').all();
+    return (rows as Row[]).map(agentFrom);
+  }
+
+  async setCredential(agentId: string, u: CredentialUpdate): Promise<void> {
+    // Committed before the new credential is returned: the agent relies on it from then on.
+    this.#db
+      .prepare(
+        `UPDATE agents SET credential_hash = ?, prev_credential_hash = ?, credential_issued_at = ?,
+           credential_expires_at = ? WHERE id = ?`,
+      )
+      .run(u.hash, u.prevHash, u.issuedAt, u.expiresAt, agentId);
+  }
+
+  async clearPrevCredential(agentId: string): Promise<void> {
+    this.#db.prepare('UPDATE agents SET prev_credential_hash = NULL WHERE id = ?').run(agentId);
+  }
+
+  async revokeAgent(agentId: string, now: number): Promise<boolean> {
+    const r = this.#db.prepare('UPDATE agents SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(now, agentId);
+    return r.changes > 0;
+  }
+
+  async removeAgent(agentId: string, now: number): Promise<boolean> {
+    const db = this.#db;
+    return db.transaction(() => {
+      const a = db.prepare('SELECT node_id FROM agents WHERE id = ?').get(agentId) as Row | undefined;
+      if (!a) return false;
+      db.prepare('UPDATE agents SET removed_at = COALESCE(removed_at, ?) WHERE id = ?').run(now, agentId);
+      db.prepare('UPDATE nodes SET removed_at = COALESCE(removed_at, ?) WHERE id = ?').run(now, str(a.node_id));
+      return true;
+    })();
+  }
+
+  async recordFacts(agentId: string, facts: Facts, now: number): Promise<void> {
+    const db = this.#db;
+    db.transaction(() => {
+      const a = db.prepare('SELECT cluster_id, node_id FROM agents WHERE id = ?').get(agentId) as Row | undefined;
+      if (!a) return;
+      db.prepare('UPDATE agents SET facts = ?, last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?').run(
+        JSON.stringify(facts),
+        now,
+        agentId,
+      );
+      db.prepare('UPDATE nodes SET facts = ? WHERE id = ?').run(JSON.stringify(facts), str(a.node_id));
+      if (typeof facts.kubernetesVersion === 'string') {
+        db.prepare('UPDATE clusters SET kubernetes_version = ? WHERE id = ?').run(facts.kubernetesVersion, str(a.cluster_id));
+      }
+    })();
+  }
+
+  async touch(entries: ReadonlyArray<{ agentId: string; at: number }>): Promise<void> {
+    if (entries.length === 0) return;
+    const stmt = this.#db.prepare('UPDATE agents SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?');
+    this.#db.transaction(() => {
+      for (const e of entries) stmt.run(e.at, e.agentId);
+    })();
+  }
+
+  async getCluster(id: string): Promise<ClusterRecord | undefined> {
+    const r = this.#db.prepare('SELECT * FROM clusters WHERE id = ?').get(id) as Row | undefined;
+    return r ? clusterFrom(r) : undefined;
+  }
+
+  async listClusters(): Promise<ClusterRecord[]> {
+    return (this.#db.prepare('SELECT * FROM clusters ORDER BY created_at, id').all() as Row[]).map(clusterFrom);
+  }
+
+  async patchClusterLabels(id: string, patch: Record<string, string | null>): Promise<ClusterRecord | undefined> {
+    const db = this.#db;
+    return db.transaction(() => {
+      const r = db.prepare('SELECT * FROM clusters WHERE id = ?').get(id) as Row | undefined;
+      if (!r) return undefined;
+      const labels: Labels = { ...clusterFrom(r).labels };
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === null) delete labels[k];
+        else labels[k] = v;
+      }
+      db.prepare('UPDATE clusters SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id);
+      return { ...clusterFrom(r), labels };
+    })();
+  }
+
+  async listNodes(filter?: { clusterId?: string }): Promise<NodeRecord[]> {
+    const rows = filter?.clusterId
+      ? this.#db.prepare('SELECT * FROM nodes WHERE cluster_id = ? ORDER BY created_at, id').all(filter.clusterId)
+      : this.#db.prepare('SELECT * FROM nodes ORDER BY created_at, id').all();
+    return (rows as Row[]).map(nodeFrom);
+  }
+
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+/** Thrown inside the enrol transaction to roll it back with a refusal. */
+class EnrolAbort extends Error {
+  readonly reason: 'CLUSTER_NOT_FOUND';
+  constructor(reason: 'CLUSTER_NOT_FOUND') {
+    super(reason);
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,115 @@
+// The server's TLS identity under DIR/tls/: a CA (whose hash goes into every join token) and a
+// serving certificate signed by it. Created on first start, reused on restart; the serving
+// certificate is re-issued (same CA, so join tokens stay valid) when a SAN is added or it nears expiry.
+import { generateKeyPairSync, createPrivateKey, createPublicKey, X509Certificate, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildCertificate, caHash, derToPem, ipBytes } from './certificate.ts';
+import { isIP } from 'node:net';
+import { LIMITS } from '../limits.ts';
+
+export interface TlsMaterial {
+  caPem: string;
+  caDer: Buffer;
+  /** sha256 hex of the CA's DER bytes (the `D10<hash>` part of join tokens). */
+  caHash: string;
+  certPem: string;
+  keyPem: string;
+  caFile: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function writeSecret(path: string, content: string): void {
+  writeFileSync(path, content, { mode: 0o600 });
+  chmodSync(path, 0o600); // mode is ignored when the file already existed
+}
+
+function pemToDer(pem: string): Buffer {
+  return new X509Certificate(pem).raw;
+}
+
+function sansOf(cert: X509Certificate): Set<string> {
+  const out = new Set<string>();
+  for (const part of (cert.subjectAltName ?? '').split(', ')) {
+    const [kind, value] = part.split(/:(.*)/s);
+    if (value && (kind === 'DNS' || kind === 'IP Address')) out.add(canonicalName(value));
+  }
+  return out;
+}
+
+/** OpenSSL prints `::1` as `0:0:0:0:0:0:0:1`: compare addresses by their bytes. */
+function canonicalName(name: string): string {
+  return isIP(name) ? `ip:${ipBytes(name).toString('hex')}` : `dns:${name.toLowerCase()}`;
+}
+
+function serial(): Buffer {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  return bytes;
+}
+
+/** Loads or creates the CA and serving certificate. `now` is injected for tests. */
+export function ensureTlsMaterial(dataDir: string, subjectAltNames: readonly string[], now: Date): TlsMaterial {
+  const dir = join(dataDir, 'tls');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caFile = join(dir, 'ca.crt');
+  const caKeyFile = join(dir, 'ca.key');
+  const certFile = join(dir, 'server.crt');
+  const keyFile = join(dir, 'server.key');
+
+  if (!existsSync(caFile) || !existsSync(caKeyFile)) {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const der = buildCertificate({
+      subjectCommonName: 'drover-server-ca',
+      issuerCommonName: 'drover-server-ca',
+      serial: serial(),
+      notBefore: new Date(now.getTime() - DAY_MS), // tolerate small clock skew on devices
+      notAfter: new Date(now.getTime() + LIMITS.caLifetimeDays * DAY_MS),
+      publicKey,
+      signingKey: privateKey,
+      issuerPublicKey: publicKey,
+      isCA: true,
+    });
+    writeSecret(caKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    writeFileSync(caFile, derToPem(der), { mode: 0o644 });
+  }
+  const caPem = readFileSync(caFile, 'utf8');
+  const caKey = createPrivateKey(readFileSync(caKeyFile, 'utf8'));
+  const caPublic = createPublicKey(caKey);
+
+  const wanted = new Set(subjectAltNames);
+  let reissue = !existsSync(certFile) || !existsSync(keyFile);
+  if (!reissue) {
+    const current = new X509Certificate(readFileSync(certFile, 'utf8'));
+    const has = sansOf(current);
+    const renewBy = new Date(current.validTo).getTime() - LIMITS.servingCertRenewBeforeDays * DAY_MS;
+    reissue = [...wanted].some((n) => !has.has(canonicalName(n))) || now.getTime() >= renewBy || !current.checkIssued(new X509Certificate(caPem));
+  }
+  if (reissue) {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const der = buildCertificate({
+      subjectCommonName: 'drover-server',
+      issuerCommonName: 'drover-server-ca',
+      serial: serial(),
+      notBefore: new Date(now.getTime() - DAY_MS),
+      notAfter: new Date(now.getTime() + LIMITS.servingCertLifetimeDays * DAY_MS),
+      publicKey,
+      signingKey: caKey,
+      issuerPublicKey: caPublic,
+      isCA: false,
+      subjectAltNames: [...wanted],
+    });
+    writeSecret(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    writeFileSync(certFile, derToPem(der), { mode: 0o644 });
+  }
+  const caDer = pemToDer(caPem);
+  return {
+    caPem,
+    caDer,
+    caHash: caHash(caDer),
+    certPem: readFileSync(certFile, 'utf8'),
+    keyPem: readFileSync(keyFile, 'utf8'),
+    caFile,
+  };
+}

@@ -1,0 +1,94 @@
+// Accepts agent tunnels: validates and authenticates the upgrade (upgrade.ts), hands the socket to
+// `ws`, registers the session (newest wins) and runs it until either side closes.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { authenticate, shouldRotate } from '../credentials.ts';
+import { ServerError } from '../errors.ts';
+import { LIMITS } from '../limits.ts';
+import { retryAfterSeconds } from '../load-shedding.ts';
+import { bearer } from '../secrets.ts';
+import type { ServerContext } from '../context.ts';
+import { ACCEPTED_SUBPROTOCOLS, checkUpgradeRequest, chooseSubprotocol, parseRole, refuseUpgrade, ROLE_HEADER } from './upgrade.ts';
+import { runAgentSession } from './agent-session.ts';
+import type { SessionHandle } from './session-registry.ts';
+
+/** Header on the 101 answer asking the agent to rotate its credential (past half its lifetime). */
+export const ROTATE_HEADER = 'x-drover-rotate-credential';
+
+export function createTunnelEndpoint(ctx: ServerContext) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: LIMITS.maxTunnelMessageBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    // The subprotocol was already chosen and checked before handleUpgrade.
+    handleProtocols: (protocols) => [...protocols].find((p) => ACCEPTED_SUBPROTOCOLS.includes(p)) ?? false,
+  });
+  const extraHeaders = new WeakMap<IncomingMessage, string[]>();
+  wss.on('headers', (headers: string[], req: IncomingMessage) => {
+    for (const h of extraHeaders.get(req) ?? []) headers.push(h);
+  });
+
+  async function admit(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    checkUpgradeRequest(req);
+    if (ctx.closing) throw new ServerError('OVERLOADED', 'the server is shutting down', retryAfterSeconds(ctx.unit()));
+    if (ctx.sessions.size >= ctx.maxSessions) {
+      ctx.metrics.shed.inc({ kind: 'sessions' });
+      throw new ServerError('OVERLOADED', 'the server holds its maximum number of tunnels', retryAfterSeconds(ctx.unit()));
+    }
+    const release = ctx.limiters.upgrades.tryAcquire();
+    if (!release) {
+      ctx.metrics.shed.inc({ kind: 'upgrade' });
+      throw new ServerError('OVERLOADED', undefined, retryAfterSeconds(ctx.unit()));
+    }
+    try {
+      const role = parseRole(req.headers[ROLE_HEADER]);
+      const protocol = chooseSubprotocol(req.headers['sec-websocket-protocol']);
+      const { agent } = await authenticate(bearer(req.headers.authorization), ctx.store, { allowPrevious: false });
+      // The credential names the agent: a second agent cannot pose as the first (issue 4).
+      if (!agent.roles.includes(role)) {
+        throw new ServerError('ROLE_NOT_GRANTED', `agent ${agent.id} registered roles ${agent.roles.join(', ')}, not ${role}`);
+      }
+      if (socket.destroyed) return;
+      const now = ctx.clock.now();
+      if (shouldRotate(agent, now)) extraHeaders.set(req, [`${ROTATE_HEADER}: 1`]);
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        const handle: SessionHandle = {
+          id: randomUUID(),
+          agentId: agent.id,
+          clusterId: agent.clusterId,
+          nodeId: agent.nodeId,
+          role,
+          since: ctx.clock.now(),
+          remoteAddress: req.socket.remoteAddress ?? 'unknown',
+          protocol,
+          close: (code, reason) => {
+            if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+          },
+        };
+        const replaced = ctx.sessions.add(handle);
+        ctx.lastSeen.mark(agent.id, handle.since);
+        ctx.metrics.upgrades.inc({ result: 'ok' });
+        ctx.log.info(
+          { agentId: agent.id, clusterId: agent.clusterId, role, protocol, remote: handle.remoteAddress, replaced: replaced?.id },
+          'tunnel connected',
+        );
+        runAgentSession(ctx, ws, handle, agent);
+      });
+    } finally {
+      release();
+    }
+  }
+
+  return function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    admit(req, socket, head).catch((err: unknown) => {
+      const e = err instanceof ServerError ? err : new ServerError('INTERNAL');
+      if (!(err instanceof ServerError)) ctx.log.error({ err }, 'tunnel upgrade failed');
+      ctx.metrics.upgrades.inc({ result: e.code });
+      refuseUpgrade(socket, e);
+    });
+  };
+}
