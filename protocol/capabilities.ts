@@ -1,0 +1,47 @@
+// The capability registry: optional features a peer advertises in its HELLO. A feature is used
+// only when both sides advertised it (`Session.has`). Append-only: a wire number is never reused,
+// renamed or removed; each entry notes the protocol version it arrived in (SPEC.md §5).
+
+export interface CapabilityInfo {
+  /** Wire number, u16, unique forever. */
+  readonly wire: number;
+  /** Protocol version (`major.minor`) that introduced it. */
+  readonly since: string;
+  readonly description: string;
+}
+
+export const CAPABILITIES = Object.freeze({
+  HTTP_STREAMS: { wire: 1, since: '1.0', description: 'Serves streams whose target starts with `http:` as one HTTP/1.1 exchange each (with upgrades).' },
+  TCP_STREAMS: { wire: 2, since: '1.0', description: 'Serves streams whose target is `tcp:HOST:PORT` as a raw byte pipe to that address.' },
+  CONTROL_ERRORS: { wire: 3, since: '1.0', description: 'Answers refused control messages with an `error` message instead of dropping them silently.' },
+} as const satisfies Record<string, CapabilityInfo>);
+
+export type CapabilityName = keyof typeof CAPABILITIES;
+
+const byWire = new Map<number, CapabilityName>();
+for (const [name, info] of Object.entries(CAPABILITIES)) byWire.set(info.wire, name as CapabilityName);
+
+/** The name for a wire number, or undefined for a capability from a newer peer (kept, unused). */
+export function capabilityFromWire(wire: number): CapabilityName | undefined {
+  return byWire.get(wire);
+}
+
+/** Every capability this build implements: advertised by default. */
+export function defaultCapabilities(): number[] {
+  return Object.values(CAPABILITIES).map((c) => c.wire);
+}
+
+/**
+ * What a session advertises: `base` (default: all registered) minus `mask`. Masking lets tests and
+ * operators run the old-peer paths (a new agent against a server without a feature).
+ */
+export function advertisedCapabilities(base: readonly number[] = defaultCapabilities(), mask: readonly (number | CapabilityName)[] = []): number[] {
+  const masked = new Set(mask.map((m) => (typeof m === 'number' ? m : CAPABILITIES[m].wire)));
+  return [...new Set(base)].filter((w) => !masked.has(w)).sort((a, b) => a - b);
+}
+
+/** Capabilities both sides advertised. */
+export function commonCapabilities(local: readonly number[], remote: readonly number[]): Set<number> {
+  const r = new Set(remote);
+  return new Set(local.filter((w) => r.has(w)));
+}

@@ -1,0 +1,24 @@
+// The clock a session runs on. The session core never calls Date.now() or setTimeout itself:
+// tests pass a manual clock and step time; production passes `systemClock`.
+
+/** Opaque timer handle returned by `Clock.setTimeout`. */
+export type TimerHandle = unknown;
+
+export interface Clock {
+  /** Milliseconds on a monotonic-enough scale; only differences are used. */
+  now(): number;
+  /** Calls `fn` once after `ms`. Timers must not keep the process alive on their own. */
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** Real time: performance.now() and unref'd Node timers. */
+export const systemClock: Clock = Object.freeze({
+  now: () => performance.now(),
+  setTimeout: (fn: () => void, ms: number): TimerHandle => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (handle: TimerHandle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+});

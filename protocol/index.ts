@@ -1,0 +1,54 @@
+// Public API of the Drover tunnel protocol (SPEC.md). Everything another folder may use is
+// exported here; import from 'protocol/index.ts', never from the files behind it. This surface
+// only grows: nothing named here is renamed or removed.
+//
+// Typical use (agent side, dialling):
+//   const ws = new WebSocket(url + '/v1/connect', offeredSubprotocols(), { maxPayload: MAX_WS_MESSAGE, perMessageDeflate: false });
+//   ws.on('open', () => { const s = attachWebSocket(ws, { side: 'client', peer: { role: 'cluster', version } });
+//                         s.on('stream', (st) => …); s.on('message', (m) => …); s.on('close', (info) => …); });
+// Server side: choose the subprotocol with `selectSubprotocol(offered)` in the upgrade handler (or
+// answer `versionRefusal(offered).httpResponse`), then `attachWebSocket(ws, { side: 'server', … })`.
+
+// Sessions and streams
+export { Session } from './session.ts';
+export type { SessionOptions, SessionSide, SessionState, SessionCloseInfo, SessionStats, SessionEvents, ProtocolLogger } from './session.ts';
+export { TunnelStream } from './tunnel-stream.ts';
+export type { TunnelStreamStats } from './tunnel-stream.ts';
+
+// Transports
+export type { FrameTransport } from './transport.ts';
+export { attachWebSocket, WebSocketTransport } from './ws-binding.ts';
+export type { WebSocketLike, WebSocketSessionOptions } from './ws-binding.ts';
+export { systemClock } from './clock.ts';
+export type { Clock, TimerHandle } from './clock.ts';
+
+// Versions and negotiation
+export {
+  SUPPORTED_MAJORS, CURRENT_MINOR, SUBPROTOCOL_PREFIX, subprotocolFor, describeVersions, offeredSubprotocols,
+  majorFromSubprotocol, parseOfferedSubprotocols, selectSubprotocol, versionRefusal,
+} from './versions.ts';
+export type { VersionRefusal } from './versions.ts';
+
+// Registries
+export { CAPABILITIES, capabilityFromWire, defaultCapabilities, advertisedCapabilities, commonCapabilities } from './capabilities.ts';
+export type { CapabilityName, CapabilityInfo } from './capabilities.ts';
+export { MESSAGE_KINDS, messageKindFromWire, checkMessage, errorMessageSchema, heartbeatSchema, factsSchema } from './messages.ts';
+export type { MessageKind, MessageBody, ControlMessage, MessageKindInfo, MessageCheck, ErrorMessageBody, HeartbeatBody, FactsBody } from './messages.ts';
+export { ERROR_CODES, CLOSE_CODES, PROTOCOL_VIOLATION_CLOSE_CODES, TunnelError, errorCodeFromWire, closeCodeFor, toTunnelError } from './errors.ts';
+export type { ErrorCode, ErrorCodeInfo } from './errors.ts';
+
+// Wire format (for tools, vectors and other-language peers' tests)
+export { FRAME_TYPES, FLAGS, PING_PAYLOAD_BYTES } from './frame.ts';
+export type { Frame, FrameTypeName, Hello, PeerInfo } from './frame.ts';
+export { encodeFrame, decodeFrame, clampMessage } from './codec.ts';
+export type { DecodeLimits } from './codec.ts';
+
+// Limits
+export * as limits from './limits.ts';
+export { DEFAULT_LIMITS, MAX_WS_MESSAGE, resolveLimits } from './limits.ts';
+export type { SessionLimits } from './limits.ts';
+
+// Test support (deterministic clock, in-memory transport pair) for this and other packages' tests
+export { ManualClock } from './manual-clock.ts';
+export { MemoryTransport, memoryTransportPair } from './memory-transport.ts';
+export type { FrameSink } from './memory-transport.ts';

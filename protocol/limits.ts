@@ -1,0 +1,112 @@
+// Every limit and timeout of the tunnel protocol, in one place, each with the reason for its
+// value (SPEC.md §9). Sessions may be given tighter values per instance (`SessionLimits`), never
+// looser than the wire maxima, which a peer may rely on.
+
+/** Bytes of the fixed frame header: type (1), flags (1), stream id (4). */
+export const FRAME_HEADER_BYTES = 6;
+
+/** Largest DATA payload a peer may send unless the receiver's HELLO announces less. 64 KiB keeps
+ *  per-message WebSocket overhead small while one frame never blocks other streams for long. */
+export const MAX_DATA_PAYLOAD = 64 * 1024;
+
+/** Smallest max-DATA-payload a HELLO may announce, so progress is always possible. */
+export const MIN_DATA_PAYLOAD = 1024;
+
+/** Largest CONTROL payload (kind + JSON). Control messages are small; bulk goes over streams. */
+export const MAX_CONTROL_PAYLOAD = 1024 * 1024;
+
+/** Largest OPEN payload (target + metadata). Bounded so a hostile peer cannot make us allocate. */
+export const MAX_OPEN_PAYLOAD = 16 * 1024;
+
+/** Longest stream target, in UTF-8 bytes. */
+export const MAX_TARGET_BYTES = 1024;
+
+/** Most metadata entries on one OPEN. */
+export const MAX_METADATA_ENTRIES = 64;
+
+/** Largest HELLO payload (numbers, capabilities, peer info JSON). */
+export const MAX_HELLO_PAYLOAD = 16 * 1024;
+
+/** Most capabilities a HELLO may list (the registry is append-only; this is generous). */
+export const MAX_CAPABILITIES = 1024;
+
+/** Longest error message carried by RESET / GOAWAY, in UTF-8 bytes (longer ones are cut). */
+export const MAX_ERROR_MESSAGE_BYTES = 4096;
+
+/** Largest WebSocket message any v1 frame can need; give it to `ws` as `maxPayload`. */
+export const MAX_WS_MESSAGE = FRAME_HEADER_BYTES + MAX_CONTROL_PAYLOAD;
+
+/** Default per-stream receive window. 256 KiB fills a loopback or LAN pipe for one stream while
+ *  bounding memory to window × streams. */
+export const DEFAULT_STREAM_WINDOW = 256 * 1024;
+
+/** Largest window a HELLO may announce (2^31 − 1, as in HTTP/2: credit arithmetic stays exact). */
+export const MAX_STREAM_WINDOW = 0x7fffffff;
+
+/** Smallest window a HELLO may announce: one full DATA frame. */
+export const MIN_STREAM_WINDOW = MIN_DATA_PAYLOAD;
+
+/** A receiver returns credit once this fraction (1/n) of its window has been consumed: batching
+ *  WINDOW frames without letting the sender run dry. */
+export const WINDOW_UPDATE_DIVISOR = 4;
+
+/** Default most concurrent streams a peer may open towards us. */
+export const DEFAULT_MAX_STREAMS = 1024;
+
+/** Upper bound for the max-streams a HELLO may announce. */
+export const MAX_MAX_STREAMS = 65535;
+
+/** Interval between session PINGs. Short enough that NATs keep the flow, long enough to be free. */
+export const PING_INTERVAL_MS = 15_000;
+
+/** A PING unanswered for this long means the peer is dead: the session closes (PEER_TIMEOUT). */
+export const PING_TIMEOUT_MS = 10_000;
+
+/** Both HELLOs must be exchanged within this time after the transport opens. */
+export const HELLO_TIMEOUT_MS = 10_000;
+
+/** When the transport holds more than this many unsent bytes, DATA stops until it drains, so a
+ *  stalled network never grows memory beyond this plus one frame. */
+export const TRANSPORT_HIGH_WATER = 1024 * 1024;
+
+/** Largest HTTP request or response head carried over a stream (Node's own default is 16 KiB;
+ *  Kubernetes requests with many impersonation headers fit easily). */
+export const MAX_HTTP_HEAD_BYTES = 64 * 1024;
+
+/** Per-session tunables; defaults above. Values beyond the wire maxima are refused. */
+export interface SessionLimits {
+  /** Receive window we grant each stream (announced in HELLO). */
+  streamWindow: number;
+  /** Largest DATA payload we accept (announced in HELLO). */
+  maxDataPayload: number;
+  /** Most concurrent streams the peer may open towards us (announced in HELLO). */
+  maxStreams: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  helloTimeoutMs: number;
+  /** Transport bytes in flight above which DATA pauses. */
+  transportHighWater: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<SessionLimits> = Object.freeze({
+  streamWindow: DEFAULT_STREAM_WINDOW,
+  maxDataPayload: MAX_DATA_PAYLOAD,
+  maxStreams: DEFAULT_MAX_STREAMS,
+  pingIntervalMs: PING_INTERVAL_MS,
+  pingTimeoutMs: PING_TIMEOUT_MS,
+  helloTimeoutMs: HELLO_TIMEOUT_MS,
+  transportHighWater: TRANSPORT_HIGH_WATER,
+});
+
+/** Merges overrides onto the defaults and checks them against the wire bounds. */
+export function resolveLimits(overrides: Partial<SessionLimits> = {}): SessionLimits {
+  const l: SessionLimits = { ...DEFAULT_LIMITS, ...overrides };
+  const within = (v: number, lo: number, hi: number) => Number.isInteger(v) && v >= lo && v <= hi;
+  if (!within(l.streamWindow, MIN_STREAM_WINDOW, MAX_STREAM_WINDOW)) throw new RangeError(`streamWindow out of range: ${l.streamWindow}`);
+  if (!within(l.maxDataPayload, MIN_DATA_PAYLOAD, MAX_DATA_PAYLOAD)) throw new RangeError(`maxDataPayload out of range: ${l.maxDataPayload}`);
+  if (!within(l.maxStreams, 1, MAX_MAX_STREAMS)) throw new RangeError(`maxStreams out of range: ${l.maxStreams}`);
+  for (const k of ['pingIntervalMs', 'pingTimeoutMs', 'helloTimeoutMs', 'transportHighWater'] as const) {
+    if (!within(l[k], 1, Number.MAX_SAFE_INTEGER)) throw new RangeError(`${k} must be a positive integer`);
+  }
+  return l;
+}

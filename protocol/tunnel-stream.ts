@@ -1,0 +1,167 @@
+// A stream inside a session, as a Node Duplex (SPEC.md §6). Writes become DATA frames when the
+// session has credit and transport room; received DATA waits in a bounded queue (≤ the window we
+// granted) and moves into the Readable only when the application asks for more (`_read`), which
+// is also when credit goes back to the peer. So a slow reader stalls its writer, nobody else.
+import { Duplex } from 'node:stream';
+import { TunnelError } from './errors.ts';
+import { ReceiveWindow, SendCredit } from './flow-control.ts';
+
+/** The session side of a stream; implemented by Session, not part of the public API. */
+export interface StreamOwner {
+  /** The stream has data or a FIN to send. */
+  scheduleWrite(s: TunnelStream): void;
+  /** Return `increment` bytes of credit to the peer. */
+  sendWindow(s: TunnelStream, increment: number): void;
+  /** The stream was destroyed locally; reset it on the wire unless it already closed. */
+  streamDestroyed(s: TunnelStream, err: Error | null): void;
+}
+
+export interface TunnelStreamStats {
+  id: number;
+  /** Received bytes queued in the stream, not yet in the Readable buffer. */
+  queuedIn: number;
+  /** Bytes in the Readable buffer. */
+  readableLength: number;
+  /** Bytes written by the application and not yet framed. */
+  pendingOut: number;
+  /** Bytes we may still send before the peer returns credit. */
+  sendCredit: number;
+  /** Bytes the peer may still send to us. */
+  receiveCredit: number;
+}
+
+export class TunnelStream extends Duplex {
+  /** Stream id: odd when the WebSocket client opened it, even for the server. */
+  readonly id: number;
+  /** What the opener asked to reach, e.g. `http:kube-apiserver` (SPEC.md §6.1). */
+  readonly target: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** True when this side opened the stream. */
+  readonly local: boolean;
+
+  /** @internal */ readonly owner: StreamOwner;
+  /** @internal */ readonly sendCredit: SendCredit;
+  /** @internal */ readonly recvWindow: ReceiveWindow;
+  /** @internal write in progress */ pending: Uint8Array | null = null;
+  /** @internal */ pendingOffset = 0;
+  /** @internal */ pendingCallback: ((err?: Error | null) => void) | null = null;
+  /** @internal _final waiting for the FIN to go out */ finalCallback: ((err?: Error | null) => void) | null = null;
+  /** @internal */ localFin = false;
+  /** @internal */ remoteFin = false;
+  /** @internal no more frames may be sent or are expected */ wireClosed = false;
+
+  private readonly queue: Uint8Array[] = [];
+  private queueHead = 0;
+  private queuedBytes = 0;
+  private wantsData = false;
+  private endPending = false;
+
+  /** @internal created by Session */
+  constructor(owner: StreamOwner, id: number, target: string, metadata: Record<string, string>, local: boolean, sendWindow: number, recvWindow: number) {
+    super({ allowHalfOpen: true });
+    this.owner = owner;
+    this.id = id;
+    this.target = target;
+    this.metadata = Object.freeze({ ...metadata });
+    this.local = local;
+    this.sendCredit = new SendCredit(sendWindow);
+    this.recvWindow = new ReceiveWindow(recvWindow);
+  }
+
+  /** Aborts the stream on both ends with a structured error (default STREAM_CANCELLED). */
+  reset(code: TunnelError['code'] = 'STREAM_CANCELLED', message = 'stream reset by peer application'): void {
+    this.destroy(new TunnelError(code, message));
+  }
+
+  stats(): TunnelStreamStats {
+    return {
+      id: this.id,
+      queuedIn: this.queuedBytes,
+      readableLength: this.readableLength,
+      pendingOut: this.pending === null ? 0 : this.pending.length - this.pendingOffset,
+      sendCredit: this.sendCredit.credit,
+      receiveCredit: this.recvWindow.available,
+    };
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.wireClosed) {
+      cb(new TunnelError('SESSION_CLOSED', 'stream is closed'));
+      return;
+    }
+    this.pending = chunk;
+    this.pendingOffset = 0;
+    this.pendingCallback = cb;
+    this.owner.scheduleWrite(this);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (this.wireClosed) {
+      cb();
+      return;
+    }
+    this.finalCallback = cb;
+    this.owner.scheduleWrite(this);
+  }
+
+  override _read(): void {
+    this.wantsData = true;
+    while (this.queueHead < this.queue.length) {
+      const chunk = this.queue[this.queueHead] as Uint8Array;
+      this.queue[this.queueHead++] = EMPTY;
+      this.queuedBytes -= chunk.length;
+      this.consumed(chunk.length);
+      if (!this.push(chunk)) {
+        this.wantsData = false;
+        break;
+      }
+    }
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+      if (this.endPending) {
+        this.endPending = false;
+        this.push(null);
+      }
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.queuedBytes = 0;
+    const pendingCb = this.pendingCallback;
+    this.pending = null;
+    this.pendingCallback = null;
+    this.finalCallback = null;
+    this.owner.streamDestroyed(this, err);
+    if (pendingCb !== null) pendingCb(err ?? new TunnelError('STREAM_CANCELLED', 'stream destroyed'));
+    cb(err);
+  }
+
+  /** @internal DATA arrived (credit already checked by the session). */
+  deliver(payload: Uint8Array, fin: boolean): void {
+    if (payload.length > 0) {
+      if (this.wantsData && this.queueHead === this.queue.length) {
+        this.consumed(payload.length);
+        this.wantsData = this.push(payload);
+      } else {
+        this.queue.push(payload);
+        this.queuedBytes += payload.length;
+      }
+    }
+    if (fin) {
+      this.remoteFin = true;
+      if (this.queueHead === this.queue.length) this.push(null);
+      else this.endPending = true;
+    }
+  }
+
+  private consumed(n: number): void {
+    const inc = this.recvWindow.consume(n);
+    // No point returning credit to a peer that has finished sending.
+    if (inc > 0 && !this.remoteFin && !this.wireClosed) this.owner.sendWindow(this, inc);
+  }
+}
+
+const EMPTY = new Uint8Array(0);

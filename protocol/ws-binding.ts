@@ -1,0 +1,92 @@
+// Binds a session to a `ws` WebSocket without importing 'ws': the socket is described
+// structurally (WebSocketLike), so protocol/ stays free of I/O dependencies. One binary message is
+// one frame; text messages are a protocol error. Create the socket with
+// `maxPayload: MAX_WS_MESSAGE` and `perMessageDeflate: false` (SPEC.md §2).
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
+import { Session, type SessionOptions } from './session.ts';
+import { TRANSPORT_HIGH_WATER } from './limits.ts';
+import type { FrameTransport } from './transport.ts';
+
+/** The subset of a `ws` WebSocket (client or server side) that the binding uses. */
+export interface WebSocketLike {
+  /** Subprotocol chosen at the upgrade (`drover.v1`), '' if none. */
+  readonly protocol: string;
+  readonly bufferedAmount: number;
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  binaryType: string;
+  send(data: Uint8Array, cb?: (err?: Error) => void): void;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
+  on(event: 'close', listener: (code: number, reason: Buffer) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+export interface WebSocketSessionOptions extends Omit<SessionOptions, 'transport' | 'subprotocol' | 'clock'> {
+  clock?: Clock;
+}
+
+/** A FrameTransport over a WebSocketLike; calls `onFlushed` when a send made while congested has
+ *  reached the socket, so the session can resume. */
+export class WebSocketTransport implements FrameTransport {
+  private readonly ws: WebSocketLike;
+  private readonly highWater: number;
+  onFlushed: () => void = () => {};
+  private readonly flushed = (err?: Error) => {
+    if (err === undefined || err === null) this.onFlushed();
+  };
+
+  constructor(ws: WebSocketLike, highWater: number) {
+    this.ws = ws;
+    this.highWater = highWater;
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.ws.readyState !== 1) return;
+    // Every send made at or above the high-water mark carries a callback; the last of them fires
+    // once the socket has taken everything, which is when the session may send DATA again.
+    if (this.ws.bufferedAmount + frame.length >= this.highWater) this.ws.send(frame, this.flushed);
+    else this.ws.send(frame);
+  }
+
+  bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState <= 1) this.ws.close(code, reason);
+  }
+
+  abort(): void {
+    this.ws.terminate();
+  }
+}
+
+/**
+ * Runs a session over an open WebSocket. `side` is 'client' for the agent that dialled, 'server'
+ * for the endpoint that accepted. The session closes when the socket does.
+ */
+export function attachWebSocket(ws: WebSocketLike, opts: WebSocketSessionOptions): Session {
+  ws.binaryType = 'nodebuffer';
+  const limits = opts.limits ?? {};
+  const transport = new WebSocketTransport(ws, limits.transportHighWater ?? TRANSPORT_HIGH_WATER);
+  const session = new Session({ ...opts, clock: opts.clock ?? systemClock, transport, subprotocol: ws.protocol });
+  transport.onFlushed = () => {
+    if (transport.bufferedAmount() < session.limits.transportHighWater) session.handleTransportDrain();
+  };
+  ws.on('message', (data, isBinary) => {
+    if (!isBinary) {
+      session.close('PROTOCOL_ERROR', 'text WebSocket message; the tunnel uses binary messages only');
+      return;
+    }
+    if (Buffer.isBuffer(data)) session.handleFrame(data);
+    else if (Array.isArray(data)) session.handleFrame(Buffer.concat(data));
+    else session.handleFrame(new Uint8Array(data));
+  });
+  ws.on('close', (code, reason) => session.handleTransportClose(code, reason.toString('utf8')));
+  // 'error' is always followed by 'close' in ws; listening keeps it from being thrown.
+  ws.on('error', () => {});
+  return session;
+}
