@@ -52,3 +52,7 @@ export type { SessionLimits } from './limits.ts';
 export { ManualClock } from './manual-clock.ts';
 export { MemoryTransport, memoryTransportPair } from './memory-transport.ts';
 export type { FrameSink } from './memory-transport.ts';
+
+// HTTP/1.1 over a stream (Kubernetes proxy: server sends, cluster agent serves)
+export { requestOverStream, createStreamHttpServer, HTTP_TARGET_PREFIX, KUBE_API_TARGET } from './http-over-stream.ts';
+export type { StreamHttpRequest, StreamHttpResult, StreamHttpHandlers, StreamHttpServer } from './http-over-stream.ts';
