@@ -16,7 +16,10 @@ export interface ClusterState {
   server: string;
   binDir: string;
   version: string;
-  ports: { etcdClient: number; etcdPeer: number; apiserver: number; kwok: number };
+  /** `podBackend`: where `kubectl port-forward` to any fake pod lands (serve something there). */
+  ports: { etcdClient: number; etcdPeer: number; apiserver: number; kwok: number; podBackend: number };
+  /** What `kubectl logs [-f]` of any fake pod streams; append to it to produce log lines. */
+  podLog: string;
   nodes: string[];
   procs: ProcRecord[];
   startedMs: number;
@@ -48,6 +51,43 @@ async function waitFor(what: string, deadline: number, procs: ProcRecord[], prob
   }
 }
 
+/** One line in the CRI log format kwok serves as container logs (`kubectl logs`). */
+export function criLogLine(text: string, when: Date = new Date()): string {
+  return `${when.toISOString()} stdout F ${text}\n`;
+}
+
+/** kwok configuration: exec runs locally in DIR, logs follow DIR/pod.log, port-forward reaches podBackend. */
+function kwokConfig(dir: string, podBackend: number): string {
+  return [
+    'apiVersion: config.kwok.x-k8s.io/v1alpha1',
+    'kind: KwokConfiguration',
+    'options: {}',
+    '---',
+    'apiVersion: kwok.x-k8s.io/v1alpha1',
+    'kind: ClusterExec',
+    'metadata: { name: drover-test-exec }',
+    'spec:',
+    '  execs:',
+    `  - local: { workDir: ${JSON.stringify(dir)} }`,
+    '---',
+    'apiVersion: kwok.x-k8s.io/v1alpha1',
+    'kind: ClusterLogs',
+    'metadata: { name: drover-test-logs }',
+    'spec:',
+    '  logs:',
+    `  - logsFile: ${JSON.stringify(join(dir, 'pod.log'))}`,
+    '    follow: true',
+    '---',
+    'apiVersion: kwok.x-k8s.io/v1alpha1',
+    'kind: ClusterPortForward',
+    'metadata: { name: drover-test-port-forward }',
+    'spec:',
+    '  forwards:',
+    `  - target: { port: ${podBackend}, address: 127.0.0.1 }`,
+    '',
+  ].join('\n');
+}
+
 function fakeNode(name: string): object {
   return {
     apiVersion: 'v1',
@@ -70,7 +110,8 @@ export async function up(dirArg: string, opts: UpOptions = {}): Promise<ClusterS
   mkdirSync(join(dir, 'logs'), { recursive: true });
   rmSync(join(dir, 'etcd'), { recursive: true, force: true });
   const pki: Pki = makePki(join(dir, 'pki'));
-  const [etcdClient, etcdPeer, apiserver, kwok] = (await freePorts(4)) as [number, number, number, number];
+  const [etcdClient, etcdPeer, apiserver, kwok, podBackend] = (await freePorts(5)) as [number, number, number, number, number];
+  const podLog = join(dir, 'pod.log');
   const server = `https://127.0.0.1:${apiserver}`;
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigYaml(server, pki), { mode: 0o600 });
@@ -83,7 +124,8 @@ export async function up(dirArg: string, opts: UpOptions = {}): Promise<ClusterS
     server,
     binDir: bin,
     version: K8S_VERSION,
-    ports: { etcdClient, etcdPeer, apiserver, kwok },
+    ports: { etcdClient, etcdPeer, apiserver, kwok, podBackend },
+    podLog,
     nodes: Array.from({ length: opts.nodes ?? 2 }, (_, i) => `kwok-node-${i}`),
     procs,
     startedMs: 0,
@@ -121,12 +163,15 @@ export async function up(dirArg: string, opts: UpOptions = {}): Promise<ClusterS
       '--leader-elect=false', '--secure-port=0', '--controllers=*', '--v=0',
     ], logs, dir));
     procs.push(startDetached('kube-scheduler', b('kube-scheduler'), [`--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--secure-port=0', '--v=0'], logs, dir));
-    writeFileSync(join(dir, 'kwok.yaml'), 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n');
+    writeFileSync(join(dir, 'kwok.yaml'), kwokConfig(dir, podBackend));
+    writeFileSync(podLog, criLogLine('fake pod started'));
     // kwok plays the kubelet of every node: default "fast" stages (pods Running/Ready at once),
-    // node leases as heartbeats so the node lifecycle controller keeps the nodes Ready.
+    // node leases as heartbeats so the node lifecycle controller keeps the nodes Ready, and a
+    // kubelet API (TLS, on the node port) that serves exec/logs/port-forward for every fake pod.
     procs.push(startDetached('kwok', b('kwok'), [
       `--kubeconfig=${kubeconfig}`, '--manage-all-nodes=true', '--node-lease-duration-seconds=40',
-      `--server-address=127.0.0.1:${kwok}`, '--node-ip=127.0.0.1', '--cidr=10.244.0.0/16', `--config=${join(dir, 'kwok.yaml')}`,
+      `--server-address=127.0.0.1:${kwok}`, `--node-port=${kwok}`, '--node-ip=127.0.0.1', '--cidr=10.244.0.0/16',
+      `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`, `--config=${join(dir, 'kwok.yaml')}`,
     ], logs, dir));
     save();
 

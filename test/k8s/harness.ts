@@ -32,5 +32,5 @@ export const tools = {
   kustomize: (): string => binary('kustomize'),
 };
 
-export { up, down, readState } from './cluster.ts';
+export { up, down, readState, criLogLine } from './cluster.ts';
 export { ensureBinaries } from './build.ts';
