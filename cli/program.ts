@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.ts';
 import { registerVersion } from './commands/version.ts';
+import { registerServerAdmin } from './commands/server-admin.ts';
 import { buildInfo } from './build-info.ts';
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerVersion(program);
+  registerServerAdmin(program);
   return program;
 }
 

@@ -1,0 +1,147 @@
+// The HTTP client of the admin commands (token, cluster, identity): finds the server from
+// --server/--token/--ca-file (env DROVER_SERVER, DROVER_TOKEN, DROVER_CA_FILE) or, on the server
+// host, from --data-dir alone (server.json + admin-token), pins the CA, and maps failures to the
+// exit-code contract: 3 unreachable, 4 token rejected, 5 CA mismatch, 1 anything else.
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { Option, type Command } from 'commander';
+import { EXIT, type ExitCode } from './exit-codes.ts';
+import { dataPaths, DEFAULT_DATA_DIR, readServerRecord } from '../server-lite/data-dir.ts';
+
+export class CliError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(exitCode: ExitCode, message: string) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+export interface AdminOptions {
+  server?: string;
+  token?: string;
+  caFile?: string;
+  dataDir?: string;
+}
+
+export interface AdminConnection {
+  url: string;
+  token: string;
+  ca: string | undefined;
+}
+
+/** Adds --server, --token, --ca-file, --data-dir (with env mirrors) to an admin command. */
+export function addAdminOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--server <url>', 'server URL, e.g. https://drover.example:9443').env('DROVER_SERVER'))
+    .addOption(new Option('--token <token>', 'admin API token').env('DROVER_TOKEN'))
+    .addOption(new Option('--ca-file <file>', "PEM file of the server's CA (default: system CAs)").env('DROVER_CA_FILE'))
+    .addOption(
+      new Option('--data-dir <dir>', `on the server host: read URL, CA and admin token from the server's data dir (default ${DEFAULT_DATA_DIR})`).env(
+        'DROVER_SERVER_DATA_DIR',
+      ),
+    );
+}
+
+function readFileOr(path: string, what: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliError(EXIT.USAGE, `cannot read ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); check ${flag}`);
+  }
+}
+
+export function resolveConnection(opts: AdminOptions): AdminConnection {
+  if (opts.server === undefined) {
+    const dir = opts.dataDir ?? DEFAULT_DATA_DIR;
+    const record = readServerRecord(dir);
+    if (!record) {
+      throw new CliError(EXIT.USAGE, `no server record in ${dir}; give --server URL --token TOKEN, or --data-dir of a server that has started`);
+    }
+    const token = opts.token ?? readFileOr(dataPaths(dir).adminToken, 'admin token', '--data-dir').trim();
+    return { url: record.url, token, ca: readFileOr(opts.caFile ?? record.caFile, 'CA file', '--ca-file') };
+  }
+  if (!/^https:\/\//.test(opts.server)) throw new CliError(EXIT.USAGE, `--server must be an https:// URL, got ${opts.server}`);
+  if (opts.token === undefined) throw new CliError(EXIT.USAGE, '--token (or DROVER_TOKEN) is required with --server');
+  return {
+    url: opts.server.replace(/\/+$/, ''),
+    token: opts.token,
+    ca: opts.caFile === undefined ? undefined : readFileOr(opts.caFile, 'CA file', '--ca-file'),
+  };
+}
+
+const TLS_IDENTITY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+export interface AdminResponse {
+  status: number;
+  body: unknown;
+}
+
+/** One admin request. Error answers become CliErrors with the contract's exit codes. */
+export async function adminRequest(conn: AdminConnection, method: string, path: string, json?: unknown): Promise<AdminResponse> {
+  const payload = json === undefined ? undefined : JSON.stringify(json);
+  const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = https.request(
+      `${conn.url}${path}`,
+      {
+        method,
+        ...(conn.ca === undefined ? {} : { ca: conn.ca }),
+        headers: {
+          authorization: `Bearer ${conn.token}`,
+          accept: 'application/json',
+          ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+        },
+        timeout: 30_000,
+      },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        r.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end(payload);
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== undefined && TLS_IDENTITY_CODES.has(err.code)) {
+      throw new CliError(EXIT.CA_MISMATCH, `${conn.url} presented a certificate the CA does not vouch for (${err.code}); check --ca-file`);
+    }
+    throw new CliError(EXIT.SERVER_UNREACHABLE, `cannot reach ${conn.url}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '));
+  });
+  let body: unknown = undefined;
+  if (res.text.length > 0) {
+    try {
+      body = JSON.parse(res.text);
+    } catch {
+      body = res.text;
+    }
+  }
+  if (res.status >= 400) {
+    const err = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const what = err ? `${err.code ?? 'ERROR'}: ${err.message ?? ''}` : `HTTP ${res.status}`;
+    const code = res.status === 401 || res.status === 403 ? EXIT.CREDENTIAL_REJECTED : EXIT.FAILURE;
+    throw new CliError(code, `server refused ${method} ${path}: ${what}`);
+  }
+  return { status: res.status, body };
+}
+
+/** Runs a command action, printing CliErrors as `drover: …` and setting the exit code. */
+export function withExitCodes<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      process.stderr.write(`drover: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    }
+  };
+}

@@ -1,0 +1,86 @@
+// `drover cluster list|get|label`: the cluster registry (ARCHITECTURE.md §3). `list --json` prints
+// the contract shape [{"id","name","labels","state","lastSeen","kubernetesVersion"}] (plus fields).
+import { Option, type Command } from 'commander';
+import { EXIT } from '../exit-codes.ts';
+import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
+import { table } from './token.ts';
+
+interface ClusterRow {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  state: string;
+  lastSeen: string | null;
+  kubernetesVersion: string | null;
+}
+
+/** `k=v` sets, `k-` removes (as kubectl label). */
+export function parseLabelEdits(args: readonly string[]): Record<string, string | null> {
+  const patch: Record<string, string | null> = {};
+  for (const arg of args) {
+    if (arg.endsWith('-') && !arg.includes('=')) {
+      patch[arg.slice(0, -1)] = null;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    if (eq <= 0) throw new CliError(EXIT.USAGE, `labels are k=v (set) or k- (remove), got ${arg}`);
+    patch[arg.slice(0, eq)] = arg.slice(eq + 1);
+  }
+  return patch;
+}
+
+export function registerCluster(program: Command): void {
+  const cluster = program.command('cluster').description('list and label registered clusters (admin)');
+
+  addAdminOptions(
+    cluster
+      .command('list')
+      .description('list clusters with their state (Connected, Stale, Offline) and last contact')
+      .addOption(new Option('--json', 'print JSON').env('DROVER_JSON'))
+      .addHelpText('after', '\nExample:\n  drover cluster list --data-dir /var/lib/drover/server --json'),
+  ).action(
+    withExitCodes(async (opts: AdminOptions & { json?: boolean }) => {
+      const rows = (await adminRequest(resolveConnection(opts), 'GET', '/v1/clusters')).body as ClusterRow[];
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(rows)}\n`);
+        return;
+      }
+      const lines = [['ID', 'NAME', 'STATE', 'LAST SEEN', 'KUBERNETES', 'LABELS']];
+      for (const c of rows) {
+        const labels = Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(',');
+        lines.push([c.id, c.name, c.state, c.lastSeen ?? 'never', c.kubernetesVersion ?? '-', labels || '-']);
+      }
+      process.stdout.write(table(lines));
+    }),
+  );
+
+  addAdminOptions(
+    cluster
+      .command('get')
+      .description('show one cluster as JSON: state, labels, nodes, agents and their tunnel sessions')
+      .argument('<id>', 'cluster id (see `drover cluster list`)')
+      .addHelpText('after', '\nExample:\n  drover cluster get c-abc123 --data-dir /var/lib/drover/server'),
+  ).action(
+    withExitCodes(async (id: string, opts: AdminOptions) => {
+      const res = await adminRequest(resolveConnection(opts), 'GET', `/v1/clusters/${encodeURIComponent(id)}`);
+      process.stdout.write(`${JSON.stringify(res.body, null, 2)}\n`);
+    }),
+  );
+
+  addAdminOptions(
+    cluster
+      .command('label')
+      .description('set (k=v) or remove (k-) labels of a cluster')
+      .argument('<id>', 'cluster id')
+      .argument('<labels...>', 'k=v to set, k- to remove')
+      .addHelpText('after', '\nExample:\n  drover cluster label c-abc123 env=prod tier- --data-dir /var/lib/drover/server'),
+  ).action(
+    withExitCodes(async (id: string, labels: string[], opts: AdminOptions) => {
+      const res = await adminRequest(resolveConnection(opts), 'PATCH', `/v1/clusters/${encodeURIComponent(id)}`, {
+        labels: parseLabelEdits(labels),
+      });
+      const c = res.body as ClusterRow;
+      process.stdout.write(`${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(',')}\n`);
+    }),
+  );
+}

@@ -1,0 +1,14 @@
+// Registers the server-side command groups (server, token, cluster, identity) in one call, so
+// adding a server-admin command never needs another edit of cli/program.ts.
+import type { Command } from 'commander';
+import { registerServer } from './server.ts';
+import { registerToken } from './token.ts';
+import { registerCluster } from './cluster.ts';
+import { registerIdentity } from './identity.ts';
+
+export function registerServerAdmin(program: Command): void {
+  registerServer(program);
+  registerToken(program);
+  registerCluster(program);
+  registerIdentity(program);
+}

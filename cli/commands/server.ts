@@ -1,0 +1,88 @@
+// `drover server`: flags (each with a DROVER_… env mirror) → a frozen config → startServer(), then
+// wait for SIGINT/SIGTERM and stop cleanly. All the work lives in server-lite/server.ts.
+import { Option, type Command } from 'commander';
+import { isIP } from 'node:net';
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { EXIT } from '../exit-codes.ts';
+import { CliError, withExitCodes } from '../admin-client.ts';
+import { DEFAULT_DATA_DIR } from '../../server-lite/data-dir.ts';
+import { startServer, type ServerConfig } from '../../server-lite/server.ts';
+import { DatastoreError } from '../../server-lite/store/open-store.ts';
+
+export const DEFAULT_LISTEN = '0.0.0.0:9443';
+
+/** `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT`. */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  const host = m?.[1] ?? m?.[2] ?? '';
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535 || (m[1] !== undefined && isIP(host) !== 6)) {
+    throw new CliError(EXIT.USAGE, `--listen must be HOST:PORT, e.g. 0.0.0.0:9443 or [::]:9443 (got ${text})`);
+  }
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+function logger(level: string): Logger {
+  // JSON for journald and log shippers; readable lines when a person watches a terminal.
+  return process.stdout.isTTY ? pino({ name: 'drover-server', level }, pretty({ colorize: true })) : pino({ name: 'drover-server', level });
+}
+
+interface ServerFlags {
+  dataDir: string;
+  listen: string;
+  datastore?: string;
+  tlsSan: string[];
+  logLevel: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+
+export function registerServer(program: Command): void {
+  program
+    .command('server')
+    .description('run the Drover server (API, registration, agent tunnels) with HTTPS and WSS on one port')
+    .addOption(new Option('--data-dir <dir>', 'state: TLS identity, admin token, SQLite database').default(DEFAULT_DATA_DIR).env('DROVER_SERVER_DATA_DIR'))
+    .addOption(new Option('--listen <host:port>', 'address to listen on').default(DEFAULT_LISTEN).env('DROVER_LISTEN'))
+    .addOption(new Option('--datastore <url>', 'sqlite:///path/file.db (default: SQLite in the data dir); postgres://… for HA (not yet)').env('DROVER_DATASTORE'))
+    .addOption(
+      new Option('--tls-san <name>', 'extra DNS name or IP for the serving certificate (repeatable, or comma-separated)')
+        .argParser(collect)
+        .default([])
+        .env('DROVER_TLS_SAN'),
+    )
+    .addOption(new Option('--log-level <level>', 'pino log level').choices(['debug', 'info', 'warn', 'error']).default('info').env('DROVER_LOG_LEVEL'))
+    .addHelpText('after', '\nExample:\n  drover server --data-dir /var/lib/drover/server --listen 0.0.0.0:9443 --tls-san drover.example.com')
+    .action(
+      withExitCodes(async (flags: ServerFlags) => {
+        const { host, port } = parseListen(flags.listen);
+        const config: ServerConfig = Object.freeze({
+          dataDir: flags.dataDir,
+          host,
+          port,
+          datastore: flags.datastore,
+          tlsSans: Object.freeze([...flags.tlsSan]),
+        });
+        const log = logger(flags.logLevel);
+        let running;
+        try {
+          running = await startServer(config, { log });
+        } catch (err) {
+          if (err instanceof DatastoreError) throw new CliError(EXIT.USAGE, err.message);
+          const e = err as NodeJS.ErrnoException;
+          if (e.code === 'EADDRINUSE') throw new CliError(EXIT.FAILURE, `${flags.listen} is already in use; pick another --listen`);
+          if (e.code === 'EACCES') throw new CliError(EXIT.FAILURE, `permission denied for ${e.path ?? flags.listen}; check --data-dir and --listen`);
+          throw err;
+        }
+        const server = running;
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            log.info({ signal }, 'stopping');
+            server.close().then(resolve, resolve);
+          };
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+      }),
+    );
+}
