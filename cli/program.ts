@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.ts';
 import { registerVersion } from './commands/version.ts';
+import { registerAgentCommands } from './commands/agent.ts';
 import { registerServerAdmin } from './commands/server-admin.ts';
 import { buildInfo } from './build-info.ts';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerVersion(program);
+  registerAgentCommands(program);
   registerServerAdmin(program);
   return program;
 }

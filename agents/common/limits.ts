@@ -17,6 +17,8 @@ export const LIMITS = Object.freeze({
   // Keepalive inside the tunnel is the protocol's PING (protocol/limits.ts PING_INTERVAL_MS, 15 s,
   // dead peer after PING_TIMEOUT_MS): well below the 60 s idle timeout of typical load balancers
   // (AWS ALB, nginx) and NAT tables, so the path never looks idle.
+  /** Heartbeat message interval; server-lite marks an agent Stale after 2 intervals (issue 4). */
+  heartbeatIntervalMs: 15_000,
   /** TCP-level keepalive on the underlying socket, a second line of defence. */
   tcpKeepaliveMs: 15_000,
 
@@ -35,8 +37,10 @@ export const LIMITS = Object.freeze({
   factsRefreshMs: 60_000,
   /** Rotate the credential once this fraction of its lifetime has passed (while connected). */
   rotateAtLifetimeFraction: 0.5,
-  /** A role's state row is written at least this often while connected (liveness for status). */
-  stateTouchMs: 30_000,
+  /** Longest wait for a tunnel to close cleanly when the agent stops. */
+  stopGraceMs: 2_000,
+  /** Only one process of a device rotates the shared credential; its lease expires after this. */
+  rotationLeaseMs: 60_000,
   /** SQLite waits this long for a lock held by another role's process before failing. */
   sqliteBusyTimeoutMs: 5_000,
 } as const);

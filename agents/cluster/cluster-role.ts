@@ -1,0 +1,30 @@
+// The cluster role's facts: Kubernetes version and node count of the cluster named by the
+// kubeconfig given at registration. Without a kubeconfig the role still tunnels and reports the
+// device facts only; a read failure is logged and the facts are simply left out until it works.
+import type { Logger } from 'pino';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Facts } from '../common/facts.ts';
+import type { Identity } from '../common/store.ts';
+import { describeError } from '../common/errors.ts';
+import { loadKubeConfig, readClusterFacts } from './cluster-facts.ts';
+
+export function clusterFactsProvider(ctx: { identity: Identity; logger: Logger }): () => Promise<Partial<Facts>> {
+  const path = ctx.identity.kubeconfig;
+  if (!path) return async () => ({});
+  let kc: KubeConfig | undefined;
+  let lastError: string | undefined;
+  return async () => {
+    try {
+      kc ??= loadKubeConfig(path);
+      const facts = await readClusterFacts(kc);
+      lastError = undefined;
+      return facts;
+    } catch (err) {
+      const msg = describeError(err);
+      // Log once per distinct failure, not every refresh.
+      if (msg !== lastError) ctx.logger.warn({ kubeconfig: path, err: msg }, 'cannot read cluster facts');
+      lastError = msg;
+      return {};
+    }
+  };
+}

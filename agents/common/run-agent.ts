@@ -1,0 +1,90 @@
+// `drover agent run`: one TunnelClient per role in this process, connection state persisted to
+// the store for `status`, credential rotation while connected, facts from each role's provider.
+// Returns when the signal aborts (SIGINT/SIGTERM) or the identity is removed (unregister).
+import { once } from 'node:events';
+import type { Logger } from 'pino';
+import type { Clock } from '../../protocol/index.ts';
+import { AgentError } from './errors.ts';
+import { baseFacts, type Facts } from './facts.ts';
+import { transportFor } from './https-client.ts';
+import { describeProxy, type ProxyEnv } from './proxy-env.ts';
+import { AgentStore, type Identity } from './store.ts';
+import { TunnelClient, type TunnelState } from './tunnel-client.ts';
+import { CredentialRotator } from './credential-rotator.ts';
+import type { Role, RunConfig } from './config.ts';
+
+/** Builds a role's extra facts (e.g. the cluster role's Kubernetes version) from the identity. */
+export type RoleFactsProvider = (ctx: { identity: Identity; logger: Logger }) => () => Promise<Partial<Facts>>;
+
+export interface RunDeps {
+  logger: Logger;
+  env: ProxyEnv;
+  signal: AbortSignal;
+  roleFacts?: Partial<Record<Role, RoleFactsProvider>>;
+  now?: () => number;
+  random?: () => number;
+  sessionClock?: Clock;
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
+  const now = deps.now ?? Date.now;
+  const store = AgentStore.open(cfg.dataDir, { create: false });
+  try {
+    const identity = store.requireIdentity(cfg.dataDir);
+    const missing = cfg.roles.filter((r) => !identity.roles.includes(r));
+    if (missing.length > 0) {
+      throw new AgentError('INVALID_CONFIG', `--roles: this agent registered roles ${identity.roles.join(', ')}, not ${missing.join(', ')}`);
+    }
+    const transport = transportFor(identity.serverUrl, deps.env);
+    const log = deps.logger.child({ agentId: identity.agentId, clusterId: identity.clusterId });
+    log.info({ server: identity.serverUrl, roles: cfg.roles, proxy: describeProxy(transport.proxy), dataDir: cfg.dataDir }, 'agent starting');
+    const rotator = new CredentialRotator(store, transport, now, log);
+    const base = baseFacts(cfg.agentVersion);
+
+    const clients = cfg.roles.map((role) => {
+      const extra = deps.roleFacts?.[role]?.({ identity, logger: log.child({ role }) });
+      const persist = (s: TunnelState): void => {
+        store.putRoleState({
+          role,
+          state: s.state,
+          since: new Date(s.since).toISOString(),
+          lastError: s.state === 'disconnected' ? s.lastError : null,
+          nextRetryAt: s.state === 'disconnected' ? iso(s.nextRetryAt) : null,
+          pid: process.pid,
+          updatedAt: new Date(now()).toISOString(),
+        });
+      };
+      return new TunnelClient({
+        serverUrl: identity.serverUrl,
+        role,
+        agentId: identity.agentId,
+        agentVersion: cfg.agentVersion,
+        credential: () => store.getIdentity()?.credential,
+        ca: identity.caPem,
+        agent: transport.agent,
+        backoff: cfg.backoff,
+        random: deps.random ?? Math.random,
+        now,
+        facts: async () => ({ ...base, ...(extra ? await extra() : {}) }),
+        logger: log,
+        onState: persist,
+        onConnected: ({ rotateHint }) => void rotator.maybeRotate(rotateHint),
+        ...(deps.sessionClock ? { sessionClock: deps.sessionClock } : {}),
+      });
+    });
+    for (const c of clients) c.start();
+
+    const aborted = deps.signal.aborted ? Promise.resolve() : once(deps.signal, 'abort').then(() => undefined);
+    const allFinished = Promise.all(clients.map((c) => c.finished)).then(() => 'unregistered' as const);
+    const why = await Promise.race([aborted.then(() => 'signal' as const), allFinished]);
+    log.info({ why }, 'agent stopping');
+    await Promise.all(clients.map((c) => c.stop(why === 'signal' ? 'agent stopping' : 'agent unregistered')));
+    if (why === 'unregistered') throw new AgentError('NOT_REGISTERED', `the identity in ${cfg.dataDir} was removed while running`);
+  } finally {
+    store.close();
+  }
+}

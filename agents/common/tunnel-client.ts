@@ -1,0 +1,195 @@
+// One role's tunnel: dial /v1/connect, run a protocol session over it, send facts (at connect
+// and on change) and heartbeats, and when it ends wait a backoff delay and dial again, forever,
+// until stopped. Connection state is reported through `onState` so the caller can persist it
+// (status) or, in the load test, just count it. One TunnelClient per role; many per process fine.
+import type https from 'node:https';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { attachWebSocket, systemClock, type Clock, type Session, type SessionCloseInfo } from '../../protocol/index.ts';
+import { afterDisconnect, backoffDelay, INITIAL_BACKOFF, type BackoffOptions, type BackoffState } from './backoff.ts';
+import { AgentError, describeError } from './errors.ts';
+import { factsEqual, type Facts } from './facts.ts';
+import { LIMITS } from './limits.ts';
+import { dial } from './ws-dial.ts';
+import { describeClose } from './session-close.ts';
+import type { Role } from './config.ts';
+
+export type TunnelState =
+  | { state: 'connecting'; since: number }
+  | { state: 'connected'; since: number }
+  | { state: 'disconnected'; since: number; lastError: string; nextRetryAt: number | null };
+
+export interface TunnelClientOptions {
+  serverUrl: string;
+  role: Role;
+  agentId: string;
+  agentVersion: string;
+  /** Re-read before every dial: another process may have rotated it. Undefined: unregistered. */
+  credential: () => string | undefined;
+  ca: string;
+  agent: https.Agent | undefined;
+  backoff: BackoffOptions;
+  random: () => number;
+  /** Wall clock, ms since the epoch (state timestamps, heartbeats). */
+  now: () => number;
+  facts: () => Promise<Facts>;
+  logger: Logger;
+  onState?: (s: TunnelState) => void;
+  /** Called when a session is ready; `rotateHint` when the server asked for a new credential. */
+  onConnected?: (info: { rotateHint: boolean }) => void;
+  sessionClock?: Clock;
+  heartbeatIntervalMs?: number;
+  factsRefreshMs?: number;
+}
+
+export class TunnelClient {
+  readonly role: Role;
+  private readonly o: TunnelClientOptions;
+  private readonly log: Logger;
+  private backoffState: BackoffState = INITIAL_BACKOFF;
+  private stopped = true;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private ws: WebSocket | undefined;
+  private session: Session | undefined;
+  private sessionEnded: Promise<void> = Promise.resolve();
+  private current: TunnelState;
+  private lastFacts: Facts | undefined;
+  /** Sessions that reached 'ready' over this client's lifetime (tests, load test). */
+  connections = 0;
+  /** Resolves when the client stops for good (stop(), or the identity was removed). */
+  readonly finished: Promise<void>;
+  private finish: () => void = () => {};
+
+  constructor(opts: TunnelClientOptions) {
+    this.o = opts;
+    this.role = opts.role;
+    this.log = opts.logger.child({ role: opts.role, agentId: opts.agentId });
+    this.current = { state: 'disconnected', since: opts.now(), lastError: 'not started', nextRetryAt: null };
+    this.finished = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
+  }
+
+  get state(): TunnelState {
+    return this.current;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.attempt();
+  }
+
+  /** Closes the tunnel cleanly (GOAWAY) and stops reconnecting. */
+  async stop(reason = 'agent stopping'): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.session?.close('GOING_AWAY', reason);
+    const grace = new Promise<void>((r) => setTimeout(r, LIMITS.stopGraceMs).unref());
+    await Promise.race([this.sessionEnded, grace]);
+    this.ws?.terminate();
+    this.setState({ state: 'disconnected', since: this.o.now(), lastError: 'stopped', nextRetryAt: null });
+    this.finish();
+  }
+
+  private setState(s: TunnelState): void {
+    this.current = s;
+    this.o.onState?.(s);
+  }
+
+  private attempt(): void {
+    if (this.stopped) return;
+    const credential = this.o.credential();
+    if (credential === undefined) {
+      this.stopped = true;
+      this.setState({ state: 'disconnected', since: this.o.now(), lastError: 'NOT_REGISTERED: the local identity was removed', nextRetryAt: null });
+      this.log.warn('identity removed (unregistered); not reconnecting');
+      this.finish();
+      return;
+    }
+    this.setState({ state: 'connecting', since: this.o.now() });
+    dial({ serverUrl: this.o.serverUrl, role: this.role, credential, ca: this.o.ca, agent: this.o.agent, now: this.o.now }).then(
+      ({ ws, rotateHint }) => this.run(ws, rotateHint),
+      (err: unknown) => this.ended(err, undefined),
+    );
+  }
+
+  private run(ws: WebSocket, rotateHint: boolean): void {
+    if (this.stopped) {
+      ws.close(1001, 'agent stopping');
+      return;
+    }
+    this.ws = ws;
+    let closeCode = 0;
+    let closeReason = '';
+    ws.on('close', (code, reason) => {
+      closeCode = code;
+      closeReason = reason.toString('utf8');
+    });
+    const session = attachWebSocket(ws, {
+      side: 'client',
+      peer: { role: this.role, version: this.o.agentVersion, name: this.o.agentId },
+      clock: this.o.sessionClock ?? systemClock,
+      logger: this.log,
+    });
+    this.session = session;
+    let readyAt: number | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
+    let factsTimer: NodeJS.Timeout | undefined;
+    this.sessionEnded = new Promise<void>((resolve) => {
+      session.once('close', (info: SessionCloseInfo) => {
+        clearInterval(heartbeat);
+        clearInterval(factsTimer);
+        this.session = undefined;
+        this.ws = undefined;
+        resolve();
+        const upFor = readyAt === undefined ? undefined : this.o.now() - readyAt;
+        this.ended(describeClose(info, closeCode, closeReason), upFor);
+      });
+    });
+    session.once('ready', () => {
+      readyAt = this.o.now();
+      this.connections++;
+      this.lastFacts = undefined;
+      this.setState({ state: 'connected', since: readyAt });
+      this.log.info({ protocol: ws.protocol }, 'tunnel connected');
+      void this.sendFacts(session);
+      let seq = 0;
+      heartbeat = setInterval(() => {
+        session.sendMessage('heartbeat', { seq: seq++, sentAt: this.o.now(), uptimeSeconds: process.uptime(), outbox: 0 });
+      }, this.o.heartbeatIntervalMs ?? LIMITS.heartbeatIntervalMs);
+      heartbeat.unref();
+      factsTimer = setInterval(() => void this.sendFacts(session), this.o.factsRefreshMs ?? LIMITS.factsRefreshMs);
+      factsTimer.unref();
+      this.o.onConnected?.({ rotateHint });
+    });
+  }
+
+  /** Sends facts when they changed since the last send on this session. */
+  private async sendFacts(session: Session): Promise<void> {
+    try {
+      const facts = await this.o.facts();
+      if (session.state !== 'open') return;
+      if (this.lastFacts && factsEqual(this.lastFacts, facts)) return;
+      if (session.sendMessage('facts', facts)) this.lastFacts = facts;
+    } catch (err) {
+      this.log.warn({ err: describeError(err) }, 'could not collect or send facts');
+    }
+  }
+
+  private ended(err: unknown, upForMs: number | undefined): void {
+    if (this.stopped) return;
+    this.backoffState = afterDisconnect(this.backoffState, this.o.backoff, upForMs);
+    // A refused credential will not fix itself quickly: retry at the cap (another process may
+    // rotate it, or an admin re-registers) instead of hammering the server.
+    const refused = err instanceof AgentError && (err.exitCode === 4 || err.exitCode === 5);
+    if (refused) this.backoffState = { attempt: this.o.backoff.maxExponent };
+    const retryAfter = err instanceof AgentError ? err.retryAfterMs : undefined;
+    const delay = backoffDelay(this.backoffState, this.o.backoff, this.o.random, retryAfter);
+    const now = this.o.now();
+    const lastError = describeError(err);
+    this.setState({ state: 'disconnected', since: now, lastError, nextRetryAt: now + delay });
+    this.log[refused ? 'error' : 'warn']({ err: lastError, retryInMs: delay, attempt: this.backoffState.attempt, upForMs }, 'tunnel down; will retry');
+    this.retryTimer = setTimeout(() => this.attempt(), delay);
+  }
+}
