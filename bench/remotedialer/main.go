@@ -1,5 +1,6 @@
 // remotedialer-bench runs a rancher/remotedialer server and client over loopback in one process
-// and measures, with the payloads of bench/protocol.ts, one-stream and 100-stream throughput,
+// and measures, with the payloads of bench/protocol.ts, one-stream throughput (server to agent
+// and agent to server), 100-stream throughput,
 // 1 KiB request/response latency at a fixed open-loop rate (through the tunnel and direct), and
 // the same latency while one tunnelled connection is stalled. It prints one JSON object.
 package main
@@ -28,6 +29,7 @@ type result struct {
 	Go           string      `json:"go"`
 	GOMAXPROCS   int         `json:"gomaxprocs"`
 	OneStream    throughput  `json:"oneStream"`
+	OneStreamDn  throughput  `json:"oneStreamDownload"`
 	Concurrent   throughput  `json:"concurrent"`
 	Latency      latencyPair `json:"latency"`
 	Stalled      latency     `json:"latencyWithStalledStream"`
@@ -75,10 +77,11 @@ func run(oneBytes, manyBytes int64, streams, chunk, repeats, payload int, rate f
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	sink, stall, echo := listen(), listen(), listen()
+	sink, source, stall, echo := listen(), listen(), listen(), listen()
 	hold := make(chan struct{})
 	defer close(hold)
 	go serveSink(sink)
+	go serveSource(source, chunk)
 	go serveStall(stall, hold)
 	go http.Serve(echo, http.HandlerFunc(echoHandler))
 
@@ -99,10 +102,13 @@ func run(oneBytes, manyBytes int64, streams, chunk, repeats, payload int, rate f
 
 	out := &result{Remotedialer: moduleVersion(), Go: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	var err error
-	if out.OneStream, err = medianThroughput(ctx, tunnel, sink.Addr().String(), oneBytes, 1, chunk, repeats); err != nil {
+	if out.OneStream, err = medianThroughput(ctx, tunnel, sink.Addr().String(), oneBytes, 1, chunk, repeats, false); err != nil {
 		return nil, fmt.Errorf("one stream: %w", err)
 	}
-	if out.Concurrent, err = medianThroughput(ctx, tunnel, sink.Addr().String(), manyBytes, streams, chunk, repeats); err != nil {
+	if out.OneStreamDn, err = medianThroughput(ctx, tunnel, source.Addr().String(), oneBytes, 1, chunk, repeats, true); err != nil {
+		return nil, fmt.Errorf("one stream download: %w", err)
+	}
+	if out.Concurrent, err = medianThroughput(ctx, tunnel, sink.Addr().String(), manyBytes, streams, chunk, repeats, false); err != nil {
 		return nil, fmt.Errorf("concurrent: %w", err)
 	}
 
@@ -134,10 +140,10 @@ func run(oneBytes, manyBytes int64, streams, chunk, repeats, payload int, rate f
 	return out, nil
 }
 
-func medianThroughput(ctx context.Context, dial dialFunc, addr string, total int64, streams, chunk, repeats int) (throughput, error) {
+func medianThroughput(ctx context.Context, dial dialFunc, addr string, total int64, streams, chunk, repeats int, download bool) (throughput, error) {
 	runs := make([]throughput, 0, repeats)
 	for i := 0; i < repeats; i++ {
-		t, err := measureThroughput(ctx, dial, addr, total, streams, chunk)
+		t, err := measureThroughput(ctx, dial, addr, total, streams, chunk, download)
 		if err != nil {
 			return throughput{}, err
 		}
@@ -159,4 +165,3 @@ func moduleVersion() string {
 	}
 	return "unknown"
 }
-

@@ -65,8 +65,25 @@ func sendToSink(ctx context.Context, dial dialFunc, addr string, n int64, chunk 
 	return err
 }
 
+// receiveFromSource asks a source for n bytes and reads them all.
+func receiveFromSource(ctx context.Context, dial dialFunc, addr string, n int64) error {
+	c, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var hdr [8]byte
+	binary.BigEndian.PutUint64(hdr[:], uint64(n))
+	if _, err := c.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err = io.CopyN(io.Discard, c, n)
+	return err
+}
+
 // measureThroughput moves total bytes split evenly over `streams` concurrent connections.
-func measureThroughput(ctx context.Context, dial dialFunc, addr string, total int64, streams int, chunkSize int) (throughput, error) {
+// With download set, the bytes flow from a source on the agent side towards the dialer.
+func measureThroughput(ctx context.Context, dial dialFunc, addr string, total int64, streams int, chunkSize int, download bool) (throughput, error) {
 	chunk := bytes.Repeat([]byte{0x5a}, chunkSize)
 	per := total / int64(streams)
 	start := time.Now()
@@ -76,7 +93,13 @@ func measureThroughput(ctx context.Context, dial dialFunc, addr string, total in
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := sendToSink(ctx, dial, addr, per, chunk); err != nil {
+			var err error
+			if download {
+				err = receiveFromSource(ctx, dial, addr, per)
+			} else {
+				err = sendToSink(ctx, dial, addr, per, chunk)
+			}
+			if err != nil {
 				errs <- err
 			}
 		}()

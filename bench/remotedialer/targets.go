@@ -33,6 +33,40 @@ func serveSink(l net.Listener) {
 	}
 }
 
+// serveSource reads the 8-byte count and answers with that many bytes in chunk-sized writes.
+func serveSource(l net.Listener, chunk int) {
+	buf := make([]byte, chunk)
+	for i := range buf {
+		buf[i] = 0x5a
+	}
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func(c net.Conn) {
+			defer c.Close()
+			var hdr [8]byte
+			if _, err := io.ReadFull(c, hdr[:]); err != nil {
+				return
+			}
+			for left := int64(binary.BigEndian.Uint64(hdr[:])); left > 0; {
+				b := buf
+				if int64(len(b)) > left {
+					b = b[:left]
+				}
+				w, err := c.Write(b)
+				if err != nil {
+					return
+				}
+				left -= int64(w)
+			}
+			// Wait for the reader to hang up, so no byte is cut off by our close.
+			_, _ = io.Copy(io.Discard, c)
+		}(c)
+	}
+}
+
 // serveStall accepts connections and never reads from them: the head-of-line experiment
 // fills such a stream until the tunnel's backpressure stops its writer.
 func serveStall(l net.Listener, hold chan struct{}) {
