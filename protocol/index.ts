@@ -56,5 +56,5 @@ export type { FrameSink } from './memory-transport.ts';
 // HTTP/1.1 over a stream (Kubernetes proxy: server sends, cluster agent serves)
 export { requestOverStream, createStreamHttpServer, HTTP_TARGET_PREFIX, KUBE_API_TARGET } from './http-over-stream.ts';
 export type { StreamHttpRequest, StreamHttpResult, StreamHttpHandlers, StreamHttpServer } from './http-over-stream.ts';
-export { sessionPair, whenReady, bothReady } from './session-pair.ts';
+export { sessionPair, whenReady, bothReady, rawSession, RecordingTransport } from './session-pair.ts';
 export type { SessionPair } from './session-pair.ts';

@@ -39,3 +39,32 @@ export function whenReady(s: Session): Promise<void> {
 export async function bothReady(a: Session, b: Session): Promise<void> {
   await Promise.all([whenReady(a), whenReady(b)]);
 }
+
+/** A transport that records what a session sends and lets a test play the peer frame by frame. */
+export class RecordingTransport {
+  readonly sent: Uint8Array[] = [];
+  closed: { code: number; reason: string } | undefined;
+  aborted = false;
+  buffered = 0;
+  send(frame: Uint8Array): void {
+    this.sent.push(frame);
+  }
+  bufferedAmount(): number {
+    return this.buffered;
+  }
+  close(code: number, reason: string): void {
+    this.closed ??= { code, reason };
+  }
+  abort(): void {
+    this.aborted = true;
+    this.closed ??= { code: 1006, reason: '' };
+  }
+}
+
+/** One real session whose peer is the test: read `transport.sent`, feed `session.handleFrame`. */
+export function rawSession(opts: Partial<Omit<SessionOptions, 'transport' | 'clock'>> & { clock?: Clock } = {}): { session: Session; transport: RecordingTransport; clock: Clock } {
+  const clock = opts.clock ?? new ManualClock();
+  const transport = new RecordingTransport();
+  const session = new Session({ side: 'server', peer: { role: 'server', version: '0.0.0-test' }, ...opts, transport, clock });
+  return { session, transport, clock };
+}

@@ -68,10 +68,15 @@ export class TunnelStream extends Duplex {
     this.recvWindow = new ReceiveWindow(recvWindow);
   }
 
-  /** Aborts the stream on both ends with a structured error (default STREAM_CANCELLED). */
-  reset(code: TunnelError['code'] = 'STREAM_CANCELLED', message = 'stream reset by peer application'): void {
-    this.destroy(new TunnelError(code, message));
+  /** Aborts the stream on both ends: the peer gets a RESET with this code, message and the code's
+   *  retryability; locally the stream is destroyed without an 'error' event (it was our choice).
+   *  `destroy(err)` does the same but also emits `err` here. */
+  reset(code: TunnelError['code'] = 'STREAM_CANCELLED', message = 'stream reset by the peer application'): void {
+    this.resetError = new TunnelError(code, message);
+    this.destroy();
   }
+
+  private resetError: TunnelError | null = null;
 
   stats(): TunnelStreamStats {
     return {
@@ -134,7 +139,7 @@ export class TunnelStream extends Duplex {
     this.pending = null;
     this.pendingCallback = null;
     this.finalCallback = null;
-    this.owner.streamDestroyed(this, err);
+    this.owner.streamDestroyed(this, err ?? this.resetError);
     if (pendingCb !== null) pendingCb(err ?? new TunnelError('STREAM_CANCELLED', 'stream destroyed'));
     cb(err);
   }
