@@ -29,6 +29,8 @@ export interface ServerContext {
   health: HealthPolicy;
   limiters: { registrations: InFlightLimiter; upgrades: InFlightLimiter };
   maxSessions: number;
+  /** Our software version, sent in the protocol HELLO. */
+  version: string;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

@@ -18,7 +18,7 @@ export const SERVER_ERRORS = Object.freeze({
   ADMIN_TOKEN_INVALID: { status: 401, message: 'the admin token is missing or wrong (--token, DROVER_TOKEN)' },
   ROLE_INVALID: { status: 400, message: 'X-Drover-Role must be one of cluster, node, fleet' },
   ROLE_NOT_GRANTED: { status: 403, message: 'this agent did not register that role' },
-  PROTOCOL_UNSUPPORTED: { status: 400, message: 'no acceptable tunnel protocol version offered' },
+  UNSUPPORTED_VERSION: { status: 400, message: 'no tunnel protocol version in common; the message lists the supported ones' },
   UPGRADE_REQUIRED: { status: 426, message: 'this endpoint needs a WebSocket upgrade' },
   UPGRADE_INVALID: { status: 400, message: 'malformed WebSocket upgrade request' },
   INVALID_JSON: { status: 400, message: 'the request body is not valid JSON' },

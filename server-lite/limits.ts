@@ -23,9 +23,6 @@ export const LIMITS = Object.freeze({
   retryAfterMinSeconds: 2,
   retryAfterMaxSeconds: 10,
 
-  /** WebSocket frames larger than this close the tunnel (the protocol frames its own streams). */
-  maxTunnelMessageBytes: 1024 * 1024,
-
   /** Agents heartbeat at this interval; Stale after 2 intervals without traffic (issue 4). */
   heartbeatIntervalMs: 15_000,
   staleAfterIntervals: 2,

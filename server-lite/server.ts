@@ -16,7 +16,7 @@ import { hashSecret, type RandomBytes } from './secrets.ts';
 import { openStore } from './store/open-store.ts';
 import { ensureTlsMaterial } from './tls/tls-material.ts';
 import { LastSeen } from './tunnel/last-seen.ts';
-import { SESSION_CLOSE, SessionRegistry } from './tunnel/session-registry.ts';
+import { SessionRegistry } from './tunnel/session-registry.ts';
 import { createTunnelEndpoint } from './tunnel/connect.ts';
 import { createRouter } from './http/router.ts';
 import { sendError } from './http/body.ts';
@@ -42,6 +42,8 @@ export interface ServerDeps {
   /** Overrides of the load-shedding limits (tests use small ones). */
   limits?: Partial<{ maxConcurrentRegistrations: number; maxConcurrentUpgrades: number; maxSessions: number }>;
   defaultMetrics?: boolean;
+  /** Software version for the protocol HELLO (the CLI passes its build version). */
+  version?: string;
 }
 
 export interface RunningServer {
@@ -96,6 +98,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     },
     maxSessions: deps.limits?.maxSessions ?? LIMITS.maxSessions,
     closing: false,
+    version: deps.version ?? '0.0.0-dev',
   };
 
   const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes]);
@@ -142,7 +145,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     closed ??= (async () => {
       ctx.closing = true;
       clearInterval(flusher);
-      sessions.closeAll(SESSION_CLOSE.shutdown.code, SESSION_CLOSE.shutdown.reason);
+      sessions.closeAll('shutdown');
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { EXIT } from '../exit-codes.ts';
+import { buildInfo } from '../build-info.ts';
 import { CliError, withExitCodes } from '../admin-client.ts';
 import { DEFAULT_DATA_DIR } from '../../server-lite/data-dir.ts';
 import { startServer, type ServerConfig } from '../../server-lite/server.ts';
@@ -66,7 +67,7 @@ export function registerServer(program: Command): void {
         const log = logger(flags.logLevel);
         let running;
         try {
-          running = await startServer(config, { log });
+          running = await startServer(config, { log, version: buildInfo().version });
         } catch (err) {
           if (err instanceof DatastoreError) throw new CliError(EXIT.USAGE, err.message);
           const e = err as NodeJS.ErrnoException;

@@ -6,7 +6,6 @@ import { ServerError } from '../errors.ts';
 import { LIMITS } from '../limits.ts';
 import { formatJoinToken, hashesEqual, hashSecret, bearer, newSecret, newTokenId } from '../secrets.ts';
 import { labelKey, labelValue, labelsSchema } from '../schemas.ts';
-import { SESSION_CLOSE } from '../tunnel/session-registry.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import type { Route } from '../http/router.ts';
 import type { ServerContext } from '../context.ts';
@@ -155,7 +154,7 @@ export const adminRoutes: readonly Route[] = [
       await readJson(req, z.object({}).strict(), { emptyAsObject: true });
       // Revocation is committed before the sessions close, so a reconnect is already refused.
       if (!(await ctx.store.revokeAgent(id, ctx.clock.now()))) throw new ServerError('AGENT_NOT_FOUND', `no agent ${id}`);
-      const closed = ctx.sessions.closeAgent(id, SESSION_CLOSE.revoked.code, SESSION_CLOSE.revoked.reason);
+      const closed = ctx.sessions.closeAgent(id, 'revoked');
       ctx.log.info({ agentId: id, sessionsClosed: closed }, 'agent credential revoked');
       sendNoContent(res);
     },

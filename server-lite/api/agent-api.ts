@@ -6,7 +6,6 @@ import { ServerError } from '../errors.ts';
 import { retryAfterSeconds } from '../load-shedding.ts';
 import { register, registerRequestSchema } from '../registration.ts';
 import { bearer } from '../secrets.ts';
-import { SESSION_CLOSE } from '../tunnel/session-registry.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import type { Route } from '../http/router.ts';
 
@@ -73,7 +72,7 @@ export const agentRoutes: readonly Route[] = [
       await readJson(req, emptyObject, { emptyAsObject: true });
       const auth = await authenticate(bearer(req.headers.authorization), ctx.store, { allowPrevious: false });
       await ctx.store.removeAgent(auth.agent.id, ctx.clock.now());
-      ctx.sessions.closeAgent(auth.agent.id, SESSION_CLOSE.revoked.code, 'agent unregistered');
+      ctx.sessions.closeAgent(auth.agent.id, 'revoked');
       ctx.log.info({ agentId: auth.agent.id, clusterId: auth.agent.clusterId }, 'agent unregistered');
       sendNoContent(res);
     },

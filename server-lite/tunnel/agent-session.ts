@@ -1,37 +1,52 @@
-// Runs one agent's tunnel once the WebSocket is open: every message marks the agent seen, the
-// session leaves the registry when the socket closes (only if it is still the registered one, so a
-// replaced session's late close cannot remove its successor), and a dead peer is detected by ping.
+// Runs one agent's tunnel once the WebSocket is open: the protocol session (HELLO, ping/pong with
+// dead-peer detection, control messages) from protocol/, registration in the session registry
+// (newest wins), lastSeen on every frame, and facts into the store.
 import type { WebSocket } from 'ws';
+import { attachWebSocket, type ControlMessage } from '../../protocol/index.ts';
 import type { ServerContext } from '../context.ts';
-import { LIMITS } from '../limits.ts';
 import type { AgentRecord } from '../store/store.ts';
-import type { SessionHandle } from './session-registry.ts';
+import { SERVER_CLOSE_CODES, type CloseReason, type SessionHandle, type SessionInfo } from './session-registry.ts';
 
-export function runAgentSession(ctx: ServerContext, ws: WebSocket, handle: SessionHandle, agent: AgentRecord): void {
-  const log = ctx.log.child({ agentId: agent.id, clusterId: agent.clusterId, role: handle.role, session: handle.id });
-  let alive = true;
-  const seen = (): void => {
-    alive = true;
-    ctx.lastSeen.mark(agent.id, ctx.clock.now());
-  };
-  ws.on('message', seen);
-  ws.on('pong', seen);
-  // Half-open TCP (a NAT dropped the flow): no pong within one interval → terminate, so the
-  // registry never keeps a dead session (issue 4: exactly one session after a reconnect).
-  const timer = setInterval(() => {
-    if (!alive) {
-      log.info('tunnel peer unresponsive; terminating');
-      ws.terminate();
-      return;
-    }
-    alive = false;
-    ws.ping();
-  }, LIMITS.heartbeatIntervalMs);
-  timer.unref();
-  ws.on('error', (err) => log.debug({ err }, 'tunnel socket error'));
-  ws.on('close', (code, reason) => {
-    clearInterval(timer);
-    const wasCurrent = ctx.sessions.remove(handle);
-    log.info({ code, reason: reason.toString('utf8'), wasCurrent }, 'tunnel closed');
+export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentRecord, info: SessionInfo): SessionHandle {
+  const log = ctx.log.child({ agentId: agent.id, clusterId: agent.clusterId, role: info.role, session: info.id });
+  const session = attachWebSocket(ws, {
+    side: 'server',
+    peer: { role: 'server', version: ctx.version },
+    logger: log,
   });
+  const handle: SessionHandle = {
+    ...info,
+    close(reason: CloseReason) {
+      if (reason === 'shutdown') {
+        session.close('GOING_AWAY', 'server shutting down; reconnect');
+        return;
+      }
+      // Superseded and revoked close the WebSocket with server-lite's own codes (api.md), which
+      // the agent reads before the protocol's close-code table.
+      const { code, reason: text } = SERVER_CLOSE_CODES[reason];
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, text);
+    },
+  };
+
+  // Any frame from the agent proves it is alive (api.md: lastSeen updates on any traffic).
+  ws.on('message', () => ctx.lastSeen.mark(agent.id, ctx.clock.now()));
+  session.on('message', (message: ControlMessage) => {
+    if (message.kind === 'facts') {
+      // Facts are small and change rarely: write them through.
+      ctx.store.recordFacts(agent.id, message.body, ctx.clock.now()).catch((err: unknown) => log.error({ err }, 'recording facts failed'));
+    } else if (message.kind === 'error') {
+      log.warn({ code: message.body.code, message: message.body.message }, 'agent reported an error');
+    }
+  });
+  session.on('close', (closeInfo) => {
+    const wasCurrent = ctx.sessions.remove(handle);
+    log.info({ code: closeInfo.code, closeCode: closeInfo.closeCode, remote: closeInfo.remote, message: closeInfo.message, wasCurrent }, 'tunnel closed');
+  });
+  // The socket may close without the session noticing first (ws 'close' feeds it); belt and braces.
+  ws.on('close', () => ctx.sessions.remove(handle));
+
+  const replaced = ctx.sessions.add(handle);
+  ctx.lastSeen.mark(agent.id, info.since);
+  log.info({ protocol: info.protocol, remote: info.remoteAddress, replaced: replaced?.id }, 'tunnel connected');
+  return handle;
 }

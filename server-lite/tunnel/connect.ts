@@ -6,13 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate, shouldRotate } from '../credentials.ts';
 import { ServerError } from '../errors.ts';
-import { LIMITS } from '../limits.ts';
+import { MAX_WS_MESSAGE } from '../../protocol/index.ts';
 import { retryAfterSeconds } from '../load-shedding.ts';
 import { bearer } from '../secrets.ts';
 import type { ServerContext } from '../context.ts';
 import { ACCEPTED_SUBPROTOCOLS, checkUpgradeRequest, chooseSubprotocol, parseRole, refuseUpgrade, ROLE_HEADER } from './upgrade.ts';
 import { runAgentSession } from './agent-session.ts';
-import type { SessionHandle } from './session-registry.ts';
 
 /** Header on the 101 answer asking the agent to rotate its credential (past half its lifetime). */
 export const ROTATE_HEADER = 'x-drover-rotate-credential';
@@ -20,7 +19,7 @@ export const ROTATE_HEADER = 'x-drover-rotate-credential';
 export function createTunnelEndpoint(ctx: ServerContext) {
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: LIMITS.maxTunnelMessageBytes,
+    maxPayload: MAX_WS_MESSAGE,
     perMessageDeflate: false,
     clientTracking: false,
     // The subprotocol was already chosen and checked before handleUpgrade.
@@ -55,7 +54,8 @@ export function createTunnelEndpoint(ctx: ServerContext) {
       const now = ctx.clock.now();
       if (shouldRotate(agent, now)) extraHeaders.set(req, [`${ROTATE_HEADER}: 1`]);
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        const handle: SessionHandle = {
+        ctx.metrics.upgrades.inc({ result: 'ok' });
+        runAgentSession(ctx, ws, agent, {
           id: randomUUID(),
           agentId: agent.id,
           clusterId: agent.clusterId,
@@ -64,18 +64,7 @@ export function createTunnelEndpoint(ctx: ServerContext) {
           since: ctx.clock.now(),
           remoteAddress: req.socket.remoteAddress ?? 'unknown',
           protocol,
-          close: (code, reason) => {
-            if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
-          },
-        };
-        const replaced = ctx.sessions.add(handle);
-        ctx.lastSeen.mark(agent.id, handle.since);
-        ctx.metrics.upgrades.inc({ result: 'ok' });
-        ctx.log.info(
-          { agentId: agent.id, clusterId: agent.clusterId, role, protocol, remote: handle.remoteAddress, replaced: replaced?.id },
-          'tunnel connected',
-        );
-        runAgentSession(ctx, ws, handle, agent);
+        });
       });
     } finally {
       release();
@@ -88,7 +77,7 @@ export function createTunnelEndpoint(ctx: ServerContext) {
       const e = err instanceof ServerError ? err : new ServerError('INTERNAL');
       if (!(err instanceof ServerError)) ctx.log.error({ err }, 'tunnel upgrade failed');
       ctx.metrics.upgrades.inc({ result: e.code });
-      refuseUpgrade(socket, e);
+      refuseUpgrade(socket, e, req.headers['sec-websocket-protocol']);
     });
   };
 }

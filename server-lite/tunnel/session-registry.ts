@@ -15,19 +15,27 @@ export interface SessionInfo {
   protocol: string;
 }
 
-export interface SessionHandle extends SessionInfo {
-  /** Closes the underlying connection (idempotent). */
-  close(code: number, reason: string): void;
-}
+/**
+ * Why the server ends a session. `superseded`: a newer connection for the same agent and role took
+ * over. `revoked`: the credential was revoked or the agent unregistered (reconnects get 401).
+ * `shutdown`: the server is stopping; reconnect with backoff.
+ */
+export type CloseReason = 'superseded' | 'revoked' | 'shutdown';
 
-export const SESSION_CLOSE = Object.freeze({
-  /** A newer connection for the same agent and role took over. */
+/**
+ * WebSocket close codes server-lite uses itself (api.md). Shutdown uses the protocol's GOAWAY
+ * (1001). NOTE: 4001/4003 overlap protocol/errors.ts CLOSE_CODES (HANDSHAKE_FAILED, FLOW_CONTROL);
+ * agents tell them apart by the reason text. To be moved to a reserved range with the protocol owner.
+ */
+export const SERVER_CLOSE_CODES = Object.freeze({
   superseded: { code: 4001, reason: 'superseded by a newer connection' },
-  /** The agent's credential was revoked or the agent unregistered. */
   revoked: { code: 4003, reason: 'credential revoked' },
-  /** The server is shutting down; reconnect with backoff. */
-  shutdown: { code: 1001, reason: 'server shutting down' },
 } as const);
+
+export interface SessionHandle extends SessionInfo {
+  /** Ends the session cleanly (idempotent). */
+  close(reason: CloseReason): void;
+}
 
 const keyOf = (agentId: string, role: Role): string => `${agentId}/${role}`;
 
@@ -40,7 +48,7 @@ export class SessionRegistry {
     const old = this.#byKey.get(key);
     this.#byKey.set(key, session);
     if (old && old.id !== session.id) {
-      old.close(SESSION_CLOSE.superseded.code, SESSION_CLOSE.superseded.reason);
+      old.close('superseded');
       return old;
     }
     return undefined;
@@ -55,19 +63,19 @@ export class SessionRegistry {
   }
 
   /** Closes every session of an agent (revocation, unregistration). Returns how many. */
-  closeAgent(agentId: string, code: number, reason: string): number {
+  closeAgent(agentId: string, reason: CloseReason): number {
     let n = 0;
     for (const [key, s] of [...this.#byKey]) {
       if (s.agentId !== agentId) continue;
       this.#byKey.delete(key);
-      s.close(code, reason);
+      s.close(reason);
       n++;
     }
     return n;
   }
 
-  closeAll(code: number, reason: string): void {
-    for (const s of [...this.#byKey.values()]) s.close(code, reason);
+  closeAll(reason: CloseReason): void {
+    for (const s of [...this.#byKey.values()]) s.close(reason);
     this.#byKey.clear();
   }
 

@@ -4,7 +4,7 @@
 // did not register, 503 OVERLOADED + Retry-After when shedding load.
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { SUPPORTED_MAJORS, subprotocolFor } from '../../protocol/versions.ts';
+import { offeredSubprotocols, selectSubprotocol, versionRefusal } from '../../protocol/index.ts';
 import { errorBody, ServerError } from '../errors.ts';
 import { ROLES, type Role } from '../store/store.ts';
 
@@ -12,11 +12,16 @@ export const CONNECT_PATH = '/v1/connect';
 export const ROLE_HEADER = 'x-drover-role';
 
 /** Subprotocols this server accepts, newest first (`drover.v1`, …). */
-export const ACCEPTED_SUBPROTOCOLS: readonly string[] = SUPPORTED_MAJORS.map(subprotocolFor);
+export const ACCEPTED_SUBPROTOCOLS: readonly string[] = offeredSubprotocols();
 
 /** Writes a refusal on the raw socket and closes it. */
-export function refuseUpgrade(socket: Duplex, err: ServerError): void {
+export function refuseUpgrade(socket: Duplex, err: ServerError, offeredProtocols?: string): void {
   if (socket.destroyed) return;
+  if (err.code === 'UNSUPPORTED_VERSION') {
+    // The protocol's own refusal: same JSON shape plus `supported` and X-Drover-Supported-Protocols.
+    socket.end(versionRefusal(offeredProtocols).httpResponse);
+    return;
+  }
   const body = JSON.stringify(errorBody(err.code, err.message));
   const head = [
     `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}`,
@@ -25,7 +30,6 @@ export function refuseUpgrade(socket: Duplex, err: ServerError): void {
     'connection: close',
   ];
   if (err.retryAfterSeconds !== undefined) head.push(`retry-after: ${err.retryAfterSeconds}`);
-  if (err.code === 'PROTOCOL_UNSUPPORTED') head.push(`x-drover-supported-protocols: ${ACCEPTED_SUBPROTOCOLS.join(', ')}`);
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
@@ -50,18 +54,9 @@ export function parseRole(value: string | string[] | undefined): Role {
   return role as Role;
 }
 
-/** Picks the first offered subprotocol we speak, in the client's order of preference. */
+/** The newest major both sides speak (protocol's `selectSubprotocol`). */
 export function chooseSubprotocol(header: string | undefined): string {
-  const offered = (header ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p.length > 0);
-  const chosen = offered.find((p) => ACCEPTED_SUBPROTOCOLS.includes(p));
-  if (!chosen) {
-    throw new ServerError(
-      'PROTOCOL_UNSUPPORTED',
-      `no acceptable tunnel protocol in Sec-WebSocket-Protocol (offered: ${offered.join(', ') || 'none'}); this server supports ${ACCEPTED_SUBPROTOCOLS.join(', ')}`,
-    );
-  }
+  const chosen = selectSubprotocol(header);
+  if (chosen === undefined) throw new ServerError('UNSUPPORTED_VERSION', versionRefusal(header).message);
   return chosen;
 }
