@@ -1,0 +1,160 @@
+// Flow control (SPEC.md §6.3): a slow reader stalls only its own writer, through the window,
+// with memory bounded on both ends; credit returns in batches; cheating peers are cut off.
+import t from 'tap';
+import fc from 'fast-check';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { encodeFrame, decodeFrame } from './codec.ts';
+import { ReceiveWindow, SendCredit } from './flow-control.ts';
+import { WINDOW_UPDATE_DIVISOR } from './limits.ts';
+import { bothReady, rawSession, sessionPair } from './session-pair.ts';
+import type { Session } from './session.ts';
+import type { TunnelStream } from './tunnel-stream.ts';
+
+const settle = async (rounds = 20) => {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+};
+const nextStream = (s: Session) => new Promise<TunnelStream>((r) => s.once('stream', r));
+
+/** A source that produces `total` bytes in 16 KiB chunks, honouring backpressure. */
+function source(total: number): Readable {
+  let left = total;
+  return new Readable({
+    read() {
+      const n = Math.min(16384, left);
+      left -= n;
+      this.push(n > 0 ? Buffer.alloc(n, 0x61) : null);
+    },
+  });
+}
+
+t.test('flow control: window arithmetic never lets received-but-unreturned bytes exceed the window', async (t) => {
+  fc.assert(fc.property(fc.integer({ min: 1024, max: 1 << 20 }), fc.array(fc.integer({ min: 0, max: 70000 }), { maxLength: 200 }), (window, sizes) => {
+    const rw = new ReceiveWindow(window);
+    const sc = new SendCredit(window);
+    let inFlight = 0; // received, not yet consumed
+    for (const n of sizes) {
+      const k = Math.min(n, sc.credit);
+      sc.spend(k);
+      if (!rw.receive(k)) return false;
+      inFlight += k;
+      const inc = rw.consume(inFlight);
+      inFlight = 0;
+      if (inc > 0 && !sc.grant(inc)) return false;
+      if (sc.credit > window || rw.available > window) return false;
+    }
+    return true;
+  }), { numRuns: 500 });
+});
+
+t.test('flow control: receiving beyond the credit is refused by the window', async (t) => {
+  const rw = new ReceiveWindow(2048);
+  t.ok(rw.receive(2048));
+  t.notOk(rw.receive(1));
+});
+
+t.test('flow control: a reader that stops reading stalls its writer with bounded memory on both ends', async (t) => {
+  const window = 64 * 1024;
+  const { client, server } = sessionPair({ server: { limits: { streamWindow: window } } });
+  await bothReady(client, server);
+  const incoming = nextStream(server);
+  const s = client.openStream('sink');
+  const total = 8 * 1024 * 1024;
+  const done = pipeline(source(total), s);
+  const st = await incoming;
+  st.pause(); // the reader stops
+  await settle();
+  const recv = st.stats();
+  const send = s.stats();
+  const heldByReceiver = recv.queuedIn + recv.readableLength;
+  t.ok(heldByReceiver <= window, `receiver holds ${heldByReceiver} ≤ window ${window}`);
+  t.ok(send.pendingOut + s.writableLength <= 16384 + s.writableHighWaterMark, `sender holds ${send.pendingOut + s.writableLength} bytes`);
+  t.ok(server.stats().bufferedBytes <= window && client.stats().bufferedBytes <= window);
+  t.equal(send.sendCredit, 0, 'the writer has spent its credit and waits');
+  // The reader resumes: everything arrives.
+  let got = 0;
+  st.on('data', (d: Buffer) => (got += d.length));
+  st.resume();
+  await done;
+  await new Promise((r) => (st.readableEnded ? r(null) : st.once('end', r)));
+  t.equal(got, total);
+});
+
+t.test('flow control: one stalled stream never stalls the others', async (t) => {
+  const { client, server } = sessionPair({ server: { limits: { streamWindow: 16 * 1024 } } });
+  const streams: TunnelStream[] = [];
+  server.on('stream', (st) => {
+    streams.push(st);
+    st.on('error', () => {});
+    if (st.target === 'echo') st.pipe(st);
+  });
+  await bothReady(client, server);
+  const stalled = client.openStream('stalled');
+  stalled.on('error', () => {});
+  void pipeline(source(4 * 1024 * 1024), stalled).catch(() => {});
+  await settle();
+  const echo = client.openStream('echo');
+  echo.on('error', () => {});
+  echo.end(Buffer.alloc(2 * 1024 * 1024, 7));
+  let got = 0;
+  for await (const c of echo) got += (c as Buffer).length;
+  t.equal(got, 2 * 1024 * 1024, 'the second stream completed while the first is stalled');
+  t.equal(stalled.stats().sendCredit, 0, 'the first stream is still stalled');
+  client.close();
+});
+
+t.test('flow control: credit comes back in batches of at least window/4', async (t) => {
+  const window = 256 * 1024;
+  const { client, server, serverTransport } = sessionPair({ server: { limits: { streamWindow: window } } });
+  serverTransport.record = true;
+  server.on('stream', (st) => st.on('error', () => {}).resume());
+  await bothReady(client, server);
+  const s = client.openStream('x');
+  const total = 4 * 1024 * 1024;
+  await pipeline(source(total), s);
+  await settle();
+  const windows = serverTransport.sent.map((f) => decodeFrame(f)).filter((f) => f.type === 'WINDOW');
+  t.ok(windows.length > 0);
+  t.ok(windows.length <= total / (window / WINDOW_UPDATE_DIVISOR), `${windows.length} WINDOW frames for ${total} bytes`);
+  for (const w of windows) if (w.type === 'WINDOW') t.ok(w.increment >= window / WINDOW_UPDATE_DIVISOR);
+});
+
+t.test('flow control: a peer sending beyond its credit is cut off with FLOW_CONTROL_ERROR (4003)', async (t) => {
+  const { session, transport } = rawSession({ side: 'server', limits: { streamWindow: 4096, maxDataPayload: 4096 } });
+  session.on('stream', (st) => st.on('error', () => {}));
+  session.handleFrame(encodeFrame({ type: 'HELLO', hello: { major: 1, minor: 0, streamWindow: 65536, maxDataPayload: 65536, maxStreams: 10, capabilities: [], peer: { role: 'x', version: '1' } } }));
+  session.handleFrame(encodeFrame({ type: 'OPEN', streamId: 1, target: 't', metadata: {} }));
+  session.handleFrame(encodeFrame({ type: 'DATA', streamId: 1, fin: false, payload: Buffer.alloc(4096) }));
+  t.equal(session.state, 'open');
+  session.handleFrame(encodeFrame({ type: 'DATA', streamId: 1, fin: false, payload: Buffer.alloc(1) }));
+  t.equal(session.closeInfo?.code, 'FLOW_CONTROL_ERROR');
+  t.equal(transport.closed?.code, 4003);
+});
+
+t.test('flow control: a WINDOW pushing credit past 2^31-1 is a flow-control error', async (t) => {
+  const { session } = rawSession({ side: 'server' });
+  session.handleFrame(encodeFrame({ type: 'HELLO', hello: { major: 1, minor: 0, streamWindow: 0x7fffffff, maxDataPayload: 65536, maxStreams: 10, capabilities: [], peer: { role: 'x', version: '1' } } }));
+  const s = session.openStream('t');
+  s.on('error', () => {});
+  session.handleFrame(encodeFrame({ type: 'WINDOW', streamId: s.id, increment: 1 }));
+  t.equal(session.closeInfo?.code, 'FLOW_CONTROL_ERROR');
+});
+
+t.test('flow control: a transport that stops draining bounds what the session queues into it', async (t) => {
+  const highWater = 128 * 1024;
+  const { client, server, clientTransport } = sessionPair({ client: { limits: { transportHighWater: highWater } }, server: { limits: { streamWindow: 16 * 1024 * 1024 } } });
+  server.on('stream', (st) => st.on('error', () => {}).resume());
+  await bothReady(client, server);
+  clientTransport.paused = true; // the network stops taking bytes
+  const s = client.openStream('x');
+  s.on('error', () => {});
+  void pipeline(source(8 * 1024 * 1024), s).catch(() => {});
+  await settle();
+  const buffered = clientTransport.bufferedAmount();
+  t.ok(buffered <= highWater + 65542, `transport holds ${buffered} ≤ high water + one frame`);
+  t.ok(buffered >= highWater, 'and it did fill up to the high-water mark');
+  clientTransport.resume();
+  await settle(50);
+  t.ok(s.stats().sendCredit < 16 * 1024 * 1024, 'sending resumed after the drain');
+  client.close();
+});

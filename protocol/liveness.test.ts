@@ -1,0 +1,73 @@
+// Ping/pong and dead-peer detection (SPEC.md §8), on a manual clock: a peer that stops answering
+// is detected within interval + timeout on both ends, and every open stream errors (no hang).
+import t from 'tap';
+import { decodeFrame } from './codec.ts';
+import { ManualClock } from './manual-clock.ts';
+import { bothReady, sessionPair } from './session-pair.ts';
+import type { TunnelError } from './errors.ts';
+
+const limits = { pingIntervalMs: 1000, pingTimeoutMs: 500 };
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+t.test('liveness: a live peer answers every PING and the session stays open', async (t) => {
+  const clock = new ManualClock();
+  const { client, server, clientTransport } = sessionPair({ clock, client: { limits }, server: { limits } });
+  clientTransport.record = true;
+  await bothReady(client, server);
+  for (let i = 0; i < 10; i++) {
+    clock.advance(1000);
+    await flush();
+  }
+  const pings = clientTransport.sent.map((f) => decodeFrame(f)).filter((f) => f.type === 'PING');
+  t.equal(pings.length, 10, 'one PING per interval');
+  t.equal(client.state, 'open');
+  t.equal(client.stats().rttMs, 0, 'RTT measured on the injected clock');
+});
+
+t.test('liveness: ping() resolves with the round trip', async (t) => {
+  const clock = new ManualClock();
+  const { client, server } = sessionPair({ clock });
+  await bothReady(client, server);
+  t.equal(await client.ping(), 0);
+});
+
+t.test('liveness: a dead peer is detected on both ends and every stream errors with PEER_TIMEOUT', async (t) => {
+  const clock = new ManualClock();
+  const { client, server, clientTransport, serverTransport } = sessionPair({ clock, client: { limits }, server: { limits } });
+  const serverStreams: Promise<TunnelError>[] = [];
+  server.on('stream', (st) => serverStreams.push(new Promise((r) => st.once('error', (e) => r(e as TunnelError)))));
+  await bothReady(client, server);
+  const streams = [client.openStream('a'), client.openStream('b')];
+  const errors = streams.map((s) => new Promise<TunnelError>((r) => s.once('error', (e) => r(e as TunnelError))));
+  await flush();
+  // The network dies silently both ways: nothing is delivered, nothing closes.
+  clientTransport.blackhole = true;
+  serverTransport.blackhole = true;
+  clock.advance(1000);
+  t.equal(client.state, 'open', 'a PING is out, not yet overdue');
+  clock.advance(499);
+  t.equal(client.state, 'open');
+  clock.advance(1);
+  t.equal(client.state, 'closed');
+  t.equal(client.closeInfo?.code, 'PEER_TIMEOUT');
+  t.equal(client.closeInfo?.closeCode, 4002);
+  t.equal(client.closeInfo?.retryable, true);
+  t.equal(server.closeInfo?.code, 'PEER_TIMEOUT', 'the server detects it too');
+  for (const e of await Promise.all(errors)) t.equal(e.code, 'PEER_TIMEOUT');
+  for (const e of await Promise.all(serverStreams)) t.equal(e.code, 'PEER_TIMEOUT');
+  t.equal(clock.pending(), 0, 'no timers left behind');
+});
+
+t.test('liveness: after close no timers remain and no PING is sent', async (t) => {
+  const clock = new ManualClock();
+  const { client, server, clientTransport } = sessionPair({ clock, client: { limits }, server: { limits } });
+  await bothReady(client, server);
+  client.close();
+  await flush();
+  clientTransport.record = true;
+  clock.advance(10_000);
+  t.equal(clientTransport.sent.length, 0);
+  t.equal(clock.pending(), 0);
+});
