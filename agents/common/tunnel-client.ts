@@ -63,7 +63,8 @@ export class TunnelClient {
   constructor(opts: TunnelClientOptions) {
     this.o = opts;
     this.role = opts.role;
-    this.log = opts.logger.child({ role: opts.role, agentId: opts.agentId });
+    // The caller's logger already names the agent (agentId, clusterId); we add the role.
+    this.log = opts.logger.child({ role: opts.role });
     this.current = { state: 'disconnected', since: opts.now(), lastError: 'not started', nextRetryAt: null };
     this.finished = new Promise<void>((resolve) => {
       this.finish = resolve;

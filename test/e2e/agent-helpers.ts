@@ -1,0 +1,185 @@
+// Helpers for the agent end-to-end tests (test/e2e/agent-*.test.ts): real `./bin/drover`
+// processes on 127.0.0.1 — server, admin commands, agents — with output captured and polled.
+// Waits poll real state with generous deadlines; no test asserts on elapsed time.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const DROVER = path.join(ROOT, 'bin', 'drover');
+
+/** The environment for child processes: no proxy unless a test sets one, quiet-ish logs. */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || /^(https?|no|all)_proxy$/i.test(k) || k.startsWith('DROVER_') || k.startsWith('TAP')) continue;
+    env[k] = v;
+  }
+  return { ...env, DROVER_LOG_LEVEL: 'debug', ...extra };
+}
+
+export interface CmdResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function drover(args: string[], env: Record<string, string> = {}): Promise<CmdResult> {
+  const r = await execa(DROVER, args, { reject: false, env: childEnv(env), extendEnv: false, timeout: 60_000 });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+export class Proc {
+  readonly child: ChildProcess;
+  output = '';
+  private readonly exited: Promise<number | null>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(DROVER, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.on('data', (b: Buffer) => (this.output += b.toString('utf8')));
+    this.child.stderr?.on('data', (b: Buffer) => (this.output += b.toString('utf8')));
+    this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Parsed JSON log lines (pino) written so far. */
+  logs(): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    for (const line of this.output.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        out.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // a line still being written
+      }
+    }
+    return out;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child.kill(sig);
+  }
+
+  /** SIGTERM (or `sig`), then SIGKILL if it lingers; resolves with the exit code. */
+  async stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.running) {
+      this.child.kill('SIGCONT');
+      this.child.kill(sig);
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    return this.exited;
+  }
+
+  wait(): Promise<number | null> {
+    return this.exited;
+  }
+}
+
+/** Polls `fn` until it returns a truthy value; fails with `what` and the last value after the deadline. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await sleep(150);
+  }
+}
+
+export interface ServerProc {
+  proc: Proc;
+  url: string;
+  port: number;
+  dataDir: string;
+}
+
+/** `drover server` on 127.0.0.1 (port 0 picks a free one; pass the old port to restart in place). */
+export async function startServer(dataDir: string, port = 0, env: Record<string, string> = {}): Promise<ServerProc> {
+  const proc = new Proc(['server', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], env);
+  const line = await waitFor('the server to listen', () => {
+    if (!proc.running) throw new Error(`server exited: ${proc.output.slice(-2000)}`);
+    return proc.logs().find((l) => l.msg === 'drover server listening');
+  });
+  const url = String(line.url);
+  return { proc, url, port: Number(new URL(url).port), dataDir };
+}
+
+export async function createToken(serverDir: string, args: string[] = []): Promise<string> {
+  const r = await drover(['token', 'create', '--data-dir', serverDir, ...args]);
+  if (r.exitCode !== 0) throw new Error(`token create failed (${r.exitCode}): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+export interface RoleStatusJson {
+  name: string;
+  state: string;
+  since: string | null;
+  lastError: string | null;
+  nextRetryAt: string | null;
+}
+
+export interface AgentStatusJson {
+  server: string;
+  clusterId: string;
+  nodeId: string;
+  agentId: string;
+  version: string;
+  roles: RoleStatusJson[];
+  bundles: unknown[];
+  outbox: number;
+}
+
+export async function agentStatus(dataDir: string): Promise<AgentStatusJson> {
+  const r = await drover(['agent', 'status', '--json', '--data-dir', dataDir]);
+  if (r.exitCode !== 0) throw new Error(`agent status failed (${r.exitCode}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as AgentStatusJson;
+}
+
+export interface ClusterJson {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  state: 'Connected' | 'Stale' | 'Offline';
+  lastSeen: string | null;
+  kubernetesVersion: string | null;
+  [k: string]: unknown;
+}
+
+export async function clusterList(serverDir: string): Promise<ClusterJson[]> {
+  const r = await drover(['cluster', 'list', '--json', '--data-dir', serverDir]);
+  if (r.exitCode !== 0) throw new Error(`cluster list failed (${r.exitCode}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as ClusterJson[];
+}
+
+export async function clusterGet(serverDir: string, id: string): Promise<Record<string, unknown>> {
+  const r = await drover(['cluster', 'get', id, '--data-dir', serverDir]);
+  if (r.exitCode !== 0) throw new Error(`cluster get failed (${r.exitCode}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+/** `drover agent run` with a short backoff cap so tests see reconnects quickly. */
+export function startAgent(dataDir: string, args: string[] = [], env: Record<string, string> = {}): Proc {
+  return new Proc(['agent', 'run', '--data-dir', dataDir, '--backoff-cap', '2s', ...args], env);
+}
+
+export function allRoles(s: AgentStatusJson, state: string): boolean {
+  return s.roles.length > 0 && s.roles.every((r) => r.state === state);
+}
