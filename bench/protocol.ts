@@ -142,15 +142,16 @@ async function main(): Promise<Results> {
     http.close();
     if (tunnel !== undefined) {
       const t = tunnel;
-      progress('latency: through the tunnel, then with one stream stalled');
-      const request: RequestFn = (body) => t.httpRequest(TARGETS.tcp(p.httpEcho), '/echo', body);
+      progress('latency: through the tunnel (served in the agent, then relayed to TCP), then with one stream stalled');
+      const request: RequestFn = (body) => t.httpRequest(TARGETS.httpEcho, '/echo', body);
       const calm = await latencyRun(request);
+      const relay = await latencyRun((body) => t.httpRequest(TARGETS.tcp(p.httpEcho), '/echo', body));
       const stall = await stallStream(t);
       await new Promise((r) => setTimeout(r, cfg.stallSettleMs));
       const stalled = await measureLatency(request, cfg.ratePerSecond, cfg.latencyMs, cfg.payloadBytes);
       const stalledAcceptedBytes = stall.accepted();
       stall.stop();
-      tunnelLatency = { tunnel: calm, stalled, stalledAcceptedBytes };
+      tunnelLatency = { tunnel: calm, tunnelRelay: relay, stalled, stalledAcceptedBytes };
     }
     await tunnel?.close();
     await server?.close();

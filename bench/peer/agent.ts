@@ -9,7 +9,8 @@ import { pipeline } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { startTargets, sinkOn, sourceOn, stallOn } from './targets.ts';
 import { loadBinding, TARGETS } from '../tunnel/harness.ts';
-import type { TunnelAgentSide } from '../tunnel/harness.ts';
+import type { StreamHandler, TunnelAgentSide, TunnelBinding } from '../tunnel/harness.ts';
+import { echo } from './targets.ts';
 
 export interface PeerReport {
   readonly tcpSink: number;
@@ -23,10 +24,15 @@ export interface PeerReport {
 }
 
 /** Routes a stream the server opened by its target (tunnel/harness.ts TARGETS). */
-function onStream(target: string, stream: Duplex): void {
+function router(binding: TunnelBinding): StreamHandler {
+  return (target, stream) => onStream(binding, target, stream);
+}
+
+function onStream(binding: TunnelBinding, target: string, stream: Duplex): void {
   if (target === TARGETS.sink) return sinkOn(stream);
   if (target === TARGETS.source) return sourceOn(stream);
   if (target === TARGETS.stall) return stallOn(stream);
+  if (target === TARGETS.httpEcho) return binding.serveHttp(stream, echo);
   const m = /^127\.0\.0\.1:(\d{1,5})$/.exec(target);
   if (m === null) {
     stream.destroy(new Error(`unknown bench target ${target}`));
@@ -48,7 +54,7 @@ async function main(): Promise<void> {
     if (!load.ok) tunnel = load.reason;
     else {
       try {
-        agent = await load.binding.connect(url, onStream);
+        agent = await load.binding.connect(url, router(load.binding));
         tunnel = 'connected';
       } catch (err) {
         tunnel = `agent end failed to connect: ${err instanceof Error ? err.message : String(err)}`;

@@ -78,6 +78,17 @@ function wsSourceOn(ws: WebSocket): void {
   });
 }
 
+/** Answers every request with its own body (1 KiB in the latency runs). */
+export function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const parts: Buffer[] = [];
+  req.on('data', (c: Buffer) => parts.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(parts);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+    res.end(body);
+  });
+}
+
 /** Holds a stream open without reading it: its window fills and its sender must stop. */
 export function stallOn(stream: Duplex): void {
   stream.pause();
@@ -116,17 +127,9 @@ export async function startTargets(): Promise<Targets> {
     track(s);
     stallOn(s);
   });
-  const echo = http.createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(parts);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
-      res.end(body);
-    });
-  });
-  echo.keepAliveTimeout = 60_000;
-  echo.on('connection', track);
+  const echoServer = http.createServer(echo);
+  echoServer.keepAliveTimeout = 60_000;
+  echoServer.on('connection', track);
   const wsHttp = http.createServer();
   wsHttp.on('connection', track);
   const wss = new WebSocketServer({ server: wsHttp, maxPayload: 1024 * 1024 });
@@ -140,7 +143,7 @@ export async function startTargets(): Promise<Targets> {
       if (counter.feed(data)) ws.send(ACK);
     });
   });
-  const servers = [sink, source, stall, echo, wsHttp, wsSourceHttp];
+  const servers = [sink, source, stall, echoServer, wsHttp, wsSourceHttp];
   await Promise.all(servers.map(listening));
   return {
     tcpSink: port(sink),
@@ -148,7 +151,7 @@ export async function startTargets(): Promise<Targets> {
     wsSource: port(wsSourceHttp),
     tcpStall: port(stall),
     wsSink: port(wsHttp),
-    httpEcho: port(echo),
+    httpEcho: port(echoServer),
     async close() {
       for (const s of sockets) s.destroy();
       wss.close();

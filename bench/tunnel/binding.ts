@@ -1,6 +1,115 @@
-// Binds the benchmark's TunnelBinding to protocol/index.ts. Placeholder until protocol/ commits
-// its public API: loading this module reports the tunnel figures as not yet measurable.
+// Binds the benchmark's TunnelBinding (tunnel/harness.ts) to protocol/index.ts, the one place the
+// benchmark touches the protocol: a ws server end that negotiates the subprotocol and attaches a
+// session, an agent end that dials it, streams as Duplexes, HTTP through requestOverStream.
 
-import type { TunnelBinding } from './harness.ts';
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import {
+  attachWebSocket,
+  createStreamHttpServer,
+  describeVersions,
+  MAX_WS_MESSAGE,
+  offeredSubprotocols,
+  requestOverStream,
+  selectSubprotocol,
+} from '../../protocol/index.ts';
+import type { Session, StreamHttpServer } from '../../protocol/index.ts';
+import type { TunnelAgentSide, TunnelBinding, TunnelServerSide, StreamHandler } from './harness.ts';
 
-export const binding: TunnelBinding | undefined = undefined;
+const VERSION = '0.0.0-bench';
+
+/** Resolves when both HELLOs are exchanged, rejects if the session closes first. */
+function ready(session: Session): Promise<void> {
+  return new Promise((resolve, reject) => {
+    session.once('ready', () => resolve());
+    session.once('close', (info) => reject(new Error(`session closed: ${info.code} ${info.message}`)));
+  });
+}
+
+function serverSide(session: Session): TunnelServerSide {
+  return {
+    openStream: (target) => Promise.resolve(session.openStream(target)),
+    async httpRequest(target, path, body) {
+      const stream = session.openStream(target);
+      const result = await requestOverStream(stream, {
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': body.length },
+        body,
+      });
+      if (result.kind !== 'response') throw new Error('unexpected upgrade');
+      const res = result.response;
+      let n = 0;
+      for await (const chunk of res) n += (chunk as Buffer).length;
+      if (res.statusCode !== 200 || n !== body.length) throw new Error(`echo answered ${res.statusCode} with ${n} bytes`);
+    },
+    async close() {
+      session.close('NORMAL', 'benchmark done');
+    },
+  };
+}
+
+/** One stream-fed HTTP server per handler, created on first use. */
+const httpServers = new Map<http.RequestListener, StreamHttpServer>();
+
+export const binding: TunnelBinding = {
+  name: `drover tunnel ${describeVersions().join(', ')}`,
+
+  async listen() {
+    const server = http.createServer();
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_WS_MESSAGE,
+      perMessageDeflate: false,
+      handleProtocols: (offered) => selectSubprotocol(offered) ?? false,
+    });
+    server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws)));
+    const connected = new Promise<TunnelServerSide>((resolve, reject) => {
+      wss.once('connection', (ws: WebSocket) => {
+        const session = attachWebSocket(ws, { side: 'server', peer: { role: 'server', version: VERSION } });
+        ready(session).then(() => resolve(serverSide(session)), reject);
+      });
+    });
+    connected.catch(() => undefined);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `ws://127.0.0.1:${port}/v1/connect`,
+      connected,
+      async close() {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        await new Promise((r) => server.close(r));
+      },
+    };
+  },
+
+  serveHttp(stream, handler) {
+    let server = httpServers.get(handler);
+    if (server === undefined) {
+      server = createStreamHttpServer({ request: handler });
+      httpServers.set(handler, server);
+    }
+    server.serve(stream);
+  },
+
+  async connect(url: string, onStream: StreamHandler): Promise<TunnelAgentSide> {
+    const ws = new WebSocket(url, offeredSubprotocols(), { maxPayload: MAX_WS_MESSAGE, perMessageDeflate: false });
+    // Attach inside 'open' itself: the server's HELLO can arrive before an awaiting continuation
+    // would run, and a message with no listener yet is lost.
+    const session = await new Promise<Session>((resolve, reject) => {
+      ws.once('error', reject);
+      ws.once('open', () => resolve(attachWebSocket(ws, { side: 'client', peer: { role: 'cluster', version: VERSION, name: 'bench' } })));
+    });
+    session.on('stream', (s) => onStream(s.target, s));
+    await ready(session);
+    return {
+      async close() {
+        session.close('NORMAL', 'benchmark done');
+      },
+    };
+  },
+};

@@ -3,6 +3,7 @@
 // tunnel/binding.ts. Until that binding can load, the tunnel figures are reported as not yet
 // measurable, with the reason, instead of failing the whole run.
 
+import type { RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /** The server end: opens streams towards the agent, as the Kubernetes proxy will. */
@@ -28,6 +29,9 @@ export interface TunnelBinding {
   listen(): Promise<{ url: string; connected: Promise<TunnelServerSide>; close(): Promise<void> }>;
   /** Agent end: dial `url`, hand every incoming stream to `onStream`. */
   connect(url: string, onStream: StreamHandler): Promise<TunnelAgentSide>;
+  /** Agent end: serve HTTP/1.1 requests arriving on `stream` with `handler` (the protocol's
+   *  HTTP-over-stream helper, the counterpart of `httpRequest`). */
+  serveHttp(stream: Duplex, handler: RequestListener): void;
 }
 
 export type BindingLoad = { readonly ok: true; readonly binding: TunnelBinding } | { readonly ok: false; readonly reason: string };
@@ -38,6 +42,9 @@ export const TARGETS = {
   sink: 'bench:sink',
   /** Produced in the agent process itself, for the download direction. */
   source: 'bench:source',
+  /** Served in the agent process by the protocol's stream-fed HTTP server, answering with the
+   *  request body: the HTTP-over-stream helper's own cost (the latency budget's figure). */
+  httpEcho: 'http:bench-echo',
   /** Never read: the head-of-line experiment's stalled stream. */
   stall: 'bench:stall',
   /** Relayed to a TCP target on loopback, as an agent relays to its kube-apiserver and as the
