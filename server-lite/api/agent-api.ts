@@ -13,6 +13,15 @@ const emptyObject = z.object({}).loose();
 
 export const agentRoutes: readonly Route[] = [
   {
+    // Reached only without an Upgrade header (upgrades go to tunnel/connect.ts).
+    method: 'GET',
+    pattern: /^\/v1\/connect$/,
+    name: '/v1/connect',
+    async handle() {
+      throw new ServerError('UPGRADE_REQUIRED', 'GET /v1/connect needs a WebSocket upgrade (subprotocol drover.v1)');
+    },
+  },
+  {
     method: 'GET',
     pattern: /^\/v1\/ca$/,
     name: '/v1/ca',
@@ -32,6 +41,7 @@ export const agentRoutes: readonly Route[] = [
         ctx.metrics.shed.inc({ kind: 'register' });
         throw new ServerError('OVERLOADED', undefined, retryAfterSeconds(ctx.unit()));
       }
+      const remote = req.socket.remoteAddress; // read now: the socket may be gone after an error
       try {
         const body = await readJson(req, registerRequestSchema);
         const result = await register(body, { store: ctx.store, random: ctx.random, now: () => ctx.clock.now() });
@@ -44,7 +54,7 @@ export const agentRoutes: readonly Route[] = [
       } catch (err) {
         if (err instanceof ServerError) {
           ctx.metrics.registrations.inc({ result: err.code });
-          ctx.log.info({ code: err.code, remote: req.socket.remoteAddress }, 'registration refused');
+          ctx.log.info({ code: err.code, remote }, 'registration refused');
         }
         throw err;
       } finally {

@@ -62,7 +62,7 @@ export function api(server: { url: string; caPem: string }, method: string, path
   if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   else if (opts.contentType) headers['content-type'] = opts.contentType;
   if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
-  if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
+  if (payload !== undefined && headers['transfer-encoding'] === undefined) headers['content-length'] = String(Buffer.byteLength(payload));
   return new Promise((resolve, reject) => {
     const req = https.request(`${server.url}${path}`, { method, ca: server.caPem, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
