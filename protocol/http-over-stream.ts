@@ -49,7 +49,7 @@ export function requestOverStream(stream: Duplex, req: StreamHttpRequest): Promi
       method: req.method,
       path: req.path,
       headers: req.headers,
-      createConnection: () => stream as unknown as import('node:net').Socket,
+      createConnection: () => stream,
       maxHeaderSize: MAX_HTTP_HEAD_BYTES,
     });
     let settled = false;
