@@ -148,7 +148,10 @@ acquire() {
   else
     [ -n "$DOWNLOAD_URL" ] || fatal "--server (or INSTALL_DROVER_DOWNLOAD_URL) is required to download drover"
     ca=${INSTALL_DROVER_CA_FILE:-}
-    if [ -z "$ca" ] && [ "$MODE" = agent ]; then ca=$(pinned_ca); fi
+    # Plain http:// (a loopback mirror) has no CA to pin; the sha256 check below still applies.
+    case "$DOWNLOAD_URL" in
+      https://*) if [ -z "$ca" ] && [ "$MODE" = agent ]; then ca=$(pinned_ca); fi ;;
+    esac
     info "downloading $DOWNLOAD_URL/v1/downloads/$ARTIFACT"
     fetch "$DOWNLOAD_URL/v1/downloads/$ARTIFACT.sha256" "$TMP_DIR/drover.sha256" "$ca" ||
       fatal "cannot download $DOWNLOAD_URL/v1/downloads/$ARTIFACT.sha256"
@@ -192,10 +195,10 @@ write_env() {
   {
     echo "# Written by drover's install.sh; read by the drover units (EnvironmentFile=)."
     if [ "$MODE" = agent ]; then
+      # Each unit names its own --roles; these are the installed ones: $ROLES
       echo "DROVER_SERVER=$SERVER"
-      echo "DROVER_ROLES=$ROLES"
-      [ -z "$LABELS" ] || echo "DROVER_LABELS=$LABELS"
       [ -z "$KUBECONFIG_PATH" ] || echo "DROVER_KUBECONFIG=$KUBECONFIG_PATH"
+      echo "#DROVER_LOG_LEVEL=info"
     else
       echo "DROVER_SERVER_ARGS=\"$SERVER_ARGS\""
     fi
@@ -478,7 +481,8 @@ if command -v systemctl >/dev/null 2>&1; then
   if [ -n "\$ROOT" ]; then
     systemctl --root="\$ROOT" disable$UNITS >/dev/null 2>&1 || true
   else
-    systemctl disable --now$UNITS >/dev/null 2>&1 || true
+    if [ -d /run/systemd/system ]; then systemctl stop$UNITS >/dev/null 2>&1 || true; fi
+    systemctl disable$UNITS >/dev/null 2>&1 || true
   fi
 fi
 for f in$unit_paths $ENV_FILE; do rm -f "\$ROOT\$f"; done
@@ -487,7 +491,7 @@ if [ "\$REMOVE_STATE" = true ]; then
   for d in $STATE_DIRS; do rm -rf "\$ROOT\$d"; done
   rmdir "\$ROOT/var/lib/drover" "\$ROOT/var/cache/drover" 2>/dev/null || true
 fi
-if command -v systemctl >/dev/null 2>&1 && [ -z "\$ROOT" ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
+if [ -z "\$ROOT" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
 rm -f "\$ROOT$BIN_DIR/drover"
 rm -f "\$ROOT$BIN_DIR/drover-uninstall.sh"
 echo "[drover-uninstall] removed drover (state removed: \$REMOVE_STATE)" >&2
@@ -501,8 +505,12 @@ write_uninstaller
 HAVE_SYSTEMCTL=false
 if command -v systemctl >/dev/null 2>&1; then HAVE_SYSTEMCTL=true; fi
 if [ "$HAVE_SYSTEMCTL" = false ]; then info "systemctl not found: units installed but not enabled"; fi
+# sd_booted(): only a running systemd can reload and start units. In a chroot, a container
+# or an image build, enabling still works (it only makes symlinks); starting waits for boot.
+SYSTEMD_RUNNING=false
+if [ "$HAVE_SYSTEMCTL" = true ] && [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then SYSTEMD_RUNNING=true; fi
 
-if [ "$HAVE_SYSTEMCTL" = true ] && [ -z "$ROOT" ]; then systemctl daemon-reload; fi
+if [ "$SYSTEMD_RUNNING" = true ]; then systemctl daemon-reload; fi
 if [ "$HAVE_SYSTEMCTL" = true ] && ! is_true "${INSTALL_DROVER_SKIP_ENABLE:-}"; then
   # shellcheck disable=SC2086 # $UNITS is a list of unit names
   if [ -n "$ROOT" ]; then systemctl --root="$ROOT" enable $UNITS; else systemctl enable $UNITS; fi
@@ -516,7 +524,7 @@ if [ "$MODE" = agent ] && [ -z "$ROOT" ] && ! is_true "${INSTALL_DROVER_SKIP_REG
     info "this device is already registered; keeping its identity (upgrade in place)"
   else
     [ -n "$TOKEN" ] || fatal "--token is required to register (drover token create on the server)"
-    set -- agent register --server "$SERVER" --token "$TOKEN" --roles "$ROLES"
+    set -- agent register --server "$SERVER" --token "$TOKEN"
     [ -z "$NAME" ] || set -- "$@" --name "$NAME"
     [ -z "$LABELS" ] || set -- "$@" --labels "$LABELS"
     [ -z "$KUBECONFIG_PATH" ] || set -- "$@" --kubeconfig "$KUBECONFIG_PATH"
@@ -524,11 +532,14 @@ if [ "$MODE" = agent ] && [ -z "$ROOT" ] && ! is_true "${INSTALL_DROVER_SKIP_REG
   fi
 fi
 
-if [ "$HAVE_SYSTEMCTL" = true ] && [ -z "$ROOT" ] && ! is_true "${INSTALL_DROVER_SKIP_ENABLE:-}" &&
-  ! is_true "${INSTALL_DROVER_SKIP_START:-}"; then
+if is_true "${INSTALL_DROVER_SKIP_ENABLE:-}" || is_true "${INSTALL_DROVER_SKIP_START:-}" || [ -n "$ROOT" ]; then
+  info "not starting the units (as asked)"
+elif [ "$SYSTEMD_RUNNING" = true ]; then
   # restart, not start: re-running the installer is how an upgrade takes effect.
   # shellcheck disable=SC2086
   systemctl restart $UNITS
   info "started:$UNITS"
+else
+  info "systemd is not running here (chroot or container): units are enabled and start at boot"
 fi
 info "done"
