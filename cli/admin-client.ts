@@ -51,7 +51,15 @@ function readFileOr(path: string, what: string, flag: string): string {
   }
 }
 
-export function resolveConnection(opts: AdminOptions): AdminConnection {
+const given = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v);
+
+export function resolveConnection(raw: AdminOptions): AdminConnection {
+  // An empty DROVER_SERVER= in the environment counts as unset.
+  const opts: AdminOptions = {};
+  for (const k of ['server', 'token', 'caFile', 'dataDir'] as const) {
+    const v = given(raw[k]);
+    if (v !== undefined) opts[k] = v;
+  }
   if (opts.server === undefined) {
     const dir = opts.dataDir ?? DEFAULT_DATA_DIR;
     const record = readServerRecord(dir);
