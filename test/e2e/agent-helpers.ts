@@ -183,3 +183,26 @@ export function startAgent(dataDir: string, args: string[] = [], env: Record<str
 export function allRoles(s: AgentStatusJson, state: string): boolean {
   return s.roles.length > 0 && s.roles.every((r) => r.state === state);
 }
+
+/** GET a path on the server, trusting its CA from the data dir (metrics, health). */
+export async function serverGet(server: ServerProc, pathname: string): Promise<{ status: number; body: string }> {
+  const { default: https } = await import('node:https');
+  const ca = (await import('node:fs')).readFileSync(path.join(server.dataDir, 'tls', 'ca.crt'), 'utf8');
+  return new Promise((resolve, reject) => {
+    https.get(new URL(pathname, server.url), { ca }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+/** Sum of a Prometheus counter over all label sets (0 when absent). */
+export function counterTotal(metricsText: string, name: string): number {
+  let total = 0;
+  for (const line of metricsText.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
