@@ -17,7 +17,7 @@ export type { TunnelStreamStats } from './tunnel-stream.ts';
 
 // Transports
 export type { FrameTransport } from './transport.ts';
-export { attachWebSocket, WebSocketTransport } from './ws-binding.ts';
+export { attachWebSocket, openTunnel, WebSocketTransport } from './ws-binding.ts';
 export type { WebSocketLike, WebSocketSessionOptions } from './ws-binding.ts';
 export { systemClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';

@@ -4,7 +4,8 @@
 // `maxPayload: MAX_WS_MESSAGE` and `perMessageDeflate: false` (SPEC.md §2).
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
-import { Session, type SessionOptions } from './session.ts';
+import { Session, type SessionCloseInfo, type SessionOptions } from './session.ts';
+import { TunnelError } from './errors.ts';
 import { TRANSPORT_HIGH_WATER } from './limits.ts';
 import type { FrameTransport } from './transport.ts';
 
@@ -22,6 +23,10 @@ export interface WebSocketLike {
   on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
   on(event: 'close', listener: (code: number, reason: Buffer) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  once(event: 'open', listener: () => void): unknown;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+  once(event: 'close', listener: (code: number, reason: Buffer) => void): unknown;
+  removeListener(event: 'open' | 'error' | 'close', listener: (...args: never[]) => void): unknown;
 }
 
 export interface WebSocketSessionOptions extends Omit<SessionOptions, 'transport' | 'subprotocol' | 'clock'> {
@@ -65,7 +70,39 @@ export class WebSocketTransport implements FrameTransport {
 }
 
 /**
- * Runs a session over an open WebSocket. `side` is 'client' for the agent that dialled, 'server'
+ * Dials: waits for `ws` to open, attaches the session in the same tick as 'open' (so the peer's
+ * HELLO cannot be missed) and resolves once both HELLOs are exchanged. Rejects with the socket's
+ * error (for example on a 400 refusal when nobody listens to 'unexpected-response') or with the
+ * TunnelError the session closed with.
+ */
+export function openTunnel(ws: WebSocketLike, opts: WebSocketSessionOptions): Promise<Session> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    const onClose = (code: number, reason: Buffer) => reject(new TunnelError('TRANSPORT_CLOSED', `WebSocket closed before opening (${code} ${reason.toString('utf8')})`));
+    ws.once('error', onError);
+    ws.once('close', onClose);
+    ws.once('open', () => {
+      ws.removeListener('error', onError);
+      ws.removeListener('close', onClose);
+      const session = attachWebSocket(ws, opts);
+      const onReady = () => {
+        session.removeListener('close', onFail);
+        resolve(session);
+      };
+      const onFail = (info: SessionCloseInfo) => {
+        session.removeListener('ready', onReady);
+        reject(new TunnelError(info.code, info.message, { retryable: info.retryable, remote: info.remote }));
+      };
+      session.once('ready', onReady);
+      session.once('close', onFail);
+    });
+  });
+}
+
+/**
+ * Runs a session over an open WebSocket. Call it synchronously inside the 'open' listener (or in
+ * the server's upgrade callback): messages that arrive before it is attached are lost, and the
+ * session then fails its handshake. Dialling code should use `openTunnel`. `side` is 'client' for the agent that dialled, 'server'
  * for the endpoint that accepted. The session closes when the socket does.
  */
 export function attachWebSocket(ws: WebSocketLike, opts: WebSocketSessionOptions): Session {
