@@ -27,11 +27,14 @@ export function tempDir(prefix = 'drover-server-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestServer(deps: ServerDeps & { dataDir?: string } = {}): Promise<RunningServer & { dataDir: string }> {
-  const dataDir = deps.dataDir ?? tempDir();
+export async function startTestServer(
+  deps: ServerDeps & { dataDir?: string; port?: number } = {},
+): Promise<RunningServer & { dataDir: string }> {
+  const { dataDir: given, port = 0, ...rest } = deps;
+  const dataDir = given ?? tempDir();
   const server = await startServer(
-    { dataDir, host: '127.0.0.1', port: 0, tlsSans: [] },
-    { log: pino({ level: process.env.DROVER_TEST_LOG ?? 'silent' }), defaultMetrics: false, ...deps },
+    { dataDir, host: '127.0.0.1', port, tlsSans: [] },
+    { log: pino({ level: process.env.DROVER_TEST_LOG ?? 'silent' }), defaultMetrics: false, ...rest },
   );
   return Object.assign(server, { dataDir });
 }
