@@ -1,0 +1,65 @@
+// Runs `drover agent run` inside a test root and waits until `agent status --json` reports the
+// role connected (a bounded number of polls; tests never assert on wall-clock time).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inRoot, QEMU_IN_ROOT, ROOT_ENV, type RootArch } from './rootfs.ts';
+
+export interface RoleStatus {
+  name: string;
+  state: string;
+  lastError: string | null;
+}
+export interface AgentStatus {
+  server: string;
+  clusterId: string | null;
+  nodeId: string | null;
+  roles: RoleStatus[];
+  outbox: number;
+}
+
+export function agentStatus(root: string, arch: RootArch): AgentStatus | undefined {
+  const res = inRoot(root, arch, ['/usr/local/bin/drover', 'agent', 'status', '--json']);
+  if (res.status !== 0) return undefined;
+  return JSON.parse(res.stdout) as AgentStatus;
+}
+
+export interface RunningAgent {
+  pid: number;
+  /** Resident set size from /proc (for arm64 this is qemu's, emulator included). */
+  rssKiB(): number | undefined;
+  stop(): Promise<void>;
+}
+
+export function runAgent(root: string, arch: RootArch, role: string): RunningAgent {
+  const argv = ['/usr/local/bin/drover', 'agent', 'run', '--roles', role];
+  const child = spawn('chroot', [root, ...(arch === 'arm64' ? [QEMU_IN_ROOT, ...argv] : argv)], { env: { ...ROOT_ENV }, stdio: 'ignore' });
+  return {
+    pid: child.pid ?? -1,
+    rssKiB() {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        return m ? Number(m[1]) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Polls until `role` is connected; returns the last status seen. */
+export async function waitConnected(root: string, arch: RootArch, role: string, polls = 120): Promise<AgentStatus | undefined> {
+  let last: AgentStatus | undefined;
+  for (let i = 0; i < polls; i++) {
+    last = agentStatus(root, arch);
+    if (last?.roles.find((r) => r.name === role)?.state === 'connected') return last;
+    await sleep(250);
+  }
+  return last;
+}
