@@ -27,7 +27,7 @@ export const BENCH = {
   /** Upper bound on a single throughput repetition before the run is declared failed. */
   throughputTimeoutMs: 60_000,
   /** Time the agent child gets to start its targets and report its ports. */
-  peerStartMs: 15_000,
+  peerStartMs: 60_000,
 } as const;
 
 export type BenchConfig = { readonly [K in keyof typeof BENCH]: number };
