@@ -58,15 +58,26 @@ export class ConnectProxyAgent extends https.Agent {
       if (head.length > 0) socket.unshift(head);
       settled = true;
       socket.setTimeout(0);
-      const tlsSocket = tls.connect({
+      // Only options the caller actually set: tls.connect rejects explicit `undefined`s.
+      const tlsOptions: tls.ConnectionOptions = {
         socket,
-        ca: options.ca,
-        rejectUnauthorized: options.rejectUnauthorized !== false,
-        servername: options.servername || (net.isIP(host) ? undefined : host),
         host,
-        ALPNProtocols: options.ALPNProtocols,
-        checkServerIdentity: options.checkServerIdentity,
-      } as tls.ConnectionOptions);
+        rejectUnauthorized: options.rejectUnauthorized !== false,
+      };
+      const servername = options.servername || (net.isIP(host) ? undefined : host);
+      if (servername) tlsOptions.servername = servername;
+      if (options.ca !== undefined) tlsOptions.ca = options.ca;
+      if (options.ALPNProtocols !== undefined) tlsOptions.ALPNProtocols = options.ALPNProtocols;
+      if (options.checkServerIdentity !== undefined) tlsOptions.checkServerIdentity = options.checkServerIdentity;
+      let tlsSocket: tls.TLSSocket;
+      try {
+        tlsSocket = tls.connect(tlsOptions);
+      } catch (err) {
+        socket.destroy();
+        settled = false;
+        fail(err as Error);
+        return;
+      }
       done(null, tlsSocket);
     });
     req.end();
