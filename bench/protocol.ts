@@ -22,7 +22,8 @@ import {
   timeConcurrent,
 } from './lib/throughput.ts';
 import type { Transfer } from './lib/throughput.ts';
-import { directHttp, measureLatency } from './lib/latency.ts';
+import { directHttp, measureLatency, POOL_SOCKETS } from './lib/latency.ts';
+import { StreamAgent } from './lib/stream-agent.ts';
 import type { RequestFn, LatencyResult } from './lib/latency.ts';
 import { buildRemotedialerBench, runRemotedialerBench } from './lib/remotedialer.ts';
 import { buildRows } from './lib/rows.ts';
@@ -142,10 +143,12 @@ async function main(): Promise<Results> {
     http.close();
     if (tunnel !== undefined) {
       const t = tunnel;
-      progress('latency: through the tunnel (served in the agent, then relayed to TCP), then with one stream stalled');
+      progress('latency: through the tunnel (HTTP-over-stream helper, then keep-alive over relayed streams), then with one stream stalled');
       const request: RequestFn = (body) => t.httpRequest(TARGETS.httpEcho, '/echo', body);
       const calm = await latencyRun(request);
-      const relay = await latencyRun((body) => t.httpRequest(TARGETS.tcp(p.httpEcho), '/echo', body));
+      const relayPool = directHttp(p.httpEcho, new StreamAgent(() => t.openStream(TARGETS.tcp(p.httpEcho)), POOL_SOCKETS));
+      const relay = await latencyRun(relayPool.request);
+      relayPool.close();
       const stall = await stallStream(t);
       await new Promise((r) => setTimeout(r, cfg.stallSettleMs));
       const stalled = await measureLatency(request, cfg.ratePerSecond, cfg.latencyMs, cfg.payloadBytes);

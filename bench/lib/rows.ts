@@ -41,7 +41,8 @@ export interface Results {
     readonly direct: LatencyResult;
     /** HTTP over a stream served by the agent itself (the protocol's helper on both ends). */
     readonly tunnel?: LatencyResult;
-    /** HTTP over a stream that the agent relays to the echo target over TCP (remotedialer's shape). */
+    /** Keep-alive HTTP over streams the agent relays to the echo target over TCP (remotedialer's
+     *  shape: Go's http.Transport dialling through the tunnel). */
     readonly tunnelRelay?: LatencyResult;
     readonly stalled?: LatencyResult;
     /** Bytes the stalled stream accepted before its writer was told to wait (memory bound). */
@@ -143,7 +144,7 @@ export function buildRows(r: Results): Row[] {
       ...note(missing),
     },
     {
-      figure: 'tunnel→TCP relay HTTP p50',
+      figure: 'tunnel→TCP keep-alive HTTP p50',
       value: lat(l.tunnelRelay, 'p50'),
       unit: 'ms',
       baselineName: 'direct',
@@ -151,7 +152,7 @@ export function buildRows(r: Results): Row[] {
       ...note(missing, errs(l.tunnelRelay)),
     },
     {
-      figure: 'tunnel→TCP relay HTTP p99',
+      figure: 'tunnel→TCP keep-alive HTTP p99',
       value: lat(l.tunnelRelay, 'p99'),
       unit: 'ms',
       baselineName: 'direct',
