@@ -72,12 +72,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const random = deps.random ?? randomBytes;
   ensureDataDir(config.dataDir);
   const paths = dataPaths(config.dataDir);
+  // First, so a bad --datastore fails before anything else is created or changed.
+  const store = openStore(config.datastore, paths.database);
 
   const sans = new Set(['localhost', '127.0.0.1', '::1', hostname(), ...config.tlsSans]);
   if (!WILDCARDS.has(config.host)) sans.add(config.host);
   const tls = ensureTlsMaterial(config.dataDir, [...sans], new Date(clock.now()));
   const adminToken = ensureAdminToken(config.dataDir, random);
-  const store = openStore(config.datastore, paths.database);
 
   const sessions = new SessionRegistry();
   const ctx: ServerContext = {
