@@ -15,6 +15,7 @@ export function describeClose(info: SessionCloseInfo, wsCode: number, wsReason: 
   if (wsCode === SERVER_CLOSE.superseded && /supersed/i.test(wsReason)) {
     return new AgentError('TUNNEL_CLOSED', `the server replaced this tunnel with a newer connection${reason}`);
   }
+  if (info.code === 'TRANSPORT_CLOSED') return new AgentError('TUNNEL_CLOSED', `tunnel connection lost: ${info.message}`);
   const side = info.remote ? 'server' : 'agent';
   return new AgentError('TUNNEL_CLOSED', `tunnel closed by the ${side}: ${info.code} ${info.message}`);
 }
