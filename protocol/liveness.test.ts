@@ -60,6 +60,17 @@ t.test('liveness: a dead peer is detected on both ends and every stream errors w
   t.equal(clock.pending(), 0, 'no timers left behind');
 });
 
+t.test('liveness: ping() rejects when the session closes before the PONG', async (t) => {
+  const clock = new ManualClock();
+  const { client, server, serverTransport } = sessionPair({ clock });
+  await bothReady(client, server);
+  serverTransport.blackhole = true;
+  const p = client.ping();
+  client.close('GOING_AWAY', 'bye');
+  await t.rejects(p, { code: 'GOING_AWAY' });
+  await t.rejects(client.ping(), { code: 'SESSION_CLOSED' });
+});
+
 t.test('liveness: after close no timers remain and no PING is sent', async (t) => {
   const clock = new ManualClock();
   const { client, server, clientTransport } = sessionPair({ clock, client: { limits }, server: { limits } });

@@ -115,7 +115,7 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
   private remoteGoaway: TunnelError | undefined;
   private framesIn = 0;
   private framesOut = 0;
-  private readonly pingWaiters: Array<(rtt: number) => void> = [];
+  private readonly pingWaiters: Array<{ resolve: (rtt: number) => void; reject: (err: Error) => void }> = [];
 
   constructor(opts: SessionOptions) {
     super();
@@ -186,10 +186,12 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     return this.sendFrame(encodeFrame({ type: 'CONTROL', kind, required, body }));
   }
 
-  /** Sends a PING now; resolves with the round trip in ms when the PONG arrives. */
+  /** Sends a PING now; resolves with the round trip in ms when the PONG arrives, rejects if the
+   *  session closes first. */
   ping(): Promise<number> {
-    return new Promise((resolve) => {
-      this.pingWaiters.push(resolve);
+    if (this.state !== 'open') return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => {
+      this.pingWaiters.push({ resolve, reject });
       if (this.pongTimer === undefined) this.sendPing();
     });
   }
@@ -296,8 +298,11 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
       case 'CONTROL':
         return this.onControl(f.kind, f.required, f.body);
       case 'GOAWAY': {
-        const code = errorCodeFromWire(f.code);
-        this.remoteGoaway = new TunnelError(code, f.message, { retryable: f.retryable, remote: true, wireCode: f.code });
+        // The peer is done with the session; do not wait for its close handshake to fail streams.
+        const err = new TunnelError(errorCodeFromWire(f.code), f.message, { retryable: f.retryable, remote: true, wireCode: f.code });
+        this.remoteGoaway = err;
+        this.transport.close(1000, 'GOAWAY received');
+        this.finish(err, err.closeCode, true);
         return;
       }
       default: {
@@ -527,7 +532,7 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     if (seq !== this.pingSeq) return;
     this.clearTimer('pongTimer');
     this.rtt = this.clock.now() - this.pingSentAt;
-    for (const w of this.pingWaiters.splice(0)) w(this.rtt);
+    for (const w of this.pingWaiters.splice(0)) w.resolve(this.rtt);
   }
 
   private onHelloTimeout(): void {
@@ -573,12 +578,13 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
       s.wireClosed = true;
       s.destroy(streamErr);
     }
+    for (const w of this.pingWaiters.splice(0)) w.reject(streamErr);
     this.emit('close', this.closeInfo);
   }
 
   private closedError(): TunnelError {
     const i = this.closeInfo;
-    return new TunnelError('SESSION_CLOSED', `session is closed${i === undefined ? '' : ` (${i.code}: ${i.message})`}`);
+    return new TunnelError('SESSION_CLOSED', `session is ${this.state === 'closed' ? 'closed' : 'not open yet'}${i === undefined ? '' : ` (${i.code}: ${i.message})`}`);
   }
 }
 

@@ -194,6 +194,20 @@ t.test('streams: closing the session errors every open stream with the session e
   t.equal(info.closeCode, 1001);
 });
 
+t.test('streams: a GOAWAY ends the session at once, even if the peer never closes the transport', async (t) => {
+  const { encodeFrame } = await import('./codec.ts');
+  const { session, transport } = rawSession({ side: 'server' });
+  session.on('stream', (st) => st.on('error', () => {}));
+  session.handleFrame(encodeFrame({ type: 'HELLO', hello: { major: 1, minor: 0, streamWindow: 65536, maxDataPayload: 65536, maxStreams: 10, capabilities: [], peer: { role: 'x', version: '1' } } }));
+  const s = session.openStream('t');
+  const err = errorOf(s);
+  session.handleFrame(encodeFrame({ type: 'GOAWAY', code: 16, retryable: true, message: 'server restarting' }));
+  t.equal(session.state, 'closed');
+  t.same(session.closeInfo, { code: 'GOING_AWAY', closeCode: 1001, message: 'server restarting', remote: true, retryable: true });
+  t.equal(transport.closed?.code, 1000);
+  t.equal((await err).code, 'GOING_AWAY');
+});
+
 t.test('streams: a transport that closes underneath errors the streams with a retryable error', async (t) => {
   const { client, server, clientTransport } = sessionPair();
   server.on('stream', (st) => st.on('error', () => {}));
