@@ -219,3 +219,21 @@ t.test('streams: a transport that closes underneath errors the streams with a re
   t.equal(e.retryable, true);
   t.equal(client.state, 'closed');
 });
+
+t.test('streams: corked writes go out as one DATA frame', async (t) => {
+  const { client, server, clientTransport } = sessionPair();
+  const got = nextStream(server).then(readAll);
+  await bothReady(client, server);
+  const s = client.openStream('x');
+  await new Promise((r) => setImmediate(r));
+  clientTransport.record = true;
+  s.cork();
+  s.write('GET / HTTP/1.1\r\n');
+  s.write('Host: k\r\n\r\n');
+  s.uncork();
+  s.end();
+  t.equal((await got).toString(), 'GET / HTTP/1.1\r\nHost: k\r\n\r\n');
+  const { decodeFrame } = await import('./codec.ts');
+  const data = clientTransport.sent.map((f) => decodeFrame(f)).filter((f) => f.type === 'DATA' && f.payload.length > 0);
+  t.equal(data.length, 1);
+});

@@ -100,6 +100,12 @@ export class TunnelStream extends Duplex {
     this.owner.scheduleWrite(this);
   }
 
+  /** Corked or queued small writes (Node's HTTP writes head and body this way) go out as one
+   *  DATA frame instead of one frame each. */
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    this._write(chunks.length === 1 ? (chunks[0] as { chunk: Buffer }).chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'binary', cb);
+  }
+
   override _final(cb: (err?: Error | null) => void): void {
     if (this.wireClosed) {
       cb();
