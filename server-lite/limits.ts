@@ -23,6 +23,9 @@ export const LIMITS = Object.freeze({
   retryAfterMinSeconds: 2,
   retryAfterMaxSeconds: 10,
 
+  /** On shutdown, tunnels get this long to answer GOAWAY before their sockets are dropped. */
+  shutdownGraceMs: 3_000,
+
   /** Agents heartbeat at this interval; Stale after 2 intervals without traffic (issue 4). */
   heartbeatIntervalMs: 15_000,
   staleAfterIntervals: 2,

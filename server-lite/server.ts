@@ -111,7 +111,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   });
   server.requestTimeout = LIMITS.requestTimeoutMs;
   server.headersTimeout = LIMITS.headersTimeoutMs;
-  server.on('upgrade', createTunnelEndpoint(ctx));
+  const tunnels = createTunnelEndpoint(ctx);
+  server.on('upgrade', tunnels.onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     log.debug({ err: err.code ?? err.message }, 'client error');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -147,6 +148,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       ctx.closing = true;
       clearInterval(flusher);
       sessions.closeAll('shutdown');
+      await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

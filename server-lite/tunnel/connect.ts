@@ -26,6 +26,8 @@ export function createTunnelEndpoint(ctx: ServerContext) {
     handleProtocols: (protocols) => [...protocols].find((p) => ACCEPTED_SUBPROTOCOLS.includes(p)) ?? false,
   });
   const extraHeaders = new WeakMap<IncomingMessage, string[]>();
+  // Every accepted socket until it closes: shutdown terminates those whose peer never answers.
+  const open = new Set<WebSocket>();
   wss.on('headers', (headers: string[], req: IncomingMessage) => {
     for (const h of extraHeaders.get(req) ?? []) headers.push(h);
   });
@@ -54,6 +56,8 @@ export function createTunnelEndpoint(ctx: ServerContext) {
       const now = ctx.clock.now();
       if (shouldRotate(agent, now)) extraHeaders.set(req, [`${ROTATE_HEADER}: 1`]);
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        open.add(ws);
+        ws.once('close', () => open.delete(ws));
         ctx.metrics.upgrades.inc({ result: 'ok' });
         runAgentSession(ctx, ws, agent, {
           id: randomUUID(),
@@ -71,7 +75,7 @@ export function createTunnelEndpoint(ctx: ServerContext) {
     }
   }
 
-  return function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     admit(req, socket, head).catch((err: unknown) => {
       const e = err instanceof ServerError ? err : new ServerError('INTERNAL');
@@ -79,5 +83,17 @@ export function createTunnelEndpoint(ctx: ServerContext) {
       ctx.metrics.upgrades.inc({ result: e.code });
       refuseUpgrade(socket, e, req.headers['sec-websocket-protocol']);
     });
-  };
+  }
+
+  /** Waits up to `graceMs` for tunnels to finish closing, then drops the rest. */
+  async function drain(graceMs: number): Promise<void> {
+    const deadline = setTimeout(() => {
+      for (const ws of open) ws.terminate();
+    }, graceMs);
+    deadline.unref();
+    await Promise.all([...open].map((ws) => new Promise<void>((r) => (ws.readyState === ws.CLOSED ? r() : ws.once('close', () => r())))));
+    clearTimeout(deadline);
+  }
+
+  return { onUpgrade, drain };
 }

@@ -100,3 +100,17 @@ t.test('drover server + admin CLI with --data-dir only, and the exit-code contra
   proc.child.kill('SIGTERM');
   await proc.exited;
 });
+
+t.test('shutdown: a tunnel whose peer never answers GOAWAY does not hold the server open', async (t) => {
+  const dataDir = tempDir();
+  t.teardown(() => removeDir(dataDir));
+  const server = await startTestServer({ dataDir });
+  const agent = await registerAgent(server, (await createToken(server)).secret);
+  const tunnel = await connectTunnel(server, agent.credential, 'cluster');
+  await tunnel.ready;
+  // The agent's side stops reading: it will never see or answer the close handshake.
+  (tunnel.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  await server.close();
+  t.equal(server.ctx.sessions.size, 0, 'closed without waiting for the silent peer');
+  tunnel.ws.terminate();
+});
