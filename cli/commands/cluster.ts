@@ -30,7 +30,10 @@ export function parseLabelEdits(args: readonly string[]): Record<string, string 
 }
 
 export function registerCluster(program: Command): void {
-  const cluster = program.command('cluster').description('list and label registered clusters (admin)');
+  const cluster = program
+    .command('cluster')
+    .description('list and label registered clusters (admin)')
+    .addHelpText('after', '\nExample:\n  drover cluster list --data-dir /var/lib/drover/server');
 
   addAdminOptions(
     cluster

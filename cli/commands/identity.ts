@@ -17,7 +17,10 @@ interface AgentRow {
 }
 
 export function registerIdentity(program: Command): void {
-  const identity = program.command('identity').description('list and revoke agent identities (admin)');
+  const identity = program
+    .command('identity')
+    .description('list and revoke agent identities (admin)')
+    .addHelpText('after', '\nExample:\n  drover identity revoke a-7hq2m4x9kd --data-dir /var/lib/drover/server');
 
   addAdminOptions(
     identity

@@ -15,12 +15,25 @@ export const DEFAULT_LISTEN = '0.0.0.0:9443';
 
 /** `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT`. */
 export function parseListen(text: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
-  const host = m?.[1] ?? m?.[2] ?? '';
-  const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port < 0 || port > 65535 || (m[1] !== undefined && isIP(host) !== 6)) {
-    throw new CliError(EXIT.USAGE, `--listen must be HOST:PORT, e.g. 0.0.0.0:9443 or [::]:9443 (got ${text})`);
+  const usage = () => new CliError(EXIT.USAGE, `--listen must be HOST:PORT, e.g. 0.0.0.0:9443 or [::]:9443 (got ${text})`);
+  let host: string;
+  let portText: string;
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  if (v6) {
+    host = v6[1] ?? '';
+    portText = v6[2] ?? '';
+    if (isIP(host) !== 6) throw usage();
+  } else if (/^\d+$/.test(text)) {
+    host = '';
+    portText = text;
+  } else {
+    const m = /^([^:[\]]*):(\d+)$/.exec(text);
+    if (!m) throw usage();
+    host = m[1] ?? '';
+    portText = m[2] ?? '';
   }
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port > 65535) throw usage();
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 

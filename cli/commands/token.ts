@@ -38,7 +38,10 @@ interface TokenRow {
 }
 
 export function registerToken(program: Command): void {
-  const token = program.command('token').description('manage join tokens (admin)');
+  const token = program
+    .command('token')
+    .description('manage join tokens (admin)')
+    .addHelpText('after', '\nExample:\n  drover token create --data-dir /var/lib/drover/server --labels site=store-7');
 
   addAdminOptions(
     token
