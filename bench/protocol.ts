@@ -63,6 +63,16 @@ async function timeOne(open: () => Promise<Duplex>, transfer: Transfer, bytes: n
   return performance.now() - start;
 }
 
+/** Stream errors nobody else handled, e.g. a RESET that arrives after a transfer completed.
+ *  Counted and reported rather than crashing the run (they once did: see the report's notes). */
+const streamErrors: string[] = [];
+function watchErrors<T extends Duplex>(s: T): T {
+  s.on('error', (err: Error & { code?: string }) => {
+    if (s.listenerCount('error') === 1) streamErrors.push(`${err.code ?? 'ERROR'}: ${err.message}`);
+  });
+  return s;
+}
+
 async function latencyRun(request: RequestFn): Promise<LatencyResult> {
   await measureLatency(request, cfg.ratePerSecond, cfg.warmupMs, cfg.payloadBytes);
   return measureLatency(request, cfg.ratePerSecond, cfg.latencyMs, cfg.payloadBytes);
@@ -126,7 +136,7 @@ async function main(): Promise<Results> {
     let tunnelLatency = {};
     if (tunnel !== undefined) {
       const t = tunnel;
-      const open = (target: string) => () => t.openStream(target);
+      const open = (target: string) => () => t.openStream(target).then(watchErrors);
       progress('tunnel throughput: in-process ends, then relayed to TCP targets');
       tunnelThroughput = {
         tunnelUp: await one(open(TARGETS.sink), sendThroughDuplex),
@@ -174,6 +184,7 @@ async function main(): Promise<Results> {
       config: cfg,
       tunnel: tunnelStatus,
       throughput: { ...baselines, ...tunnelThroughput },
+      streamErrors: { count: streamErrors.length, first: streamErrors.slice(0, 3) },
       latency: { direct, ...tunnelLatency },
       remotedialer,
     };
@@ -199,6 +210,9 @@ if (flags.json) {
       ...[busyWarning(m.cores, m.loadAtStart, results.loadAtEnd)].filter((x) => x !== undefined),
       '',
       renderTable(buildRows(results)),
+      ...(results.streamErrors.count > 0
+        ? [`stream errors no transfer was waiting for: ${results.streamErrors.count} (${results.streamErrors.first.join('; ')})`]
+        : []),
       '',
     ].join('\n'),
   );

@@ -37,6 +37,8 @@ export interface Results {
   /** "connected" when the tunnel was measured, otherwise why not. */
   readonly tunnel: string;
   readonly throughput: ThroughputResults;
+  /** Errors on tunnel streams after their transfer no longer listened (should be none). */
+  readonly streamErrors: { readonly count: number; readonly first: readonly string[] };
   readonly latency: {
     readonly direct: LatencyResult;
     /** HTTP over a stream served by the agent itself (the protocol's helper on both ends). */

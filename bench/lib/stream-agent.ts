@@ -5,6 +5,20 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 
+/** The socket methods http.Agent calls on pooled connections; a stream has no TCP to tune and no
+ *  handle to (un)ref, so they are no-ops. The Agent's own keepSocketAlive/reuseSocket stay in
+ *  charge (reuseSocket also removes the free-socket error listener, which must not pile up). */
+function socketLike(s: Duplex): Duplex {
+  return Object.assign(s, {
+    ref: () => s,
+    unref: () => s,
+    setKeepAlive: () => s,
+    setNoDelay: () => s,
+    // The pool sets an idle timeout on free sockets; idle streams cost nothing, so none is kept.
+    setTimeout: () => s,
+  });
+}
+
 export class StreamAgent extends http.Agent {
   readonly #open: () => Promise<Duplex>;
 
@@ -18,16 +32,9 @@ export class StreamAgent extends http.Agent {
     callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
     this.#open().then(
-      (s) => callback?.(null, s),
+      (s) => callback?.(null, socketLike(s)),
       (err: unknown) => callback?.(err instanceof Error ? err : new Error(String(err)), undefined as unknown as Duplex),
     );
     return undefined;
   }
-
-  // A stream is not a socket: no TCP keep-alive and no ref/unref to call; keeping it is enough.
-  override keepSocketAlive(_socket: Duplex): boolean {
-    return true;
-  }
-
-  override reuseSocket(_socket: Duplex, _request: http.ClientRequest): void {}
 }

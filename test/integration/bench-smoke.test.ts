@@ -129,6 +129,7 @@ t.test('bench report: without a tunnel every tunnel figure says why and no budge
     loadAtEnd: 0,
     config: QUICK,
     tunnel: 'protocol not loadable yet',
+    streamErrors: { count: 0, first: [] },
     throughput: { tcpUp: tp, tcpDown: tp, wsServerToClient: tp, wsClientToServer: tp, tcp100: tp },
     latency: { direct: lat },
     remotedialer: { error: 'skipped' },
