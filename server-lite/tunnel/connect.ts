@@ -35,10 +35,6 @@ export function createTunnelEndpoint(ctx: ServerContext) {
   async function admit(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     checkUpgradeRequest(req);
     if (ctx.closing) throw new ServerError('OVERLOADED', 'the server is shutting down', retryAfterSeconds(ctx.unit()));
-    if (ctx.sessions.size >= ctx.maxSessions) {
-      ctx.metrics.shed.inc({ kind: 'sessions' });
-      throw new ServerError('OVERLOADED', 'the server holds its maximum number of tunnels', retryAfterSeconds(ctx.unit()));
-    }
     const release = ctx.limiters.upgrades.tryAcquire();
     if (!release) {
       ctx.metrics.shed.inc({ kind: 'upgrade' });
@@ -51,6 +47,12 @@ export function createTunnelEndpoint(ctx: ServerContext) {
       // The credential names the agent: a second agent cannot pose as the first (issue 4).
       if (!agent.roles.includes(role)) {
         throw new ServerError('ROLE_NOT_GRANTED', `agent ${agent.id} registered roles ${agent.roles.join(', ')}, not ${role}`);
+      }
+      // Checked after authentication so that an agent replacing its own (maybe half-open) session
+      // is never refused: replacement does not grow the registry.
+      if (ctx.sessions.size >= ctx.maxSessions && !ctx.sessions.has(agent.id, role)) {
+        ctx.metrics.shed.inc({ kind: 'sessions' });
+        throw new ServerError('OVERLOADED', 'the server holds its maximum number of tunnels', retryAfterSeconds(ctx.unit()));
       }
       if (socket.destroyed) return;
       const now = ctx.clock.now();

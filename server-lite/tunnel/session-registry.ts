@@ -79,6 +79,10 @@ export class SessionRegistry {
     this.#byKey.clear();
   }
 
+  has(agentId: string, role: Role): boolean {
+    return this.#byKey.has(keyOf(agentId, role));
+  }
+
   hasAgent(agentId: string): boolean {
     for (const s of this.#byKey.values()) if (s.agentId === agentId) return true;
     return false;

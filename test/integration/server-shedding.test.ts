@@ -30,7 +30,7 @@ async function refusal(p: Promise<unknown>): Promise<UpgradeRefused> {
   throw new Error('accepted');
 }
 
-t.test('shedding: tunnels beyond max sessions get 503 OVERLOADED + Retry-After; room frees on close', async (t) => {
+t.test('shedding: tunnels beyond max sessions get 503 OVERLOADED + Retry-After; replacing is allowed; room frees on close', async (t) => {
   const server = await startTestServer({ limits: { maxSessions: 1 } });
   t.teardown(async () => {
     await server.close();
@@ -43,8 +43,11 @@ t.test('shedding: tunnels beyond max sessions get 503 OVERLOADED + Retry-After; 
   t.equal(r.status, 503);
   t.match(r.body, { error: { code: 'OVERLOADED' } });
   t.ok(Number(r.headers['retry-after']) >= 1);
-  first.ws.close();
-  await first.closed;
+  const replacement = await connectTunnel(server, agent.credential, 'cluster');
+  await replacement.ready;
+  t.equal((await first.closed).code, 4001, 'at the limit an agent may still replace its own session');
+  replacement.ws.close();
+  await replacement.closed;
   const second = await connectTunnel(server, agent.credential, 'node');
   await second.ready;
   t.pass('accepted once a session closed');
