@@ -2,6 +2,7 @@
 // messages carry the number), whether it is retryable by default, and the WebSocket close code a
 // session closes with when the error ends it. Append-only: numbers are never reused or changed.
 // Documented in docs/errors-protocol.md (a test keeps both in sync).
+import { Buffer } from 'node:buffer';
 
 export interface ErrorCodeInfo {
   /** Wire number, u16. */
@@ -99,4 +100,25 @@ export function toTunnelError(err: unknown, fallback: ErrorCode = 'INTERNAL_ERRO
   if (err instanceof TunnelError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new TunnelError(fallback, message, { cause: err });
+}
+
+/** WebSocket close reasons are limited to 123 bytes. */
+export function closeReason(message: string): string {
+  const b = Buffer.from(message, 'utf8');
+  if (b.length <= 123) return message;
+  let end = 123;
+  while (end > 0 && ((b[end] ?? 0) & 0xc0) === 0x80) end--;
+  return b.subarray(0, end).toString('utf8');
+}
+
+/** Interprets a close without GOAWAY (old peer, proxy, network) as a structured error. */
+export function errorForCloseCode(closeCode: number, reason: string): TunnelError {
+  const opts = { remote: true };
+  const why = `transport closed (${closeCode}${reason ? `: ${reason}` : ''})`;
+  for (const [code, info] of Object.entries(ERROR_CODES) as [ErrorCode, (typeof ERROR_CODES)[ErrorCode]][]) {
+    if (info.close === closeCode && closeCode >= 4000) return new TunnelError(code, why, opts);
+  }
+  if (closeCode === 1000) return new TunnelError('SESSION_CLOSED', why, opts);
+  if (closeCode === 1002) return new TunnelError('PROTOCOL_ERROR', why, opts);
+  return new TunnelError('TRANSPORT_CLOSED', why, opts);
 }

@@ -11,7 +11,7 @@
 
 // Sessions and streams
 export { Session } from './session.ts';
-export type { SessionOptions, SessionSide, SessionState, SessionCloseInfo, SessionStats, SessionEvents, ProtocolLogger } from './session.ts';
+export type { SessionOptions, SessionSide, SessionState, SessionCloseInfo, SessionStats, SessionEvents, ProtocolLogger } from './session-types.ts';
 export { TunnelStream } from './tunnel-stream.ts';
 export type { TunnelStreamStats } from './tunnel-stream.ts';
 
