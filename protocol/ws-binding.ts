@@ -20,6 +20,9 @@ export interface WebSocketLike {
   send(data: Uint8Array, cb?: (err?: Error) => void): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
+  /** ws ≥ 8.? — a socket paused in its 'open' listener is resumed by attachWebSocket. */
+  readonly isPaused?: boolean;
+  resume?(): void;
   on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
   on(event: 'close', listener: (code: number, reason: Buffer) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -102,7 +105,8 @@ export function openTunnel(ws: WebSocketLike, opts: WebSocketSessionOptions): Pr
 /**
  * Runs a session over an open WebSocket. Call it synchronously inside the 'open' listener (or in
  * the server's upgrade callback): messages that arrive before it is attached are lost, and the
- * session then fails its handshake. Dialling code should use `openTunnel`. `side` is 'client' for the agent that dialled, 'server'
+ * session then fails its handshake. Dialling code should use `openTunnel`, or call `ws.pause()`
+ * in its 'open' listener and attach later: this function resumes a paused socket. `side` is 'client' for the agent that dialled, 'server'
  * for the endpoint that accepted. The session closes when the socket does.
  */
 export function attachWebSocket(ws: WebSocketLike, opts: WebSocketSessionOptions): Session {
@@ -125,5 +129,8 @@ export function attachWebSocket(ws: WebSocketLike, opts: WebSocketSessionOptions
   ws.on('close', (code, reason) => session.handleTransportClose(code, reason.toString('utf8')));
   // 'error' is always followed by 'close' in ws; listening keeps it from being thrown.
   ws.on('error', () => {});
+  // Callers that cannot attach inside the 'open' listener pause the socket there; resume now
+  // that nothing can be missed.
+  if (ws.isPaused === true) ws.resume?.();
   return session;
 }

@@ -149,6 +149,26 @@ t.test('ws: a dead peer is detected on both ends; open streams error instead of 
   await Promise.all(serverStreamErrors);
 });
 
+t.test('ws: a dialler that attaches after an await pauses the socket on open and misses nothing', async (t) => {
+  const h = await startServer({ onSession: (s) => s.on('stream', (st) => st.on('error', () => {}).pipe(st)) });
+  t.teardown(() => h.close());
+  for (let i = 0; i < 5; i++) {
+    const ws = new WebSocket(h.url, offeredSubprotocols(), { maxPayload: MAX_WS_MESSAGE, perMessageDeflate: false });
+    await new Promise<void>((r) => ws.once('open', () => {
+      ws.pause();
+      r();
+    }));
+    await new Promise((r) => setTimeout(r, 20)); // the server's HELLO is already here
+    const session = attachWebSocket(ws, { side: 'client', peer: { role: 'cluster', version: '0.1.0' } });
+    await new Promise<void>((resolve, reject) => {
+      session.once('ready', () => resolve());
+      session.once('close', (info) => reject(new Error(info.message)));
+    });
+    t.equal(session.state, 'open');
+    session.close();
+  }
+});
+
 t.test('ws: a client offering only an unsupported major gets 400 listing the supported versions', async (t) => {
   const h = await startServer();
   t.teardown(() => h.close());
