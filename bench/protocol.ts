@@ -1,37 +1,40 @@
 // The protocol benchmark of issue 3, one command: `node bench/protocol.ts` (see bench/README.md).
 // Measures raw TCP, raw WebSocket and direct HTTP baselines, the same shapes through the Drover
 // tunnel, and rancher/remotedialer (Go) on the same payloads, then prints every figure with its
-// same-run baseline, the ratio, and the budget verdict. Benchmarks are not tests: tap never runs
-// this file; test/integration/bench-smoke.test.ts checks its pure helpers.
+// same-run baseline, the ratio, and the budget verdict. Baselines and tunnel figures run in
+// interleaved rounds, so a change in background load during the run hits both alike.
+// Benchmarks are not tests: tap never runs this; test/integration/bench-smoke.test.ts checks
+// its pure helpers.
 
 import net from 'node:net';
+import os from 'node:os';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import type { Duplex } from 'node:stream';
 import { BENCH, QUICK } from './config.ts';
 import type { BenchConfig } from './config.ts';
-import os from 'node:os';
 import { busyWarning, describeMachine } from './lib/machine.ts';
 import { startPeer } from './lib/peer-process.ts';
 import {
-  medianRun,
   receiveThroughDuplex,
   receiveThroughWebSocket,
   sendThroughDuplex,
   sendThroughWebSocket,
   timeConcurrent,
 } from './lib/throughput.ts';
-import type { Transfer } from './lib/throughput.ts';
-import { directHttp, measureLatency, POOL_SOCKETS } from './lib/latency.ts';
+import type { ThroughputResult, Transfer } from './lib/throughput.ts';
+import { directHttp, emptyRaw, measureLatency, measureLatencyInto, POOL_SOCKETS, summarizeRaw } from './lib/latency.ts';
+import type { RawLatency, RequestFn } from './lib/latency.ts';
 import { StreamAgent } from './lib/stream-agent.ts';
-import type { RequestFn, LatencyResult } from './lib/latency.ts';
 import { buildRemotedialerBench, runRemotedialerBench } from './lib/remotedialer.ts';
 import { buildRows } from './lib/rows.ts';
-import type { Results } from './lib/rows.ts';
+import type { Results, ThroughputResults } from './lib/rows.ts';
+import { median, mibPerSecond } from './lib/stats.ts';
 import { renderTable } from './lib/format.ts';
+import { filler } from './lib/sink.ts';
 import { loadBinding, TARGETS } from './tunnel/harness.ts';
 import type { TunnelServerSide } from './tunnel/harness.ts';
-import { filler } from './lib/sink.ts';
+import type { PeerReport } from './peer/agent.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -43,6 +46,7 @@ const { values: flags } = parseArgs({
 });
 const cfg: BenchConfig = flags.quick ? QUICK : BENCH;
 const progress = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function tcp(port: number): Promise<Duplex> {
   const s = net.connect(port, '127.0.0.1');
@@ -51,7 +55,17 @@ async function tcp(port: number): Promise<Duplex> {
   return s;
 }
 
-/** Times one transfer of `bytes` through a freshly opened Duplex (opening included, as in Go). */
+/** Stream errors nobody else handled, e.g. a RESET arriving after a transfer completed: counted
+ *  and reported instead of crashing the run. */
+const streamErrors: string[] = [];
+function watchErrors<T extends Duplex>(s: T): T {
+  s.on('error', (err: Error & { code?: string }) => {
+    if (s.listenerCount('error') === 1) streamErrors.push(`${err.code ?? 'ERROR'}: ${err.message}`);
+  });
+  return s;
+}
+
+/** Times one transfer through a freshly opened Duplex (opening included, as in the Go program). */
 async function timeOne(open: () => Promise<Duplex>, transfer: Transfer, bytes: number): Promise<number> {
   const start = performance.now();
   const s = await open();
@@ -63,29 +77,73 @@ async function timeOne(open: () => Promise<Duplex>, transfer: Transfer, bytes: n
   return performance.now() - start;
 }
 
-/** Stream errors nobody else handled, e.g. a RESET that arrives after a transfer completed.
- *  Counted and reported rather than crashing the run (they once did: see the report's notes). */
-const streamErrors: string[] = [];
-function watchErrors<T extends Duplex>(s: T): T {
-  s.on('error', (err: Error & { code?: string }) => {
-    if (s.listenerCount('error') === 1) streamErrors.push(`${err.code ?? 'ERROR'}: ${err.message}`);
-  });
-  return s;
+interface Measurement {
+  readonly bytes: number;
+  readonly streams: number;
+  readonly run: () => Promise<number>;
 }
 
-async function latencyRun(request: RequestFn): Promise<LatencyResult> {
-  await measureLatency(request, cfg.ratePerSecond, cfg.warmupMs, cfg.payloadBytes);
-  return measureLatency(request, cfg.ratePerSecond, cfg.latencyMs, cfg.payloadBytes);
+/** Every measurement once per round, in turn; the median round per measurement is kept. */
+async function interleaved<K extends string>(plan: Record<K, Measurement>, rounds: number): Promise<Record<K, ThroughputResult>> {
+  const keys = Object.keys(plan) as K[];
+  const times = new Map<K, number[]>(keys.map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const k of keys) times.get(k)?.push(await plan[k].run());
+  }
+  const out = {} as Record<K, ThroughputResult>;
+  for (const k of keys) {
+    const ms = median(times.get(k) ?? []);
+    out[k] = { bytes: plan[k].bytes, streams: plan[k].streams, ms, mibPerSecond: mibPerSecond(plan[k].bytes, ms) };
+  }
+  return out;
+}
+
+function throughputPlan(p: PeerReport, tunnel: TunnelServerSide | undefined): Record<string, Measurement> {
+  const one = (open: () => Promise<Duplex>, transfer: Transfer): Measurement => ({
+    bytes: cfg.oneStreamBytes,
+    streams: 1,
+    run: () => timeOne(open, transfer, cfg.oneStreamBytes),
+  });
+  const many = (open: () => Promise<Duplex>): Measurement => ({
+    bytes: cfg.concurrentBytes,
+    streams: cfg.streams,
+    run: () => timeConcurrent(cfg.streams, cfg.concurrentBytes, cfg.chunkBytes, open, sendThroughDuplex),
+  });
+  const plan: Record<string, Measurement> = {
+    tcpUp: one(() => tcp(p.tcpSink), sendThroughDuplex),
+    tcpDown: one(() => tcp(p.tcpSource), receiveThroughDuplex),
+    wsServerToClient: {
+      bytes: cfg.oneStreamBytes,
+      streams: 1,
+      run: () => receiveThroughWebSocket(`ws://127.0.0.1:${p.wsSource}`, cfg.oneStreamBytes),
+    },
+    wsClientToServer: {
+      bytes: cfg.oneStreamBytes,
+      streams: 1,
+      run: () => sendThroughWebSocket(`ws://127.0.0.1:${p.wsSink}`, cfg.oneStreamBytes, cfg.chunkBytes),
+    },
+    tcp100: many(() => tcp(p.tcpSink)),
+  };
+  if (tunnel === undefined) return plan;
+  const open = (target: string) => () => tunnel.openStream(target).then(watchErrors);
+  return {
+    ...plan,
+    tunnelUp: one(open(TARGETS.sink), sendThroughDuplex),
+    tunnelDown: one(open(TARGETS.source), receiveThroughDuplex),
+    tunnel100: many(open(TARGETS.sink)),
+    relayUp: one(open(TARGETS.tcp(p.tcpSink)), sendThroughDuplex),
+    relayDown: one(open(TARGETS.tcp(p.tcpSource)), receiveThroughDuplex),
+    relay100: many(open(TARGETS.tcp(p.tcpSink))),
+  };
 }
 
 /** Opens a stream to the never-reading target and keeps writing whenever it may; returns the
- *  bytes it accepted so far and a stopper. A tunnel that lets it block others fails the budget. */
+ *  bytes it accepted and a stopper. A tunnel that lets it block others fails the budget. */
 async function stallStream(tunnel: TunnelServerSide): Promise<{ accepted: () => number; stop: () => void }> {
-  const s = await tunnel.openStream(TARGETS.stall);
+  const s = watchErrors(await tunnel.openStream(TARGETS.stall));
   const chunk = filler(cfg.chunkBytes);
   let accepted = 0;
   let stopped = false;
-  s.on('error', () => undefined);
   const pump = (): void => {
     while (!stopped) {
       accepted += chunk.length;
@@ -94,6 +152,53 @@ async function stallStream(tunnel: TunnelServerSide): Promise<{ accepted: () => 
   };
   pump();
   return { accepted: () => accepted, stop: () => ((stopped = true), void s.destroy()) };
+}
+
+/** Latency figures in interleaved rounds: direct, helper, keep-alive relay, helper beside a
+ *  stalled stream; then again. Each figure is warmed up once first. */
+async function latencies(p: PeerReport, tunnel: TunnelServerSide | undefined): Promise<Results['latency']> {
+  const roundMs = Math.max(1, Math.round(cfg.latencyMs / cfg.latencyRounds));
+  const direct = directHttp(p.httpEcho);
+  const figures: { name: string; request: RequestFn; raw: RawLatency; stalled?: boolean }[] = [
+    { name: 'direct', request: direct.request, raw: emptyRaw() },
+  ];
+  let relayPool: ReturnType<typeof directHttp> | undefined;
+  if (tunnel !== undefined) {
+    const helper: RequestFn = (body) => tunnel.httpRequest(TARGETS.httpEcho, '/echo', body);
+    relayPool = directHttp(p.httpEcho, new StreamAgent(() => tunnel.openStream(TARGETS.tcp(p.httpEcho)).then(watchErrors), POOL_SOCKETS));
+    figures.push(
+      { name: 'tunnel', request: helper, raw: emptyRaw() },
+      { name: 'tunnelRelay', request: relayPool.request, raw: emptyRaw() },
+      { name: 'stalled', request: helper, raw: emptyRaw(), stalled: true },
+    );
+  }
+  for (const f of figures) if (f.stalled !== true) await measureLatency(f.request, cfg.ratePerSecond, cfg.warmupMs, cfg.payloadBytes);
+  let stalledAcceptedBytes: number | undefined;
+  for (let r = 0; r < cfg.latencyRounds; r++) {
+    for (const f of figures) {
+      const stall = f.stalled === true && tunnel !== undefined ? await stallStream(tunnel) : undefined;
+      if (stall !== undefined) await sleep(cfg.stallSettleMs);
+      await measureLatencyInto(f.raw, f.request, cfg.ratePerSecond, roundMs, cfg.payloadBytes);
+      if (stall !== undefined) {
+        stalledAcceptedBytes = Math.max(stalledAcceptedBytes ?? 0, stall.accepted());
+        stall.stop();
+      }
+    }
+  }
+  direct.close();
+  relayPool?.close();
+  const get = (name: string) => figures.find((f) => f.name === name);
+  const sum = (name: string) => {
+    const f = get(name);
+    return f === undefined ? {} : { [name]: summarizeRaw(f.raw, cfg.ratePerSecond) };
+  };
+  return {
+    direct: summarizeRaw(figures[0]?.raw ?? emptyRaw(), cfg.ratePerSecond),
+    ...sum('tunnel'),
+    ...sum('tunnelRelay'),
+    ...sum('stalled'),
+    ...(stalledAcceptedBytes === undefined ? {} : { stalledAcceptedBytes }),
+  };
 }
 
 async function main(): Promise<Results> {
@@ -114,58 +219,10 @@ async function main(): Promise<Results> {
     }
   }
   try {
-    progress('throughput baselines: TCP and WebSocket, both directions');
-    const one = (open: () => Promise<Duplex>, transfer: Transfer) =>
-      medianRun(cfg.repeats, cfg.oneStreamBytes, 1, () => timeOne(open, transfer, cfg.oneStreamBytes));
-    const many = (open: () => Promise<Duplex>) =>
-      medianRun(cfg.repeats, cfg.concurrentBytes, cfg.streams, () =>
-        timeConcurrent(cfg.streams, cfg.concurrentBytes, cfg.chunkBytes, open, sendThroughDuplex),
-      );
-    const baselines = {
-      tcpUp: await one(() => tcp(p.tcpSink), sendThroughDuplex),
-      tcpDown: await one(() => tcp(p.tcpSource), receiveThroughDuplex),
-      wsServerToClient: await medianRun(cfg.repeats, cfg.oneStreamBytes, 1, () =>
-        receiveThroughWebSocket(`ws://127.0.0.1:${p.wsSource}`, cfg.oneStreamBytes),
-      ),
-      wsClientToServer: await medianRun(cfg.repeats, cfg.oneStreamBytes, 1, () =>
-        sendThroughWebSocket(`ws://127.0.0.1:${p.wsSink}`, cfg.oneStreamBytes, cfg.chunkBytes),
-      ),
-      tcp100: await many(() => tcp(p.tcpSink)),
-    };
-    let tunnelThroughput = {};
-    let tunnelLatency = {};
-    if (tunnel !== undefined) {
-      const t = tunnel;
-      const open = (target: string) => () => t.openStream(target).then(watchErrors);
-      progress('tunnel throughput: in-process ends, then relayed to TCP targets');
-      tunnelThroughput = {
-        tunnelUp: await one(open(TARGETS.sink), sendThroughDuplex),
-        tunnelDown: await one(open(TARGETS.source), receiveThroughDuplex),
-        tunnel100: await many(open(TARGETS.sink)),
-        relayUp: await one(open(TARGETS.tcp(p.tcpSink)), sendThroughDuplex),
-        relayDown: await one(open(TARGETS.tcp(p.tcpSource)), receiveThroughDuplex),
-        relay100: await many(open(TARGETS.tcp(p.tcpSink))),
-      };
-    }
-    progress(`latency: direct HTTP at ${cfg.ratePerSecond} req/s`);
-    const http = directHttp(p.httpEcho);
-    const direct = await latencyRun(http.request);
-    http.close();
-    if (tunnel !== undefined) {
-      const t = tunnel;
-      progress('latency: through the tunnel (HTTP-over-stream helper, then keep-alive over relayed streams), then with one stream stalled');
-      const request: RequestFn = (body) => t.httpRequest(TARGETS.httpEcho, '/echo', body);
-      const calm = await latencyRun(request);
-      const relayPool = directHttp(p.httpEcho, new StreamAgent(() => t.openStream(TARGETS.tcp(p.httpEcho)), POOL_SOCKETS));
-      const relay = await latencyRun(relayPool.request);
-      relayPool.close();
-      const stall = await stallStream(t);
-      await new Promise((r) => setTimeout(r, cfg.stallSettleMs));
-      const stalled = await measureLatency(request, cfg.ratePerSecond, cfg.latencyMs, cfg.payloadBytes);
-      const stalledAcceptedBytes = stall.accepted();
-      stall.stop();
-      tunnelLatency = { tunnel: calm, tunnelRelay: relay, stalled, stalledAcceptedBytes };
-    }
+    progress(`throughput: ${cfg.repeats} interleaved rounds of TCP, WebSocket${tunnel === undefined ? '' : ' and tunnel'} transfers`);
+    const throughput = (await interleaved(throughputPlan(p, tunnel), cfg.repeats)) as unknown as ThroughputResults;
+    progress(`latency: ${cfg.latencyRounds} interleaved rounds at ${cfg.ratePerSecond} req/s, ${cfg.latencyMs} ms per figure`);
+    const latency = await latencies(p, tunnel);
     await tunnel?.close();
     await server?.close();
     await peer.stop();
@@ -175,17 +232,17 @@ async function main(): Promise<Results> {
       try {
         remotedialer = await runRemotedialerBench(await buildRemotedialerBench(), cfg);
       } catch (err) {
-        remotedialer = { error: err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err) };
+        remotedialer = { error: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err) };
       }
     }
     return {
-      loadAtEnd: os.loadavg()[0] ?? 0,
       machine,
+      loadAtEnd: os.loadavg()[0] ?? 0,
       config: cfg,
       tunnel: tunnelStatus,
-      throughput: { ...baselines, ...tunnelThroughput },
+      throughput,
       streamErrors: { count: streamErrors.length, first: streamErrors.slice(0, 3) },
-      latency: { direct, ...tunnelLatency },
+      latency,
       remotedialer,
     };
   } finally {
@@ -199,13 +256,14 @@ if (flags.json) {
 } else {
   const m = results.machine;
   const rd = 'error' in results.remotedialer ? '' : `, remotedialer ${results.remotedialer.remotedialer} on ${results.remotedialer.go}`;
+  const c = results.config;
   process.stdout.write(
     [
       `Drover protocol benchmark (issue 3)`,
       `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}`,
       `runtimes: node ${m.node}, ${m.go}${rd}`,
-      `load: ${results.config.payloadBytes} B request/response at ${results.config.ratePerSecond} req/s open loop, ` +
-        `${results.config.latencyMs} ms per run; throughput ${results.config.chunkBytes / 1024} KiB writes, median of ${results.config.repeats}`,
+      `load: ${c.payloadBytes} B request/response at ${c.ratePerSecond} req/s open loop, ${c.latencyMs} ms per figure in ` +
+        `${c.latencyRounds} interleaved rounds; throughput ${c.chunkBytes / 1024} KiB writes, median of ${c.repeats} interleaved rounds`,
       `tunnel: ${results.tunnel}`,
       ...[busyWarning(m.cores, m.loadAtStart, results.loadAtEnd)].filter((x) => x !== undefined),
       '',

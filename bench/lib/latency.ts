@@ -19,46 +19,71 @@ export interface LatencyResult {
   readonly dispatchLagMs: LatencySummary;
 }
 
-export async function measureLatency(
+/** One run's raw observations; runs of the same figure are merged before summarizing. */
+export interface RawLatency {
+  readonly samples: number[];
+  readonly lags: number[];
+  requests: number;
+  errors: number;
+  firstError?: string;
+}
+
+export function emptyRaw(): RawLatency {
+  return { samples: [], lags: [], requests: 0, errors: 0 };
+}
+
+/** Runs the open loop once and appends what it saw to `into`. */
+export async function measureLatencyInto(
+  into: RawLatency,
   request: RequestFn,
   ratePerSecond: number,
   durationMs: number,
   payloadBytes: number,
-): Promise<LatencyResult> {
+): Promise<void> {
   const body = Buffer.alloc(payloadBytes, 0x61);
-  const samples: number[] = [];
-  const lags: number[] = [];
   const pending: Promise<void>[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
-  const requests = await runOpenLoop({
+  into.requests += await runOpenLoop({
     ratePerSecond,
     durationMs,
     now: () => performance.now(),
     tick: (resume) => void setTimeout(resume, 0),
     fire: (_i, lagMs) => {
-      lags.push(lagMs);
+      into.lags.push(lagMs);
       const t0 = performance.now();
       pending.push(
         request(body).then(
-          () => void samples.push(performance.now() - t0),
+          () => void into.samples.push(performance.now() - t0),
           (err: unknown) => {
-            errors++;
-            firstError ??= err instanceof Error ? err.message : String(err);
+            into.errors++;
+            into.firstError ??= err instanceof Error ? err.message : String(err);
           },
         ),
       );
     },
   });
   await Promise.all(pending);
+}
+
+export function summarizeRaw(raw: RawLatency, ratePerSecond: number): LatencyResult {
   return {
     ratePerSecond,
-    requests,
-    errors,
-    ...(firstError === undefined ? {} : { firstError }),
-    latencyMs: summarize(samples),
-    dispatchLagMs: summarize(lags),
+    requests: raw.requests,
+    errors: raw.errors,
+    ...(raw.firstError === undefined ? {} : { firstError: raw.firstError }),
+    latencyMs: summarize(raw.samples),
+    dispatchLagMs: summarize(raw.lags),
   };
+}
+
+export async function measureLatency(
+  request: RequestFn,
+  ratePerSecond: number,
+  durationMs: number,
+  payloadBytes: number,
+): Promise<LatencyResult> {
+  const raw = emptyRaw();
+  await measureLatencyInto(raw, request, ratePerSecond, durationMs, payloadBytes);
+  return summarizeRaw(raw, ratePerSecond);
 }
 
 /** Most connections a keep-alive pool opens; far above what 2,000 req/s of 1 KiB needs. */

@@ -9,7 +9,6 @@ import { encodeHeader, filler } from './sink.ts';
 
 /** Moves `total` bytes through an open Duplex, one direction or the other. */
 export type Transfer = (stream: Duplex, total: number, chunkBytes: number) => Promise<void>;
-import { mibPerSecond, median } from './stats.ts';
 
 export interface ThroughputResult {
   readonly bytes: number;
@@ -95,19 +94,6 @@ export async function receiveThroughWebSocket(url: string, total: number): Promi
   const ms = performance.now() - start;
   ws.close();
   return ms;
-}
-
-/** Runs `once` `repeats` times and keeps the median, with the bytes and streams it moved. */
-export async function medianRun(
-  repeats: number,
-  bytes: number,
-  streams: number,
-  runOnce: () => Promise<number>,
-): Promise<ThroughputResult> {
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) times.push(await runOnce());
-  const ms = median(times);
-  return { bytes, streams, ms, mibPerSecond: mibPerSecond(bytes, ms) };
 }
 
 /** Opens `streams` Duplexes with `open`, moves total/streams through each at once; returns ms

@@ -5,12 +5,11 @@
 //   node bench/peer/agent.ts [TUNNEL_URL]
 
 import net from 'node:net';
-import { pipeline } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { startTargets, sinkOn, sourceOn, stallOn } from './targets.ts';
+import { echo, startTargets, sinkOn, sourceOn, stallOn } from './targets.ts';
 import { loadBinding, TARGETS } from '../tunnel/harness.ts';
 import type { StreamHandler, TunnelAgentSide, TunnelBinding } from '../tunnel/harness.ts';
-import { echo } from './targets.ts';
+
 
 export interface PeerReport {
   readonly tcpSink: number;
@@ -38,10 +37,16 @@ function onStream(binding: TunnelBinding, target: string, stream: Duplex): void 
     stream.destroy(new Error(`unknown bench target ${target}`));
     return;
   }
-  const socket = net.connect(Number(m[1]), '127.0.0.1');
-  socket.setNoDelay(true);
-  // Both directions with backpressure; either side failing tears down the other.
-  pipeline(stream, socket, stream, () => undefined);
+  // Half-open allowed and each direction piped on its own: when the target finishes sending
+  // (FIN), its bytes still in flight reach the stream before the stream ends. A single
+  // pipeline(stream, socket, stream) would call that "premature close" and reset the stream,
+  // cutting off the tail of the data. Errors on either side tear down the other.
+  const socket = net.connect({ port: Number(m[1]), host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
+  stream.pipe(socket);
+  socket.pipe(stream);
+  socket.on('error', (err) => stream.destroy(err));
+  stream.on('error', () => socket.destroy());
+  stream.on('close', () => socket.destroy());
 }
 
 async function main(): Promise<void> {
