@@ -94,3 +94,14 @@ t.test('downloads: HEAD gives the length without a body; POST is 405 METHOD_NOT_
   t.equal(post.status, 405);
   t.equal(post.headers.get('allow'), 'GET, HEAD');
 });
+
+t.test('downloads: the checksum the build published wins, so an executable altered on disk is caught', async (t) => {
+  const d = dir(t);
+  fs.writeFileSync(path.join(d, 'drover-linux-amd64'), 'altered');
+  fs.writeFileSync(path.join(d, 'drover-linux-amd64.sha256'), `${sha('built')}  drover-linux-amd64\n`);
+  fs.writeFileSync(path.join(d, 'drover-linux-arm64'), 'arm');
+  fs.writeFileSync(path.join(d, 'sha256sums'), `${sha('x')}  drover-linux-amd64.tar.gz\n${sha('arm built')}  drover-linux-arm64\n`);
+  const url = await serve(t, { dir: d });
+  t.equal(await (await fetch(`${url}/v1/downloads/drover-linux-amd64.sha256`)).text(), `${sha('built')}  drover-linux-amd64\n`);
+  t.equal(await (await fetch(`${url}/v1/downloads/drover-linux-arm64.sha256`)).text(), `${sha('arm built')}  drover-linux-arm64\n`);
+});

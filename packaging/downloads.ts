@@ -56,6 +56,31 @@ function sendFile(req: IncomingMessage, res: ServerResponse, file: string, st: f
   stream.pipe(res);
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
+/** Checksums files are tiny; anything larger is not one of ours. */
+const MAX_SUMS_BYTES = 64 * 1024;
+
+/**
+ * The checksum the build published (`<name>.sha256`, else the `sha256sums` line), so an executable
+ * altered on disk after the build no longer matches and the installer refuses it. Only when the
+ * directory publishes none is the served file hashed.
+ */
+function publishedSha256(dir: string, name: string): string | undefined {
+  const sources = [
+    { file: path.join(dir, `${name}.sha256`), bareHashOk: true },
+    { file: path.join(dir, 'sha256sums'), bareHashOk: false },
+  ];
+  for (const { file, bareHashOk } of sources) {
+    const st = statFile(file);
+    if (!st || st.size > MAX_SUMS_BYTES) continue;
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      const [hex, listed] = line.trim().split(/\s+\*?/);
+      if (hex && HEX64.test(hex) && (listed === name || (bareHashOk && listed === undefined))) return hex;
+    }
+  }
+  return undefined;
+}
+
 /** Which file serves `name` (drover-linux-<arch>): the directory first, then the running executable. */
 function locate(opts: DownloadsOptions, name: string, arch: string): string | undefined {
   const inDir = path.join(opts.dir, name);
@@ -96,7 +121,8 @@ export function handleDownload(req: IncomingMessage, res: ServerResponse, opts: 
     return true;
   }
   // Same format as `sha256sum` (and dist/*.sha256): "<hex>  <name>\n".
-  const body = `${sha256Of(file, st)}  ${name}\n`;
+  const published = file === opts.self?.path ? undefined : publishedSha256(opts.dir, name);
+  const body = `${published ?? sha256Of(file, st)}  ${name}\n`;
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(req.method === 'HEAD' ? undefined : body);
   return true;

@@ -87,11 +87,12 @@ if [ "$MODE" = agent ]; then
   [ -n "$UNITS" ] || fatal "--roles: name at least one role"
   [ -n "$SERVER" ] || fatal "--server is required (e.g. --server https://drover.example.com:9443)"
   ENV_FILE=$CONF_DIR/agent.env
-  STATE_DIRS="/var/lib/drover/agent /var/cache/drover/cluster-agent /var/cache/drover/node-agent /var/cache/drover/fleet-agent"
+  # /var/cache/drover holds only the extracted SQLite addon (units: per-unit subdirectories).
+  STATE_DIRS="/var/lib/drover/agent /var/cache/drover"
 else
   UNITS=" drover-server.service"
   ENV_FILE=$CONF_DIR/server.env
-  STATE_DIRS="/var/lib/drover/server /var/cache/drover/server"
+  STATE_DIRS="/var/lib/drover/server /var/cache/drover"
 fi
 
 # --- architecture -------------------------------------------------------------------------

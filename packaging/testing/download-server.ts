@@ -1,6 +1,8 @@
 // A loopback HTTP server answering the installer's paths from a directory of artifacts, through
-// the same handler server-lite mounts (packaging/downloads.ts). Used by the packaging tests.
-//   node packaging/testing/download-server.ts DIR   prints the URL, serves until killed
+// the same handler server-lite mounts (packaging/downloads.ts). Tests run it as a child process:
+// they call chroot synchronously, which would stall a server living on their own event loop.
+//   node packaging/testing/download-server.ts DIR [INSTALL_SH]   prints the URL, serves until killed
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -11,28 +13,46 @@ export interface DownloadServer {
   close(): Promise<void>;
 }
 
-export async function startDownloadServer(dir: string, installScript?: string): Promise<DownloadServer> {
+/** Serves in this process; returns the URL. */
+export async function listenDownloads(dir: string, installScript?: string): Promise<string> {
+  const opts = installScript ? { dir, installScript } : { dir };
   const server = http.createServer((req, res) => {
-    const opts = installScript ? { dir, installScript } : { dir };
     if (!handleDownload(req, res, opts)) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `${req.url ?? ''} is not served here` } }));
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Serves from a child process (this file's CLI mode); `close()` ends it. */
+export async function startDownloadServer(dir: string, installScript?: string): Promise<DownloadServer> {
+  const child = spawn(process.execPath, [import.meta.filename, dir, ...(installScript ? [installScript] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve(line.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`download server exited ${code}`)));
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    url,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
 
 if (import.meta.filename === process.argv[1]) {
   const dir = path.resolve(process.argv[2] ?? 'dist');
-  const script = path.resolve(import.meta.dirname, '..', 'install.sh');
-  startDownloadServer(dir, script).then((s) => process.stdout.write(`${s.url}\n`));
+  const script = path.resolve(process.argv[3] ?? path.join(import.meta.dirname, '..', 'install.sh'));
+  listenDownloads(dir, script).then((url) => process.stdout.write(`${url}\n`));
 }
