@@ -3,6 +3,7 @@
 // run in separate processes, so a SQLite lease lets only one of them rotate at a time; the others
 // pick the new credential up from the store on their next dial.
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { describeError } from './errors.ts';
 import { LIMITS } from './limits.ts';
@@ -13,6 +14,7 @@ import type { AgentStore } from './store.ts';
 
 export class CredentialRotator {
   private busy = false;
+  private recovery: Promise<boolean> | undefined;
   private readonly holder = `${os.hostname()}:${process.pid}`;
   private readonly store: AgentStore;
   private readonly transport: Transport;
@@ -49,6 +51,44 @@ export class CredentialRotator {
       return false;
     } finally {
       this.busy = false;
+      this.store.releaseRotationLease(this.holder);
+    }
+  }
+
+  /**
+   * Re-enrolment after the server refused `refused` as rotated out: the rotate endpoint accepts
+   * the previous credential once. Another role's process may already have done it, in which case
+   * the store holds a newer credential and we just use that.
+   */
+  recover(refused: string): Promise<boolean> {
+    // The roles of one process are refused together; they share one re-enrolment.
+    this.recovery ??= this.recoverOnce(refused).finally(() => {
+      this.recovery = undefined;
+    });
+    return this.recovery;
+  }
+
+  private async recoverOnce(refused: string): Promise<boolean> {
+    for (let i = 0; i < LIMITS.recoverLeaseAttempts; i++) {
+      if (this.store.getIdentity()?.credential !== refused) return true;
+      if (this.store.tryTakeRotationLease(this.holder, this.now(), LIMITS.rotationLeaseMs)) break;
+      // Another role's process holds the lease and is probably recovering right now.
+      await sleep(LIMITS.recoverLeaseWaitMs);
+      if (i === LIMITS.recoverLeaseAttempts - 1) return this.store.getIdentity()?.credential !== refused;
+    }
+    try {
+      const id = this.store.getIdentity();
+      if (!id) return false;
+      if (id.credential !== refused) return true;
+      const reply = await rotate(id.serverUrl, id.caPem, this.transport, refused);
+      // Committed at once: the rotated-out credential is now spent for good.
+      this.store.saveCredential(reply.credential, new Date(this.now()).toISOString(), reply.credentialExpiresAt ?? null);
+      this.log.warn({ agentId: id.agentId }, 'recovered from an unsaved rotation: re-enrolled with the previous credential');
+      return true;
+    } catch (err) {
+      this.log.error({ err: describeError(err) }, 're-enrolment with the previous credential failed');
+      return false;
+    } finally {
       this.store.releaseRotationLease(this.holder);
     }
   }

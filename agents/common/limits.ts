@@ -41,6 +41,9 @@ export const LIMITS = Object.freeze({
   stopGraceMs: 2_000,
   /** Only one process of a device rotates the shared credential; its lease expires after this. */
   rotationLeaseMs: 60_000,
+  /** Re-enrolment waits for another process's lease this many times, this long each. */
+  recoverLeaseAttempts: 20,
+  recoverLeaseWaitMs: 500,
   /** SQLite waits this long for a lock held by another role's process before failing. */
   sqliteBusyTimeoutMs: 5_000,
 } as const);

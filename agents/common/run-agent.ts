@@ -73,6 +73,7 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
         logger: log,
         onState: persist,
         onConnected: ({ rotateHint }) => void rotator.maybeRotate(rotateHint),
+        recoverCredential: (refused) => rotator.recover(refused),
         ...(deps.sessionClock ? { sessionClock: deps.sessionClock } : {}),
       });
     });

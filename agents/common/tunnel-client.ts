@@ -37,6 +37,11 @@ export interface TunnelClientOptions {
   onState?: (s: TunnelState) => void;
   /** Called when a session is ready; `rotateHint` when the server asked for a new credential. */
   onConnected?: (info: { rotateHint: boolean }) => void;
+  /**
+   * The server refused `credential` as rotated out (CREDENTIAL_SUPERSEDED): we stopped between
+   * rotating and saving. Resolves true when a fresh credential is now stored (retry at once).
+   */
+  recoverCredential?: (credential: string) => Promise<boolean>;
   sessionClock?: Clock;
   heartbeatIntervalMs?: number;
   factsRefreshMs?: number;
@@ -111,8 +116,19 @@ export class TunnelClient {
     this.setState({ state: 'connecting', since: this.o.now() });
     dial({ serverUrl: this.o.serverUrl, role: this.role, credential, ca: this.o.ca, agent: this.o.agent, now: this.o.now }).then(
       ({ ws, rotateHint }) => this.run(ws, rotateHint),
-      (err: unknown) => this.ended(err, undefined),
+      (err: unknown) => void this.refused(err, credential),
     );
+  }
+
+  private async refused(err: unknown, credential: string): Promise<void> {
+    if (err instanceof AgentError && err.code === 'CREDENTIAL_SUPERSEDED' && this.o.recoverCredential && !this.stopped) {
+      if (await this.o.recoverCredential(credential)) {
+        this.log.info('re-enrolled with the rotated-out credential; reconnecting');
+        this.attempt();
+        return;
+      }
+    }
+    this.ended(err, undefined);
   }
 
   private run(ws: WebSocket, rotateHint: boolean): void {

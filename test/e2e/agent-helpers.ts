@@ -113,11 +113,18 @@ export interface ServerProc {
 
 /** `drover server` on 127.0.0.1 (port 0 picks a free one; pass the old port to restart in place). */
 export async function startServer(dataDir: string, port = 0, env: Record<string, string> = {}, host = '127.0.0.1'): Promise<ServerProc> {
-  const proc = new Proc(['server', '--data-dir', dataDir, '--listen', `${host}:${port}`], env);
-  const line = await waitFor('the server to listen', () => {
-    if (!proc.running) throw new Error(`server exited: ${proc.output.slice(-2000)}`);
-    return proc.logs().find((l) => l.msg === 'drover server listening');
-  });
+  // The 'listening' line is logged at info: never run the server quieter than that here.
+  const proc = new Proc(['server', '--data-dir', dataDir, '--listen', `${host}:${port}`], { ...env, DROVER_LOG_LEVEL: env.DROVER_LOG_LEVEL ?? 'debug' });
+  let line: Record<string, unknown>;
+  try {
+    line = await waitFor('the server to listen', () => {
+      if (!proc.running) throw new Error(`server exited: ${proc.output.slice(-2000)}`);
+      return proc.logs().find((l) => l.msg === 'drover server listening');
+    });
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
   const url = String(line.url);
   return { proc, url, port: Number(new URL(url).port), dataDir };
 }
