@@ -64,7 +64,8 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
   for (const target of targets) {
     const node = strippedNode(officialNode(opts.repoRoot, target, opts.cacheDir), target, opts.cacheDir);
     const addon = fs.readFileSync(path.join(opts.repoRoot, 'node_modules', 'better-sqlite3', target.sqlitePrebuild));
-    const key = hashOf([NODE_VERSION, target.arch, bundleBytes, path.basename(path.dirname(node)), addon]);
+    const installSh = fs.readFileSync(path.join(opts.repoRoot, 'packaging', 'install.sh'));
+    const key = hashOf([NODE_VERSION, target.arch, bundleBytes, path.basename(path.dirname(node)), addon, installSh]);
     const out = path.join(opts.outDir, artifactName(target));
     const hit = cachedCopy(path.join(opts.cacheDir, 'sea', `${target.arch}-${key}`, 'drover'), out, (dest) =>
       buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, node, target, workDir: work, output: dest }),

@@ -105,3 +105,10 @@ t.test('downloads: the checksum the build published wins, so an executable alter
   t.equal(await (await fetch(`${url}/v1/downloads/drover-linux-amd64.sha256`)).text(), `${sha('built')}  drover-linux-amd64\n`);
   t.equal(await (await fetch(`${url}/v1/downloads/drover-linux-arm64.sha256`)).text(), `${sha('arm built')}  drover-linux-arm64\n`);
 });
+
+t.test('downloads: /install.sh falls back to the bytes embedded in the executable', async (t) => {
+  const url = await serve(t, { dir: dir(t), installScriptBytes: new TextEncoder().encode('#!/bin/sh\necho embedded\n') });
+  const res = await fetch(`${url}/install.sh`);
+  t.equal(res.status, 200);
+  t.equal(await res.text(), '#!/bin/sh\necho embedded\n');
+});

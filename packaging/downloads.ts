@@ -13,6 +13,8 @@ export interface DownloadsOptions {
   self?: { arch: 'amd64' | 'arm64'; path: string };
   /** install.sh to serve when `dir` has none. */
   installScript?: string;
+  /** install.sh's bytes, e.g. from the executable itself (packaging/runtime/embedded.ts); used last. */
+  installScriptBytes?: Uint8Array;
 }
 
 const ARTIFACT = /^\/v1\/downloads\/(drover-linux-(amd64|arm64))(\.sha256)?$/;
@@ -81,6 +83,11 @@ function publishedSha256(dir: string, name: string): string | undefined {
   return undefined;
 }
 
+function sendBytes(req: IncomingMessage, res: ServerResponse, body: Uint8Array, type: string): void {
+  res.writeHead(200, { 'content-type': type, 'content-length': body.byteLength, 'cache-control': 'no-cache' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
 /** Which file serves `name` (drover-linux-<arch>): the directory first, then the running executable. */
 function locate(opts: DownloadsOptions, name: string, arch: string): string | undefined {
   const inDir = path.join(opts.dir, name);
@@ -105,8 +112,9 @@ export function handleDownload(req: IncomingMessage, res: ServerResponse, opts: 
   if (!match) {
     const script = [path.join(opts.dir, 'install.sh'), opts.installScript].find((f) => statFile(f));
     const st = statFile(script);
-    if (!script || !st) sendError(res, 404, 'NOT_FOUND', 'this server has no install.sh to offer');
-    else sendFile(req, res, script, st, 'text/x-shellscript; charset=utf-8');
+    if (script && st) sendFile(req, res, script, st, 'text/x-shellscript; charset=utf-8');
+    else if (opts.installScriptBytes) sendBytes(req, res, opts.installScriptBytes, 'text/x-shellscript; charset=utf-8');
+    else sendError(res, 404, 'NOT_FOUND', 'this server has no install.sh to offer');
     return true;
   }
   const [, name = '', arch = '', sha] = match;
@@ -122,8 +130,6 @@ export function handleDownload(req: IncomingMessage, res: ServerResponse, opts: 
   }
   // Same format as `sha256sum` (and dist/*.sha256): "<hex>  <name>\n".
   const published = file === opts.self?.path ? undefined : publishedSha256(opts.dir, name);
-  const body = `${published ?? sha256Of(file, st)}  ${name}\n`;
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(req.method === 'HEAD' ? undefined : body);
+  sendBytes(req, res, Buffer.from(`${published ?? sha256Of(file, st)}  ${name}\n`), 'text/plain; charset=utf-8');
   return true;
 }

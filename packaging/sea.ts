@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PackagingError, PACKAGING_ERRORS } from './errors.ts';
-import { NODE_VERSION, SEA_FUSE, SEA_RESOURCE, SQLITE_ASSET, type Target } from './targets.ts';
+import { INSTALL_SCRIPT_ASSET, NODE_VERSION, SEA_FUSE, SEA_RESOURCE, SQLITE_ASSET, type Target } from './targets.ts';
 import { runTool } from './tool.ts';
 
 export interface SeaInputs {
@@ -37,7 +37,10 @@ export function seaConfig(inputs: SeaInputs, blob: string, sqliteAddon: string):
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: false,
-    assets: { [SQLITE_ASSET]: sqliteAddon },
+    assets: {
+      [SQLITE_ASSET]: sqliteAddon,
+      [INSTALL_SCRIPT_ASSET]: path.join(inputs.repoRoot, 'packaging', 'install.sh'),
+    },
   };
 }
 

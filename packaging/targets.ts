@@ -13,6 +13,9 @@ export const SEA_RESOURCE = 'NODE_SEA_BLOB';
 /** SEA asset key of the better-sqlite3 addon (read by packaging/runtime/native-sqlite.ts). */
 export const SQLITE_ASSET = 'native/better_sqlite3.node';
 
+/** SEA asset key of install.sh, so a server can serve GET /install.sh with no file on disk. */
+export const INSTALL_SCRIPT_ASSET = 'install.sh';
+
 /** Budget from issue 7: each executable at most 45 MiB once gzipped. */
 export const GZIP_BUDGET_BYTES = 45 * 1024 * 1024;
 
