@@ -55,6 +55,8 @@ export function createTunnelEndpoint(ctx: ServerContext) {
         throw new ServerError('OVERLOADED', 'the server holds its maximum number of tunnels', retryAfterSeconds(ctx.unit()));
       }
       if (socket.destroyed) return;
+      // Shutdown may have begun while we authenticated: do not register behind closeAll's back.
+      if (ctx.closing) throw new ServerError('OVERLOADED', 'the server is shutting down', retryAfterSeconds(ctx.unit()));
       const now = ctx.clock.now();
       if (shouldRotate(agent, now)) extraHeaders.set(req, [`${ROTATE_HEADER}: 1`]);
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
