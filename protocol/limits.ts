@@ -69,6 +69,10 @@ export const HELLO_TIMEOUT_MS = 10_000;
  *  stalled network never grows memory beyond this plus one frame. */
 export const TRANSPORT_HIGH_WATER = 1024 * 1024;
 
+/** Full-size DATA frame buffers kept for reuse per session (16 × 64 KiB = the transport high-water
+ *  mark), see frame-pool.ts. */
+export const FRAME_POOL_SIZE = 16;
+
 /** Largest HTTP request or response head carried over a stream (Node's own default is 16 KiB;
  *  Kubernetes requests with many impersonation headers fit easily). */
 export const MAX_HTTP_HEAD_BYTES = 64 * 1024;

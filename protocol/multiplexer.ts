@@ -7,6 +7,7 @@ import { ERROR_CODES, errorCodeFromWire, toTunnelError, TunnelError, type ErrorC
 import { FLAGS, type Hello } from './frame.ts';
 import { FRAME_HEADER_BYTES, type SessionLimits } from './limits.ts';
 import type { SessionSide } from './session-types.ts';
+import { FramePool } from './frame-pool.ts';
 import { TunnelStream, type StreamOwner } from './tunnel-stream.ts';
 
 /** What the multiplexer needs from its session. */
@@ -14,7 +15,7 @@ export interface MultiplexerHost {
   /** True once both HELLOs are exchanged and until the session ends. */
   isOpen(): boolean;
   isClosed(): boolean;
-  sendFrame(frame: Uint8Array): void;
+  sendFrame(frame: Uint8Array, release?: () => void): void;
   /** The transport holds more than its high-water mark: stop sending DATA. */
   congested(): boolean;
   /** Hands a peer-opened stream to the application; false if nobody listens. */
@@ -41,6 +42,7 @@ export class Multiplexer implements StreamOwner {
   private peerOpen = 0;
   private sendMax = 0;
   private flushing = false;
+  private pool = new FramePool(0);
 
   constructor(host: MultiplexerHost, side: SessionSide, limits: Readonly<SessionLimits>) {
     this.host = host;
@@ -53,6 +55,7 @@ export class Multiplexer implements StreamOwner {
   peerReady(peer: Hello): void {
     this.peer = peer;
     this.sendMax = Math.min(peer.maxDataPayload, this.limits.maxDataPayload);
+    this.pool = new FramePool(FRAME_HEADER_BYTES + this.sendMax);
     for (const s of this.pendingOpens.splice(0)) {
       if (!this.host.isOpen()) break;
       if (!s.destroyed) this.startLocal(s);
@@ -194,13 +197,18 @@ export class Multiplexer implements StreamOwner {
     if (chunk !== null) {
       const n = Math.min(chunk.length - s.pendingOffset, s.sendCredit.credit, this.sendMax);
       if (n <= 0) return false;
-      // One copy: the frame is header + payload in one WebSocket message.
-      const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + n);
+      // One copy: the frame is header + payload in one WebSocket message. Full-size frames come
+      // from a small pool the transport hands back once written (fewer large allocations, far
+      // less GC); smaller ones are allocated.
+      const size = FRAME_HEADER_BYTES + n;
+      const pooled = size === FRAME_HEADER_BYTES + this.sendMax ? this.pool.acquire() : undefined;
+      const frame = pooled ?? Buffer.allocUnsafe(size);
       writeDataHeader(frame, s.id, false);
       frame.set(n === chunk.length ? chunk : chunk.subarray(s.pendingOffset, s.pendingOffset + n), FRAME_HEADER_BYTES);
       s.sendCredit.spend(n);
       s.pendingOffset += n;
-      this.host.sendFrame(frame);
+      if (pooled === undefined) this.host.sendFrame(frame);
+      else this.host.sendFrame(frame, () => this.pool.release(pooled));
       if (s.pendingOffset === chunk.length) {
         const cb = s.pendingCallback;
         s.pending = null;

@@ -55,7 +55,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.mux = new Multiplexer({
       isOpen: () => this.state === 'open',
       isClosed: () => this.state === 'closed',
-      sendFrame: (f) => this.sendFrame(f),
+      sendFrame: (f, release) => this.sendFrame(f, release),
       congested: () => this.transport.bufferedAmount() >= this.limits.transportHighWater,
       accept: (s) => this.listenerCount('stream') > 0 && this.emit('stream', s),
       closedError: () => this.closedError(),
@@ -236,9 +236,9 @@ export class Session extends EventEmitter<SessionEvents> {
 
   // ---- outbound and timers ----
 
-  private sendFrame(frame: Uint8Array): void {
+  private sendFrame(frame: Uint8Array, release?: () => void): void {
     this.framesOut++;
-    this.transport.send(frame);
+    this.transport.send(frame, release);
   }
 
   private onHelloTimeout(): void {

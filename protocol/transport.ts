@@ -4,9 +4,12 @@
 // `Session.handleTransportDrain` and `Session.handleTransportClose`.
 
 export interface FrameTransport {
-  /** Sends one frame as one binary message. Must not throw; report failure via close. The
-   *  session does not reuse `frame` after the call, so the transport may keep it. */
-  send(frame: Uint8Array): void;
+  /** Sends one frame as one binary message. Must not throw; report failure via close.
+   *  Without `release`, the session never touches `frame` again, so the transport may keep it.
+   *  With `release`, the transport calls it once it no longer references `frame` (written to the
+   *  network, or dropped), and the session may then reuse that memory for a later frame; a
+   *  transport that cannot tell simply never calls it. */
+  send(frame: Uint8Array, release?: () => void): void;
   /** Bytes accepted by `send` but not yet handed to the network. The session stops sending DATA
    *  while this is at or above its high-water mark, until `handleTransportDrain` is called. */
   bufferedAmount(): number;

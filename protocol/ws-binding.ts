@@ -51,12 +51,24 @@ export class WebSocketTransport implements FrameTransport {
     this.highWater = highWater;
   }
 
-  send(frame: Uint8Array): void {
-    if (this.ws.readyState !== 1) return;
+  send(frame: Uint8Array, release?: () => void): void {
+    if (this.ws.readyState !== 1) {
+      release?.();
+      return;
+    }
     // Every send made at or above the high-water mark carries a callback; the last of them fires
     // once the socket has taken everything, which is when the session may send DATA again.
-    if (this.ws.bufferedAmount + frame.length >= this.highWater) this.ws.send(frame, this.flushed);
-    else this.ws.send(frame);
+    const congested = this.ws.bufferedAmount + frame.length >= this.highWater;
+    if (release === undefined) {
+      if (congested) this.ws.send(frame, this.flushed);
+      else this.ws.send(frame);
+      return;
+    }
+    // ws calls back once the socket has written the frame: from then on it holds no reference.
+    this.ws.send(frame, (err?: Error) => {
+      release();
+      if (congested) this.flushed(err);
+    });
   }
 
   bufferedAmount(): number {

@@ -2,6 +2,7 @@
 // with bounded memory, a dead peer detected on both ends, and version refusal at the upgrade.
 import t from 'tap';
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -88,6 +89,33 @@ t.test('ws: streams in both directions and many at once carry every byte', async
   t.equal(await one(h.serverSessions[0] as Session, 4 * 1024 * 1024), 4 * 1024 * 1024, 'server-opened stream');
   const many = await Promise.all(Array.from({ length: 50 }, () => one(session, 100_000)));
   t.same(new Set(many), new Set([100_000]), '50 concurrent streams');
+  session.close();
+});
+
+t.test('ws: every byte arrives intact (sha256) in both directions while frame buffers are reused', async (t) => {
+  const h = await startServer({ onSession: (s) => s.on('stream', (st) => st.on('error', () => {}).pipe(st)) });
+  t.teardown(() => h.close());
+  const { session } = await connect(h.url);
+  const s = session.openStream('echo');
+  s.on('error', () => {});
+  const sent = createHash('sha256');
+  const got = createHash('sha256');
+  let x = 0x12345678;
+  const chunks = function* () {
+    for (let i = 0; i < 300; i++) {
+      const b = Buffer.allocUnsafe(1 + ((i * 7919) % 150_000)); // odd sizes: full and partial frames
+      for (let j = 0; j < b.length; j++) {
+        x = (x * 1103515245 + 12345) >>> 0;
+        b[j] = x >>> 24;
+      }
+      sent.update(b);
+      yield b;
+    }
+  };
+  const done = pipeline(Readable.from(chunks()), s);
+  for await (const c of s) got.update(c as Buffer);
+  await done;
+  t.equal(got.digest('hex'), sent.digest('hex'));
   session.close();
 });
 
