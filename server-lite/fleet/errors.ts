@@ -1,0 +1,58 @@
+// Error registry of the fleet manager: every code a bundle's status or the CLI can show.
+// docs/errors-fleet.md documents each one; errors.test.ts keeps the two in sync.
+// A FleetError names what is at fault (file, bundle, target) so the message alone says where to look.
+
+export const FLEET_ERRORS = Object.freeze({
+  FLEET_YAML_INVALID: { status: 400, message: 'fleet.yaml is not valid YAML' },
+  FLEET_YAML_UNKNOWN_KEY: { status: 400, message: 'fleet.yaml has a key Drover does not know' },
+  FLEET_YAML_SCHEMA: { status: 400, message: 'fleet.yaml has a value of the wrong type or shape' },
+  MANIFEST_INVALID: { status: 400, message: 'a manifest is not valid YAML or not a Kubernetes object' },
+  MANIFEST_DUPLICATE: { status: 400, message: 'two objects in one bundle have the same kind, namespace and name' },
+  NAMESPACE_CLUSTER_SCOPED: { status: 400, message: '`namespace` is set but the bundle holds a cluster-scoped object' },
+  BUNDLE_NOT_FOUND: { status: 404, message: 'no bundle at that path' },
+  BUNDLE_EMPTY: { status: 400, message: 'the bundle renders to no objects' },
+  PATH_ESCAPES_BUNDLE: { status: 400, message: 'a path in fleet.yaml points outside the bundle directory' },
+  TARGET_NO_MATCH: { status: 400, message: 'a bundle target matches no cluster' },
+  SELECTOR_INVALID: { status: 400, message: 'a label selector is malformed' },
+  HELM_RENDER_FAILED: { status: 422, message: '`helm template` failed for this bundle and target' },
+  KUSTOMIZE_RENDER_FAILED: { status: 422, message: '`kustomize build` failed for this bundle and target' },
+  TOOL_NOT_FOUND: { status: 500, message: 'the helm or kustomize binary is missing; check the configured tool paths' },
+  RENDER_TOO_LARGE: { status: 413, message: 'the rendered bundle exceeds the size limit' },
+  CHUNK_MISSING: { status: 500, message: 'a blob of a chunked manifest set is missing' },
+  CHUNK_CORRUPT: { status: 500, message: 'a blob of a chunked manifest set does not match its hash' },
+  ROLLOUT_INVALID: { status: 400, message: 'rolloutStrategy has an invalid maxUnavailable' },
+  GIT_FAILED: { status: 502, message: 'a git command failed; the repository is unreachable or the ref does not exist' },
+} as const);
+
+export type FleetErrorCode = keyof typeof FLEET_ERRORS;
+
+/** What a FleetError is about; every field optional, all safe to log. */
+export interface FleetErrorContext {
+  file?: string;
+  bundle?: string;
+  target?: string;
+  key?: string;
+}
+
+export class FleetError extends Error {
+  readonly code: FleetErrorCode;
+  readonly status: number;
+  readonly context: FleetErrorContext;
+
+  constructor(code: FleetErrorCode, message?: string, context: FleetErrorContext = {}, options?: { cause?: unknown }) {
+    super(message ?? FLEET_ERRORS[code].message, options);
+    this.name = 'FleetError';
+    this.code = code;
+    this.status = FLEET_ERRORS[code].status;
+    this.context = context;
+  }
+
+  /** The shape a bundle's status and the API carry: `{code, message, ...context}`. */
+  toJSON(): { code: FleetErrorCode; message: string } & FleetErrorContext {
+    return { code: this.code, message: this.message, ...this.context };
+  }
+}
+
+export function isFleetError(e: unknown): e is FleetError {
+  return e instanceof FleetError;
+}

@@ -1,0 +1,25 @@
+// Every limit and timeout of the fleet manager, named in one place with the reason for its value.
+
+export const FLEET_LIMITS = Object.freeze({
+  /** fleet.yaml is a small config file; anything larger is a mistake, refused before parsing. */
+  maxFleetYamlBytes: 1024 * 1024,
+  /** A single manifest or values file read from a bundle; bounds memory per file. */
+  maxSourceFileBytes: 32 * 1024 * 1024,
+  /** Rendered output per target; issue 6 asks for tens of MiB, a bit more is headroom. */
+  maxRenderedBytes: 64 * 1024 * 1024,
+  /** helm/kustomize get this long per target; a hung renderer must not stall the others. */
+  renderTimeoutMs: 120_000,
+  /** Directory walk depth for bundle discovery; a symlink loop or vendored tree stops here. */
+  maxDiscoveryDepth: 16,
+  /** Blobs of a chunked manifest set: small enough for one SQLite row or one tunnel message burst. */
+  chunkBytes: 1024 * 1024,
+
+  /** Git polling: default interval (Fleet's default is 15 s), and backoff on errors. */
+  gitPollIntervalMs: 15_000,
+  gitBackoffBaseMs: 1_000,
+  gitBackoffMaxMs: 5 * 60_000,
+  /** One git command (clone/fetch over a slow edge link) gets this long before it is killed. */
+  gitCommandTimeoutMs: 5 * 60_000,
+  /** Output kept from a failing tool for the error message; the rest is dropped. */
+  maxToolErrorChars: 4_000,
+});
