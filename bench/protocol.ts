@@ -30,6 +30,7 @@ import { buildRemotedialerBench, runRemotedialerBench } from './lib/remotedialer
 import { buildRows } from './lib/rows.ts';
 import type { Results, ThroughputResults } from './lib/rows.ts';
 import { median, mibPerSecond } from './lib/stats.ts';
+import { cpuMeter, cpuMsPerGiB } from './lib/cpu.ts';
 import { renderTable } from './lib/format.ts';
 import { filler } from './lib/sink.ts';
 import { loadBinding, TARGETS } from './tunnel/harness.ts';
@@ -83,17 +84,28 @@ interface Measurement {
   readonly run: () => Promise<number>;
 }
 
-/** Every measurement once per round, in turn; the median round per measurement is kept. */
-async function interleaved<K extends string>(plan: Record<K, Measurement>, rounds: number): Promise<Record<K, ThroughputResult>> {
+/** Every measurement once per round, in turn; the median round per measurement is kept, for
+ *  wall time and for the CPU both processes spent (`pids`: the agent child). */
+async function interleaved<K extends string>(
+  plan: Record<K, Measurement>,
+  rounds: number,
+  pids: readonly number[],
+): Promise<Record<K, ThroughputResult>> {
   const keys = Object.keys(plan) as K[];
   const times = new Map<K, number[]>(keys.map((k) => [k, []]));
+  const cpu = new Map<K, number[]>(keys.map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const k of keys) times.get(k)?.push(await plan[k].run());
+    for (const k of keys) {
+      const meter = cpuMeter(pids);
+      times.get(k)?.push(await plan[k].run());
+      cpu.get(k)?.push(meter());
+    }
   }
   const out = {} as Record<K, ThroughputResult>;
   for (const k of keys) {
     const ms = median(times.get(k) ?? []);
-    out[k] = { bytes: plan[k].bytes, streams: plan[k].streams, ms, mibPerSecond: mibPerSecond(plan[k].bytes, ms) };
+    const { bytes, streams } = plan[k];
+    out[k] = { bytes, streams, ms, mibPerSecond: mibPerSecond(bytes, ms), cpuMsPerGiB: cpuMsPerGiB(median(cpu.get(k) ?? []), bytes) };
   }
   return out;
 }
@@ -220,7 +232,8 @@ async function main(): Promise<Results> {
   }
   try {
     progress(`throughput: ${cfg.repeats} interleaved rounds of TCP, WebSocket${tunnel === undefined ? '' : ' and tunnel'} transfers`);
-    const throughput = (await interleaved(throughputPlan(p, tunnel), cfg.repeats)) as unknown as ThroughputResults;
+    const pids = peer.child.pid === undefined ? [] : [peer.child.pid];
+    const throughput = (await interleaved(throughputPlan(p, tunnel), cfg.repeats, pids)) as unknown as ThroughputResults;
     progress(`latency: ${cfg.latencyRounds} interleaved rounds at ${cfg.ratePerSecond} req/s, ${cfg.latencyMs} ms per figure`);
     const latency = await latencies(p, tunnel);
     await tunnel?.close();

@@ -12,6 +12,9 @@ export interface Row {
   readonly baselineName?: string;
   readonly baseline?: number;
   readonly check?: Check;
+  /** CPU of both ends per GiB moved, and the same for the baseline (throughput rows). */
+  readonly cpuMsPerGiB?: number;
+  readonly baselineCpuMsPerGiB?: number;
   /** Why a figure is missing or what to keep in mind when reading it. */
   readonly note?: string;
 }
@@ -34,17 +37,26 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-/** One line per row, columns aligned: figure, value, baseline, ratio/delta, budget, verdict. */
+/** CPU per GiB, with its ratio to the baseline's when both are known: "1234 (1.52×)". */
+export function formatCpu(row: Row): string {
+  const c = row.cpuMsPerGiB;
+  if (c === undefined || !Number.isFinite(c)) return '';
+  const b = row.baselineCpuMsPerGiB;
+  return b !== undefined && Number.isFinite(b) && b > 0 ? `${c.toFixed(0)} (${(c / b).toFixed(2)}×)` : c.toFixed(0);
+}
+
+/** One line per row, columns aligned: figure, value, baseline, ratio/delta, CPU, budget, verdict. */
 export function renderTable(rows: readonly Row[]): string {
   const cells = rows.map((r) => [
     r.figure,
     formatValue(r.value, r.unit),
     r.baselineName === undefined ? '' : `${r.baselineName} ${formatValue(r.baseline ?? Number.NaN, r.unit)}`,
     formatComparison(r),
+    formatCpu(r),
     r.check?.budget ?? '',
     r.check?.verdict ?? '',
   ]);
-  const header = ['figure', 'value', 'baseline (same run)', 'ratio/delta', 'budget', 'verdict'];
+  const header = ['figure', 'value', 'baseline (same run)', 'ratio/delta', 'CPU ms/GiB', 'budget', 'verdict'];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
   const line = (c: readonly string[]): string => c.map((x, i) => pad(x, widths[i] ?? 0)).join('  ').trimEnd();
   const out = [line(header), line(widths.map((w) => '-'.repeat(w)))];

@@ -13,7 +13,13 @@ import type { BenchConfig } from '../config.ts';
 const SOURCE_DIR = fileURLToPath(new URL('../remotedialer/', import.meta.url));
 export const CACHE_DIR = path.join(os.homedir(), '.cache', 'drover', 'bench');
 
-const throughput = z.object({ bytes: z.number(), streams: z.number(), seconds: z.number(), mibPerSecond: z.number() });
+const throughput = z.object({
+  bytes: z.number(),
+  streams: z.number(),
+  seconds: z.number(),
+  mibPerSecond: z.number(),
+  cpuMsPerGiB: z.number(),
+});
 const latency = z.object({
   requests: z.number(),
   errors: z.number(),

@@ -56,6 +56,15 @@ export interface Results {
 const NONE = Number.NaN;
 const mibs = (t: ThroughputResult | undefined): number => t?.mibPerSecond ?? NONE;
 
+/** The CPU-per-GiB fields of a throughput row and its baseline. */
+function cpu(t: ThroughputResult | undefined, base?: ThroughputResult | number): { cpuMsPerGiB?: number; baselineCpuMsPerGiB?: number } {
+  const b = typeof base === 'number' ? base : base?.cpuMsPerGiB;
+  return {
+    ...(t?.cpuMsPerGiB === undefined ? {} : { cpuMsPerGiB: t.cpuMsPerGiB }),
+    ...(b === undefined ? {} : { baselineCpuMsPerGiB: b }),
+  };
+}
+
 function note(...xs: (string | undefined | false)[]): { note?: string } {
   const s = xs.filter((x): x is string => typeof x === 'string').join('; ');
   return s === '' ? {} : { note: s };
@@ -75,15 +84,15 @@ export function buildRows(r: Results): Row[] {
   const rdUp = rd?.oneStream.mibPerSecond ?? NONE;
   const rdDown = rd?.oneStreamDownload.mibPerSecond ?? NONE;
   const rows: Row[] = [
-    { figure: 'raw TCP, 1 conn, server→agent', value: mibs(t.tcpUp), unit: 'MiB/s' },
-    { figure: 'raw TCP, 1 conn, agent→server', value: mibs(t.tcpDown), unit: 'MiB/s' },
-    { figure: 'raw ws, server→client frames', value: mibs(t.wsServerToClient), unit: 'MiB/s', baselineName: 'TCP', baseline: mibs(t.tcpUp) },
-    { figure: 'raw ws, client→server (masked)', value: mibs(t.wsClientToServer), unit: 'MiB/s', baselineName: 'TCP', baseline: mibs(t.tcpDown) },
-    { figure: 'raw TCP, 100 conns', value: mibs(t.tcp100), unit: 'MiB/s' },
+    { figure: 'raw TCP, 1 conn, server→agent', value: mibs(t.tcpUp), unit: 'MiB/s', ...cpu(t.tcpUp) },
+    { figure: 'raw TCP, 1 conn, agent→server', value: mibs(t.tcpDown), unit: 'MiB/s', ...cpu(t.tcpDown) },
+    { figure: 'raw ws, server→client frames', value: mibs(t.wsServerToClient), unit: 'MiB/s', baselineName: 'TCP', baseline: mibs(t.tcpUp), ...cpu(t.wsServerToClient, t.tcpUp) },
+    { figure: 'raw ws, client→server (masked)', value: mibs(t.wsClientToServer), unit: 'MiB/s', baselineName: 'TCP', baseline: mibs(t.tcpDown), ...cpu(t.wsClientToServer, t.tcpDown) },
+    { figure: 'raw TCP, 100 conns', value: mibs(t.tcp100), unit: 'MiB/s', ...cpu(t.tcp100) },
     {
       figure: 'tunnel, 1 stream, server→agent',
       value: mibs(t.tunnelUp),
-      unit: 'MiB/s',
+      unit: 'MiB/s', ...cpu(t.tunnelUp, t.wsServerToClient),
       baselineName: 'ws',
       baseline: mibs(t.wsServerToClient),
       check: checks.oneStreamVsWs(mibs(t.tunnelUp), mibs(t.wsServerToClient)),
@@ -92,17 +101,25 @@ export function buildRows(r: Results): Row[] {
     {
       figure: 'tunnel, 1 stream, agent→server',
       value: mibs(t.tunnelDown),
-      unit: 'MiB/s',
+      unit: 'MiB/s', ...cpu(t.tunnelDown, t.wsClientToServer),
       baselineName: 'ws',
       baseline: mibs(t.wsClientToServer),
       check: checks.oneStreamVsWs(mibs(t.tunnelDown), mibs(t.wsClientToServer)),
       ...note(missing, vsTcp(t.tunnelDown, t.tcpDown)),
     },
-    { figure: 'tunnel, 100 streams', value: mibs(t.tunnel100), unit: 'MiB/s', baselineName: 'TCP×100', baseline: mibs(t.tcp100), ...note(missing) },
+    {
+      figure: 'tunnel, 100 streams',
+      value: mibs(t.tunnel100),
+      unit: 'MiB/s',
+      baselineName: 'TCP×100',
+      baseline: mibs(t.tcp100),
+      ...cpu(t.tunnel100, t.tcp100),
+      ...note(missing),
+    },
     {
       figure: 'tunnel→TCP relay, server→agent',
       value: mibs(t.relayUp),
-      unit: 'MiB/s',
+      unit: 'MiB/s', ...cpu(t.relayUp, rd?.oneStream.cpuMsPerGiB),
       baselineName: 'remotedialer',
       baseline: rdUp,
       check: checks.vsRemotedialer(mibs(t.relayUp), rdUp),
@@ -111,7 +128,7 @@ export function buildRows(r: Results): Row[] {
     {
       figure: 'tunnel→TCP relay, agent→server',
       value: mibs(t.relayDown),
-      unit: 'MiB/s',
+      unit: 'MiB/s', ...cpu(t.relayDown, rd?.oneStreamDownload.cpuMsPerGiB),
       baselineName: 'remotedialer',
       baseline: rdDown,
       check: checks.vsRemotedialer(mibs(t.relayDown), rdDown),
@@ -120,7 +137,7 @@ export function buildRows(r: Results): Row[] {
     {
       figure: 'tunnel→TCP relay, 100 streams',
       value: mibs(t.relay100),
-      unit: 'MiB/s',
+      unit: 'MiB/s', ...cpu(t.relay100, rd?.concurrent.cpuMsPerGiB),
       baselineName: 'remotedialer',
       baseline: rd?.concurrent.mibPerSecond ?? NONE,
       ...note(missing, rdMissing),
@@ -188,9 +205,33 @@ export function buildRows(r: Results): Row[] {
     return rows;
   }
   rows.push(
-    { figure: 'remotedialer 1 stream, server→agent', value: rd.oneStream.mibPerSecond, unit: 'MiB/s', baselineName: 'ws', baseline: mibs(t.wsServerToClient) },
-    { figure: 'remotedialer 1 stream, agent→server', value: rd.oneStreamDownload.mibPerSecond, unit: 'MiB/s', baselineName: 'ws', baseline: mibs(t.wsClientToServer) },
-    { figure: 'remotedialer 100 streams', value: rd.concurrent.mibPerSecond, unit: 'MiB/s', baselineName: 'TCP×100', baseline: mibs(t.tcp100) },
+    {
+      figure: 'remotedialer 1 stream, server→agent',
+      value: rd.oneStream.mibPerSecond,
+      unit: 'MiB/s',
+      baselineName: 'ws',
+      baseline: mibs(t.wsServerToClient),
+      ...cpu(undefined, t.wsServerToClient),
+      cpuMsPerGiB: rd.oneStream.cpuMsPerGiB,
+    },
+    {
+      figure: 'remotedialer 1 stream, agent→server',
+      value: rd.oneStreamDownload.mibPerSecond,
+      unit: 'MiB/s',
+      baselineName: 'ws',
+      baseline: mibs(t.wsClientToServer),
+      ...cpu(undefined, t.wsClientToServer),
+      cpuMsPerGiB: rd.oneStreamDownload.cpuMsPerGiB,
+    },
+    {
+      figure: 'remotedialer 100 streams',
+      value: rd.concurrent.mibPerSecond,
+      unit: 'MiB/s',
+      baselineName: 'TCP×100',
+      baseline: mibs(t.tcp100),
+      ...cpu(undefined, t.tcp100),
+      cpuMsPerGiB: rd.concurrent.cpuMsPerGiB,
+    },
     { figure: 'remotedialer HTTP p50 (relay)', value: rd.latency.tunnel.p50ms, unit: 'ms', baselineName: 'Go direct', baseline: rd.latency.direct.p50ms },
     { figure: 'remotedialer HTTP p99 (relay)', value: rd.latency.tunnel.p99ms, unit: 'ms', baselineName: 'Go direct', baseline: rd.latency.direct.p99ms },
     { figure: 'remotedialer HTTP p99, 1 stalled', value: rd.latencyWithStalledStream.p99ms, unit: 'ms', baselineName: 'calm', baseline: rd.latency.tunnel.p99ms },

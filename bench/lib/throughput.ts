@@ -15,6 +15,8 @@ export interface ThroughputResult {
   readonly streams: number;
   readonly ms: number;
   readonly mibPerSecond: number;
+  /** CPU of both processes per GiB moved (median round); absent where not measured. */
+  readonly cpuMsPerGiB?: number;
 }
 
 /** Writes the header and `total` bytes, then resolves when the sink's ACK arrives. */

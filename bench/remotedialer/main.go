@@ -149,8 +149,16 @@ func medianThroughput(ctx context.Context, dial dialFunc, addr string, total int
 		}
 		runs = append(runs, t)
 	}
+	// Median wall time and, separately, median CPU, as bench/protocol.ts does.
+	cpus := make([]float64, len(runs))
+	for i, r := range runs {
+		cpus[i] = r.CPUMsPerGiB
+	}
+	sort.Float64s(cpus)
 	sort.Slice(runs, func(a, b int) bool { return runs[a].MiBps < runs[b].MiBps })
-	return runs[len(runs)/2], nil
+	mid := runs[len(runs)/2]
+	mid.CPUMsPerGiB = cpus[len(cpus)/2]
+	return mid, nil
 }
 
 // moduleVersion reads the remotedialer version actually linked, so the report cannot drift

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -23,6 +24,17 @@ type throughput struct {
 	Streams int     `json:"streams"`
 	Seconds float64 `json:"seconds"`
 	MiBps   float64 `json:"mibPerSecond"`
+	// CPU of the whole process (both tunnel ends and the targets) per GiB moved.
+	CPUMsPerGiB float64 `json:"cpuMsPerGiB"`
+}
+
+// cpuMs is this process's user + system CPU time in milliseconds.
+func cpuMs() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e6
 }
 
 type latency struct {
@@ -86,6 +98,7 @@ func receiveFromSource(ctx context.Context, dial dialFunc, addr string, n int64)
 func measureThroughput(ctx context.Context, dial dialFunc, addr string, total int64, streams int, chunkSize int, download bool) (throughput, error) {
 	chunk := bytes.Repeat([]byte{0x5a}, chunkSize)
 	per := total / int64(streams)
+	cpu0 := cpuMs()
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, streams)
@@ -110,8 +123,12 @@ func measureThroughput(ctx context.Context, dial dialFunc, addr string, total in
 	if err := <-errs; err != nil {
 		return throughput{}, err
 	}
+	cpu := cpuMs() - cpu0
 	moved := per * int64(streams)
-	return throughput{Bytes: moved, Streams: streams, Seconds: secs, MiBps: float64(moved) / secs / (1 << 20)}, nil
+	return throughput{
+		Bytes: moved, Streams: streams, Seconds: secs, MiBps: float64(moved) / secs / (1 << 20),
+		CPUMsPerGiB: cpu / (float64(moved) / (1 << 30)),
+	}, nil
 }
 
 // measureLatency sends POSTs of `payload` bytes at `rate` per second for `d`, open loop: each

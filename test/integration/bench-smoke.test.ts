@@ -7,10 +7,11 @@ import { median, mibPerSecond, percentile, summarize } from '../../bench/lib/sta
 import { dueCount, runOpenLoop, scheduledAtMs, totalRequests } from '../../bench/lib/pacing.ts';
 import { HeaderReader, SinkCounter, encodeHeader, pieces } from '../../bench/lib/sink.ts';
 import { checks, overheadAtMost, ratioAtLeast } from '../../bench/lib/verdicts.ts';
-import { formatComparison, formatValue, renderTable } from '../../bench/lib/format.ts';
+import { formatComparison, formatCpu, formatValue, renderTable } from '../../bench/lib/format.ts';
 import { buildRows } from '../../bench/lib/rows.ts';
 import type { Results } from '../../bench/lib/rows.ts';
 import { busyWarning } from '../../bench/lib/machine.ts';
+import { cpuMsPerGiB, parseStatCpuMs } from '../../bench/lib/cpu.ts';
 import { QUICK } from '../../bench/config.ts';
 
 t.test('bench stats: nearest-rank percentiles of 1..100 are the ranks themselves', async (t) => {
@@ -142,4 +143,13 @@ t.test('bench report: without a tunnel every tunnel figure says why and no budge
   const table = renderTable(rows);
   t.match(table, /^figure\s+value\s+baseline \(same run\)/);
   t.match(table, /raw ws, server→client frames\s+100\.0 MiB\/s\s+TCP 100\.0 MiB\/s\s+1\.00×/);
+});
+
+t.test('bench cpu: utime and stime are read past a command name holding spaces and parentheses', async (t) => {
+  // Fields after the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+  const stat = '4242 (node (bench) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0';
+  t.equal(parseStatCpuMs(stat), 3000, '(250 + 50) ticks at 100 Hz');
+  t.equal(cpuMsPerGiB(512, 2 ** 29), 1024);
+  t.equal(formatCpu({ figure: 'x', value: 1, unit: 'MiB/s', cpuMsPerGiB: 1500, baselineCpuMsPerGiB: 1000 }), '1500 (1.50×)');
+  t.equal(formatCpu({ figure: 'x', value: 1, unit: 'MiB/s' }), '');
 });
