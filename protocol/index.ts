@@ -4,10 +4,13 @@
 //
 // Typical use (agent side, dialling):
 //   const ws = new WebSocket(url + '/v1/connect', offeredSubprotocols(), { maxPayload: MAX_WS_MESSAGE, perMessageDeflate: false });
-//   ws.on('open', () => { const s = attachWebSocket(ws, { side: 'client', peer: { role: 'cluster', version } });
-//                         s.on('stream', (st) => …); s.on('message', (m) => …); s.on('close', (info) => …); });
-// Server side: choose the subprotocol with `selectSubprotocol(offered)` in the upgrade handler (or
-// answer `versionRefusal(offered).httpResponse`), then `attachWebSocket(ws, { side: 'server', … })`.
+//   const s = await openTunnel(ws, { side: 'client', peer: { role: 'cluster', version } });
+//   s.on('stream', (st) => …); s.on('message', (m) => …); s.on('close', (info) => …);
+// (attachWebSocket must run in the 'open' tick, or after `ws.pause()` there: a HELLO that arrives
+// before it is attached is lost.) Server side: choose the subprotocol with
+// `selectSubprotocol(offered)` in the upgrade handler (or answer `versionRefusal(offered).httpResponse`),
+// then `attachWebSocket(ws, { side: 'server', … })` inside the handleUpgrade callback.
+// Streams are Duplexes: handle their 'error' (a closing session errors every open stream).
 
 // Sessions and streams
 export { Session } from './session.ts';
