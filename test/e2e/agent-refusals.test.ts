@@ -6,6 +6,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dial } from '../../agents/common/ws-dial.ts';
 import {
   agentStatus, allRoles, counterTotal, createToken, drover, serverGet, startAgent, startServer, waitFor,
 } from './agent-helpers.ts';
@@ -73,6 +74,36 @@ t.test('agent refusals', async (t) => {
     const g = await register('definitely-not-a-token', 'garbage');
     t.equal(g.exitCode, 4, g.stderr);
     t.match(g.stderr, 'TOKEN_MALFORMED');
+  });
+
+  await t.test('registering twice into one data dir: exit 1 ALREADY_REGISTERED, the identity is kept', async (t) => {
+    const token = await createToken(serverDir, ['--uses', '2']);
+    t.equal((await register(token, 'twice')).exitCode, 0);
+    const r = await register(token, 'twice');
+    t.equal(r.exitCode, 1, r.stderr);
+    t.match(r.stderr, 'ALREADY_REGISTERED');
+    t.match(r.stderr, 'agent unregister', 'the message says what to do');
+    t.ok((await agentStatus(path.join(dir, 'twice'))).agentId, 'the first identity still answers status');
+  });
+
+  await t.test("a second agent cannot open a session under the first agent's id", async (t) => {
+    const token = await createToken(serverDir, ['--uses', '2']);
+    t.equal((await register(token, 'first')).exitCode, 0);
+    t.equal((await register(token, 'second')).exitCode, 0);
+    const first = await agentStatus(path.join(dir, 'first'));
+    const { AgentStore } = await import('../../agents/common/store.ts');
+    const store = AgentStore.open(path.join(dir, 'second'), { create: false });
+    const second = store.getIdentity()!;
+    store.close();
+    const secondSecret = second.credential.slice(second.credential.indexOf('.') + 1);
+    await t.rejects(
+      dial({ serverUrl: server.url, role: 'cluster', credential: `${first.agentId}.${secondSecret}`, ca: second.caPem, agent: undefined, now: Date.now }),
+      { code: 'CREDENTIAL_INVALID' },
+      "the first agent's id with the second agent's secret is refused before the upgrade",
+    );
+    const own = await dial({ serverUrl: server.url, role: 'cluster', credential: second.credential, ca: second.caPem, agent: undefined, now: Date.now });
+    t.equal(own.ws.protocol, 'drover.v1', 'its own credential opens its own session');
+    own.ws.terminate();
   });
 
   await t.test('server unreachable: exit 3', async (t) => {
