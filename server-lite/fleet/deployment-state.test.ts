@@ -1,0 +1,54 @@
+// Deployment states: Fleet's meaning and precedence, plus Offline so nothing stale shows Ready;
+// summaries in the `drover bundle status NAME --json` contract shape.
+import t from 'tap';
+import { bundleStatus, clusterStatus, deploymentState, summarise, worstState, STATE_PRECEDENCE } from './deployment-state.ts';
+
+const R = 'r2';
+const applied = { connected: true, desiredRevision: R, ackedRevision: R, appliedRevision: R, ready: true };
+
+t.test('state: each observation maps to its Fleet state', async (t) => {
+  t.equal(deploymentState(applied).state, 'Ready');
+  t.equal(deploymentState({ connected: true }).state, 'Pending');
+  t.equal(deploymentState({ connected: true, desiredRevision: R, ackedRevision: 'r1' }).state, 'OutOfSync');
+  t.equal(deploymentState({ connected: true, desiredRevision: R, ackedRevision: R, appliedRevision: 'r1', ready: true }).state, 'WaitApplied');
+  t.equal(deploymentState({ ...applied, applyError: 'conflict on Deployment web' }).state, 'ErrApplied');
+  t.equal(deploymentState({ ...applied, applyError: 'conflict on Deployment web' }).message, 'conflict on Deployment web');
+  t.equal(deploymentState({ ...applied, ready: false, notReadyMessage: 'Deployment web: 0/2 available' }).message, 'Deployment web: 0/2 available');
+  t.equal(deploymentState({ ...applied, modified: ['Deployment web: spec.replicas 5 != 2'] }).state, 'Modified');
+  t.equal(deploymentState({ ...applied, ready: false, modified: ['x'] }).state, 'Modified', 'Modified outranks NotReady');
+});
+
+t.test('state: a disconnected agent shows Offline, never its stale Ready', async (t) => {
+  const s = deploymentState({ ...applied, connected: false, lastState: 'Ready' });
+  t.equal(s.state, 'Offline');
+  t.match(s.message, /not connected; last reported Ready/);
+});
+
+t.test('state: precedence, worst first: Offline > ErrApplied > WaitApplied > Modified > OutOfSync > Pending > NotReady > Ready', async (t) => {
+  t.same([...STATE_PRECEDENCE], ['Offline', 'ErrApplied', 'WaitApplied', 'Modified', 'OutOfSync', 'Pending', 'NotReady', 'Ready']);
+  t.equal(worstState(['Ready', 'NotReady', 'Pending']), 'Pending');
+  t.equal(worstState(['Ready', 'Offline', 'ErrApplied']), 'Offline');
+  t.equal(worstState([]), 'Ready');
+});
+
+t.test('state: bundle status has the contract shape, clusters sorted, every cluster counted once', async (t) => {
+  const status = bundleStatus('web', R, [
+    { clusterId: 'c3', observation: { ...applied, connected: false } },
+    { clusterId: 'c1', observation: applied },
+    { clusterId: 'c2', observation: { connected: true, desiredRevision: R } },
+  ]);
+  t.same(Object.keys(status), ['name', 'revision', 'summary', 'clusters']);
+  t.same(status.summary, { ready: 1, notReady: 0, waitApplied: 0, errApplied: 0, outOfSync: 1, modified: 0, pending: 0, offline: 1, desiredReady: 3 });
+  t.same(status.clusters.map((c) => [c.id, c.state]), [['c1', 'Ready'], ['c2', 'OutOfSync'], ['c3', 'Offline']]);
+  for (const c of status.clusters) t.same(Object.keys(c), ['id', 'state', 'message']);
+});
+
+t.test('state: cluster status is the worst of its bundles', async (t) => {
+  const s = clusterStatus('c1', [
+    { name: 'web', observation: applied },
+    { name: 'db', observation: { ...applied, applyError: 'boom' } },
+  ]);
+  t.equal(s.state, 'ErrApplied');
+  t.same(s.bundles.map((b) => b.name), ['db', 'web']);
+  t.equal(summarise(['Ready', 'Ready']).desiredReady, 2);
+});

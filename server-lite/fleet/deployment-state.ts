@@ -1,0 +1,119 @@
+// The state of one (bundle, cluster) deployment, derived from what the server knows, and the
+// summaries `drover bundle status NAME --json` prints. Fleet's states and precedence, plus Offline:
+// when the cluster's fleet agent is not connected its last report is stale, so it never shows Ready.
+
+/** Worst first: a summary over several deployments shows the first state present in this list. */
+export const STATE_PRECEDENCE = ['Offline', 'ErrApplied', 'WaitApplied', 'Modified', 'OutOfSync', 'Pending', 'NotReady', 'Ready'] as const;
+export type DeploymentState = (typeof STATE_PRECEDENCE)[number];
+
+/** What the server knows about one deployment; revisions are manifest-set revision ids. */
+export interface DeploymentObservation {
+  /** The cluster's fleet agent has a live tunnel session. */
+  connected: boolean;
+  /** The revision the rollout planner assigned; undefined while the cluster waits for its turn. */
+  desiredRevision?: string | undefined;
+  /** The revision the agent has stored durably and acknowledged. */
+  ackedRevision?: string | undefined;
+  /** The revision the agent finished applying (successfully or not, see applyError). */
+  appliedRevision?: string | undefined;
+  /** The agent's error applying `appliedRevision`. */
+  applyError?: string | undefined;
+  /** All resources of `appliedRevision` ready, as the agent last reported. */
+  ready?: boolean | undefined;
+  notReadyMessage?: string | undefined;
+  /** Drift the agent found: one line per differing object/field. */
+  modified?: readonly string[] | undefined;
+  /** The state before the agent went away, for the Offline message. */
+  lastState?: DeploymentState | undefined;
+}
+
+export interface DerivedState {
+  state: DeploymentState;
+  message: string;
+}
+
+const short = (rev: string | undefined): string => (rev === undefined ? 'none' : rev.slice(0, 12));
+
+export function deploymentState(o: DeploymentObservation): DerivedState {
+  if (!o.connected) {
+    const last = o.lastState ? `; last reported ${o.lastState}` : '';
+    return { state: 'Offline', message: `fleet agent not connected${last} at revision ${short(o.appliedRevision)}` };
+  }
+  if (o.desiredRevision === undefined) return { state: 'Pending', message: 'waiting for its turn in the rollout' };
+  if (o.ackedRevision !== o.desiredRevision) {
+    return { state: 'OutOfSync', message: `agent has not acknowledged revision ${short(o.desiredRevision)} (has ${short(o.ackedRevision)})` };
+  }
+  if (o.appliedRevision === o.desiredRevision && o.applyError !== undefined) return { state: 'ErrApplied', message: o.applyError };
+  if (o.appliedRevision !== o.desiredRevision) return { state: 'WaitApplied', message: `revision ${short(o.desiredRevision)} stored, not yet applied` };
+  if (o.modified && o.modified.length > 0) return { state: 'Modified', message: o.modified.join('; ') };
+  if (o.ready !== true) return { state: 'NotReady', message: o.notReadyMessage ?? 'resources not ready' };
+  return { state: 'Ready', message: '' };
+}
+
+/** The worst of several states (Ready for none: nothing is wrong with an empty set). */
+export function worstState(states: Iterable<DeploymentState>): DeploymentState {
+  let worst = STATE_PRECEDENCE.length - 1;
+  for (const s of states) worst = Math.min(worst, STATE_PRECEDENCE.indexOf(s));
+  return STATE_PRECEDENCE[worst] ?? 'Ready';
+}
+
+export interface StateSummary {
+  ready: number;
+  notReady: number;
+  waitApplied: number;
+  errApplied: number;
+  outOfSync: number;
+  modified: number;
+  pending: number;
+  offline: number;
+  desiredReady: number;
+}
+
+const SUMMARY_KEY = {
+  Ready: 'ready',
+  NotReady: 'notReady',
+  WaitApplied: 'waitApplied',
+  ErrApplied: 'errApplied',
+  OutOfSync: 'outOfSync',
+  Modified: 'modified',
+  Pending: 'pending',
+  Offline: 'offline',
+} as const satisfies Record<DeploymentState, keyof StateSummary>;
+
+export function summarise(states: Iterable<DeploymentState>): StateSummary {
+  const s: StateSummary = { ready: 0, notReady: 0, waitApplied: 0, errApplied: 0, outOfSync: 0, modified: 0, pending: 0, offline: 0, desiredReady: 0 };
+  for (const state of states) {
+    s[SUMMARY_KEY[state]] += 1;
+    s.desiredReady += 1;
+  }
+  return s;
+}
+
+/** `drover bundle status NAME --json` (ARCHITECTURE.md §3, contract: fields may be added, never renamed). */
+export interface BundleStatus {
+  name: string;
+  revision: string;
+  summary: StateSummary;
+  clusters: { id: string; state: DeploymentState; message: string }[];
+}
+
+export function bundleStatus(name: string, revision: string, deployments: readonly { clusterId: string; observation: DeploymentObservation }[]): BundleStatus {
+  const clusters = deployments
+    .map((d) => ({ id: d.clusterId, ...deploymentState(d.observation) }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { name, revision, summary: summarise(clusters.map((c) => c.state)), clusters };
+}
+
+export interface ClusterFleetStatus {
+  id: string;
+  state: DeploymentState;
+  summary: StateSummary;
+  bundles: { name: string; state: DeploymentState; message: string }[];
+}
+
+/** Per cluster: the worst of its bundles' states, and their counts. */
+export function clusterStatus(id: string, bundles: readonly { name: string; observation: DeploymentObservation }[]): ClusterFleetStatus {
+  const rows = bundles.map((b) => ({ name: b.name, ...deploymentState(b.observation) })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const states = rows.map((r) => r.state);
+  return { id, state: worstState(states), summary: summarise(states), bundles: rows };
+}
