@@ -17,6 +17,18 @@ export interface ClusterView {
   nodeCount: number;
 }
 
+/** Groups agents by a key once, so listings stay linear with 10k clusters. */
+export function indexBy(agents: readonly AgentRecord[], key: 'clusterId' | 'nodeId'): Map<string, AgentRecord[]> {
+  const out = new Map<string, AgentRecord[]>();
+  for (const a of agents) {
+    const list = out.get(a[key]);
+    if (list) list.push(a);
+    else out.set(a[key], [a]);
+  }
+  return out;
+}
+
+/** `agents`: the agents of this cluster (see indexBy). */
 export function clusterView(ctx: ServerContext, c: ClusterRecord, agents: readonly AgentRecord[]): ClusterView {
   const live = agents.filter((a) => a.clusterId === c.id && a.removedAt === null);
   const lastSeen = latest(live.map((a) => ctx.lastSeen.merge(a.id, a.lastSeen)));
@@ -46,6 +58,7 @@ export interface NodeView {
   removedAt: string | null;
 }
 
+/** `agents`: the agents of this node (see indexBy). */
 export function nodeView(ctx: ServerContext, n: NodeRecord, agents: readonly AgentRecord[]): NodeView {
   const agent = agents.find((a) => a.nodeId === n.id);
   const lastSeen = agent ? ctx.lastSeen.merge(agent.id, agent.lastSeen) : null;

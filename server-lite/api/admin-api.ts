@@ -9,7 +9,7 @@ import { labelKey, labelValue, labelsSchema } from '../schemas.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import type { Route } from '../http/router.ts';
 import type { ServerContext } from '../context.ts';
-import { agentView, clusterView, nodeView, sessionView, tokenView } from '../views.ts';
+import { agentView, clusterView, indexBy, nodeView, sessionView, tokenView } from '../views.ts';
 
 function requireAdmin(ctx: ServerContext, req: IncomingMessage): void {
   const token = bearer(req.headers.authorization);
@@ -97,8 +97,8 @@ export const adminRoutes: readonly Route[] = [
     pattern: /^\/v1\/clusters$/,
     name: '/v1/clusters',
     async handle(ctx, _req, res) {
-      const agents = await ctx.store.listAgents();
-      sendJson(res, 200, (await ctx.store.listClusters()).map((c) => clusterView(ctx, c, agents)));
+      const byCluster = indexBy(await ctx.store.listAgents(), 'clusterId');
+      sendJson(res, 200, (await ctx.store.listClusters()).map((c) => clusterView(ctx, c, byCluster.get(c.id) ?? [])));
     },
   }),
   admin({
@@ -134,8 +134,8 @@ export const adminRoutes: readonly Route[] = [
     pattern: /^\/v1\/nodes$/,
     name: '/v1/nodes',
     async handle(ctx, _req, res) {
-      const agents = await ctx.store.listAgents();
-      sendJson(res, 200, (await ctx.store.listNodes()).map((n) => nodeView(ctx, n, agents)));
+      const byNode = indexBy(await ctx.store.listAgents(), 'nodeId');
+      sendJson(res, 200, (await ctx.store.listNodes()).map((n) => nodeView(ctx, n, byNode.get(n.id) ?? [])));
     },
   }),
   admin({

@@ -1,7 +1,7 @@
 // Which agent, of which cluster, holds a tunnel for which role: since when, from where, with which
 // protocol version. At most one session per (agentId, role): the newest connection wins and the
 // older one is closed cleanly, so a half-open old session can never shadow a reconnect (issue 4).
-import type { Role } from '../store/store.ts';
+import { ROLES, type Role } from '../store/store.ts';
 
 export interface SessionInfo {
   /** Unique per connection, so a late close of a replaced session cannot remove its successor. */
@@ -64,14 +64,22 @@ export class SessionRegistry {
 
   /** Closes every session of an agent (revocation, unregistration). Returns how many. */
   closeAgent(agentId: string, reason: CloseReason): number {
-    let n = 0;
-    for (const [key, s] of [...this.#byKey]) {
-      if (s.agentId !== agentId) continue;
-      this.#byKey.delete(key);
+    const sessions = this.#ofAgent(agentId);
+    for (const s of sessions) {
+      this.#byKey.delete(keyOf(s.agentId, s.role));
       s.close(reason);
-      n++;
     }
-    return n;
+    return sessions.length;
+  }
+
+  /** An agent has at most one session per role: three lookups, not a scan (10k-agent listings). */
+  #ofAgent(agentId: string): SessionHandle[] {
+    const out: SessionHandle[] = [];
+    for (const role of ROLES) {
+      const s = this.#byKey.get(keyOf(agentId, role));
+      if (s) out.push(s);
+    }
+    return out;
   }
 
   closeAll(reason: CloseReason): void {
@@ -84,18 +92,13 @@ export class SessionRegistry {
   }
 
   hasAgent(agentId: string): boolean {
-    for (const s of this.#byKey.values()) if (s.agentId === agentId) return true;
-    return false;
-  }
-
-  hasCluster(clusterId: string): boolean {
-    for (const s of this.#byKey.values()) if (s.clusterId === clusterId) return true;
-    return false;
+    return this.#ofAgent(agentId).length > 0;
   }
 
   list(filter?: { clusterId?: string; agentId?: string }): SessionInfo[] {
     const out: SessionInfo[] = [];
-    for (const s of this.#byKey.values()) {
+    const candidates = filter?.agentId ? this.#ofAgent(filter.agentId) : this.#byKey.values();
+    for (const s of candidates) {
       if (filter?.clusterId && s.clusterId !== filter.clusterId) continue;
       if (filter?.agentId && s.agentId !== filter.agentId) continue;
       const { close: _close, ...info } = s;
