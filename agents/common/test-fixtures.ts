@@ -10,3 +10,12 @@ export function sampleIdentity(over: Partial<Identity> = {}): Identity {
   };
 }
 
+
+/** Polls `cond` every 10 ms until true; throws after `timeoutMs` (a deadline, not an assertion). */
+export async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
