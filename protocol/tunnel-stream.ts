@@ -134,6 +134,10 @@ export class TunnelStream extends Duplex {
         this.endPending = false;
         this.push(null);
       }
+    } else if (this.queueHead >= 1024 && this.queueHead * 2 >= this.queue.length) {
+      // A reader that never quite catches up would otherwise grow the array forever.
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
     }
   }
 
