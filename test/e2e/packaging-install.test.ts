@@ -23,8 +23,13 @@ t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
 const server = await startServer(path.join(dist.dir, 'drover-linux-amd64'), path.join(work, 'server'));
 t.teardown(() => server.stop());
 const installScript = path.join(REPO_ROOT, 'packaging', 'install.sh');
-const downloads = await startDownloadServer(dist.dir, installScript);
+// https with the real server's certificate and /v1/ca, so the installer pins the CA through the
+// join token exactly as it will once server-lite mounts packaging/downloads.ts.
+const downloads = await startDownloadServer(dist.dir, installScript, path.join(server.dataDir, 'tls'));
 t.teardown(() => downloads.close());
+
+const mirror = await startDownloadServer(dist.dir, installScript);
+t.teardown(() => mirror.close());
 
 // A mirror whose executable was altered after its checksum was published.
 const tamperedDir = path.join(work, 'tampered');
@@ -40,9 +45,13 @@ const root = scratchRoot('amd64');
 t.teardown(root.cleanup);
 const before = snapshot(root.dir);
 
-/** The documented one-liner, run inside the root. */
+/**
+ * The documented one-liner, run inside the root. `-k` because the device does not know the
+ * server's private CA yet (docs/packaging.md); the executable itself is fetched with the CA that
+ * the join token pins, and checked against its sha256.
+ */
 function curlInstall(from: string, args: string, env: Record<string, string> = {}) {
-  const script = `curl -sfL ${from}/install.sh | sh -s - ${args}`;
+  const script = `curl -sfLk ${from}/install.sh | sh -s - ${args}`;
   return inRoot(root.dir, 'amd64', ['sh', '-c', script], { INSTALL_DROVER_DOWNLOAD_URL: from, ...env });
 }
 const exists = (p: string) => fs.existsSync(path.join(root.dir, p));
@@ -55,11 +64,22 @@ t.test('install.sh: a tampered download is refused and nothing is installed', as
   t.same(diffSnapshots(before, snapshot(root.dir)), { added: [], removed: [] }, 'the root is unchanged');
 });
 
+t.test('install.sh: over https, a server whose CA does not match the join token is refused before any download', async (t) => {
+  const token = server.token();
+  const wrongCa = token.replace(/^D10([0-9a-f])/, (_, c: string) => `D10${c === '0' ? '1' : '0'}`);
+  const res = curlInstall(downloads.url, `agent --server ${server.url} --token ${wrongCa}`);
+  t.not(res.status, 0);
+  t.match(res.stderr, /does not match the join token/);
+  t.notMatch(res.stderr, /downloading/);
+  t.same(diffSnapshots(before, snapshot(root.dir)), { added: [], removed: [] }, 'the root is unchanged');
+});
+
 let agentId: string | undefined;
 t.test('install.sh: curl | sh installs, verifies, writes config, enables units, registers', async (t) => {
   const res = curlInstall(downloads.url, `agent --server ${server.url} --token ${server.token()} --labels site=lab`);
   t.equal(res.status, 0, res.stderr);
   t.match(res.stderr, /verified drover-linux-amd64 sha256 [0-9a-f]{64}/);
+  t.match(res.stderr, /downloading https:/, 'over https, with the CA pinned by the token');
   t.match(res.stderr, /systemd is not running here/);
   t.ok(exists('usr/local/bin/drover') && exists('usr/local/bin/drover-uninstall.sh'));
   t.equal(fs.statSync(path.join(root.dir, 'etc/drover/agent.env')).mode & 0o777, 0o600);
@@ -88,7 +108,23 @@ t.test('install.sh: the installed fleet unit command connects to the server', as
   t.equal(status?.roles.find((r) => r.name === 'fleet')?.state, 'connected', JSON.stringify(status));
 });
 
-t.test('install.sh: re-running upgrades the executable in place and keeps the identity', async (t) => {
+t.test('install.sh: re-running without a token upgrades in place (CA pinned from the identity) and keeps the identity', async (t) => {
+  const res = curlInstall(downloads.url, `agent --server ${server.url}`);
+  t.equal(res.status, 0, res.stderr);
+  t.match(res.stderr, /already this version/);
+  // An older executable that still reads the identity: the installer asks it for the pinned CA.
+  const current = path.join(root.dir, 'usr/local/bin/drover');
+  fs.renameSync(current, path.join(root.dir, 'usr/local/bin/drover-current'));
+  fs.writeFileSync(current, '#!/bin/sh\nexec /usr/local/bin/drover-current "$@"\n', { mode: 0o755 });
+  const upgrade = curlInstall(downloads.url, `agent --server ${server.url}`);
+  fs.rmSync(path.join(root.dir, 'usr/local/bin/drover-current'));
+  t.equal(upgrade.status, 0, upgrade.stderr);
+  t.match(upgrade.stderr, /installed \/usr\/local\/bin\/drover/);
+  t.match(upgrade.stderr, /already registered; keeping its identity/);
+  t.equal((agentStatus(root.dir, 'amd64') as { agentId?: string } | undefined)?.agentId, agentId);
+});
+
+t.test('install.sh: re-running with a new token also keeps the identity', async (t) => {
   fs.writeFileSync(path.join(root.dir, 'usr/local/bin/drover'), '#!/bin/sh\necho old\n');
   const res = curlInstall(downloads.url, `agent --server ${server.url} --token ${server.token()}`);
   t.equal(res.status, 0, res.stderr);
@@ -104,7 +140,7 @@ t.test('uninstaller: removes everything it installed and keeps the state; --remo
   t.same(left.removed, []);
   t.ok(left.added.length > 0 && left.added.every((p) => p.startsWith('var/lib/drover') || p.startsWith('var/cache/drover')), `only state is left: ${left.added.join(' ')}`);
 
-  const again = curlInstall(downloads.url, `agent --server ${server.url}`, { INSTALL_DROVER_SKIP_REGISTER: 'true' });
+  const again = curlInstall(downloads.url, `agent --server ${server.url} --token ${server.token()}`);
   t.equal(again.status, 0, again.stderr);
   const purge = inRoot(root.dir, 'amd64', ['/usr/local/bin/drover-uninstall.sh', '--remove-state']);
   t.equal(purge.status, 0, purge.stderr);
@@ -112,7 +148,8 @@ t.test('uninstaller: removes everything it installed and keeps the state; --remo
 });
 
 t.test('install.sh server: installs and enables drover-server.service with the flags in server.env', async (t) => {
-  const res = curlInstall(downloads.url, 'server --listen 0.0.0.0:9443 --tls-san drover.example.com', { INSTALL_DROVER_SKIP_START: 'true' });
+  // No join token pins a CA for a server install: fetch from a plain http mirror here.
+  const res = curlInstall(mirror.url, 'server --listen 0.0.0.0:9443 --tls-san drover.example.com', { INSTALL_DROVER_SKIP_START: 'true' });
   t.equal(res.status, 0, res.stderr);
   t.equal(inRoot(root.dir, 'amd64', ['systemctl', 'is-enabled', 'drover-server.service']).stdout.trim(), 'enabled');
   t.match(fs.readFileSync(path.join(root.dir, 'etc/drover/server.env'), 'utf8'), 'DROVER_SERVER_ARGS="--listen 0.0.0.0:9443 --tls-san drover.example.com"');
