@@ -75,3 +75,18 @@ t.test('store: only one holder gets the rotation lease until it expires or is re
   b.releaseRotationLease('b');
   t.ok(a.tryTakeRotationLease('a', 1700, 500), 'released lease is free');
 });
+
+t.test('store: two processes opening a fresh store at once both end up migrated once', async (t) => {
+  const dir = t.testdir();
+  const { spawn } = await import('node:child_process');
+  const script = `import { AgentStore } from ${JSON.stringify(new URL('./store.ts', import.meta.url).href)}; const s = AgentStore.open(process.argv[1], { create: true }); process.stdout.write(String(s.schemaVersion())); s.close();`;
+  const run = () => new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+  const results = await Promise.all([run(), run(), run()]);
+  for (const r of results) t.same(r, { code: 0, out: String(MIGRATIONS.length) });
+});

@@ -97,6 +97,9 @@ export class AgentStore {
     }
     for (let v = current; v < MIGRATIONS.length; v++) {
       this.db.transaction(() => {
+        // Re-read under the write lock: the role processes of one device start together and
+        // another one may have applied this step a moment ago.
+        if ((this.db.pragma('user_version', { simple: true }) as number) > v) return;
         this.db.exec(MIGRATIONS[v] as string);
         this.db.pragma(`user_version = ${v + 1}`);
       }).immediate();
