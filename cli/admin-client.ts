@@ -8,6 +8,9 @@ import { Option, type Command } from 'commander';
 import { EXIT, type ExitCode } from './exit-codes.ts';
 import { dataPaths, DEFAULT_DATA_DIR, readServerRecord } from '../server-lite/data-dir.ts';
 
+/** An admin request that gets no answer within this time counts as an unreachable server (exit 3). */
+export const ADMIN_REQUEST_TIMEOUT_MS = 30_000;
+
 export class CliError extends Error {
   readonly exitCode: ExitCode;
   constructor(exitCode: ExitCode, message: string) {
@@ -106,7 +109,7 @@ export async function adminRequest(conn: AdminConnection, method: string, path: 
           accept: 'application/json',
           ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
         },
-        timeout: 30_000,
+        timeout: ADMIN_REQUEST_TIMEOUT_MS,
       },
       (r) => {
         const chunks: Buffer[] = [];
