@@ -1,0 +1,58 @@
+// The external renderers (helm, kustomize) behind a small injected interface: tests pass `tools` from
+// test/k8s/harness.ts, production passes paths from config. runTool bounds time and output and turns
+// every failure into a FleetError that carries the tool's own stderr (trimmed), never a bare exit code.
+import { execa } from 'execa';
+import { FleetError, type FleetErrorCode, type FleetErrorContext } from './errors.ts';
+import { FLEET_LIMITS } from './limits.ts';
+
+export interface RenderTools {
+  helm(): string;
+  kustomize(): string;
+}
+
+/** Tool paths fixed at startup (from config). */
+export function toolsAt(paths: { helm: string; kustomize: string }): RenderTools {
+  return Object.freeze({ helm: () => paths.helm, kustomize: () => paths.kustomize });
+}
+
+export interface RunToolOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** The error code to use when the tool exits non-zero. */
+  failure: FleetErrorCode;
+  /** Prefix for messages, e.g. "bundle web, cluster c1". */
+  what: string;
+  context: FleetErrorContext;
+  timeoutMs?: number;
+  maxBytes?: number;
+}
+
+function tail(text: string): string {
+  const t = text.trim();
+  return t.length > FLEET_LIMITS.maxToolErrorChars ? `…${t.slice(-FLEET_LIMITS.maxToolErrorChars)}` : t;
+}
+
+export async function runTool(file: string, args: readonly string[], opts: RunToolOptions): Promise<string> {
+  const result = await execa(file, args, {
+    reject: false,
+    cwd: opts.cwd,
+    env: opts.env,
+    extendEnv: opts.env === undefined,
+    stdin: 'ignore',
+    timeout: opts.timeoutMs ?? FLEET_LIMITS.renderTimeoutMs,
+    maxBuffer: opts.maxBytes ?? FLEET_LIMITS.maxRenderedBytes,
+    stripFinalNewline: false,
+  });
+  if (!result.failed) return String(result.stdout);
+  const code = (result as { code?: string }).code;
+  if (code === 'ENOENT' || code === 'EACCES') {
+    throw new FleetError('TOOL_NOT_FOUND', `${opts.what}: cannot run ${file} (${code}); check the configured tool paths`, opts.context);
+  }
+  if (result.isMaxBuffer) {
+    throw new FleetError('RENDER_TOO_LARGE', `${opts.what}: ${file} produced more than ${opts.maxBytes ?? FLEET_LIMITS.maxRenderedBytes} bytes`, opts.context);
+  }
+  if (result.timedOut) {
+    throw new FleetError(opts.failure, `${opts.what}: ${file} did not finish within ${opts.timeoutMs ?? FLEET_LIMITS.renderTimeoutMs} ms`, opts.context);
+  }
+  throw new FleetError(opts.failure, `${opts.what}: ${tail(String(result.stderr)) || `exit code ${String(result.exitCode)}`}`, opts.context);
+}
