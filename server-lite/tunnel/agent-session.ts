@@ -12,7 +12,11 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
   const session = attachWebSocket(ws, {
     side: 'server',
     peer: { role: 'server', version: ctx.version },
-    logger: log,
+    // During shutdown every session ends with GOING_AWAY on purpose: not worth 10k warnings.
+    logger: {
+      debug: (obj, msg) => log.debug(obj, msg),
+      warn: (obj, msg) => (ctx.closing ? log.debug(obj, msg) : log.warn(obj, msg)),
+    },
   });
   const handle: SessionHandle = {
     ...info,
