@@ -158,3 +158,36 @@ t.test('flow control: a transport that stops draining bounds what the session qu
   t.ok(s.stats().sendCredit < 16 * 1024 * 1024, 'sending resumed after the drain');
   client.close();
 });
+
+t.test('flow control: a flood of 1-byte frames to a stalled reader is held densely, not frame by frame', async (t) => {
+  const { session } = rawSession({ side: 'server', limits: { streamWindow: 16384 } });
+  let st: TunnelStream | undefined;
+  session.on('stream', (s) => {
+    st = s;
+    s.pause();
+  });
+  session.handleFrame(encodeFrame({ type: 'HELLO', hello: { major: 1, minor: 0, streamWindow: 65536, maxDataPayload: 65536, maxStreams: 10, capabilities: [], peer: { role: 'x', version: '1' } } }));
+  session.handleFrame(encodeFrame({ type: 'OPEN', streamId: 1, target: 't', metadata: {} }));
+  // Each 1-byte payload is a view into its own 16 KiB "socket read": what a flood could pin.
+  for (let i = 0; i < 16384; i++) {
+    const read = Buffer.alloc(16 * 1024);
+    const f = encodeFrame({ type: 'DATA', streamId: 1, fin: i === 16383, payload: Buffer.from([i & 0xff]) });
+    f.copy(read);
+    session.handleFrame(read.subarray(0, f.length));
+  }
+  t.equal(session.state, 'open');
+  const s = st as TunnelStream;
+  const stats = s.stats();
+  t.equal(stats.queuedIn + stats.readableLength, 16384, 'all bytes held');
+  t.ok(stats.queuedChunks <= 8, `held in ${stats.queuedChunks} chunks`);
+  const chunks: Buffer[] = [];
+  s.on('data', (d: Buffer) => chunks.push(d));
+  s.resume();
+  await new Promise((r) => s.once('end', r));
+  const all = Buffer.concat(chunks);
+  t.equal(all.length, 16384);
+  t.ok(all.every((b, i) => b === (i & 0xff)), 'bytes intact and in order');
+  const pinned = new Set(chunks.map((c) => c.buffer));
+  const pinnedBytes = [...pinned].reduce((n, b) => n + b.byteLength, 0);
+  t.ok(pinnedBytes <= 4 * 16384, `chunks pin ${pinnedBytes} bytes of buffers for 16384 bytes of data`);
+});

@@ -69,6 +69,13 @@ export const HELLO_TIMEOUT_MS = 10_000;
  *  stalled network never grows memory beyond this plus one frame. */
 export const TRANSPORT_HIGH_WATER = 1024 * 1024;
 
+/** Received DATA payloads smaller than this are copied into a per-stream buffer instead of kept as
+ *  views into the WebSocket message, so tiny frames cannot pin large socket buffers (receive-queue.ts). */
+export const COPY_BELOW_BYTES = 16 * 1024;
+
+/** Size of that per-stream buffer for small payloads. */
+export const RECEIVE_TAIL_BYTES = 16 * 1024;
+
 /** Full-size DATA frame buffers kept for reuse per session (16 × 64 KiB = the transport high-water
  *  mark), see frame-pool.ts. */
 export const FRAME_POOL_SIZE = 16;

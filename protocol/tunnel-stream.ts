@@ -5,6 +5,7 @@
 import { Duplex } from 'node:stream';
 import { TunnelError } from './errors.ts';
 import { ReceiveWindow, SendCredit } from './flow-control.ts';
+import { ReceiveQueue } from './receive-queue.ts';
 
 /** The session side of a stream; implemented by Session, not part of the public API. */
 export interface StreamOwner {
@@ -20,6 +21,8 @@ export interface TunnelStreamStats {
   id: number;
   /** Received bytes queued in the stream, not yet in the Readable buffer. */
   queuedIn: number;
+  /** Chunks those bytes are held in (tiny frames are merged). */
+  queuedChunks: number;
   /** Bytes in the Readable buffer. */
   readableLength: number;
   /** Bytes written by the application and not yet framed. */
@@ -50,9 +53,7 @@ export class TunnelStream extends Duplex {
   /** @internal */ remoteFin = false;
   /** @internal no more frames may be sent or are expected */ wireClosed = false;
 
-  private readonly queue: Uint8Array[] = [];
-  private queueHead = 0;
-  private queuedBytes = 0;
+  private readonly queue = new ReceiveQueue();
   private wantsData = false;
   private endPending = false;
 
@@ -81,7 +82,8 @@ export class TunnelStream extends Duplex {
   stats(): TunnelStreamStats {
     return {
       id: this.id,
-      queuedIn: this.queuedBytes,
+      queuedIn: this.queue.bytes,
+      queuedChunks: this.queue.count,
       readableLength: this.readableLength,
       pendingOut: this.pending === null ? 0 : this.pending.length - this.pendingOffset,
       sendCredit: this.sendCredit.credit,
@@ -117,34 +119,21 @@ export class TunnelStream extends Duplex {
 
   override _read(): void {
     this.wantsData = true;
-    while (this.queueHead < this.queue.length) {
-      const chunk = this.queue[this.queueHead] as Uint8Array;
-      this.queue[this.queueHead++] = EMPTY;
-      this.queuedBytes -= chunk.length;
+    for (let chunk = this.queue.shift(); chunk !== undefined; chunk = this.queue.shift()) {
       this.consumed(chunk.length);
       if (!this.push(chunk)) {
         this.wantsData = false;
         break;
       }
     }
-    if (this.queueHead === this.queue.length) {
-      this.queue.length = 0;
-      this.queueHead = 0;
-      if (this.endPending) {
-        this.endPending = false;
-        this.push(null);
-      }
-    } else if (this.queueHead >= 1024 && this.queueHead * 2 >= this.queue.length) {
-      // A reader that never quite catches up would otherwise grow the array forever.
-      this.queue.splice(0, this.queueHead);
-      this.queueHead = 0;
+    if (this.queue.count === 0 && this.endPending) {
+      this.endPending = false;
+      this.push(null);
     }
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.queue.length = 0;
-    this.queueHead = 0;
-    this.queuedBytes = 0;
+    this.queue.clear();
     const pendingCb = this.pendingCallback;
     this.pending = null;
     this.pendingCallback = null;
@@ -157,17 +146,17 @@ export class TunnelStream extends Duplex {
   /** @internal DATA arrived (credit already checked by the session). */
   deliver(payload: Uint8Array, fin: boolean): void {
     if (payload.length > 0) {
-      if (this.wantsData && this.queueHead === this.queue.length) {
-        this.consumed(payload.length);
-        this.wantsData = this.push(payload);
+      const chunk = this.queue.adopt(payload);
+      if (this.wantsData && this.queue.count === 0) {
+        this.consumed(chunk.length);
+        this.wantsData = this.push(chunk);
       } else {
-        this.queue.push(payload);
-        this.queuedBytes += payload.length;
+        this.queue.push(chunk);
       }
     }
     if (fin) {
       this.remoteFin = true;
-      if (this.queueHead === this.queue.length) this.push(null);
+      if (this.queue.count === 0) this.push(null);
       else this.endPending = true;
     }
   }
@@ -179,4 +168,3 @@ export class TunnelStream extends Duplex {
   }
 }
 
-const EMPTY = new Uint8Array(0);
