@@ -3,7 +3,7 @@ import t from 'tap';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { bundleName, discoverBundles } from './discovery.ts';
+import { bundleName, discoverBundles, scanBundles } from './discovery.ts';
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'drover-fleet-disc-'));
@@ -59,4 +59,12 @@ t.test('discovery: bundle names are lowercase DNS-like and bounded', async (t) =
   t.equal(bundleName('Repo', 'Apps/Web_Server'), 'repo-apps-web-server');
   t.equal(bundleName('r', '.'), 'r');
   t.ok(bundleName('r', 'x'.repeat(100)).length <= 63);
+});
+
+t.test('discovery: scanBundles reports a bad fleet.yaml against its bundle and still returns the others', async (t) => {
+  const dir = tree({ 'a/fleet.yaml': 'paused: maybe\n', 'b/fleet.yaml': '', 'b/cm.yaml': cm });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const r = await scanBundles(dir, { prefix: 'r' });
+  t.same(r.bundles.map((b) => b.name), ['r-b']);
+  t.same(r.failed.map((f) => [f.name, f.path, f.error.code, f.error.context.bundle, f.error.context.file]), [['r-a', 'a', 'FLEET_YAML_SCHEMA', 'r-a', 'a/fleet.yaml']]);
 });

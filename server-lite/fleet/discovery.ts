@@ -36,7 +36,14 @@ async function findFleetYamlDirs(dir: string, depth: number): Promise<string[]> 
   return found;
 }
 
-export async function discoverBundles(root: string, opts: { paths?: readonly string[]; prefix?: string } = {}): Promise<DiscoveredBundle[]> {
+export interface DiscoveryResult {
+  bundles: DiscoveredBundle[];
+  /** Bundles whose fleet.yaml is bad: reported per bundle so the others still deploy. */
+  failed: { name: string; path: string; error: FleetError }[];
+}
+
+/** Finds every bundle; a bad fleet.yaml fails only its bundle, a bad path fails the scan. */
+export async function scanBundles(root: string, opts: { paths?: readonly string[] | undefined; prefix?: string } = {}): Promise<DiscoveryResult> {
   const absRoot = resolve(root);
   const prefix = opts.prefix ?? basename(absRoot);
   const paths = opts.paths && opts.paths.length > 0 ? opts.paths : ['.'];
@@ -51,21 +58,33 @@ export async function discoverBundles(root: string, opts: { paths?: readonly str
     const withYaml = await findFleetYamlDirs(abs, 0);
     for (const d of withYaml.length > 0 ? withYaml : [abs]) dirs.add(d);
   }
-  const bundles: DiscoveredBundle[] = [];
+  const result: DiscoveryResult = { bundles: [], failed: [] };
   const names = new Map<string, string>();
   for (const dir of [...dirs].sort()) {
     const path = relative(absRoot, dir) || '.';
-    const file = path === '.' ? 'fleet.yaml' : join(path, 'fleet.yaml');
-    const text = await readBounded(join(dir, 'fleet.yaml'), file, path).catch((e: unknown) => {
-      if ((e as { code?: string }).code === 'ENOENT') return '';
-      throw e;
-    });
-    const fleetYaml = parseFleetYaml(text, file);
     const name = bundleName(prefix, path);
     const clash = names.get(name);
     if (clash !== undefined) throw new FleetError('MANIFEST_DUPLICATE', `paths "${clash}" and "${path}" both make bundle "${name}"`, { bundle: name });
     names.set(name, path);
-    bundles.push({ name, dir, path, fleetYaml });
+    const file = path === '.' ? 'fleet.yaml' : join(path, 'fleet.yaml');
+    try {
+      const text = await readBounded(join(dir, 'fleet.yaml'), file, name).catch((e: unknown) => {
+        if ((e as { code?: string }).code === 'ENOENT') return '';
+        throw e;
+      });
+      result.bundles.push({ name, dir, path, fleetYaml: parseFleetYaml(text, file) });
+    } catch (e) {
+      if (!(e instanceof FleetError)) throw e;
+      result.failed.push({ name, path, error: new FleetError(e.code, e.message, { ...e.context, bundle: name }) });
+    }
   }
-  return bundles;
+  return result;
+}
+
+/** Like scanBundles, but any bad fleet.yaml fails the whole call (for `drover bundle apply DIR`). */
+export async function discoverBundles(root: string, opts: { paths?: readonly string[] | undefined; prefix?: string } = {}): Promise<DiscoveredBundle[]> {
+  const r = await scanBundles(root, opts);
+  const first = r.failed[0];
+  if (first) throw first.error;
+  return r.bundles;
 }

@@ -3,7 +3,7 @@
 // a pollNow() during a poll runs one more poll right after it, because the push that triggered the
 // webhook may have landed after the running fetch began. Timers and randomness are injected.
 import { backoffDelay } from './backoff.ts';
-import { discoverBundles, type DiscoveredBundle } from './discovery.ts';
+import { scanBundles, type DiscoveredBundle, type DiscoveryResult } from './discovery.ts';
 import { FleetError, isFleetError } from './errors.ts';
 import { syncCheckout, type GitSourceSpec } from './git-checkout.ts';
 import { FLEET_LIMITS } from './limits.ts';
@@ -24,7 +24,9 @@ export interface PollResult {
   /** The commit differs from the previous successful poll's (true on the first). */
   changed: boolean;
   bundles: DiscoveredBundle[];
-  /** Set when git or discovery failed; bundles is then empty (nothing partial). */
+  /** Bundles whose fleet.yaml is bad, each with its error; the other bundles are still reported. */
+  failed: DiscoveryResult['failed'];
+  /** Set when git or the scan failed; bundles is then empty (nothing partial). */
   error?: FleetError | undefined;
   /** Consecutive git failures so far (0 after a success). */
   failures: number;
@@ -115,13 +117,13 @@ export class GitPoller {
       this.#failures = 0;
       changed = commit !== this.#lastCommit;
       this.#lastCommit = commit;
-      const bundles = await discoverBundles(o.workDir, { paths: o.paths, prefix: o.name });
-      result = { commit, changed, bundles };
+      const scan = await scanBundles(o.workDir, { paths: o.paths, prefix: o.name });
+      result = { commit, changed, bundles: scan.bundles, failed: scan.failed };
     } catch (e) {
       const error = isFleetError(e) ? e : new FleetError('GIT_FAILED', `gitrepo ${o.name}: ${(e as Error).message}`, {}, { cause: e });
       // Only git failures back off: a bad fleet.yaml in a fetched commit will not heal by retrying sooner.
       if (commit === undefined) this.#failures += 1;
-      result = { commit, changed, bundles: [], error };
+      result = { commit, changed, bundles: [], failed: [], error };
     }
     const interval = o.intervalMs ?? FLEET_LIMITS.gitPollIntervalMs;
     const nextPollMs =
