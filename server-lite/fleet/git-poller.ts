@@ -2,10 +2,11 @@
 // exponentially while git fails, and `pollNow()` (the webhook) polls at once. Polls never overlap:
 // a pollNow() during a poll runs one more poll right after it, because the push that triggered the
 // webhook may have landed after the running fetch began. Timers and randomness are injected.
+import type { Logger } from 'pino';
 import { backoffDelay } from './backoff.ts';
 import { scanBundles, type DiscoveredBundle, type DiscoveryResult } from './discovery.ts';
 import { FleetError, isFleetError } from './errors.ts';
-import { syncCheckout, type GitSourceSpec } from './git-checkout.ts';
+import { redactUrl, syncCheckout, type GitSourceSpec } from './git-checkout.ts';
 import { FLEET_LIMITS } from './limits.ts';
 
 export interface PollerTimers {
@@ -44,6 +45,7 @@ export interface GitPollerOptions extends GitSourceSpec {
   timers?: PollerTimers | undefined;
   random?: (() => number) | undefined;
   onPoll?: ((result: PollResult) => void) | undefined;
+  log?: Logger | undefined;
 }
 
 export class GitPoller {
@@ -132,6 +134,9 @@ export class GitPoller {
         : interval;
     this.#schedule(nextPollMs);
     const full: PollResult = { ...result, failures: this.#failures, nextPollMs };
+    const fields = { gitrepo: o.name, repo: redactUrl(o.repo), commit, failures: this.#failures, nextPollMs };
+    if (result.error) o.log?.warn({ ...fields, code: result.error.code, err: result.error.message }, 'gitrepo poll failed');
+    else if (changed) o.log?.info({ ...fields, bundles: result.bundles.length, failed: full.failed.length }, 'gitrepo at new commit');
     o.onPoll?.(full);
     return full;
   }

@@ -107,3 +107,13 @@ t.test('rollout: properties (offline never assigned; budgets hold; order of part
     { numRuns: 300 },
   );
 });
+
+t.test('rollout: per-cluster target revisions (different Helm values) are compared per cluster', async (t) => {
+  const plan = planRollout({
+    revision: 'bundle-rev',
+    clusters: [c('a', { assignedRevision: 'ra', targetRevision: 'ra' }), c('b', { assignedRevision: 'old', targetRevision: 'rb' })],
+    strategy: { maxUnavailable: 1 },
+  });
+  t.same(plan.current, ['a']);
+  t.same(plan.assign, ['b']);
+});

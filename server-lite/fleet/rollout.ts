@@ -16,6 +16,8 @@ export interface RolloutCluster {
   online: boolean;
   /** The revision currently assigned to this cluster, if any. */
   assignedRevision?: string | undefined;
+  /** The revision this cluster should end on, when targets render differently (per-cluster Helm values). */
+  targetRevision?: string | undefined;
   /** Its deployment is Ready at the assigned revision. */
   ready: boolean;
 }
@@ -30,6 +32,7 @@ export interface PartitionPlan {
 }
 
 export interface RolloutPlan {
+  /** The bundle revision being rolled out; each cluster's own is its targetRevision when set. */
   revision: string;
   paused: boolean;
   /** Cluster ids to assign the new revision to now. */
@@ -74,7 +77,7 @@ export function planRollout(input: {
   if (rest.length > 0) parts.push({ name: 'default', maxUnavailable: undefined, members: rest });
 
   const plan: RolloutPlan = { revision, paused: input.paused === true, assign: [], current: [], deferred: [], waiting: [], partitions: [] };
-  const atTarget = (c: RolloutCluster): boolean => c.assignedRevision === revision;
+  const atTarget = (c: RolloutCluster): boolean => c.assignedRevision === (c.targetRevision ?? revision);
   // Unavailable: online, has something assigned, not Ready. New clusters (nothing assigned) are not.
   const unavailable = (c: RolloutCluster): boolean => c.online && c.assignedRevision !== undefined && !c.ready;
   const globalMax = strategy?.maxUnavailable ?? '100%';

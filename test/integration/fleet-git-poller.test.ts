@@ -6,6 +6,8 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { freePorts } from '../k8s/ports.ts';
 import { GitPoller, type PollerTimers, type PollResult } from '../../server-lite/fleet/git-poller.ts';
 import { redactUrl } from '../../server-lite/fleet/git-checkout.ts';
@@ -129,7 +131,9 @@ t.test('git poller: start() polls at once and stop() waits for it; credentials i
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const seen: PollResult[] = [];
   const [port] = await freePorts(1);
-  const poller = new GitPoller({ name: 'x', repo: `http://deploy:hunter2@127.0.0.1:${port}/repo.git`, workDir: work, onPoll: (r) => seen.push(r) });
+  const lines: string[] = [];
+  const log = pino(new Writable({ write: (chunk: Buffer, _enc, cb) => (lines.push(chunk.toString()), cb()) }));
+  const poller = new GitPoller({ name: 'x', repo: `http://deploy:hunter2@127.0.0.1:${port}/repo.git`, workDir: work, onPoll: (r) => seen.push(r), log });
   poller.start();
   await new Promise<void>((resolve) => {
     const check = () => (seen.length > 0 ? resolve() : setTimeout(check, 20));
@@ -138,6 +142,9 @@ t.test('git poller: start() polls at once and stop() waits for it; credentials i
   await poller.stop();
   t.equal(seen[0]?.error?.code, 'GIT_FAILED');
   t.notMatch(seen[0]?.error?.message ?? '', /hunter2/);
+  const logged = JSON.parse(lines[0] ?? '{}') as { gitrepo?: string; code?: string; repo?: string };
+  t.same([logged.gitrepo, logged.code, logged.repo], ['x', 'GIT_FAILED', `http://***@127.0.0.1:${port}/repo.git`], 'structured log line');
+  t.notMatch(lines.join(''), /hunter2/, 'the secret never reaches the log');
   t.equal(redactUrl('https://user:secret@host/x.git'), 'https://***@host/x.git');
   t.equal(redactUrl('file:///tmp/x'), 'file:///tmp/x');
 });
