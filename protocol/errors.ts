@@ -48,6 +48,7 @@ export const ERROR_CODES = Object.freeze({
   TRANSPORT_CLOSED: { wire: 18, close: CLOSE_CODES.GOING_AWAY, retryable: true, description: 'The WebSocket closed or failed underneath the session.' },
   HTTP_MALFORMED: { wire: 19, close: CLOSE_CODES.PROTOCOL_ERROR, retryable: false, description: 'An HTTP exchange over a stream could not be parsed, or its head exceeded MAX_HTTP_HEAD_BYTES.' },
   NORMAL: { wire: 20, close: CLOSE_CODES.NORMAL, retryable: false, description: 'Orderly close, no error.' },
+  PEER_NOT_READING: { wire: 21, close: CLOSE_CODES.FLOW_CONTROL, retryable: true, description: 'The peer stopped reading: frames owed to it passed TRANSPORT_HARD_LIMIT unsent.' },
   UNKNOWN: { wire: 0, close: CLOSE_CODES.PROTOCOL_ERROR, retryable: false, description: 'A wire error number this build does not know (the number is kept in `wireCode`).' },
 } as const satisfies Record<string, ErrorCodeInfo>);
 

@@ -69,6 +69,10 @@ export const HELLO_TIMEOUT_MS = 10_000;
  *  stalled network never grows memory beyond this plus one frame. */
 export const TRANSPORT_HIGH_WATER = 1024 * 1024;
 
+/** Unsent bytes at which the session gives up on a peer that stopped reading its socket (DATA
+ *  already paused at the high-water mark; only PONGs, WINDOWs and replies could pile up this far). */
+export const TRANSPORT_HARD_LIMIT = 16 * 1024 * 1024;
+
 /** Received DATA payloads smaller than this are copied into a per-stream buffer instead of kept as
  *  views into the WebSocket message, so tiny frames cannot pin large socket buffers (receive-queue.ts). */
 export const COPY_BELOW_BYTES = 16 * 1024;

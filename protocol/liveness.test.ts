@@ -82,3 +82,17 @@ t.test('liveness: after close no timers remain and no PING is sent', async (t) =
   t.equal(clientTransport.sent.length, 0);
   t.equal(clock.pending(), 0);
 });
+
+t.test('liveness: a peer that sends PINGs but never reads is cut off with PEER_NOT_READING (4003)', async (t) => {
+  const { rawSession } = await import('./session-pair.ts');
+  const { encodeFrame } = await import('./codec.ts');
+  const { session, transport } = rawSession({ side: 'server' });
+  session.handleFrame(encodeFrame({ type: 'HELLO', hello: { major: 1, minor: 0, streamWindow: 65536, maxDataPayload: 65536, maxStreams: 10, capabilities: [], peer: { role: 'x', version: '1' } } }));
+  const ping = encodeFrame({ type: 'PING', payload: Buffer.alloc(8) });
+  session.handleFrame(ping);
+  t.equal(session.state, 'open', 'PINGs are answered while the peer reads');
+  transport.buffered = 17 * 1024 * 1024; // nothing the session sent has left
+  session.handleFrame(ping);
+  t.equal(session.closeInfo?.code, 'PEER_NOT_READING');
+  t.equal(transport.closed?.code, 4003);
+});

@@ -9,7 +9,7 @@ import type { Clock, TimerHandle } from './clock.ts';
 import { decodeFrame, encodeFrame } from './codec.ts';
 import { closeReason, errorCodeFromWire, errorForCloseCode, toTunnelError, TunnelError, type ErrorCode } from './errors.ts';
 import { FRAME_TYPES, type Frame, type Hello, type PeerInfo } from './frame.ts';
-import { FRAME_HEADER_BYTES, MIN_DATA_PAYLOAD, MIN_STREAM_WINDOW, resolveLimits, type SessionLimits } from './limits.ts';
+import { FRAME_HEADER_BYTES, MIN_DATA_PAYLOAD, MIN_STREAM_WINDOW, resolveLimits, TRANSPORT_HARD_LIMIT, type SessionLimits } from './limits.ts';
 import { Liveness } from './liveness.ts';
 import { checkMessage, MESSAGE_KINDS, type MessageBody, type MessageKind } from './messages.ts';
 import { Multiplexer } from './multiplexer.ts';
@@ -42,6 +42,9 @@ export class Session extends EventEmitter<SessionEvents> {
   private helloTimer: TimerHandle | undefined;
   private framesIn = 0;
   private framesOut = 0;
+  private failing = false;
+  /** Unsent bytes at which the peer counts as not reading; above any legitimate backlog. */
+  private readonly hardLimit: number;
 
   constructor(opts: SessionOptions) {
     super();
@@ -52,6 +55,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.minor = opts.minor ?? CURRENT_MINOR;
     this.limits = Object.freeze(resolveLimits(opts.limits));
     this.localCapabilities = advertisedCapabilities(opts.capabilities, opts.maskCapabilities);
+    this.hardLimit = Math.max(TRANSPORT_HARD_LIMIT, 4 * this.limits.transportHighWater);
     this.mux = new Multiplexer({
       isOpen: () => this.state === 'open',
       isClosed: () => this.state === 'closed',
@@ -239,6 +243,10 @@ export class Session extends EventEmitter<SessionEvents> {
   private sendFrame(frame: Uint8Array, release?: () => void): void {
     this.framesOut++;
     this.transport.send(frame, release);
+    // A peer that sends PINGs or bad OPENs but never reads would make us queue replies forever.
+    if (this.state !== 'closed' && !this.failing && this.transport.bufferedAmount() > this.hardLimit) {
+      this.fail(new TunnelError('PEER_NOT_READING', `peer is not reading: more than ${this.hardLimit} bytes unsent`));
+    }
   }
 
   private onHelloTimeout(): void {
@@ -255,7 +263,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Ends the session because of `err` (local): GOAWAY, close the transport, error the streams. */
   private fail(err: TunnelError): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.failing) return;
+    this.failing = true;
     if (this.major !== 0) {
       this.sendFrame(encodeFrame({ type: 'GOAWAY', code: err.wireCode, retryable: err.retryable, message: err.message }));
     }
