@@ -59,9 +59,15 @@ function serverSide(session: Session): TunnelServerSide {
       });
       if (result.kind !== 'response') throw new Error('unexpected upgrade');
       const res = result.response;
-      let n = 0;
-      for await (const chunk of res) n += (chunk as Buffer).length;
-      if (res.statusCode !== 200 || n !== body.length) throw new Error(`echo answered ${res.statusCode} with ${n} bytes`);
+      // Read the body exactly as lib/latency.ts directHttp does, so the two differ only by the tunnel.
+      await new Promise<void>((resolve, reject) => {
+        let n = 0;
+        res.on('data', (c: Buffer) => (n += c.length));
+        res.on('end', () =>
+          res.statusCode === 200 && n === body.length ? resolve() : reject(new Error(`echo answered ${res.statusCode} with ${n} bytes`)),
+        );
+        res.on('error', reject);
+      });
     },
     async close() {
       session.close('NORMAL', 'benchmark done');
