@@ -37,6 +37,8 @@ export const LIMITS = Object.freeze({
   factsRefreshMs: 60_000,
   /** Rotate the credential once this fraction of its lifetime has passed (while connected). */
   rotateAtLifetimeFraction: 0.5,
+  /** A tunnel may stay up for months: while connected, re-check whether rotation is due this often. */
+  rotationCheckMs: 60 * 60_000,
   /** Longest wait for a tunnel to close cleanly when the agent stops. */
   stopGraceMs: 2_000,
   /** Only one process of a device rotates the shared credential; its lease expires after this. */

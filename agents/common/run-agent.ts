@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/index.ts';
 import { AgentError } from './errors.ts';
+import { LIMITS } from './limits.ts';
 import { baseFacts, type Facts } from './facts.ts';
 import { transportFor } from './https-client.ts';
 import { describeProxy, type ProxyEnv } from './proxy-env.ts';
@@ -78,10 +79,16 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
       });
     });
     for (const c of clients) c.start();
+    // Rotation is otherwise checked at connect; a tunnel that never drops must rotate too.
+    const rotationCheck = setInterval(() => {
+      if (clients.some((c) => c.state.state === 'connected')) void rotator.maybeRotate(false);
+    }, LIMITS.rotationCheckMs);
+    rotationCheck.unref();
 
     const aborted = deps.signal.aborted ? Promise.resolve() : once(deps.signal, 'abort').then(() => undefined);
     const allFinished = Promise.all(clients.map((c) => c.finished)).then(() => 'unregistered' as const);
     const why = await Promise.race([aborted.then(() => 'signal' as const), allFinished]);
+    clearInterval(rotationCheck);
     log.info({ why }, 'agent stopping');
     await Promise.all(clients.map((c) => c.stop(why === 'signal' ? 'agent stopping' : 'agent unregistered')));
     if (why === 'unregistered') throw new AgentError('NOT_REGISTERED', `the identity in ${cfg.dataDir} was removed while running`);

@@ -100,12 +100,23 @@ export class TunnelClient {
 
   private setState(s: TunnelState): void {
     this.current = s;
-    this.o.onState?.(s);
+    try {
+      this.o.onState?.(s);
+    } catch (err) {
+      // Persisting state (SQLite busy beyond its timeout, disk full) must not kill the tunnel.
+      this.log.error({ err: describeError(err), state: s.state }, 'could not record connection state');
+    }
   }
 
   private attempt(): void {
     if (this.stopped) return;
-    const credential = this.o.credential();
+    let credential: string | undefined;
+    try {
+      credential = this.o.credential();
+    } catch (err) {
+      this.ended(err, undefined);
+      return;
+    }
     if (credential === undefined) {
       this.stopped = true;
       this.setState({ state: 'disconnected', since: this.o.now(), lastError: 'NOT_REGISTERED: the local identity was removed', nextRetryAt: null });
