@@ -56,9 +56,11 @@ export class WebSocketTransport implements FrameTransport {
       release?.();
       return;
     }
-    // Every send made at or above the high-water mark carries a callback; the last of them fires
-    // once the socket has taken everything, which is when the session may send DATA again.
-    const congested = this.ws.bufferedAmount + frame.length >= this.highWater;
+    // Every send made past half the high-water mark carries a callback; the last of them fires
+    // once the socket has taken everything, which is when the session may send DATA again. Half,
+    // not the mark itself, so that bytes we do not see (ws frame headers, automatic pongs) can
+    // never leave the session paused with no callback pending.
+    const congested = this.ws.bufferedAmount + frame.length >= this.highWater / 2;
     if (release === undefined) {
       if (congested) this.ws.send(frame, this.flushed);
       else this.ws.send(frame);
@@ -118,8 +120,9 @@ export function openTunnel(ws: WebSocketLike, opts: WebSocketSessionOptions): Pr
  * Runs a session over an open WebSocket. Call it synchronously inside the 'open' listener (or in
  * the server's upgrade callback): messages that arrive before it is attached are lost, and the
  * session then fails its handshake. Dialling code should use `openTunnel`, or call `ws.pause()`
- * in its 'open' listener and attach later: this function resumes a paused socket. `side` is 'client' for the agent that dialled, 'server'
- * for the endpoint that accepted. The session closes when the socket does.
+ * in its 'open' listener and attach later: this function resumes a paused socket. `side` is
+ * 'client' for the agent that dialled, 'server' for the endpoint that accepted. The session
+ * closes when the socket does.
  */
 export function attachWebSocket(ws: WebSocketLike, opts: WebSocketSessionOptions): Session {
   ws.binaryType = 'nodebuffer';
