@@ -37,7 +37,8 @@ t.test('chunks: a missing blob is CHUNK_MISSING, a corrupt one CHUNK_CORRUPT, a 
       if (h === first) b[0] = (b[0] ?? 0) ^ 1;
       return b;
     }),
-    { code: 'CHUNK_CORRUPT' },
+    { code: 'CHUNK_CORRUPT', message: /^chunk 0 / },
+    'the corrupt chunk is named, not only the whole',
   );
   await t.rejects(reassembleManifestSet('0'.repeat(64), c.index, (h) => c.blobs.get(h)), { code: 'CHUNK_CORRUPT' });
   await t.rejects(reassembleBytes({ ...c.index, size: c.index.size + 1 }, (h) => c.blobs.get(h)), { code: 'CHUNK_CORRUPT' });
