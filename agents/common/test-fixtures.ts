@@ -1,4 +1,7 @@
 // Shared fixtures for the agents/common unit tests (not imported by production code).
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import type { Identity } from './store.ts';
 
 export function sampleIdentity(over: Partial<Identity> = {}): Identity {
@@ -18,4 +21,13 @@ export async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promis
     if (Date.now() > deadline) throw new Error('condition not met before the deadline');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A self-signed P-256 certificate for 127.0.0.1 (it is its own CA), made with the openssl CLI. */
+export function selfSignedCert(dir: string): { key: string; cert: string } {
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { key: fs.readFileSync(key, 'utf8'), cert: fs.readFileSync(cert, 'utf8') };
 }

@@ -3,10 +3,7 @@
 // that stayed up resets the backoff; Retry-After is honoured; a revoked credential retries at the
 // cap. The wall clock the client sees is injected, so "stayed up long enough" is deterministic.
 import t from 'tap';
-import fs from 'node:fs';
 import https from 'node:https';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
@@ -14,15 +11,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { attachWebSocket, type ControlMessage, type Session } from '../../protocol/index.ts';
 import { TunnelClient, type TunnelState } from './tunnel-client.ts';
 import { silentLogger } from './logger.ts';
-import { waitUntil } from './test-fixtures.ts';
+import { selfSignedCert, waitUntil } from './test-fixtures.ts';
 
 type Mode = 'session' | 'overloaded' | 'revoked';
 
 async function testServer(dir: string) {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
-  const cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
-  const srv = https.createServer({ key: fs.readFileSync(path.join(dir, 'key.pem')), cert });
+  const { key, cert } = selfSignedCert(dir);
+  const srv = https.createServer({ key, cert });
   const wss = new WebSocketServer({ noServer: true, handleProtocols: (p) => (p.has('drover.v1') ? 'drover.v1' : false) });
   const state = { mode: 'session' as Mode, sessions: [] as { ws: WebSocket; session: Session }[], messages: [] as ControlMessage[], auth: [] as string[] };
   srv.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
