@@ -1,0 +1,30 @@
+// Every limit and timeout of the fleet agent, in one place, each with the reason for its value.
+// Callers may override most of them through options; these are the defaults.
+
+export const FLEET_AGENT_LIMITS = Object.freeze({
+  /** Status rows kept in the outbox before superseded rows are coalesced (one deployment's older
+   *  statuses are dropped, its latest never). Sized for days offline at one change a minute. */
+  OUTBOX_MAX_ROWS: 10_000,
+  /** Rows handed to one drain call: keeps a tunnel message well under the protocol frame limit. */
+  OUTBOX_DRAIN_BATCH: 200,
+  /** Objects in one deployment's manifest set; beyond it the bundle is refused, not half-applied. */
+  MAX_OBJECTS_PER_DEPLOYMENT: 5_000,
+  /** Differing field paths kept per object in a Modified status, so one status stays small. */
+  MAX_DIFF_FIELDS_PER_OBJECT: 20,
+  /** Default pause between two reconcile passes: Fleet's agent re-checks drift on a similar cadence. */
+  RECONCILE_INTERVAL_MS: 15_000,
+  /** How long an apply waits for a CRD it just applied to report Established before failing. */
+  CRD_ESTABLISHED_TIMEOUT_MS: 30_000,
+  /** Poll period while waiting for a CRD to be Established. */
+  CRD_POLL_MS: 100,
+  /** One Kubernetes API request; a stuck apiserver must not stall the loop forever. */
+  KUBE_REQUEST_TIMEOUT_MS: 15_000,
+  /** Live objects fetched in parallel during a reconcile pass: bounded so a 500-object pass does
+   *  not open 500 sockets against an apiserver that has just come back. */
+  KUBE_CONCURRENCY: 16,
+  /** Bytes read from one Kubernetes API response; anything larger is refused. */
+  KUBE_MAX_RESPONSE_BYTES: 64 * 1024 * 1024,
+} as const);
+
+/** The field manager of every server-side apply, as Fleet's `fleet-agent` is for Fleet. */
+export const FIELD_MANAGER = 'drover';

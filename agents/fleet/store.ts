@@ -1,0 +1,97 @@
+// The fleet agent's durable state on the agent's one SQLite database (handed in by the caller):
+// desired deployments, what was last applied (or failed) per deployment, the inventory of applied
+// objects, the apply journal and the status outbox. Everything the reconcile loop needs lives
+// here, so the agent keeps enforcing with no server, also after a restart.
+import type { Database } from 'better-sqlite3';
+import type { DeploymentOptions, DesiredDeployment, InventoryEntry, KubeObject } from './types.ts';
+import { migrateFleetTables } from './store-migrations.ts';
+import { createApplyJournal, type ApplyJournal } from './apply-journal.ts';
+import { createOutbox, type Outbox } from './outbox.ts';
+import { validateManifests } from './manifest-check.ts';
+
+export interface AppliedRecord {
+  /** The revision whose apply completed last (undefined: never applied). */
+  revision: string | undefined;
+  appliedAt: string | undefined;
+  /** The last apply error (`CODE: message`) and the revision it concerned, until a later success. */
+  error: string | undefined;
+  errorRevision: string | undefined;
+}
+
+export interface FleetStore {
+  /**
+   * Stores a desired deployment durably and returns what to acknowledge. Invalid manifest sets
+   * throw (MANIFEST_INVALID, TOO_MANY_OBJECTS, DUPLICATE_OBJECT) and leave the previous revision.
+   */
+  acceptDesired(d: DesiredDeployment): { deploymentId: string; revision: string };
+  deployment(id: string): DesiredDeployment | undefined;
+  deployments(): DesiredDeployment[];
+  /** deploymentId → stored revision: what the agent tells the server on reconnect (resume point). */
+  revisions(): Map<string, string>;
+  applied(id: string): AppliedRecord;
+  recordError(id: string, revision: string, error: string): void;
+  inventory(id: string): InventoryEntry[];
+  journal: ApplyJournal;
+  outbox: Outbox;
+}
+
+export function createFleetStore(db: Database, opts: { now?: () => Date; outboxMaxRows?: number } = {}): FleetStore {
+  const now = opts.now ?? (() => new Date());
+  migrateFleetTables(db, now);
+  const upsert = db.prepare(`INSERT INTO fleet_deployments (id, bundle, revision, manifests, options, received_at)
+      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET bundle = excluded.bundle, revision = excluded.revision,
+      manifests = excluded.manifests, options = excluded.options, received_at = excluded.received_at`);
+  const one = db.prepare('SELECT id, bundle, revision, manifests, options FROM fleet_deployments WHERE id = ?');
+  const all = db.prepare('SELECT id, bundle, revision, manifests, options FROM fleet_deployments ORDER BY id');
+  const revs = db.prepare('SELECT id, revision FROM fleet_deployments');
+  const appliedRow = db.prepare('SELECT revision, applied_at, error, error_revision FROM fleet_applied WHERE deployment_id = ?');
+  const setError = db.prepare(`INSERT INTO fleet_applied (deployment_id, error, error_revision) VALUES (?, ?, ?)
+      ON CONFLICT (deployment_id) DO UPDATE SET error = excluded.error, error_revision = excluded.error_revision`);
+  const inv = db.prepare('SELECT grp, version, kind, namespace, name, uid FROM fleet_inventory WHERE deployment_id = ? ORDER BY obj_key');
+
+  type Row = { id: string; bundle: string; revision: string; manifests: string; options: string };
+  const decode = (r: Row): DesiredDeployment => ({
+    id: r.id,
+    bundle: r.bundle,
+    revision: r.revision,
+    manifests: JSON.parse(r.manifests) as KubeObject[],
+    options: JSON.parse(r.options) as DeploymentOptions,
+  });
+
+  const write = db.transaction((d: DesiredDeployment) => {
+    upsert.run(d.id, d.bundle, d.revision, JSON.stringify(d.manifests), JSON.stringify(d.options), now().toISOString());
+  });
+
+  return {
+    acceptDesired(d) {
+      validateManifests(d.manifests);
+      // Durable before the acknowledgement: the server forgets what it sent once we ack, so the
+      // commit must reach the disk (synchronous=FULL fsyncs the WAL at commit) before we return.
+      const previous = db.pragma('synchronous', { simple: true }) as number;
+      db.pragma('synchronous = FULL');
+      try {
+        write(d);
+      } finally {
+        db.pragma(`synchronous = ${previous}`);
+      }
+      return { deploymentId: d.id, revision: d.revision };
+    },
+    deployment(id) {
+      const r = one.get(id) as Row | undefined;
+      return r === undefined ? undefined : decode(r);
+    },
+    deployments: () => (all.all() as Row[]).map(decode),
+    revisions: () => new Map((revs.all() as { id: string; revision: string }[]).map((r) => [r.id, r.revision])),
+    applied(id) {
+      const r = appliedRow.get(id) as { revision: string | null; applied_at: string | null; error: string | null; error_revision: string | null } | undefined;
+      return { revision: r?.revision ?? undefined, appliedAt: r?.applied_at ?? undefined, error: r?.error ?? undefined, errorRevision: r?.error_revision ?? undefined };
+    },
+    recordError: (id, revision, error) => void setError.run(id, error, revision),
+    inventory(id) {
+      const rows = inv.all(id) as { grp: string; version: string; kind: string; namespace: string; name: string; uid: string }[];
+      return rows.map((r) => ({ group: r.grp, version: r.version, kind: r.kind, namespace: r.namespace, name: r.name, uid: r.uid }));
+    },
+    journal: createApplyJournal(db),
+    outbox: createOutbox(db, opts.outboxMaxRows === undefined ? {} : { maxRows: opts.outboxMaxRows }),
+  };
+}
