@@ -46,9 +46,22 @@ t.test('selector: malformed expressions are SELECTOR_INVALID', async (t) => {
   t.doesNotThrow(() => validateSelector({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['v'] }] }, 'x'));
 });
 
-t.test('selector: k=v,k2=v2 text parses into matchLabels; anything else is SELECTOR_INVALID', async (t) => {
-  t.same(parseSelectorString('env=edge, tier=a'), { matchLabels: { env: 'edge', tier: 'a' } });
+t.test('selector: Kubernetes selector text parses; anything else is SELECTOR_INVALID', async (t) => {
+  t.same(parseSelectorString('env=edge, tier==a'), { matchLabels: { env: 'edge', tier: 'a' } });
   t.same(parseSelectorString(''), { matchLabels: {} });
-  t.throws(() => parseSelectorString('env'), { code: 'SELECTOR_INVALID' });
-  t.throws(() => parseSelectorString('=x'), { code: 'SELECTOR_INVALID' });
+  t.same(parseSelectorString('env in (edge, core),zone notin (x),gpu,!legacy,tier!=db'), {
+    matchLabels: {},
+    matchExpressions: [
+      { key: 'env', operator: 'In', values: ['edge', 'core'] },
+      { key: 'zone', operator: 'NotIn', values: ['x'] },
+      { key: 'gpu', operator: 'Exists' },
+      { key: 'legacy', operator: 'DoesNotExist' },
+      { key: 'tier', operator: 'NotIn', values: ['db'] },
+    ],
+  });
+  t.same(parseSelectorString('example.com/role=store'), { matchLabels: { 'example.com/role': 'store' } });
+  for (const bad of ['=x', 'a in ()', 'a in (x', 'a b', '!']) t.throws(() => parseSelectorString(bad), { code: 'SELECTOR_INVALID' }, bad);
+  const sel = parseSelectorString('env in (edge),!legacy');
+  t.ok(matchesSelector(sel, { env: 'edge' }));
+  t.notOk(matchesSelector(sel, { env: 'edge', legacy: '' }));
 });

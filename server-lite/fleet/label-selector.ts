@@ -49,13 +49,50 @@ export function matchesSelector(selector: LabelSelector, labels: Labels): boolea
   return true;
 }
 
-/** `k=v,k2=v2` (the CLI's --labels/--selector form) into matchLabels; whitespace around parts ignored. */
+const KEY = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/;
+
+/** Splits on commas outside parentheses: `a in (x,y),b` → [`a in (x,y)`, `b`]. */
+function splitRequirements(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of text) {
+    if (ch === '(') depth += 1;
+    if (ch === ')') depth -= 1;
+    if (ch === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  parts.push(cur);
+  return parts.map((p) => p.trim()).filter(Boolean);
+}
+
+/**
+ * Kubernetes' selector text (what `kubectl -l` takes, and `drover clustergroup create --selector`):
+ * `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, joined by commas.
+ */
 export function parseSelectorString(text: string): LabelSelector {
   const matchLabels: Record<string, string> = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new FleetError('SELECTOR_INVALID', `selector "${text}": "${part}" is not key=value`);
-    matchLabels[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  const matchExpressions: NonNullable<LabelSelector['matchExpressions']> = [];
+  const bad = (part: string, why: string) => new FleetError('SELECTOR_INVALID', `selector "${text}": "${part}" ${why}`);
+  for (const part of splitRequirements(text)) {
+    const set = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(part);
+    const neq = /^([^=!\s]+)\s*!=\s*(\S*)$/.exec(part);
+    const eq = /^([^=!\s]+)\s*==?\s*(\S*)$/.exec(part);
+    const key = set?.[1] ?? neq?.[1] ?? eq?.[1] ?? part.replace(/^!\s*/, '');
+    if (!KEY.test(key)) throw bad(part, 'is not a valid requirement (key=value, key!=value, key in (a,b), key notin (a,b), key, !key)');
+    if (set) {
+      const values = (set[3] ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+      if (values.length === 0) throw bad(part, 'needs at least one value');
+      matchExpressions.push({ key, operator: set[2] === 'in' ? 'In' : 'NotIn', values });
+    } else if (neq) {
+      matchExpressions.push({ key, operator: 'NotIn', values: [neq[2] ?? ''] });
+    } else if (eq) {
+      matchLabels[key] = eq[2] ?? '';
+    } else {
+      matchExpressions.push({ key, operator: part.startsWith('!') ? 'DoesNotExist' : 'Exists' });
+    }
   }
-  return { matchLabels };
+  return matchExpressions.length > 0 ? { matchLabels, matchExpressions } : { matchLabels };
 }
