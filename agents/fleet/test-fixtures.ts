@@ -33,3 +33,16 @@ export function desired(id: string, revision: string, manifests: KubeObject[], o
 export function status(deploymentId: string, state: DeploymentStatus['state'], message = '', revision = 'r1'): DeploymentStatus {
   return { deploymentId, bundle: `bundle-${deploymentId}`, revision, state, message, nonReady: [], modified: [] };
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `fn` returns a value; the deadline only turns a hang into a failure. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}

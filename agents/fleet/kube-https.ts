@@ -1,0 +1,110 @@
+// `Kube` over HTTPS to the kube-apiserver: credentials from a kubeconfig (through
+// @kubernetes/client-node's KubeConfig), raw JSON requests on one keep-alive agent, discovery
+// cached per apiVersion and re-read on a miss (a CRD applied a moment ago must become usable).
+import { Agent, request } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Kube, ResourceInfo } from './kube.ts';
+import type { KubeObject, ObjectRef } from './types.ts';
+import { FleetAgentError } from './errors.ts';
+import { FIELD_MANAGER, FLEET_AGENT_LIMITS } from './limits.ts';
+import { apiVersionOf } from './object-ref.ts';
+
+interface Answer { status: number; body: string }
+interface ApiResourceList { resources?: { name: string; kind: string; namespaced: boolean }[] }
+
+export async function createHttpsKube(kubeconfig: string | KubeConfig): Promise<Kube> {
+  const kc = typeof kubeconfig === 'string' ? new KubeConfig() : kubeconfig;
+  if (typeof kubeconfig === 'string') kc.loadFromFile(kubeconfig);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new FleetAgentError('KUBE_UNREACHABLE', 'the kubeconfig names no current cluster');
+  const opts: { ca?: unknown; cert?: unknown; key?: unknown; headers?: Record<string, string>; rejectUnauthorized?: boolean } = {};
+  await kc.applyToHTTPSOptions(opts as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: FLEET_AGENT_LIMITS.KUBE_CONCURRENCY,
+    ca: opts.ca as string | undefined,
+    cert: opts.cert as string | undefined,
+    key: opts.key as string | undefined,
+    ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }),
+  });
+  const base = cluster.server.replace(/\/+$/, '');
+  const headers = opts.headers ?? {};
+
+  function call(method: string, path: string, body?: string, contentType = 'application/json'): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${base}${path}`, {
+        method, agent, timeout: FLEET_AGENT_LIMITS.KUBE_REQUEST_TIMEOUT_MS,
+        headers: { ...headers, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > FLEET_AGENT_LIMITS.KUBE_MAX_RESPONSE_BYTES) res.destroy(new FleetAgentError('KUBE_RESPONSE_TOO_LARGE', `${method} ${path}: over ${FLEET_AGENT_LIMITS.KUBE_MAX_RESPONSE_BYTES} bytes`));
+          else chunks.push(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('request timed out')));
+      req.on('error', (err) => reject(err instanceof FleetAgentError ? err : new FleetAgentError('KUBE_UNREACHABLE', `${method} ${path}: ${err.message}`, { cause: err })));
+      req.end(body);
+    });
+  }
+
+  const message = (a: Answer): string => {
+    try { return (JSON.parse(a.body) as { message?: string }).message ?? a.body.slice(0, 300); } catch { return a.body.slice(0, 300); }
+  };
+
+  const discovery = new Map<string, ApiResourceList>();
+  async function resource(ref: Pick<ObjectRef, 'group' | 'version' | 'kind'>): Promise<ResourceInfo | undefined> {
+    const av = apiVersionOf(ref);
+    const find = (l: ApiResourceList | undefined): ResourceInfo | undefined => {
+      const r = l?.resources?.find((x) => x.kind === ref.kind && !x.name.includes('/'));
+      return r === undefined ? undefined : { plural: r.name, namespaced: r.namespaced };
+    };
+    const cached = find(discovery.get(av));
+    if (cached) return cached;
+    const a = await call('GET', ref.group === '' ? `/api/${ref.version}` : `/apis/${av}`);
+    if (a.status === 404) return undefined;
+    if (a.status !== 200) throw new FleetAgentError('KUBE_ERROR', `discovery of ${av}: HTTP ${a.status} ${message(a)}`);
+    discovery.set(av, JSON.parse(a.body) as ApiResourceList);
+    return find(discovery.get(av));
+  }
+
+  async function pathOf(ref: ObjectRef): Promise<string> {
+    const info = await resource(ref);
+    if (!info) throw new FleetAgentError('KIND_UNKNOWN', `the cluster does not serve ${apiVersionOf(ref)} ${ref.kind}`);
+    const prefix = ref.group === '' ? `/api/${ref.version}` : `/apis/${ref.group}/${ref.version}`;
+    const ns = info.namespaced ? `/namespaces/${encodeURIComponent(ref.namespace || 'default')}` : '';
+    return `${prefix}${ns}/${info.plural}/${encodeURIComponent(ref.name)}`;
+  }
+
+  const refOfObj = (o: KubeObject): ObjectRef => {
+    const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') as [string, string] : ['', o.apiVersion];
+    return { group, version, kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name };
+  };
+
+  return {
+    resource,
+    async apply(obj) {
+      const path = await pathOf(refOfObj(obj));
+      const a = await call('PATCH', `${path}?fieldManager=${FIELD_MANAGER}&force=true`, JSON.stringify(obj), 'application/apply-patch+yaml');
+      if (a.status !== 200 && a.status !== 201) throw new FleetAgentError('APPLY_FAILED', `${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}: HTTP ${a.status} ${message(a)}`);
+      return JSON.parse(a.body) as KubeObject;
+    },
+    async get(ref) {
+      const a = await call('GET', await pathOf(ref));
+      if (a.status === 404) return undefined;
+      if (a.status !== 200) throw new FleetAgentError('KUBE_ERROR', `GET ${ref.kind} ${ref.namespace}/${ref.name}: HTTP ${a.status} ${message(a)}`);
+      return JSON.parse(a.body) as KubeObject;
+    },
+    async delete(ref) {
+      const a = await call('DELETE', await pathOf(ref), JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' }));
+      if (a.status === 404) return false;
+      if (a.status !== 200 && a.status !== 202) throw new FleetAgentError('PRUNE_FAILED', `${ref.kind} ${ref.namespace}/${ref.name}: HTTP ${a.status} ${message(a)}`);
+      return true;
+    },
+    close: () => agent.destroy(),
+  };
+}

@@ -1,0 +1,157 @@
+// The reconcile loop, the I/O shell over the pure parts: periodically (and on demand) it walks
+// every stored deployment in dependsOn order, applies what is not applied yet (or resumes an open
+// journal), observes the live objects, corrects drift where correctDrift is on, and queues each
+// status change in the outbox. It reads only SQLite and the kube-apiserver, never the server, so
+// it keeps enforcing while offline and after a restart while still offline.
+import type { Logger } from 'pino';
+import type { DeploymentState, DeploymentStatus, DesiredDeployment } from './types.ts';
+import type { Kube } from './kube.ts';
+import type { FleetStore } from './store.ts';
+import { applyDeployment, type ApplierDeps } from './applier.ts';
+import { dependenciesMet, orderDeployments } from './apply-plan.ts';
+import { resolveManifests, type ResolvedObject } from './resolve.ts';
+import { computeStatus, type ObservedObject } from './deployment-state.ts';
+import { diffObject } from './drift.ts';
+import { readinessOf } from './readiness.ts';
+import { describeRef, keyOf } from './object-ref.ts';
+import { describeFleetError } from './errors.ts';
+import { FLEET_AGENT_LIMITS } from './limits.ts';
+
+export interface ReconcilerDeps extends Omit<ApplierDeps, 'store' | 'kube'> {
+  store: FleetStore;
+  kube: Kube;
+  intervalMs?: number;
+  /** Called with each periodic pass's report (status pages, tests). */
+  onPass?: (report: PassReport) => void;
+}
+
+export interface DeploymentReport {
+  id: string;
+  state: DeploymentState | undefined;
+  applied: boolean;
+  corrected: string[];
+  error?: string;
+}
+
+export interface PassReport {
+  deployments: DeploymentReport[];
+  queued: number;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping result order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+async function observe(deps: ReconcilerDeps, d: DesiredDeployment, objs: readonly ResolvedObject[]): Promise<ObservedObject[]> {
+  return mapLimit(objs, FLEET_AGENT_LIMITS.KUBE_CONCURRENCY, async (o) => {
+    const live = await deps.kube.get(o.ref);
+    if (!live) return { ref: o.ref, readiness: undefined, drift: [] };
+    return { ref: o.ref, readiness: readinessOf(live), drift: diffObject(o.manifest, live, d.options.comparePatches) };
+  });
+}
+
+export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
+  const { store, log } = deps;
+  const all = store.deployments();
+  const byId = new Map(all.map((d) => [d.id, d]));
+  const { order, cyclic } = orderDeployments(all.map((d) => ({ id: d.id, dependsOn: d.options.dependsOn ?? [] })));
+  const states = new Map<string, DeploymentState>();
+  const reports: DeploymentReport[] = [];
+  let queued = 0;
+  const queue = (s: DeploymentStatus): void => {
+    states.set(s.deploymentId, s.state);
+    if (store.outbox.enqueue(s, deps.now()) !== undefined) queued++;
+  };
+
+  for (const id of cyclic) {
+    const d = byId.get(id)!;
+    store.recordError(id, d.revision, `DEPENDENCY_CYCLE: ${cyclic.join(', ')} depend on each other`);
+    queue(computeStatus({ desired: d, applied: store.applied(id), journalOpen: false, waitingFor: [], observed: undefined }));
+    reports.push({ id, state: 'ErrApplied', applied: false, corrected: [], error: 'DEPENDENCY_CYCLE' });
+  }
+  for (const id of order) {
+    const d = byId.get(id)!;
+    const report: DeploymentReport = { id, state: undefined, applied: false, corrected: [] };
+    reports.push(report);
+    try {
+      const wait = dependenciesMet(d.options.dependsOn ?? [], (dep) => states.get(dep));
+      const needsApply = (): boolean => store.applied(id).revision !== d.revision || store.journal.open(id) !== undefined;
+      if (needsApply() && wait.met) {
+        const r = await applyDeployment(deps, d);
+        report.applied = r.ok;
+        if (!r.ok) report.error = r.error;
+      }
+      let observed: ObservedObject[] | undefined;
+      if (!needsApply()) {
+        const objs = await resolveManifests(deps.kube, d);
+        observed = await observe(deps, d, objs);
+        const drifted = observed.filter((o) => o.readiness === undefined || o.drift.length > 0);
+        if (drifted.length > 0 && d.options.correctDrift === true) {
+          const keys = new Set(drifted.map((o) => keyOf(o.ref)));
+          for (const o of objs.filter((x) => keys.has(keyOf(x.ref)))) {
+            await deps.kube.apply(o.manifest);
+            report.corrected.push(describeRef(o.ref));
+          }
+          log.info({ deployment: id, corrected: report.corrected }, 'drift corrected');
+          observed = await observe(deps, d, objs);
+        }
+      }
+      const s = computeStatus({ desired: d, applied: store.applied(id), journalOpen: store.journal.open(id) !== undefined, waitingFor: wait.waitingFor, observed });
+      report.state = s.state;
+      queue(s);
+    } catch (err) {
+      // The apiserver is away (restarting, network): no status is better than a false one; the
+      // next pass tries again.
+      report.error = describeFleetError(err);
+      log.warn({ deployment: id, err: report.error }, 'reconcile failed');
+    }
+  }
+  return { deployments: reports, queued };
+}
+
+export interface Reconciler {
+  /** Runs a pass now (or joins the one running) and resolves with its report. */
+  trigger(): Promise<PassReport>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** The periodic loop around `reconcileOnce`; one pass at a time, a trigger joins a running pass. */
+export function createReconciler(deps: ReconcilerDeps): Reconciler {
+  const interval = deps.intervalMs ?? FLEET_AGENT_LIMITS.RECONCILE_INTERVAL_MS;
+  let running: Promise<PassReport> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = true;
+  const trigger = (): Promise<PassReport> => {
+    running ??= reconcileOnce(deps).finally(() => { running = undefined; });
+    return running;
+  };
+  const tick = (): void => {
+    trigger().then((r) => deps.onPass?.(r)).catch((err: unknown) => deps.log.error({ err: describeFleetError(err) }, 'reconcile pass crashed')).finally(() => {
+      if (!stopped) timer = setTimeout(tick, interval);
+    });
+  };
+  return {
+    trigger,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      tick();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}

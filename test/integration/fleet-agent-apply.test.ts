@@ -1,0 +1,83 @@
+// Fleet agent core against a real control plane: a bundle reaches Ready with its Deployment
+// Available; drift (a deleted Deployment, another scaled by hand) is reported as Modified with
+// the differing fields, and restored when correctDrift is on.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import pino from 'pino';
+import { startCluster, tools } from '../k8s/harness.ts';
+import { createFleetStore } from '../../agents/fleet/store.ts';
+import { createHttpsKube } from '../../agents/fleet/kube-https.ts';
+import { reconcileOnce, type ReconcilerDeps } from '../../agents/fleet/reconciler.ts';
+import { configMap, deploymentObj, desired, memoryDb, namespace, until } from '../../agents/fleet/test-fixtures.ts';
+import type { DeploymentState } from '../../agents/fleet/types.ts';
+
+t.test('fleet agent: apply, readiness and drift on a real cluster', async (t) => {
+  const cluster = await startCluster();
+  t.teardown(() => cluster.stop());
+  const kubectl = (...args: string[]): string => execFileSync(tools.kubectl(), ['--kubeconfig', cluster.kubeconfig, ...args], { encoding: 'utf8' });
+  const kube = await createHttpsKube(cluster.kubeconfig);
+  t.teardown(() => kube.close());
+  const store = createFleetStore(memoryDb());
+  const deps: ReconcilerDeps = { store, kube, now: () => new Date(), log: pino({ level: 'silent' }) };
+  const stateOf = async (id: string, want: DeploymentState): Promise<DeploymentState | undefined> => {
+    const r = await reconcileOnce(deps);
+    const s = r.deployments.find((d) => d.id === id)?.state;
+    return s === want ? s : undefined;
+  };
+
+  const manifests = [configMap('settings', 'shop', { mode: 'edge' }), deploymentObj('web', 'shop', 2), deploymentObj('api', 'shop', 1), namespace('shop')];
+  store.acceptDesired(desired('shop', 'r1', manifests, { correctDrift: true }));
+
+  await t.test('a bundle (Namespace, ConfigMap, Deployments) is applied and reaches Ready with the Deployments Available', async (t) => {
+    await until('Ready', () => stateOf('shop', 'Ready'));
+    const web = await kube.get({ group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'shop', name: 'web' });
+    const available = (web?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.find((c) => c.type === 'Available');
+    t.equal(available?.status, 'True', 'web is Available');
+    t.equal(kubectl('get', 'configmap', 'settings', '-n', 'shop', '-o', 'jsonpath={.data.mode}'), 'edge');
+    t.same(store.inventory('shop').map((e) => `${e.kind}/${e.name}`).sort(), ['ConfigMap/settings', 'Deployment/api', 'Deployment/web', 'Namespace/shop']);
+    t.ok(store.inventory('shop').every((e) => e.uid.length > 0), 'inventory records uids');
+    const managers = kubectl('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.metadata.managedFields[*].manager}');
+    t.match(managers, /\bdrover\b/, 'applied with field manager drover');
+    const rows = store.outbox.peek(1000).filter((r) => r.deploymentId === 'shop').map((r) => r.status.state);
+    t.ok(rows.every((s, i) => i === 0 || s !== rows[i - 1]), `no status queued twice in a row (${rows.join(' → ')})`);
+    t.equal(rows.at(-1), 'Ready', 'and ends Ready');
+  });
+
+  await t.test('a deleted Deployment and another scaled by hand are restored by correctDrift', async (t) => {
+    kubectl('delete', 'deployment', 'api', '-n', 'shop', '--wait=true');
+    kubectl('scale', 'deployment', 'web', '-n', 'shop', '--replicas=5');
+    const r = await reconcileOnce(deps);
+    const shop = r.deployments.find((d) => d.id === 'shop');
+    t.same(shop?.corrected.sort(), ['Deployment shop/api', 'Deployment shop/web'], 'both corrected in one pass');
+    t.equal(kubectl('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}'), '2', 'replicas back to 2');
+    t.ok(kubectl('get', 'deployment', 'api', '-n', 'shop', '-o', 'name').includes('api'), 'api exists again');
+    await until('Ready again', () => stateOf('shop', 'Ready'));
+  });
+
+  await t.test('without correctDrift, drift is reported as Modified with the fields that differ', async (t) => {
+    store.acceptDesired(desired('shop', 'r1', manifests, { correctDrift: false }));
+    kubectl('scale', 'deployment', 'web', '-n', 'shop', '--replicas=4');
+    kubectl('delete', 'configmap', 'settings', '-n', 'shop');
+    const r = await reconcileOnce(deps);
+    t.equal(r.deployments.find((d) => d.id === 'shop')?.state, 'Modified');
+    const last = store.outbox.peek(1000).filter((x) => x.deploymentId === 'shop').at(-1)!.status;
+    t.equal(last.state, 'Modified');
+    const byName = new Map(last.modified.map((m) => [m.ref.name, m]));
+    t.same(byName.get('web')?.fields, ['/spec/replicas'], 'web: replicas differ');
+    t.equal(byName.get('settings')?.missing, true, 'settings: missing');
+    t.equal(kubectl('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}'), '4', 'left as is');
+  });
+
+  await t.test('comparePatches hides an ignored field from drift', async (t) => {
+    store.acceptDesired(desired('shop', 'r1', manifests.filter((m) => m.metadata.name !== 'settings'), {
+      correctDrift: false,
+      comparePatches: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'shop', jsonPointers: ['/spec/replicas'] }],
+    }));
+    store.acceptDesired({ ...store.deployment('shop')!, revision: 'r2' });
+    await until('Ready despite replicas 4', () => stateOf('shop', 'Ready'));
+    t.equal(kubectl('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}'), '2', 'the r2 apply itself set replicas');
+    kubectl('scale', 'deployment', 'web', '-n', 'shop', '--replicas=3');
+    await until('still Ready with replicas 3', () => stateOf('shop', 'Ready'));
+    t.pass();
+  });
+});
