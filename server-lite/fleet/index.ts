@@ -25,3 +25,4 @@ export {
 } from './deployment-state.ts';
 export { GitPoller, type PollResult, type GitPollerOptions } from './git-poller.ts';
 export { redactUrl, type GitSourceSpec } from './git-checkout.ts';
+export { parseWebhook, gitreposForPush, normaliseRepoUrl, type WebhookEvent, type WebhookTarget } from './webhook.ts';
