@@ -21,6 +21,8 @@ export const FLEET_ERRORS = Object.freeze({
   CHUNK_MISSING: { status: 500, message: 'a blob of a chunked manifest set is missing' },
   CHUNK_CORRUPT: { status: 500, message: 'a blob of a chunked manifest set does not match its hash' },
   ROLLOUT_INVALID: { status: 400, message: 'rolloutStrategy has an invalid maxUnavailable' },
+  SOURCE_ARCHIVE_INVALID: { status: 400, message: 'the pushed directory archive is malformed or has an entry that is not allowed' },
+  SOURCE_TOO_LARGE: { status: 413, message: 'the pushed directory is too large' },
   WEBHOOK_INVALID: { status: 400, message: 'the webhook request is not a GitHub, Gitea or GitLab event this server understands' },
   WEBHOOK_UNAUTHORIZED: { status: 401, message: 'the webhook signature or token does not match the configured secret' },
   GIT_FAILED: { status: 502, message: 'a git command failed; the repository is unreachable or the ref does not exist' },

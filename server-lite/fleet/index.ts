@@ -26,3 +26,4 @@ export {
 export { GitPoller, type PollResult, type GitPollerOptions } from './git-poller.ts';
 export { redactUrl, type GitSourceSpec } from './git-checkout.ts';
 export { parseWebhook, gitreposForPush, normaliseRepoUrl, type WebhookEvent, type WebhookTarget } from './webhook.ts';
+export { packSource, extractSource, listSourceFiles } from './source-archive.ts';

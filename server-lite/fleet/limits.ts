@@ -20,6 +20,10 @@ export const FLEET_LIMITS = Object.freeze({
   gitBackoffMaxMs: 5 * 60_000,
   /** One git command (clone/fetch over a slow edge link) gets this long before it is killed. */
   gitCommandTimeoutMs: 5 * 60_000,
+  /** A directory pushed by `drover bundle apply`: compressed, uncompressed and file-count bounds. */
+  maxSourceArchiveBytes: 64 * 1024 * 1024,
+  maxSourceBytes: 256 * 1024 * 1024,
+  maxSourceFiles: 20_000,
   /** Push payloads list commits; GitHub caps them at 25 MB but we only need the head, so 5 MiB. */
   maxWebhookBytes: 5 * 1024 * 1024,
   /** Output kept from a failing tool for the error message; the rest is dropped. */
