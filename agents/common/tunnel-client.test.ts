@@ -55,7 +55,7 @@ t.test('tunnel client against a real TLS WebSocket server', async (t) => {
     onState: (s) => states.push(s), heartbeatIntervalMs: 20,
   });
   t.teardown(() => client.stop());
-  const delays = (): number[] => states.flatMap((s) => (s.state === 'disconnected' && s.nextRetryAt !== null ? [s.nextRetryAt - s.since] : []));
+  const delays = (): number[] => states.flatMap((s) => (s.state === 'disconnected' && s.retryInMs !== undefined ? [s.retryInMs] : []));
   const lastError = (): string => {
     const s = states.findLast((x) => x.state === 'disconnected');
     return s?.state === 'disconnected' ? s.lastError : '';
@@ -76,6 +76,21 @@ t.test('tunnel client against a real TLS WebSocket server', async (t) => {
     }
     t.same(delays().slice(0, 4), [20, 40, 80, 160], 'full-jitter ceiling doubles: 0.5 * 40, 80, 160, 320');
     t.match(lastError(), 'TUNNEL_CLOSED');
+  });
+
+  await t.test('"disconnected since" is when the outage began, not the latest retry', async (t) => {
+    await waitUntil(() => client.state.state === 'connected');
+    server.state.mode = 'revoked';
+    const wentDownAt = (clock.now += 1000);
+    server.state.sessions.at(-1)!.ws.close(1011, 'down');
+    await waitUntil(() => states.filter((s) => s.state === 'disconnected' && s.since === wentDownAt).length >= 1);
+    clock.now += 5000;
+    const outage = (): TunnelState[] => states.filter((s) => s.state === 'disconnected' && s.since === wentDownAt);
+    await waitUntil(() => outage().length >= 2, 5000);
+    const later = outage().at(-1)!;
+    t.ok(later.state === 'disconnected' && later.nextRetryAt! >= wentDownAt + 5000, 'a later retry failed, computed 5 s after the outage began');
+    t.equal(later.since, wentDownAt, 'yet since still names the start of the outage');
+    server.state.mode = 'session';
   });
 
   await t.test('a connection that stayed up for stableAfter resets the backoff', async (t) => {

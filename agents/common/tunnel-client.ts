@@ -17,7 +17,8 @@ import type { Role } from './config.ts';
 export type TunnelState =
   | { state: 'connecting'; since: number }
   | { state: 'connected'; since: number }
-  | { state: 'disconnected'; since: number; lastError: string; nextRetryAt: number | null };
+  /** `since`: when the outage began (not the last retry); `retryInMs`: the backoff just chosen. */
+  | { state: 'disconnected'; since: number; lastError: string; nextRetryAt: number | null; retryInMs?: number };
 
 export interface TunnelClientOptions {
   serverUrl: string;
@@ -59,6 +60,8 @@ export class TunnelClient {
   private sessionEnded: Promise<void> = Promise.resolve();
   private current: TunnelState;
   private lastFacts: Facts | undefined;
+  /** Start of the current outage: status says "disconnected since" the link went, not the last retry. */
+  private downSince: number | undefined;
   /** Sessions that reached 'ready' over this client's lifetime (tests, load test). */
   connections = 0;
   /** Resolves when the client stops for good (stop(), or the identity was removed). */
@@ -177,6 +180,7 @@ export class TunnelClient {
     });
     session.once('ready', () => {
       readyAt = this.o.now();
+      this.downSince = undefined;
       this.connections++;
       this.lastFacts = undefined;
       this.setState({ state: 'connected', since: readyAt });
@@ -215,8 +219,9 @@ export class TunnelClient {
     const retryAfter = err instanceof AgentError ? err.retryAfterMs : undefined;
     const delay = backoffDelay(this.backoffState, this.o.backoff, this.o.random, retryAfter);
     const now = this.o.now();
+    this.downSince ??= now;
     const lastError = describeError(err);
-    this.setState({ state: 'disconnected', since: now, lastError, nextRetryAt: now + delay });
+    this.setState({ state: 'disconnected', since: this.downSince, lastError, nextRetryAt: now + delay, retryInMs: delay });
     this.log[refused ? 'error' : 'warn']({ err: lastError, retryInMs: delay, attempt: this.backoffState.attempt, upForMs }, 'tunnel down; will retry');
     this.retryTimer = setTimeout(() => this.attempt(), delay);
   }

@@ -41,7 +41,7 @@ function readBody(res: IncomingMessage): Promise<unknown> {
     let size = 0;
     res.on('data', (c: Buffer) => {
       size += c.length;
-      if (size <= 64 * 1024) chunks.push(c);
+      if (size <= LIMITS.maxResponseBytes) chunks.push(c);
     });
     res.once('end', () => {
       try {
