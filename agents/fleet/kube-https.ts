@@ -34,7 +34,8 @@ export async function createHttpsKube(kubeconfig: string | KubeConfig): Promise<
     return new Promise((resolve, reject) => {
       const req = request(`${base}${path}`, {
         method, agent, timeout: FLEET_AGENT_LIMITS.KUBE_REQUEST_TIMEOUT_MS,
-        headers: { ...headers, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) },
+        // An explicit length: Go's server answered 400 to a chunked DELETE body on a reused socket.
+        headers: { ...headers, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) }) },
       }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
