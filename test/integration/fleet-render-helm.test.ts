@@ -1,7 +1,9 @@
 // Fleet rendering with the real `helm` (built by the harness): per-target values in Fleet's
 // precedence, cluster labels in values, a failing chart reported with helm's own error and no result.
 import t from 'tap';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { tools } from '../k8s/harness.ts';
@@ -130,4 +132,44 @@ t.test('helm render: a missing chart path is BUNDLE_NOT_FOUND; a missing helm bi
   if (!b2) throw new Error('no bundle');
   const bogus = toolsAt({ helm: join(withChart, 'no-helm-here'), kustomize: tools.kustomize() });
   await t.rejects(renderBundle(b2, resolveTargets({ bundle: b2.name, fleetYaml: b2.fleetYaml, clusters, groups: [] }).deployments, bogus), { code: 'TOOL_NOT_FOUND' });
+});
+
+t.test('helm render: helm.repo and helm.version fetch the chart from a chart repository (served locally)', async (t) => {
+  const src = tree(chart);
+  const repoDir = join(src, 'repo');
+  mkdirSync(repoDir);
+  const helmEnv = { PATH: process.env.PATH ?? '', HOME: src, HELM_CACHE_HOME: join(src, '.c'), HELM_CONFIG_HOME: join(src, '.f'), HELM_DATA_HOME: join(src, '.d') };
+  execFileSync(tools.helm(), ['package', join(src, 'chart'), '-d', repoDir], { env: helmEnv });
+  execFileSync(tools.helm(), ['repo', 'index', repoDir], { env: helmEnv });
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    try {
+      res.end(readFileSync(join(repoDir, (req.url ?? '/').replace(/^\/+/, '').replace(/\.\./g, ''))));
+    } catch {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => {
+    server.close();
+    rmSync(src, { recursive: true, force: true });
+  });
+  const port = (server.address() as { port: number }).port;
+  const dir = tree({ 'fleet.yaml': `helm:\n  repo: http://127.0.0.1:${port}\n  chart: web\n  version: 0.1.0\n  values: { color: from-repo }\n` });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const [bundle] = await discoverBundles(dir, { prefix: 'remote' });
+  if (!bundle) throw new Error('no bundle');
+  const rendered = await renderBundle(bundle, resolveTargets({ bundle: bundle.name, fleetYaml: bundle.fleetYaml, clusters: clusters.slice(0, 1), groups: [] }).deployments, tools);
+  t.equal((find(rendered[0]?.set.objects ?? [], 'ConfigMap')?.data as { color: string }).color, 'from-repo');
+  t.ok(requests.includes('/index.yaml') && requests.some((u) => u.endsWith('web-0.1.0.tgz')), 'helm fetched the index and the chart from our server');
+  const missing = tree({ 'fleet.yaml': `helm:\n  repo: http://127.0.0.1:${port}\n  chart: web\n  version: 9.9.9\n` });
+  t.teardown(() => rmSync(missing, { recursive: true, force: true }));
+  const [b2] = await discoverBundles(missing, { prefix: 'remote' });
+  if (!b2) throw new Error('no bundle');
+  await t.rejects(renderBundle(b2, resolveTargets({ bundle: b2.name, fleetYaml: b2.fleetYaml, clusters: clusters.slice(0, 1), groups: [] }).deployments, tools), {
+    code: 'HELM_RENDER_FAILED',
+    message: /9\.9\.9/,
+  });
 });
