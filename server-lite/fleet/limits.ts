@@ -9,6 +9,8 @@ export const FLEET_LIMITS = Object.freeze({
   maxRenderedBytes: 64 * 1024 * 1024,
   /** helm/kustomize get this long per target; a hung renderer must not stall the others. */
   renderTimeoutMs: 120_000,
+  /** Renders of one bundle run this many at a time: helm/kustomize are CPU-bound, edge servers small. */
+  renderConcurrency: 2,
   /** Directory walk depth for bundle discovery; a symlink loop or vendored tree stops here. */
   maxDiscoveryDepth: 16,
   /** Blobs of a chunked manifest set: small enough for one SQLite row or one tunnel message burst. */

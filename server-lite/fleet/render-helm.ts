@@ -43,22 +43,21 @@ export async function valuesFor(input: { dir: string; bundle: string; options: E
   return withClusterGlobals(templateValues(values, ctx, `bundle ${input.bundle}: helm values`) as Values, ctx);
 }
 
+/** Renders with `values` from valuesFor(); the caller keys its render cache on options and values. */
 export async function renderHelm(input: {
   dir: string;
   bundle: string;
   target: string;
   options: EffectiveOptions;
-  clusterName: string;
-  clusterLabels: Labels;
+  values: Values;
   tools: RenderTools;
 }): Promise<JsonObject[]> {
-  const { bundle, target, options } = input;
+  const { bundle, target, options, values } = input;
   const helm = options.helm;
   const chartRef = helm?.chart ?? '.';
   // A chart from a repository or registry is passed through; anything else is a path in the bundle.
   const remote = helm?.repo !== undefined || /^(oci|https?):\/\//.test(chartRef);
   const chart = remote ? chartRef : await insideBundle(input.dir, chartRef, bundle);
-  const values = await valuesFor(input);
   const work = await mkdtemp(join(tmpdir(), 'drover-helm-'));
   try {
     const valuesFile = join(work, 'values.json');

@@ -25,5 +25,5 @@ t.test('values: an unknown expression or a missing label is FLEET_YAML_SCHEMA na
 
 t.test('values: global.fleet.clusterLabels is always set and wins over user values', async (t) => {
   const v = withClusterGlobals({ global: { fleet: { clusterLabels: { env: 'forged' } }, other: 1 } }, ctx);
-  t.same(v, { global: { other: 1, fleet: { clusterName: 'edge-1', clusterLabels: { env: 'edge', region: 'eu' } } } });
+  t.same(v, { global: { other: 1, fleet: { clusterLabels: { env: 'edge', region: 'eu' } } } });
 });

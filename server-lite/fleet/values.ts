@@ -50,7 +50,11 @@ export function templateValues(values: unknown, ctx: TemplateContext, where: str
   return values;
 }
 
-/** The last layer, authoritative like Fleet's: charts read `.Values.global.fleet.clusterLabels.env`. */
+/**
+ * The last layer, authoritative like Fleet's: charts read `.Values.global.fleet.clusterLabels.env`.
+ * Only labels, not the cluster name: clusters with equal labels then render once (render-bundle.ts);
+ * values that need the name say `${ .ClusterName }`.
+ */
 export function withClusterGlobals(values: Values, ctx: TemplateContext): Values {
-  return mergeValues(values, { global: { fleet: { clusterName: ctx.clusterName, clusterLabels: { ...ctx.clusterLabels } } } });
+  return mergeValues(values, { global: { fleet: { clusterLabels: { ...ctx.clusterLabels } } } });
 }

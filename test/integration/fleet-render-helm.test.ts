@@ -173,3 +173,21 @@ t.test('helm render: helm.repo and helm.version fetch the chart from a chart rep
     message: /9\.9\.9/,
   });
 });
+
+t.test('helm render: clusters with equal final values share one helm run; ${ .ClusterName } makes them distinct', async (t) => {
+  const many: ClusterInfo[] = Array.from({ length: 6 }, (_, i) => ({ id: `c${i}`, name: `site-${i}`, labels: { env: i % 2 ? 'edge' : 'core' } }));
+  let runs = 0;
+  const counting = { helm: () => (runs++, tools.helm()), kustomize: () => tools.kustomize() };
+  const shared = tree({ ...chart, 'fleet.yaml': 'helm: { chart: ./chart }\n' });
+  const named = tree({ ...chart, 'fleet.yaml': 'helm: { chart: ./chart, values: { site: "${ .ClusterName }" } }\n' });
+  t.teardown(() => [shared, named].forEach((d) => rmSync(d, { recursive: true, force: true })));
+  for (const [dir, expectedRuns] of [[shared, 2], [named, 6]] as const) {
+    runs = 0;
+    const [bundle] = await discoverBundles(dir, { prefix: 'many' });
+    if (!bundle) throw new Error('no bundle');
+    const out = await renderBundle(bundle, resolveTargets({ bundle: bundle.name, fleetYaml: bundle.fleetYaml, clusters: many, groups: [] }).deployments, counting);
+    t.equal(runs, expectedRuns);
+    t.equal(out.length, 6);
+    t.equal(new Set(out.map((o) => o.set.revision)).size, expectedRuns);
+  }
+});
