@@ -13,6 +13,7 @@ export const FLEET_ERRORS = Object.freeze({
   BUNDLE_EMPTY: { status: 400, message: 'the bundle renders to no objects' },
   PATH_ESCAPES_BUNDLE: { status: 400, message: 'a path in fleet.yaml points outside the bundle directory' },
   TARGET_NO_MATCH: { status: 400, message: 'a bundle target matches no cluster' },
+  DEPENDENCY_CYCLE: { status: 400, message: 'dependsOn between bundles forms a cycle' },
   SELECTOR_INVALID: { status: 400, message: 'a label selector is malformed' },
   HELM_RENDER_FAILED: { status: 422, message: '`helm template` failed for this bundle and target' },
   KUSTOMIZE_RENDER_FAILED: { status: 422, message: '`kustomize build` failed for this bundle and target' },

@@ -27,3 +27,4 @@ export { GitPoller, type PollResult, type GitPollerOptions } from './git-poller.
 export { redactUrl, type GitSourceSpec } from './git-checkout.ts';
 export { parseWebhook, gitreposForPush, normaliseRepoUrl, type WebhookEvent, type WebhookTarget } from './webhook.ts';
 export { packSource, extractSource, listSourceFiles } from './source-archive.ts';
+export { checkDependencies, assertNoDependencyCycle, type BundleOnCluster, type DependencyCheck } from './dependencies.ts';

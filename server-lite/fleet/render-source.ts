@@ -1,6 +1,7 @@
 // From a source (a pushed directory or a gitrepo checkout) to rendered bundles: discover, target,
 // render. Bundles are independent: a bad one gets its error and no result, the others render (as in
 // Fleet, one broken fleet.yaml must not stop every other app). Within a bundle it is all or nothing.
+import { assertNoDependencyCycle } from './dependencies.ts';
 import { scanBundles, type DiscoveredBundle } from './discovery.ts';
 import { FleetError, isFleetError } from './errors.ts';
 import { sha256 } from './manifest-set.ts';
@@ -60,7 +61,10 @@ export async function renderDiscovered(input: {
   return out;
 }
 
-/** Scans and renders a source; a bundle with a bad fleet.yaml is one failed outcome, not a failed source. */
+/**
+ * Scans and renders a source; a bundle with a bad fleet.yaml is one failed outcome, not a failed
+ * source. A dependsOn cycle fails the source (DEPENDENCY_CYCLE): no order of its bundles works.
+ */
 export async function renderSource(input: {
   root: string;
   prefix: string;
@@ -71,6 +75,7 @@ export async function renderSource(input: {
   tools: RenderTools;
 }): Promise<BundleOutcome[]> {
   const scan = await scanBundles(input.root, { paths: input.paths, prefix: input.prefix });
+  assertNoDependencyCycle(scan.bundles.map((b) => ({ name: b.name, dependsOn: b.fleetYaml.dependsOn })));
   const rendered = await renderDiscovered({ ...input, bundles: scan.bundles });
   const failed: BundleOutcome[] = scan.failed.map((f) => ({ ok: false, ...f }));
   return [...failed, ...rendered].sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0));
