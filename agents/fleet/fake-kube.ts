@@ -1,0 +1,65 @@
+// An in-memory `Kube` for unit tests: objects in a map, a fixed discovery table, CRDs that
+// become Established on demand, and injectable failures (unreachable, refused applies).
+import type { Kube, ResourceInfo } from './kube.ts';
+import type { KubeObject, ObjectRef } from './types.ts';
+import { FleetAgentError } from './errors.ts';
+import { keyOf, refOf } from './object-ref.ts';
+
+const BUILTIN: Record<string, ResourceInfo> = {
+  '/Namespace': { plural: 'namespaces', namespaced: false },
+  '/ConfigMap': { plural: 'configmaps', namespaced: true },
+  'apps/Deployment': { plural: 'deployments', namespaced: true },
+  'apiextensions.k8s.io/CustomResourceDefinition': { plural: 'customresourcedefinitions', namespaced: false },
+};
+
+export class FakeKube implements Kube {
+  readonly objects = new Map<string, KubeObject>();
+  readonly calls: string[] = [];
+  /** Set to make every call fail as if the apiserver were gone. */
+  unreachable = false;
+  /** Applies left before the next apply throws APPLY_FAILED (undefined: never). */
+  failAfterApplies: number | undefined;
+  /** Established condition given to applied CRDs. */
+  establishCrds = true;
+  private uid = 0;
+  private readonly kinds = new Map(Object.entries(BUILTIN));
+
+  private check(): void {
+    if (this.unreachable) throw new FleetAgentError('KUBE_UNREACHABLE', 'connect ECONNREFUSED');
+  }
+
+  async resource(ref: Pick<ObjectRef, 'group' | 'kind'>): Promise<ResourceInfo | undefined> {
+    this.check();
+    return this.kinds.get(`${ref.group}/${ref.kind}`);
+  }
+
+  async apply(obj: KubeObject): Promise<KubeObject> {
+    this.check();
+    const ref = refOf(obj);
+    if (!this.kinds.has(`${ref.group}/${ref.kind}`)) throw new FleetAgentError('KIND_UNKNOWN', `${obj.apiVersion} ${obj.kind}`);
+    if (this.failAfterApplies !== undefined && this.failAfterApplies-- <= 0) throw new FleetAgentError('APPLY_FAILED', `${obj.kind} ${obj.metadata.name}: injected`);
+    this.calls.push(`apply ${obj.kind}/${obj.metadata.name}`);
+    const prev = this.objects.get(keyOf(ref));
+    const live: KubeObject = { ...structuredClone(obj), metadata: { ...structuredClone(obj.metadata), uid: prev?.metadata.uid ?? `uid-${++this.uid}` } };
+    if (ref.kind === 'CustomResourceDefinition') {
+      const spec = obj.spec as { group: string; scope: string; names: { kind: string; plural: string } };
+      this.kinds.set(`${spec.group}/${spec.names.kind}`, { plural: spec.names.plural, namespaced: spec.scope !== 'Cluster' });
+      live.status = { conditions: [{ type: 'Established', status: this.establishCrds ? 'True' : 'False' }] };
+    }
+    this.objects.set(keyOf(ref), live);
+    return live;
+  }
+
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    this.check();
+    return this.objects.get(keyOf(ref));
+  }
+
+  async delete(ref: ObjectRef): Promise<boolean> {
+    this.check();
+    this.calls.push(`delete ${ref.kind}/${ref.name}`);
+    return this.objects.delete(keyOf(ref));
+  }
+
+  close(): void {}
+}

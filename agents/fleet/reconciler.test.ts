@@ -1,0 +1,65 @@
+import t from 'tap';
+import pino from 'pino';
+import { createReconciler, reconcileOnce, type ReconcilerDeps } from './reconciler.ts';
+import { createFleetStore } from './store.ts';
+import { FakeKube } from './fake-kube.ts';
+import { configMap, desired, memoryDb } from './test-fixtures.ts';
+
+const setup = () => {
+  const kube = new FakeKube();
+  const store = createFleetStore(memoryDb());
+  const deps: ReconcilerDeps = { kube, store, now: () => new Date(0), log: pino({ level: 'silent' }), sleep: async () => undefined };
+  return { kube, store, deps };
+};
+
+t.test('reconciler: an unreachable apiserver queues no status (no false state) and the next pass recovers', async (t) => {
+  const { kube, store, deps } = setup();
+  store.acceptDesired(desired('d', 'r1', [configMap('a', 'x')]));
+  t.equal((await reconcileOnce(deps)).deployments[0]?.state, 'Ready');
+  const before = store.outbox.length();
+  kube.unreachable = true;
+  const r = await reconcileOnce(deps);
+  t.match(r.deployments[0]?.error, /^KUBE_UNREACHABLE/);
+  t.equal(store.outbox.length(), before, 'nothing queued');
+  kube.unreachable = false;
+  t.equal((await reconcileOnce(deps)).deployments[0]?.state, 'Ready');
+});
+
+t.test('reconciler: a dependsOn cycle is ErrApplied with DEPENDENCY_CYCLE and nothing of it is applied', async (t) => {
+  const { kube, store, deps } = setup();
+  store.acceptDesired(desired('x', 'r1', [configMap('a', 'x')], { dependsOn: [{ deploymentId: 'y' }] }));
+  store.acceptDesired(desired('y', 'r1', [configMap('b', 'x')], { dependsOn: [{ deploymentId: 'x' }] }));
+  const r = await reconcileOnce(deps);
+  t.same(r.deployments.map((d) => d.state), ['ErrApplied', 'ErrApplied']);
+  t.match(store.outbox.peek().at(-1)?.status.message, /^DEPENDENCY_CYCLE/);
+  t.equal(kube.objects.size, 0);
+});
+
+t.test('reconciler: drift is corrected when correctDrift is on, and only reported when it is off', async (t) => {
+  const { kube, store, deps } = setup();
+  store.acceptDesired(desired('d', 'r1', [configMap('a', 'x', { k: 'v' })], { correctDrift: true }));
+  await reconcileOnce(deps);
+  kube.objects.get('/ConfigMap/x/a')!.data = { k: 'tampered' };
+  const r = await reconcileOnce(deps);
+  t.same(r.deployments[0]?.corrected, ['ConfigMap x/a']);
+  t.same(kube.objects.get('/ConfigMap/x/a')?.data, { k: 'v' });
+  store.acceptDesired(desired('d', 'r1', [configMap('a', 'x', { k: 'v' })], { correctDrift: false }));
+  kube.objects.get('/ConfigMap/x/a')!.data = { k: 'tampered' };
+  t.equal((await reconcileOnce(deps)).deployments[0]?.state, 'Modified');
+  t.same(store.outbox.peek().at(-1)?.status.modified[0]?.fields, ['/data/k']);
+});
+
+t.test('reconciler: the loop runs passes until stopped, and a trigger joins the pass in flight', async (t) => {
+  const { store, deps } = setup();
+  store.acceptDesired(desired('d', 'r1', [configMap('a', 'x')]));
+  let passes = 0;
+  const loop = createReconciler({ ...deps, intervalMs: 1, onPass: () => { passes++; } });
+  loop.start();
+  const [a, b] = [loop.trigger(), loop.trigger()];
+  t.equal(a, b, 'one pass at a time');
+  while (passes < 3) await new Promise((r) => setTimeout(r, 5));
+  await loop.stop();
+  const after = passes;
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(passes, after, 'no pass after stop');
+});
