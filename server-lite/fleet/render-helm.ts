@@ -76,6 +76,10 @@ export async function renderHelm(input: {
         HELM_CONFIG_HOME: join(work, 'config'),
         HELM_DATA_HOME: join(work, 'data'),
       },
+    }).catch((e: unknown) => {
+      // helm's advice to re-run with --debug is for people at a shell, not for a bundle status.
+      if (e instanceof FleetError) throw new FleetError(e.code, e.message.replace(/\s*Use --debug flag to render out invalid YAML\s*$/, ''), e.context);
+      throw e;
     });
     return parseManifests(out, `${bundle} (helm template, target ${target})`);
   } finally {

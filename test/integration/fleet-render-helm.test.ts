@@ -114,6 +114,7 @@ targetCustomizations:
     const err = e as { code: string; message: string; context: { bundle?: string; target?: string } };
     t.equal(err.code, 'HELM_RENDER_FAILED');
     t.match(err.message, /the chart refuses explode=true/);
+    t.notMatch(err.message, /--debug/, 'helm\'s shell advice is dropped');
     t.same(err.context, { bundle: 'bad', target: 'core' });
   }
   t.equal(result, 'untouched', 'no partial result for the clusters that rendered');
