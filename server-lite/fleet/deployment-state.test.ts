@@ -43,6 +43,17 @@ t.test('state: bundle status has the contract shape, clusters sorted, every clus
   for (const c of status.clusters) t.same(Object.keys(c), ['id', 'state', 'message']);
 });
 
+t.test('state: a failed render shows in the bundle status next to the last good revision', async (t) => {
+  const status = bundleStatus('web', 'r1', [{ clusterId: 'c1', observation: { ...applied, desiredRevision: 'r1', ackedRevision: 'r1', appliedRevision: 'r1' } }], {
+    code: 'HELM_RENDER_FAILED',
+    message: 'bundle web, target c1: boom',
+  });
+  t.same(status.error, { code: 'HELM_RENDER_FAILED', message: 'bundle web, target c1: boom' });
+  t.equal(status.revision, 'r1');
+  t.equal(status.clusters[0]?.state, 'Ready', 'the earlier revision stays untouched and Ready');
+  t.notOk('error' in bundleStatus('web', 'r1', []), 'no error field when the source rendered');
+});
+
 t.test('state: cluster status is the worst of its bundles', async (t) => {
   const s = clusterStatus('c1', [
     { name: 'web', observation: applied },

@@ -95,13 +95,22 @@ export interface BundleStatus {
   revision: string;
   summary: StateSummary;
   clusters: { id: string; state: DeploymentState; message: string }[];
+  /** Added field: why the latest source did not render; `revision` is then still the last good one. */
+  error?: { code: string; message: string } | undefined;
 }
 
-export function bundleStatus(name: string, revision: string, deployments: readonly { clusterId: string; observation: DeploymentObservation }[]): BundleStatus {
+export function bundleStatus(
+  name: string,
+  revision: string,
+  deployments: readonly { clusterId: string; observation: DeploymentObservation }[],
+  error?: { code: string; message: string },
+): BundleStatus {
   const clusters = deployments
     .map((d) => ({ id: d.clusterId, ...deploymentState(d.observation) }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { name, revision, summary: summarise(clusters.map((c) => c.state)), clusters };
+  const status: BundleStatus = { name, revision, summary: summarise(clusters.map((c) => c.state)), clusters };
+  if (error) status.error = { code: error.code, message: error.message };
+  return status;
 }
 
 export interface ClusterFleetStatus {

@@ -21,6 +21,7 @@ export const FLEET_ERRORS = Object.freeze({
   RENDER_TOO_LARGE: { status: 413, message: 'the rendered bundle exceeds the size limit' },
   CHUNK_MISSING: { status: 500, message: 'a blob of a chunked manifest set is missing' },
   CHUNK_CORRUPT: { status: 500, message: 'a blob of a chunked manifest set does not match its hash' },
+  DELTA_MISMATCH: { status: 409, message: 'a manifest delta does not fit the base revision or does not produce its target revision' },
   ROLLOUT_INVALID: { status: 400, message: 'rolloutStrategy has an invalid maxUnavailable' },
   SOURCE_ARCHIVE_INVALID: { status: 400, message: 'the pushed directory archive is malformed or has an entry that is not allowed' },
   SOURCE_TOO_LARGE: { status: 413, message: 'the pushed directory is too large' },

@@ -28,3 +28,4 @@ export { redactUrl, type GitSourceSpec } from './git-checkout.ts';
 export { parseWebhook, gitreposForPush, normaliseRepoUrl, type WebhookEvent, type WebhookTarget } from './webhook.ts';
 export { packSource, extractSource, listSourceFiles } from './source-archive.ts';
 export { checkDependencies, assertNoDependencyCycle, type BundleOnCluster, type DependencyCheck } from './dependencies.ts';
+export { diffManifestSets, applyManifestDelta, type ManifestDelta } from './manifest-delta.ts';
