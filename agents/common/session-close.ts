@@ -13,7 +13,7 @@ export function describeClose(info: SessionCloseInfo, wsCode: number, wsReason: 
     return new AgentError('CREDENTIAL_REVOKED', `the server closed the tunnel: credential revoked${reason}`);
   }
   if (wsCode === SERVER_CLOSE.superseded && /supersed/i.test(wsReason)) {
-    return new AgentError('TUNNEL_CLOSED', `the server replaced this tunnel with a newer connection${reason}`);
+    return new AgentError('TUNNEL_SUPERSEDED', `the server replaced this tunnel with a newer connection of this agent and role${reason}; is another process running this role?`);
   }
   if (info.code === 'TRANSPORT_CLOSED') return new AgentError('TUNNEL_CLOSED', `tunnel connection lost: ${info.message}`);
   const side = info.remote ? 'server' : 'agent';

@@ -213,8 +213,10 @@ export class TunnelClient {
     if (this.stopped) return;
     this.backoffState = afterDisconnect(this.backoffState, this.o.backoff, upForMs);
     // A refused credential will not fix itself quickly: retry at the cap (another process may
-    // rotate it, or an admin re-registers) instead of hammering the server.
-    const refused = err instanceof AgentError && (err.exitCode === 4 || err.exitCode === 5);
+    // rotate it, or an admin re-registers) instead of hammering the server. Superseded means a
+    // newer tunnel of ours exists (api.md: do nothing); retrying only at the cap keeps two copies
+    // of one role from taking the tunnel from each other in a tight loop.
+    const refused = err instanceof AgentError && (err.exitCode === 4 || err.exitCode === 5 || err.code === 'TUNNEL_SUPERSEDED');
     if (refused) this.backoffState = { attempt: this.o.backoff.maxExponent };
     const retryAfter = err instanceof AgentError ? err.retryAfterMs : undefined;
     const delay = backoffDelay(this.backoffState, this.o.backoff, this.o.random, retryAfter);

@@ -1,0 +1,20 @@
+import t from 'tap';
+import { describeClose } from './session-close.ts';
+import type { SessionCloseInfo } from '../../protocol/index.ts';
+
+const info = (over: Partial<SessionCloseInfo>): SessionCloseInfo => ({ code: 'HANDSHAKE_FAILED', closeCode: 4001, message: 'x', remote: true, retryable: true, ...over });
+
+t.test('session close: server-lite 4003 "credential revoked" is CREDENTIAL_REVOKED, not a protocol FLOW_CONTROL error', async (t) => {
+  t.equal(describeClose(info({ code: 'FLOW_CONTROL_ERROR', closeCode: 4003 }), 4003, 'credential revoked').code, 'CREDENTIAL_REVOKED');
+});
+
+t.test('session close: server-lite 4001 "superseded" is TUNNEL_SUPERSEDED, not HANDSHAKE_FAILED', async (t) => {
+  t.equal(describeClose(info({}), 4001, 'superseded by a newer connection').code, 'TUNNEL_SUPERSEDED');
+});
+
+t.test('session close: the protocol meaning stands when the reason is not the server one', async (t) => {
+  const e = describeClose(info({}), 4001, 'no HELLO within 10000 ms');
+  t.equal(e.code, 'TUNNEL_CLOSED');
+  t.match(e.message, 'HANDSHAKE_FAILED');
+  t.match(describeClose(info({ code: 'TRANSPORT_CLOSED', closeCode: 1006 }), 1006, '').message, 'connection lost');
+});
