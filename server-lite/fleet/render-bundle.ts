@@ -3,6 +3,7 @@
 // never replaces a good one. Renderer choice per target: Helm when a chart is named or Chart.yaml
 // exists; else kustomize when kustomize.dir is set or kustomization.yaml exists; else plain YAML.
 // Targets with equal inputs render once (for Helm: equal final values), a few renders at a time.
+import { assertNoEscapingLinks } from './bundle-files.ts';
 import type { DiscoveredBundle } from './discovery.ts';
 import { FleetError } from './errors.ts';
 import { FLEET_LIMITS } from './limits.ts';
@@ -65,6 +66,7 @@ export async function renderBundle(
   tools: RenderTools,
   concurrency: number = FLEET_LIMITS.renderConcurrency,
 ): Promise<RenderedTarget[]> {
+  await assertNoEscapingLinks(bundle.dir, bundle.name);
   // 1. Inputs per target; Helm values are computed here (cheap) so equal values share one render.
   const jobs = new Map<string, Job>();
   const keyOf: string[] = [];

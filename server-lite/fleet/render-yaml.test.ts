@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { mergePatch, renderPlainYaml } from './render-yaml.ts';
-import { insideBundle } from './bundle-files.ts';
+import { assertNoEscapingLinks, insideBundle } from './bundle-files.ts';
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'drover-fleet-yaml-'));
@@ -82,4 +82,18 @@ t.test('merge patch: RFC 7386 examples', async (t) => {
   t.same(mergePatch({ a: ['b'] }, { a: 'c' }), { a: 'c' });
   t.same(mergePatch({ a: { b: 'c' } }, { a: { b: 'd', c: null } }), { a: { b: 'd' } });
   t.same(mergePatch(['a'], { a: 'b' }), { a: 'b' });
+});
+
+t.test('bundle files: a symlinked manifest inside the bundle counts; a link out of the bundle fails the whole bundle', async (t) => {
+  const outside = tree({ 'secret.yaml': cm.replace('cfg', 'secret') });
+  const dir = tree({ 'real/cm.yaml': cm, 'sub/x.txt': 'not yaml' });
+  symlinkSync(join(dir, 'real', 'cm.yaml'), join(dir, 'alias.yaml'));
+  t.teardown(() => [dir, outside].forEach((d) => rmSync(d, { recursive: true, force: true })));
+  await assertNoEscapingLinks(dir, 'web');
+  const objs = await renderPlainYaml(dir, [], 'web');
+  t.equal(objs.length, 2, 'alias.yaml and real/cm.yaml');
+  symlinkSync(join(outside, 'secret.yaml'), join(dir, 'sub', 'leak.yaml'));
+  await t.rejects(assertNoEscapingLinks(dir, 'web'), { code: 'PATH_ESCAPES_BUNDLE', message: /symlink "sub\/leak\.yaml" points outside/ });
+  symlinkSync('/nonexistent/target', join(outside, 'dangling'));
+  await t.rejects(assertNoEscapingLinks(outside, 'o'), { code: 'PATH_ESCAPES_BUNDLE' }, 'a dangling link is refused too');
 });

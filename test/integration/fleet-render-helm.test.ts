@@ -2,7 +2,7 @@
 // precedence, cluster labels in values, a failing chart reported with helm's own error and no result.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -191,4 +191,20 @@ t.test('helm render: clusters with equal final values share one helm run; ${ .Cl
     t.equal(out.length, 6);
     t.equal(new Set(out.map((o) => o.set.revision)).size, expectedRuns);
   }
+});
+
+t.test('helm render: a chart symlink to a server file is PATH_ESCAPES_BUNDLE before helm runs (no .Files.Get leak)', async (t) => {
+  const dir = tree({ ...chart, 'chart/templates/leak.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: leak }\ndata: { x: {{ .Files.Get "files/hostname" | quote }} }\n', 'fleet.yaml': 'helm: { chart: ./chart }\n' });
+  mkdirSync(join(dir, 'chart', 'files'));
+  symlinkSync('/etc/hostname', join(dir, 'chart', 'files', 'hostname'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const [bundle] = await discoverBundles(dir, { prefix: 'leak' });
+  if (!bundle) throw new Error('no bundle');
+  let runs = 0;
+  const counting = { helm: () => (runs++, tools.helm()), kustomize: () => tools.kustomize() };
+  await t.rejects(renderBundle(bundle, resolveTargets({ bundle: bundle.name, fleetYaml: bundle.fleetYaml, clusters, groups: [] }).deployments, counting), {
+    code: 'PATH_ESCAPES_BUNDLE',
+    message: /chart\/files\/hostname/,
+  });
+  t.equal(runs, 0);
 });
