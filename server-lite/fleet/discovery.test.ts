@@ -1,6 +1,6 @@
 // Bundle discovery: one bundle per fleet.yaml, or per given path without one; names and errors.
 import t from 'tap';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { bundleName, discoverBundles, scanBundles } from './discovery.ts';
@@ -67,4 +67,14 @@ t.test('discovery: scanBundles reports a bad fleet.yaml against its bundle and s
   const r = await scanBundles(dir, { prefix: 'r' });
   t.same(r.bundles.map((b) => b.name), ['r-b']);
   t.same(r.failed.map((f) => [f.name, f.path, f.error.code, f.error.context.bundle, f.error.context.file]), [['r-a', 'a', 'FLEET_YAML_SCHEMA', 'r-a', 'a/fleet.yaml']]);
+});
+
+t.test('discovery: a fleet.yaml symlinked out of its bundle is refused, not read', async (t) => {
+  const outside = tree({ 'private.yaml': 'secretKeyName: 1\n' });
+  const dir = tree({ 'b/cm.yaml': cm });
+  symlinkSync(join(outside, 'private.yaml'), join(dir, 'b', 'fleet.yaml'));
+  t.teardown(() => [dir, outside].forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const r = await scanBundles(dir, { prefix: 'r' });
+  t.same(r.failed.map((f) => f.error.code), ['PATH_ESCAPES_BUNDLE']);
+  t.notMatch(r.failed[0]?.error.message ?? '', /secretKeyName/);
 });

@@ -1,9 +1,9 @@
 // Bundle discovery in a directory tree (a pushed directory or a git checkout): one bundle per
 // directory holding a fleet.yaml; a given path with no fleet.yaml anywhere below is one bundle
 // itself (Fleet's rule). Every fleet.yaml is parsed here, so a bad one fails discovery with its path.
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import { readBounded } from './bundle-files.ts';
+import { insideBundle, readBounded } from './bundle-files.ts';
 import { FleetError } from './errors.ts';
 import { parseFleetYaml, type FleetYaml } from './fleet-yaml.ts';
 import { FLEET_LIMITS } from './limits.ts';
@@ -28,7 +28,7 @@ async function findFleetYamlDirs(dir: string, depth: number): Promise<string[]> 
   if (depth > FLEET_LIMITS.maxDiscoveryDepth) return [];
   const entries = await readdir(dir, { withFileTypes: true });
   const found: string[] = [];
-  if (entries.some((e) => e.isFile() && e.name === 'fleet.yaml')) found.push(dir);
+  if (entries.some((e) => (e.isFile() || e.isSymbolicLink()) && e.name === 'fleet.yaml')) found.push(dir);
   for (const e of entries) {
     // Hidden directories (.git) and symlinked directories are never walked: no loops, no escapes.
     if (e.isDirectory() && !e.name.startsWith('.')) found.push(...(await findFleetYamlDirs(join(dir, e.name), depth + 1)));
@@ -68,10 +68,9 @@ export async function scanBundles(root: string, opts: { paths?: readonly string[
     names.set(name, path);
     const file = path === '.' ? 'fleet.yaml' : join(path, 'fleet.yaml');
     try {
-      const text = await readBounded(join(dir, 'fleet.yaml'), file, name).catch((e: unknown) => {
-        if ((e as { code?: string }).code === 'ENOENT') return '';
-        throw e;
-      });
+      // A fleet.yaml symlinked out of the bundle must not be read: its keys would echo in errors.
+      const exists = await lstat(join(dir, 'fleet.yaml')).then(() => true, () => false);
+      const text = exists ? await readBounded(await insideBundle(dir, 'fleet.yaml', name), file, name) : '';
       result.bundles.push({ name, dir, path, fleetYaml: parseFleetYaml(text, file) });
     } catch (e) {
       if (!(e instanceof FleetError)) throw e;
