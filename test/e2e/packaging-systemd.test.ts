@@ -2,7 +2,8 @@
 // (systemd as PID 1, host network, so the server on the host's loopback is reachable). A one-shot
 // test unit inside runs the documented `curl | sh` install, then records what systemd reports:
 // all three hardened agent units active and connected, the SQLite addon in each CacheDirectory=,
-// a killed agent restarted by Restart=always, and the uninstaller stopping and removing the units.
+// a killed agent restarted by Restart=always, the uninstaller stopping and removing the units; then
+// the same for `install.sh server`.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,9 @@ const server = await startServer(path.join(dist.dir, 'drover-linux-amd64'), path
 t.teardown(() => server.stop());
 const downloads = await startDownloadServer(dist.dir, path.join(REPO_ROOT, 'packaging', 'install.sh'), path.join(server.dataDir, 'tls'));
 t.teardown(() => downloads.close());
+// No join token pins a CA for a server install: it downloads from a plain http mirror.
+const mirror = await startDownloadServer(dist.dir, path.join(REPO_ROOT, 'packaging', 'install.sh'));
+t.teardown(() => mirror.close());
 const root = scratchRoot('amd64');
 t.teardown(root.cleanup);
 
@@ -45,6 +49,14 @@ show cluster crashed
 /usr/local/bin/drover-uninstall.sh --remove-state
 echo "uninstall=$?" >>"$out"
 systemctl list-unit-files 'drover-*' --no-legend >/root/unit-files.txt
+curl -sfL "$MIRROR/install.sh" | INSTALL_DROVER_DOWNLOAD_URL="$MIRROR" sh -s - server --listen 127.0.0.1:0
+echo "server.install=$?" >>"$out"
+i=0; while [ ! -s /var/lib/drover/server/server.json ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
+systemctl show -p ActiveState -p NRestarts drover-server | sed "s/^/server./" >>"$out"
+drover token create --data-dir /var/lib/drover/server >/root/server-token.txt
+echo "server.token=$?" >>"$out"
+/usr/local/bin/drover-uninstall.sh --remove-state
+echo "server.uninstall=$?" >>"$out"
 echo "done=1" >>"$out"
 systemctl poweroff
 `;
@@ -75,7 +87,7 @@ function readResults(): Record<string, string> {
 
 t.test('systemd: install.sh under a booted systemd starts three hardened agents that connect, restart after a crash, and uninstall cleanly', async (t) => {
   fs.writeFileSync(path.join(root.dir, 'root', 'boot-test.sh'), BOOT_SCRIPT, { mode: 0o755 });
-  fs.writeFileSync(path.join(root.dir, 'root', 'boot-test.env'), `DL=${downloads.url}\nSRV=${server.url}\nTOKEN=${server.token()}\n`);
+  fs.writeFileSync(path.join(root.dir, 'root', 'boot-test.env'), `DL=${downloads.url}\nMIRROR=${mirror.url}\nSRV=${server.url}\nTOKEN=${server.token()}\n`);
   fs.writeFileSync(path.join(root.dir, 'etc', 'systemd', 'system', 'boot-test.service'), BOOT_UNIT);
   fs.symlinkSync('/etc/systemd/system/boot-test.service', path.join(root.dir, 'etc', 'systemd', 'system', 'multi-user.target.wants', 'boot-test.service'));
 
@@ -106,4 +118,14 @@ t.test('systemd: install.sh under a booted systemd starts three hardened agents 
   t.equal(r['uninstall'], '0');
   t.equal(fs.readFileSync(path.join(root.dir, 'root', 'unit-files.txt'), 'utf8').trim(), '', 'no drover unit left');
   t.notOk(fs.existsSync(path.join(root.dir, 'var', 'lib', 'drover')), 'state removed with --remove-state');
+});
+
+t.test('systemd: the server unit starts under systemd and the admin CLI on the host reads its data dir', async (t) => {
+  const r = readResults();
+  t.equal(r['server.install'], '0');
+  t.equal(r['server.ActiveState'], 'active');
+  t.equal(r['server.NRestarts'], '0');
+  t.equal(r['server.token'], '0', 'drover token create --data-dir /var/lib/drover/server works next to the hardened server');
+  t.match(fs.readFileSync(path.join(root.dir, 'root', 'server-token.txt'), 'utf8'), /^D10[0-9a-f]{64}::\S+\n$/);
+  t.equal(r['server.uninstall'], '0');
 });
