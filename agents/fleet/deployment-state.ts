@@ -26,7 +26,7 @@ export interface StateInput {
 
 export function computeStatus(input: StateInput): DeploymentStatus {
   const { desired, applied } = input;
-  const base = { deploymentId: desired.id, bundle: desired.bundle, revision: desired.revision, nonReady: [] as string[], modified: [] as ObjectDrift[] };
+  const base = { deploymentId: desired.id, bundle: desired.bundle, revision: desired.revision, appliedRevision: applied.revision, nonReady: [] as string[], modified: [] as ObjectDrift[] };
   const status = (state: DeploymentState, message: string, extra: Partial<DeploymentStatus> = {}): DeploymentStatus => ({ ...base, state, message, ...extra });
 
   if (applied.error !== undefined && applied.errorRevision === desired.revision) return status('ErrApplied', applied.error);

@@ -47,6 +47,8 @@ export function createOutbox(db: Database, opts: { maxRows?: number } = {}): Out
       ORDER BY o.seq LIMIT ?)`);
   const select = db.prepare('SELECT seq, deployment_id, created_at, status FROM fleet_outbox ORDER BY seq LIMIT ?');
   const remove = db.prepare('DELETE FROM fleet_outbox WHERE seq <= ?');
+  const latest = db.prepare(`INSERT INTO fleet_status (deployment_id, state, status, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (deployment_id) DO UPDATE SET state = excluded.state, status = excluded.status, updated_at = excluded.updated_at`);
 
   const coalesced = (): number => Number(lastFp.get('outbox.coalesced') ?? 0);
 
@@ -55,6 +57,7 @@ export function createOutbox(db: Database, opts: { maxRows?: number } = {}): Out
     const key = `outbox.last.${status.deploymentId}`;
     if (lastFp.get(key) === fp) return undefined;
     setMeta.run(key, fp);
+    latest.run(status.deploymentId, status.state, JSON.stringify(status), now.toISOString());
     const info = insert.run(status.deploymentId, status.revision, status.state, fp, JSON.stringify(status), now.toISOString());
     const excess = (count.get() as number) - maxRows;
     if (excess > 0) {

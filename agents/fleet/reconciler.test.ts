@@ -63,3 +63,28 @@ t.test('reconciler: the loop runs passes until stopped, and a trigger joins the 
   await new Promise((r) => setTimeout(r, 20));
   t.equal(passes, after, 'no pass after stop');
 });
+
+t.test('reconciler: with correctDrift, the drift is queued as Modified before the corrected state', async (t) => {
+  const { kube, store, deps } = setup();
+  store.acceptDesired(desired('d', 'r1', [configMap('a', 'x', { k: 'v' })], { correctDrift: true }));
+  await reconcileOnce(deps);
+  kube.objects.delete('/ConfigMap/x/a');
+  await reconcileOnce(deps);
+  const states = store.outbox.peek().map((r) => r.status.state);
+  t.same(states, ['Ready', 'Modified', 'Ready']);
+  t.equal(store.outbox.peek()[1]?.status.modified[0]?.missing, true);
+});
+
+t.test('reconciler: a removed deployment is pruned through the journal and then forgotten; keepResources leaves its objects', async (t) => {
+  const { kube, store, deps } = setup();
+  store.acceptDesired(desired('gone', 'r1', [configMap('a', 'x')]));
+  store.acceptDesired(desired('kept', 'r1', [configMap('b', 'x')], { keepResources: true }));
+  await reconcileOnce(deps);
+  store.removeDesired('gone');
+  store.removeDesired('kept');
+  const r = await reconcileOnce(deps);
+  t.same(r.deployments.map((d) => [d.id, d.applied]), [['gone', true], ['kept', true]]);
+  t.same([...kube.objects.keys()], ['/ConfigMap/x/b'], 'a pruned, b kept');
+  t.same(store.removedDeployments(), []);
+  t.same(store.inventory('gone'), []);
+});

@@ -73,6 +73,13 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
     if (store.outbox.enqueue(s, deps.now()) !== undefined) queued++;
   };
 
+  for (const d of store.removedDeployments()) {
+    // Removed by the server: an empty revision prunes (or, under keepResources, orphans) every
+    // object in the inventory through the same journal; then every row of it is dropped.
+    const r = await applyDeployment(deps, { ...d, revision: `removed:${d.revision}`, manifests: [] });
+    if (r.ok) store.forget(d.id);
+    reports.push({ id: d.id, state: undefined, applied: r.ok, corrected: [], ...(r.ok ? {} : { error: r.error }) });
+  }
   for (const id of cyclic) {
     const d = byId.get(id)!;
     store.recordError(id, d.revision, `DEPENDENCY_CYCLE: ${cyclic.join(', ')} depend on each other`);
@@ -97,6 +104,8 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
         observed = await observe(deps, d, objs);
         const drifted = observed.filter((o) => o.readiness === undefined || o.drift.length > 0);
         if (drifted.length > 0 && d.options.correctDrift === true) {
+          // Report the drift before fixing it, so the server's history shows that it happened.
+          queue(computeStatus({ desired: d, applied: store.applied(id), journalOpen: false, waitingFor: [], observed }));
           const keys = new Set(drifted.map((o) => keyOf(o.ref)));
           for (const o of objs.filter((x) => keys.has(keyOf(x.ref)))) {
             await deps.kube.apply(o.manifest);

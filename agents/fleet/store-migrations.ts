@@ -58,6 +58,15 @@ export const FLEET_MIGRATIONS: readonly string[] = Object.freeze([
    );
    CREATE INDEX fleet_outbox_deployment ON fleet_outbox (deployment_id, seq);
    CREATE TABLE fleet_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // v2: deployments the server no longer wants (pruned, then forgotten); the latest status per
+  // deployment, kept after the outbox drained, for `drover agent status`.
+  `ALTER TABLE fleet_deployments ADD COLUMN removed_at TEXT;
+   CREATE TABLE fleet_status (
+     deployment_id TEXT PRIMARY KEY,
+     state TEXT NOT NULL,
+     status TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );`,
 ]);
 
 /** Brings the fleet tables to the newest version, each step in its own transaction. */

@@ -61,3 +61,30 @@ t.test('store: apply errors are recorded per revision', async (t) => {
   t.equal(store.applied('d1').error, 'KIND_UNKNOWN: x');
   t.equal(store.applied('d1').errorRevision, 'r1');
 });
+
+t.test('store: a database at fleet schema v1 is upgraded in place, keeping its deployments', async (t) => {
+  const db = memoryDb();
+  db.exec('CREATE TABLE fleet_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  db.exec(FLEET_MIGRATIONS[0]!);
+  db.prepare('INSERT INTO fleet_migrations VALUES (1, ?)').run('x');
+  db.prepare("INSERT INTO fleet_deployments VALUES ('d1', 'b', 'r1', '[]', '{}', 'x')").run();
+  const store = createFleetStore(db);
+  t.equal(store.deployment('d1')?.revision, 'r1');
+  t.same(store.latestStatuses(), []);
+});
+
+t.test('store: a removed deployment leaves the set in force until forgotten; accepting it again revives it', async (t) => {
+  const store = createFleetStore(memoryDb());
+  store.acceptDesired(desired('d1', 'r1', [configMap('a', 'x')]));
+  t.equal(store.removeDesired('d1'), true);
+  t.equal(store.removeDesired('d1'), false, 'removing twice is a no-op');
+  t.same(store.deployments(), []);
+  t.same(store.removedDeployments().map((d) => d.id), ['d1']);
+  t.same([...store.revisions()], [], 'not part of the resume point');
+  store.acceptDesired(desired('d1', 'r2', [configMap('a', 'x')]));
+  t.same(store.removedDeployments(), []);
+  store.removeDesired('d1');
+  store.forget('d1');
+  t.same(store.removedDeployments(), []);
+  t.equal(store.deployment('d1'), undefined);
+});

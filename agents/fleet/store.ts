@@ -3,7 +3,7 @@
 // objects, the apply journal and the status outbox. Everything the reconcile loop needs lives
 // here, so the agent keeps enforcing with no server, also after a restart.
 import type { Database } from 'better-sqlite3';
-import type { DeploymentOptions, DesiredDeployment, InventoryEntry, KubeObject } from './types.ts';
+import type { DeploymentOptions, DeploymentStatus, DesiredDeployment, InventoryEntry, KubeObject } from './types.ts';
 import { migrateFleetTables } from './store-migrations.ts';
 import { createApplyJournal, type ApplyJournal } from './apply-journal.ts';
 import { createOutbox, type Outbox } from './outbox.ts';
@@ -24,8 +24,19 @@ export interface FleetStore {
    * throw (MANIFEST_INVALID, TOO_MANY_OBJECTS, DUPLICATE_OBJECT) and leave the previous revision.
    */
   acceptDesired(d: DesiredDeployment): { deploymentId: string; revision: string };
+  /**
+   * The server no longer wants this deployment: stored durably (like acceptDesired) and returned
+   * by `removedDeployments()` until the reconciler has pruned its objects and calls `forget`.
+   */
+  removeDesired(id: string): boolean;
   deployment(id: string): DesiredDeployment | undefined;
+  /** Deployments in force (not removed). */
   deployments(): DesiredDeployment[];
+  removedDeployments(): DesiredDeployment[];
+  /** Drops every row of a removed deployment once its objects are pruned. */
+  forget(id: string): void;
+  /** The latest status queued per deployment (kept after the outbox drained). */
+  latestStatuses(): DeploymentStatus[];
   /** deploymentId → stored revision: what the agent tells the server on reconnect (resume point). */
   revisions(): Map<string, string>;
   applied(id: string): AppliedRecord;
@@ -40,10 +51,16 @@ export function createFleetStore(db: Database, opts: { now?: () => Date; outboxM
   migrateFleetTables(db, now);
   const upsert = db.prepare(`INSERT INTO fleet_deployments (id, bundle, revision, manifests, options, received_at)
       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET bundle = excluded.bundle, revision = excluded.revision,
-      manifests = excluded.manifests, options = excluded.options, received_at = excluded.received_at`);
-  const one = db.prepare('SELECT id, bundle, revision, manifests, options FROM fleet_deployments WHERE id = ?');
-  const all = db.prepare('SELECT id, bundle, revision, manifests, options FROM fleet_deployments ORDER BY id');
-  const revs = db.prepare('SELECT id, revision FROM fleet_deployments');
+      manifests = excluded.manifests, options = excluded.options, received_at = excluded.received_at, removed_at = NULL`);
+  const one = db.prepare('SELECT id, bundle, revision, manifests, options FROM fleet_deployments WHERE id = ? AND removed_at IS NULL');
+  const all = db.prepare('SELECT id, bundle, revision, manifests, options FROM fleet_deployments WHERE removed_at IS NULL ORDER BY id');
+  const allRemoved = db.prepare('SELECT id, bundle, revision, manifests, options FROM fleet_deployments WHERE removed_at IS NOT NULL ORDER BY id');
+  const markRemoved = db.prepare('UPDATE fleet_deployments SET removed_at = ? WHERE id = ? AND removed_at IS NULL');
+  const revs = db.prepare('SELECT id, revision FROM fleet_deployments WHERE removed_at IS NULL');
+  const statuses = db.prepare('SELECT status FROM fleet_status ORDER BY deployment_id').pluck();
+  const forgetAll = ['fleet_deployments WHERE id', 'fleet_applied WHERE deployment_id', 'fleet_inventory WHERE deployment_id',
+    'fleet_journal WHERE deployment_id', 'fleet_journal_steps WHERE deployment_id', 'fleet_status WHERE deployment_id', 'fleet_meta WHERE key']
+    .map((t) => db.prepare(`DELETE FROM ${t} = ?`));
   const appliedRow = db.prepare('SELECT revision, applied_at, error, error_revision FROM fleet_applied WHERE deployment_id = ?');
   const setError = db.prepare(`INSERT INTO fleet_applied (deployment_id, error, error_revision) VALUES (?, ?, ?)
       ON CONFLICT (deployment_id) DO UPDATE SET error = excluded.error, error_revision = excluded.error_revision`);
@@ -61,21 +78,30 @@ export function createFleetStore(db: Database, opts: { now?: () => Date; outboxM
   const write = db.transaction((d: DesiredDeployment) => {
     upsert.run(d.id, d.bundle, d.revision, JSON.stringify(d.manifests), JSON.stringify(d.options), now().toISOString());
   });
+  const durably = <T>(fn: () => T): T => {
+    // Durable before the acknowledgement: the server forgets what it sent once we ack, so the
+    // commit must reach the disk (synchronous=FULL fsyncs the WAL at commit) before we return.
+    const previous = db.pragma('synchronous', { simple: true }) as number;
+    db.pragma('synchronous = FULL');
+    try {
+      return fn();
+    } finally {
+      db.pragma(`synchronous = ${previous}`);
+    }
+  };
 
   return {
     acceptDesired(d) {
       validateManifests(d.manifests);
-      // Durable before the acknowledgement: the server forgets what it sent once we ack, so the
-      // commit must reach the disk (synchronous=FULL fsyncs the WAL at commit) before we return.
-      const previous = db.pragma('synchronous', { simple: true }) as number;
-      db.pragma('synchronous = FULL');
-      try {
-        write(d);
-      } finally {
-        db.pragma(`synchronous = ${previous}`);
-      }
+      durably(() => write(d));
       return { deploymentId: d.id, revision: d.revision };
     },
+    removeDesired: (id) => durably(() => markRemoved.run(now().toISOString(), id).changes > 0),
+    removedDeployments: () => (allRemoved.all() as Row[]).map(decode),
+    forget: db.transaction((id: string) => {
+      forgetAll.forEach((stmt, i) => stmt.run(i === forgetAll.length - 1 ? `outbox.last.${id}` : id));
+    }),
+    latestStatuses: () => (statuses.all() as string[]).map((s) => JSON.parse(s) as DeploymentStatus),
     deployment(id) {
       const r = one.get(id) as Row | undefined;
       return r === undefined ? undefined : decode(r);

@@ -31,7 +31,7 @@ export function desired(id: string, revision: string, manifests: KubeObject[], o
 }
 
 export function status(deploymentId: string, state: DeploymentStatus['state'], message = '', revision = 'r1'): DeploymentStatus {
-  return { deploymentId, bundle: `bundle-${deploymentId}`, revision, state, message, nonReady: [], modified: [] };
+  return { deploymentId, bundle: `bundle-${deploymentId}`, revision, appliedRevision: undefined, state, message, nonReady: [], modified: [] };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -90,7 +90,10 @@ export interface ObjectDrift {
 export interface DeploymentStatus {
   deploymentId: string;
   bundle: string;
+  /** The desired revision this status is about. */
   revision: string;
+  /** The revision whose apply last completed (undefined: none yet). */
+  appliedRevision: string | undefined;
   state: DeploymentState;
   message: string;
   /** Objects not ready, as `Kind ns/name: reason`. */
