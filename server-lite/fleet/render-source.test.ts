@@ -45,3 +45,10 @@ t.test('render source: a dependsOn cycle fails the whole source with DEPENDENCY_
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   await t.rejects(renderSource({ root: dir, prefix: 's', clusters, groups: [], tools: noTools }), { code: 'DEPENDENCY_CYCLE', message: /s-a → s-b → s-a/ });
 });
+
+t.test('render source: --namespace is the default namespace only where fleet.yaml sets none', async (t) => {
+  const dir = tree({ 'a/fleet.yaml': 'defaultNamespace: own\n', 'a/cm.yaml': cm('a'), 'b/fleet.yaml': '', 'b/cm.yaml': cm('b') });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = await renderSource({ root: dir, prefix: 's', clusters, groups: [], defaultNamespace: 'pushed', tools: noTools });
+  t.same(out.map((o) => (o.ok ? o.result.targets[0]?.set.objects[0]?.id : o.error.code)), ['/ConfigMap/own/a', '/ConfigMap/pushed/b']);
+});

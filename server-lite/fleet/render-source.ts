@@ -34,12 +34,15 @@ export async function renderDiscovered(input: {
   clusters: readonly ClusterInfo[];
   groups: readonly ClusterGroup[];
   targets?: readonly TargetCriteria[] | undefined;
+  /** `drover bundle apply --namespace`: the default namespace of bundles whose fleet.yaml sets none. */
+  defaultNamespace?: string | undefined;
   tools: RenderTools;
 }): Promise<BundleOutcome[]> {
   const out: BundleOutcome[] = [];
   for (const bundle of input.bundles) {
     try {
-      const resolution = resolveTargets({ bundle: bundle.name, fleetYaml: bundle.fleetYaml, targets: input.targets, clusters: input.clusters, groups: input.groups });
+      const fleetYaml = bundle.fleetYaml.defaultNamespace === undefined && input.defaultNamespace !== undefined ? { ...bundle.fleetYaml, defaultNamespace: input.defaultNamespace } : bundle.fleetYaml;
+      const resolution = resolveTargets({ bundle: bundle.name, fleetYaml, targets: input.targets, clusters: input.clusters, groups: input.groups });
       const targets = await renderBundle(bundle, resolution.deployments, input.tools);
       out.push({
         ok: true,
@@ -72,6 +75,7 @@ export async function renderSource(input: {
   clusters: readonly ClusterInfo[];
   groups: readonly ClusterGroup[];
   targets?: readonly TargetCriteria[] | undefined;
+  defaultNamespace?: string | undefined;
   tools: RenderTools;
 }): Promise<BundleOutcome[]> {
   const scan = await scanBundles(input.root, { paths: input.paths, prefix: input.prefix });
