@@ -141,6 +141,8 @@ export interface RoleStatusJson {
   since: string | null;
   lastError: string | null;
   nextRetryAt: string | null;
+  /** Added field: the process holding this role's tunnel. */
+  pid: number | null;
 }
 
 export interface AgentStatusJson {
