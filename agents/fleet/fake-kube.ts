@@ -52,6 +52,7 @@ export class FakeKube implements Kube {
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     this.check();
+    if (!this.kinds.has(`${ref.group}/${ref.kind}`)) throw new FleetAgentError('KIND_UNKNOWN', `${ref.group}/${ref.version} ${ref.kind}`);
     return this.objects.get(keyOf(ref));
   }
 
@@ -59,6 +60,13 @@ export class FakeKube implements Kube {
     this.check();
     this.calls.push(`delete ${ref.kind}/${ref.name}`);
     return this.objects.delete(keyOf(ref));
+  }
+
+  /** What deleting a CRD does: the kind stops being served and its objects are gone. */
+  deleteCrd(group: string, kind: string, crdName: string): void {
+    this.kinds.delete(`${group}/${kind}`);
+    this.objects.delete(`apiextensions.k8s.io/CustomResourceDefinition//${crdName}`);
+    for (const k of [...this.objects.keys()]) if (k.startsWith(`${group}/${kind}/`)) this.objects.delete(k);
   }
 
   close(): void {}

@@ -88,3 +88,16 @@ t.test('reconciler: a removed deployment is pruned through the journal and then 
   t.same(store.removedDeployments(), []);
   t.same(store.inventory('gone'), []);
 });
+
+t.test('reconciler: a deleted CRD is drift of the CRD and its resources; correctDrift restores the CRD first', async (t) => {
+  const { kube, store, deps } = setup();
+  const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'gizmos.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { kind: 'Gizmo', plural: 'gizmos' } } };
+  const gizmo = { apiVersion: 'example.com/v1', kind: 'Gizmo', metadata: { name: 'g', namespace: 'x' } };
+  store.acceptDesired(desired('d', 'r1', [gizmo, crd], { correctDrift: true }));
+  t.equal((await reconcileOnce(deps)).deployments[0]?.state, 'Ready');
+  kube.deleteCrd('example.com', 'Gizmo', 'gizmos.example.com');
+  kube.calls.length = 0;
+  const r = await reconcileOnce(deps);
+  t.same(kube.calls, ['apply CustomResourceDefinition/gizmos.example.com', 'apply Gizmo/g'], 'CRD first');
+  t.equal(r.deployments[0]?.state, 'Ready');
+});

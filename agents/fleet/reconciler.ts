@@ -13,8 +13,8 @@ import { resolveManifests, type ResolvedObject } from './resolve.ts';
 import { computeStatus, type ObservedObject } from './deployment-state.ts';
 import { diffObject } from './drift.ts';
 import { readinessOf } from './readiness.ts';
-import { describeRef, keyOf } from './object-ref.ts';
-import { describeFleetError } from './errors.ts';
+import { applyTier, describeRef, keyOf } from './object-ref.ts';
+import { FleetAgentError, describeFleetError } from './errors.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
 
 export interface ReconcilerDeps extends Omit<ApplierDeps, 'store' | 'kube'> {
@@ -54,7 +54,11 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
 
 async function observe(deps: ReconcilerDeps, d: DesiredDeployment, objs: readonly ResolvedObject[]): Promise<ObservedObject[]> {
   return mapLimit(objs, FLEET_AGENT_LIMITS.KUBE_CONCURRENCY, async (o) => {
-    const live = await deps.kube.get(o.ref);
+    // A kind gone from the cluster (its CRD deleted) means the object is gone too: drift.
+    const live = await deps.kube.get(o.ref).catch((err: unknown) => {
+      if (err instanceof FleetAgentError && err.code === 'KIND_UNKNOWN') return undefined;
+      throw err;
+    });
     if (!live) return { ref: o.ref, readiness: undefined, drift: [] };
     return { ref: o.ref, readiness: readinessOf(live), drift: diffObject(o.manifest, live, d.options.comparePatches) };
   });
@@ -107,7 +111,9 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
           // Report the drift before fixing it, so the server's history shows that it happened.
           queue(computeStatus({ desired: d, applied: store.applied(id), journalOpen: false, waitingFor: [], observed }));
           const keys = new Set(drifted.map((o) => keyOf(o.ref)));
-          for (const o of objs.filter((x) => keys.has(keyOf(x.ref)))) {
+          // In apply order: a deleted CRD must be back before its resources are re-applied.
+          const redo = objs.filter((x) => keys.has(keyOf(x.ref))).sort((a, b) => applyTier(a.ref) - applyTier(b.ref));
+          for (const o of redo) {
             await deps.kube.apply(o.manifest);
             report.corrected.push(describeRef(o.ref));
           }
