@@ -49,7 +49,9 @@ export async function syncCheckout(spec: GitSourceSpec, workDir: string, binary 
   let ref: string;
   if (spec.revision !== undefined) {
     // A pinned commit may not be a branch tip, and servers refuse unadvertised ids by default: fetch all.
-    await git(binary, workDir, ['fetch', '--quiet', '--tags', '--force', 'origin', '+refs/heads/*:refs/remotes/origin/*'], `git fetch ${repo}`);
+    // A working copy that followed a branch is shallow; the pinned commit may lie below its boundary.
+    const deepen = existsSync(join(workDir, '.git', 'shallow')) ? ['--unshallow'] : [];
+    await git(binary, workDir, ['fetch', '--quiet', ...deepen, '--tags', '--force', 'origin', '+refs/heads/*:refs/remotes/origin/*'], `git fetch ${repo}`);
     ref = `${spec.revision}^{commit}`;
   } else if (spec.branch !== undefined) {
     const remote = `refs/remotes/origin/${spec.branch}`;

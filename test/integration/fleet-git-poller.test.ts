@@ -59,6 +59,12 @@ t.test('git poller: first poll reports the commit and bundles; a new commit is r
   t.equal(r3.commit, c2);
   t.equal(r3.changed, true);
   t.same(r3.bundles.map((b) => b.name), ['demo-apps-db', 'demo-apps-web', 'demo-infra']);
+  // A force-push that rewrites the branch is followed too.
+  src.git('reset', '-q', '--hard', c1);
+  const c3 = src.commit({ 'infra/cm2.yaml': cm('infra2') }, 'rewritten');
+  const r4 = await poller.pollNow();
+  t.same([r4.commit, r4.changed, r4.error], [c3, true, undefined]);
+  t.same(r4.bundles.map((b) => b.name), ['demo-apps-web', 'demo-infra'], 'the rewritten history has no apps/db');
 });
 
 t.test('git poller: follows a named branch, and a pinned revision (commit or tag) wins over the branch', async (t) => {
@@ -67,7 +73,7 @@ t.test('git poller: follows a named branch, and a pinned revision (commit or tag
   t.teardown(() => [src.dir, work].forEach((d) => rmSync(d, { recursive: true, force: true })));
   const first = src.commit({ 'a/cm.yaml': cm('a') }, 'first');
   src.git('tag', 'v1');
-  src.commit({ 'b/cm.yaml': cm('b') }, 'second');
+  const second = src.commit({ 'b/cm.yaml': cm('b') }, 'second');
   src.git('checkout', '-q', '-b', 'release', first);
   const rel = src.commit({ 'r/cm.yaml': cm('r') }, 'release only');
   src.git('checkout', '-q', 'main');
@@ -80,6 +86,12 @@ t.test('git poller: follows a named branch, and a pinned revision (commit or tag
   t.equal(tag.commit, first);
   const gone = await new GitPoller({ name: 'x', repo: `file://${src.dir}`, paths: ['b'], revision: 'v1', workDir: join(work, '3'), timers: recordingTimers() }).pollNow();
   t.equal(gone.error?.code, 'BUNDLE_NOT_FOUND', 'the pinned checkout is clean: b/ from main is not there');
+  // `second` is reachable only through main's history, below a shallow checkout of main's tip.
+  src.commit({ 'c/cm.yaml': cm('c') }, 'third');
+  const shallowThenPinned = join(work, '5');
+  t.equal((await new GitPoller({ name: 'x', repo: `file://${src.dir}`, branch: 'main', workDir: shallowThenPinned, timers: recordingTimers() }).pollNow()).error, undefined);
+  const repinned = await new GitPoller({ name: 'x', repo: `file://${src.dir}`, revision: second, paths: ['b'], workDir: shallowThenPinned, timers: recordingTimers() }).pollNow();
+  t.same([repinned.commit, repinned.error], [second, undefined], 'a shallow branch checkout can later be pinned to an older commit');
   const missing = await new GitPoller({ name: 'x', repo: `file://${src.dir}`, branch: 'nope', workDir: join(work, '4'), timers: recordingTimers() }).pollNow();
   t.equal(missing.error?.code, 'GIT_FAILED');
 });
