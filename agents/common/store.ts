@@ -77,10 +77,12 @@ export class AgentStore {
     }
     try {
       const db = new Database(opts.create ? prepareFiles(dataDir) : file);
+      // First, so every later statement (even switching to WAL) waits for the other role
+      // processes' locks instead of failing with SQLITE_BUSY.
+      db.pragma(`busy_timeout = ${LIMITS.sqliteBusyTimeoutMs}`);
       db.pragma('journal_mode = WAL');
       // FULL: a rotated credential the server already switched to must survive a power cut.
       db.pragma('synchronous = FULL');
-      db.pragma(`busy_timeout = ${LIMITS.sqliteBusyTimeoutMs}`);
       const store = new AgentStore(db);
       store.migrate();
       return store;

@@ -19,6 +19,9 @@ t.test('one process per role on one data dir', async (t) => {
   const status = await waitFor('three roles connected from three processes', async () => {
     const s = await agentStatus(agentDir);
     return s.roles.every((r) => r.state === 'connected') ? s : undefined;
+  }).catch((err: unknown) => {
+    for (const p of procs) t.comment(`${p.role} (running: ${p.proc.running}):\n${p.proc.output.slice(-3000)}`);
+    throw err;
   });
   const pids = status.roles.map((r) => r.pid);
   t.same(pids.sort(), procs.map((p) => p.proc.pid).sort(), 'each role row is owned by its own process');
