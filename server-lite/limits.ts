@@ -43,4 +43,20 @@ export const LIMITS = Object.freeze({
   /** Facts are a small JSON object; larger ones are refused. */
   maxFactsBytes: 16 * 1024,
   maxLabels: 64,
+
+  /** Audit rows are written in batches: at most this long after the first queued row… */
+  auditFlushMs: 100,
+  /** …or at once when this many are queued (a watch storm must not grow the queue unbounded). */
+  auditBatchMax: 500,
+  /** `audit list` pages. */
+  auditPageMax: 1000,
+
+  /** Login and API tokens: default lifetime of a token minted by login or `user token create`. */
+  userTokenTtlMs: 30 * 24 * 60 * 60_000,
+  /** RBAC propagation: every cluster whose applied state differs is retried at this period. */
+  rbacSyncIntervalMs: 2_000,
+  /** Kubernetes facts (nodes, Warning events) are pulled from the cluster agent at this period. */
+  kubeFactsIntervalMs: 30_000,
+  /** A drover-side stream request (RBAC sync, facts) that gets no answer in this time is abandoned. */
+  agentRequestTimeoutMs: 20_000,
 } as const);

@@ -58,4 +58,48 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX agents_cluster ON agents(cluster_id);
     `,
   },
+  {
+    version: 2,
+    description: 'users, user API tokens, cluster role bindings, audit chain, cluster facts',
+    sql: `
+      CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        global_role TEXT NOT NULL,
+        password_hash TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE user_tokens (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name),
+        secret_hash TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE INDEX user_tokens_user ON user_tokens(user_name);
+      CREATE TABLE role_bindings (
+        user_name TEXT NOT NULL REFERENCES users(name),
+        cluster_id TEXT NOT NULL REFERENCES clusters(id),
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_name, cluster_id, role)
+      );
+      CREATE INDEX role_bindings_cluster ON role_bindings(cluster_id);
+      CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        user_name TEXT NOT NULL,
+        idp TEXT NOT NULL,
+        cluster_id TEXT,
+        verb TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      ALTER TABLE clusters ADD COLUMN kube_facts TEXT;
+    `,
+  },
 ]);

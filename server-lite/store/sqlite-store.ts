@@ -5,7 +5,14 @@ import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.ts';
+import { SqliteIdentity } from './sqlite-identity.ts';
 import type {
+  AuditRecord,
+  ClusterRole,
+  KubeFacts,
+  RoleBinding,
+  UserRecord,
+  UserTokenRecord,
   AgentRecord,
   ClusterRecord,
   CredentialUpdate,
@@ -97,6 +104,7 @@ export function migrate(db: Database.Database): number {
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
+  readonly #id: SqliteIdentity;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -108,6 +116,59 @@ export class SqliteStore implements Store {
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     migrate(this.#db);
+    this.#id = new SqliteIdentity(this.#db);
+  }
+
+  async createUser(u: UserRecord): Promise<boolean> {
+    return this.#id.createUser(u);
+  }
+  async getUser(name: string): Promise<UserRecord | undefined> {
+    return this.#id.getUser(name);
+  }
+  async listUsers(): Promise<UserRecord[]> {
+    return this.#id.listUsers();
+  }
+  async deleteUser(name: string): Promise<boolean> {
+    return this.#id.deleteUser(name);
+  }
+  async setPassword(name: string, hash: string): Promise<boolean> {
+    return this.#id.setPassword(name, hash);
+  }
+  async createUserToken(t: UserTokenRecord): Promise<void> {
+    this.#id.createUserToken(t);
+  }
+  async getUserToken(id: string): Promise<UserTokenRecord | undefined> {
+    return this.#id.getUserToken(id);
+  }
+  async listUserTokens(userName?: string): Promise<UserTokenRecord[]> {
+    return this.#id.listUserTokens(userName);
+  }
+  async revokeUserToken(id: string, now: number): Promise<boolean> {
+    return this.#id.revokeUserToken(id, now);
+  }
+  async bindRole(b: RoleBinding): Promise<boolean> {
+    return this.#id.bindRole(b);
+  }
+  async unbindRole(userName: string, clusterId: string, role: ClusterRole): Promise<boolean> {
+    return this.#id.unbindRole(userName, clusterId, role);
+  }
+  async listBindings(filter?: { clusterId?: string; userName?: string }): Promise<RoleBinding[]> {
+    return this.#id.listBindings(filter);
+  }
+  async appendAudit(rows: readonly AuditRecord[]): Promise<void> {
+    this.#id.appendAudit(rows);
+  }
+  async lastAudit(): Promise<AuditRecord | undefined> {
+    return this.#id.lastAudit();
+  }
+  async listAudit(filter?: { afterSeq?: number; limit?: number }): Promise<AuditRecord[]> {
+    return this.#id.listAudit(filter);
+  }
+  async setKubeFacts(clusterId: string, facts: KubeFacts): Promise<void> {
+    this.#id.setKubeFacts(clusterId, facts);
+  }
+  async getKubeFacts(clusterId: string): Promise<KubeFacts | undefined> {
+    return this.#id.getKubeFacts(clusterId);
   }
 
   async createToken(t: TokenRecord): Promise<void> {

@@ -77,6 +77,59 @@ export interface CredentialUpdate {
   expiresAt: number;
 }
 
+export const GLOBAL_ROLES = ['admin', 'user'] as const;
+export type GlobalRole = (typeof GLOBAL_ROLES)[number];
+export const CLUSTER_ROLES = ['cluster-owner', 'cluster-member', 'read-only'] as const;
+export type ClusterRole = (typeof CLUSTER_ROLES)[number];
+
+export interface UserRecord {
+  name: string;
+  globalRole: GlobalRole;
+  /** scrypt hash (auth/passwords.ts); null: the user has API tokens only. */
+  passwordHash: string | null;
+  createdAt: number;
+}
+
+/** A user's API token `<id>.<secret>`; only sha256(secret) is stored. */
+export interface UserTokenRecord {
+  id: string;
+  userName: string;
+  secretHash: string;
+  description: string;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface RoleBinding {
+  userName: string;
+  clusterId: string;
+  role: ClusterRole;
+  createdAt: number;
+}
+
+/** One audit row: what was asked, by whom, with what result. `hash` chains it to the row before. */
+export interface AuditFields {
+  at: number;
+  user: string;
+  /** Identity provider: `local` (users), `admin-token` (the built-in admin), `anonymous`. */
+  idp: string;
+  clusterId: string | null;
+  verb: string;
+  path: string;
+  status: number;
+  latencyMs: number;
+}
+
+export interface AuditRecord extends AuditFields {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** Kubernetes facts the cluster agent reports on request (nodes, Warning events). */
+export type KubeFacts = Record<string, unknown>;
+
 export interface Store {
   createToken(token: TokenRecord): Promise<void>;
   getToken(id: string): Promise<TokenRecord | undefined>;
@@ -106,6 +159,32 @@ export interface Store {
   /** Merge-patch: a null value removes the label. Returns the updated cluster, or undefined. */
   patchClusterLabels(id: string, patch: Record<string, string | null>): Promise<ClusterRecord | undefined>;
   listNodes(filter?: { clusterId?: string }): Promise<NodeRecord[]>;
+
+  createUser(user: UserRecord): Promise<boolean>;
+  getUser(name: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  /** Deletes the user with their tokens and bindings; false when no such user. */
+  deleteUser(name: string): Promise<boolean>;
+  setPassword(name: string, passwordHash: string): Promise<boolean>;
+
+  createUserToken(token: UserTokenRecord): Promise<void>;
+  getUserToken(id: string): Promise<UserTokenRecord | undefined>;
+  listUserTokens(userName?: string): Promise<UserTokenRecord[]>;
+  revokeUserToken(id: string, now: number): Promise<boolean>;
+
+  /** false when the binding already existed. */
+  bindRole(binding: RoleBinding): Promise<boolean>;
+  /** false when there was no such binding. */
+  unbindRole(userName: string, clusterId: string, role: ClusterRole): Promise<boolean>;
+  listBindings(filter?: { clusterId?: string; userName?: string }): Promise<RoleBinding[]>;
+
+  /** Appends rows whose seq/prevHash/hash the caller computed (audit/audit-writer.ts), in one transaction. */
+  appendAudit(rows: readonly AuditRecord[]): Promise<void>;
+  lastAudit(): Promise<AuditRecord | undefined>;
+  listAudit(filter?: { afterSeq?: number; limit?: number }): Promise<AuditRecord[]>;
+
+  setKubeFacts(clusterId: string, facts: KubeFacts): Promise<void>;
+  getKubeFacts(clusterId: string): Promise<KubeFacts | undefined>;
 
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
