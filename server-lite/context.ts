@@ -5,6 +5,8 @@ import type { HealthPolicy } from './health.ts';
 import type { InFlightLimiter } from './load-shedding.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { RandomBytes } from './secrets.ts';
+import type { AuditWriter } from './audit/audit-writer.ts';
+import type { RbacPropagator } from './rbac/propagator.ts';
 import type { Store } from './store/store.ts';
 import type { TlsMaterial } from './tls/tls-material.ts';
 import type { LastSeen } from './tunnel/last-seen.ts';
@@ -12,6 +14,12 @@ import type { SessionRegistry } from './tunnel/session-registry.ts';
 
 export interface Clock {
   now(): number;
+}
+
+/** Work pushed to or pulled from cluster agents (RBAC propagation, Kubernetes facts). */
+export interface ClusterSync {
+  /** Something changed for this cluster (or its agent connected): sync it soon. */
+  kick(clusterId: string): void;
 }
 
 export interface ServerContext {
@@ -31,6 +39,11 @@ export interface ServerContext {
   maxSessions: number;
   /** Our software version, sent in the protocol HELLO. */
   version: string;
+  dataDir: string;
+  audit: AuditWriter;
+  /** RBAC propagation; also in clusterSyncs. */
+  rbac: RbacPropagator;
+  clusterSyncs: ClusterSync[];
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

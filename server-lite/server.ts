@@ -2,6 +2,8 @@
 // lastSeen flusher. Returns a handle to stop it. `cli/commands/server.ts` is a thin shell over this;
 // tests call it in-process with an injected clock.
 import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
@@ -23,6 +25,15 @@ import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
 import { opsRoutes } from './api/ops-api.ts';
+import { userRoutes } from './api/user-api.ts';
+import { auditRoutes } from './api/audit-api.ts';
+import { AuditWriter } from './audit/audit-writer.ts';
+import { principalSeen } from './auth/guard.ts';
+import { RbacPropagator } from './rbac/propagator.ts';
+import { KubeFactsPoller } from './proxy/kube-facts.ts';
+import { createK8sProxy } from './proxy/k8s-proxy.ts';
+import { PROXY_PREFIX } from './proxy/request-shape.ts';
+import { join } from 'node:path';
 import { dataPaths, ensureAdminToken, ensureDataDir, writeServerRecord } from './data-dir.ts';
 
 export interface ServerConfig {
@@ -81,6 +92,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const adminToken = ensureAdminToken(config.dataDir, random);
 
   const sessions = new SessionRegistry();
+  const audit = await AuditWriter.open(store, join(config.dataDir, 'audit.log'), log);
+  const rbac = new RbacPropagator(store, sessions, log);
+  const kubeFacts = new KubeFactsPoller(store, sessions, log, () => clock.now());
   const ctx: ServerContext = {
     store,
     sessions,
@@ -99,11 +113,25 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     },
     maxSessions: deps.limits?.maxSessions ?? LIMITS.maxSessions,
     closing: false,
+    dataDir: config.dataDir,
+    audit,
+    rbac,
+    clusterSyncs: [rbac, kubeFacts],
     version: deps.version ?? '0.0.0-dev',
   };
 
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes]);
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes]);
+  const proxy = createK8sProxy(ctx);
   const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem, minVersion: 'TLSv1.2' }, (req, res) => {
+    if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
+      // The proxy audits its own requests (with the cluster and the Kubernetes verb).
+      proxy.handleRequest(req, res).catch((err: unknown) => {
+        log.error({ err }, 'proxy handler crashed');
+        sendError(res, new ServerError('INTERNAL'));
+      });
+      return;
+    }
+    auditApiCall(ctx, req, res);
     dispatch(ctx, req, res).catch((err: unknown) => {
       log.error({ err }, 'request handler crashed');
       sendError(res, new ServerError('INTERNAL'));
@@ -112,7 +140,14 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   server.requestTimeout = LIMITS.requestTimeoutMs;
   server.headersTimeout = LIMITS.headersTimeoutMs;
   const tunnels = createTunnelEndpoint(ctx);
-  server.on('upgrade', tunnels.onUpgrade);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
+      proxy.handleUpgrade(req, socket, head).catch((err: unknown) => {
+        log.error({ err }, 'proxy upgrade crashed');
+        socket.destroy();
+      });
+    } else tunnels.onUpgrade(req, socket, head);
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     log.debug({ err: err.code ?? err.message }, 'client error');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -139,6 +174,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     flush().catch((err: unknown) => log.error({ err }, 'lastSeen flush failed'));
   }, LIMITS.lastSeenFlushMs);
   flusher.unref();
+  rbac.start();
+  kubeFacts.start();
 
   log.info({ url, dataDir: config.dataDir, caHash: tls.caHash, sans: [...sans] }, 'drover server listening');
 
@@ -147,6 +184,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     closed ??= (async () => {
       ctx.closing = true;
       clearInterval(flusher);
+      rbac.stop();
+      kubeFacts.stop();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {
@@ -154,6 +193,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         server.closeAllConnections();
       });
       await flush();
+      await audit.flush();
       await store.close();
       log.info('drover server stopped');
     })();
@@ -161,4 +201,26 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   };
 
   return { url, port, caHash: tls.caHash, caPem: tls.caPem, caFile: tls.caFile, adminToken, ctx, flush, close };
+}
+
+/** Audits every `/v1/…` API call (except the tunnel and agent traffic's own noise: none excluded). */
+function auditApiCall(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (!path.startsWith('/v1/')) return;
+  const at = ctx.clock.now();
+  const t0 = performance.now();
+  res.once('close', () => {
+    const p = principalSeen(req);
+    const m = /^\/v1\/clusters\/([^/]+)/.exec(path);
+    ctx.audit.record({
+      at,
+      user: p?.user ?? 'anonymous',
+      idp: p?.idp ?? 'none',
+      clusterId: m?.[1] ?? null,
+      verb: (req.method ?? 'GET').toLowerCase(),
+      path,
+      status: res.statusCode,
+      latencyMs: Math.round((performance.now() - t0) * 10) / 10,
+    });
+  });
 }

@@ -1,23 +1,15 @@
 // Admin REST endpoints (docs/api.md), all behind the admin token: join tokens, clusters, nodes,
 // agent identities (list, revoke: which also disconnects) and the live session registry.
-import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { ServerError } from '../errors.ts';
 import { LIMITS } from '../limits.ts';
-import { formatJoinToken, hashesEqual, hashSecret, bearer, newSecret, newTokenId } from '../secrets.ts';
+import { formatJoinToken, hashSecret, newSecret, newTokenId } from '../secrets.ts';
+import { requireAdmin } from '../auth/guard.ts';
 import { labelKey, labelValue, labelsSchema } from '../schemas.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import type { Route } from '../http/router.ts';
-import type { ServerContext } from '../context.ts';
 import { agentView, clusterView, indexBy, nodeView, sessionView, tokenView } from '../views.ts';
 
-function requireAdmin(ctx: ServerContext, req: IncomingMessage): void {
-  const token = bearer(req.headers.authorization);
-  if (token === undefined || !hashesEqual(hashSecret(token), ctx.adminTokenHash)) {
-    req.resume();
-    throw new ServerError('ADMIN_TOKEN_INVALID');
-  }
-}
 
 const createTokenSchema = z
   .object({
@@ -35,10 +27,10 @@ const patchClusterSchema = z
   .object({ labels: z.record(labelKey, labelValue.nullable()) })
   .strict();
 
-const admin = (route: Route): Route => ({
+export const admin = (route: Route): Route => ({
   ...route,
   async handle(ctx, req, res, params) {
-    requireAdmin(ctx, req);
+    await requireAdmin(ctx, req);
     await route.handle(ctx, req, res, params);
   },
 });
@@ -112,6 +104,7 @@ export const adminRoutes: readonly Route[] = [
       const nodes = await ctx.store.listNodes({ clusterId: id });
       sendJson(res, 200, {
         ...clusterView(ctx, cluster, agents),
+        kubernetes: (await ctx.store.getKubeFacts(id)) ?? null,
         nodes: nodes.map((n) => nodeView(ctx, n, agents)),
         agents: agents.map((a) => agentView(ctx, a)),
       });

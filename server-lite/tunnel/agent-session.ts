@@ -20,6 +20,7 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
   });
   const handle: SessionHandle = {
     ...info,
+    openStream: (target, metadata) => session.openStream(target, metadata),
     close(reason: CloseReason) {
       if (reason === 'shutdown') {
         session.close('GOING_AWAY', 'server shutting down; reconnect');
@@ -51,6 +52,8 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
 
   const replaced = ctx.sessions.add(handle);
   ctx.lastSeen.mark(agent.id, info.since);
+  // A cluster agent came (back): push it what it missed (RBAC) and ask it for fresh facts.
+  if (info.role === 'cluster') session.once('ready', () => ctx.clusterSyncs.forEach((s) => s.kick(agent.clusterId)));
   log.info({ protocol: info.protocol, remote: info.remoteAddress, replaced: replaced?.id }, 'tunnel connected');
   return handle;
 }

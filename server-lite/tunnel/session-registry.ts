@@ -1,6 +1,7 @@
 // Which agent, of which cluster, holds a tunnel for which role: since when, from where, with which
 // protocol version. At most one session per (agentId, role): the newest connection wins and the
 // older one is closed cleanly, so a half-open old session can never shadow a reconnect (issue 4).
+import type { TunnelStream } from '../../protocol/index.ts';
 import { ROLES, type Role } from '../store/store.ts';
 
 export interface SessionInfo {
@@ -35,18 +36,46 @@ export const SERVER_CLOSE_CODES = Object.freeze({
 export interface SessionHandle extends SessionInfo {
   /** Ends the session cleanly (idempotent). */
   close(reason: CloseReason): void;
+  /** Opens a stream to the agent (the Kubernetes proxy, RBAC sync, facts); absent in some tests. */
+  openStream?(target: string, metadata?: Record<string, string>): TunnelStream;
 }
 
 const keyOf = (agentId: string, role: Role): string => `${agentId}/${role}`;
 
 export class SessionRegistry {
   readonly #byKey = new Map<string, SessionHandle>();
+  /** clusterId → keys of its cluster-role sessions, so the proxy finds a tunnel without a scan. */
+  readonly #clusterRole = new Map<string, Set<string>>();
+
+  #index(s: SessionHandle, add: boolean): void {
+    if (s.role !== 'cluster') return;
+    const key = keyOf(s.agentId, s.role);
+    let set = this.#clusterRole.get(s.clusterId);
+    if (add) {
+      if (!set) this.#clusterRole.set(s.clusterId, (set = new Set()));
+      set.add(key);
+    } else if (set) {
+      set.delete(key);
+      if (set.size === 0) this.#clusterRole.delete(s.clusterId);
+    }
+  }
+
+  /** The cluster-role session of a cluster (the newest when several agents hold one), if any. */
+  clusterSession(clusterId: string): SessionHandle | undefined {
+    let best: SessionHandle | undefined;
+    for (const key of this.#clusterRole.get(clusterId) ?? []) {
+      const s = this.#byKey.get(key);
+      if (s && (!best || s.since > best.since)) best = s;
+    }
+    return best;
+  }
 
   /** Registers a session; closes and returns the one it replaces, if any. */
   add(session: SessionHandle): SessionHandle | undefined {
     const key = keyOf(session.agentId, session.role);
     const old = this.#byKey.get(key);
     this.#byKey.set(key, session);
+    this.#index(session, true);
     if (old && old.id !== session.id) {
       old.close('superseded');
       return old;
@@ -57,8 +86,10 @@ export class SessionRegistry {
   /** Forgets the session if it is still the registered one; true when it was. */
   remove(session: SessionInfo): boolean {
     const key = keyOf(session.agentId, session.role);
-    if (this.#byKey.get(key)?.id !== session.id) return false;
+    const current = this.#byKey.get(key);
+    if (current?.id !== session.id) return false;
     this.#byKey.delete(key);
+    this.#index(current, false);
     return true;
   }
 
@@ -67,6 +98,7 @@ export class SessionRegistry {
     const sessions = this.#ofAgent(agentId);
     for (const s of sessions) {
       this.#byKey.delete(keyOf(s.agentId, s.role));
+      this.#index(s, false);
       s.close(reason);
     }
     return sessions.length;
@@ -85,6 +117,7 @@ export class SessionRegistry {
   closeAll(reason: CloseReason): void {
     for (const s of [...this.#byKey.values()]) s.close(reason);
     this.#byKey.clear();
+    this.#clusterRole.clear();
   }
 
   has(agentId: string, role: Role): boolean {
@@ -101,7 +134,7 @@ export class SessionRegistry {
     for (const s of candidates) {
       if (filter?.clusterId && s.clusterId !== filter.clusterId) continue;
       if (filter?.agentId && s.agentId !== filter.agentId) continue;
-      const { close: _close, ...info } = s;
+      const { close: _close, openStream: _open, ...info } = s;
       out.push(info);
     }
     return out.sort((a, b) => a.since - b.since || a.id.localeCompare(b.id));
