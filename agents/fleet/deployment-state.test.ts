@@ -27,3 +27,10 @@ t.test('state: waiting on dependsOn is WaitApplied before the first apply, OutOf
   t.match(computeStatus(input({ applied: applied(undefined), waitingFor: ['db'] })), { state: 'WaitApplied', message: /dependsOn: db/ });
   t.equal(computeStatus(input({ applied: applied('r1'), waitingFor: ['db'] })).state, 'OutOfSync');
 });
+
+t.test('state: the object lists of a status are capped, the message keeps the total', async (t) => {
+  const many = Array.from({ length: 120 }, (_, i) => ({ ref: { ...ref, name: `w${i}` }, readiness: { ready: false as const, failed: false, reason: 'x' }, drift: [] }));
+  const s = computeStatus(input({ observed: many }));
+  t.equal(s.nonReady.length, 50);
+  t.match(s.message, /^120 object\(s\) not ready/);
+});

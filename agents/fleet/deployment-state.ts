@@ -4,6 +4,9 @@ import type { DeploymentState, DeploymentStatus, DesiredDeployment, ObjectDrift,
 import type { AppliedRecord } from './store.ts';
 import type { Readiness } from './readiness.ts';
 import { describeRef } from './object-ref.ts';
+import { FLEET_AGENT_LIMITS } from './limits.ts';
+
+const CAP = FLEET_AGENT_LIMITS.MAX_STATUS_OBJECTS;
 
 export interface ObservedObject {
   ref: ObjectRef;
@@ -46,10 +49,10 @@ export function computeStatus(input: StateInput): DeploymentStatus {
   const nonReady = observed.flatMap((o) => (o.readiness !== undefined && !o.readiness.ready ? [`${describeRef(o.ref)}: ${o.readiness.reason}`] : []));
   if (modified.length > 0) {
     const parts = modified.slice(0, 5).map((m) => `${describeRef(m.ref)} ${m.missing ? 'missing' : `modified ${m.fields.join(',')}`}`);
-    return status('Modified', `${modified.length} object(s) drifted: ${parts.join('; ')}${modified.length > 5 ? '; …' : ''}`, { modified, nonReady });
+    return status('Modified', `${modified.length} object(s) drifted: ${parts.join('; ')}${modified.length > 5 ? '; …' : ''}`, { modified: modified.slice(0, CAP), nonReady: nonReady.slice(0, CAP) });
   }
   if (nonReady.length > 0) {
-    return status('NotReady', `${nonReady.length} object(s) not ready: ${nonReady.slice(0, 5).join('; ')}${nonReady.length > 5 ? '; …' : ''}`, { nonReady });
+    return status('NotReady', `${nonReady.length} object(s) not ready: ${nonReady.slice(0, 5).join('; ')}${nonReady.length > 5 ? '; …' : ''}`, { nonReady: nonReady.slice(0, CAP) });
   }
   return status('Ready', `${observed.length} object(s) ready`);
 }

@@ -5,6 +5,7 @@
 import type { ComparePatch, KubeObject } from './types.ts';
 import { applyOperation, isUnder, joinPointer } from './json-pointer.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
+import { isQuantityPath, sameQuantity } from './quantity.ts';
 
 /** Keys by which Kubernetes merges list items (strategic merge patch's common patchMergeKeys). */
 const MERGE_KEYS = ['name', 'containerPort', 'mountPath', 'devicePath', 'port', 'ip', 'topologyKey'] as const;
@@ -57,8 +58,11 @@ function compare(want: unknown, have: unknown, path: (string | number)[], out: s
     want.forEach((w, i) => compare(w, have[i], [...path, i], out));
     return;
   }
-  // Scalars: an int-or-string written as "80" reads back as 80 and is the same value.
-  if (want !== have && !(want !== null && have !== null && String(want) === String(have))) out.push(joinPointer(path));
+  // Scalars: an int-or-string written as "80" reads back as 80 and is the same value; resource
+  // quantities read back canonical (0.5 → 500m) and compare by amount.
+  if (want === have || (want !== null && have !== null && String(want) === String(have))) return;
+  if (isQuantityPath(path) && sameQuantity(want, have)) return;
+  out.push(joinPointer(path));
 }
 
 /** JSON pointers (into the desired object) whose live value differs; [] when in sync. */

@@ -11,6 +11,9 @@ export const FLEET_AGENT_LIMITS = Object.freeze({
   MAX_OBJECTS_PER_DEPLOYMENT: 5_000,
   /** Differing field paths kept per object in a Modified status, so one status stays small. */
   MAX_DIFF_FIELDS_PER_OBJECT: 20,
+  /** Objects listed in one status's nonReady and modified lists (the message gives the totals):
+   *  a 5 000-object bundle going NotReady must not make a status the size of the bundle. */
+  MAX_STATUS_OBJECTS: 50,
   /** Default pause between two reconcile passes: Fleet's agent re-checks drift on a similar cadence. */
   RECONCILE_INTERVAL_MS: 15_000,
   /** How long an apply waits for a CRD it just applied to report Established before failing. */

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { startCluster, tools } from '../k8s/harness.ts';
 import { createFleetStore } from '../../agents/fleet/store.ts';
+import { statusFingerprint } from '../../agents/fleet/outbox.ts';
 import { configMap, deploymentObj, desired, namespace, until } from '../../agents/fleet/test-fixtures.ts';
 
 const STANDALONE = fileURLToPath(new URL('../../agents/fleet/standalone.ts', import.meta.url));
@@ -100,7 +101,10 @@ t.test('fleet agent: kill -9 mid-apply resumes in a new process; a restarted pro
     loop.child.kill('SIGTERM');
     t.equal((await loop.exit).code, 0, 'stops cleanly on SIGTERM');
     const store = createFleetStore(new Database(db));
-    const states = store.outbox.peek(10_000).map((r) => r.status.state);
-    t.ok(states.includes('Ready'), `statuses piled up in the outbox meanwhile (${states.join(' → ')})`);
+    const rows = store.outbox.peek(10_000);
+    const states = rows.map((r) => r.status.state);
+    t.ok(states.includes('Modified') && states.at(-1) !== 'Modified', `statuses from three processes piled up in the outbox, drift included (${states.join(' → ')})`);
+    t.ok(rows.every((r, i) => i === 0 || r.seq > rows[i - 1]!.seq), 'sequence numbers increase across process restarts');
+    t.ok(rows.every((r, i) => i === 0 || statusFingerprint(r.status) !== statusFingerprint(rows[i - 1]!.status)), 'no status queued twice in a row');
   });
 });
