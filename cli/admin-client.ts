@@ -37,7 +37,7 @@ export interface AdminConnection {
 export function addAdminOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--server <url>', 'server URL, e.g. https://drover.example:9443').env('DROVER_SERVER'))
-    .addOption(new Option('--token <token>', 'admin API token').env('DROVER_TOKEN'))
+    .addOption(new Option('--token <token>', "API token: the admin token, or a user's token (drover user token create)").env('DROVER_TOKEN'))
     .addOption(new Option('--ca-file <file>', "PEM file of the server's CA (default: system CAs)").env('DROVER_CA_FILE'))
     .addOption(
       new Option('--data-dir <dir>', `on the server host: read URL, CA and admin token from the server's data dir (default ${DEFAULT_DATA_DIR})`).env(
@@ -155,4 +155,21 @@ export function withExitCodes<A extends unknown[]>(action: (...args: A) => Promi
       process.exitCode = err.exitCode;
     }
   };
+}
+
+/** Reads all of stdin (for --password-stdin), without the trailing newline. Bounded: 64 KiB. */
+export async function readStdin(limit = 64 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new CliError(EXIT.USAGE, 'stdin is too large for a password');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** The caller's own identity (GET /v1/whoami). */
+export async function whoami(conn: AdminConnection): Promise<{ user: string; idp: string; globalRole: string }> {
+  return (await adminRequest(conn, 'GET', '/v1/whoami')).body as { user: string; idp: string; globalRole: string };
 }

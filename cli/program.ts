@@ -6,6 +6,10 @@ import { registerVersion } from './commands/version.ts';
 import { registerAgentCommands } from './commands/agent.ts';
 import { registerServerAdmin } from './commands/server-admin.ts';
 import { buildInfo } from './build-info.ts';
+import { registerUser } from './commands/user.ts';
+import { registerRole } from './commands/role.ts';
+import { registerKubeconfig } from './commands/kubeconfig.ts';
+import { registerAudit } from './commands/audit.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -16,6 +20,10 @@ export function buildProgram(): Command {
   registerVersion(program);
   registerAgentCommands(program);
   registerServerAdmin(program);
+  registerUser(program);
+  registerRole(program);
+  registerKubeconfig(program);
+  registerAudit(program);
   return program;
 }
 

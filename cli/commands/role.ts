@@ -1,0 +1,71 @@
+// `drover role bind|unbind|list`: cluster roles of users (issue 5). Bindings propagate to the
+// cluster as ClusterRoleBindings through its cluster agent; `list` shows whether each cluster's
+// agent has applied the current set (`propagated`) or not yet (`pending`, e.g. while offline).
+import { Option, type Command } from 'commander';
+import { addAdminOptions, adminRequest, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
+import { table } from './token.ts';
+
+const ROLES = ['cluster-owner', 'cluster-member', 'read-only'];
+
+interface BindingRow {
+  user: string;
+  clusterId: string;
+  role: string;
+  createdAt: string;
+  propagation: string;
+}
+
+type BindOpts = AdminOptions & { cluster: string; role: string };
+
+const bindingOptions = (cmd: Command): Command =>
+  cmd
+    .argument('<user>', 'user name')
+    .addOption(new Option('--cluster <id>', 'cluster id (see drover cluster list)').env('DROVER_CLUSTER').makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'cluster role').choices(ROLES).env('DROVER_ROLE').makeOptionMandatory());
+
+export function registerRole(program: Command): void {
+  const role = program
+    .command('role')
+    .description('bind users to cluster roles: cluster-owner, cluster-member, read-only')
+    .addHelpText('after', '\nExample:\n  drover role bind alice --cluster c-abc123 --role read-only');
+
+  addAdminOptions(
+    bindingOptions(role.command('bind').description('give a user a role on a cluster (admin)')).addHelpText(
+      'after',
+      '\nExample:\n  drover role bind alice --cluster c-abc123 --role cluster-member',
+    ),
+  ).action(
+    withExitCodes(async (user: string, opts: BindOpts) => {
+      await adminRequest(resolveConnection(opts), 'POST', '/v1/rolebindings', { user, clusterId: opts.cluster, role: opts.role });
+    }),
+  );
+
+  addAdminOptions(
+    bindingOptions(role.command('unbind').description("remove a user's role on a cluster (admin)")).addHelpText(
+      'after',
+      '\nExample:\n  drover role unbind alice --cluster c-abc123 --role cluster-member',
+    ),
+  ).action(
+    withExitCodes(async (user: string, opts: BindOpts) => {
+      const path = `/v1/rolebindings/${[user, opts.cluster, opts.role].map(encodeURIComponent).join('/')}`;
+      await adminRequest(resolveConnection(opts), 'DELETE', path);
+    }),
+  );
+
+  addAdminOptions(
+    role
+      .command('list')
+      .description('list role bindings (an admin sees all, a user their own)')
+      .addOption(new Option('--json', 'print JSON').env('DROVER_JSON'))
+      .addOption(new Option('--cluster <id>', 'only this cluster').env('DROVER_CLUSTER'))
+      .addOption(new Option('--user <name>', 'only this user').env('DROVER_USER'))
+      .addHelpText('after', '\nExample:\n  drover role list --cluster c-abc123 --json'),
+  ).action(
+    withExitCodes(async (opts: AdminOptions & { json?: boolean; cluster?: string; user?: string }) => {
+      const all = (await adminRequest(resolveConnection(opts), 'GET', '/v1/rolebindings')).body as BindingRow[];
+      const rows = all.filter((b) => (opts.cluster === undefined || b.clusterId === opts.cluster) && (opts.user === undefined || b.user === opts.user));
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
+      process.stdout.write(table([['USER', 'CLUSTER', 'ROLE', 'PROPAGATION', 'CREATED'], ...rows.map((b) => [b.user, b.clusterId, b.role, b.propagation, b.createdAt])]));
+    }),
+  );
+}
