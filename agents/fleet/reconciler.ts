@@ -114,7 +114,8 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
           // In apply order: a deleted CRD must be back before its resources are re-applied.
           const redo = objs.filter((x) => keys.has(keyOf(x.ref))).sort((a, b) => applyTier(a.ref) - applyTier(b.ref));
           for (const o of redo) {
-            await deps.kube.apply(o.manifest);
+            const live = await deps.kube.apply(o.manifest);
+            store.updateUid(id, { ...o.ref, uid: String(live.metadata.uid ?? '') });
             report.corrected.push(describeRef(o.ref));
           }
           log.info({ deployment: id, corrected: report.corrected }, 'drift corrected');
@@ -135,21 +136,32 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
 }
 
 export interface Reconciler {
-  /** Runs a pass now (or joins the one running) and resolves with its report. */
+  /**
+   * Runs a pass now, or, when one is in flight (it may have read the store before a change the
+   * caller just made), one more right after it; triggers meanwhile share that next pass.
+   */
   trigger(): Promise<PassReport>;
   start(): void;
   stop(): Promise<void>;
 }
 
-/** The periodic loop around `reconcileOnce`; one pass at a time, a trigger joins a running pass. */
+/** The periodic loop around `reconcileOnce`; one pass at a time, triggers coalesce into the next. */
 export function createReconciler(deps: ReconcilerDeps): Reconciler {
   const interval = deps.intervalMs ?? FLEET_AGENT_LIMITS.RECONCILE_INTERVAL_MS;
   let running: Promise<PassReport> | undefined;
+  let next: Promise<PassReport> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
   const trigger = (): Promise<PassReport> => {
-    running ??= reconcileOnce(deps).finally(() => { running = undefined; });
-    return running;
+    if (running === undefined) {
+      running = reconcileOnce(deps).finally(() => { running = undefined; });
+      return running;
+    }
+    next ??= running.catch(() => undefined).then(() => {
+      next = undefined;
+      return trigger();
+    });
+    return next;
   };
   const tick = (): void => {
     trigger().then((r) => deps.onPass?.(r)).catch((err: unknown) => deps.log.error({ err: describeFleetError(err) }, 'reconcile pass crashed')).finally(() => {
@@ -167,6 +179,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       stopped = true;
       if (timer) clearTimeout(timer);
       await running?.catch(() => undefined);
+      await next?.catch(() => undefined);
     },
   };
 }

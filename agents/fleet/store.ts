@@ -8,6 +8,7 @@ import { migrateFleetTables } from './store-migrations.ts';
 import { createApplyJournal, type ApplyJournal } from './apply-journal.ts';
 import { createOutbox, type Outbox } from './outbox.ts';
 import { validateManifests } from './manifest-check.ts';
+import { keyOf } from './object-ref.ts';
 
 export interface AppliedRecord {
   /** The revision whose apply completed last (undefined: never applied). */
@@ -42,6 +43,8 @@ export interface FleetStore {
   applied(id: string): AppliedRecord;
   recordError(id: string, revision: string, error: string): void;
   inventory(id: string): InventoryEntry[];
+  /** A drift correction re-created an inventory object: keep its new uid. */
+  updateUid(id: string, entry: InventoryEntry): void;
   journal: ApplyJournal;
   outbox: Outbox;
 }
@@ -64,6 +67,7 @@ export function createFleetStore(db: Database, opts: { now?: () => Date; outboxM
   const appliedRow = db.prepare('SELECT revision, applied_at, error, error_revision FROM fleet_applied WHERE deployment_id = ?');
   const setError = db.prepare(`INSERT INTO fleet_applied (deployment_id, error, error_revision) VALUES (?, ?, ?)
       ON CONFLICT (deployment_id) DO UPDATE SET error = excluded.error, error_revision = excluded.error_revision`);
+  const setUid = db.prepare('UPDATE fleet_inventory SET uid = ? WHERE deployment_id = ? AND obj_key = ?');
   const inv = db.prepare('SELECT grp, version, kind, namespace, name, uid FROM fleet_inventory WHERE deployment_id = ? ORDER BY obj_key');
 
   type Row = { id: string; bundle: string; revision: string; manifests: string; options: string };
@@ -117,6 +121,7 @@ export function createFleetStore(db: Database, opts: { now?: () => Date; outboxM
       const rows = inv.all(id) as { grp: string; version: string; kind: string; namespace: string; name: string; uid: string }[];
       return rows.map((r) => ({ group: r.grp, version: r.version, kind: r.kind, namespace: r.namespace, name: r.name, uid: r.uid }));
     },
+    updateUid: (id, e) => void setUid.run(e.uid, id, keyOf(e)),
     journal: createApplyJournal(db),
     outbox: createOutbox(db, opts.outboxMaxRows === undefined ? {} : { maxRows: opts.outboxMaxRows }),
   };

@@ -1,0 +1,83 @@
+// The fleet agent's one entry point for the role runner and the tunnel wiring: hand it the agent's
+// database and a Kube; call `accept`/`remove` for desired-state messages (acknowledge with what
+// they return, only after they return), `resumePoint` on reconnect, `pendingStatuses` /
+// `acknowledgeStatuses` to drain the outbox, and `status` for `drover agent status`.
+import type { Database } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { DesiredDeployment } from './types.ts';
+import type { Kube } from './kube.ts';
+import type { OutboxRow } from './outbox.ts';
+import { createFleetStore, type FleetStore } from './store.ts';
+import { createReconciler, type PassReport } from './reconciler.ts';
+import { fleetStatusReport, type FleetStatusReport } from './status-report.ts';
+
+export interface FleetAgentDeps {
+  db: Database;
+  kube: Kube;
+  log: Logger;
+  now?: () => Date;
+  intervalMs?: number;
+  outboxMaxRows?: number;
+  onPass?: (report: PassReport) => void;
+}
+
+export interface FleetAgent {
+  /** Stores the deployment durably, then schedules a pass; returns the acknowledgement to send. */
+  accept(d: DesiredDeployment): { deploymentId: string; revision: string };
+  /** The server no longer targets this deployment: durably marked, pruned by the next pass. */
+  remove(deploymentId: string): boolean;
+  /** What this agent holds, for the server to send only what changed. */
+  resumePoint(): { deploymentId: string; revision: string }[];
+  /** The oldest queued statuses, in sequence order. */
+  pendingStatuses(limit?: number): OutboxRow[];
+  /** The server stored every status up to `seq`. */
+  acknowledgeStatuses(seq: number): number;
+  status(): FleetStatusReport;
+  reconcileNow(): Promise<PassReport>;
+  start(): void;
+  stop(): Promise<void>;
+  readonly store: FleetStore;
+}
+
+export function createFleetAgent(deps: FleetAgentDeps): FleetAgent {
+  const now = deps.now ?? (() => new Date());
+  const store = createFleetStore(deps.db, { now, ...(deps.outboxMaxRows === undefined ? {} : { outboxMaxRows: deps.outboxMaxRows }) });
+  const loop = createReconciler({
+    store, kube: deps.kube, log: deps.log, now,
+    ...(deps.intervalMs === undefined ? {} : { intervalMs: deps.intervalMs }),
+    ...(deps.onPass === undefined ? {} : { onPass: deps.onPass }),
+  });
+  let running = false;
+  // A new desired state is applied at once rather than at the next tick; failures are the
+  // pass's to report (ErrApplied), never the acknowledgement's.
+  const soon = (): void => {
+    if (running) void loop.trigger().then((r) => deps.onPass?.(r), (err: unknown) => deps.log.error({ err }, 'reconcile pass crashed'));
+  };
+  return {
+    store,
+    accept(d) {
+      const ack = store.acceptDesired(d);
+      deps.log.info({ deployment: d.id, bundle: d.bundle, revision: d.revision, objects: d.manifests.length }, 'desired state stored');
+      soon();
+      return ack;
+    },
+    remove(id) {
+      const removed = store.removeDesired(id);
+      if (removed) soon();
+      return removed;
+    },
+    resumePoint: () => [...store.revisions()].map(([deploymentId, revision]) => ({ deploymentId, revision })),
+    pendingStatuses: (limit) => store.outbox.peek(limit),
+    acknowledgeStatuses: (seq) => store.outbox.ack(seq),
+    status: () => fleetStatusReport(store),
+    reconcileNow: () => loop.trigger(),
+    start() {
+      running = true;
+      loop.start();
+    },
+    async stop() {
+      running = false;
+      await loop.stop();
+    },
+  };
+}
