@@ -80,4 +80,14 @@ t.test('fleet agent: apply, readiness and drift on a real cluster', async (t) =>
     await until('still Ready with replicas 3', () => stateOf('shop', 'Ready'));
     t.pass();
   });
+
+  await t.test('a 20 MiB bundle (26 ConfigMaps of 800 KiB) is stored, applied and reaches Ready', async (t) => {
+    const big = Array.from({ length: 26 }, (_, i) => configMap(`blob-${i}`, 'big', { data: String(i % 10).repeat(800 * 1024) }));
+    const d = desired('big', 'r1', [namespace('big'), ...big]);
+    t.ok(JSON.stringify(d).length > 20 * 1024 * 1024, 'over 20 MiB');
+    store.acceptDesired(d);
+    await until('Ready', () => stateOf('big', 'Ready'), 120_000);
+    t.equal(kubectl('get', 'configmaps', '-n', 'big', '-o', 'name').split('\n').filter((l) => l.includes('blob-')).length, 26);
+    t.equal(store.deployment('big')?.manifests.length, 27, 'read back whole from SQLite');
+  });
 });
