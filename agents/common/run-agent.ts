@@ -42,7 +42,7 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
     }
     const transport = transportFor(identity.serverUrl, deps.env);
     const log = deps.logger.child({ agentId: identity.agentId, clusterId: identity.clusterId });
-    log.info({ server: identity.serverUrl, roles: cfg.roles, proxy: describeProxy(transport.proxy), dataDir: cfg.dataDir }, 'agent starting');
+    log.info({ version: cfg.agentVersion, server: identity.serverUrl, roles: cfg.roles, proxy: describeProxy(transport.proxy), dataDir: cfg.dataDir }, 'agent starting');
     const rotator = new CredentialRotator(store, transport, now, log);
     const base = baseFacts(cfg.agentVersion);
 
