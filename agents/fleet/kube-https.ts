@@ -7,7 +7,7 @@ import type { Kube, ResourceInfo } from './kube.ts';
 import type { KubeObject, ObjectRef } from './types.ts';
 import { FleetAgentError } from './errors.ts';
 import { FIELD_MANAGER, FLEET_AGENT_LIMITS } from './limits.ts';
-import { apiVersionOf } from './object-ref.ts';
+import { apiVersionOf, refOf } from './object-ref.ts';
 
 interface Answer { status: number; body: string }
 interface ApiResourceList { resources?: { name: string; kind: string; namespaced: boolean }[] }
@@ -81,15 +81,10 @@ export async function createHttpsKube(kubeconfig: string | KubeConfig): Promise<
     return `${prefix}${ns}/${info.plural}/${encodeURIComponent(ref.name)}`;
   }
 
-  const refOfObj = (o: KubeObject): ObjectRef => {
-    const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') as [string, string] : ['', o.apiVersion];
-    return { group, version, kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name };
-  };
-
   return {
     resource,
     async apply(obj) {
-      const path = await pathOf(refOfObj(obj));
+      const path = await pathOf(refOf(obj));
       const a = await call('PATCH', `${path}?fieldManager=${FIELD_MANAGER}&force=true`, JSON.stringify(obj), 'application/apply-patch+yaml');
       if (a.status !== 200 && a.status !== 201) throw new FleetAgentError('APPLY_FAILED', `${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}: HTTP ${a.status} ${message(a)}`);
       return JSON.parse(a.body) as KubeObject;
