@@ -88,3 +88,10 @@ t.test('store: a removed deployment leaves the set in force until forgotten; acc
   t.same(store.removedDeployments(), []);
   t.equal(store.deployment('d1'), undefined);
 });
+
+t.test('store: accepting inside a caller transaction works (the caller commit decides durability)', async (t) => {
+  const db = memoryDb();
+  const store = createFleetStore(db);
+  db.transaction(() => store.acceptDesired(desired('d1', 'r1', [configMap('a', 'x')])))();
+  t.equal(store.deployment('d1')?.revision, 'r1');
+});

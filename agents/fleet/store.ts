@@ -85,6 +85,8 @@ export function createFleetStore(db: Database, opts: { now?: () => Date; outboxM
   const durably = <T>(fn: () => T): T => {
     // Durable before the acknowledgement: the server forgets what it sent once we ack, so the
     // commit must reach the disk (synchronous=FULL fsyncs the WAL at commit) before we return.
+    // Inside a caller's transaction SQLite refuses the change; that caller's commit decides.
+    if (db.inTransaction) return fn();
     const previous = db.pragma('synchronous', { simple: true }) as number;
     db.pragma('synchronous = FULL');
     try {
