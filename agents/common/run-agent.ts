@@ -3,7 +3,7 @@
 // Returns when the signal aborts (SIGINT/SIGTERM) or the identity is removed (unregister).
 import { once } from 'node:events';
 import type { Logger } from 'pino';
-import type { Clock } from '../../protocol/index.ts';
+import type { Clock, TunnelStream } from '../../protocol/index.ts';
 import { AgentError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 import { baseFacts, type Facts } from './facts.ts';
@@ -17,11 +17,15 @@ import type { Role, RunConfig } from './config.ts';
 /** Builds a role's extra facts (e.g. the cluster role's Kubernetes version) from the identity. */
 export type RoleFactsProvider = (ctx: { identity: Identity; logger: Logger }) => () => Promise<Partial<Facts>>;
 
+/** Serves the streams the server opens on a role's tunnel (the cluster role's Kubernetes proxy). */
+export type RoleStreamHandler = (ctx: { identity: Identity; logger: Logger }) => (stream: TunnelStream) => void;
+
 export interface RunDeps {
   logger: Logger;
   env: ProxyEnv;
   signal: AbortSignal;
   roleFacts?: Partial<Record<Role, RoleFactsProvider>>;
+  roleStreams?: Partial<Record<Role, RoleStreamHandler>>;
   now?: () => number;
   random?: () => number;
   sessionClock?: Clock;
@@ -48,6 +52,7 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
 
     const clients = cfg.roles.map((role) => {
       const extra = deps.roleFacts?.[role]?.({ identity, logger: log.child({ role }) });
+      const onStream = deps.roleStreams?.[role]?.({ identity, logger: log.child({ role }) });
       const persist = (s: TunnelState): void => {
         store.putRoleState({
           role,
@@ -75,6 +80,7 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
         onState: persist,
         onConnected: ({ rotateHint }) => void rotator.maybeRotate(rotateHint),
         recoverCredential: (refused) => rotator.recover(refused),
+        ...(onStream ? { onStream } : {}),
         ...(deps.sessionClock ? { sessionClock: deps.sessionClock } : {}),
       });
     });

@@ -53,6 +53,11 @@ t.test('tunnel client against a real TLS WebSocket server', async (t) => {
     random: () => 0.5, now: () => clock.now, logger: silentLogger(),
     facts: async () => ({ hostname: 'h', os: 'linux', arch: 'amd64', agentVersion: '9.9.9' }),
     onState: (s) => states.push(s), heartbeatIntervalMs: 20,
+    onStream: (stream) => {
+      // An echo service, standing in for the cluster role's Kubernetes proxy.
+      stream.on('data', (d: Buffer) => stream.write(Buffer.concat([Buffer.from(`${stream.target}:`), d])));
+      stream.on('end', () => stream.end());
+    },
   });
   t.teardown(() => client.stop());
   const delays = (): number[] => states.flatMap((s) => (s.state === 'disconnected' && s.retryInMs !== undefined ? [s.retryInMs] : []));
@@ -65,6 +70,15 @@ t.test('tunnel client against a real TLS WebSocket server', async (t) => {
   await waitUntil(() => client.state.state === 'connected' && server.state.messages.some((m) => m.kind === 'heartbeat'));
   t.equal(server.state.auth[0], 'Bearer a-test.secret fleet', 'bearer credential and role header');
   t.match(server.state.messages.find((m) => m.kind === 'facts'), { body: { hostname: 'h', agentVersion: '9.9.9' } }, 'facts sent at connect');
+
+  await t.test('streams the server opens on the tunnel reach onStream', async (t) => {
+    const stream = server.state.sessions.at(-1)!.session.openStream('test:echo');
+    const chunks: Buffer[] = [];
+    stream.on('data', (d: Buffer) => chunks.push(d));
+    stream.end('ping');
+    await new Promise((r) => stream.once('end', r));
+    t.equal(Buffer.concat(chunks).toString(), 'test:echo:ping');
+  });
 
   await t.test('a flapping link keeps backing off: each short-lived connection doubles the wait', async (t) => {
     for (let i = 0; i < 4; i++) {

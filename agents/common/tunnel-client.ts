@@ -5,7 +5,7 @@
 import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { attachWebSocket, systemClock, type Clock, type Session, type SessionCloseInfo } from '../../protocol/index.ts';
+import { attachWebSocket, systemClock, type Clock, type Session, type SessionCloseInfo, type TunnelStream } from '../../protocol/index.ts';
 import { afterDisconnect, backoffDelay, INITIAL_BACKOFF, type BackoffOptions, type BackoffState } from './backoff.ts';
 import { AgentError, describeError } from './errors.ts';
 import { factsEqual, type Facts } from './facts.ts';
@@ -44,6 +44,11 @@ export interface TunnelClientOptions {
    */
   recoverCredential?: (credential: string) => Promise<boolean>;
   sessionClock?: Clock;
+  /**
+   * Serves streams the server opens on this role's tunnel (e.g. the cluster role's
+   * `http:kube-apiserver`). Without it every stream is refused (STREAM_REFUSED).
+   */
+  onStream?: (stream: TunnelStream) => void;
   heartbeatIntervalMs?: number;
   factsRefreshMs?: number;
 }
@@ -164,6 +169,7 @@ export class TunnelClient {
       logger: this.log,
     });
     this.session = session;
+    if (this.o.onStream) session.on('stream', this.o.onStream);
     let readyAt: number | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
     let factsTimer: NodeJS.Timeout | undefined;
