@@ -7,10 +7,10 @@ const ref = (kind: string, name: string, group = '', namespace = 'x'): ObjectRef
 const NS = ref('Namespace', 'x', '', '');
 const CRD = ref('CustomResourceDefinition', 'widgets.example.com', 'apiextensions.k8s.io', '');
 
-t.test('plan: Namespaces, then CRDs, then everything else in manifest order', async (t) => {
+t.test('plan: Namespaces, then CRDs, then the rest by kind, manifest order kept within a kind', async (t) => {
   const steps = planRevision([ref('ConfigMap', 'b'), ref('Widget', 'w', 'example.com'), CRD, ref('ConfigMap', 'a'), NS], [], false);
   t.same(steps.map((s) => `${s.action} ${s.ref.kind}/${s.ref.name}`), [
-    'apply Namespace/x', 'apply CustomResourceDefinition/widgets.example.com', 'apply ConfigMap/b', 'apply Widget/w', 'apply ConfigMap/a',
+    'apply Namespace/x', 'apply CustomResourceDefinition/widgets.example.com', 'apply ConfigMap/b', 'apply ConfigMap/a', 'apply Widget/w',
   ]);
 });
 
@@ -58,4 +58,12 @@ t.test('dependsOn: met when every dependency is Ready, or in its acceptedStates'
   t.same(dependenciesMet([{ deploymentId: 'db' }], (id) => states.get(id)), { met: false, waitingFor: ['db'] });
   t.same(dependenciesMet([{ deploymentId: 'db', acceptedStates: ['NotReady', 'Ready'] }], (id) => states.get(id)), { met: true, waitingFor: [] });
   t.same(dependenciesMet([{ deploymentId: 'unknown' }], () => undefined).met, false);
+});
+
+t.test('plan: plain YAML in any order applies config before workloads, webhooks and unknown kinds last; prune reverses it', async (t) => {
+  const webhook = ref('ValidatingWebhookConfiguration', 'hook', 'admissionregistration.k8s.io', '');
+  const steps = planRevision([webhook, ref('Deployment', 'web', 'apps'), ref('Widget', 'w', 'example.com'), ref('Service', 'web'), ref('ConfigMap', 'cfg'), ref('ServiceAccount', 'sa'), NS], [], false);
+  t.same(steps.map((s) => s.ref.kind), ['Namespace', 'ServiceAccount', 'ConfigMap', 'Service', 'Deployment', 'Widget', 'ValidatingWebhookConfiguration']);
+  const prunes = planRevision([], [ref('ConfigMap', 'cfg'), ref('Deployment', 'web', 'apps'), webhook, NS], false);
+  t.same(prunes.map((s) => s.ref.kind), ['ValidatingWebhookConfiguration', 'Deployment', 'ConfigMap', 'Namespace']);
 });

@@ -2,7 +2,8 @@
 // prune, or to orphan under keepResources), and in what order deployments go given dependsOn.
 import type { DeploymentOptions, DeploymentState, ObjectRef } from './types.ts';
 import type { StepAction } from './apply-journal.ts';
-import { applyTier, keyOf } from './object-ref.ts';
+import { keyOf } from './object-ref.ts';
+import { compareApplyRank } from './apply-order.ts';
 import { FleetAgentError } from './errors.ts';
 
 export interface PlannedStep {
@@ -11,17 +12,17 @@ export interface PlannedStep {
 }
 
 /**
- * Steps for one revision: applies first, Namespaces then CRDs then the rest (manifest order kept
- * within a tier, so a chart's own ordering survives); then what the inventory holds and the
+ * Steps for one revision: applies first, Namespaces then CRDs then the rest by kind (apply-order.ts;
+ * manifest order kept within a kind, so a chart's own ordering survives); then what the inventory holds and the
  * revision no longer names, cluster-scoped containers last (deleting a Namespace first would
  * delete its content behind our back and leave the journal guessing).
  */
 export function planRevision(desired: readonly ObjectRef[], inventory: readonly ObjectRef[], keepResources: boolean): PlannedStep[] {
   const wanted = new Set(desired.map(keyOf));
-  const applies = desired.map((ref, i) => ({ ref, i, tier: applyTier(ref) })).sort((a, b) => a.tier - b.tier || a.i - b.i);
+  const applies = desired.map((ref, i) => ({ ref, i })).sort((a, b) => compareApplyRank(a.ref, b.ref) || a.i - b.i);
   const dropped = inventory.filter((ref) => !wanted.has(keyOf(ref)))
-    .map((ref, i) => ({ ref, i, tier: applyTier(ref) }))
-    .sort((a, b) => b.tier - a.tier || a.i - b.i);
+    .map((ref, i) => ({ ref, i }))
+    .sort((a, b) => compareApplyRank(b.ref, a.ref) || a.i - b.i);
   return [
     ...applies.map(({ ref }) => ({ action: 'apply' as const, ref })),
     ...dropped.map(({ ref }) => ({ action: keepResources ? ('orphan' as const) : ('prune' as const), ref })),

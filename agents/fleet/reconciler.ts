@@ -13,7 +13,8 @@ import { resolveManifests, type ResolvedObject } from './resolve.ts';
 import { computeStatus, type ObservedObject } from './deployment-state.ts';
 import { diffObject } from './drift.ts';
 import { readinessOf } from './readiness.ts';
-import { applyTier, describeRef, keyOf } from './object-ref.ts';
+import { describeRef, keyOf } from './object-ref.ts';
+import { compareApplyRank } from './apply-order.ts';
 import { FleetAgentError, describeFleetError } from './errors.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
 
@@ -112,7 +113,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
           queue(computeStatus({ desired: d, applied: store.applied(id), journalOpen: false, waitingFor: [], observed }));
           const keys = new Set(drifted.map((o) => keyOf(o.ref)));
           // In apply order: a deleted CRD must be back before its resources are re-applied.
-          const redo = objs.filter((x) => keys.has(keyOf(x.ref))).sort((a, b) => applyTier(a.ref) - applyTier(b.ref));
+          const redo = objs.filter((x) => keys.has(keyOf(x.ref))).sort((a, b) => compareApplyRank(a.ref, b.ref));
           for (const o of redo) {
             const live = await deps.kube.apply(o.manifest);
             store.updateUid(id, { ...o.ref, uid: String(live.metadata.uid ?? '') });
