@@ -60,11 +60,29 @@ export function goldenRoot(arch: RootArch): string {
   return dir;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Scratch roots of test processes that died without cleaning up (250 MB each) are removed. */
+function removeOrphans(work: string): void {
+  for (const name of fs.readdirSync(work)) {
+    const pid = Number(/^(?:amd64|arm64)-(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
+    if (pid > 0 && !alive(pid)) fs.rmSync(path.join(work, name), { recursive: true, force: true });
+  }
+}
+
 /** A private copy of the golden root; removed by the returned cleanup. */
 export function scratchRoot(arch: RootArch): { dir: string; cleanup: () => void } {
   const golden = goldenRoot(arch);
   const work = path.join(droverCacheDir(), 'roots');
   fs.mkdirSync(work, { recursive: true, mode: 0o700 });
+  removeOrphans(work);
   const dir = path.join(work, `${arch}-${process.pid}-${randomBytes(4).toString('hex')}`);
   run('cp', ['-a', golden, dir]);
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
