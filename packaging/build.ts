@@ -112,8 +112,25 @@ if (import.meta.filename === process.argv[1]) {
       out: { type: 'string' },
       arch: { type: 'string', multiple: true },
       'no-airgap': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    process.stdout.write(
+      [
+        'Usage: node packaging/build.ts [--out DIR] [--arch amd64|arm64]... [--no-airgap]',
+        '  --out DIR     output directory (default dist/, env DROVER_DIST_DIR)',
+        '  --arch A      build only this CPU (repeatable; default both)',
+        '  --no-airgap   skip the air-gap tarballs',
+        'Cache: ~/.cache/drover (env DROVER_BUILD_CACHE). Docs: docs/packaging.md',
+        '',
+        'Example:',
+        '  npm run package -- --arch arm64 --no-airgap',
+        '',
+      ].join('\n'),
+    );
+    process.exit(0);
+  }
   const repoRoot = path.resolve(import.meta.dirname, '..');
   const arches = (values.arch ?? ['amd64', 'arm64']).map((a) => {
     if (a !== 'amd64' && a !== 'arm64') throw new Error(`--arch ${a}: expected amd64 or arm64`);
