@@ -56,6 +56,14 @@ export class FakeKube implements Kube {
     return this.objects.get(keyOf(ref));
   }
 
+  async list(scope: Pick<ObjectRef, 'group' | 'version' | 'kind' | 'namespace'>): Promise<KubeObject[]> {
+    this.check();
+    if (!this.kinds.has(`${scope.group}/${scope.kind}`)) throw new FleetAgentError('KIND_UNKNOWN', `${scope.group}/${scope.version} ${scope.kind}`);
+    this.calls.push(`list ${scope.kind}/${scope.namespace}`);
+    const prefix = `${scope.group}/${scope.kind}/${scope.namespace}/`;
+    return [...this.objects].filter(([k]) => k.startsWith(prefix)).map(([, o]) => structuredClone(o));
+  }
+
   async delete(ref: ObjectRef): Promise<boolean> {
     this.check();
     this.calls.push(`delete ${ref.kind}/${ref.name}`);

@@ -73,13 +73,14 @@ export async function createHttpsKube(kubeconfig: string | KubeConfig): Promise<
     return find(discovery.get(av));
   }
 
-  async function pathOf(ref: ObjectRef): Promise<string> {
+  async function collectionOf(ref: Pick<ObjectRef, 'group' | 'version' | 'kind' | 'namespace'>): Promise<string> {
     const info = await resource(ref);
     if (!info) throw new FleetAgentError('KIND_UNKNOWN', `the cluster does not serve ${apiVersionOf(ref)} ${ref.kind}`);
     const prefix = ref.group === '' ? `/api/${ref.version}` : `/apis/${ref.group}/${ref.version}`;
     const ns = info.namespaced ? `/namespaces/${encodeURIComponent(ref.namespace || 'default')}` : '';
-    return `${prefix}${ns}/${info.plural}/${encodeURIComponent(ref.name)}`;
+    return `${prefix}${ns}/${info.plural}`;
   }
+  const pathOf = async (ref: ObjectRef): Promise<string> => `${await collectionOf(ref)}/${encodeURIComponent(ref.name)}`;
 
   return {
     resource,
@@ -94,6 +95,20 @@ export async function createHttpsKube(kubeconfig: string | KubeConfig): Promise<
       if (a.status === 404) return undefined;
       if (a.status !== 200) throw new FleetAgentError('KUBE_ERROR', `GET ${ref.kind} ${ref.namespace}/${ref.name}: HTTP ${a.status} ${message(a)}`);
       return JSON.parse(a.body) as KubeObject;
+    },
+    async list(scope) {
+      const base = await collectionOf(scope);
+      const items: KubeObject[] = [];
+      let token: string | undefined;
+      do {
+        const q = `?limit=${FLEET_AGENT_LIMITS.LIST_PAGE}${token ? `&continue=${encodeURIComponent(token)}` : ''}`;
+        const a = await call('GET', `${base}${q}`);
+        if (a.status !== 200) throw new FleetAgentError('KUBE_ERROR', `LIST ${scope.kind} ${scope.namespace}: HTTP ${a.status} ${message(a)}`);
+        const page = JSON.parse(a.body) as { items?: KubeObject[]; metadata?: { continue?: string } };
+        for (const it of page.items ?? []) items.push({ ...it, apiVersion: apiVersionOf(scope), kind: scope.kind });
+        token = page.metadata?.continue || undefined;
+      } while (token !== undefined);
+      return items;
     },
     async delete(ref) {
       const a = await call('DELETE', await pathOf(ref), JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' }));

@@ -15,6 +15,9 @@ export interface Kube {
   apply(obj: KubeObject): Promise<KubeObject>;
   /** The live object, or undefined when it does not exist. */
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  /** Every object of one kind in one namespace ('' = all, or cluster-scoped), all pages, with
+   *  apiVersion and kind filled in on each item (list items carry neither). */
+  list(scope: Pick<ObjectRef, 'group' | 'version' | 'kind' | 'namespace'>): Promise<KubeObject[]>;
   /** Deletes (background propagation); false when it was already gone. */
   delete(ref: ObjectRef): Promise<boolean>;
   close(): void;

@@ -25,6 +25,11 @@ export const FLEET_AGENT_LIMITS = Object.freeze({
   /** Live objects fetched in parallel during a reconcile pass: bounded so a 500-object pass does
    *  not open 500 sockets against an apiserver that has just come back. */
   KUBE_CONCURRENCY: 16,
+  /** Objects of one kind in one namespace from which a pass LISTs instead of GETting each: 500
+   *  ConfigMaps become one request (paged), a lone Deployment stays a GET. */
+  LIST_THRESHOLD: 4,
+  /** Page size of those LISTs. */
+  LIST_PAGE: 500,
   /** Bytes read from one Kubernetes API response; anything larger is refused. */
   KUBE_MAX_RESPONSE_BYTES: 64 * 1024 * 1024,
 } as const);

@@ -15,7 +15,8 @@ import { diffObject } from './drift.ts';
 import { readinessOf } from './readiness.ts';
 import { describeRef, keyOf } from './object-ref.ts';
 import { compareApplyRank } from './apply-order.ts';
-import { FleetAgentError, describeFleetError } from './errors.ts';
+import { describeFleetError } from './errors.ts';
+import { readLive } from './live-objects.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
 
 export interface ReconcilerDeps extends Omit<ApplierDeps, 'store' | 'kube'> {
@@ -39,29 +40,12 @@ export interface PassReport {
   queued: number;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, keeping result order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 async function observe(deps: ReconcilerDeps, d: DesiredDeployment, objs: readonly ResolvedObject[]): Promise<ObservedObject[]> {
-  return mapLimit(objs, FLEET_AGENT_LIMITS.KUBE_CONCURRENCY, async (o) => {
-    // A kind gone from the cluster (its CRD deleted) means the object is gone too: drift.
-    const live = await deps.kube.get(o.ref).catch((err: unknown) => {
-      if (err instanceof FleetAgentError && err.code === 'KIND_UNKNOWN') return undefined;
-      throw err;
-    });
-    if (!live) return { ref: o.ref, readiness: undefined, drift: [] };
-    return { ref: o.ref, readiness: readinessOf(live), drift: diffObject(o.manifest, live, d.options.comparePatches) };
+  const live = await readLive(deps.kube, objs.map((o) => o.ref));
+  return objs.map((o) => {
+    const obj = live.get(keyOf(o.ref));
+    if (!obj) return { ref: o.ref, readiness: undefined, drift: [] };
+    return { ref: o.ref, readiness: readinessOf(obj), drift: diffObject(o.manifest, obj, d.options.comparePatches) };
   });
 }
 
