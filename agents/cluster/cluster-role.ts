@@ -7,6 +7,7 @@ import type { Facts } from '../common/facts.ts';
 import type { Identity } from '../common/store.ts';
 import { describeError } from '../common/errors.ts';
 import { loadKubeConfig, readClusterFacts } from './cluster-facts.ts';
+import { clusterStreamHandler, type StreamHandler } from './stream-router.ts';
 
 export function clusterFactsProvider(ctx: { identity: Identity; logger: Logger }): () => Promise<Partial<Facts>> {
   const path = ctx.identity.kubeconfig;
@@ -27,4 +28,12 @@ export function clusterFactsProvider(ctx: { identity: Identity; logger: Logger }
       return {};
     }
   };
+}
+
+/**
+ * The cluster role's stream targets (the Kubernetes proxy, RBAC sync, facts for `cluster get`),
+ * served with the kubeconfig given at registration; see stream-router.ts.
+ */
+export function clusterStreamProvider(ctx: { identity: Identity; logger: Logger }): StreamHandler {
+  return clusterStreamHandler(ctx.identity.kubeconfig, ctx.logger);
 }

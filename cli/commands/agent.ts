@@ -12,7 +12,7 @@ import { unregisterAgent } from '../../agents/common/unregister.ts';
 import { readStatus } from '../../agents/common/read-status.ts';
 import { formatStatus } from '../../agents/common/status.ts';
 import { runAgent } from '../../agents/common/run-agent.ts';
-import { clusterFactsProvider } from '../../agents/cluster/cluster-role.ts';
+import { clusterFactsProvider, clusterStreamProvider } from '../../agents/cluster/cluster-role.ts';
 
 function dataDirOption(): Option {
   return new Option('--data-dir <dir>', `agent state directory (default ${DEFAULT_DATA_DIR})`).env('DROVER_AGENT_DATA_DIR');
@@ -79,6 +79,7 @@ export function registerAgentCommands(program: Command): void {
             env: process.env,
             signal: controller.signal,
             roleFacts: { cluster: clusterFactsProvider },
+            roleStreams: { cluster: clusterStreamProvider },
           });
         } finally {
           process.off('SIGINT', stop);

@@ -1,0 +1,90 @@
+// The cluster agent's connection to its own kube-apiserver, from the kubeconfig given at
+// registration: the server URL and TLS/credential options (client certificate or bearer token, via
+// @kubernetes/client-node), a keep-alive agent for ordinary requests, and a small JSON helper for
+// the agent's own calls (RBAC sync, facts). Upgrades use a fresh connection each (agent: false).
+import https from 'node:https';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+
+/** The agent's own JSON calls: answers above this are refused (a node list of 5,000 fits). */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+export class KubeUpstream {
+  readonly url: URL;
+  readonly #tls: https.RequestOptions;
+  readonly #agent: https.Agent;
+
+  private constructor(url: URL, tls: https.RequestOptions) {
+    this.url = url;
+    this.#tls = tls;
+    this.#agent = new https.Agent({ keepAlive: true, maxSockets: 256, ...(pickTls(tls) as https.AgentOptions) });
+  }
+
+  static async fromKubeconfig(path: string): Promise<KubeUpstream> {
+    const kc = new KubeConfig();
+    kc.loadFromFile(path);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error(`kubeconfig ${path} names no current cluster`);
+    const opts: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    return new KubeUpstream(new URL(cluster.server), opts);
+  }
+
+  /** Options for https.request to `path` (headers merged with the kubeconfig's, e.g. a bearer token). */
+  options(method: string, path: string, headers: OutgoingHttpHeaders, upgrade: boolean): https.RequestOptions {
+    const base = this.url.pathname.replace(/\/+$/, '');
+    return {
+      ...pickTls(this.#tls),
+      protocol: 'https:',
+      hostname: this.url.hostname,
+      port: this.url.port || 443,
+      method,
+      path: `${base}${path}`,
+      headers: { ...headers, ...(this.#tls.headers as OutgoingHttpHeaders | undefined), host: this.url.host },
+      agent: upgrade ? false : this.#agent,
+    };
+  }
+
+  /** One JSON request as the agent itself (no impersonation). */
+  json(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: unknown }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: OutgoingHttpHeaders = { accept: 'application/json' };
+    if (payload !== undefined) Object.assign(headers, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
+    return new Promise((resolve, reject) => {
+      const req = https.request(this.options(method, path, headers, false), (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_JSON_BYTES) req.destroy(new Error(`answer to ${path} is larger than ${MAX_JSON_BYTES} bytes`));
+          else chunks.push(c);
+        });
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // Kubernetes answers JSON; keep text for the error message otherwise.
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+function pickTls(o: https.RequestOptions): https.RequestOptions {
+  const out: https.RequestOptions = {};
+  for (const k of ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const) {
+    if (o[k] !== undefined) (out as Record<string, unknown>)[k] = o[k];
+  }
+  return out;
+}
