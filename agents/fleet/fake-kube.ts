@@ -19,6 +19,8 @@ export class FakeKube implements Kube {
   unreachable = false;
   /** Applies left before the next apply throws APPLY_FAILED (undefined: never). */
   failAfterApplies: number | undefined;
+  /** Makes every LIST fail as over the response size limit. */
+  listTooLarge = false;
   /** Established condition given to applied CRDs. */
   establishCrds = true;
   private uid = 0;
@@ -59,6 +61,7 @@ export class FakeKube implements Kube {
   async list(scope: Pick<ObjectRef, 'group' | 'version' | 'kind' | 'namespace'>): Promise<KubeObject[]> {
     this.check();
     if (!this.kinds.has(`${scope.group}/${scope.kind}`)) throw new FleetAgentError('KIND_UNKNOWN', `${scope.group}/${scope.version} ${scope.kind}`);
+    if (this.listTooLarge) throw new FleetAgentError('KUBE_RESPONSE_TOO_LARGE', 'injected');
     this.calls.push(`list ${scope.kind}/${scope.namespace}`);
     const prefix = `${scope.group}/${scope.kind}/${scope.namespace}/`;
     return [...this.objects].filter(([k]) => k.startsWith(prefix)).map(([, o]) => structuredClone(o));

@@ -33,3 +33,12 @@ t.test('live objects: an unreachable apiserver is an error, not an empty cluster
   await t.rejects(readLive(kube, [refOf(configMap('a', 'x'))]), { code: 'KUBE_UNREACHABLE' });
   await t.rejects(readLive(kube, Array.from({ length: 5 }, (_, i) => refOf(configMap(`c${i}`, 'x')))), { code: 'KUBE_UNREACHABLE' });
 });
+
+t.test('live objects: a LIST over the response limit falls back to one GET per object', async (t) => {
+  const kube = new FakeKube();
+  const cms = Array.from({ length: 5 }, (_, i) => configMap(`c${i}`, 'x'));
+  for (const o of cms.slice(0, 4)) await kube.apply(o);
+  kube.listTooLarge = true;
+  const live = await readLive(kube, cms.map(refOf));
+  t.same([...live.values()].map((o) => o?.metadata.name), ['c0', 'c1', 'c2', 'c3', undefined]);
+});

@@ -1,6 +1,6 @@
 // Reads the live state of a deployment's objects for one reconcile pass with few requests: kinds
 // with several objects in one namespace are LISTed (paged), the rest fetched one by one, at most
-// KUBE_CONCURRENCY requests in flight. A kind the cluster no longer serves (its CRD deleted)
+// KUBE_CONCURRENCY requests in flight (a LIST too large to read falls back to GETs). A kind the cluster no longer serves (its CRD deleted)
 // reads as absent: its objects are gone, which is drift, not an error.
 import type { Kube } from './kube.ts';
 import type { KubeObject, ObjectRef } from './types.ts';
@@ -42,7 +42,12 @@ export async function readLive(kube: Kube, refs: readonly ObjectRef[], threshold
       out.set(keyOf(job.get), await goneIfUnknown(kube.get(job.get), undefined));
       return;
     }
-    const items = await goneIfUnknown(kube.list(job.list[0]!), []);
+    const items = await goneIfUnknown(kube.list(job.list[0]!), []).catch(async (err: unknown) => {
+      // A page over the response limit (a namespace of huge ConfigMaps): read ours one by one.
+      if (!(err instanceof FleetAgentError && err.code === 'KUBE_RESPONSE_TOO_LARGE')) throw err;
+      const got = await mapLimit(job.list, FLEET_AGENT_LIMITS.KUBE_CONCURRENCY, (r) => goneIfUnknown(kube.get(r), undefined));
+      return got.filter((o): o is KubeObject => o !== undefined);
+    });
     const byName = new Map(items.map((o) => [o.metadata.name, o]));
     for (const r of job.list) out.set(keyOf(r), byName.get(r.name));
   });
