@@ -58,3 +58,22 @@ t.test('json-pointer: escaping round-trips; operations on missing paths are no-o
   applyOperation(doc, { op: 'replace', path: '/b/missing', value: 1 });
   t.same(doc, { a: [1, 3], b: { c: 9 } });
 });
+
+t.test('drift: a Secret written with stringData equals the base64 data the apiserver keeps', async (t) => {
+  const want = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { password: 'hunter2' }, data: { other: 'eA==' } };
+  const live = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { password: Buffer.from('hunter2').toString('base64'), other: 'eA==' }, type: 'Opaque' };
+  t.same(diffObject(want, live), []);
+  live.data.password = Buffer.from('changed').toString('base64');
+  t.same(diffObject(want, live), ['/data/password']);
+});
+
+t.test('drift: Go zero values in the manifest ("" false 0) equal an absent live field', async (t) => {
+  const want = deploymentObj('web', 'x');
+  (want.spec as any).template.spec.hostNetwork = false;
+  (want.spec as any).template.spec.containers[0].env = [{ name: 'EMPTY', value: '' }];
+  const live = deploymentObj('web', 'x');
+  (live.spec as any).template.spec.containers[0].env = [{ name: 'EMPTY' }];
+  t.same(diffObject(want, live), []);
+  (live.spec as any).template.spec.hostNetwork = true;
+  t.same(diffObject(want, live), ['/spec/template/spec/hostNetwork'], 'but a different value is drift');
+});

@@ -12,8 +12,13 @@ const MERGE_KEYS = ['name', 'containerPort', 'mountPath', 'devicePath', 'port', 
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** null, {} and [] in a manifest are "nothing": the apiserver drops them, so absent live is equal. */
-const isEmpty = (v: unknown): boolean => v === null || (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0);
+/**
+ * null, {}, [] and Go zero values ("", false, 0) in a manifest read back as absent: the apiserver
+ * drops them (omitempty), so absent live is equal. The cost: deleting a pointer field someone set
+ * to false is not seen as drift.
+ */
+const isEmpty = (v: unknown): boolean => v === null || v === '' || v === false || v === 0 ||
+  (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0);
 
 export function patchesFor(desired: KubeObject, patches: readonly ComparePatch[] = []): ComparePatch[] {
   return patches.filter((p) =>
@@ -24,6 +29,13 @@ export function patchesFor(desired: KubeObject, patches: readonly ComparePatch[]
 /** The part of a manifest we compare: no status, and of metadata only labels and annotations. */
 function comparable(obj: unknown): Obj {
   const o = isObj(obj) ? structuredClone(obj) : {};
+  // A Secret's stringData is write-only: the apiserver merges it into data (base64) and drops it.
+  if (o.kind === 'Secret' && o.apiVersion === 'v1' && isObj(o.stringData)) {
+    const data = isObj(o.data) ? o.data : {};
+    for (const [k, v] of Object.entries(o.stringData)) data[k] = Buffer.from(String(v)).toString('base64');
+    o.data = data;
+    delete o.stringData;
+  }
   delete o.status;
   const meta = isObj(o.metadata) ? o.metadata : {};
   o.metadata = Object.fromEntries(Object.entries(meta).filter(([k]) => k === 'labels' || k === 'annotations'));

@@ -25,7 +25,12 @@ t.test('fleet agent: apply, readiness and drift on a real cluster', async (t) =>
     return s === want ? s : undefined;
   };
 
-  const manifests = [configMap('settings', 'shop', { mode: 'edge' }), deploymentObj('web', 'shop', 2), deploymentObj('api', 'shop', 1), namespace('shop')];
+  // The Secret's stringData and the resource quantities read back in another form (data, 500m):
+  // reaching Ready proves they are not mistaken for drift.
+  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: 'shop' }, stringData: { password: 'p4ss' } };
+  const web = deploymentObj('web', 'shop', 2);
+  (web.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]!.resources = { requests: { cpu: '0.5', memory: '1024Mi' } };
+  const manifests = [configMap('settings', 'shop', { mode: 'edge' }), web, deploymentObj('api', 'shop', 1), namespace('shop'), secret];
   store.acceptDesired(desired('shop', 'r1', manifests, { correctDrift: true }));
 
   await t.test('a bundle (Namespace, ConfigMap, Deployments) is applied and reaches Ready with the Deployments Available', async (t) => {
@@ -34,7 +39,8 @@ t.test('fleet agent: apply, readiness and drift on a real cluster', async (t) =>
     const available = (web?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.find((c) => c.type === 'Available');
     t.equal(available?.status, 'True', 'web is Available');
     t.equal(kubectl('get', 'configmap', 'settings', '-n', 'shop', '-o', 'jsonpath={.data.mode}'), 'edge');
-    t.same(store.inventory('shop').map((e) => `${e.kind}/${e.name}`).sort(), ['ConfigMap/settings', 'Deployment/api', 'Deployment/web', 'Namespace/shop']);
+    t.same(store.inventory('shop').map((e) => `${e.kind}/${e.name}`).sort(), ['ConfigMap/settings', 'Deployment/api', 'Deployment/web', 'Namespace/shop', 'Secret/creds']);
+    t.equal(kubectl('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.template.spec.containers[0].resources.requests.cpu}'), '500m', 'the apiserver canonicalised 0.5');
     t.ok(store.inventory('shop').every((e) => e.uid.length > 0), 'inventory records uids');
     const managers = kubectl('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.metadata.managedFields[*].manager}');
     t.match(managers, /\bdrover\b/, 'applied with field manager drover');
