@@ -27,6 +27,19 @@ export const CLOSE_CODES = Object.freeze({
   FLOW_CONTROL: 4003,
 } as const);
 
+/**
+ * Close codes 4500–4599 belong to applications built on the protocol (the server's own reasons for
+ * ending a session). The protocol itself never sends them and maps none of them to an error code, so
+ * a peer reads them by number alone. Append only: a number, once given, keeps its meaning.
+ */
+export const APPLICATION_CLOSE_RANGE = Object.freeze({ min: 4500, max: 4599 } as const);
+export const APPLICATION_CLOSE_CODES = Object.freeze({
+  /** A newer connection of the same agent and role took over (since 1.0). */
+  SESSION_SUPERSEDED: 4500,
+  /** The agent's credential was revoked or the agent unregistered; reconnects are refused (since 1.0). */
+  CREDENTIAL_REVOKED: 4501,
+} as const);
+
 export const ERROR_CODES = Object.freeze({
   PROTOCOL_ERROR: { wire: 1, close: CLOSE_CODES.PROTOCOL_ERROR, retryable: false, description: 'The peer broke the protocol (frame in the wrong state, bad stream id).' },
   FRAME_MALFORMED: { wire: 2, close: CLOSE_CODES.PROTOCOL_ERROR, retryable: false, description: 'A frame could not be decoded (short header, bad lengths, invalid UTF-8).' },

@@ -37,6 +37,7 @@ export { CAPABILITIES, capabilityFromWire, defaultCapabilities, advertisedCapabi
 export type { CapabilityName, CapabilityInfo } from './capabilities.ts';
 export { MESSAGE_KINDS, messageKindFromWire, checkMessage, errorMessageSchema, heartbeatSchema, factsSchema } from './messages.ts';
 export type { MessageKind, MessageBody, ControlMessage, MessageKindInfo, MessageCheck, ErrorMessageBody, HeartbeatBody, FactsBody } from './messages.ts';
+export { APPLICATION_CLOSE_RANGE, APPLICATION_CLOSE_CODES } from './errors.ts';
 export { ERROR_CODES, CLOSE_CODES, PROTOCOL_VIOLATION_CLOSE_CODES, TunnelError, errorCodeFromWire, closeCodeFor, toTunnelError } from './errors.ts';
 export type { ErrorCode, ErrorCodeInfo } from './errors.ts';
 

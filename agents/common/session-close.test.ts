@@ -4,12 +4,13 @@ import type { SessionCloseInfo } from '../../protocol/index.ts';
 
 const info = (over: Partial<SessionCloseInfo>): SessionCloseInfo => ({ code: 'HANDSHAKE_FAILED', closeCode: 4001, message: 'x', remote: true, retryable: true, ...over });
 
-t.test('session close: server-lite 4003 "credential revoked" is CREDENTIAL_REVOKED, not a protocol FLOW_CONTROL error', async (t) => {
-  t.equal(describeClose(info({ code: 'FLOW_CONTROL_ERROR', closeCode: 4003 }), 4003, 'credential revoked').code, 'CREDENTIAL_REVOKED');
+t.test('session close: server-lite 4501 "credential revoked" is CREDENTIAL_REVOKED', async (t) => {
+  t.equal(describeClose(info({ code: 'TRANSPORT_CLOSED', closeCode: 4501 }), 4501, 'credential revoked').code, 'CREDENTIAL_REVOKED');
+  t.equal(describeClose(info({ code: 'FLOW_CONTROL_ERROR', closeCode: 4003 }), 4003, 'credential revoked').code, 'TUNNEL_CLOSED', 'a protocol close code is never read as the server revoking');
 });
 
-t.test('session close: server-lite 4001 "superseded" is TUNNEL_SUPERSEDED, not HANDSHAKE_FAILED', async (t) => {
-  t.equal(describeClose(info({}), 4001, 'superseded by a newer connection').code, 'TUNNEL_SUPERSEDED');
+t.test('session close: server-lite 4500 "superseded" is TUNNEL_SUPERSEDED', async (t) => {
+  t.equal(describeClose(info({ code: 'TRANSPORT_CLOSED', closeCode: 4500 }), 4500, 'superseded by a newer connection').code, 'TUNNEL_SUPERSEDED');
 });
 
 t.test('session close: the protocol meaning stands when the reason is not the server one', async (t) => {

@@ -1,7 +1,7 @@
 // Which agent, of which cluster, holds a tunnel for which role: since when, from where, with which
 // protocol version. At most one session per (agentId, role): the newest connection wins and the
 // older one is closed cleanly, so a half-open old session can never shadow a reconnect (issue 4).
-import type { TunnelStream } from '../../protocol/index.ts';
+import { APPLICATION_CLOSE_CODES, type TunnelStream } from '../../protocol/index.ts';
 import { ROLES, type Role } from '../store/store.ts';
 
 export interface SessionInfo {
@@ -24,13 +24,12 @@ export interface SessionInfo {
 export type CloseReason = 'superseded' | 'revoked' | 'shutdown';
 
 /**
- * WebSocket close codes server-lite uses itself (api.md). Shutdown uses the protocol's GOAWAY
- * (1001). NOTE: 4001/4003 overlap protocol/errors.ts CLOSE_CODES (HANDSHAKE_FAILED, FLOW_CONTROL);
- * agents tell them apart by the reason text. To be moved to a reserved range with the protocol owner.
+ * WebSocket close codes server-lite uses itself (api.md), from the protocol's application range
+ * (4500–4599, never sent by the protocol). Shutdown uses the protocol's GOAWAY (1001).
  */
 export const SERVER_CLOSE_CODES = Object.freeze({
-  superseded: { code: 4001, reason: 'superseded by a newer connection' },
-  revoked: { code: 4003, reason: 'credential revoked' },
+  superseded: { code: APPLICATION_CLOSE_CODES.SESSION_SUPERSEDED, reason: 'superseded by a newer connection' },
+  revoked: { code: APPLICATION_CLOSE_CODES.CREDENTIAL_REVOKED, reason: 'credential revoked' },
 } as const);
 
 export interface SessionHandle extends SessionInfo {

@@ -52,7 +52,7 @@ t.test('cli: cluster list --json has the contract shape and shows a connected cl
 
   const revoke = await run(['identity', 'revoke', agent.agentId, '--data-dir', server.dataDir]);
   t.equal(revoke.code, 0, revoke.stderr);
-  t.equal((await tunnel.closed).code, 4003, 'revoking through the CLI disconnects the agent');
+  t.equal((await tunnel.closed).code, 4501, 'revoking through the CLI disconnects the agent');
   const ids = await run(['identity', 'list', '--json', '--data-dir', server.dataDir]);
   t.match((JSON.parse(ids.stdout) as Array<Record<string, unknown>>).find((a) => a.id === agent.agentId), { revokedAt: String });
 });

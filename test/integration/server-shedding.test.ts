@@ -45,7 +45,7 @@ t.test('shedding: tunnels beyond max sessions get 503 OVERLOADED + Retry-After; 
   t.ok(Number(r.headers['retry-after']) >= 1);
   const replacement = await connectTunnel(server, agent.credential, 'cluster');
   await replacement.ready;
-  t.equal((await first.closed).code, 4001, 'at the limit an agent may still replace its own session');
+  t.equal((await first.closed).code, 4500, 'at the limit an agent may still replace its own session');
   replacement.ws.close();
   await replacement.closed;
   const second = await connectTunnel(server, agent.credential, 'node');

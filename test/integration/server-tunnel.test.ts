@@ -69,7 +69,7 @@ t.test('tunnel: the newest connection for an agent and role wins; the old one is
   const second = await connectTunnel(server, agent.credential, 'cluster');
   await second.ready;
   const closed = await first.closed;
-  t.equal(closed.code, 4001);
+  t.equal(closed.code, 4500);
   t.match(closed.reason, /superseded/);
   const sessions = await sessionsOf(agent.agentId);
   t.equal(sessions.length, 1, 'exactly one session');
@@ -99,7 +99,7 @@ t.test('tunnel: revoking a credential disconnects the agent and refuses reconnec
   const r = await api(server, 'POST', `/v1/agents/${agent.agentId}/revoke`, { bearer: server.adminToken });
   t.equal(r.status, 204);
   const closed = await tunnel.closed;
-  t.equal(closed.code, 4003);
+  t.equal(closed.code, 4501);
   t.match(closed.reason, /revoked/);
   const again = await refused(connectTunnel(server, agent.credential, 'cluster'));
   t.equal(again.status, 401);
