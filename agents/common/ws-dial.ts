@@ -90,6 +90,10 @@ export function dial(opts: DialOptions): Promise<Dialled> {
     });
     ws.on('error', fail);
     ws.once('open', () => {
+      // Hold inbound frames until the caller attaches the session (attachWebSocket resumes):
+      // the server's HELLO can arrive in the same read as the 101 and would otherwise be lost
+      // in the await between this resolve and the attach.
+      ws.pause();
       settled = true;
       ws.removeListener('error', fail);
       resolve({ ws, rotateHint });
