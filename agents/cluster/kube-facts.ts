@@ -26,7 +26,6 @@ interface EventItem {
   count?: number;
   lastTimestamp?: string | null;
   eventTime?: string | null;
-  metadata2?: never;
 }
 
 export async function collectKubeFacts(kube: KubeUpstream) {

@@ -65,3 +65,22 @@ t.test('registry: after any sequence of adds and removes, at most one session pe
     ),
   );
 });
+
+t.test('registry: clusterSession finds the cluster-role tunnel of a cluster, and forgets it on close', async (t) => {
+  const closed: Array<[string, CloseReason]> = [];
+  const r = new SessionRegistry();
+  const fleet = handle('s1', 'a', 'fleet', closed);
+  r.add(fleet);
+  t.equal(r.clusterSession('c-a'), undefined, 'only cluster-role sessions serve the proxy');
+  const c1 = handle('s2', 'a', 'cluster', closed);
+  r.add(c1);
+  t.equal(r.clusterSession('c-a')?.id, 's2');
+  const c2 = handle('s3', 'a', 'cluster', closed);
+  r.add(c2);
+  t.equal(r.clusterSession('c-a')?.id, 's3', 'the replacement');
+  t.notOk(r.remove(c1));
+  t.equal(r.clusterSession('c-a')?.id, 's3', "a replaced session's late close keeps the index");
+  r.closeAgent('a', 'revoked');
+  t.equal(r.clusterSession('c-a'), undefined);
+  t.notOk(r.list().some((s) => 'openStream' in s || 'close' in s), 'listings carry no functions');
+});
