@@ -9,6 +9,8 @@ export interface ServerMetrics {
   shed: Counter<'kind'>;
   httpRequests: Counter<'route' | 'status'>;
   upgrades: Counter<'result'>;
+  /** Proxied Kubernetes requests by kind (request, upgrade) and status class (2xx…, or a Drover code). */
+  proxyRequests: Counter<'kind' | 'result'>;
 }
 
 export function createMetrics(sessions: SessionRegistry, opts: { defaultMetrics: boolean }): ServerMetrics {
@@ -47,6 +49,12 @@ export function createMetrics(sessions: SessionRegistry, opts: { defaultMetrics:
       name: 'drover_server_tunnel_upgrades_total',
       help: 'Tunnel upgrade attempts by result (ok or an error code)',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    proxyRequests: new Counter({
+      name: 'drover_server_proxy_requests_total',
+      help: 'Kubernetes proxy requests by kind (request or upgrade) and result (status class or Drover error code)',
+      labelNames: ['kind', 'result'],
       registers: [registry],
     }),
   };

@@ -49,7 +49,8 @@ export function createK8sProxy(ctx: ServerContext) {
     return { principal, clusterId: target.clusterId, path: target.path, stream };
   }
 
-  function record(p: Principal | undefined, clusterId: string | null, method: string, path: string, status: number, at: number, t0: number): void {
+  function record(p: Principal | undefined, clusterId: string | null, method: string, path: string, status: number, at: number, t0: number, kind: 'request' | 'upgrade' = 'request', code?: string): void {
+    ctx.metrics.proxyRequests.inc({ kind, result: code ?? `${Math.floor(status / 100)}xx` });
     ctx.audit.record({
       at,
       user: p?.user ?? 'anonymous',
@@ -76,7 +77,7 @@ export function createK8sProxy(ctx: ServerContext) {
       if (!(err instanceof ServerError)) ctx.log.error({ err }, 'proxy admission failed');
       req.resume();
       sendProxyError(res, e);
-      record(principal, parsed?.clusterId ?? null, method, parsed?.path ?? req.url ?? '', e.status, at, t0);
+      record(principal, parsed?.clusterId ?? null, method, parsed?.path ?? req.url ?? '', e.status, at, t0, 'request', e.code);
       return;
     }
     const { stream, clusterId, path } = admitted;
@@ -101,7 +102,7 @@ export function createK8sProxy(ctx: ServerContext) {
       stream.destroy();
       const e = err instanceof ServerError ? err : new ServerError('UPSTREAM_FAILED', `the request to cluster ${clusterId} failed: ${(err as Error).message}`);
       sendProxyError(res, e);
-      record(principal, clusterId, method, path, e.status, at, t0);
+      record(principal, clusterId, method, path, e.status, at, t0, 'request', e.code);
     }
   }
 
@@ -118,7 +119,7 @@ export function createK8sProxy(ctx: ServerContext) {
     } catch (err) {
       const e = err instanceof ServerError ? err : new ServerError('INTERNAL');
       writeRawError(socket, e);
-      record(principal, parsed?.clusterId ?? null, method, parsed?.path ?? req.url ?? '', e.status, at, t0);
+      record(principal, parsed?.clusterId ?? null, method, parsed?.path ?? req.url ?? '', e.status, at, t0, 'upgrade', e.code);
       return;
     }
     const { stream, clusterId, path } = admitted;
@@ -135,7 +136,7 @@ export function createK8sProxy(ctx: ServerContext) {
         if (result.kind === 'response' && /^(transfer-encoding|content-length|connection)$/i.test(name)) continue;
         lines.push(`${name}: ${r.rawHeaders[i + 1] ?? ''}`);
       }
-      record(principal, clusterId, method, path, status, at, t0);
+      record(principal, clusterId, method, path, status, at, t0, 'upgrade');
       if (result.kind === 'upgrade') {
         socket.write(`${lines.join('\r\n')}\r\n\r\n`);
         if (result.head.length > 0) socket.write(result.head);
@@ -151,7 +152,7 @@ export function createK8sProxy(ctx: ServerContext) {
       stream.destroy();
       const e = err instanceof ServerError ? err : new ServerError('UPSTREAM_FAILED', `the upgrade to cluster ${clusterId} failed: ${(err as Error).message}`);
       writeRawError(socket, e);
-      record(principal, clusterId, method, path, e.status, at, t0);
+      record(principal, clusterId, method, path, e.status, at, t0, 'upgrade', e.code);
     }
   }
 
