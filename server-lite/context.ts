@@ -7,6 +7,7 @@ import type { ServerMetrics } from './metrics.ts';
 import type { RandomBytes } from './secrets.ts';
 import type { AuditWriter } from './audit/audit-writer.ts';
 import type { RbacPropagator } from './rbac/propagator.ts';
+import type { KubeFactsPoller } from './proxy/kube-facts.ts';
 import type { Store } from './store/store.ts';
 import type { TlsMaterial } from './tls/tls-material.ts';
 import type { LastSeen } from './tunnel/last-seen.ts';
@@ -43,6 +44,8 @@ export interface ServerContext {
   audit: AuditWriter;
   /** RBAC propagation; also in clusterSyncs. */
   rbac: RbacPropagator;
+  /** Kubernetes facts pulled from cluster agents; also in clusterSyncs. */
+  kubeFacts: KubeFactsPoller;
   clusterSyncs: ClusterSync[];
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;

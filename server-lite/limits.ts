@@ -57,6 +57,8 @@ export const LIMITS = Object.freeze({
   rbacSyncIntervalMs: 2_000,
   /** Kubernetes facts (nodes, Warning events) are pulled from the cluster agent at this period. */
   kubeFactsIntervalMs: 30_000,
+  /** `cluster get` waits this long for fresh facts from a connected agent before showing the stored ones. */
+  kubeFactsOnReadMs: 3_000,
   /** A drover-side stream request (RBAC sync, facts) that gets no answer in this time is abandoned. */
   agentRequestTimeoutMs: 20_000,
 } as const);

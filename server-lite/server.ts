@@ -116,6 +116,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     dataDir: config.dataDir,
     audit,
     rbac,
+    kubeFacts,
     clusterSyncs: [rbac, kubeFacts],
     version: deps.version ?? '0.0.0-dev',
   };

@@ -102,6 +102,8 @@ export const adminRoutes: readonly Route[] = [
       if (!cluster) throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${id} (see drover cluster list)`);
       const agents = await ctx.store.listAgents({ clusterId: id });
       const nodes = await ctx.store.listNodes({ clusterId: id });
+      // Fresh facts when the cluster is connected (bounded wait); the stored ones otherwise.
+      await ctx.kubeFacts.refreshWithin(id, LIMITS.kubeFactsOnReadMs);
       sendJson(res, 200, {
         ...clusterView(ctx, cluster, agents),
         kubernetes: (await ctx.store.getKubeFacts(id)) ?? null,

@@ -40,6 +40,13 @@ export class KubeFactsPoller implements ClusterSync {
     setImmediate(() => void this.refresh(clusterId));
   }
 
+  /** Refreshes, but resolves after `ms` at the latest (the refresh goes on in the background). */
+  async refreshWithin(clusterId: string, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.refresh(clusterId), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+  }
+
   async refresh(clusterId: string): Promise<void> {
     const session = this.#sessions.clusterSession(clusterId);
     if (!session || this.#inFlight.has(clusterId)) return;

@@ -185,9 +185,19 @@ t.test('proxy: kubectl through the server to two clusters, RBAC, audit', async (
   });
 
   t.test('cluster get shows nodes and Warning events', async (t) => {
-    const detail = await waitFor('kubernetes facts', async () => {
+    const event = path.join(dir, 'event.yaml');
+    writeFileSync(event, JSON.stringify({
+      apiVersion: 'v1', kind: 'Event', type: 'Warning', reason: 'DroverProbe', message: 'a warning for cluster get',
+      metadata: { name: 'drover-probe', namespace: 'default' },
+      involvedObject: { kind: 'Pod', name: 'p1', namespace: 'default' },
+      lastTimestamp: new Date().toISOString(), count: 1,
+    }));
+    const made = await kubectl(adminA, 'create', '-f', event);
+    t.equal(made.exitCode, 0, String(made.stderr));
+    const detail = await waitFor('kubernetes facts with the warning', async () => {
       const d = await clusterGet(serverDir, A.id);
-      return (d.kubernetes as { nodes?: unknown[] } | null)?.nodes?.length ? d : undefined;
+      const k = d.kubernetes as { nodes?: unknown[]; warnings?: { reason: string }[] } | null;
+      return k?.nodes?.length && k.warnings?.some((w) => w.reason === 'DroverProbe') ? d : undefined;
     });
     const k = detail.kubernetes as { kubernetesVersion: string; nodes: { name: string; capacity: object; allocatable: object; conditions: unknown[] }[]; warnings: unknown[] };
     t.equal(k.nodes.length, 2);
