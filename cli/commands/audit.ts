@@ -61,7 +61,14 @@ export function registerAudit(program: Command): void {
       };
       if (r.ok) return void process.stdout.write(`audit chain ok: ${r.checked} rows\n`);
       const bad = r.firstBad ?? { seq: -1, reason: 'unknown' };
-      const why = bad.reason === 'edited' ? 'was edited' : bad.reason === 'missing-before' ? 'follows a deleted row' : 'does not link to the row before';
+      const why =
+        bad.reason === 'edited'
+          ? 'was edited'
+          : bad.reason === 'missing-before'
+            ? 'follows a deleted row'
+            : bad.reason === 'missing-after'
+              ? 'and the rows after it were deleted (audit.log still has them)'
+              : 'does not link to the row before';
       throw new CliError(EXIT.FAILURE, `audit chain broken at row ${bad.seq}: it ${why} (${r.checked} rows before it are intact)`);
     }),
   );

@@ -8,6 +8,8 @@ import { requireAdmin } from '../auth/guard.ts';
 import { jsonLine } from '../audit/audit-writer.ts';
 import { verifyChain } from '../audit/audit-chain.ts';
 import { ServerError } from '../errors.ts';
+import { lastLogRow } from '../audit/audit-log-tail.ts';
+import { join } from 'node:path';
 
 const query = z.object({
   after: z.coerce.number().int().min(0).optional(),
@@ -49,6 +51,16 @@ export const auditRoutes: readonly Route[] = [
         checked += page.length;
         const last = page.at(-1);
         start = last && { seq: last.seq, hash: last.hash };
+      }
+      // The chain cannot show that its newest rows were deleted; the JSON-lines copy can.
+      const logged = lastLogRow(join(ctx.dataDir, 'audit.log'));
+      if (logged && logged.seq > (start?.seq ?? 0)) {
+        sendJson(res, 200, { ok: false, checked, firstBad: { seq: (start?.seq ?? 0) + 1, reason: 'missing-after' } });
+        return;
+      }
+      if (logged && start && logged.seq === start.seq && logged.hash !== start.hash) {
+        sendJson(res, 200, { ok: false, checked: checked - 1, firstBad: { seq: start.seq, reason: 'edited' } });
+        return;
       }
       sendJson(res, 200, { ok: true, checked, head: start ?? null });
     },

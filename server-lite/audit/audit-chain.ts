@@ -26,7 +26,8 @@ export function chain(last: { seq: number; hash: string } | undefined, rows: rea
   });
 }
 
-export type ChainProblem = { seq: number; reason: 'edited' | 'missing-before' | 'link-broken' };
+/** `missing-after`: the newest rows are gone from the store (found by `audit verify` via the JSON log). */
+export type ChainProblem = { seq: number; reason: 'edited' | 'missing-before' | 'link-broken' | 'missing-after' };
 
 /**
  * Walks rows in seq order from `start` (the row before them, or the genesis). Returns the first

@@ -2,6 +2,7 @@
 // (HTTPS on 127.0.0.1:0, SQLite in a temp dir); the proxy's refusals that need no cluster agent.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { api, removeDir, startTestServer, TestClock } from './server-harness.ts';
 
@@ -63,6 +64,14 @@ t.test('users: login, tokens with expiry and revocation, roles, proxy refusals, 
   const lines = readFileSync(join(server.dataDir, 'audit.log'), 'utf8').trim().split('\n');
   t.ok(lines.length >= rows.length, 'the same rows as JSON lines');
   t.match((await api(server, 'GET', '/v1/audit/verify', { bearer: admin })).json, { ok: true });
+
+  // Deleting the newest rows leaves a valid chain; the JSON-lines copy still shows them.
+  await server.ctx.audit.flush();
+  const db = new Database(join(server.dataDir, 'server.db'));
+  const last = (db.prepare('SELECT MAX(seq) AS s FROM audit').get() as { s: number }).s;
+  db.prepare('DELETE FROM audit WHERE seq >= ?').run(last - 1);
+  db.close();
+  t.match((await api(server, 'GET', '/v1/audit/verify', { bearer: admin })).json, { ok: false, firstBad: { seq: last - 1, reason: 'missing-after' } });
 });
 
 t.test('users: an expired API token is refused with UNAUTHENTICATED', async (t) => {
