@@ -5,6 +5,7 @@
 import https from 'node:https';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
+import { DEFAULT_LIMITS } from '../../protocol/index.ts';
 
 /** The agent's own JSON calls: answers above this are refused (a node list of 5,000 fits). */
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
@@ -17,7 +18,9 @@ export class KubeUpstream {
   private constructor(url: URL, tls: https.RequestOptions) {
     this.url = url;
     this.#tls = tls;
-    this.#agent = new https.Agent({ keepAlive: true, maxSockets: 256, ...(pickTls(tls) as https.AgentOptions) });
+    // One socket per concurrent request (a watch holds one for its lifetime); the tunnel's own stream
+    // limit (DEFAULT_LIMITS.maxStreams) bounds them, so a lower cap here would only queue watches forever.
+    this.#agent = new https.Agent({ keepAlive: true, maxSockets: DEFAULT_LIMITS.maxStreams, ...(pickTls(tls) as https.AgentOptions) });
   }
 
   static async fromKubeconfig(path: string): Promise<KubeUpstream> {

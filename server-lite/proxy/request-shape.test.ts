@@ -39,3 +39,15 @@ t.test('proxy verbs: Kubernetes verbs from method, path and watch', async (t) =>
   t.equal(kubeVerb('DELETE', '/api/v1/namespaces/default/pods'), 'deletecollection');
   t.equal(kubeVerb('GET', '/version'), 'get');
 });
+
+t.test('proxy headers: no Impersonate-* or Authorization survives, whatever the spelling (property)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const mixCase = (s: string, bits: number[]) => [...s].map((c, i) => ((bits[i % bits.length] ?? 0) % 2 ? c.toUpperCase() : c)).join('');
+  fc.assert(
+    fc.property(fc.array(fc.nat(), { minLength: 1, maxLength: 8 }), fc.stringMatching(/^[a-z-]{1,12}$/), fc.boolean(), (bits, suffix, upgrade) => {
+      const headers = { [mixCase(`impersonate-${suffix}`, bits)]: 'x', [mixCase('authorization', bits)]: 'Bearer y', accept: '*/*' };
+      const out = Object.keys(forwardHeaders(headers, upgrade)).map((k) => k.toLowerCase());
+      return out.every((k) => !k.startsWith('impersonate-') && k !== 'authorization') && out.includes('accept');
+    }),
+  );
+});
