@@ -64,10 +64,11 @@ export const userRoutes: readonly Route[] = [
     async handle(ctx, req, res) {
       const body = await readJson(req, z.object({ username: z.string().max(64), password: z.string().max(1024), ttlSeconds: ttlSeconds.optional() }).strict());
       const user = await ctx.store.getUser(body.username);
+      // Audited under the name tried, so repeated failures for one account stand out.
+      rememberPrincipal(req, { user: body.username.slice(0, 64), idp: 'local', globalRole: user?.globalRole ?? 'user', tokenId: null });
       // Same answer, same work for an unknown user and a wrong password.
       const ok = user?.passwordHash ? await verifyPassword(body.password, user.passwordHash) : (await verifyPassword(body.password, DUMMY_HASH), false);
       if (!user || !ok) throw new ServerError('LOGIN_FAILED');
-      rememberPrincipal(req, { user: user.name, idp: 'local', globalRole: user.globalRole, tokenId: null });
       sendJson(res, 201, await mint(ctx, user.name, body.ttlSeconds, 'login'));
     },
   },

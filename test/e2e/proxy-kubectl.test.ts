@@ -173,6 +173,10 @@ t.test('proxy: kubectl through the server to two clusters, RBAC, audit', async (
 
   t.test('a binding made while cluster B is offline applies after it reconnects', async (t) => {
     await B.agent.stop();
+    await waitFor("the server to drop B's tunnel", async () => {
+      const d = (await clusterGet(serverDir, B.id)) as { agents: { sessions: unknown[] }[] };
+      return d.agents.every((ag) => ag.sessions.length === 0);
+    });
     t.equal((await admin(['role', 'bind', 'alice', '--cluster', B.id, '--role', 'read-only'])).exitCode, 0);
     const kc = await kubeconfigFor(B.id, 'alice');
     const offline = await kubectl(kc, 'get', 'pods');

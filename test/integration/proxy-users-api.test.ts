@@ -61,6 +61,7 @@ t.test('users: login, tokens with expiry and revocation, roles, proxy refusals, 
   t.ok(rows.some((r) => r.user === 'alice' && r.path === '/v1/clusters' && r.status === 403), 'the refused admin call is audited');
   t.ok(rows.some((r) => r.user === 'alice' && r.cluster === 'c-nosuchthing' && r.status === 404), 'the refused proxy call is audited');
   t.notOk(rows.some((r) => r.path.includes('password')), 'no secrets in paths');
+  t.ok(rows.some((r) => r.user === 'alice' && r.path === '/v1/login' && r.status === 401), 'a failed login is audited under the name tried');
   const lines = readFileSync(join(server.dataDir, 'audit.log'), 'utf8').trim().split('\n');
   t.ok(lines.length >= rows.length, 'the same rows as JSON lines');
   t.match((await api(server, 'GET', '/v1/audit/verify', { bearer: admin })).json, { ok: true });
