@@ -67,6 +67,26 @@ export function registerUser(program: Command): void {
     }),
   );
 
+  user
+    .command('login')
+    .description('exchange a user name and password (from stdin) for an API token; prints only the token')
+    .argument('<name>', 'user name')
+    .addOption(new Option('--server <url>', 'server URL, e.g. https://drover.example:9443').env('DROVER_SERVER').makeOptionMandatory())
+    .addOption(new Option('--ca-file <file>', "PEM file of the server's CA (default: system CAs)").env('DROVER_CA_FILE'))
+    .addOption(new Option('--ttl <duration>', 'lifetime of the token (default 30d)').env('DROVER_TTL'))
+    .addHelpText('after', '\nExample:\n  echo "$PASSWORD" | drover user login alice --server https://drover.example:9443 --ca-file ca.crt')
+    .action(
+      withExitCodes(async (name: string, opts: { server: string; caFile?: string; ttl?: string }) => {
+        const password = await readStdin();
+        // The login endpoint needs no token; the placeholder is never sent as a credential that works.
+        const conn = resolveConnection({ server: opts.server, token: '-', ...(opts.caFile ? { caFile: opts.caFile } : {}) });
+        const body: Record<string, unknown> = { username: name, password };
+        if (opts.ttl !== undefined) body.ttlSeconds = parseDuration(opts.ttl);
+        const res = await adminRequest(conn, 'POST', '/v1/login', body);
+        process.stdout.write(`${(res.body as { token: string }).token}\n`);
+      }),
+    );
+
   const token = user
     .command('token')
     .description("a user's API tokens (stored hashed; expiring; revocable)")

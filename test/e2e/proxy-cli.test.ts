@@ -20,6 +20,16 @@ t.test('user, token, role, kubeconfig and audit commands', async (t) => {
   const users = JSON.parse(String((await asAdmin(['user', 'list', '--json'])).stdout)) as { name: string; hasPassword: boolean }[];
   t.match(users, [{ name: 'erin', hasPassword: true }]);
 
+  const login = await execa(DROVER, ['user', 'login', 'erin', '--server', server.url, '--ca-file', path.join(serverDir, 'tls', 'ca.crt')], {
+    reject: false, env: childEnv(), extendEnv: false, input: 'erin-password\n',
+  });
+  t.equal(login.exitCode, 0, String(login.stderr));
+  t.match(String(login.stdout).trim(), /^t-[a-z2-7]{10}\.[a-z2-7]{40}$/, 'login prints only a token');
+  const wrong = await execa(DROVER, ['user', 'login', 'erin', '--server', server.url, '--ca-file', path.join(serverDir, 'tls', 'ca.crt')], {
+    reject: false, env: childEnv(), extendEnv: false, input: 'nope\n',
+  });
+  t.equal(wrong.exitCode, 4, 'a wrong password is a rejected credential');
+
   const minted = await asAdmin(['user', 'token', 'create', 'erin', '--ttl', '1h', '--description', 'e2e']);
   t.equal(minted.exitCode, 0, String(minted.stderr));
   const token = String(minted.stdout).trim();
@@ -30,7 +40,7 @@ t.test('user, token, role, kubeconfig and audit commands', async (t) => {
   const own = await asErin(['user', 'token', 'list', '--json']);
   t.equal(own.exitCode, 0, own.stderr);
   const tokens = JSON.parse(own.stdout) as { id: string; state: string; description: string }[];
-  t.match(tokens, [{ state: 'active', description: 'e2e' }]);
+  t.match(tokens, [{ state: 'active', description: 'login' }, { state: 'active', description: 'e2e' }]);
   const denied = await asErin(['cluster', 'list']);
   t.equal(denied.exitCode, 4, 'a user calling an admin command: token rejected (403)');
   t.match(denied.stderr, 'FORBIDDEN');
@@ -46,7 +56,7 @@ t.test('user, token, role, kubeconfig and audit commands', async (t) => {
   t.equal(doc.users[0]?.user.token, token, 'without --user: the caller’s own token');
   t.equal((await asErin(['kubeconfig', 'c-whatever', '--user', 'admin'])).exitCode, 4, 'a user cannot mint for others');
 
-  const id = tokens[0]?.id ?? '';
+  const id = tokens.find((x) => x.description === 'e2e')?.id ?? '';
   t.equal((await asErin(['user', 'token', 'revoke', id])).exitCode, 0);
   const after = await asErin(['user', 'token', 'list']);
   t.equal(after.exitCode, 4, 'the revoked token is rejected at once');
@@ -58,7 +68,7 @@ t.test('user, token, role, kubeconfig and audit commands', async (t) => {
   t.ok(rows.some((r) => r.user === 'erin' && r.status === 403), 'the refused call is audited');
   t.equal((await asAdmin(['audit', 'list', '--after', 'x'])).exitCode, 2);
 
-  for (const cmd of [['user', 'create'], ['user', 'token', 'create'], ['role', 'bind'], ['role', 'list'], ['kubeconfig'], ['audit', 'verify'], ['audit', 'list']]) {
+  for (const cmd of [['user', 'login'], ['user', 'create'], ['user', 'token', 'create'], ['role', 'bind'], ['role', 'list'], ['kubeconfig'], ['audit', 'verify'], ['audit', 'list']]) {
     const help = await drover([...cmd, '--help']);
     t.match(help.stdout, /Example:\n  .*drover /, `${cmd.join(' ')} --help shows an example`);
   }
