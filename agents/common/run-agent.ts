@@ -17,8 +17,18 @@ import type { Role, RunConfig } from './config.ts';
 /** Builds a role's extra facts (e.g. the cluster role's Kubernetes version) from the identity. */
 export type RoleFactsProvider = (ctx: { identity: Identity; logger: Logger }) => () => Promise<Partial<Facts>>;
 
+/** What a role's stream provider gets: the fleet role also keeps state in the agent's database and
+ *  work of its own running (reconcile loop), stopped through `onStop` before the store closes. */
+export interface RoleContext {
+  identity: Identity;
+  logger: Logger;
+  db: AgentStore['db'];
+  signal: AbortSignal;
+  onStop(fn: () => Promise<void>): void;
+}
+
 /** Serves the streams the server opens on a role's tunnel (the cluster role's Kubernetes proxy). */
-export type RoleStreamHandler = (ctx: { identity: Identity; logger: Logger }) => (stream: TunnelStream) => void;
+export type RoleStreamHandler = (ctx: RoleContext) => (stream: TunnelStream) => void;
 
 export interface RunDeps {
   logger: Logger;
@@ -49,10 +59,11 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
     log.info({ version: cfg.agentVersion, server: identity.serverUrl, roles: cfg.roles, proxy: describeProxy(transport.proxy), dataDir: cfg.dataDir }, 'agent starting');
     const rotator = new CredentialRotator(store, transport, now, log);
     const base = baseFacts(cfg.agentVersion);
+    const stops: (() => Promise<void>)[] = [];
 
     const clients = cfg.roles.map((role) => {
       const extra = deps.roleFacts?.[role]?.({ identity, logger: log.child({ role }) });
-      const onStream = deps.roleStreams?.[role]?.({ identity, logger: log.child({ role }) });
+      const onStream = deps.roleStreams?.[role]?.({ identity, logger: log.child({ role }), db: store.db, signal: deps.signal, onStop: (fn) => void stops.push(fn) });
       const persist = (s: TunnelState): void => {
         store.putRoleState({
           role,
@@ -97,6 +108,7 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
     clearInterval(rotationCheck);
     log.info({ why }, 'agent stopping');
     await Promise.all(clients.map((c) => c.stop(why === 'signal' ? 'agent stopping' : 'agent unregistered')));
+    await Promise.all(stops.map((fn) => fn()));
     if (why === 'unregistered') throw new AgentError('NOT_REGISTERED', `the identity in ${cfg.dataDir} was removed while running`);
   } finally {
     store.close();

@@ -25,7 +25,7 @@ export interface AgentStatus {
   credentialExpiresAt: string | null;
   roles: RoleStatus[];
   /** Filled by the fleet agent (bundles issue); empty until then. */
-  bundles: { name: string; state: string; revision: string; appliedAt: string | null }[];
+  bundles: { name: string; state: string; revision: string; appliedAt: string | null; appliedRevision?: string | null; message?: string }[];
   /** Status messages queued for the server (fleet issue); 0 until then. */
   outbox: number;
 }
@@ -90,7 +90,17 @@ export function formatStatus(s: AgentStatus): string {
   ];
   const rows = [['ROLE', 'STATE', 'SINCE', 'NEXT RETRY', 'LAST ERROR']];
   for (const r of s.roles) rows.push([r.name, r.state, r.since ?? '-', r.nextRetryAt ?? '-', r.lastError ?? '-']);
+  table(lines, rows);
+  if (s.bundles.length > 0) {
+    lines.push('');
+    const bundles = [['BUNDLE', 'STATE', 'REVISION', 'APPLIED AT', 'MESSAGE']];
+    for (const b of s.bundles) bundles.push([b.name, b.state, b.revision.slice(0, 12), b.appliedAt ?? '-', b.message ?? '']);
+    table(lines, bundles);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function table(lines: string[], rows: string[][]): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   for (const row of rows) lines.push(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '));
-  return lines.join('\n') + '\n';
 }

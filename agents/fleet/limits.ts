@@ -36,3 +36,11 @@ export const FLEET_AGENT_LIMITS = Object.freeze({
 
 /** The field manager of every server-side apply, as Fleet's `fleet-agent` is for Fleet. */
 export const FIELD_MANAGER = 'drover';
+
+/** Limits of the fleet role's tunnel endpoint (`http:drover-fleet`, docs/fleet-agent.md). */
+export const FLEET_ROLE_LIMITS = Object.freeze({
+  /** One desired deployment's request body: the 20 MiB bundles of issue 6 with JSON overhead. */
+  MAX_DESIRED_BYTES: 96 * 1024 * 1024,
+  /** A small request (acknowledgement, removal). */
+  MAX_SMALL_BYTES: 64 * 1024,
+} as const);

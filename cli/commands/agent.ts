@@ -13,6 +13,7 @@ import { readStatus } from '../../agents/common/read-status.ts';
 import { formatStatus } from '../../agents/common/status.ts';
 import { runAgent } from '../../agents/common/run-agent.ts';
 import { clusterFactsProvider, clusterStreamProvider } from '../../agents/cluster/cluster-role.ts';
+import { startFleetRole } from '../../agents/fleet/fleet-role.ts';
 
 function dataDirOption(): Option {
   return new Option('--data-dir <dir>', `agent state directory (default ${DEFAULT_DATA_DIR})`).env('DROVER_AGENT_DATA_DIR');
@@ -79,7 +80,11 @@ export function registerAgentCommands(program: Command): void {
             env: process.env,
             signal: controller.signal,
             roleFacts: { cluster: clusterFactsProvider },
-            roleStreams: { cluster: clusterStreamProvider },
+            roleStreams: {
+              cluster: clusterStreamProvider,
+              // DROVER_FLEET_INTERVAL_MS: pause between reconcile passes (tests use a short one).
+              fleet: (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, intervalMs: fleetInterval() }).onStream,
+            },
           });
         } finally {
           process.off('SIGINT', stop);
@@ -113,4 +118,9 @@ export function registerAgentCommands(program: Command): void {
         process.stdout.write(`unregistered agent ${res.agentId}\n`);
       }),
     );
+}
+
+function fleetInterval(): number | undefined {
+  const v = Number(process.env.DROVER_FLEET_INTERVAL_MS);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
 }
