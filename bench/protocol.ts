@@ -43,8 +43,16 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: process.env.DROVER_BENCH_QUICK === '1' },
     'skip-go': { type: 'boolean', default: process.env.DROVER_BENCH_SKIP_GO === '1' },
     'agent-cpu-prof': { type: 'string', default: process.env.DROVER_BENCH_AGENT_CPU_PROF },
+    /** Run one part only (throughput, latency, go) to re-measure it in a quiet moment. */
+    only: { type: 'string', default: process.env.DROVER_BENCH_ONLY },
   },
 });
+const PARTS = ['throughput', 'latency', 'go'] as const;
+if (flags.only !== undefined && !(PARTS as readonly string[]).includes(flags.only)) {
+  process.stderr.write(`bench: --only must be one of ${PARTS.join(', ')}, got ${flags.only}\n`);
+  process.exit(2);
+}
+const runs = (part: (typeof PARTS)[number]): boolean => flags.only === undefined || flags.only === part;
 const cfg: BenchConfig = flags.quick ? QUICK : BENCH;
 const progress = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -231,16 +239,22 @@ async function main(): Promise<Results> {
     }
   }
   try {
-    progress(`throughput: ${cfg.repeats} interleaved rounds of TCP, WebSocket${tunnel === undefined ? '' : ' and tunnel'} transfers`);
     const pids = peer.child.pid === undefined ? [] : [peer.child.pid];
-    const throughput = (await interleaved(throughputPlan(p, tunnel), cfg.repeats, pids)) as unknown as ThroughputResults;
-    progress(`latency: ${cfg.latencyRounds} interleaved rounds at ${cfg.ratePerSecond} req/s, ${cfg.latencyMs} ms per figure`);
-    const latency = await latencies(p, tunnel);
+    let throughput = {} as ThroughputResults;
+    if (runs('throughput')) {
+      progress(`throughput: ${cfg.repeats} interleaved rounds of TCP, WebSocket${tunnel === undefined ? '' : ' and tunnel'} transfers`);
+      throughput = (await interleaved(throughputPlan(p, tunnel), cfg.repeats, pids)) as unknown as ThroughputResults;
+    }
+    let latency: Results['latency'] = { direct: summarizeRaw(emptyRaw(), cfg.ratePerSecond) };
+    if (runs('latency')) {
+      progress(`latency: ${cfg.latencyRounds} interleaved rounds at ${cfg.ratePerSecond} req/s, ${cfg.latencyMs} ms per figure`);
+      latency = await latencies(p, tunnel);
+    }
     await tunnel?.close();
     await server?.close();
     await peer.stop();
-    let remotedialer: Results['remotedialer'] = { error: 'skipped (--skip-go)' };
-    if (!flags['skip-go']) {
+    let remotedialer: Results['remotedialer'] = { error: flags['skip-go'] ? 'skipped (--skip-go)' : `skipped (--only ${flags.only})` };
+    if (!flags['skip-go'] && runs('go')) {
       progress('remotedialer (Go): build (cached) and run');
       try {
         remotedialer = await runRemotedialerBench(await buildRemotedialerBench(), cfg);
@@ -278,6 +292,7 @@ if (flags.json) {
       `load: ${c.payloadBytes} B request/response at ${c.ratePerSecond} req/s open loop, ${c.latencyMs} ms per figure in ` +
         `${c.latencyRounds} interleaved rounds; throughput ${c.chunkBytes / 1024} KiB writes, median of ${c.repeats} interleaved rounds`,
       `tunnel: ${results.tunnel}`,
+      ...(flags.only === undefined ? [] : [`parts: ${flags.only} only (--only); the other figures print n/a`]),
       ...[busyWarning(m.cores, m.loadAtStart, results.loadAtEnd)].filter((x) => x !== undefined),
       '',
       renderTable(buildRows(results)),

@@ -16,11 +16,12 @@ import type { Row } from './format.ts';
 import { checks } from './verdicts.ts';
 
 export interface ThroughputResults {
-  readonly tcpUp: ThroughputResult;
-  readonly tcpDown: ThroughputResult;
-  readonly wsServerToClient: ThroughputResult;
-  readonly wsClientToServer: ThroughputResult;
-  readonly tcp100: ThroughputResult;
+  /** Baselines; absent only when the run skipped throughput (--only). */
+  readonly tcpUp?: ThroughputResult;
+  readonly tcpDown?: ThroughputResult;
+  readonly wsServerToClient?: ThroughputResult;
+  readonly wsClientToServer?: ThroughputResult;
+  readonly tcp100?: ThroughputResult;
   readonly tunnelUp?: ThroughputResult;
   readonly tunnelDown?: ThroughputResult;
   readonly tunnel100?: ThroughputResult;
@@ -77,8 +78,8 @@ export function buildRows(r: Results): Row[] {
   const missing = r.tunnel === 'connected' ? undefined : `not yet measurable: ${r.tunnel}`;
   const rdMissing = 'error' in r.remotedialer ? `remotedialer: ${r.remotedialer.error}` : undefined;
   const lat = (x: LatencyResult | undefined, p: 'p50' | 'p99'): number => x?.latencyMs[p] ?? NONE;
-  const vsTcp = (x: ThroughputResult | undefined, tcp: ThroughputResult): string | undefined =>
-    x && `${(mibs(x) / mibs(tcp)).toFixed(2)}× raw TCP`;
+  const vsTcp = (x: ThroughputResult | undefined, tcp: ThroughputResult | undefined): string | undefined =>
+    x && tcp && `${(mibs(x) / mibs(tcp)).toFixed(2)}× raw TCP`;
   const errs = (x: LatencyResult | undefined): string | undefined =>
     x !== undefined && x.errors > 0 ? `${x.errors} of ${x.requests} requests failed: ${x.firstError}` : undefined;
   const rdUp = rd?.oneStream.mibPerSecond ?? NONE;
