@@ -55,6 +55,11 @@ export interface ServerDeps {
   defaultMetrics?: boolean;
   /** Software version for the protocol HELLO (the CLI passes its build version). */
   version?: string;
+  /**
+   * Serves what the installer fetches (GET /install.sh, /v1/downloads/…) and answers true when it
+   * did. The CLI passes packaging's handler, which server-lite may not import (ARCHITECTURE.md §1).
+   */
+  downloads?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface RunningServer {
@@ -124,6 +129,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes]);
   const proxy = createK8sProxy(ctx);
   const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem, minVersion: 'TLSv1.2' }, (req, res) => {
+    // Public artifacts (install.sh, executables, checksums): no credentials, nothing to audit.
+    if (deps.downloads?.(req, res)) return;
     if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
       // The proxy audits its own requests (with the cluster and the Kubernetes verb).
       proxy.handleRequest(req, res).catch((err: unknown) => {

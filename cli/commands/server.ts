@@ -10,6 +10,10 @@ import { CliError, withExitCodes } from '../admin-client.ts';
 import { DEFAULT_DATA_DIR } from '../../server-lite/data-dir.ts';
 import { startServer, type ServerConfig } from '../../server-lite/server.ts';
 import { DatastoreError } from '../../server-lite/store/open-store.ts';
+import { handleDownload } from '../../packaging/downloads.ts';
+import { embeddedDownloads } from '../../packaging/runtime/embedded.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const DEFAULT_LISTEN = '0.0.0.0:9443';
 
@@ -48,6 +52,21 @@ interface ServerFlags {
   datastore?: string;
   tlsSan: string[];
   logLevel: string;
+  downloadsDir?: string;
+}
+
+/**
+ * What the installer fetches from this server (ARCHITECTURE.md §4). A server running as the single
+ * executable serves itself for its own architecture and the install.sh built into it; the other
+ * architecture's executable (and, from a checkout, both) come from the downloads directory.
+ */
+function downloadsHandler(dir: string): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean {
+  const embedded = embeddedDownloads();
+  // From a checkout, install.sh is the repository's own (the executable embeds its copy).
+  const checkoutScript = join(import.meta.dirname ?? '.', '..', '..', 'packaging', 'install.sh');
+  const installScript = embedded.installScriptBytes === undefined && existsSync(checkoutScript) ? checkoutScript : undefined;
+  const opts = { dir, ...embedded, ...(installScript ? { installScript } : {}) };
+  return (req, res) => handleDownload(req, res, opts);
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -65,6 +84,7 @@ export function registerServer(program: Command): void {
         .default([])
         .env('DROVER_TLS_SAN'),
     )
+    .addOption(new Option('--downloads-dir <dir>', 'executables (drover-linux-amd64|arm64) and install.sh served to installers (default: DATA_DIR/downloads)').env('DROVER_DOWNLOADS_DIR'))
     .addOption(new Option('--log-level <level>', 'pino log level').choices(['debug', 'info', 'warn', 'error']).default('info').env('DROVER_LOG_LEVEL'))
     .addHelpText('after', '\nExample:\n  drover server --data-dir /var/lib/drover/server --listen 0.0.0.0:9443 --tls-san drover.example.com')
     .action(
@@ -80,7 +100,7 @@ export function registerServer(program: Command): void {
         const log = logger(flags.logLevel);
         let running;
         try {
-          running = await startServer(config, { log, version: buildInfo().version });
+          running = await startServer(config, { log, version: buildInfo().version, downloads: downloadsHandler(flags.downloadsDir ?? join(flags.dataDir, 'downloads')) });
         } catch (err) {
           if (err instanceof DatastoreError) throw new CliError(EXIT.USAGE, err.message);
           const e = err as NodeJS.ErrnoException;
