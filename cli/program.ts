@@ -10,6 +10,9 @@ import { registerUser } from './commands/user.ts';
 import { registerRole } from './commands/role.ts';
 import { registerKubeconfig } from './commands/kubeconfig.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerBundle } from './commands/bundle.ts';
+import { registerGitRepo } from './commands/gitrepo.ts';
+import { registerClusterGroup } from './commands/clustergroup.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -24,6 +27,9 @@ export function buildProgram(): Command {
   registerRole(program);
   registerKubeconfig(program);
   registerAudit(program);
+  registerBundle(program);
+  registerGitRepo(program);
+  registerClusterGroup(program);
   return program;
 }
 

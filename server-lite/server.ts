@@ -21,6 +21,8 @@ import { LastSeen } from './tunnel/last-seen.ts';
 import { SessionRegistry } from './tunnel/session-registry.ts';
 import { createTunnelEndpoint } from './tunnel/connect.ts';
 import { createRouter } from './http/router.ts';
+import { FleetService } from './fleet/fleet-service.ts';
+import { fleetRoutes } from './fleet/fleet-api.ts';
 import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
@@ -126,7 +128,15 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     version: deps.version ?? '0.0.0-dev',
   };
 
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes]);
+  // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
+  const fleet = new FleetService({
+    dataDir: config.dataDir,
+    log,
+    now: () => clock.now(),
+    clusters: async () => (await store.listClusters()).map((c) => ({ id: c.id, name: c.name, labels: c.labels })),
+    sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
+  });
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
   const proxy = createK8sProxy(ctx);
   const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem, minVersion: 'TLSv1.2' }, (req, res) => {
     // Public artifacts (install.sh, executables, checksums): no credentials, nothing to audit.
@@ -183,6 +193,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   }, LIMITS.lastSeenFlushMs);
   flusher.unref();
   rbac.start();
+  fleet.start();
   kubeFacts.start();
 
   log.info({ url, dataDir: config.dataDir, caHash: tls.caHash, sans: [...sans] }, 'drover server listening');
@@ -194,6 +205,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       clearInterval(flusher);
       rbac.stop();
       kubeFacts.stop();
+      await fleet.stop();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {

@@ -31,3 +31,18 @@ export const FLEET_LIMITS = Object.freeze({
   /** Output kept from a failing tool for the error message; the rest is dropped. */
   maxToolErrorChars: 4_000,
 });
+
+/** The delivery loop (fleet-sync.ts). */
+export const FLEET_SYNC_LIMITS = Object.freeze({
+  /** How often connected fleet agents are checked for undelivered revisions and queued statuses:
+   *  short, because "applied within seconds of reconnect" is the acceptance bar. */
+  intervalMs: 1_000,
+  /** Agents synced at once: bounds open streams and memory when thousands reconnect together. */
+  concurrency: 64,
+  /** One request to an agent; a 20 MiB bundle over a slow link needs minutes, not seconds. */
+  requestTimeoutMs: 300_000,
+  /** Largest answer read from an agent (outbox batches are a few hundred small statuses). */
+  maxAnswerBytes: 8 * 1024 * 1024,
+  /** Statuses asked for per outbox request (the agent caps it at its own batch size too). */
+  outboxBatch: 200,
+} as const);

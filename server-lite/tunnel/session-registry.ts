@@ -127,6 +127,11 @@ export class SessionRegistry {
     return this.#ofAgent(agentId).length > 0;
   }
 
+  /** Every session of one role, with its handle (the fleet manager opens streams on them). */
+  byRole(role: Role): SessionHandle[] {
+    return [...this.#byKey.values()].filter((s) => s.role === role);
+  }
+
   list(filter?: { clusterId?: string; agentId?: string }): SessionInfo[] {
     const out: SessionInfo[] = [];
     const candidates = filter?.agentId ? this.#ofAgent(filter.agentId) : this.#byKey.values();

@@ -1,0 +1,169 @@
+// `drover bundle apply|list|status|delete` (ARCHITECTURE.md §3): a directory is packed as tar.gz
+// and pushed; the server renders it (helm/kustomize/plain YAML) per targeted cluster and delivers it
+// over the fleet tunnels. `status --json` prints {"name","revision","summary","clusters":[…]}.
+import https from 'node:https';
+import { basename, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { EXIT } from '../exit-codes.ts';
+import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminConnection, type AdminOptions } from '../admin-client.ts';
+import { packSource } from '../../server-lite/fleet/source-archive.ts';
+import { isFleetError } from '../../server-lite/fleet/errors.ts';
+import { table } from './token.ts';
+
+/** The archive upload can carry tens of MiB and the server renders before answering. */
+const APPLY_TIMEOUT_MS = 300_000;
+
+interface ApplyResult {
+  name: string;
+  ok: boolean;
+  revision?: string;
+  clusters?: string[];
+  error?: { code: string; message: string };
+}
+
+interface BundleStatus {
+  name: string;
+  revision: string;
+  summary: Record<string, number>;
+  clusters: { id: string; state: string; message: string }[];
+  error?: { code: string; message: string };
+}
+
+async function upload(conn: AdminConnection, path: string, body: Buffer): Promise<{ status: number; body: unknown }> {
+  const res = await new Promise<{ status: number; text: string }>((resolvePromise, reject) => {
+    const req = https.request(`${conn.url}${path}`, {
+      method: 'POST',
+      ...(conn.ca === undefined ? {} : { ca: conn.ca }),
+      headers: { authorization: `Bearer ${conn.token}`, accept: 'application/json', 'content-type': 'application/gzip', 'content-length': body.length },
+      timeout: APPLY_TIMEOUT_MS,
+    }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => resolvePromise({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      r.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end(body);
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code?.startsWith('ERR_TLS') || err.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || err.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || err.code === 'SELF_SIGNED_CERT_IN_CHAIN') {
+      throw new CliError(EXIT.CA_MISMATCH, `${conn.url} presented a certificate the CA does not vouch for (${err.code}); check --ca-file`);
+    }
+    throw new CliError(EXIT.SERVER_UNREACHABLE, `cannot reach ${conn.url}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '));
+  });
+  let parsed: unknown = res.text;
+  try {
+    parsed = JSON.parse(res.text);
+  } catch {
+    // Keep the text.
+  }
+  if (res.status === 401 || res.status === 403) {
+    const e = (parsed as { error?: { code?: string; message?: string } }).error;
+    throw new CliError(EXIT.CREDENTIAL_REJECTED, `server refused the bundle: ${e?.code ?? res.status}: ${e?.message ?? ''}`);
+  }
+  return { status: res.status, body: parsed };
+}
+
+export function registerBundle(program: Command): void {
+  const bundle = program
+    .command('bundle')
+    .description('push directories of Kubernetes manifests, Helm charts or kustomizations to clusters (admin)')
+    .addHelpText('after', '\nExample:\n  drover bundle apply ./web --target env=edge && drover bundle status web');
+
+  addAdminOptions(
+    bundle
+      .command('apply')
+      .argument('<dir>', 'directory holding manifests, a Chart.yaml, a kustomization.yaml and/or fleet.yaml files')
+      .description('render DIR on the server and deliver it to the targeted clusters')
+      .addOption(new Option('--name <name>', 'bundle name (default: the directory name); sub-directories with fleet.yaml become NAME-sub-dir').env('DROVER_BUNDLE_NAME'))
+      .addOption(new Option('--namespace <ns>', 'namespace for objects that name none, unless fleet.yaml sets defaultNamespace').env('DROVER_BUNDLE_NAMESPACE'))
+      .addOption(new Option('--target <selector...>', 'clusters to target: a label selector (env=edge,tier!=core), cluster=NAME or group=NAME; repeatable (default: all, or fleet.yaml targets)').env('DROVER_BUNDLE_TARGET'))
+      .addOption(new Option('--json', 'print the result as JSON').env('DROVER_JSON'))
+      .addHelpText('after', '\nExit code 1 when any bundle failed to render; earlier revisions stay deployed.\n\nExample:\n  drover bundle apply ./monitoring --name monitoring --namespace monitoring --target env=edge --target cluster=berlin-1'),
+  ).action(
+    withExitCodes(async (dir: string, opts: AdminOptions & { name?: string; namespace?: string; target?: string[] | string; json?: boolean }) => {
+      const conn = resolveConnection(opts);
+      const name = opts.name ?? basename(resolve(dir)).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+      let archive: Buffer;
+      try {
+        archive = await packSource(resolve(dir));
+      } catch (err) {
+        if (isFleetError(err)) throw new CliError(EXIT.FAILURE, `${err.code}: ${err.message}`);
+        throw new CliError(EXIT.USAGE, `cannot read ${dir}: ${(err as Error).message}`);
+      }
+      const q = new URLSearchParams({ name });
+      if (opts.namespace) q.set('namespace', opts.namespace);
+      const targets = typeof opts.target === 'string' ? [opts.target] : (opts.target ?? []);
+      for (const t of targets) q.append('target', t);
+      const res = await upload(conn, `/v1/fleet/bundles?${q.toString()}`, archive);
+      const results = (res.body as { bundles?: ApplyResult[] }).bundles;
+      if (!results) {
+        const e = (res.body as { error?: { code?: string; message?: string } }).error;
+        throw new CliError(EXIT.FAILURE, `server refused the bundle: ${e?.code ?? `HTTP ${res.status}`}: ${e?.message ?? ''}`);
+      }
+      if (opts.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+      else {
+        for (const r of results) {
+          if (r.ok) process.stdout.write(`bundle ${r.name}: revision ${(r.revision ?? '').slice(0, 12)} for ${r.clusters?.length ?? 0} cluster(s)\n`);
+          else process.stderr.write(`drover: bundle ${r.name}: ${r.error?.code}: ${r.error?.message}\n`);
+        }
+      }
+      if (results.some((r) => !r.ok)) process.exitCode = EXIT.FAILURE;
+    }),
+  );
+
+  addAdminOptions(
+    bundle
+      .command('list')
+      .description('list bundles with their revision and worst state')
+      .addOption(new Option('--json', 'print JSON').env('DROVER_JSON'))
+      .addHelpText('after', '\nExample:\n  drover bundle list --json'),
+  ).action(
+    withExitCodes(async (opts: AdminOptions & { json?: boolean }) => {
+      const rows = ((await adminRequest(resolveConnection(opts), 'GET', '/v1/fleet/bundles')).body as { bundles: { name: string; revision: string; state: string; clusters: number; ready: number; error?: { code: string } }[] }).bundles;
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(rows)}\n`);
+        return;
+      }
+      const lines = [['NAME', 'REVISION', 'STATE', 'READY', 'ERROR']];
+      for (const b of rows) lines.push([b.name, b.revision.slice(0, 12) || '-', b.state, `${b.ready}/${b.clusters}`, b.error?.code ?? '-']);
+      process.stdout.write(table(lines));
+    }),
+  );
+
+  addAdminOptions(
+    bundle
+      .command('status')
+      .argument('<name>', 'bundle name')
+      .description('per-cluster state of a bundle (Offline when the cluster\'s fleet agent is not connected)')
+      .addOption(new Option('--json', 'print JSON: {"name","revision","summary","clusters":[{"id","state","message"}]}').env('DROVER_JSON'))
+      .addHelpText('after', '\nExample:\n  drover bundle status web --json | jq \'.clusters[] | select(.state != "Ready")\''),
+  ).action(
+    withExitCodes(async (name: string, opts: AdminOptions & { json?: boolean }) => {
+      const s = (await adminRequest(resolveConnection(opts), 'GET', `/v1/fleet/bundles/${encodeURIComponent(name)}`)).body as BundleStatus;
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(s)}\n`);
+        return;
+      }
+      const counts = Object.entries(s.summary).filter(([k, v]) => v > 0 && k !== 'desiredReady').map(([k, v]) => `${k} ${v}`).join(', ');
+      process.stdout.write(`bundle:   ${s.name}\nrevision: ${s.revision.slice(0, 12) || '-'}\nsummary:  ${counts || 'no clusters'}\n`);
+      if (s.error) process.stdout.write(`error:    ${s.error.code}: ${s.error.message}\n`);
+      const lines = [['CLUSTER', 'STATE', 'MESSAGE']];
+      for (const c of s.clusters) lines.push([c.id, c.state, c.message || '-']);
+      process.stdout.write(`\n${table(lines)}`);
+    }),
+  );
+
+  addAdminOptions(
+    bundle
+      .command('delete')
+      .argument('<name>', 'bundle name')
+      .description('stop delivering a bundle; agents prune its objects (unless keepResources)')
+      .addHelpText('after', '\nExample:\n  drover bundle delete web'),
+  ).action(
+    withExitCodes(async (name: string, opts: AdminOptions) => {
+      await adminRequest(resolveConnection(opts), 'DELETE', `/v1/fleet/bundles/${encodeURIComponent(name)}`);
+      process.stdout.write(`deleted bundle ${name}\n`);
+    }),
+  );
+}

@@ -1,0 +1,158 @@
+// The fleet HTTP API (docs/api.md, ARCHITECTURE.md §3): bundles pushed as a tar.gz of a directory,
+// bundle list/status/delete, gitrepos, cluster groups and the git webhook. Admin only, except the
+// webhook, which is authenticated by its own secret (DROVER_FLEET_WEBHOOK_SECRET) when one is set.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { requireAdmin } from '../auth/guard.ts';
+import { readBody, readJson, sendJson, sendNoContent } from '../http/body.ts';
+import type { Route } from '../http/router.ts';
+import type { ServerContext } from '../context.ts';
+import { FleetError, isFleetError } from './errors.ts';
+import { FLEET_LIMITS } from './limits.ts';
+import { parseSelectorString } from './label-selector.ts';
+import { parseWebhook, gitreposForPush } from './webhook.ts';
+import type { TargetCriteria } from './targeting.ts';
+import type { FleetService } from './fleet-service.ts';
+
+const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** `--target` values: `cluster=NAME`, `group=NAME`, or a label selector (`env=edge,tier in (a,b)`). */
+export function parseTarget(text: string, index: number): TargetCriteria {
+  const m = /^(cluster|group)=([^,=]+)$/.exec(text.trim());
+  if (m?.[1] === 'cluster') return { name: `target-${index}`, clusterName: m[2] };
+  if (m?.[1] === 'group') return { name: `target-${index}`, clusterGroup: m[2] };
+  return { name: `target-${index}`, clusterSelector: parseSelectorString(text) };
+}
+
+function sendFleetError(res: ServerResponse, e: FleetError): void {
+  sendJson(res, e.status, { error: e.toJSON() });
+}
+
+/** Fleet errors answer with their own code and status; anything else goes to the router. */
+function guarded(handle: (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>): Route['handle'] {
+  return async (ctx, req, res, params) => {
+    try {
+      await handle(ctx, req, res, params);
+    } catch (e) {
+      if (!isFleetError(e)) throw e;
+      req.resume();
+      sendFleetError(res, e);
+    }
+  };
+}
+
+const gitRepoBody = z.object({
+  name: z.string().regex(NAME),
+  repo: z.string().min(1).max(2048),
+  branch: z.string().max(256).optional(),
+  revision: z.string().max(256).optional(),
+  paths: z.array(z.string().max(1024)).max(100).optional(),
+  pollIntervalSeconds: z.int().min(1).max(86_400).default(15),
+});
+
+const groupBody = z.object({ name: z.string().regex(NAME), selector: z.string().min(1).max(4096) });
+
+export function fleetRoutes(fleet: FleetService): Route[] {
+  const m = fleet.manager;
+  return [
+    {
+      method: 'POST', pattern: /^\/v1\/fleet\/bundles$/, name: '/v1/fleet/bundles',
+      handle: guarded(async (ctx, req, res) => {
+        await requireAdmin(ctx, req);
+        const url = new URL(req.url ?? '/', 'https://x');
+        const name = url.searchParams.get('name') ?? '';
+        if (!NAME.test(name)) throw new FleetError('SOURCE_ARCHIVE_INVALID', `bundle name "${name}" must be a DNS label (lowercase letters, digits, '-')`);
+        const targets = url.searchParams.getAll('target').map(parseTarget);
+        const archive = await readBody(req, FLEET_LIMITS.maxSourceArchiveBytes);
+        const results = await m.applyArchive(archive, { name, namespace: url.searchParams.get('namespace') ?? undefined, targets: targets.length > 0 ? targets : undefined });
+        sendJson(res, results.every((r) => r.ok) ? 200 : 422, { bundles: results });
+      }),
+    },
+    {
+      method: 'GET', pattern: /^\/v1\/fleet\/bundles$/, name: '/v1/fleet/bundles',
+      handle: guarded(async (ctx, req, res) => {
+        await requireAdmin(ctx, req);
+        sendJson(res, 200, { bundles: m.list() });
+      }),
+    },
+    {
+      method: 'GET', pattern: /^\/v1\/fleet\/bundles\/([^/]+)$/, name: '/v1/fleet/bundles/:name',
+      handle: guarded(async (ctx, req, res, [name]) => {
+        await requireAdmin(ctx, req);
+        const s = m.status(name ?? '');
+        if (!s) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
+        sendJson(res, 200, s);
+      }),
+    },
+    {
+      method: 'DELETE', pattern: /^\/v1\/fleet\/bundles\/([^/]+)$/, name: '/v1/fleet/bundles/:name',
+      handle: guarded(async (ctx, req, res, [name]) => {
+        await requireAdmin(ctx, req);
+        if (!(await m.deleteBundle(name ?? ''))) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
+        sendNoContent(res);
+      }),
+    },
+    {
+      method: 'POST', pattern: /^\/v1\/fleet\/gitrepos$/, name: '/v1/fleet/gitrepos',
+      handle: guarded(async (ctx, req, res) => {
+        await requireAdmin(ctx, req);
+        const b = await readJson(req, gitRepoBody);
+        fleet.addGitRepo(b.name, { repo: b.repo, branch: b.branch, revision: b.revision, paths: b.paths, pollIntervalSeconds: b.pollIntervalSeconds });
+        sendJson(res, 201, { name: b.name });
+      }),
+    },
+    {
+      method: 'GET', pattern: /^\/v1\/fleet\/gitrepos$/, name: '/v1/fleet/gitrepos',
+      handle: guarded(async (ctx, req, res) => {
+        await requireAdmin(ctx, req);
+        const bundles = m.store.bundles();
+        sendJson(res, 200, {
+          gitrepos: fleet.store.gitRepos().map((g) => ({ name: g.name, ...g.spec, commit: g.commit, error: g.error, polledAt: g.polledAt, bundles: bundles.filter((b) => b.source === `git:${g.name}`).map((b) => b.name) })),
+        });
+      }),
+    },
+    {
+      method: 'DELETE', pattern: /^\/v1\/fleet\/gitrepos\/([^/]+)$/, name: '/v1/fleet/gitrepos/:name',
+      handle: guarded(async (ctx, req, res, [name]) => {
+        await requireAdmin(ctx, req);
+        if (!(await fleet.deleteGitRepo(name ?? ''))) throw new FleetError('BUNDLE_NOT_FOUND', `no gitrepo named ${name}`);
+        sendNoContent(res);
+      }),
+    },
+    {
+      method: 'POST', pattern: /^\/v1\/fleet\/clustergroups$/, name: '/v1/fleet/clustergroups',
+      handle: guarded(async (ctx, req, res) => {
+        await requireAdmin(ctx, req);
+        const b = await readJson(req, groupBody);
+        fleet.store.putGroup(b.name, parseSelectorString(b.selector), Date.now());
+        await m.plan();
+        sendJson(res, 201, { name: b.name });
+      }),
+    },
+    {
+      method: 'GET', pattern: /^\/v1\/fleet\/clustergroups$/, name: '/v1/fleet/clustergroups',
+      handle: guarded(async (ctx, req, res) => {
+        await requireAdmin(ctx, req);
+        sendJson(res, 200, { clustergroups: fleet.store.groups() });
+      }),
+    },
+    {
+      method: 'DELETE', pattern: /^\/v1\/fleet\/clustergroups\/([^/]+)$/, name: '/v1/fleet/clustergroups/:name',
+      handle: guarded(async (ctx, req, res, [name]) => {
+        await requireAdmin(ctx, req);
+        if (!fleet.store.deleteGroup(name ?? '')) throw new FleetError('TARGET_NO_MATCH', `no cluster group named ${name}`);
+        sendNoContent(res);
+      }),
+    },
+    {
+      method: 'POST', pattern: /^\/v1\/fleet\/webhook$/, name: '/v1/fleet/webhook',
+      handle: guarded(async (_ctx, req, res) => {
+        const body = await readBody(req, FLEET_LIMITS.maxWebhookBytes);
+        const event = parseWebhook(req.headers, body, process.env.DROVER_FLEET_WEBHOOK_SECRET || undefined);
+        const names = gitreposForPush(event, fleet.store.gitRepos().map((g) => ({ name: g.name, repo: g.spec.repo, branch: g.spec.branch, revision: g.spec.revision })));
+        fleet.pollNow(names);
+        sendJson(res, 202, { polled: names });
+      }),
+    },
+  ];
+}

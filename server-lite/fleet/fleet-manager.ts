@@ -1,0 +1,182 @@
+// The fleet manager: turns sources (a pushed directory, a gitrepo checkout) into stored bundles,
+// assigns revisions to clusters through the rollout planner, and answers `bundle list/status`.
+// Delivery to agents is fleet-sync.ts's. Clusters, connectivity and time come from the host, so
+// this file knows nothing of the server's store or sessions (server-lite imports only protocol/).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { extractSource } from './source-archive.ts';
+import { renderDiscovered, renderSource, type BundleOutcome } from './render-source.ts';
+import type { DiscoveredBundle } from './discovery.ts';
+import type { ClusterInfo, TargetCriteria } from './targeting.ts';
+import type { RenderTools } from './tools.ts';
+import { planRollout } from './rollout.ts';
+import { summarise, worstState, type BundleStatus, type DeploymentState } from './deployment-state.ts';
+import { FleetError } from './errors.ts';
+import type { FleetStore, BundleSpec } from './fleet-store.ts';
+import type { FleetYaml } from './fleet-yaml.ts';
+
+export interface FleetHost {
+  clusters(): Promise<ClusterInfo[]>;
+  /** Clusters whose fleet agent holds a tunnel now. */
+  online(): ReadonlySet<string>;
+  now(): number;
+  log: Logger;
+  tools: RenderTools;
+}
+
+export interface ApplyResult {
+  name: string;
+  ok: boolean;
+  revision?: string | undefined;
+  clusters?: string[] | undefined;
+  error?: { code: string; message: string } | undefined;
+}
+
+const short = (r: string | null | undefined): string => (r ? r.slice(0, 12) : 'none');
+
+function specOf(y: FleetYaml): BundleSpec {
+  return {
+    keepResources: y.keepResources,
+    correctDrift: y.correctDrift?.enabled,
+    comparePatches: y.diff?.comparePatches,
+    dependsOn: y.dependsOn?.map((d) => ({ name: d.name ?? '', acceptedStates: d.acceptedStates })).filter((d) => d.name !== ''),
+    defaultNamespace: y.defaultNamespace ?? y.namespace,
+    paused: y.paused,
+    rolloutStrategy: y.rolloutStrategy,
+  };
+}
+
+export class FleetManager {
+  readonly store: FleetStore;
+  readonly #host: FleetHost;
+  /** Called after anything that may change what an agent should hold. */
+  onChange: () => void = () => {};
+
+  constructor(store: FleetStore, host: FleetHost) {
+    this.store = store;
+    this.#host = host;
+  }
+
+  /** Stores every outcome: good bundles get their new revision, bad ones an error (old revision kept). */
+  async #store(outcomes: readonly BundleOutcome[], source: string): Promise<ApplyResult[]> {
+    const now = this.#host.now();
+    const out = outcomes.map((o): ApplyResult => {
+      if (!o.ok) {
+        this.store.putBundleError(o.name, source, { code: o.error.code, message: o.error.message }, now);
+        this.#host.log.warn({ bundle: o.name, code: o.error.code, err: o.error.message }, 'bundle not rendered; earlier revision kept');
+        return { name: o.name, ok: false, error: { code: o.error.code, message: o.error.message } };
+      }
+      const r = o.result;
+      this.store.putBundle(r.name, source, r.revision, specOf(r.bundle.fleetYaml), r.targets.map((t) => ({ clusterId: t.clusterId, set: t.set })), now);
+      this.#host.log.info({ bundle: r.name, revision: r.revision, clusters: r.targets.length }, 'bundle stored');
+      return { name: r.name, ok: true, revision: r.revision, clusters: r.targets.map((t) => t.clusterId) };
+    });
+    await this.plan();
+    this.onChange();
+    return out;
+  }
+
+  /** `drover bundle apply`: the CLI's tar.gz of a directory. */
+  async applyArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined }): Promise<ApplyResult[]> {
+    const dir = await mkdtemp(join(tmpdir(), 'drover-bundle-'));
+    try {
+      await extractSource(archive, dir);
+      const outcomes = await renderSource({
+        root: dir, prefix: opts.name, clusters: await this.#host.clusters(), groups: this.store.groups(),
+        targets: opts.targets, defaultNamespace: opts.namespace, tools: this.#host.tools,
+      });
+      return this.#store(outcomes, 'push');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** A gitrepo poll found these bundles (the checkout stays in place while rendering). */
+  async applyDiscovered(source: string, bundles: readonly DiscoveredBundle[], failed: readonly { name: string; path: string; error: FleetError }[]): Promise<ApplyResult[]> {
+    const outcomes = await renderDiscovered({ bundles, clusters: await this.#host.clusters(), groups: this.store.groups(), tools: this.#host.tools });
+    const results = await this.#store([...failed.map((f) => ({ ok: false as const, ...f })), ...outcomes], source);
+    // Bundles the repository no longer has are removed (their objects pruned unless keepResources).
+    const present = new Set(results.map((r) => r.name));
+    for (const b of this.store.bundles()) if (b.source === source && !present.has(b.name)) await this.deleteBundle(b.name);
+    return results;
+  }
+
+  async deleteBundle(name: string): Promise<boolean> {
+    const gone = this.store.deleteBundle(name);
+    if (gone) {
+      await this.plan();
+      this.onChange();
+    }
+    return gone;
+  }
+
+  /**
+   * Runs the rollout planner for every bundle and records the assignments. Deployments whose
+   * cluster is no longer targeted get no desired revision: fleet-sync removes them from the agent.
+   */
+  async plan(): Promise<void> {
+    const known = new Map((await this.#host.clusters()).map((c) => [c.id, c]));
+    const now = this.#host.now();
+    const online = this.#host.online();
+    const targets = this.store.targets();
+    for (const b of this.store.bundles()) {
+      if (b.revision === null) continue;
+      const mine = targets.filter((t) => t.bundle === b.name);
+      const deps = new Map(this.store.deployments({ bundle: b.name }).map((d) => [d.clusterId, d]));
+      const plan = planRollout({
+        revision: b.revision,
+        paused: b.spec.paused,
+        strategy: b.spec.rolloutStrategy,
+        groups: this.store.groups(),
+        clusters: mine.map((t) => {
+          const d = deps.get(t.clusterId);
+          return {
+            id: t.clusterId, name: known.get(t.clusterId)?.name ?? t.clusterId, labels: known.get(t.clusterId)?.labels ?? {}, online: online.has(t.clusterId),
+            assignedRevision: d?.desiredRevision ?? undefined, targetRevision: t.revision,
+            ready: d?.state === 'Ready' && d.reportedRevision === d.desiredRevision,
+          };
+        }),
+      });
+      const rev = new Map(mine.map((t) => [t.clusterId, t.revision]));
+      for (const id of plan.assign) this.store.assign(b.name, id, rev.get(id) ?? b.revision, now);
+      for (const d of deps.values()) if (!rev.has(d.clusterId) && d.desiredRevision !== null) this.store.unassign(b.name, d.clusterId, now);
+    }
+    const live = new Set(this.store.bundles().map((b) => b.name));
+    for (const d of this.store.deployments()) if (!live.has(d.bundle) && d.desiredRevision !== null) this.store.unassign(d.bundle, d.clusterId, now);
+  }
+
+  /** `drover bundle status NAME --json` (ARCHITECTURE.md §3). */
+  status(name: string): BundleStatus | undefined {
+    const b = this.store.bundle(name);
+    if (!b) return undefined;
+    const online = this.#host.online();
+    const targeted = new Set(this.store.targets(name).map((t) => t.clusterId));
+    const clusters = this.store.deployments({ bundle: name }).filter((d) => targeted.has(d.clusterId)).map((d) => ({ id: d.clusterId, ...stateOf(d, online.has(d.clusterId)) }));
+    for (const id of targeted) if (!clusters.some((c) => c.id === id)) clusters.push({ id, ...(online.has(id) ? { state: 'Pending' as const, message: 'waiting for its turn in the rollout' } : { state: 'Offline' as const, message: 'fleet agent not connected; nothing delivered yet' }) });
+    clusters.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const status: BundleStatus = { name, revision: b.revision ?? '', summary: summarise(clusters.map((c) => c.state)), clusters };
+    if (b.error) status.error = b.error;
+    return status;
+  }
+
+  list(): { name: string; revision: string; state: DeploymentState; clusters: number; ready: number; error?: { code: string; message: string } | undefined }[] {
+    return this.store.bundles().map((b) => {
+      const s = this.status(b.name);
+      const states = s?.clusters.map((c) => c.state) ?? [];
+      return { name: b.name, revision: b.revision ?? '', state: worstState(states), clusters: states.length, ready: s?.summary.ready ?? 0, ...(b.error ? { error: b.error } : {}) };
+    });
+  }
+}
+
+/** One deployment's state as the server shows it: Offline first, so nothing stale shows Ready. */
+export function stateOf(d: { desiredRevision: string | null; ackedRevision: string | null; reportedRevision: string | null; appliedRevision: string | null; state: string | null; message: string | null }, connected: boolean): { state: DeploymentState; message: string } {
+  if (!connected) return { state: 'Offline', message: `fleet agent not connected${d.state ? `; last reported ${d.state}` : ''} at revision ${short(d.appliedRevision)}` };
+  if (d.desiredRevision === null) return { state: 'Pending', message: 'waiting for its turn in the rollout' };
+  if (d.ackedRevision !== d.desiredRevision) return { state: 'OutOfSync', message: `agent has not acknowledged revision ${short(d.desiredRevision)} (has ${short(d.ackedRevision)})` };
+  if (d.reportedRevision !== d.desiredRevision || d.state === null) return { state: 'WaitApplied', message: `revision ${short(d.desiredRevision)} stored, not yet applied` };
+  const known = ['Ready', 'NotReady', 'OutOfSync', 'Modified', 'WaitApplied', 'ErrApplied'] as const;
+  const state = (known as readonly string[]).includes(d.state) ? (d.state as DeploymentState) : 'ErrApplied';
+  return { state, message: d.message ?? '' };
+}

@@ -1,0 +1,249 @@
+// The fleet manager's durable state, in its own SQLite file in the server's data dir (decision
+// 0751: the server's Store keeps its database private and may be another datastore; the fleet
+// tables have their own migrations table). Bundles, their per-cluster manifest sets as 1 MiB
+// content-addressed blobs (never one big row), deployments per (bundle, cluster), the last status
+// sequence stored per agent (de-duplication), cluster groups and git repositories.
+import Database from 'better-sqlite3';
+import { chunkManifestSet, reassembleManifestSet, type ChunkIndex } from './chunks.ts';
+import type { ManifestSet } from './manifest-set.ts';
+import type { LabelSelector, RolloutStrategy } from './fleet-yaml.ts';
+
+const MIGRATIONS = [
+  `CREATE TABLE fleet_bundles (
+     name TEXT PRIMARY KEY, source TEXT NOT NULL, revision TEXT, spec TEXT NOT NULL,
+     error_code TEXT, error_message TEXT, updated_at INTEGER NOT NULL);
+   CREATE TABLE fleet_blobs (sha256 TEXT PRIMARY KEY, bytes BLOB NOT NULL);
+   CREATE TABLE fleet_sets (revision TEXT PRIMARY KEY, chunk_index TEXT NOT NULL, objects INTEGER NOT NULL);
+   CREATE TABLE fleet_targets (bundle TEXT NOT NULL, cluster_id TEXT NOT NULL, revision TEXT NOT NULL, PRIMARY KEY (bundle, cluster_id));
+   CREATE TABLE fleet_deployments (
+     bundle TEXT NOT NULL, cluster_id TEXT NOT NULL, desired_revision TEXT, acked_revision TEXT,
+     applied_revision TEXT, reported_revision TEXT, state TEXT, message TEXT, applied_at TEXT, updated_at INTEGER NOT NULL,
+     PRIMARY KEY (bundle, cluster_id));
+   CREATE TABLE fleet_agent_seq (agent_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+   CREATE TABLE fleet_groups (name TEXT PRIMARY KEY, selector TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE fleet_gitrepos (name TEXT PRIMARY KEY, spec TEXT NOT NULL, commit_id TEXT, error TEXT, polled_at INTEGER, created_at INTEGER NOT NULL);`,
+];
+
+/** What the agent needs besides manifests, plus the server's own rollout options. */
+export interface BundleSpec {
+  keepResources?: boolean | undefined;
+  correctDrift?: boolean | undefined;
+  comparePatches?: unknown[] | undefined;
+  dependsOn?: { name: string; acceptedStates?: string[] | undefined }[] | undefined;
+  defaultNamespace?: string | undefined;
+  paused?: boolean | undefined;
+  rolloutStrategy?: RolloutStrategy | undefined;
+}
+
+export interface BundleRow {
+  name: string;
+  source: string;
+  revision: string | null;
+  spec: BundleSpec;
+  error: { code: string; message: string } | null;
+  updatedAt: number;
+}
+
+export interface DeploymentRow {
+  bundle: string;
+  clusterId: string;
+  desiredRevision: string | null;
+  ackedRevision: string | null;
+  appliedRevision: string | null;
+  /** The desired revision the agent's last status is about. */
+  reportedRevision: string | null;
+  state: string | null;
+  message: string | null;
+  appliedAt: string | null;
+}
+
+export interface GitRepoRow {
+  name: string;
+  spec: { repo: string; branch?: string | undefined; revision?: string | undefined; paths?: string[] | undefined; pollIntervalSeconds: number };
+  commit: string | null;
+  error: string | null;
+  polledAt: number | null;
+}
+
+type Row = Record<string, unknown>;
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export class FleetStore {
+  readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // Statuses the server acknowledges to agents must survive a crash: FULL, as on the agent.
+    this.db.pragma('synchronous = FULL');
+    this.db.exec('CREATE TABLE IF NOT EXISTS fleet_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const current = (this.db.prepare('SELECT MAX(version) AS v FROM fleet_migrations').get() as Row).v as number | null ?? 0;
+    for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v - 1] ?? '');
+        this.db.prepare('INSERT INTO fleet_migrations (version, applied_at) VALUES (?, ?)').run(v, Date.now());
+      })();
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Stores a rendered bundle: its sets as blobs, the per-cluster targets, no error. One transaction. */
+  putBundle(name: string, source: string, revision: string, spec: BundleSpec, targets: readonly { clusterId: string; set: ManifestSet }[], now: number): void {
+    const putBlob = this.db.prepare('INSERT OR IGNORE INTO fleet_blobs (sha256, bytes) VALUES (?, ?)');
+    const putSet = this.db.prepare('INSERT OR IGNORE INTO fleet_sets (revision, chunk_index, objects) VALUES (?, ?, ?)');
+    const chunked = new Map(targets.map((t) => [t.set.revision, { c: chunkManifestSet(t.set), n: t.set.objects.length }]));
+    this.db.transaction(() => {
+      for (const { c, n } of chunked.values()) {
+        for (const [sha, bytes] of c.blobs) putBlob.run(sha, bytes);
+        putSet.run(c.revision, JSON.stringify(c.index), n);
+      }
+      this.db.prepare(`INSERT INTO fleet_bundles (name, source, revision, spec, error_code, error_message, updated_at) VALUES (?, ?, ?, ?, NULL, NULL, ?)
+        ON CONFLICT (name) DO UPDATE SET source = excluded.source, revision = excluded.revision, spec = excluded.spec, error_code = NULL, error_message = NULL, updated_at = excluded.updated_at`)
+        .run(name, source, revision, JSON.stringify(spec), now);
+      this.db.prepare('DELETE FROM fleet_targets WHERE bundle = ?').run(name);
+      const ins = this.db.prepare('INSERT INTO fleet_targets (bundle, cluster_id, revision) VALUES (?, ?, ?)');
+      for (const t of targets) ins.run(name, t.clusterId, t.set.revision);
+    })();
+  }
+
+  /** Records why the latest source of a bundle failed; its last good revision and targets stay. */
+  putBundleError(name: string, source: string, error: { code: string; message: string }, now: number): void {
+    this.db.prepare(`INSERT INTO fleet_bundles (name, source, revision, spec, error_code, error_message, updated_at) VALUES (?, ?, NULL, '{}', ?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET error_code = excluded.error_code, error_message = excluded.error_message, updated_at = excluded.updated_at`)
+      .run(name, source, error.code, error.message.slice(0, 4096), now);
+  }
+
+  deleteBundle(name: string): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM fleet_targets WHERE bundle = ?').run(name);
+      return this.db.prepare('DELETE FROM fleet_bundles WHERE name = ?').run(name).changes > 0;
+    })();
+  }
+
+  bundle(name: string): BundleRow | undefined {
+    const r = this.db.prepare('SELECT * FROM fleet_bundles WHERE name = ?').get(name) as Row | undefined;
+    return r ? toBundle(r) : undefined;
+  }
+
+  bundles(): BundleRow[] {
+    return (this.db.prepare('SELECT * FROM fleet_bundles ORDER BY name').all() as Row[]).map(toBundle);
+  }
+
+  /** bundle → clusterId → revision the bundle's latest render gives that cluster. */
+  targets(bundle?: string): { bundle: string; clusterId: string; revision: string }[] {
+    const rows = (bundle === undefined ? this.db.prepare('SELECT * FROM fleet_targets').all() : this.db.prepare('SELECT * FROM fleet_targets WHERE bundle = ?').all(bundle)) as Row[];
+    return rows.map((r) => ({ bundle: String(r.bundle), clusterId: String(r.cluster_id), revision: String(r.revision) }));
+  }
+
+  async manifestSet(revision: string): Promise<ManifestSet> {
+    const r = this.db.prepare('SELECT chunk_index FROM fleet_sets WHERE revision = ?').get(revision) as Row | undefined;
+    if (!r) throw new Error(`no manifest set ${revision}`);
+    const getBlob = this.db.prepare('SELECT bytes FROM fleet_blobs WHERE sha256 = ?').pluck();
+    return reassembleManifestSet(revision, JSON.parse(String(r.chunk_index)) as ChunkIndex, (sha) => getBlob.get(sha) as Buffer | undefined);
+  }
+
+  deployments(filter: { bundle?: string; clusterId?: string } = {}): DeploymentRow[] {
+    const rows = this.db.prepare('SELECT * FROM fleet_deployments WHERE (? IS NULL OR bundle = ?) AND (? IS NULL OR cluster_id = ?) ORDER BY bundle, cluster_id')
+      .all(filter.bundle ?? null, filter.bundle ?? null, filter.clusterId ?? null, filter.clusterId ?? null) as Row[];
+    return rows.map((r) => ({
+      bundle: String(r.bundle), clusterId: String(r.cluster_id), desiredRevision: str(r.desired_revision), ackedRevision: str(r.acked_revision),
+      appliedRevision: str(r.applied_revision), reportedRevision: str(r.reported_revision), state: str(r.state), message: str(r.message), appliedAt: str(r.applied_at),
+    }));
+  }
+
+  /** The rollout assigned `revision` to this cluster (not yet delivered). */
+  assign(bundle: string, clusterId: string, revision: string, now: number): void {
+    this.db.prepare(`INSERT INTO fleet_deployments (bundle, cluster_id, desired_revision, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (bundle, cluster_id) DO UPDATE SET desired_revision = excluded.desired_revision, updated_at = excluded.updated_at`).run(bundle, clusterId, revision, now);
+  }
+
+  /** The agent stored `revision` durably. */
+  acked(bundle: string, clusterId: string, revision: string | null, now: number): void {
+    this.db.prepare('UPDATE fleet_deployments SET acked_revision = ?, updated_at = ? WHERE bundle = ? AND cluster_id = ?').run(revision, now, bundle, clusterId);
+  }
+
+  /** The agent refused a revision (invalid manifest set): ErrApplied for it, the old one still held. */
+  reportRefusal(bundle: string, clusterId: string, revision: string, message: string, now: number): void {
+    this.db.prepare(`UPDATE fleet_deployments SET acked_revision = ?, reported_revision = ?, state = 'ErrApplied', message = ?, updated_at = ? WHERE bundle = ? AND cluster_id = ?`)
+      .run(revision, revision, message.slice(0, 4096), now, bundle, clusterId);
+  }
+
+  /** The cluster is no longer targeted: removed from the agent by the next sync. */
+  unassign(bundle: string, clusterId: string, now: number): void {
+    this.db.prepare('UPDATE fleet_deployments SET desired_revision = NULL, updated_at = ? WHERE bundle = ? AND cluster_id = ?').run(now, bundle, clusterId);
+  }
+
+  forgetDeployment(bundle: string, clusterId: string): void {
+    this.db.prepare('DELETE FROM fleet_deployments WHERE bundle = ? AND cluster_id = ?').run(bundle, clusterId);
+  }
+
+  /**
+   * Stores statuses an agent drained from its outbox, in order, skipping every sequence number at
+   * or below the last one stored for that agent: a batch sent twice (the ack was lost) counts once.
+   * Returns how many were new.
+   */
+  recordStatuses(agentId: string, clusterId: string, rows: readonly { seq: number; status: { bundle: string; revision: string; appliedRevision?: string | undefined; state: string; message: string } }[], appliedAt: (seq: number) => string | null, now: number): number {
+    return this.db.transaction(() => {
+      const last = (this.db.prepare('SELECT last_seq FROM fleet_agent_seq WHERE agent_id = ?').pluck().get(agentId) as number | undefined) ?? 0;
+      let fresh = 0;
+      let max = last;
+      // UPDATE only: a late status about a deployment the server already forgot must not revive it.
+      const upd = this.db.prepare(`UPDATE fleet_deployments SET applied_revision = ?, reported_revision = ?, state = ?, message = ?,
+        applied_at = COALESCE(?, applied_at), updated_at = ? WHERE bundle = ? AND cluster_id = ?`);
+      for (const r of [...rows].sort((a, b) => a.seq - b.seq)) {
+        if (r.seq <= max) continue;
+        upd.run(r.status.appliedRevision ?? null, r.status.revision, r.status.state, r.status.message.slice(0, 4096), appliedAt(r.seq), now, r.status.bundle, clusterId);
+        max = r.seq;
+        fresh++;
+      }
+      this.db.prepare('INSERT INTO fleet_agent_seq (agent_id, last_seq) VALUES (?, ?) ON CONFLICT (agent_id) DO UPDATE SET last_seq = excluded.last_seq').run(agentId, max);
+      return fresh;
+    })();
+  }
+
+  lastSeq(agentId: string): number {
+    return (this.db.prepare('SELECT last_seq FROM fleet_agent_seq WHERE agent_id = ?').pluck().get(agentId) as number | undefined) ?? 0;
+  }
+
+  putGroup(name: string, selector: LabelSelector, now: number): void {
+    this.db.prepare('INSERT INTO fleet_groups (name, selector, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET selector = excluded.selector').run(name, JSON.stringify(selector), now);
+  }
+
+  deleteGroup(name: string): boolean {
+    return this.db.prepare('DELETE FROM fleet_groups WHERE name = ?').run(name).changes > 0;
+  }
+
+  groups(): { name: string; selector: LabelSelector }[] {
+    return (this.db.prepare('SELECT * FROM fleet_groups ORDER BY name').all() as Row[]).map((r) => ({ name: String(r.name), selector: JSON.parse(String(r.selector)) as LabelSelector }));
+  }
+
+  putGitRepo(name: string, spec: GitRepoRow['spec'], now: number): void {
+    this.db.prepare('INSERT INTO fleet_gitrepos (name, spec, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET spec = excluded.spec').run(name, JSON.stringify(spec), now);
+  }
+
+  gitRepoPolled(name: string, commit: string | null, error: string | null, now: number): void {
+    this.db.prepare('UPDATE fleet_gitrepos SET commit_id = COALESCE(?, commit_id), error = ?, polled_at = ? WHERE name = ?').run(commit, error, now, name);
+  }
+
+  deleteGitRepo(name: string): boolean {
+    return this.db.prepare('DELETE FROM fleet_gitrepos WHERE name = ?').run(name).changes > 0;
+  }
+
+  gitRepos(): GitRepoRow[] {
+    return (this.db.prepare('SELECT * FROM fleet_gitrepos ORDER BY name').all() as Row[]).map((r) => ({
+      name: String(r.name), spec: JSON.parse(String(r.spec)) as GitRepoRow['spec'], commit: str(r.commit_id), error: str(r.error),
+      polledAt: typeof r.polled_at === 'number' ? r.polled_at : null,
+    }));
+  }
+}
+
+function toBundle(r: Row): BundleRow {
+  const code = str(r.error_code);
+  return {
+    name: String(r.name), source: String(r.source), revision: str(r.revision), spec: JSON.parse(String(r.spec)) as BundleSpec,
+    error: code === null ? null : { code, message: str(r.error_message) ?? '' }, updatedAt: Number(r.updated_at),
+  };
+}

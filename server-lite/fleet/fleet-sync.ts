@@ -1,0 +1,216 @@
+// Delivery to fleet agents (decision 0750): for each connected fleet tunnel, the server opens
+// streams to the agent's `http:drover-fleet` target. On a new session it asks for the resume point
+// (what the agent holds durably), then sends only deployments whose revision differs, removes the
+// ones no longer targeted, and drains the agent's outbox in sequence order, storing statuses
+// de-duplicated by (agent, seq) before acknowledging them. Bulk manifests ride streams, never
+// control messages. Each cycle is cheap when nothing changed: no stream is opened.
+import type { Logger } from 'pino';
+import { requestOverStream, type TunnelStream } from '../../protocol/index.ts';
+import { FLEET_SYNC_LIMITS } from './limits.ts';
+import type { FleetManager } from './fleet-manager.ts';
+
+export const FLEET_TARGET = 'http:drover-fleet';
+
+export interface FleetSession {
+  /** Unique per connection. */
+  id: string;
+  agentId: string;
+  clusterId: string;
+  openStream(target: string, metadata?: Record<string, string>): TunnelStream;
+}
+
+interface OutboxRowWire {
+  seq: number;
+  createdAt: string;
+  status: { bundle: string; revision: string; appliedRevision?: string; state: string; message: string };
+}
+
+/** One JSON request over a fresh stream. */
+export async function fleetRequest(session: FleetSession, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const stream = session.openStream(FLEET_TARGET, {});
+  const timer = setTimeout(() => stream.destroy(new Error(`no answer from the fleet agent within ${FLEET_SYNC_LIMITS.requestTimeoutMs} ms`)), FLEET_SYNC_LIMITS.requestTimeoutMs);
+  try {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const r = await requestOverStream(stream, {
+      method, path,
+      headers: { host: 'drover-agent', ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }) },
+      ...(payload === undefined ? {} : { body: payload }),
+    });
+    if (r.kind !== 'response') throw new Error('the fleet agent answered with an upgrade');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of r.response as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > FLEET_SYNC_LIMITS.maxAnswerBytes) throw new Error('the fleet agent answer is too large');
+      chunks.push(c);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    let json: unknown = text;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // Keep the text for the error message.
+    }
+    return { status: r.response.statusCode ?? 0, json };
+  } finally {
+    clearTimeout(timer);
+    stream.destroy();
+  }
+}
+
+export class FleetSync {
+  readonly #manager: FleetManager;
+  readonly #sessions: () => FleetSession[];
+  readonly #log: Logger;
+  /** session id → what the agent holds (deploymentId → revision), learned at connect, kept current by our own pushes. */
+  readonly #held = new Map<string, Map<string, string>>();
+  readonly #busy = new Set<string>();
+  /** `session/bundle/revision` the agent refused: not offered again on this session. */
+  readonly #refused = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #online = new Set<string>();
+  /** Deliveries completed (tests, bench). */
+  deliveries = 0;
+
+  constructor(manager: FleetManager, sessions: () => FleetSession[], log: Logger) {
+    this.#manager = manager;
+    this.#sessions = sessions;
+    this.#log = log.child({ component: 'fleet' });
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.syncAll(), FLEET_SYNC_LIMITS.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Clusters with a fleet tunnel now. */
+  online(): ReadonlySet<string> {
+    return new Set(this.#sessions().map((s) => s.clusterId));
+  }
+
+  kick(): void {
+    setImmediate(() => void this.syncAll());
+  }
+
+  async syncAll(): Promise<void> {
+    const sessions = this.#sessions();
+    const live = new Set(sessions.map((s) => s.id));
+    for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
+    for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
+    // A change in who is online can open rollout gates (an Offline cluster came back).
+    const online = new Set(sessions.map((s) => s.clusterId));
+    if (online.size !== this.#online.size || [...online].some((c) => !this.#online.has(c))) await this.#manager.plan();
+    this.#online = online;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < sessions.length) {
+        const s = sessions[next++];
+        if (s) await this.sync(s);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FLEET_SYNC_LIMITS.concurrency, sessions.length) }, worker));
+  }
+
+  async sync(session: FleetSession): Promise<void> {
+    if (this.#busy.has(session.id)) return;
+    this.#busy.add(session.id);
+    const log = this.#log.child({ clusterId: session.clusterId, agentId: session.agentId });
+    try {
+      await this.#deliver(session, log);
+      await this.#drain(session, log);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'fleet sync failed; retrying next cycle');
+      this.#held.delete(session.id);
+    } finally {
+      this.#busy.delete(session.id);
+    }
+  }
+
+  async #deliver(session: FleetSession, log: Logger): Promise<void> {
+    const store = this.#manager.store;
+    let held = this.#held.get(session.id);
+    if (!held) {
+      const r = await fleetRequest(session, 'GET', '/v1/fleet/resume');
+      if (r.status !== 200) throw new Error(`resume: agent answered ${r.status}`);
+      held = new Map(((r.json as { deployments: { deploymentId: string; revision: string }[] }).deployments ?? []).map((d) => [d.deploymentId, d.revision]));
+      this.#held.set(session.id, held);
+      log.info({ holds: held.size }, 'fleet agent resume point');
+    }
+    const now = Date.now();
+    const rows = store.deployments({ clusterId: session.clusterId });
+    for (const d of rows) {
+      if (d.desiredRevision === null) {
+        if (held.has(d.bundle)) {
+          const r = await fleetRequest(session, 'DELETE', `/v1/fleet/deployments/${encodeURIComponent(d.bundle)}`);
+          if (r.status !== 200) throw new Error(`remove ${d.bundle}: agent answered ${r.status}`);
+          held.delete(d.bundle);
+        }
+        store.forgetDeployment(d.bundle, session.clusterId);
+        continue;
+      }
+      if (held.get(d.bundle) === d.desiredRevision) {
+        if (d.ackedRevision !== d.desiredRevision) store.acked(d.bundle, session.clusterId, d.desiredRevision, now);
+        continue;
+      }
+      const refusalKey = `${session.id}/${d.bundle}/${d.desiredRevision}`;
+      if (this.#refused.has(refusalKey)) continue;
+      const bundle = store.bundle(d.bundle);
+      const set = await store.manifestSet(d.desiredRevision);
+      const spec = bundle?.spec ?? {};
+      const desired = {
+        id: d.bundle, bundle: d.bundle, revision: d.desiredRevision,
+        manifests: set.objects.map((o) => o.object),
+        options: {
+          ...(spec.keepResources === undefined ? {} : { keepResources: spec.keepResources }),
+          ...(spec.correctDrift === undefined ? {} : { correctDrift: spec.correctDrift }),
+          ...(spec.comparePatches === undefined ? {} : { comparePatches: spec.comparePatches }),
+          ...(spec.defaultNamespace === undefined ? {} : { defaultNamespace: spec.defaultNamespace }),
+          ...(spec.dependsOn === undefined ? {} : { dependsOn: spec.dependsOn.map((x) => ({ deploymentId: x.name, ...(x.acceptedStates ? { acceptedStates: x.acceptedStates } : {}) })) }),
+        },
+      };
+      const r = await fleetRequest(session, 'PUT', `/v1/fleet/deployments/${encodeURIComponent(d.bundle)}`, desired);
+      if (r.status !== 200) {
+        const e = r.json as { code?: string; message?: string };
+        log.warn({ bundle: d.bundle, status: r.status, code: e.code, err: e.message }, 'fleet agent refused a deployment');
+        this.#refused.add(refusalKey);
+        store.reportRefusal(d.bundle, session.clusterId, d.desiredRevision, `${e.code ?? r.status}: ${e.message ?? ''}`, now);
+        continue;
+      }
+      held.set(d.bundle, d.desiredRevision);
+      store.acked(d.bundle, session.clusterId, d.desiredRevision, now);
+      this.deliveries++;
+      log.info({ bundle: d.bundle, revision: d.desiredRevision, objects: set.objects.length }, 'deployment delivered');
+    }
+    // Deployments the agent holds that the server never assigned it (deleted while offline).
+    const known = new Set(rows.map((d) => d.bundle));
+    for (const id of [...held.keys()]) {
+      if (known.has(id)) continue;
+      const r = await fleetRequest(session, 'DELETE', `/v1/fleet/deployments/${encodeURIComponent(id)}`);
+      if (r.status === 200) held.delete(id);
+    }
+  }
+
+  /** Outbox rows in order; stored (de-duplicated by seq) before the agent may drop them. */
+  async #drain(session: FleetSession, log: Logger): Promise<void> {
+    for (;;) {
+      const r = await fleetRequest(session, 'GET', `/v1/fleet/outbox?limit=${FLEET_SYNC_LIMITS.outboxBatch}`);
+      if (r.status !== 200) throw new Error(`outbox: agent answered ${r.status}`);
+      const rows = (r.json as { rows: OutboxRowWire[] }).rows ?? [];
+      if (rows.length === 0) return;
+      const byseq = new Map(rows.map((x) => [x.seq, x]));
+      const fresh = this.#manager.store.recordStatuses(session.agentId, session.clusterId, rows, (seq) => {
+        const row = byseq.get(seq);
+        return row && row.status.appliedRevision === row.status.revision ? row.createdAt : null;
+      }, Date.now());
+      const last = Math.max(...rows.map((x) => x.seq));
+      const ack = await fleetRequest(session, 'POST', '/v1/fleet/outbox/ack', { seq: last });
+      if (ack.status !== 200) throw new Error(`outbox ack: agent answered ${ack.status}`);
+      log.debug({ rows: rows.length, fresh, last }, 'statuses stored');
+      if (rows.length < FLEET_SYNC_LIMITS.outboxBatch) return;
+    }
+  }
+}
