@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
 import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
 import { table } from './token.ts';
+import { renderClusterDetail, type ClusterDetail } from './cluster-view.ts';
 
 interface ClusterRow {
   id: string;
@@ -60,13 +61,14 @@ export function registerCluster(program: Command): void {
   addAdminOptions(
     cluster
       .command('get')
-      .description('show one cluster as JSON: state, labels, nodes, agents and their tunnel sessions')
+      .description('show one cluster: state, labels, Kubernetes nodes and Warning events, Drover nodes (--json: everything, incl. tunnel sessions)')
       .argument('<id>', 'cluster id (see `drover cluster list`)')
+      .option('--json', 'print the full JSON')
       .addHelpText('after', '\nExample:\n  drover cluster get c-abc123 --data-dir /var/lib/drover/server'),
   ).action(
-    withExitCodes(async (id: string, opts: AdminOptions) => {
+    withExitCodes(async (id: string, opts: AdminOptions & { json?: boolean }) => {
       const res = await adminRequest(resolveConnection(opts), 'GET', `/v1/clusters/${encodeURIComponent(id)}`);
-      process.stdout.write(`${JSON.stringify(res.body, null, 2)}\n`);
+      process.stdout.write(opts.json ? `${JSON.stringify(res.body, null, 2)}\n` : renderClusterDetail(res.body as ClusterDetail));
     }),
   );
 

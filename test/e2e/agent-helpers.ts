@@ -179,7 +179,7 @@ export async function clusterList(serverDir: string): Promise<ClusterJson[]> {
 }
 
 export async function clusterGet(serverDir: string, id: string): Promise<Record<string, unknown>> {
-  const r = await drover(['cluster', 'get', id, '--data-dir', serverDir]);
+  const r = await drover(['cluster', 'get', id, '--json', '--data-dir', serverDir]);
   if (r.exitCode !== 0) throw new Error(`cluster get failed (${r.exitCode}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }

@@ -42,7 +42,7 @@ t.test('cli: cluster list --json has the contract shape and shows a connected cl
   const label = await run(['cluster', 'label', agent.clusterId, 'env=prod', 'site-', ...remote()]);
   t.equal(label.code, 0, label.stderr);
   t.equal(label.stdout.trim(), 'env=prod');
-  const get = await run(['cluster', 'get', agent.clusterId], { DROVER_SERVER: server.url, DROVER_TOKEN: server.adminToken, DROVER_CA_FILE: server.caFile });
+  const get = await run(['cluster', 'get', agent.clusterId, '--json'], { DROVER_SERVER: server.url, DROVER_TOKEN: server.adminToken, DROVER_CA_FILE: server.caFile });
   t.equal(get.code, 0, 'env mirrors work');
   t.match(JSON.parse(get.stdout), { id: agent.clusterId, labels: { env: 'prod' }, nodes: [{ name: 'cli-edge' }] });
 

@@ -1,0 +1,26 @@
+import t from 'tap';
+import { renderClusterDetail } from './cluster-view.ts';
+
+t.test('cluster get: the human view names state, labels, Kubernetes nodes, warnings and Drover nodes', async (t) => {
+  const text = renderClusterDetail({
+    id: 'c-1', name: 'site-a', labels: { env: 'edge' }, state: 'Stale', lastSeen: '2026-11-24T08:00:00Z', kubernetesVersion: 'v1.34.4',
+    kubernetes: {
+      kubernetesVersion: 'v1.34.4', collectedAt: '2026-11-24T07:59:00Z',
+      nodes: [{ name: 'n0', kubeletVersion: 'v1.34.4', allocatable: { cpu: '4', memory: '8Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'False' }] }],
+      warnings: [{ namespace: 'web', object: 'Pod/p', reason: 'BackOff', message: 'Back-off\nrestarting', count: 3, lastSeen: '2026-11-24T07:58:00Z' }],
+    },
+    nodes: [{ id: 'n-1', name: 'edge-1', state: 'Stale', lastSeen: null, roles: ['cluster', 'fleet'] }],
+  });
+  t.match(text, /state:\s+Stale, last seen 2026-11-24T08:00:00Z/);
+  t.match(text, /labels:\s+env=edge/);
+  t.match(text, /n0\s+False\s+v1\.34\.4\s+4\s+8Gi\s+110/);
+  t.match(text, /web\/Pod\/p\s+BackOff\s+3\s+Back-off restarting/);
+  t.match(text, /n-1\s+edge-1\s+Stale\s+-\s+cluster,fleet/);
+});
+
+t.test('cluster get: a cluster without facts says unknown instead of inventing any', async (t) => {
+  const text = renderClusterDetail({ id: 'c-2', name: 'x', labels: {}, state: 'Offline', lastSeen: null, kubernetesVersion: null });
+  t.match(text, /kubernetes:\s+unknown/);
+  t.match(text, /labels:\s+-/);
+  t.notMatch(text, /NODE/);
+});

@@ -1,0 +1,68 @@
+// The human view of `drover cluster get ID` (the JSON stays available with --json): who the
+// cluster is, whether it is connected, what its Kubernetes reports, and the Drover nodes in it.
+// Pure: takes the API's answer, returns text.
+import { table } from './token.ts';
+
+interface KubeNode {
+  name: string;
+  kubeletVersion: string | null;
+  allocatable: Record<string, string>;
+  conditions: { type: string; status: string }[];
+}
+
+interface Warning {
+  namespace: string | null;
+  object: string;
+  reason: string | null;
+  message: string;
+  count: number;
+  lastSeen: string | null;
+}
+
+export interface ClusterDetail {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  state: string;
+  lastSeen: string | null;
+  kubernetesVersion: string | null;
+  kubernetes?: { kubernetesVersion: string | null; nodes?: KubeNode[]; warnings?: Warning[]; collectedAt?: string } | null;
+  nodes?: { id: string; name: string; state: string; lastSeen: string | null; roles?: string[] }[];
+}
+
+const labelText = (labels: Record<string, string>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') || '-';
+
+export function renderClusterDetail(c: ClusterDetail): string {
+  const out: string[] = [];
+  out.push(`cluster:     ${c.id} (${c.name})`);
+  out.push(`state:       ${c.state}${c.lastSeen ? `, last seen ${c.lastSeen}` : ''}`);
+  out.push(`labels:      ${labelText(c.labels)}`);
+  const k = c.kubernetes;
+  out.push(`kubernetes:  ${k?.kubernetesVersion ?? c.kubernetesVersion ?? 'unknown'}${k?.collectedAt ? ` (facts from ${k.collectedAt})` : ''}`);
+  if (k?.nodes && k.nodes.length > 0) {
+    out.push('', table([['NODE', 'READY', 'KUBELET', 'CPU', 'MEMORY', 'PODS'], ...k.nodes.map((n) => [
+      n.name,
+      n.conditions.find((x) => x.type === 'Ready')?.status ?? 'Unknown',
+      n.kubeletVersion ?? '-',
+      n.allocatable.cpu ?? '-',
+      n.allocatable.memory ?? '-',
+      n.allocatable.pods ?? '-',
+    ])]).trimEnd());
+  }
+  if (k?.warnings && k.warnings.length > 0) {
+    out.push('', 'recent Warning events:');
+    out.push(table([['LAST SEEN', 'OBJECT', 'REASON', 'COUNT', 'MESSAGE'], ...k.warnings.map((w) => [
+      w.lastSeen ?? '-',
+      w.namespace ? `${w.namespace}/${w.object}` : w.object,
+      w.reason ?? '-',
+      String(w.count),
+      w.message.replace(/\s+/g, ' ').slice(0, 80),
+    ])]).trimEnd());
+  }
+  if (c.nodes && c.nodes.length > 0) {
+    out.push('', table([['DROVER NODE', 'NAME', 'STATE', 'LAST SEEN', 'ROLES'], ...c.nodes.map((n) => [
+      n.id, n.name, n.state, n.lastSeen ?? '-', (n.roles ?? []).join(',') || '-',
+    ])]).trimEnd());
+  }
+  return `${out.join('\n')}\n`;
+}
