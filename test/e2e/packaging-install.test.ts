@@ -2,8 +2,8 @@
 // agent --server URL --token T` inside a minimal Debian root (chroot, real curl, real systemctl).
 // systemd is not running in a chroot, so the installer enables the units (real symlinks) and says
 // it cannot start them; the test then runs the agent with the units' own command line.
-// Downloads come from a loopback HTTP server using packaging/downloads.ts (the handler the server
-// mounts); registration goes to the real server (the amd64 executable) on the host's loopback.
+// install.sh and the executable come from the real server (the amd64 executable, serving itself)
+// on the host's loopback, which is also where the agent registers; mirrors use the same handler.
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -23,10 +23,9 @@ t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
 const server = await startServer(path.join(dist.dir, 'drover-linux-amd64'), path.join(work, 'server'));
 t.teardown(() => server.stop());
 const installScript = path.join(REPO_ROOT, 'packaging', 'install.sh');
-// https with the real server's certificate and /v1/ca, so the installer pins the CA through the
-// join token exactly as it will once server-lite mounts packaging/downloads.ts.
-const downloads = await startDownloadServer(dist.dir, installScript, path.join(server.dataDir, 'tls'));
-t.teardown(() => downloads.close());
+// The real server serves install.sh (embedded in the executable) and the executable itself, over
+// https with its own certificate and /v1/ca, so the installer pins the CA through the join token.
+const downloads = { url: server.url };
 
 const mirror = await startDownloadServer(dist.dir, installScript);
 t.teardown(() => mirror.close());
