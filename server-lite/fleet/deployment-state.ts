@@ -94,7 +94,8 @@ export interface BundleStatus {
   name: string;
   revision: string;
   summary: StateSummary;
-  clusters: { id: string; state: DeploymentState; message: string }[];
+  /** Added fields: the cluster's own desired and last applied manifest-set revisions. */
+  clusters: { id: string; state: DeploymentState; message: string; revision?: string | undefined; appliedRevision?: string | undefined }[];
   /** Added field: why the latest source did not render; `revision` is then still the last good one. */
   error?: { code: string; message: string } | undefined;
 }

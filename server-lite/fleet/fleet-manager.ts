@@ -153,7 +153,7 @@ export class FleetManager {
     if (!b) return undefined;
     const online = this.#host.online();
     const targeted = new Set(this.store.targets(name).map((t) => t.clusterId));
-    const clusters = this.store.deployments({ bundle: name }).filter((d) => targeted.has(d.clusterId)).map((d) => ({ id: d.clusterId, ...stateOf(d, online.has(d.clusterId)) }));
+    const clusters: BundleStatus['clusters'] = this.store.deployments({ bundle: name }).filter((d) => targeted.has(d.clusterId)).map((d) => ({ id: d.clusterId, ...stateOf(d, online.has(d.clusterId)), revision: d.desiredRevision ?? undefined, appliedRevision: d.appliedRevision ?? undefined }));
     for (const id of targeted) if (!clusters.some((c) => c.id === id)) clusters.push({ id, ...(online.has(id) ? { state: 'Pending' as const, message: 'waiting for its turn in the rollout' } : { state: 'Offline' as const, message: 'fleet agent not connected; nothing delivered yet' }) });
     clusters.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const status: BundleStatus = { name, revision: b.revision ?? '', summary: summarise(clusters.map((c) => c.state)), clusters };
