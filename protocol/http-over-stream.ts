@@ -68,7 +68,11 @@ export function requestOverStream(stream: Duplex, req: StreamHttpRequest): Promi
     });
     cr.on('error', fail);
     stream.once('error', fail);
-    stream.once('close', () => fail(new TunnelError('STREAM_CANCELLED', 'stream closed before the HTTP response arrived')));
+    // Every stream closes, most of them after the response: build the error (a stack capture)
+    // only when it is needed.
+    stream.once('close', () => {
+      if (!settled) fail(new TunnelError('STREAM_CANCELLED', 'stream closed before the HTTP response arrived'));
+    });
     const body = req.body;
     if (body === undefined) cr.end();
     else if (typeof body === 'string' || body instanceof Uint8Array) cr.end(body);

@@ -77,8 +77,13 @@ export const TRANSPORT_HARD_LIMIT = 16 * 1024 * 1024;
  *  views into the WebSocket message, so tiny frames cannot pin large socket buffers (receive-queue.ts). */
 export const COPY_BELOW_BYTES = 16 * 1024;
 
-/** Size of that per-stream buffer for small payloads. */
+/** Largest size of that per-stream buffer for small payloads. */
 export const RECEIVE_TAIL_BYTES = 16 * 1024;
+
+/** First size of that buffer; it doubles while small frames keep coming, so a stream that only
+ *  ever receives one small reply (an HTTP exchange) does not cost a full 16 KiB buffer, whose
+ *  external memory drove major GCs at 2,000 streams/s (receive-queue.ts, issue 3). */
+export const RECEIVE_TAIL_FIRST_BYTES = 2 * 1024;
 
 /** Full-size DATA frame buffers kept for reuse per session (16 × 64 KiB = the transport high-water
  *  mark), see frame-pool.ts. */

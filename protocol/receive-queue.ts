@@ -3,8 +3,12 @@
 // which may themselves be views into larger socket reads; a peer sending many tiny frames could
 // otherwise pin far more memory than its window. So payloads below COPY_BELOW_BYTES are copied
 // into a per-stream tail buffer (densely packed), and contiguous copies merge into one chunk.
+// The tail starts small and doubles up to RECEIVE_TAIL_BYTES: most streams (one HTTP exchange)
+// receive a few hundred bytes, and a fixed 16 KiB ArrayBuffer per stream was the allocation that
+// drove the major GCs behind the p99 tail (issue 3). Each tail is its own exactly-sized buffer
+// (not a slice of Node's shared pool), so what a stream pins is what it allocated.
 import { Buffer } from 'node:buffer';
-import { COPY_BELOW_BYTES, RECEIVE_TAIL_BYTES } from './limits.ts';
+import { COPY_BELOW_BYTES, RECEIVE_TAIL_BYTES, RECEIVE_TAIL_FIRST_BYTES } from './limits.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -16,6 +20,11 @@ export class ReceiveQueue {
   private tail: Buffer = EMPTY;
   private tailUsed = 0;
 
+  /** Size of the current tail buffer (0 before the first small payload). */
+  get tailCapacity(): number {
+    return this.tail.length;
+  }
+
   /** Number of chunks queued (what a flood of tiny frames would inflate). */
   get count(): number {
     return this.chunks.length - this.head;
@@ -25,7 +34,8 @@ export class ReceiveQueue {
   adopt(payload: Uint8Array): Uint8Array {
     if (payload.length >= COPY_BELOW_BYTES) return payload;
     if (this.tailUsed + payload.length > this.tail.length) {
-      this.tail = Buffer.allocUnsafe(RECEIVE_TAIL_BYTES);
+      const grown = this.tail.length === 0 ? RECEIVE_TAIL_FIRST_BYTES : this.tail.length * 2;
+      this.tail = Buffer.allocUnsafeSlow(Math.min(RECEIVE_TAIL_BYTES, Math.max(grown, payload.length)));
       this.tailUsed = 0;
     }
     const view = this.tail.subarray(this.tailUsed, this.tailUsed + payload.length);
