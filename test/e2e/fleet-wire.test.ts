@@ -1,0 +1,203 @@
+// Issue 6 acceptance, wired end to end with real processes: `drover server`, two `drover agent run
+// --roles fleet` on two harness clusters (env=edge, env=core), a file:// git repository polled with
+// real git, rendered with the built helm and kustomize. Bundles land only where targeted with
+// per-target values; drift is corrected with the server down, also after the agent restarts; a
+// revision committed while the server was down is applied after it comes back and the outbox
+// drains; bad input is refused with clear errors and leaves the earlier revision in place.
+import t from 'tap';
+import path from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { startCluster, tools, type TestCluster } from '../k8s/harness.ts';
+import { agentStatus as rawAgentStatus, createToken, drover, startAgent, startServer, waitFor, type Proc, type ServerProc } from './agent-helpers.ts';
+
+const deployment = (name: string, replicas: number | string, extra = '', ns = 'fleet-demo'): string => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: ${ns}${extra}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec: {containers: [{name: c, image: registry.example/${name}:1}]}
+`;
+
+interface FleetAgentStatus {
+  clusterId: string;
+  roles: { name: string; state: string }[];
+  bundles: { name: string; state: string; revision: string; appliedAt: string | null }[];
+  outbox: number;
+}
+const agentStatus = async (d: string): Promise<FleetAgentStatus> => (await rawAgentStatus(d)) as unknown as FleetAgentStatus;
+
+function write(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
+
+t.test('fleet: gitrepo bundles targeted, offline drift correction, revision after reconnect, bad input', async (t) => {
+  const [edge, core] = await Promise.all([startCluster({ nodes: 1 }), startCluster({ nodes: 1 })]);
+  t.teardown(() => Promise.all([edge.stop(), core.stop()]).then(() => undefined));
+  const dir = t.testdir();
+  const serverDir = path.join(dir, 'server');
+  const serverEnv = { DROVER_HELM: tools.helm(), DROVER_KUSTOMIZE: tools.kustomize(), DROVER_LOG_LEVEL: 'info' };
+  let server: ServerProc = await startServer(serverDir, 0, serverEnv);
+  t.teardown(() => server.proc.stop());
+  const agentEnv = { DROVER_FLEET_INTERVAL_MS: '1000', DROVER_LOG_LEVEL: 'info' };
+
+  async function join(cluster: TestCluster, name: string, env: string): Promise<{ id: string; dir: string; agent: Proc; kubeconfig: string }> {
+    const agentDir = path.join(dir, `agent-${name}`);
+    const token = await createToken(serverDir, ['--labels', `env=${env}`]);
+    const reg = await drover(['agent', 'register', '--server', server.url, '--token', token, '--name', name, '--labels', `env=${env}`, '--kubeconfig', cluster.kubeconfig, '--data-dir', agentDir]);
+    if (reg.exitCode !== 0) throw new Error(reg.stderr);
+    const agent = startAgent(agentDir, ['--roles', 'fleet'], agentEnv);
+    const s = await waitFor(`agent ${name} connected`, async () => {
+      const st = await agentStatus(agentDir);
+      return st.roles.find((r) => r.name === 'fleet')?.state === 'connected' ? st : undefined;
+    });
+    return { id: s.clusterId, dir: agentDir, agent, kubeconfig: cluster.kubeconfig };
+  }
+  const E = await join(edge, 'edge-1', 'edge');
+  const C = await join(core, 'core-1', 'core');
+  t.teardown(() => Promise.all([E.agent.stop(), C.agent.stop()]).then(() => undefined));
+
+  const kubectl = async (c: { kubeconfig: string }, args: string[]) => {
+    const r = await execa(tools.kubectl(), ['--kubeconfig', c.kubeconfig, ...args], { reject: false, timeout: 60_000 });
+    return { code: r.exitCode ?? -1, out: String(r.stdout), err: String(r.stderr) };
+  };
+  const jsonpath = async (c: { kubeconfig: string }, obj: string, expr: string, ns = 'fleet-demo') => (await kubectl(c, ['-n', ns, 'get', obj, '-o', `jsonpath=${expr}`])).out;
+  const admin = (args: string[]) => drover([...args, '--data-dir', serverDir]);
+  const status = async (name: string) => {
+    const r = await admin(['bundle', 'status', name, '--json']);
+    return r.exitCode === 0 ? (JSON.parse(r.stdout) as { revision: string; clusters: { id: string; state: string; message: string; revision?: string }[]; error?: { code: string; message: string } }) : undefined;
+  };
+  const allReady = (name: string, n: number) => async () => {
+    const s = await status(name);
+    if (s && s.clusters.length === n && s.clusters.every((c) => c.state === 'Ready')) return s;
+    // Thrown, so waitFor's timeout message shows where the bundle is stuck.
+    throw new Error(`${name}: ${JSON.stringify(s ?? 'no status')}`);
+  };
+
+  // The repository: plain YAML (edge only, drift corrected), Helm with per-target values, kustomize.
+  const repo = path.join(dir, 'repo');
+  write(path.join(repo, 'plain/namespace.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: fleet-demo}\n');
+  write(path.join(repo, 'plain/web.yaml'), deployment('web', 2));
+  write(path.join(repo, 'plain/fleet.yaml'), 'correctDrift: {enabled: true}\ntargetCustomizations:\n- name: not-core\n  clusterSelector: {matchLabels: {env: core}}\n  doNotDeploy: true\n');
+  write(path.join(repo, 'chart/Chart.yaml'), 'apiVersion: v2\nname: api\nversion: 0.1.0\n');
+  write(path.join(repo, 'chart/values.yaml'), 'replicas: 1\ntier: default\n');
+  // Each bundle brings its own namespace: bundles own disjoint objects.
+  write(path.join(repo, 'chart/templates/namespace.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: fleet-api}\n');
+  write(path.join(repo, 'chart/templates/deploy.yaml'), deployment('api', '{{ .Values.replicas }}', ', labels: {tier: "{{ .Values.tier }}", env: "{{ .Values.global.fleet.clusterLabels.env }}"}', 'fleet-api'));
+  write(path.join(repo, 'chart/fleet.yaml'), [
+    'defaultNamespace: fleet-api',
+    'correctDrift: {enabled: true}',
+    'helm: {releaseName: api}',
+    'targetCustomizations:',
+    '- name: edge',
+    '  clusterSelector: {matchLabels: {env: edge}}',
+    '  helm: {values: {replicas: 2, tier: edge-tier}}',
+    '- name: core',
+    '  clusterSelector: {matchLabels: {env: core}}',
+    '  helm: {values: {replicas: 3, tier: core-tier}}',
+    '',
+  ].join('\n'));
+  write(path.join(repo, 'kust/base/ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: fleet-kust}\n');
+  write(path.join(repo, 'kust/base/cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: fleet-kust}\ndata: {mode: base}\n');
+  write(path.join(repo, 'kust/base/kustomization.yaml'), 'resources: [ns.yaml, cm.yaml]\n');
+  write(path.join(repo, 'kust/kustomization.yaml'), 'resources: [base]\ncommonLabels: {managed: kustomize}\n');
+  const git = (...args: string[]) => execa('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args]);
+  await execa('git', ['init', '-q', '-b', 'main', repo]);
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'one');
+
+  const add = await admin(['gitrepo', 'add', 'demo', '--repo', `file://${repo}`, '--branch', 'main', '--paths', 'plain,chart,kust', '--poll-interval', '2s']);
+  t.equal(add.exitCode, 0, `gitrepo add: ${add.stderr}`);
+
+  await t.test('bundles land only where targeted, with per-target values, and reach Ready', async (t) => {
+    const plain = await waitFor('plain Ready on edge only', allReady('demo-plain', 1), 120_000);
+    t.same(plain.clusters.map((c) => c.id), [E.id], 'plain targets edge only');
+    await waitFor('chart Ready on both', allReady('demo-chart', 2), 120_000);
+    await waitFor('kust Ready on both', allReady('demo-kust', 2), 120_000);
+    t.equal((await kubectl(C, ['-n', 'fleet-demo', 'get', 'deployment', 'web'])).code, 1, 'web is not on core');
+    t.equal(await jsonpath(E, 'deployment/web', '{.status.availableReplicas}'), '2', 'web Available on edge');
+    t.equal(await jsonpath(E, 'deployment/api', '{.spec.replicas}/{.metadata.labels.tier}/{.metadata.labels.env}', 'fleet-api'), '2/edge-tier/edge');
+    t.equal(await jsonpath(C, 'deployment/api', '{.spec.replicas}/{.metadata.labels.tier}/{.metadata.labels.env}', 'fleet-api'), '3/core-tier/core');
+    t.equal(await jsonpath(C, 'deployment/api', '{.status.availableReplicas}', 'fleet-api'), '3', 'api Available on core');
+    t.equal(await jsonpath(E, 'configmap/settings', '{.metadata.labels.managed}', 'fleet-kust'), 'kustomize');
+    const st = await agentStatus(E.dir);
+    t.same(st.bundles.map((b) => b.name).sort(), ['demo-chart', 'demo-kust', 'demo-plain'], 'agent status lists its bundles');
+  });
+
+  await t.test('offline: drift corrected with the server down, also after an agent restart; new revision after reconnect', async (t) => {
+    await server.proc.stop();
+    await kubectl(E, ['-n', 'fleet-demo', 'delete', 'deployment', 'web', '--wait=false']);
+    await kubectl(C, ['-n', 'fleet-api', 'scale', 'deployment', 'api', '--replicas=1']);
+    await waitFor('web re-created on edge', async () => (await jsonpath(E, 'deployment/web', '{.spec.replicas}')) === '2', 60_000);
+    await waitFor('api replicas restored on core', async () => (await jsonpath(C, 'deployment/api', '{.spec.replicas}', 'fleet-api')) === '3', 60_000);
+    t.pass('both drifts corrected with no server');
+
+    await E.agent.stop();
+    E.agent = startAgent(E.dir, ['--roles', 'fleet'], agentEnv);
+    await kubectl(E, ['-n', 'fleet-api', 'scale', 'deployment', 'api', '--replicas=5']);
+    await waitFor('api replicas restored on edge by the restarted agent', async () => (await jsonpath(E, 'deployment/api', '{.spec.replicas}', 'fleet-api')) === '2', 60_000);
+    t.pass('a restarted agent corrects drift while the server is still down');
+
+    // A new revision is committed while the server is down.
+    write(path.join(repo, 'plain/web.yaml'), deployment('web', 3));
+    await git('commit', '-q', '-am', 'two');
+    server = await startServer(serverDir, server.port, serverEnv);
+    await waitFor('web at 3 replicas after reconnect', async () => (await jsonpath(E, 'deployment/web', '{.spec.replicas}')) === '3', 60_000);
+    const plain = await waitFor('plain Ready at the new revision', allReady('demo-plain', 1), 60_000);
+    const st = await waitFor('edge outbox drained', async () => {
+      const s = await agentStatus(E.dir);
+      return s.outbox === 0 && s.bundles.find((b) => b.name === 'demo-plain')?.revision === plain.clusters[0]?.revision ? s : undefined;
+    }, 60_000);
+    t.equal(st.bundles.find((b) => b.name === 'demo-plain')?.state, 'Ready', 'agent and server agree on state and revision');
+    t.equal(st.bundles.find((b) => b.name === 'demo-plain')?.appliedAt !== null, true, 'the new revision was applied');
+  });
+
+  await t.test('offline clusters show Offline, never a stale Ready', async (t) => {
+    await C.agent.stop();
+    const s = await waitFor('core Offline', async () => {
+      const x = await status('demo-chart');
+      return x?.clusters.find((c) => c.id === C.id)?.state === 'Offline' ? x : undefined;
+    }, 30_000);
+    t.equal(s.clusters.find((c) => c.id === E.id)?.state, 'Ready');
+    C.agent = startAgent(C.dir, ['--roles', 'fleet'], agentEnv);
+    await waitFor('core back to Ready', allReady('demo-chart', 2), 60_000);
+  });
+
+  await t.test('bad input: clear errors, nothing half-applied, earlier revisions untouched', async (t) => {
+    const before = await status('demo-plain');
+    write(path.join(repo, 'plain/broken.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: broken\n  data: [unclosed\n');
+    await git('add', '-A');
+    await git('commit', '-q', '-m', 'broken');
+    const s = await waitFor('plain reports the YAML error', async () => {
+      const x = await status('demo-plain');
+      return x?.error ? x : undefined;
+    }, 60_000);
+    t.equal(s.error?.code, 'MANIFEST_INVALID', s.error?.message ?? '');
+    t.equal(s.revision, before?.revision, 'the earlier revision stays');
+    t.equal((await kubectl(E, ['-n', 'fleet-demo', 'get', 'configmap', 'broken'])).code, 1, 'nothing of the bad revision applied');
+
+    const pushed = path.join(dir, 'pushed');
+    write(path.join(pushed, 'fleet.yaml'), 'helmm: {chart: x}\n');
+    write(path.join(pushed, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pushed, namespace: fleet-demo}\n');
+    const unknown = await admin(['bundle', 'apply', pushed, '--name', 'pushed']);
+    t.equal(unknown.exitCode, 1);
+    t.match(unknown.stderr, /FLEET_YAML_UNKNOWN_KEY/, 'an unknown fleet.yaml key is named');
+
+    write(path.join(pushed, 'fleet.yaml'), 'defaultNamespace: fleet-demo\n');
+    const nomatch = await admin(['bundle', 'apply', pushed, '--name', 'pushed', '--target', 'env=nowhere']);
+    t.equal(nomatch.exitCode, 1);
+    t.match(nomatch.stderr, /TARGET_NO_MATCH/, 'a target matching nothing is refused');
+
+    const ok = await admin(['bundle', 'apply', pushed, '--name', 'pushed', '--target', 'env=edge']);
+    t.equal(ok.exitCode, 0, ok.stderr);
+    await waitFor('pushed Ready', allReady('pushed', 1), 60_000);
+    const del = await admin(['bundle', 'delete', 'pushed']);
+    t.equal(del.exitCode, 0);
+    await waitFor('pushed pruned', async () => (await kubectl(E, ['-n', 'fleet-demo', 'get', 'configmap', 'pushed'])).code === 1, 60_000);
+    t.pass('a deleted bundle is pruned');
+  });
+});
