@@ -1,0 +1,134 @@
+// Issue 6 benchmark: time for one bundle change to reach N fleet agents through one `drover
+// server`. The agents are simulated in this process but speak the real protocol: real
+// registrations, one TunnelClient (role fleet) each, and the real `http:drover-fleet` exchange
+// (resume, PUT deployment, outbox) answered by a minimal in-memory endpoint instead of SQLite and
+// a cluster. Measured: `drover bundle apply` of a new revision until every agent holds it.
+// Usage: node bench/fleet.ts [--steps 1000,5000,10000]   (figures, not tests; see bench/README.md)
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createStreamHttpServer } from '../protocol/index.ts';
+import { fetchCa, register, type RegisterReply } from '../agents/common/server-api.ts';
+import { transportFor } from '../agents/common/https-client.ts';
+import { AgentError } from '../agents/common/errors.ts';
+import { TunnelClient } from '../agents/common/tunnel-client.ts';
+import { silentLogger } from '../agents/common/logger.ts';
+import { createToken, drover, startServer, waitFor, type ServerProc } from '../test/e2e/agent-helpers.ts';
+import { describeMachine, busyWarning } from './lib/machine.ts';
+
+const argSteps = process.argv.indexOf('--steps');
+const STEPS = (argSteps > 0 ? String(process.argv[argSteps + 1]) : '1000,5000,10000').split(',').map(Number);
+
+/** One simulated fleet agent: what it holds, and when each revision arrived. */
+class SimAgent {
+  readonly held = new Map<string, string>();
+  readonly arrived = new Map<string, number>();
+  readonly http = createStreamHttpServer({ request: (req, res) => void this.#handle(req, res) });
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
+    const send = (body: unknown): void => {
+      const text = JSON.stringify(body);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    const url = req.url ?? '/';
+    if (url === '/v1/fleet/resume') send({ deployments: [...this.held].map(([deploymentId, revision]) => ({ deploymentId, revision })) });
+    else if (req.method === 'PUT') {
+      const d = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; revision: string };
+      this.held.set(d.id, d.revision);
+      this.arrived.set(d.revision, performance.now());
+      send({ deploymentId: d.id, revision: d.revision });
+    } else if (url.startsWith('/v1/fleet/outbox')) send(req.method === 'GET' ? { rows: [] } : { removed: 0 });
+    else send({ removed: true });
+  }
+}
+
+async function registerAll(server: ServerProc, ca: string, token: string, from: number, to: number, out: RegisterReply[]): Promise<void> {
+  const transport = transportFor(server.url, {});
+  let next = from;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < to) {
+      const i = next++;
+      for (;;) {
+        try {
+          out[i] = await register(server.url, ca, transport, { token, name: `f-${i}`, labels: { bench: 'fleet' }, roles: ['fleet'], hostname: `f-${i}`, facts: { hostname: `f-${i}`, os: 'linux', arch: 'amd64', agentVersion: 'bench' } });
+          break;
+        } catch (err) {
+          if (!(err instanceof AgentError && err.code === 'OVERLOADED')) throw err;
+          await sleep(err.retryAfterMs ?? 500);
+        }
+      }
+    }
+  }));
+}
+
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  const dir = mkdtempSync(path.join(tmpdir(), 'drover-bench-fleet-'));
+  const server = await startServer(path.join(dir, 'server'), 0, { DROVER_LOG_LEVEL: 'info' });
+  const clients: TunnelClient[] = [];
+  const sims: SimAgent[] = [];
+  const bundleDir = path.join(dir, 'bundle');
+  mkdirSync(bundleDir);
+  const rows: string[] = [];
+  try {
+    const token = (await createToken(server.dataDir, ['--uses', '0', '--labels', 'bench=fleet'])).split('::')[1] ?? '';
+    const transport = transportFor(server.url, {});
+    const ca = (await fetchCa(server.url, transport)).pem;
+    const ids: RegisterReply[] = [];
+    const log = silentLogger();
+    let change = 0;
+    for (const step of STEPS) {
+      await registerAll(server, ca, token, clients.length, step, ids);
+      for (let i = clients.length; i < step; i++) {
+        const id = ids[i]!;
+        const sim = new SimAgent();
+        sims.push(sim);
+        const c = new TunnelClient({
+          serverUrl: server.url, role: 'fleet', agentId: id.agentId, agentVersion: 'bench', credential: () => id.credential, ca, agent: transport.agent,
+          backoff: { baseMs: 250, capMs: 5_000, stableAfterMs: 30_000, maxExponent: 30 }, random: Math.random, now: Date.now, logger: log,
+          facts: async () => ({ hostname: id.agentId, os: 'linux', arch: 'amd64', agentVersion: 'bench' }),
+          onStream: (s) => sim.http.serve(s),
+        });
+        clients.push(c);
+        c.start();
+      }
+      await waitFor(`${step} tunnels`, () => clients.every((c) => c.state.state === 'connected'), 900_000);
+      // Let the first sync round (resume points, earlier revisions) settle before timing a change.
+      await sleep(5_000);
+      change++;
+      writeFileSync(path.join(bundleDir, 'cm.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bench, namespace: default}\ndata: {change: "${change}-${step}"}\n`);
+      const t0 = performance.now();
+      const r = await drover(['bundle', 'apply', bundleDir, '--name', 'bench', '--json', '--data-dir', server.dataDir]);
+      if (r.exitCode !== 0) throw new Error(`bundle apply: ${r.stderr}`);
+      const applied = performance.now();
+      const revisions = new Set((JSON.parse(r.stdout) as { revision: string }[]).map((x) => x.revision));
+      // Every cluster renders the same set here, so each agent gets the one set revision.
+      const status = JSON.parse((await drover(['bundle', 'status', 'bench', '--json', '--data-dir', server.dataDir])).stdout) as { clusters: { revision?: string }[] };
+      const setRevision = status.clusters.find((c) => c.revision !== undefined)?.revision ?? '';
+      await waitFor(`${step} agents at the new revision`, () => sims.every((s) => s.held.get('bench') === setRevision), 900_000);
+      const times = sims.map((s) => (s.arrived.get(setRevision) ?? applied) - t0).sort((a, b) => a - b);
+      const pct = (p: number): string => ((times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? 0) / 1000).toFixed(2);
+      rows.push(`${String(step).padStart(6)} agents: apply answered in ${((applied - t0) / 1000).toFixed(2)} s; change reached p50 ${pct(50)} s, p99 ${pct(99)} s, all ${pct(100)} s after \`bundle apply\` started (${revisions.size} bundle revision)`);
+      console.log(rows.at(-1));
+    }
+    console.log(`\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}`);
+    console.log('one bundle change (one small ConfigMap) to N simulated fleet agents through one server:');
+    for (const r of rows) console.log(r);
+    const warn = busyWarning(machine.cores, machine.loadAtStart, (await import('node:os')).loadavg()[0] ?? 0);
+    if (warn) console.log(warn);
+  } finally {
+    await Promise.all(clients.map((c) => c.stop()));
+    await server.proc.stop('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
