@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { encodeFrame, decodeFrame } from './codec.ts';
 import { ReceiveWindow, SendCredit } from './flow-control.ts';
-import { WINDOW_UPDATE_DIVISOR } from './limits.ts';
+import { DEFAULT_STREAM_WINDOW, WINDOW_UPDATE_DIVISOR } from './limits.ts';
 import { bothReady, rawSession, sessionPair } from './session-pair.ts';
 import type { Session } from './session.ts';
 import type { TunnelStream } from './tunnel-stream.ts';
@@ -103,7 +103,7 @@ t.test('flow control: one stalled stream never stalls the others', async (t) => 
   client.close();
 });
 
-t.test('flow control: credit comes back in batches of at least window/4', async (t) => {
+t.test('flow control: credit comes back in batches of at least window/WINDOW_UPDATE_DIVISOR', async (t) => {
   const window = 256 * 1024;
   const { client, server, serverTransport } = sessionPair({ server: { limits: { streamWindow: window } } });
   serverTransport.record = true;
@@ -190,4 +190,48 @@ t.test('flow control: a flood of 1-byte frames to a stalled reader is held dense
   const pinned = new Set(chunks.map((c) => c.buffer));
   const pinnedBytes = [...pinned].reduce((n, b) => n + b.byteLength, 0);
   t.ok(pinnedBytes <= 4 * 16384, `chunks pin ${pinnedBytes} bytes of buffers for 16384 bytes of data`);
+});
+
+t.test('flow control: with the default limits a stalled reader holds at most DEFAULT_STREAM_WINDOW bytes', async (t) => {
+  const { client, server } = sessionPair();
+  await bothReady(client, server);
+  const incoming = nextStream(server);
+  const s = client.openStream('sink');
+  s.on('error', () => {});
+  void pipeline(source(8 * DEFAULT_STREAM_WINDOW), s).catch(() => {});
+  const st = await incoming;
+  st.on('error', () => {});
+  st.pause();
+  await settle(50);
+  const recv = st.stats();
+  t.ok(recv.queuedIn + recv.readableLength <= DEFAULT_STREAM_WINDOW, `receiver holds ${recv.queuedIn + recv.readableLength} ≤ ${DEFAULT_STREAM_WINDOW}`);
+  t.ok(server.stats().bufferedBytes <= DEFAULT_STREAM_WINDOW);
+  t.equal(s.stats().sendCredit, 0, 'the writer waits for credit');
+  client.close();
+});
+
+t.test('flow control: credit consumed in one turn goes back as one WINDOW per stream', async (t) => {
+  const window = 64 * 1024;
+  const { session, transport } = rawSession({ side: 'server', limits: { streamWindow: window, maxDataPayload: 4096 } });
+  let st: TunnelStream | undefined;
+  session.on('stream', (s) => { st = s; s.on('error', () => {}); s.pause(); });
+  session.handleFrame(encodeFrame({ type: 'HELLO', hello: { major: 1, minor: 0, streamWindow: 65536, maxDataPayload: 65536, maxStreams: 10, capabilities: [], peer: { role: 'x', version: '1' } } }));
+  session.handleFrame(encodeFrame({ type: 'OPEN', streamId: 1, target: 't', metadata: {} }));
+  // A whole window of 4 KiB frames arrives while the reader is paused, then is read in one go.
+  for (let i = 0; i < window / 4096; i++) session.handleFrame(encodeFrame({ type: 'DATA', streamId: 1, fin: false, payload: Buffer.alloc(4096, i) }));
+  const before = transport.sent.map((f) => decodeFrame(f)).filter((f) => f.type === 'WINDOW');
+  t.same(before.map((f) => f.type === 'WINDOW' ? f.increment : 0), [], 'nothing returned while paused');
+  transport.sent.length = 0;
+  const s = st as TunnelStream;
+  let got = 0;
+  s.on('data', (d: Buffer) => (got += d.length));
+  s.resume();
+  await settle();
+  t.equal(got, window);
+  const windows = transport.sent.map((f) => decodeFrame(f)).filter((f) => f.type === 'WINDOW');
+  t.equal(windows.length, 1, 'one WINDOW frame');
+  const w = windows[0];
+  const inc = w?.type === 'WINDOW' ? w.increment : 0;
+  // One batch returns at most threshold + one 4 KiB frame; more means batches were merged.
+  t.ok(inc > window / WINDOW_UPDATE_DIVISOR + 4096, `carrying the credit of several batches (${inc} bytes)`);
 });
