@@ -69,6 +69,7 @@ export class FleetSync {
   readonly #refused = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #online = new Set<string>();
+  #statusesChanged = false;
   /** Deliveries completed (tests, bench). */
   deliveries = 0;
 
@@ -103,7 +104,11 @@ export class FleetSync {
     for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
     // A change in who is online can open rollout gates (an Offline cluster came back).
     const online = new Set(sessions.map((s) => s.clusterId));
-    if (online.size !== this.#online.size || [...online].some((c) => !this.#online.has(c))) await this.#manager.plan();
+    // New statuses can complete a partition or free maxUnavailable budget: plan again.
+    if (this.#statusesChanged || online.size !== this.#online.size || [...online].some((c) => !this.#online.has(c))) {
+      this.#statusesChanged = false;
+      await this.#manager.plan();
+    }
     this.#online = online;
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -209,6 +214,7 @@ export class FleetSync {
       const last = Math.max(...rows.map((x) => x.seq));
       const ack = await fleetRequest(session, 'POST', '/v1/fleet/outbox/ack', { seq: last });
       if (ack.status !== 200) throw new Error(`outbox ack: agent answered ${ack.status}`);
+      if (fresh > 0) this.#statusesChanged = true;
       log.debug({ rows: rows.length, fresh, last }, 'statuses stored');
       if (rows.length < FLEET_SYNC_LIMITS.outboxBatch) return;
     }
