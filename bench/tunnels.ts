@@ -122,6 +122,8 @@ async function main(): Promise<void> {
     const back = performance.now();
     await waitFor(`${TOTAL} reconnected`, () => clients.every((c) => c.state.state === 'connected' && c.connections >= 2), 900_000);
     const reconnectMs = performance.now() - back;
+    // Free the client sockets first: the baseline needs as many file descriptors again.
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
     const baseline = await baselineWss(path.join(server.dataDir, 'tls', 'server.crt'), path.join(server.dataDir, 'tls', 'server.key'), STEPS, ca);
 
     console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}`);
