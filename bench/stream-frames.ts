@@ -3,7 +3,8 @@
 // server (the client masks), `down` server → agent. Prints the frames each session sent per GiB
 // (the receiver's are WINDOW frames) and the process CPU per GiB: counts that do not move with
 // background load, unlike wall-clock throughput on a shared machine (issue 3, decision 0150).
-// Honours DROVER_BENCH_STREAM_WINDOW like the main benchmark. Not a test: it only reports.
+// `--chunk BYTES` (DROVER_BENCH_CHUNK) sets the write size. Honours DROVER_BENCH_STREAM_WINDOW
+// like the main benchmark. Not a test: it only reports.
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,8 @@ const { values } = parseArgs({
   options: {
     mib: { type: 'string', default: process.env.DROVER_BENCH_MIB ?? '512' },
     direction: { type: 'string', default: process.env.DROVER_BENCH_DIRECTION ?? 'up' },
+    /** Write size; not 64 KiB means frames smaller than the maximum, as a relay's socket reads. */
+    chunk: { type: 'string', default: process.env.DROVER_BENCH_CHUNK ?? '65536' },
   },
 });
 const total = Number(values.mib) * 1024 * 1024;
@@ -42,7 +45,7 @@ const inStream = await (async () => {
   out.write(Buffer.alloc(1));
   return incoming;
 })();
-const chunk = Buffer.alloc(64 * 1024, 1);
+const chunk = Buffer.alloc(Number(values.chunk), 1);
 const f0 = { s: sender.stats().framesOut, r: receiver.stats().framesOut };
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
@@ -57,7 +60,7 @@ const cpu = process.cpuUsage(cpu0);
 const gib = total / 2 ** 30;
 const s = sender.stats().framesOut - f0.s;
 const r = receiver.stats().framesOut - f0.r;
-process.stdout.write(`direction ${values.direction}, ${values.mib} MiB, window ${win ?? 'default'}, node ${process.version}\n`);
+process.stdout.write(`direction ${values.direction}, ${values.mib} MiB in ${values.chunk} B writes, window ${win ?? 'default'}, node ${process.version}\n`);
 process.stdout.write(`sender frames/GiB ${(s / gib).toFixed(0)}, receiver frames/GiB ${(r / gib).toFixed(0)}\n`);
 process.stdout.write(`CPU ms/GiB ${((cpu.user + cpu.system) / 1000 / gib).toFixed(0)} (user ${(cpu.user / 1000 / gib).toFixed(0)}, system ${(cpu.system / 1000 / gib).toFixed(0)}), ${(total / 2 ** 20 / (ms / 1000)).toFixed(0)} MiB/s\n`);
 inStream.on('error', () => {});

@@ -2,7 +2,7 @@
 // FRAME_POOL_SIZE, and never hand the same buffer out twice while a transport holds it.
 import t from 'tap';
 import { FramePool } from './frame-pool.ts';
-import { FRAME_POOL_SIZE } from './limits.ts';
+import { FRAME_POOL_SIZE, POOLED_FRAME_MIN_BYTES } from './limits.ts';
 import { bothReady, sessionPair } from './session-pair.ts';
 import type { FrameTransport } from './transport.ts';
 
@@ -54,5 +54,32 @@ t.test('frame pool: a session reuses full frames only after the transport releas
   s.write(Buffer.alloc(8 * 1024, 3));
   await new Promise((r) => setImmediate(r));
   t.ok(held.some((h) => released.has(h.frame)), 'a released buffer is used again');
+  client.close();
+});
+
+t.test('frame pool: frames smaller than full size but at least POOLED_FRAME_MIN_BYTES are views into pooled buffers', async (t) => {
+  const { client, server, clientTransport } = sessionPair({ server: { limits: { streamWindow: 1 << 20 } } });
+  const held: Array<{ frame: Uint8Array; release: () => void }> = [];
+  const send = clientTransport.send.bind(clientTransport);
+  clientTransport.send = (frame: Uint8Array, release?: () => void) => {
+    send(Buffer.from(frame));
+    if (release) held.push({ frame, release });
+  };
+  server.on('stream', (st) => st.on('error', () => {}).resume());
+  await bothReady(client, server);
+  const s = client.openStream('x');
+  s.on('error', () => {});
+  s.write(Buffer.alloc(POOLED_FRAME_MIN_BYTES, 1));
+  s.write(Buffer.alloc(100, 2));
+  await new Promise((r) => setImmediate(r));
+  t.equal(held.length, 1, 'only the large frame carries a release');
+  const first = held[0] as { frame: Uint8Array; release: () => void };
+  t.equal(first.frame.length, POOLED_FRAME_MIN_BYTES + 6);
+  t.ok(first.frame.buffer.byteLength >= 64 * 1024 + 6, 'backed by a full-size pooled buffer');
+  first.release();
+  held.length = 0;
+  s.write(Buffer.alloc(20 * 1024, 3));
+  await new Promise((r) => setImmediate(r));
+  t.equal(held[0]?.frame.buffer, first.frame.buffer, 'the released buffer is used again');
   client.close();
 });

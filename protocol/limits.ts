@@ -89,6 +89,10 @@ export const RECEIVE_TAIL_BYTES = 16 * 1024;
  *  external memory drove major GCs at 2,000 streams/s (receive-queue.ts, issue 3). */
 export const RECEIVE_TAIL_FIRST_BYTES = 2 * 1024;
 
+/** DATA frames of at least this many bytes (header included) are built in a pooled full-size
+ *  buffer; smaller ones are cheap to allocate from Node's own Buffer pool (multiplexer.ts). */
+export const POOLED_FRAME_MIN_BYTES = 16 * 1024;
+
 /** Full-size DATA frame buffers kept for reuse per session (16 × 64 KiB = the transport high-water
  *  mark), see frame-pool.ts. */
 export const FRAME_POOL_SIZE = 16;

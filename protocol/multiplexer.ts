@@ -5,7 +5,7 @@ import { Buffer } from 'node:buffer';
 import { writeDataHeader, encodeFrame } from './codec.ts';
 import { ERROR_CODES, errorCodeFromWire, toTunnelError, TunnelError, type ErrorCode } from './errors.ts';
 import { FLAGS, type Hello } from './frame.ts';
-import { FRAME_HEADER_BYTES, type SessionLimits } from './limits.ts';
+import { FRAME_HEADER_BYTES, POOLED_FRAME_MIN_BYTES, type SessionLimits } from './limits.ts';
 import type { SessionSide } from './session-types.ts';
 import { FramePool } from './frame-pool.ts';
 import { TunnelStream, type StreamOwner } from './tunnel-stream.ts';
@@ -46,6 +46,8 @@ export class Multiplexer implements StreamOwner {
   private readonly windowsDue = new Map<TunnelStream, number>();
   private windowsScheduled = false;
   private pool = new FramePool(0);
+  /** Smallest frame built in a pooled buffer (all full-size frames are). */
+  private poolFrom = POOLED_FRAME_MIN_BYTES;
 
   constructor(host: MultiplexerHost, side: SessionSide, limits: Readonly<SessionLimits>) {
     this.host = host;
@@ -59,6 +61,7 @@ export class Multiplexer implements StreamOwner {
     this.peer = peer;
     this.sendMax = Math.min(peer.maxDataPayload, this.limits.maxDataPayload);
     this.pool = new FramePool(FRAME_HEADER_BYTES + this.sendMax);
+    this.poolFrom = Math.min(POOLED_FRAME_MIN_BYTES, FRAME_HEADER_BYTES + this.sendMax);
     for (const s of this.pendingOpens.splice(0)) {
       if (!this.host.isOpen()) break;
       if (!s.destroyed) this.startLocal(s);
@@ -216,12 +219,13 @@ export class Multiplexer implements StreamOwner {
     if (chunk !== null) {
       const n = Math.min(chunk.length - s.pendingOffset, s.sendCredit.credit, this.sendMax);
       if (n <= 0) return false;
-      // One copy: the frame is header + payload in one WebSocket message. Full-size frames come
-      // from a small pool the transport hands back once written (fewer large allocations, far
-      // less GC); smaller ones are allocated.
+      // One copy: the frame is header + payload in one WebSocket message. Frames of
+      // POOLED_FRAME_MIN_BYTES or more are views into a full-size buffer from a small pool the
+      // transport hands back once written (fewer large allocations, far less GC; a relay's socket
+      // reads are rarely exactly one full frame); smaller ones come from Node's own Buffer pool.
       const size = FRAME_HEADER_BYTES + n;
-      const pooled = size === FRAME_HEADER_BYTES + this.sendMax ? this.pool.acquire() : undefined;
-      const frame = pooled ?? Buffer.allocUnsafe(size);
+      const pooled = size >= this.poolFrom ? this.pool.acquire() : undefined;
+      const frame = pooled === undefined ? Buffer.allocUnsafe(size) : size === pooled.length ? pooled : pooled.subarray(0, size);
       writeDataHeader(frame, s.id, false);
       frame.set(n === chunk.length ? chunk : chunk.subarray(s.pendingOffset, s.pendingOffset + n), FRAME_HEADER_BYTES);
       s.sendCredit.spend(n);
