@@ -70,6 +70,9 @@ export class FleetSync {
   #timer: NodeJS.Timeout | undefined;
   #online = new Set<string>();
   #statusesChanged = false;
+  /** session id → until when the outbox is drained every cycle, and when it was drained last. */
+  readonly #hotUntil = new Map<string, number>();
+  readonly #drainedAt = new Map<string, number>();
   /** Deliveries completed (tests, bench). */
   deliveries = 0;
 
@@ -101,6 +104,7 @@ export class FleetSync {
     const sessions = this.#sessions();
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
+    for (const m of [this.#hotUntil, this.#drainedAt]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
     for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
     // A change in who is online can open rollout gates (an Offline cluster came back).
     const online = new Set(sessions.map((s) => s.clusterId));
@@ -125,8 +129,14 @@ export class FleetSync {
     this.#busy.add(session.id);
     const log = this.#log.child({ clusterId: session.clusterId, agentId: session.agentId });
     try {
-      await this.#deliver(session, log);
-      await this.#drain(session, log);
+      const delivered = await this.#deliver(session, log);
+      const now = Date.now();
+      if (delivered) this.#hotUntil.set(session.id, now + FLEET_SYNC_LIMITS.hotDrainMs);
+      const hot = (this.#hotUntil.get(session.id) ?? 0) > now;
+      if (hot || now - (this.#drainedAt.get(session.id) ?? 0) >= FLEET_SYNC_LIMITS.idleDrainMs) {
+        this.#drainedAt.set(session.id, now);
+        await this.#drain(session, log);
+      }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'fleet sync failed; retrying next cycle');
       this.#held.delete(session.id);
@@ -135,10 +145,13 @@ export class FleetSync {
     }
   }
 
-  async #deliver(session: FleetSession, log: Logger): Promise<void> {
+  /** Returns true when something was sent (or the session is new): drain the outbox eagerly. */
+  async #deliver(session: FleetSession, log: Logger): Promise<boolean> {
     const store = this.#manager.store;
+    let changed = false;
     let held = this.#held.get(session.id);
     if (!held) {
+      changed = true;
       const r = await fleetRequest(session, 'GET', '/v1/fleet/resume');
       if (r.status !== 200) throw new Error(`resume: agent answered ${r.status}`);
       held = new Map(((r.json as { deployments: { deploymentId: string; revision: string }[] }).deployments ?? []).map((d) => [d.deploymentId, d.revision]));
@@ -153,6 +166,7 @@ export class FleetSync {
           const r = await fleetRequest(session, 'DELETE', `/v1/fleet/deployments/${encodeURIComponent(d.bundle)}`);
           if (r.status !== 200) throw new Error(`remove ${d.bundle}: agent answered ${r.status}`);
           held.delete(d.bundle);
+          changed = true;
         }
         store.forgetDeployment(d.bundle, session.clusterId);
         continue;
@@ -186,6 +200,7 @@ export class FleetSync {
         continue;
       }
       held.set(d.bundle, d.desiredRevision);
+      changed = true;
       store.acked(d.bundle, session.clusterId, d.desiredRevision, now);
       this.deliveries++;
       log.info({ bundle: d.bundle, revision: d.desiredRevision, objects: set.objects.length }, 'deployment delivered');
@@ -196,7 +211,9 @@ export class FleetSync {
       if (known.has(id)) continue;
       const r = await fleetRequest(session, 'DELETE', `/v1/fleet/deployments/${encodeURIComponent(id)}`);
       if (r.status === 200) held.delete(id);
+      changed = true;
     }
+    return changed;
   }
 
   /** Outbox rows in order; stored (de-duplicated by seq) before the agent may drop them. */

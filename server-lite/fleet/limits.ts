@@ -43,6 +43,12 @@ export const FLEET_SYNC_LIMITS = Object.freeze({
   requestTimeoutMs: 300_000,
   /** Largest answer read from an agent (outbox batches are a few hundred small statuses). */
   maxAnswerBytes: 8 * 1024 * 1024,
+  /** An agent whose deployments did not change is asked for its outbox this often: polling 10k
+   *  idle agents every second would cost 10k streams a second (decision 0750). */
+  idleDrainMs: 10_000,
+  /** After a delivery or a reconnect the outbox is drained every cycle for this long, so the
+   *  new revision's states (WaitApplied → Ready) show up within a second or two. */
+  hotDrainMs: 60_000,
   /** Statuses asked for per outbox request (the agent caps it at its own batch size too). */
   outboxBatch: 200,
 } as const);
