@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { requestOverStream, type TunnelStream } from '../../protocol/index.ts';
 import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
+import type { ManifestSet } from './manifest-set.ts';
 
 export const FLEET_TARGET = 'http:drover-fleet';
 
@@ -70,6 +71,9 @@ export class FleetSync {
   #timer: NodeJS.Timeout | undefined;
   #online = new Set<string>();
   #statusesChanged = false;
+  /** Recently sent manifest sets by revision: one change to 10k clusters reassembles its blobs once,
+   *  not 10k times. Revisions are content addresses, so an entry is never stale. */
+  readonly #sets = new Map<string, Promise<ManifestSet>>();
   /** session id → until when the outbox is drained every cycle, and when it was drained last. */
   readonly #hotUntil = new Map<string, number>();
   readonly #drainedAt = new Map<string, number>();
@@ -178,7 +182,7 @@ export class FleetSync {
       const refusalKey = `${session.id}/${d.bundle}/${d.desiredRevision}`;
       if (this.#refused.has(refusalKey)) continue;
       const bundle = store.bundle(d.bundle);
-      const set = await store.manifestSet(d.desiredRevision);
+      const set = await this.#set(d.desiredRevision);
       const spec = bundle?.spec ?? {};
       const desired = {
         id: d.bundle, bundle: d.bundle, revision: d.desiredRevision,
@@ -214,6 +218,18 @@ export class FleetSync {
       changed = true;
     }
     return changed;
+  }
+
+  #set(revision: string): Promise<ManifestSet> {
+    let p = this.#sets.get(revision);
+    if (!p) {
+      p = this.#manager.store.manifestSet(revision);
+      p.catch(() => this.#sets.delete(revision));
+      this.#sets.set(revision, p);
+      // Keep the newest few: sets can be tens of MiB.
+      while (this.#sets.size > FLEET_SYNC_LIMITS.cachedSets) this.#sets.delete(this.#sets.keys().next().value ?? '');
+    }
+    return p;
   }
 
   /** Outbox rows in order; stored (de-duplicated by seq) before the agent may drop them. */

@@ -49,6 +49,8 @@ export const FLEET_SYNC_LIMITS = Object.freeze({
   /** After a delivery or a reconnect the outbox is drained every cycle for this long, so the
    *  new revision's states (WaitApplied → Ready) show up within a second or two. */
   hotDrainMs: 60_000,
+  /** Manifest sets kept decoded for delivery (per-target Helm values make one per distinct render). */
+  cachedSets: 8,
   /** Statuses asked for per outbox request (the agent caps it at its own batch size too). */
   outboxBatch: 200,
 } as const);
