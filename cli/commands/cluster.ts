@@ -63,7 +63,7 @@ export function registerCluster(program: Command): void {
       .command('get')
       .description('show one cluster: state, labels, Kubernetes nodes and Warning events, Drover nodes (--json: everything, incl. tunnel sessions)')
       .argument('<id>', 'cluster id (see `drover cluster list`)')
-      .option('--json', 'print the full JSON')
+      .addOption(new Option('--json', 'print the full JSON').env('DROVER_JSON'))
       .addHelpText('after', '\nExample:\n  drover cluster get c-abc123 --data-dir /var/lib/drover/server'),
   ).action(
     withExitCodes(async (id: string, opts: AdminOptions & { json?: boolean }) => {
