@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The packaging part of the demo (issue 7), callable from scripts/demo.sh as
+# The packaging part of the demo (issue 7), callable from bin/demo as
 #   packaging/demo.sh "$demo"          (DIR: a scratch directory the caller removes)
 # Builds the single executables, shows their sizes and checksums, runs both CPUs' executables
 # (arm64 through qemu-aarch64-static) and installs from the air-gap tarball into a root prefix,
