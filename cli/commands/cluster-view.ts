@@ -19,13 +19,17 @@ interface Warning {
   lastSeen: string | null;
 }
 
-export interface ClusterDetail {
+/** One row of `drover cluster list --json` (contract shape, ARCHITECTURE.md §3). */
+export interface ClusterRow {
   id: string;
   name: string;
   labels: Record<string, string>;
   state: string;
   lastSeen: string | null;
   kubernetesVersion: string | null;
+}
+
+export interface ClusterDetail extends ClusterRow {
   kubernetes?: { kubernetesVersion: string | null; nodes?: KubeNode[]; warnings?: Warning[]; collectedAt?: string } | null;
   nodes?: { id: string; name: string; state: string; lastSeen: string | null; roles?: string[] }[];
 }

@@ -4,16 +4,8 @@ import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
 import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
 import { table } from './token.ts';
-import { renderClusterDetail, type ClusterDetail } from './cluster-view.ts';
+import { renderClusterDetail, type ClusterDetail, type ClusterRow } from './cluster-view.ts';
 
-interface ClusterRow {
-  id: string;
-  name: string;
-  labels: Record<string, string>;
-  state: string;
-  lastSeen: string | null;
-  kubernetesVersion: string | null;
-}
 
 /** `k=v` sets, `k-` removes (as kubectl label). */
 export function parseLabelEdits(args: readonly string[]): Record<string, string | null> {
