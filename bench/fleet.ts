@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createStreamHttpServer } from '../protocol/index.ts';
-import { fetchCa, register, type RegisterReply } from '../agents/common/server-api.ts';
+import { fetchCa, type RegisterReply } from '../agents/common/server-api.ts';
 import { transportFor } from '../agents/common/https-client.ts';
-import { AgentError } from '../agents/common/errors.ts';
 import { TunnelClient } from '../agents/common/tunnel-client.ts';
 import { silentLogger } from '../agents/common/logger.ts';
 import { createToken, drover, startServer, waitFor, type ServerProc } from '../test/e2e/agent-helpers.ts';
 import { describeMachine, busyWarning } from './lib/machine.ts';
+import { registerAgents } from './lib/register-agents.ts';
 
 const argSteps = process.argv.indexOf('--steps');
 const STEPS = (argSteps > 0 ? String(process.argv[argSteps + 1]) : '1000,5000,10000').split(',').map(Number);
@@ -46,26 +46,6 @@ class SimAgent {
     else send({ removed: true });
   }
 }
-
-async function registerAll(server: ServerProc, ca: string, token: string, from: number, to: number, out: RegisterReply[]): Promise<void> {
-  const transport = transportFor(server.url, {});
-  let next = from;
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    while (next < to) {
-      const i = next++;
-      for (;;) {
-        try {
-          out[i] = await register(server.url, ca, transport, { token, name: `f-${i}`, labels: { bench: 'fleet' }, roles: ['fleet'], hostname: `f-${i}`, facts: { hostname: `f-${i}`, os: 'linux', arch: 'amd64', agentVersion: 'bench' } });
-          break;
-        } catch (err) {
-          if (!(err instanceof AgentError && err.code === 'OVERLOADED')) throw err;
-          await sleep(err.retryAfterMs ?? 500);
-        }
-      }
-    }
-  }));
-}
-
 async function main(): Promise<void> {
   const machine = describeMachine();
   const dir = mkdtempSync(path.join(tmpdir(), 'drover-bench-fleet-'));
@@ -83,7 +63,7 @@ async function main(): Promise<void> {
     const log = silentLogger();
     let change = 0;
     for (const step of STEPS) {
-      await registerAll(server, ca, token, clients.length, step, ids);
+      await registerAgents(server.url, ca, token, { from: clients.length, to: step, role: 'fleet', prefix: 'f', labels: { bench: 'fleet' } }, ids);
       for (let i = clients.length; i < step; i++) {
         const id = ids[i]!;
         const sim = new SimAgent();

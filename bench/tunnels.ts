@@ -8,41 +8,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { fetchCa, register, type RegisterReply } from '../agents/common/server-api.ts';
+import { fetchCa } from '../agents/common/server-api.ts';
 import { transportFor } from '../agents/common/https-client.ts';
-import { AgentError } from '../agents/common/errors.ts';
 import { TunnelClient } from '../agents/common/tunnel-client.ts';
 import { silentLogger } from '../agents/common/logger.ts';
 import { createToken, startServer, waitFor, type ServerProc } from '../test/e2e/agent-helpers.ts';
 import { describeMachine, busyWarning } from './lib/machine.ts';
 import { rssBytes, perConnection } from './lib/rss.ts';
+import { registerAgents } from './lib/register-agents.ts';
 
 const argSteps = process.argv.indexOf('--steps');
 const STEPS = (argSteps > 0 ? String(process.argv[argSteps + 1]) : '1000,5000,10000').split(',').map(Number);
 const TOTAL = Math.max(...STEPS);
 const SETTLE_MS = 3000;
 const KiB = 1024;
-
-async function registerAll(server: ServerProc, ca: string, token: string, n: number): Promise<RegisterReply[]> {
-  const transport = transportFor(server.url, {});
-  const out: RegisterReply[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    while (next < n) {
-      const i = next++;
-      for (;;) {
-        try {
-          out[i] = await register(server.url, ca, transport, { token, name: `b-${i}`, labels: {}, roles: ['cluster'], hostname: `b-${i}`, facts: { hostname: `b-${i}`, os: 'linux', arch: 'amd64', agentVersion: 'bench' } });
-          break;
-        } catch (err) {
-          if (!(err instanceof AgentError && err.code === 'OVERLOADED')) throw err;
-          await sleep(err.retryAfterMs ?? 500);
-        }
-      }
-    }
-  }));
-  return out;
-}
 
 function serverPid(s: ServerProc): number {
   const pid = s.proc.child.pid;
@@ -88,7 +67,7 @@ async function main(): Promise<void> {
     const transport = transportFor(server.url, {});
     const ca = (await fetchCa(server.url, transport)).pem;
     const t0 = performance.now();
-    const ids = await registerAll(server, ca, token, TOTAL);
+    const ids = await registerAgents(server.url, ca, token, { from: 0, to: TOTAL, role: 'cluster', prefix: 'b' });
     const registerMs = performance.now() - t0;
     await sleep(SETTLE_MS);
     const before = rssBytes(serverPid(server));
