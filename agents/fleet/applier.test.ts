@@ -7,7 +7,8 @@ import { configMap, desired, memoryDb, namespace } from './test-fixtures.ts';
 import type { KubeObject } from './types.ts';
 
 const setup = () => {
-  const kube = new FakeKube();
+  // Namespace x exists already (as `default` does): these tests are about the journal, not namespaces.
+  const kube = new FakeKube({ namespaces: ['x'] });
   const store = createFleetStore(memoryDb());
   const deps: ApplierDeps = { kube, store, now: () => new Date(0), log: pino({ level: 'silent' }), sleep: async () => undefined };
   return { kube, store, deps };
@@ -64,6 +65,6 @@ t.test('applier: a new revision arriving while an older apply is unfinished is p
   kube.failAfterApplies = undefined;
   const r = await applyDeployment(deps, desired('d', 'r2', [configMap('c', 'x')]));
   t.same(r, { ok: true, steps: 3, resumed: false });
-  t.same([...kube.objects.keys()], ['/ConfigMap/x/c'], 'a and b (applied by the unfinished r1) pruned');
+  t.same(kube.keys(), ['/ConfigMap/x/c'], 'a and b (applied by the unfinished r1) pruned');
   t.same(store.inventory('d').map((e) => e.name), ['c']);
 });

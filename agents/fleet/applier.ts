@@ -13,6 +13,7 @@ import { applyTier, describeRef, isCrd, keyOf } from './object-ref.ts';
 import { readinessOf } from './readiness.ts';
 import { FleetAgentError, describeFleetError } from './errors.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
+import { ensureNamespaces } from './ensure-namespaces.ts';
 
 export interface ApplierDeps {
   kube: Kube;
@@ -60,6 +61,9 @@ export async function applyDeployment(deps: ApplierDeps, d: DesiredDeployment): 
       log.info({ deployment: d.id, revision: d.revision, done: open!.steps.filter((s) => s.done).length, steps: open!.steps.length }, 'apply resumed from journal');
     }
     const steps = open!.steps;
+    const pending = steps.filter((s) => !s.done && s.action === 'apply').map((s) => s.ref);
+    const created = await ensureNamespaces(kube, pending);
+    if (created.length > 0) log.info({ deployment: d.id, namespaces: created }, 'created target namespaces the bundle does not declare');
     let crdsChecked = false;
     for (const step of steps) {
       if (step.done) continue;

@@ -26,6 +26,18 @@ export class FakeKube implements Kube {
   private uid = 0;
   private readonly kinds = new Map(Object.entries(BUILTIN));
 
+  /** `namespaces`: namespaces that exist before the test starts, as `default` does in a real cluster. */
+  constructor(opts: { namespaces?: readonly string[] } = {}) {
+    for (const name of opts.namespaces ?? []) {
+      this.objects.set(`/Namespace//${name}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: `uid-${++this.uid}` } });
+    }
+  }
+
+  /** Keys of the objects a test put there, leaving out namespaces. */
+  keys(): string[] {
+    return [...this.objects.keys()].filter((k) => !k.startsWith('/Namespace//'));
+  }
+
   private check(): void {
     if (this.unreachable) throw new FleetAgentError('KUBE_UNREACHABLE', 'connect ECONNREFUSED');
   }

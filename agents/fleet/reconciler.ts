@@ -18,6 +18,7 @@ import { compareApplyRank } from './apply-order.ts';
 import { describeFleetError } from './errors.ts';
 import { readLive } from './live-objects.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
+import { ensureNamespaces } from './ensure-namespaces.ts';
 
 export interface ReconcilerDeps extends Omit<ApplierDeps, 'store' | 'kube'> {
   store: FleetStore;
@@ -98,6 +99,8 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
           const keys = new Set(drifted.map((o) => keyOf(o.ref)));
           // In apply order: a deleted CRD must be back before its resources are re-applied.
           const redo = objs.filter((x) => keys.has(keyOf(x.ref))).sort((a, b) => compareApplyRank(a.ref, b.ref));
+          // A deleted namespace the bundle does not declare took its objects with it.
+          await ensureNamespaces(deps.kube, redo.map((o) => o.ref));
           for (const o of redo) {
             const live = await deps.kube.apply(o.manifest);
             store.updateUid(id, { ...o.ref, uid: String(live.metadata.uid ?? '') });
