@@ -1,4 +1,4 @@
-// `drover bundle apply|list|status|delete` (ARCHITECTURE.md §3): a directory is packed as tar.gz
+// `drover bundle apply|list|status|events|delete` (ARCHITECTURE.md §3): a directory is packed as tar.gz
 // and pushed; the server renders it (helm/kustomize/plain YAML) per targeted cluster and delivers it
 // over the fleet tunnels. `status --json` prints {"name","revision","summary","clusters":[…]}.
 import https from 'node:https';
@@ -19,6 +19,16 @@ interface ApplyResult {
   revision?: string;
   clusters?: string[];
   error?: { code: string; message: string };
+}
+
+interface BundleEvent {
+  clusterId: string;
+  seq: number;
+  revision: string;
+  state: string;
+  message: string;
+  at: string | null;
+  receivedAt: number;
 }
 
 interface BundleStatus {
@@ -151,6 +161,37 @@ export function registerBundle(program: Command): void {
       const lines = [['CLUSTER', 'STATE', 'MESSAGE']];
       for (const c of s.clusters) lines.push([c.id, c.state, c.message || '-']);
       process.stdout.write(`\n${table(lines)}`);
+    }),
+  );
+
+  addAdminOptions(
+    bundle
+      .command('events')
+      .argument('<name>', 'bundle name')
+      .description('what the fleet agents reported, oldest first, in each agent\'s own order and time (also what happened while a site was offline)')
+      .addOption(new Option('--cluster <id-or-name>', 'only this cluster').env('DROVER_BUNDLE_EVENTS_CLUSTER'))
+      .addOption(new Option('--limit <n>', 'the newest N events').env('DROVER_BUNDLE_EVENTS_LIMIT').default('50'))
+      .addOption(new Option('--json', 'print JSON: [{"clusterId","seq","revision","state","message","at","receivedAt"}]').env('DROVER_JSON'))
+      .addHelpText('after', '\nExample:\n  drover bundle events web --cluster edge-1'),
+  ).action(
+    withExitCodes(async (name: string, opts: AdminOptions & { cluster?: string; limit: string; json?: boolean }) => {
+      if (!/^\d+$/.test(opts.limit) || Number(opts.limit) < 1) throw new CliError(EXIT.USAGE, `--limit must be a positive whole number, got ${opts.limit}`);
+      const q = new URLSearchParams({ limit: opts.limit, ...(opts.cluster ? { cluster: opts.cluster } : {}) });
+      const events = ((await adminRequest(resolveConnection(opts), 'GET', `/v1/fleet/bundles/${encodeURIComponent(name)}/events?${q}`)).body as { events: BundleEvent[] }).events;
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(events)}\n`);
+        return;
+      }
+      if (events.length === 0) {
+        process.stdout.write(`no events for bundle ${name}${opts.cluster ? ` on ${opts.cluster}` : ''}\n`);
+        return;
+      }
+      const lines = [['AT (AGENT)', 'RECEIVED', 'CLUSTER', 'SEQ', 'STATE', 'REVISION', 'MESSAGE']];
+      for (const e of events) {
+        const received = new Date(e.receivedAt).toISOString();
+        lines.push([e.at ?? '-', received === e.at ? '' : received, e.clusterId, String(e.seq), e.state, e.revision.slice(0, 12), e.message || '-']);
+      }
+      process.stdout.write(table(lines));
     }),
   );
 

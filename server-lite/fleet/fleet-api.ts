@@ -13,6 +13,7 @@ import { parseSelectorString } from './label-selector.ts';
 import { parseWebhook, gitreposForPush } from './webhook.ts';
 import type { TargetCriteria } from './targeting.ts';
 import type { FleetService } from './fleet-service.ts';
+import { STATUS_EVENTS_PER_AGENT } from './fleet-store.ts';
 
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -52,9 +53,48 @@ const gitRepoBody = z.object({
 
 const groupBody = z.object({ name: z.string().regex(NAME), selector: z.string().min(1).max(4096) });
 
+/**
+ * The fleet API lives under `/v1/fleet/`; ARCHITECTURE.md §4 also names `bundles`, `gitrepos` (and
+ * we add `clustergroups`) among the `/v1/…` resources, so every such route is served at both
+ * prefixes. Lists are JSON arrays at `/v1/X`, like `/v1/clusters`, and `{"X": [...]}` under
+ * `/v1/fleet/X` (what the CLI reads).
+ */
+function withContractPaths(routes: readonly Route[]): Route[] {
+  const out = [...routes];
+  for (const r of routes) {
+    if (!/^\/v1\/fleet\/(bundles|gitrepos|clustergroups)(\/|$)/.test(r.name)) continue;
+    out.push({ ...r, pattern: new RegExp(r.pattern.source.replace('\\/v1\\/fleet\\/', '\\/v1\\/'), r.pattern.flags), name: r.name.replace('/v1/fleet/', '/v1/') });
+  }
+  return out;
+}
+
 export function fleetRoutes(fleet: FleetService): Route[] {
   const m = fleet.manager;
-  return [
+  const lists: Record<'bundles' | 'gitrepos' | 'clustergroups', () => unknown[]> = {
+    bundles: () => m.list(),
+    gitrepos: () => {
+      const bundles = m.store.bundles();
+      return fleet.store.gitRepos().map((g) => ({ name: g.name, ...g.spec, commit: g.commit, error: g.error, polledAt: g.polledAt, bundles: bundles.filter((b) => b.source === `git:${g.name}`).map((b) => b.name) }));
+    },
+    clustergroups: () => fleet.store.groups(),
+  };
+  const listRoutes = (Object.keys(lists) as (keyof typeof lists)[]).flatMap((key): Route[] => [
+    {
+      method: 'GET', pattern: new RegExp(`^/v1/fleet/${key}$`), name: `/v1/fleet/${key}`,
+      handle: guarded(async (ctx, req, res) => {
+        await requireAdmin(ctx, req);
+        sendJson(res, 200, { [key]: lists[key]() });
+      }),
+    },
+    {
+      method: 'GET', pattern: new RegExp(`^/v1/${key}$`), name: `/v1/${key}`,
+      handle: guarded(async (ctx, req, res) => {
+        await requireAdmin(ctx, req);
+        sendJson(res, 200, lists[key]());
+      }),
+    },
+  ]);
+  return [...listRoutes, ...withContractPaths([
     {
       method: 'POST', pattern: /^\/v1\/fleet\/bundles$/, name: '/v1/fleet/bundles',
       handle: guarded(async (ctx, req, res) => {
@@ -69,19 +109,28 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       }),
     },
     {
-      method: 'GET', pattern: /^\/v1\/fleet\/bundles$/, name: '/v1/fleet/bundles',
-      handle: guarded(async (ctx, req, res) => {
-        await requireAdmin(ctx, req);
-        sendJson(res, 200, { bundles: m.list() });
-      }),
-    },
-    {
       method: 'GET', pattern: /^\/v1\/fleet\/bundles\/([^/]+)$/, name: '/v1/fleet/bundles/:name',
       handle: guarded(async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);
         const s = m.status(name ?? '');
         if (!s) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
         sendJson(res, 200, s);
+      }),
+    },
+    {
+      method: 'GET', pattern: /^\/v1\/fleet\/bundles\/([^/]+)\/events$/, name: '/v1/fleet/bundles/:name/events',
+      handle: guarded(async (ctx, req, res, [name]) => {
+        await requireAdmin(ctx, req);
+        const url = new URL(req.url ?? '/', 'https://x');
+        const limitText = url.searchParams.get('limit') ?? '100';
+        const limit = Number(limitText);
+        if (!/^\d+$/.test(limitText) || limit < 1 || limit > STATUS_EVENTS_PER_AGENT * 10) {
+          sendJson(res, 400, { error: { code: 'INVALID_REQUEST', message: `limit must be a whole number from 1 to ${STATUS_EVENTS_PER_AGENT * 10}, got "${limitText}"` } });
+          return;
+        }
+        const events = await m.events(name ?? '', { cluster: url.searchParams.get('cluster') ?? undefined, limit });
+        if (!events) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
+        sendJson(res, 200, { events });
       }),
     },
     {
@@ -102,20 +151,10 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       }),
     },
     {
-      method: 'GET', pattern: /^\/v1\/fleet\/gitrepos$/, name: '/v1/fleet/gitrepos',
-      handle: guarded(async (ctx, req, res) => {
-        await requireAdmin(ctx, req);
-        const bundles = m.store.bundles();
-        sendJson(res, 200, {
-          gitrepos: fleet.store.gitRepos().map((g) => ({ name: g.name, ...g.spec, commit: g.commit, error: g.error, polledAt: g.polledAt, bundles: bundles.filter((b) => b.source === `git:${g.name}`).map((b) => b.name) })),
-        });
-      }),
-    },
-    {
       method: 'DELETE', pattern: /^\/v1\/fleet\/gitrepos\/([^/]+)$/, name: '/v1/fleet/gitrepos/:name',
       handle: guarded(async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);
-        if (!(await fleet.deleteGitRepo(name ?? ''))) throw new FleetError('BUNDLE_NOT_FOUND', `no gitrepo named ${name}`);
+        if (!(await fleet.deleteGitRepo(name ?? ''))) throw new FleetError('GITREPO_NOT_FOUND', `no gitrepo named ${name}`);
         sendNoContent(res);
       }),
     },
@@ -130,17 +169,10 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       }),
     },
     {
-      method: 'GET', pattern: /^\/v1\/fleet\/clustergroups$/, name: '/v1/fleet/clustergroups',
-      handle: guarded(async (ctx, req, res) => {
-        await requireAdmin(ctx, req);
-        sendJson(res, 200, { clustergroups: fleet.store.groups() });
-      }),
-    },
-    {
       method: 'DELETE', pattern: /^\/v1\/fleet\/clustergroups\/([^/]+)$/, name: '/v1/fleet/clustergroups/:name',
       handle: guarded(async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);
-        if (!fleet.store.deleteGroup(name ?? '')) throw new FleetError('TARGET_NO_MATCH', `no cluster group named ${name}`);
+        if (!fleet.store.deleteGroup(name ?? '')) throw new FleetError('CLUSTERGROUP_NOT_FOUND', `no cluster group named ${name}`);
         sendNoContent(res);
       }),
     },
@@ -154,5 +186,5 @@ export function fleetRoutes(fleet: FleetService): Route[] {
         sendJson(res, 202, { polled: names });
       }),
     },
-  ];
+  ])];
 }

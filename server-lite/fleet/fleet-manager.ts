@@ -14,7 +14,7 @@ import type { RenderTools } from './tools.ts';
 import { planRollout } from './rollout.ts';
 import { summarise, worstState, type BundleStatus, type DeploymentState } from './deployment-state.ts';
 import { FleetError } from './errors.ts';
-import type { FleetStore, BundleSpec } from './fleet-store.ts';
+import type { FleetStore, BundleSpec, StatusEventRow } from './fleet-store.ts';
 import type { FleetYaml } from './fleet-yaml.ts';
 
 export interface FleetHost {
@@ -159,6 +159,21 @@ export class FleetManager {
     const status: BundleStatus = { name, revision: b.revision ?? '', summary: summarise(clusters.map((c) => c.state)), clusters };
     if (b.error) status.error = b.error;
     return status;
+  }
+
+  /**
+   * What the agents reported about a bundle, oldest first (the newest `limit`); `cluster` is an id
+   * or a name. Undefined when there is no such bundle.
+   */
+  async events(name: string, opts: { cluster?: string | undefined; limit: number }): Promise<StatusEventRow[] | undefined> {
+    if (!this.store.bundle(name)) return undefined;
+    let clusterId: string | undefined;
+    if (opts.cluster !== undefined) {
+      const c = (await this.#host.clusters()).find((x) => x.id === opts.cluster || x.name === opts.cluster);
+      if (!c) throw new FleetError('CLUSTER_NOT_FOUND', `no registered cluster has the id or name "${opts.cluster}"`);
+      clusterId = c.id;
+    }
+    return this.store.statusEvents(name, { clusterId, limit: opts.limit });
   }
 
   list(): { name: string; revision: string; state: DeploymentState; clusters: number; ready: number; error?: { code: string; message: string } | undefined }[] {

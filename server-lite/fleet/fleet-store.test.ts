@@ -4,7 +4,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { join } from 'node:path';
-import { FleetStore } from './fleet-store.ts';
+import { FleetStore, STATUS_EVENTS_PER_AGENT } from './fleet-store.ts';
 
 const status = (seq: number) => ({ seq, status: { bundle: 'web', revision: 'r1', appliedRevision: 'r1', state: seq % 2 === 0 ? 'Ready' : 'NotReady', message: `m${seq}` } });
 
@@ -56,4 +56,28 @@ t.test('fleet store: manifest sets round-trip through blobs; a failed render kee
   t.equal(b?.revision, real.revision, 'the earlier revision stays');
   t.equal(b?.error?.code, 'MANIFEST_INVALID');
   t.same(store.targets('web'), [{ bundle: 'web', clusterId: 'c1', revision: real.revision }], 'and so do its targets');
+});
+
+t.test('fleet store: status events keep each agent\'s order, with its own time, once per seq, trimmed to the newest', async (t) => {
+  const store = new FleetStore(join(t.testdir(), 'e.db'));
+  t.teardown(() => store.close());
+  store.assign('web', 'c1', 'r1', 0);
+  store.assign('web', 'c2', 'r1', 0);
+  const at = (seq: number) => ({ ...status(seq), createdAt: `2026-01-01T00:00:${String(seq % 60).padStart(2, '0')}.000Z` });
+  store.recordStatuses('a1', 'c1', [at(2), at(1)], () => null, 100);
+  store.recordStatuses('a1', 'c1', [at(2), at(3)], () => null, 200); // 2 resent after a lost ack
+  store.recordStatuses('a2', 'c2', [at(1)], () => null, 150);
+  const all = store.statusEvents('web', { limit: 100 });
+  t.same(all.map((e) => `${e.clusterId}:${e.seq}`), ['c1:1', 'c1:2', 'c2:1', 'c1:3'], 'in the order stored; per agent in seq order; the resent 2 once');
+  t.equal(all[0]?.at, '2026-01-01T00:00:01.000Z', 'the agent\'s own time is kept');
+  t.same(store.statusEvents('web', { clusterId: 'c2', limit: 100 }).map((e) => e.seq), [1]);
+  t.same(store.statusEvents('web', { limit: 2 }).map((e) => `${e.clusterId}:${e.seq}`), ['c2:1', 'c1:3'], 'a limit keeps the newest');
+
+  const many = Array.from({ length: STATUS_EVENTS_PER_AGENT + 10 }, (_, i) => status(10 + i));
+  store.recordStatuses('a1', 'c1', many, () => null, 300);
+  const kept = store.statusEvents('web', { clusterId: 'c1', limit: 5000 });
+  t.equal(kept.length, STATUS_EVENTS_PER_AGENT, 'trimmed per agent');
+  t.equal(kept.at(-1)?.seq, 10 + STATUS_EVENTS_PER_AGENT + 9, 'the newest is kept');
+  store.deleteBundle('web');
+  t.same(store.statusEvents('web', { limit: 100 }), [], 'a deleted bundle takes its events');
 });

@@ -22,7 +22,30 @@ const MIGRATIONS = [
    CREATE TABLE fleet_agent_seq (agent_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
    CREATE TABLE fleet_groups (name TEXT PRIMARY KEY, selector TEXT NOT NULL, created_at INTEGER NOT NULL);
    CREATE TABLE fleet_gitrepos (name TEXT PRIMARY KEY, spec TEXT NOT NULL, commit_id TEXT, error TEXT, polled_at INTEGER, created_at INTEGER NOT NULL);`,
+  // Every status an agent reported, in its sequence order, with the agent's own time: what
+  // happened at a site while it was offline arrives later but is shown when it happened.
+  `CREATE TABLE fleet_status_events (
+     agent_id TEXT NOT NULL, seq INTEGER NOT NULL, bundle TEXT NOT NULL, cluster_id TEXT NOT NULL,
+     revision TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL, agent_time TEXT, received_at INTEGER NOT NULL,
+     PRIMARY KEY (agent_id, seq));
+   CREATE INDEX fleet_status_events_bundle ON fleet_status_events (bundle, cluster_id, agent_id, seq);`,
 ];
+
+/** Status events kept per agent (the newest); older ones are trimmed as new ones arrive. */
+export const STATUS_EVENTS_PER_AGENT = 1000;
+
+export interface StatusEventRow {
+  clusterId: string;
+  seq: number;
+  bundle: string;
+  revision: string;
+  state: string;
+  message: string;
+  /** When the agent recorded it (its clock), or null when it did not say. */
+  at: string | null;
+  /** When the server stored it (ms since the epoch). */
+  receivedAt: number;
+}
 
 /** What the agent needs besides manifests, plus the server's own rollout options. */
 export interface BundleSpec {
@@ -119,6 +142,7 @@ export class FleetStore {
   deleteBundle(name: string): boolean {
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM fleet_targets WHERE bundle = ?').run(name);
+      this.db.prepare('DELETE FROM fleet_status_events WHERE bundle = ?').run(name);
       return this.db.prepare('DELETE FROM fleet_bundles WHERE name = ?').run(name).changes > 0;
     })();
   }
@@ -185,7 +209,7 @@ export class FleetStore {
    * or below the last one stored for that agent: a batch sent twice (the ack was lost) counts once.
    * Returns how many were new.
    */
-  recordStatuses(agentId: string, clusterId: string, rows: readonly { seq: number; status: { bundle: string; revision: string; appliedRevision?: string | undefined; state: string; message: string } }[], appliedAt: (seq: number) => string | null, now: number): number {
+  recordStatuses(agentId: string, clusterId: string, rows: readonly { seq: number; createdAt?: string | undefined; status: { bundle: string; revision: string; appliedRevision?: string | undefined; state: string; message: string } }[], appliedAt: (seq: number) => string | null, now: number): number {
     return this.db.transaction(() => {
       const last = (this.db.prepare('SELECT last_seq FROM fleet_agent_seq WHERE agent_id = ?').pluck().get(agentId) as number | undefined) ?? 0;
       let fresh = 0;
@@ -193,15 +217,31 @@ export class FleetStore {
       // UPDATE only: a late status about a deployment the server already forgot must not revive it.
       const upd = this.db.prepare(`UPDATE fleet_deployments SET applied_revision = ?, reported_revision = ?, state = ?, message = ?,
         applied_at = COALESCE(?, applied_at), updated_at = ? WHERE bundle = ? AND cluster_id = ?`);
+      const event = this.db.prepare(`INSERT INTO fleet_status_events (agent_id, seq, bundle, cluster_id, revision, state, message, agent_time, received_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       for (const r of [...rows].sort((a, b) => a.seq - b.seq)) {
         if (r.seq <= max) continue;
-        upd.run(r.status.appliedRevision ?? null, r.status.revision, r.status.state, r.status.message.slice(0, 4096), appliedAt(r.seq), now, r.status.bundle, clusterId);
+        const message = r.status.message.slice(0, 4096);
+        const known = upd.run(r.status.appliedRevision ?? null, r.status.revision, r.status.state, message, appliedAt(r.seq), now, r.status.bundle, clusterId).changes > 0;
+        if (known) event.run(agentId, r.seq, r.status.bundle, clusterId, r.status.revision, r.status.state, message, r.createdAt ?? null, now);
         max = r.seq;
         fresh++;
       }
+      if (fresh > 0) this.db.prepare('DELETE FROM fleet_status_events WHERE agent_id = ? AND seq <= ?').run(agentId, max - STATUS_EVENTS_PER_AGENT);
       this.db.prepare('INSERT INTO fleet_agent_seq (agent_id, last_seq) VALUES (?, ?) ON CONFLICT (agent_id) DO UPDATE SET last_seq = excluded.last_seq').run(agentId, max);
       return fresh;
     })();
+  }
+
+  /** A bundle's status events, oldest first: per cluster in the order its agent reported them. */
+  statusEvents(bundle: string, opts: { clusterId?: string | undefined; limit: number }): StatusEventRow[] {
+    const rows = this.db.prepare(`SELECT * FROM (SELECT cluster_id, seq, bundle, revision, state, message, agent_time, received_at, agent_id FROM fleet_status_events
+      WHERE bundle = ? AND (? IS NULL OR cluster_id = ?) ORDER BY received_at DESC, agent_id, seq DESC LIMIT ?) ORDER BY received_at, agent_id, seq`)
+      .all(bundle, opts.clusterId ?? null, opts.clusterId ?? null, opts.limit) as Row[];
+    return rows.map((r) => ({
+      clusterId: String(r.cluster_id), seq: Number(r.seq), bundle: String(r.bundle), revision: String(r.revision),
+      state: String(r.state), message: String(r.message), at: str(r.agent_time), receivedAt: Number(r.received_at),
+    }));
   }
 
   lastSeq(agentId: string): number {

@@ -1,0 +1,65 @@
+// The fleet HTTP API against a real in-process server (HTTPS on 127.0.0.1:0, SQLite in a temp dir):
+// the contract paths `/v1/bundles`, `/v1/gitrepos`, `/v1/clustergroups` (ARCHITECTURE.md §4) next to
+// `/v1/fleet/…`, bundle events and their refusals, and not-found codes for each resource. No agent
+// connects here; delivery and events with content are covered by test/e2e/fleet-wire.test.ts.
+import t from 'tap';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packSource } from '../../server-lite/fleet/source-archive.ts';
+import { api, createToken, errorCode, registerAgent, removeDir, startTestServer, tempDir } from './server-harness.ts';
+
+t.test('fleet API: contract paths, events, not-found codes, admin only', async (t) => {
+  const server = await startTestServer();
+  const src = tempDir('drover-fleet-api-src-');
+  t.teardown(async () => {
+    await server.close();
+    removeDir(server.dataDir);
+    removeDir(src);
+  });
+  const bearer = server.adminToken;
+  const token = await createToken(server, { labels: { env: 'edge' } });
+  const reg = await registerAgent(server, token.secret, { name: 'edge-1', labels: { env: 'edge' } });
+
+  mkdirSync(join(src, 'web'), { recursive: true });
+  writeFileSync(join(src, 'web', 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {a: "1"}\n');
+  const push = await api(server, 'POST', '/v1/fleet/bundles?name=web&target=env%3Dedge', { bearer, raw: await packSource(join(src, 'web')), contentType: 'application/gzip' });
+  t.equal(push.status, 200, push.text);
+
+  const fleetList = await api(server, 'GET', '/v1/fleet/bundles', { bearer });
+  const list = await api(server, 'GET', '/v1/bundles', { bearer });
+  t.equal(list.status, 200);
+  t.ok(Array.isArray(list.json), '/v1/bundles is an array, like /v1/clusters');
+  t.same(list.json, (fleetList.json as { bundles: unknown[] }).bundles, 'the same bundles under both prefixes');
+  t.match(list.json, [{ name: 'web', clusters: 1 }]);
+  t.match((await api(server, 'GET', '/v1/bundles/web', { bearer })).json, { name: 'web', clusters: [{ id: reg.clusterId }] });
+
+  const events = await api(server, 'GET', '/v1/bundles/web/events', { bearer });
+  t.same(events.json, { events: [] }, 'nothing reported yet');
+  t.equal((await api(server, 'GET', `/v1/fleet/bundles/web/events?cluster=edge-1&limit=5`, { bearer })).status, 200, 'a cluster by name');
+  const noCluster = await api(server, 'GET', '/v1/fleet/bundles/web/events?cluster=nowhere', { bearer });
+  t.equal(noCluster.status, 404);
+  t.equal(errorCode(noCluster), 'CLUSTER_NOT_FOUND');
+  const badLimit = await api(server, 'GET', '/v1/fleet/bundles/web/events?limit=lots', { bearer });
+  t.equal(badLimit.status, 400);
+  t.match(badLimit.json, { error: { code: 'INVALID_REQUEST', message: /limit/ } });
+  t.equal(errorCode(await api(server, 'GET', '/v1/fleet/bundles/nope/events', { bearer })), 'BUNDLE_NOT_FOUND');
+
+  t.equal((await api(server, 'POST', '/v1/clustergroups', { bearer, body: { name: 'edge', selector: 'env=edge' } })).status, 201);
+  t.match((await api(server, 'GET', '/v1/clustergroups', { bearer })).json, [{ name: 'edge' }]);
+  t.equal(errorCode(await api(server, 'DELETE', '/v1/clustergroups/nope', { bearer })), 'CLUSTERGROUP_NOT_FOUND');
+  t.equal((await api(server, 'DELETE', '/v1/fleet/clustergroups/edge', { bearer })).status, 204);
+
+  t.equal((await api(server, 'POST', '/v1/gitrepos', { bearer, body: { name: 'apps', repo: `file://${join(src, 'no-such-repo')}`, pollIntervalSeconds: 3600 } })).status, 201);
+  t.match((await api(server, 'GET', '/v1/gitrepos', { bearer })).json, [{ name: 'apps', pollIntervalSeconds: 3600, bundles: [] }]);
+  t.match((await api(server, 'GET', '/v1/fleet/gitrepos', { bearer })).json, { gitrepos: [{ name: 'apps' }] });
+  const noRepo = await api(server, 'DELETE', '/v1/gitrepos/nope', { bearer });
+  t.equal(noRepo.status, 404);
+  t.equal(errorCode(noRepo), 'GITREPO_NOT_FOUND');
+  t.equal((await api(server, 'DELETE', '/v1/gitrepos/apps', { bearer })).status, 204);
+
+  for (const path of ['/v1/bundles', '/v1/bundles/web', '/v1/bundles/web/events', '/v1/gitrepos', '/v1/clustergroups']) {
+    t.equal((await api(server, 'GET', path)).status, 401, `${path} needs the admin token`);
+  }
+  t.equal((await api(server, 'DELETE', '/v1/bundles/web', { bearer })).status, 204, 'DELETE at the contract path');
+  t.equal(errorCode(await api(server, 'GET', '/v1/bundles/web', { bearer })), 'BUNDLE_NOT_FOUND');
+});
