@@ -1,9 +1,10 @@
-// Issue 6 acceptance, wired end to end with real processes: `drover server`, two `drover agent run
-// --roles fleet` on two harness clusters (env=edge, env=core), a file:// git repository polled with
-// real git, rendered with the built helm and kustomize. Bundles land only where targeted with
-// per-target values; drift is corrected with the server down, also after the agent restarts; a
-// revision committed while the server was down is applied after it comes back and the outbox
-// drains; bad input is refused with clear errors and leaves the earlier revision in place.
+// Issue 6 acceptance, wired end to end with real processes: `drover server`, three `drover agent run
+// --roles fleet` on three harness clusters (two env=edge, one env=core), a file:// git repository
+// polled with real git, rendered with the built helm and kustomize. Bundles land only where
+// targeted with per-target values; drift is corrected with the server down, also after the agent
+// restarts; a revision committed while the server was down is applied after it comes back, and the
+// outbox drains in order (what the agent recorded offline reaches the server, in sequence); bad
+// input is refused with clear errors and leaves the earlier revision in place.
 import t from 'tap';
 import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -36,8 +37,8 @@ function write(file: string, text: string): void {
 }
 
 t.test('fleet: gitrepo bundles targeted, offline drift correction, revision after reconnect, bad input', async (t) => {
-  const [edge, core] = await Promise.all([startCluster({ nodes: 1 }), startCluster({ nodes: 1 })]);
-  t.teardown(() => Promise.all([edge.stop(), core.stop()]).then(() => undefined));
+  const [edge1, edge2, core] = await Promise.all([startCluster({ nodes: 1 }), startCluster({ nodes: 1 }), startCluster({ nodes: 1 })]);
+  t.teardown(() => Promise.all([edge1.stop(), edge2.stop(), core.stop()]).then(() => undefined));
   const dir = t.testdir();
   const serverDir = path.join(dir, 'server');
   const serverEnv = { DROVER_HELM: tools.helm(), DROVER_KUSTOMIZE: tools.kustomize(), DROVER_LOG_LEVEL: 'info' };
@@ -57,9 +58,10 @@ t.test('fleet: gitrepo bundles targeted, offline drift correction, revision afte
     });
     return { id: s.clusterId, dir: agentDir, agent, kubeconfig: cluster.kubeconfig };
   }
-  const E = await join(edge, 'edge-1', 'edge');
+  const E = await join(edge1, 'edge-1', 'edge');
+  const E2 = await join(edge2, 'edge-2', 'edge');
   const C = await join(core, 'core-1', 'core');
-  t.teardown(() => Promise.all([E.agent.stop(), C.agent.stop()]).then(() => undefined));
+  t.teardown(() => Promise.all([E.agent.stop(), E2.agent.stop(), C.agent.stop()]).then(() => undefined));
 
   const kubectl = async (c: { kubeconfig: string }, args: string[]) => {
     const r = await execa(tools.kubectl(), ['--kubeconfig', c.kubeconfig, ...args], { reject: false, timeout: 60_000 });
@@ -101,10 +103,11 @@ t.test('fleet: gitrepo bundles targeted, offline drift correction, revision afte
     '  helm: {values: {replicas: 3, tier: core-tier}}',
     '',
   ].join('\n'));
-  write(path.join(repo, 'kust/base/ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: fleet-kust}\n');
-  write(path.join(repo, 'kust/base/cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: fleet-kust}\ndata: {mode: base}\n');
-  write(path.join(repo, 'kust/base/kustomization.yaml'), 'resources: [ns.yaml, cm.yaml]\n');
+  // The kustomize bundle declares no Namespace: its defaultNamespace is created on each cluster, as Fleet does.
+  write(path.join(repo, 'kust/base/cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: base}\n');
+  write(path.join(repo, 'kust/base/kustomization.yaml'), 'resources: [cm.yaml]\n');
   write(path.join(repo, 'kust/kustomization.yaml'), 'resources: [base]\ncommonLabels: {managed: kustomize}\n');
+  write(path.join(repo, 'kust/fleet.yaml'), 'defaultNamespace: fleet-kust\n');
   const git = (...args: string[]) => execa('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args]);
   await execa('git', ['init', '-q', '-b', 'main', repo]);
   await git('add', '-A');
@@ -114,22 +117,29 @@ t.test('fleet: gitrepo bundles targeted, offline drift correction, revision afte
   t.equal(add.exitCode, 0, `gitrepo add: ${add.stderr}`);
 
   await t.test('bundles land only where targeted, with per-target values, and reach Ready', async (t) => {
-    const plain = await waitFor('plain Ready on edge only', allReady('demo-plain', 1), 120_000);
-    t.same(plain.clusters.map((c) => c.id), [E.id], 'plain targets edge only');
-    await waitFor('chart Ready on both', allReady('demo-chart', 2), 120_000);
-    await waitFor('kust Ready on both', allReady('demo-kust', 2), 120_000);
+    const plain = await waitFor('plain Ready on the two edge clusters only', allReady('demo-plain', 2), 120_000);
+    t.same(plain.clusters.map((c) => c.id).sort(), [E.id, E2.id].sort(), 'plain targets edge only');
+    await waitFor('chart Ready on all three', allReady('demo-chart', 3), 120_000);
+    await waitFor('kust Ready on all three', allReady('demo-kust', 3), 120_000);
     t.equal((await kubectl(C, ['-n', 'fleet-demo', 'get', 'deployment', 'web'])).code, 1, 'web is not on core');
-    t.equal(await jsonpath(E, 'deployment/web', '{.status.availableReplicas}'), '2', 'web Available on edge');
-    t.equal(await jsonpath(E, 'deployment/api', '{.spec.replicas}/{.metadata.labels.tier}/{.metadata.labels.env}', 'fleet-api'), '2/edge-tier/edge');
+    for (const edge of [E, E2]) {
+      t.equal(await jsonpath(edge, 'deployment/web', '{.status.availableReplicas}'), '2', 'web Available on edge');
+      t.equal(await jsonpath(edge, 'deployment/api', '{.spec.replicas}/{.metadata.labels.tier}/{.metadata.labels.env}', 'fleet-api'), '2/edge-tier/edge');
+      t.equal(await jsonpath(edge, 'deployment/api', '{.status.availableReplicas}', 'fleet-api'), '2', 'api Available on edge');
+    }
     t.equal(await jsonpath(C, 'deployment/api', '{.spec.replicas}/{.metadata.labels.tier}/{.metadata.labels.env}', 'fleet-api'), '3/core-tier/core');
     t.equal(await jsonpath(C, 'deployment/api', '{.status.availableReplicas}', 'fleet-api'), '3', 'api Available on core');
-    t.equal(await jsonpath(E, 'configmap/settings', '{.metadata.labels.managed}', 'fleet-kust'), 'kustomize');
+    for (const c of [E, E2, C]) {
+      t.equal(await jsonpath(c, 'configmap/settings', '{.metadata.labels.managed}', 'fleet-kust'), 'kustomize');
+      t.equal(await jsonpath(c, 'namespace/fleet-kust', '{.metadata.labels.app\\.kubernetes\\.io/created-by}', 'default'), 'drover', 'the undeclared namespace was created');
+    }
     const st = await agentStatus(E.dir);
     t.same(st.bundles.map((b) => b.name).sort(), ['demo-chart', 'demo-kust', 'demo-plain'], 'agent status lists its bundles');
   });
 
   await t.test('offline: drift corrected with the server down, also after an agent restart; new revision after reconnect', async (t) => {
     await server.proc.stop();
+    const offlineSince = new Date().toISOString();
     await kubectl(E, ['-n', 'fleet-demo', 'delete', 'deployment', 'web', '--wait=false']);
     await kubectl(C, ['-n', 'fleet-api', 'scale', 'deployment', 'api', '--replicas=1']);
     await waitFor('web re-created on edge', async () => (await jsonpath(E, 'deployment/web', '{.spec.replicas}')) === '2', 60_000);
@@ -145,15 +155,34 @@ t.test('fleet: gitrepo bundles targeted, offline drift correction, revision afte
     // A new revision is committed while the server is down.
     write(path.join(repo, 'plain/web.yaml'), deployment('web', 3));
     await git('commit', '-q', '-am', 'two');
+    const offlineUntil = new Date().toISOString();
     server = await startServer(serverDir, server.port, serverEnv);
-    await waitFor('web at 3 replicas after reconnect', async () => (await jsonpath(E, 'deployment/web', '{.spec.replicas}')) === '3', 60_000);
-    const plain = await waitFor('plain Ready at the new revision', allReady('demo-plain', 1), 60_000);
+    await waitFor('web at 3 replicas after reconnect', async () => (await jsonpath(E, 'deployment/web', '{.spec.replicas}')) === '3' && (await jsonpath(E2, 'deployment/web', '{.spec.replicas}')) === '3', 60_000);
+    const plain = await waitFor('plain Ready at the new revision', allReady('demo-plain', 2), 60_000);
     const st = await waitFor('edge outbox drained', async () => {
       const s = await agentStatus(E.dir);
       return s.outbox === 0 && s.bundles.find((b) => b.name === 'demo-plain')?.revision === plain.clusters[0]?.revision ? s : undefined;
     }, 60_000);
     t.equal(st.bundles.find((b) => b.name === 'demo-plain')?.state, 'Ready', 'agent and server agree on state and revision');
     t.equal(st.bundles.find((b) => b.name === 'demo-plain')?.appliedAt !== null, true, 'the new revision was applied');
+
+    // In order and complete: the drift the agent recorded while the server was down reached the
+    // server after it (a batch out of order would have been dropped by the seq de-duplication).
+    const ev = await admin(['bundle', 'events', 'demo-plain', '--cluster', 'edge-1', '--limit', '500', '--json']);
+    t.equal(ev.exitCode, 0, ev.stderr);
+    const events = JSON.parse(ev.stdout) as { seq: number; state: string; message: string; revision: string; at: string | null }[];
+    const seqs = events.map((e) => e.seq);
+    t.same(seqs, [...seqs].sort((a, b) => a - b), 'events arrive in the agent\'s sequence order');
+    t.equal(new Set(seqs).size, seqs.length, 'each once');
+    const offline = events.filter((e) => e.at !== null && e.at > offlineSince && e.at < offlineUntil);
+    t.ok(offline.some((e) => e.state === 'Modified' && /Deployment fleet-demo\/web missing/.test(e.message)), `the deletion seen offline is reported: ${JSON.stringify(offline)}`);
+    t.equal(events.at(-1)?.state, 'Ready', 'the newest event is the state the server shows');
+    t.equal(events.at(-1)?.revision, plain.clusters[0]?.revision);
+    const human = await admin(['bundle', 'events', 'demo-plain', '--cluster', 'edge-1']);
+    t.match(human.stdout, /AT \(AGENT\)\s+RECEIVED\s+CLUSTER\s+SEQ\s+STATE/, 'a table for people');
+    const unknown = await admin(['bundle', 'events', 'demo-plain', '--cluster', 'nowhere']);
+    t.not(unknown.exitCode, 0);
+    t.match(unknown.stderr, /CLUSTER_NOT_FOUND/);
   });
 
   await t.test('offline clusters show Offline, never a stale Ready', async (t) => {
@@ -164,7 +193,7 @@ t.test('fleet: gitrepo bundles targeted, offline drift correction, revision afte
     }, 30_000);
     t.equal(s.clusters.find((c) => c.id === E.id)?.state, 'Ready');
     C.agent = startAgent(C.dir, ['--roles', 'fleet'], agentEnv);
-    await waitFor('core back to Ready', allReady('demo-chart', 2), 60_000);
+    await waitFor('core back to Ready', allReady('demo-chart', 3), 60_000);
   });
 
   await t.test('bad input: clear errors, nothing half-applied, earlier revisions untouched', async (t) => {
@@ -194,7 +223,7 @@ t.test('fleet: gitrepo bundles targeted, offline drift correction, revision afte
 
     const ok = await admin(['bundle', 'apply', pushed, '--name', 'pushed', '--target', 'env=edge']);
     t.equal(ok.exitCode, 0, ok.stderr);
-    await waitFor('pushed Ready', allReady('pushed', 1), 60_000);
+    await waitFor('pushed Ready', allReady('pushed', 2), 60_000);
     const del = await admin(['bundle', 'delete', 'pushed']);
     t.equal(del.exitCode, 0);
     await waitFor('pushed pruned', async () => (await kubectl(E, ['-n', 'fleet-demo', 'get', 'configmap', 'pushed'])).code === 1, 60_000);
