@@ -24,3 +24,21 @@ t.test('cluster get: a cluster without facts says unknown instead of inventing a
   t.match(text, /labels:\s+-/);
   t.notMatch(text, /NODE/);
 });
+
+t.test('cluster get: its bundles with state, revision and message, or a plain "none"', async (t) => {
+  const base = { id: 'c-3', name: 'y', labels: {}, state: 'Connected', lastSeen: null, kubernetesVersion: null };
+  const text = renderClusterDetail({
+    ...base,
+    fleet: {
+      state: 'NotReady', summary: { ready: 1, notReady: 1 },
+      bundles: [
+        { name: 'demo-web', state: 'Ready', message: '3 object(s) ready', revision: '0123456789abcdef' },
+        { name: 'demo-api', state: 'NotReady', message: '1 object(s) not ready:\nDeployment x', revision: 'fedcba9876543210' },
+      ],
+    },
+  });
+  t.match(text, /bundles:\s+1\/2 ready, worst NotReady/);
+  t.match(text, /demo-web\s+Ready\s+0123456789ab\s+3 object\(s\) ready/);
+  t.match(text, /demo-api\s+NotReady\s+fedcba987654\s+1 object\(s\) not ready: Deployment x/);
+  t.match(renderClusterDetail({ ...base, fleet: { state: 'Ready', summary: {}, bundles: [] } }), /bundles:\s+none target this cluster/);
+});

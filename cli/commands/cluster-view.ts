@@ -29,9 +29,25 @@ export interface ClusterRow {
   kubernetesVersion: string | null;
 }
 
+/** `GET /v1/fleet/clusters` rows: how many bundles target the cluster and how many are Ready. */
+export interface FleetClusterRow {
+  id: string;
+  state: string;
+  bundles: number;
+  ready: number;
+}
+
+/** `GET /v1/fleet/clusters/{id}`: the cluster's bundles with the states `drover bundle status` shows. */
+export interface ClusterFleet {
+  state: string;
+  summary: Record<string, number>;
+  bundles: { name: string; state: string; message: string; revision?: string; appliedRevision?: string }[];
+}
+
 export interface ClusterDetail extends ClusterRow {
   kubernetes?: { kubernetesVersion: string | null; nodes?: KubeNode[]; warnings?: Warning[]; collectedAt?: string } | null;
   nodes?: { id: string; name: string; state: string; lastSeen: string | null; roles?: string[] }[];
+  fleet?: ClusterFleet;
 }
 
 const labelText = (labels: Record<string, string>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') || '-';
@@ -67,6 +83,16 @@ export function renderClusterDetail(c: ClusterDetail): string {
     out.push('', table([['DROVER NODE', 'NAME', 'STATE', 'LAST SEEN', 'ROLES'], ...c.nodes.map((n) => [
       n.id, n.name, n.state, n.lastSeen ?? '-', (n.roles ?? []).join(',') || '-',
     ])]).trimEnd());
+  }
+  if (c.fleet) {
+    const f = c.fleet;
+    if (f.bundles.length === 0) out.push('', 'bundles:     none target this cluster');
+    else {
+      out.push('', `bundles:     ${f.summary.ready ?? 0}/${f.bundles.length} ready, worst ${f.state}`);
+      out.push(table([['BUNDLE', 'STATE', 'REVISION', 'MESSAGE'], ...f.bundles.map((b) => [
+        b.name, b.state, (b.revision ?? '').slice(0, 12) || '-', b.message.replace(/\s+/g, ' ').slice(0, 80) || '-',
+      ])]).trimEnd());
+    }
   }
   return `${out.join('\n')}\n`;
 }

@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
 import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
 import { table } from './token.ts';
-import { renderClusterDetail, type ClusterDetail, type ClusterRow } from './cluster-view.ts';
+import { renderClusterDetail, type ClusterDetail, type ClusterFleet, type ClusterRow, type FleetClusterRow } from './cluster-view.ts';
 
 
 /** `k=v` sets, `k-` removes (as kubectl label). */
@@ -36,15 +36,18 @@ export function registerCluster(program: Command): void {
       .addHelpText('after', '\nExample:\n  drover cluster list --data-dir /var/lib/drover/server --json'),
   ).action(
     withExitCodes(async (opts: AdminOptions & { json?: boolean }) => {
-      const rows = (await adminRequest(resolveConnection(opts), 'GET', '/v1/clusters')).body as ClusterRow[];
+      const conn = resolveConnection(opts);
+      const rows = (await adminRequest(conn, 'GET', '/v1/clusters')).body as ClusterRow[];
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(rows)}\n`);
         return;
       }
-      const lines = [['ID', 'NAME', 'STATE', 'LAST SEEN', 'KUBERNETES', 'LABELS']];
+      const fleet = new Map(((await adminRequest(conn, 'GET', '/v1/fleet/clusters')).body as { clusters: FleetClusterRow[] }).clusters.map((f) => [f.id, f]));
+      const lines = [['ID', 'NAME', 'STATE', 'LAST SEEN', 'KUBERNETES', 'BUNDLES', 'LABELS']];
       for (const c of rows) {
         const labels = Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(',');
-        lines.push([c.id, c.name, c.state, c.lastSeen ?? 'never', c.kubernetesVersion ?? '-', labels || '-']);
+        const f = fleet.get(c.id);
+        lines.push([c.id, c.name, c.state, c.lastSeen ?? 'never', c.kubernetesVersion ?? '-', f ? `${f.ready}/${f.bundles} ready` : '-', labels || '-']);
       }
       process.stdout.write(table(lines));
     }),
@@ -59,8 +62,12 @@ export function registerCluster(program: Command): void {
       .addHelpText('after', '\nExample:\n  drover cluster get c-abc123 --data-dir /var/lib/drover/server'),
   ).action(
     withExitCodes(async (id: string, opts: AdminOptions & { json?: boolean }) => {
-      const res = await adminRequest(resolveConnection(opts), 'GET', `/v1/clusters/${encodeURIComponent(id)}`);
-      process.stdout.write(opts.json ? `${JSON.stringify(res.body, null, 2)}\n` : renderClusterDetail(res.body as ClusterDetail));
+      const conn = resolveConnection(opts);
+      const res = await adminRequest(conn, 'GET', `/v1/clusters/${encodeURIComponent(id)}`);
+      // Its bundles, as `drover bundle status` shows them (an added field of the JSON: `fleet`).
+      const fleet = (await adminRequest(conn, 'GET', `/v1/fleet/clusters/${encodeURIComponent(id)}`)).body as ClusterFleet;
+      const detail = { ...(res.body as ClusterDetail), fleet };
+      process.stdout.write(opts.json ? `${JSON.stringify(detail, null, 2)}\n` : renderClusterDetail(detail));
     }),
   );
 

@@ -1,7 +1,7 @@
 // Deployment states: Fleet's meaning and precedence, plus Offline so nothing stale shows Ready;
 // summaries in the `drover bundle status NAME --json` contract shape.
 import t from 'tap';
-import { bundleStatus, clusterStatus, deploymentState, summarise, worstState, STATE_PRECEDENCE } from './deployment-state.ts';
+import { bundleStatus, byCluster, clusterStatus, deploymentState, summarise, worstState, STATE_PRECEDENCE } from './deployment-state.ts';
 
 const R = 'r2';
 const applied = { connected: true, desiredRevision: R, ackedRevision: R, appliedRevision: R, ready: true };
@@ -62,4 +62,16 @@ t.test('state: cluster status is the worst of its bundles', async (t) => {
   t.equal(s.state, 'ErrApplied');
   t.same(s.bundles.map((b) => b.name), ['db', 'web']);
   t.equal(summarise(['Ready', 'Ready']).desiredReady, 2);
+});
+
+t.test('state: byCluster pivots bundle statuses, keeping each cluster\'s states exactly as the bundles show them', async (t) => {
+  const web = bundleStatus('web', 'r2', [{ clusterId: 'c2', observation: applied }, { clusterId: 'c1', observation: { connected: false, desiredRevision: R } }]);
+  const db = bundleStatus('db', 'r2', [{ clusterId: 'c1', observation: { ...applied, applyError: 'boom' } }]);
+  const m = byCluster([web, db]);
+  t.same([...m.keys()], ['c1', 'c2']);
+  t.same(m.get('c1')?.bundles.map((b) => `${b.name}:${b.state}`), ['db:ErrApplied', 'web:Offline']);
+  t.equal(m.get('c1')?.state, 'Offline', 'the worst of its bundles (Offline ranks first: nothing stale shows)');
+  t.match(m.get('c1')?.summary, { errApplied: 1, offline: 1, desiredReady: 2 });
+  t.same(m.get('c2')?.bundles.map((b) => `${b.name}:${b.state}`), ['web:Ready']);
+  t.equal(byCluster([]).size, 0);
 });

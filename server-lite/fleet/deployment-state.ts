@@ -118,7 +118,30 @@ export interface ClusterFleetStatus {
   id: string;
   state: DeploymentState;
   summary: StateSummary;
-  bundles: { name: string; state: DeploymentState; message: string }[];
+  bundles: { name: string; state: DeploymentState; message: string; revision?: string | undefined; appliedRevision?: string | undefined }[];
+}
+
+/**
+ * The per-cluster view of bundle statuses (`drover cluster get`): each cluster's bundles with the
+ * very states `drover bundle status` shows, the worst of them and their counts. Clusters targeted by
+ * no bundle are absent.
+ */
+export function byCluster(statuses: readonly BundleStatus[]): Map<string, ClusterFleetStatus> {
+  const rows = new Map<string, ClusterFleetStatus['bundles']>();
+  for (const b of statuses) {
+    for (const c of b.clusters) {
+      const list = rows.get(c.id) ?? [];
+      list.push({ name: b.name, state: c.state, message: c.message, revision: c.revision, appliedRevision: c.appliedRevision });
+      rows.set(c.id, list);
+    }
+  }
+  const out = new Map<string, ClusterFleetStatus>();
+  for (const [id, bundles] of [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    bundles.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const states = bundles.map((x) => x.state);
+    out.set(id, { id, state: worstState(states), summary: summarise(states), bundles });
+  }
+  return out;
 }
 
 /** Per cluster: the worst of its bundles' states, and their counts. */

@@ -134,6 +134,21 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       }),
     },
     {
+      method: 'GET', pattern: /^\/v1\/fleet\/clusters$/, name: '/v1/fleet/clusters',
+      handle: guarded(async (ctx, req, res) => {
+        await requireAdmin(ctx, req);
+        const clusters = [...m.clusters().values()].map((c) => ({ id: c.id, state: c.state, summary: c.summary, bundles: c.bundles.length, ready: c.summary.ready }));
+        sendJson(res, 200, { clusters });
+      }),
+    },
+    {
+      method: 'GET', pattern: /^\/v1\/fleet\/clusters\/([^/]+)$/, name: '/v1/fleet/clusters/:id',
+      handle: guarded(async (ctx, req, res, [id]) => {
+        await requireAdmin(ctx, req);
+        sendJson(res, 200, await m.cluster(id ?? ''));
+      }),
+    },
+    {
       method: 'DELETE', pattern: /^\/v1\/fleet\/bundles\/([^/]+)$/, name: '/v1/fleet/bundles/:name',
       handle: guarded(async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);

@@ -12,7 +12,7 @@ import type { DiscoveredBundle } from './discovery.ts';
 import type { ClusterInfo, TargetCriteria } from './targeting.ts';
 import type { RenderTools } from './tools.ts';
 import { planRollout } from './rollout.ts';
-import { summarise, worstState, type BundleStatus, type DeploymentState } from './deployment-state.ts';
+import { byCluster, summarise, worstState, type BundleStatus, type ClusterFleetStatus, type DeploymentState } from './deployment-state.ts';
 import { FleetError } from './errors.ts';
 import type { FleetStore, BundleSpec, StatusEventRow } from './fleet-store.ts';
 import type { FleetYaml } from './fleet-yaml.ts';
@@ -174,6 +174,18 @@ export class FleetManager {
       clusterId = c.id;
     }
     return this.store.statusEvents(name, { clusterId, limit: opts.limit });
+  }
+
+  /** Every cluster some bundle targets, with its bundles' states (the same as `status()` shows). */
+  clusters(): Map<string, ClusterFleetStatus> {
+    return byCluster(this.store.bundles().map((b) => this.status(b.name)).filter((s) => s !== undefined));
+  }
+
+  /** One registered cluster (by id or name) with its bundles; an untargeted cluster has none. */
+  async cluster(idOrName: string): Promise<ClusterFleetStatus> {
+    const c = (await this.#host.clusters()).find((x) => x.id === idOrName || x.name === idOrName);
+    if (!c) throw new FleetError('CLUSTER_NOT_FOUND', `no registered cluster has the id or name "${idOrName}"`);
+    return this.clusters().get(c.id) ?? { id: c.id, state: 'Ready', summary: summarise([]), bundles: [] };
   }
 
   list(): { name: string; revision: string; state: DeploymentState; clusters: number; ready: number; error?: { code: string; message: string } | undefined }[] {

@@ -34,3 +34,14 @@ t.test('an unknown command is a usage error: exit 2 and a hint', async (t) => {
   t.equal(err?.code, 2);
   t.match(err?.stderr, /unknown command 'frobnicate'/);
 });
+
+t.test('output into a pipe closed early (`drover … | head -1`) ends quietly, no stack trace', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(drover, ['--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before drover writes
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  t.equal(code, 0);
+  t.notMatch(stderr, /EPIPE|Unhandled|at /, stderr);
+});

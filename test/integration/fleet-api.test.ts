@@ -33,6 +33,11 @@ t.test('fleet API: contract paths, events, not-found codes, admin only', async (
   t.match(list.json, [{ name: 'web', clusters: 1 }]);
   t.match((await api(server, 'GET', '/v1/bundles/web', { bearer })).json, { name: 'web', clusters: [{ id: reg.clusterId }] });
 
+  // Per cluster: its bundles as `bundle status` shows them (Offline: no fleet agent is connected).
+  t.match((await api(server, 'GET', '/v1/fleet/clusters', { bearer })).json, { clusters: [{ id: reg.clusterId, state: 'Offline', bundles: 1, ready: 0 }] });
+  t.match((await api(server, 'GET', '/v1/fleet/clusters/edge-1', { bearer })).json, { id: reg.clusterId, state: 'Offline', summary: { offline: 1 }, bundles: [{ name: 'web', state: 'Offline' }] });
+  t.equal(errorCode(await api(server, 'GET', '/v1/fleet/clusters/nowhere', { bearer })), 'CLUSTER_NOT_FOUND');
+
   const events = await api(server, 'GET', '/v1/bundles/web/events', { bearer });
   t.same(events.json, { events: [] }, 'nothing reported yet');
   t.equal((await api(server, 'GET', `/v1/fleet/bundles/web/events?cluster=edge-1&limit=5`, { bearer })).status, 200, 'a cluster by name');
@@ -57,7 +62,7 @@ t.test('fleet API: contract paths, events, not-found codes, admin only', async (
   t.equal(errorCode(noRepo), 'GITREPO_NOT_FOUND');
   t.equal((await api(server, 'DELETE', '/v1/gitrepos/apps', { bearer })).status, 204);
 
-  for (const path of ['/v1/bundles', '/v1/bundles/web', '/v1/bundles/web/events', '/v1/gitrepos', '/v1/clustergroups']) {
+  for (const path of ['/v1/bundles', '/v1/bundles/web', '/v1/bundles/web/events', '/v1/gitrepos', '/v1/clustergroups', '/v1/fleet/clusters', '/v1/fleet/clusters/edge-1']) {
     t.equal((await api(server, 'GET', path)).status, 401, `${path} needs the admin token`);
   }
   t.equal((await api(server, 'DELETE', '/v1/bundles/web', { bearer })).status, 204, 'DELETE at the contract path');
