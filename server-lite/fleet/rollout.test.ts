@@ -45,6 +45,33 @@ t.test('rollout: a partition starts only when the earlier one is done; maxUnavai
   t.same(relaxed.assign, ['a', 'b', 'd']);
 });
 
+t.test('rollout: a NotReady canary holds the next partition even under a 100% budget; once Ready, that partition\'s own maxUnavailable applies', async (t) => {
+  // The e2e shape (test/e2e/fleet-rollout.test.ts): the canary is matched by name, the rest by a
+  // selector that also matches the canary (first match wins).
+  const edge = { env: 'edge' };
+  const strategy = {
+    maxUnavailable: '100%',
+    partitions: [{ name: 'canary', clusterName: 's1' }, { name: 'rest', clusterSelector: { matchLabels: edge }, maxUnavailable: 1 }],
+  };
+  const at = (s1: Partial<RolloutCluster>, s2: Partial<RolloutCluster> = {}) =>
+    planRollout({ revision: NEW, strategy, clusters: [c('s1', { labels: edge, ...s1 }), c('s2', { labels: edge, ...s2 }), c('s3', { labels: edge })] });
+  const start = at({});
+  t.same(start.assign, ['s1'], 'the canary first');
+  t.same(start.waiting, [{ clusterId: 's2', reason: 'partition-gate' }, { clusterId: 's3', reason: 'partition-gate' }]);
+  const held = at({ assignedRevision: NEW, ready: false });
+  t.same(held.assign, [], 'nothing moves while the canary is NotReady at the new revision');
+  t.same(held.current, ['s1']);
+  t.same(held.waiting.map((w) => w.reason), ['partition-gate', 'partition-gate'], 'held by the gate, not by a budget');
+  t.same(held.partitions.map((p) => [p.name, p.complete, p.started]), [['canary', false, true], ['rest', false, false]]);
+  const released = at({ assignedRevision: NEW });
+  t.same(released.assign, ['s2'], 'the canary is Ready: the rest starts, one at a time');
+  t.same(released.waiting, [{ clusterId: 's3', reason: 'max-unavailable' }]);
+  t.same(at({ assignedRevision: NEW }, { assignedRevision: NEW, ready: false }).assign, [], 's3 waits for s2');
+  t.same(at({ assignedRevision: NEW }, { assignedRevision: NEW }).assign, ['s3']);
+  // The canary going Offline after it took the revision does not hold the rest hostage.
+  t.same(at({ assignedRevision: NEW, ready: false, online: false }).assign, ['s2']);
+});
+
 t.test('rollout: percent budgets round down but never to zero; clusters already unavailable are replaced for free', async (t) => {
   t.equal(resolveIntOrPercent('25%', 10), 2);
   t.equal(resolveIntOrPercent('10%', 5), 0);
@@ -102,6 +129,16 @@ t.test('rollout: properties (offline never assigned; budgets hold; order of part
         if (earlierIncomplete && p.members.some((id) => plan.assign.includes(id))) return false;
         if (!p.complete) earlierIncomplete = true;
       }
+      // The same from the input alone (not the plan's own flags): clusters join the first partition
+      // whose tier matches; once a partition has an online member not Ready at the new revision,
+      // no later partition gets anything.
+      const tierOf = (x: RolloutCluster) => x.labels.tier;
+      const firstIndex = (x: RolloutCluster) => {
+        const i = strategy.partitions.findIndex((p) => p.name === tierOf(x));
+        return i < 0 ? strategy.partitions.length : i;
+      };
+      const blockedFrom = Math.min(Infinity, ...clusters.filter((x) => x.online && !(x.assignedRevision === NEW && x.ready)).map((x) => firstIndex(x) + 1));
+      if (plan.assign.some((id) => firstIndex(byId.get(id) as RolloutCluster) >= blockedFrom)) return false;
       return true;
     }),
     { numRuns: 300 },
