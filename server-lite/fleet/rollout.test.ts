@@ -38,6 +38,7 @@ t.test('rollout: a partition starts only when the earlier one is done; maxUnavai
   const p1 = planRollout({ revision: NEW, clusters, strategy });
   t.same(p1.assign, ['a']);
   t.same(p1.waiting.map((w) => w.reason), ['partition-gate', 'partition-gate']);
+  t.same(p1.waiting.map((w) => [w.partition, w.blockedBy]), [['default', ['canary']], ['default', ['canary']]], 'which partition holds them');
   t.same(p1.partitions.map((p) => p.name), ['canary', 'default']);
   const p2 = planRollout({ revision: NEW, clusters: [c('a', { labels: { canary: 'y' }, assignedRevision: NEW }), c('b'), c('d')], strategy });
   t.same(p2.assign, ['b', 'd'], 'default maxUnavailable is 100%');
@@ -57,15 +58,18 @@ t.test('rollout: a NotReady canary holds the next partition even under a 100% bu
     planRollout({ revision: NEW, strategy, clusters: [c('s1', { labels: edge, ...s1 }), c('s2', { labels: edge, ...s2 }), c('s3', { labels: edge })] });
   const start = at({});
   t.same(start.assign, ['s1'], 'the canary first');
-  t.same(start.waiting, [{ clusterId: 's2', reason: 'partition-gate' }, { clusterId: 's3', reason: 'partition-gate' }]);
+  t.same(start.waiting, [
+    { clusterId: 's2', reason: 'partition-gate', partition: 'rest', blockedBy: ['canary'] },
+    { clusterId: 's3', reason: 'partition-gate', partition: 'rest', blockedBy: ['canary'] },
+  ]);
   const held = at({ assignedRevision: NEW, ready: false });
   t.same(held.assign, [], 'nothing moves while the canary is NotReady at the new revision');
   t.same(held.current, ['s1']);
-  t.same(held.waiting.map((w) => w.reason), ['partition-gate', 'partition-gate'], 'held by the gate, not by a budget');
+  t.same(held.waiting.map((w) => [w.reason, w.blockedBy]), [['partition-gate', ['canary']], ['partition-gate', ['canary']]], 'held by the canary gate, not by a budget');
   t.same(held.partitions.map((p) => [p.name, p.complete, p.started]), [['canary', false, true], ['rest', false, false]]);
   const released = at({ assignedRevision: NEW });
   t.same(released.assign, ['s2'], 'the canary is Ready: the rest starts, one at a time');
-  t.same(released.waiting, [{ clusterId: 's3', reason: 'max-unavailable' }]);
+  t.same(released.waiting, [{ clusterId: 's3', reason: 'max-unavailable', partition: 'rest' }]);
   t.same(at({ assignedRevision: NEW }, { assignedRevision: NEW, ready: false }).assign, [], 's3 waits for s2');
   t.same(at({ assignedRevision: NEW }, { assignedRevision: NEW }).assign, ['s3']);
   // The canary going Offline after it took the revision does not hold the rest hostage.
@@ -85,7 +89,7 @@ t.test('rollout: percent budgets round down but never to zero; clusters already 
 t.test('rollout: a paused bundle assigns nothing; clusters with no revision yet still wait', async (t) => {
   const plan = planRollout({ revision: NEW, clusters: [c('a'), c('b', { assignedRevision: undefined, ready: false })], paused: true });
   t.same(plan.assign, []);
-  t.same(plan.waiting, [{ clusterId: 'a', reason: 'paused' }, { clusterId: 'b', reason: 'paused' }]);
+  t.same(plan.waiting, [{ clusterId: 'a', reason: 'paused', partition: 'default' }, { clusterId: 'b', reason: 'paused', partition: 'default' }]);
 });
 
 const clusterArb = fc.uniqueArray(
@@ -139,6 +143,14 @@ t.test('rollout: properties (offline never assigned; budgets hold; order of part
       };
       const blockedFrom = Math.min(Infinity, ...clusters.filter((x) => x.online && !(x.assignedRevision === NEW && x.ready)).map((x) => firstIndex(x) + 1));
       if (plan.assign.some((id) => firstIndex(byId.get(id) as RolloutCluster) >= blockedFrom)) return false;
+      // A cluster held at the gate names the earlier, incomplete partitions that hold it.
+      const names = plan.partitions.map((p) => p.name);
+      for (const w of plan.waiting) {
+        if (w.reason !== 'partition-gate') continue;
+        const mine = names.indexOf(w.partition);
+        if (!w.blockedBy || w.blockedBy.length === 0) return false;
+        if (w.blockedBy.some((b) => names.indexOf(b) >= mine || plan.partitions[names.indexOf(b)]?.complete !== false)) return false;
+      }
       return true;
     }),
     { numRuns: 300 },

@@ -41,8 +41,9 @@ export interface RolloutPlan {
   current: string[];
   /** Offline clusters not on the new revision: they get it when they are back and it is their turn. */
   deferred: string[];
-  /** Online clusters that must wait, with the reason. */
-  waiting: { clusterId: string; reason: 'paused' | 'partition-gate' | 'max-unavailable' }[];
+  /** Online clusters that must wait, with the reason and their partition; for `partition-gate`, the
+   *  earlier partitions still going that hold it (what `bundle status` can tell an operator). */
+  waiting: { clusterId: string; reason: 'paused' | 'partition-gate' | 'max-unavailable'; partition: string; blockedBy?: string[] }[];
   partitions: PartitionPlan[];
 }
 
@@ -85,11 +86,11 @@ export function planRollout(input: {
   const globalBudget = Math.max(1, resolveIntOrPercent(globalMax, clusters.length));
   let globalUnavailable = clusters.filter(unavailable).length;
   const partitionSlack = resolveIntOrPercent(strategy?.maxUnavailablePartitions ?? 0, parts.length);
-  let incomplete = 0;
+  const incomplete: string[] = [];
 
   for (const part of parts) {
     const budget = Math.max(1, resolveIntOrPercent(part.maxUnavailable ?? globalMax, part.members.length));
-    const gateOpen = !plan.paused && incomplete <= partitionSlack;
+    const gateOpen = !plan.paused && incomplete.length <= partitionSlack;
     let partUnavailable = part.members.filter(unavailable).length;
     const assignedHere = new Set<string>();
     for (const c of part.members) {
@@ -102,7 +103,7 @@ export function planRollout(input: {
         continue;
       }
       if (!gateOpen) {
-        plan.waiting.push({ clusterId: c.id, reason: plan.paused ? 'paused' : 'partition-gate' });
+        plan.waiting.push(plan.paused ? { clusterId: c.id, reason: 'paused', partition: part.name } : { clusterId: c.id, reason: 'partition-gate', partition: part.name, blockedBy: [...incomplete] });
         continue;
       }
       // Replacing a cluster that is already unavailable costs no budget (as a Deployment replaces unhealthy pods first).
@@ -117,11 +118,11 @@ export function planRollout(input: {
         partUnavailable += 1;
         globalUnavailable += 1;
       } else {
-        plan.waiting.push({ clusterId: c.id, reason: 'max-unavailable' });
+        plan.waiting.push({ clusterId: c.id, reason: 'max-unavailable', partition: part.name });
       }
     }
     const complete = part.members.every((c) => !c.online || (atTarget(c) && c.ready && !assignedHere.has(c.id)));
-    if (!complete) incomplete += 1;
+    if (!complete) incomplete.push(part.name);
     plan.partitions.push({ name: part.name, members: part.members.map((c) => c.id), budget, complete, started: gateOpen });
   }
   return plan;
