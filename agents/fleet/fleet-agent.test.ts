@@ -24,7 +24,9 @@ t.test('fleet agent: accept → applied at once → Ready queued; the server dra
   await agent.stop();
 
   const again = createFleetAgent({ db, kube, log });
-  t.same(again.resumePoint(), [{ deploymentId: 'd1', revision: 'r1' }], 'the resume point survives');
+  t.same(again.resumePoint(), [{ deploymentId: 'd1', revision: 'r1', options: {} }], 'the resume point survives, with the options held');
+  again.accept(desired('d1', 'r1', [configMap('a', 'x')], { correctDrift: false, keepResources: true }));
+  t.same(again.resumePoint(), [{ deploymentId: 'd1', revision: 'r1', options: { correctDrift: false, keepResources: true } }], 'same revision, new options: stored');
   kube.objects.clear();
   const r = await again.reconcileNow();
   t.equal(r.deployments[0]?.state, 'Modified', 'without correctDrift a missing object is reported');

@@ -4,7 +4,7 @@
 // `acknowledgeStatuses` to drain the outbox, and `status` for `drover agent status`.
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { DesiredDeployment } from './types.ts';
+import type { DeploymentOptions, DesiredDeployment } from './types.ts';
 import type { Kube } from './kube.ts';
 import type { OutboxRow } from './outbox.ts';
 import { createFleetStore, type FleetStore } from './store.ts';
@@ -27,7 +27,8 @@ export interface FleetAgent {
   /** The server no longer targets this deployment: durably marked, pruned by the next pass. */
   remove(deploymentId: string): boolean;
   /** What this agent holds, for the server to send only what changed. */
-  resumePoint(): { deploymentId: string; revision: string }[];
+  /** Per deployment: the revision and options stored (the server re-sends when either differs). */
+  resumePoint(): { deploymentId: string; revision: string; options: DeploymentOptions }[];
   /** The oldest queued statuses, in sequence order. */
   pendingStatuses(limit?: number): OutboxRow[];
   /** The server stored every status up to `seq`. */
@@ -66,7 +67,7 @@ export function createFleetAgent(deps: FleetAgentDeps): FleetAgent {
       if (removed) soon();
       return removed;
     },
-    resumePoint: () => [...store.revisions()].map(([deploymentId, revision]) => ({ deploymentId, revision })),
+    resumePoint: () => store.held(),
     pendingStatuses: (limit) => store.outbox.peek(limit),
     acknowledgeStatuses: (seq) => store.outbox.ack(seq),
     status: () => fleetStatusReport(store),

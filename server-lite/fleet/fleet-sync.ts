@@ -1,6 +1,7 @@
 // Delivery to fleet agents (decision 0750): for each connected fleet tunnel, the server opens
 // streams to the agent's `http:drover-fleet` target. On a new session it asks for the resume point
-// (what the agent holds durably), then sends only deployments whose revision differs, removes the
+// (what the agent holds durably), then sends only deployments whose revision or options differ (a
+// fleet.yaml that only turns on correctDrift changes no manifest, hence no revision), removes the
 // ones no longer targeted, and drains the agent's outbox in sequence order, storing statuses
 // de-duplicated by (agent, seq) before acknowledging them. Bulk manifests ride streams, never
 // control messages. Each cycle is cheap when nothing changed: no stream is opened.
@@ -8,7 +9,26 @@ import type { Logger } from 'pino';
 import { requestOverStream, type TunnelStream } from '../../protocol/index.ts';
 import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
-import type { ManifestSet } from './manifest-set.ts';
+import { canonicalJson, type ManifestSet } from './manifest-set.ts';
+import type { BundleSpec } from './fleet-store.ts';
+
+/** The deployment options the agent enforces, from a bundle's spec (fields absent when unset). */
+export function agentOptions(spec: BundleSpec): Record<string, unknown> {
+  return {
+    ...(spec.keepResources === undefined ? {} : { keepResources: spec.keepResources }),
+    ...(spec.correctDrift === undefined ? {} : { correctDrift: spec.correctDrift }),
+    ...(spec.comparePatches === undefined ? {} : { comparePatches: spec.comparePatches }),
+    ...(spec.defaultNamespace === undefined ? {} : { defaultNamespace: spec.defaultNamespace }),
+    ...(spec.dependsOn === undefined ? {} : { dependsOn: spec.dependsOn.map((x) => ({ deploymentId: x.name, ...(x.acceptedStates ? { acceptedStates: x.acceptedStates } : {}) })) }),
+  };
+}
+
+/** What an agent holds for one deployment, comparable with what the server would send. */
+export function heldKey(revision: string, options: unknown): string {
+  return heldKeyOf(revision, canonicalJson(options ?? null));
+}
+
+const heldKeyOf = (revision: string, optionsJson: string): string => `${revision}\n${optionsJson}`;
 
 export const FLEET_TARGET = 'http:drover-fleet';
 
@@ -77,6 +97,8 @@ export class FleetSync {
   /** session id → until when the outbox is drained every cycle, and when it was drained last. */
   readonly #hotUntil = new Map<string, number>();
   readonly #drainedAt = new Map<string, number>();
+  /** bundle → the options delivered with it and their canonical JSON, for the current cycle. */
+  #options = new Map<string, { options: Record<string, unknown>; json: string }>();
   /** Deliveries completed (tests, bench). */
   deliveries = 0;
 
@@ -105,6 +127,8 @@ export class FleetSync {
   }
 
   async syncAll(): Promise<void> {
+    // Bundle options are read once per cycle, not once per deployment and agent.
+    this.#options = new Map();
     const sessions = this.#sessions();
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
@@ -158,7 +182,8 @@ export class FleetSync {
       changed = true;
       const r = await fleetRequest(session, 'GET', '/v1/fleet/resume');
       if (r.status !== 200) throw new Error(`resume: agent answered ${r.status}`);
-      held = new Map(((r.json as { deployments: { deploymentId: string; revision: string }[] }).deployments ?? []).map((d) => [d.deploymentId, d.revision]));
+      // An agent older than options in the resume point gets each deployment once more: harmless.
+      held = new Map(((r.json as { deployments: { deploymentId: string; revision: string; options?: unknown }[] }).deployments ?? []).map((d) => [d.deploymentId, heldKey(d.revision, d.options)]));
       this.#held.set(session.id, held);
       log.info({ holds: held.size }, 'fleet agent resume point');
     }
@@ -175,26 +200,22 @@ export class FleetSync {
         store.forgetDeployment(d.bundle, session.clusterId);
         continue;
       }
-      if (held.get(d.bundle) === d.desiredRevision) {
+      let opts = this.#options.get(d.bundle);
+      if (!opts) {
+        const options = agentOptions(store.bundle(d.bundle)?.spec ?? {});
+        opts = { options, json: canonicalJson(options) };
+        this.#options.set(d.bundle, opts);
+      }
+      const { options } = opts;
+      const key = heldKeyOf(d.desiredRevision, opts.json);
+      if (held.get(d.bundle) === key) {
         if (d.ackedRevision !== d.desiredRevision) store.acked(d.bundle, session.clusterId, d.desiredRevision, now);
         continue;
       }
-      const refusalKey = `${session.id}/${d.bundle}/${d.desiredRevision}`;
+      const refusalKey = `${session.id}/${d.bundle}/${key}`;
       if (this.#refused.has(refusalKey)) continue;
-      const bundle = store.bundle(d.bundle);
       const set = await this.#set(d.desiredRevision);
-      const spec = bundle?.spec ?? {};
-      const desired = {
-        id: d.bundle, bundle: d.bundle, revision: d.desiredRevision,
-        manifests: set.objects.map((o) => o.object),
-        options: {
-          ...(spec.keepResources === undefined ? {} : { keepResources: spec.keepResources }),
-          ...(spec.correctDrift === undefined ? {} : { correctDrift: spec.correctDrift }),
-          ...(spec.comparePatches === undefined ? {} : { comparePatches: spec.comparePatches }),
-          ...(spec.defaultNamespace === undefined ? {} : { defaultNamespace: spec.defaultNamespace }),
-          ...(spec.dependsOn === undefined ? {} : { dependsOn: spec.dependsOn.map((x) => ({ deploymentId: x.name, ...(x.acceptedStates ? { acceptedStates: x.acceptedStates } : {}) })) }),
-        },
-      };
+      const desired = { id: d.bundle, bundle: d.bundle, revision: d.desiredRevision, manifests: set.objects.map((o) => o.object), options };
       const r = await fleetRequest(session, 'PUT', `/v1/fleet/deployments/${encodeURIComponent(d.bundle)}`, desired);
       if (r.status !== 200) {
         const e = r.json as { code?: string; message?: string };
@@ -203,7 +224,7 @@ export class FleetSync {
         store.reportRefusal(d.bundle, session.clusterId, d.desiredRevision, `${e.code ?? r.status}: ${e.message ?? ''}`, now);
         continue;
       }
-      held.set(d.bundle, d.desiredRevision);
+      held.set(d.bundle, key);
       changed = true;
       store.acked(d.bundle, session.clusterId, d.desiredRevision, now);
       this.deliveries++;

@@ -137,6 +137,32 @@ t.test('fleet: gitrepo bundles targeted, offline drift correction, revision afte
     t.same(st.bundles.map((b) => b.name).sort(), ['demo-chart', 'demo-kust', 'demo-plain'], 'agent status lists its bundles');
   });
 
+  await t.test('a fleet.yaml change that changes no manifest (correctDrift off, then on) still reaches the agents', async (t) => {
+    const plainYaml = (drift: boolean) => `correctDrift: {enabled: ${drift}}\ntargetCustomizations:\n- name: not-core\n  clusterSelector: {matchLabels: {env: core}}\n  doNotDeploy: true\n`;
+    const before = (await status('demo-plain'))?.revision;
+    write(path.join(repo, 'plain/fleet.yaml'), plainYaml(false));
+    await git('commit', '-q', '-am', 'drift off');
+    await waitFor('gitrepo polled the commit', async () => {
+      const r = JSON.parse((await admin(['gitrepo', 'list', '--json'])).stdout) as { name: string; commit: string }[];
+      return r[0]?.commit === (await git('rev-parse', 'HEAD')).stdout.trim();
+    }, 60_000);
+    t.equal((await status('demo-plain'))?.revision, before, 'no manifest changed, so neither did the revision');
+    // Edited until the agent reports it Modified: while its stored options still say correctDrift,
+    // it puts replicas back, and the edit is made again.
+    const modified = await waitFor('web reported Modified, not corrected', async () => {
+      await kubectl(E, ['-n', 'fleet-demo', 'scale', 'deployment', 'web', '--replicas=4']);
+      const x = await status('demo-plain');
+      const c = x?.clusters.find((y) => y.id === E.id);
+      return c?.state === 'Modified' ? c : undefined;
+    }, 60_000);
+    t.match(modified.message, /web modified \/spec\/replicas/);
+    t.equal(await jsonpath(E, 'deployment/web', '{.spec.replicas}'), '4', 'left as edited');
+    write(path.join(repo, 'plain/fleet.yaml'), plainYaml(true));
+    await git('commit', '-q', '-am', 'drift on');
+    await waitFor('web corrected once correctDrift is back', async () => (await jsonpath(E, 'deployment/web', '{.spec.replicas}')) === '2', 60_000);
+    await waitFor('plain Ready again', allReady('demo-plain', 2), 60_000);
+  });
+
   await t.test('offline: drift corrected with the server down, also after an agent restart; new revision after reconnect', async (t) => {
     await server.proc.stop();
     const offlineSince = new Date().toISOString();
