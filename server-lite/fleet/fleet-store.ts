@@ -52,7 +52,9 @@ export interface BundleSpec {
   keepResources?: boolean | undefined;
   correctDrift?: boolean | undefined;
   comparePatches?: unknown[] | undefined;
-  dependsOn?: { name: string; acceptedStates?: string[] | undefined }[] | undefined;
+  /** `name` or `selector` (over other bundles' labels), as in fleet.yaml. */
+  dependsOn?: { name?: string | undefined; selector?: LabelSelector | undefined; acceptedStates?: string[] | undefined }[] | undefined;
+  labels?: Record<string, string> | undefined;
   defaultNamespace?: string | undefined;
   paused?: boolean | undefined;
   rolloutStrategy?: RolloutStrategy | undefined;

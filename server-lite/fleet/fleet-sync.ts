@@ -11,15 +11,37 @@ import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
 import { canonicalJson, type ManifestSet } from './manifest-set.ts';
 import type { BundleSpec } from './fleet-store.ts';
+import { matchesSelector } from './label-selector.ts';
 
-/** The deployment options the agent enforces, from a bundle's spec (fields absent when unset). */
-export function agentOptions(spec: BundleSpec): Record<string, unknown> {
+/**
+ * The bundles a `dependsOn` entry names on one cluster: by name, or every other bundle on that
+ * cluster whose labels match its selector (both: must match both). A selector that matches nothing
+ * there stays a dependency on a deployment the agent does not hold, so it waits, as in Fleet.
+ */
+export function resolveDependsOn(
+  self: string,
+  dep: NonNullable<BundleSpec['dependsOn']>[number],
+  onCluster: readonly { name: string; labels: Record<string, string> }[],
+): string[] {
+  if (dep.selector === undefined) return dep.name === undefined ? [] : [dep.name];
+  const selector = dep.selector;
+  const names = onCluster.filter((b) => b.name !== self && (dep.name === undefined || b.name === dep.name) && matchesSelector(selector, b.labels)).map((b) => b.name).sort();
+  return names.length > 0 ? names : [`selector:${canonicalJson(selector)}`];
+}
+
+/**
+ * The deployment options the agent enforces, from a bundle's spec (fields absent when unset);
+ * `onCluster` (the bundles deployed to the same cluster, with their labels) resolves selectors.
+ */
+export function agentOptions(spec: BundleSpec, self = '', onCluster: readonly { name: string; labels: Record<string, string> }[] = []): Record<string, unknown> {
   return {
     ...(spec.keepResources === undefined ? {} : { keepResources: spec.keepResources }),
     ...(spec.correctDrift === undefined ? {} : { correctDrift: spec.correctDrift }),
     ...(spec.comparePatches === undefined ? {} : { comparePatches: spec.comparePatches }),
     ...(spec.defaultNamespace === undefined ? {} : { defaultNamespace: spec.defaultNamespace }),
-    ...(spec.dependsOn === undefined ? {} : { dependsOn: spec.dependsOn.map((x) => ({ deploymentId: x.name, ...(x.acceptedStates ? { acceptedStates: x.acceptedStates } : {}) })) }),
+    ...(spec.dependsOn === undefined ? {} : {
+      dependsOn: spec.dependsOn.flatMap((x) => resolveDependsOn(self, x, onCluster).map((deploymentId) => ({ deploymentId, ...(x.acceptedStates ? { acceptedStates: x.acceptedStates } : {}) }))),
+    }),
   };
 }
 
@@ -97,8 +119,18 @@ export class FleetSync {
   /** session id → until when the outbox is drained every cycle, and when it was drained last. */
   readonly #hotUntil = new Map<string, number>();
   readonly #drainedAt = new Map<string, number>();
-  /** bundle → the options delivered with it and their canonical JSON, for the current cycle. */
+  /** bundle → the options delivered with it and their canonical JSON, and its spec, for the current cycle. */
   #options = new Map<string, { options: Record<string, unknown>; json: string }>();
+  #specs = new Map<string, BundleSpec>();
+
+  #spec(bundle: string): BundleSpec {
+    let spec = this.#specs.get(bundle);
+    if (!spec) {
+      spec = this.#manager.store.bundle(bundle)?.spec ?? {};
+      this.#specs.set(bundle, spec);
+    }
+    return spec;
+  }
   /** Deliveries completed (tests, bench). */
   deliveries = 0;
 
@@ -129,6 +161,7 @@ export class FleetSync {
   async syncAll(): Promise<void> {
     // Bundle options are read once per cycle, not once per deployment and agent.
     this.#options = new Map();
+    this.#specs = new Map();
     const sessions = this.#sessions();
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
@@ -202,9 +235,13 @@ export class FleetSync {
       }
       let opts = this.#options.get(d.bundle);
       if (!opts) {
-        const options = agentOptions(store.bundle(d.bundle)?.spec ?? {});
+        const spec = this.#spec(d.bundle);
+        // dependsOn selectors resolve against the bundles on this cluster: per cluster, not cached.
+        const perCluster = spec.dependsOn?.some((x) => x.selector !== undefined) === true;
+        const onCluster = perCluster ? rows.filter((r) => r.desiredRevision !== null).map((r) => ({ name: r.bundle, labels: this.#spec(r.bundle).labels ?? {} })) : [];
+        const options = agentOptions(spec, d.bundle, onCluster);
         opts = { options, json: canonicalJson(options) };
-        this.#options.set(d.bundle, opts);
+        if (!perCluster) this.#options.set(d.bundle, opts);
       }
       const { options } = opts;
       const key = heldKeyOf(d.desiredRevision, opts.json);

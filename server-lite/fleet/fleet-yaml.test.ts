@@ -45,6 +45,7 @@ diff:
 correctDrift: { enabled: true }
 keepResources: true
 paused: false
+labels: {tier: infra, example.com/team: edge}
 rolloutStrategy:
   maxUnavailable: 25%
   partitions:
@@ -67,6 +68,7 @@ t.test('fleet.yaml: every documented Fleet option parses', async (t) => {
   t.equal(f.targetCustomizations?.length, 3);
   t.equal(f.targetCustomizations?.[0]?.clusterSelector?.matchExpressions?.[1]?.operator, 'DoesNotExist');
   t.same(f.dependsOn?.[1]?.acceptedStates, ['Ready', 'Modified']);
+  t.same(f.labels, { tier: 'infra', 'example.com/team': 'edge' }, 'bundle labels, for dependsOn selectors');
   t.equal(f.rolloutStrategy?.maxUnavailable, '25%');
   t.equal(f.rolloutStrategy?.partitions?.[1]?.maxUnavailable, '50%');
   t.equal(f.correctDrift?.enabled, true);

@@ -91,6 +91,8 @@ export type RolloutStrategy = z.infer<typeof rolloutStrategy>;
 
 export const fleetYamlSchema = z.strictObject({
   ...perTarget,
+  /** The bundle's own labels (Fleet's fleet.yaml `labels`): what other bundles' `dependsOn[].selector` matches. */
+  labels: z.record(z.string().min(1).max(317), z.string().max(63)).optional(),
   targetCustomizations: z.array(targetCustomization).optional(),
   dependsOn: z.array(dependsOn).optional(),
   diff: z.strictObject({ comparePatches: z.array(comparePatch).optional() }).optional(),
