@@ -1,7 +1,10 @@
 // `drover clustergroup create|list|delete` (ARCHITECTURE.md §3): named label selectors that
 // fleet.yaml targets and rollout partitions refer to with `clusterGroup`.
 import { Option, type Command } from 'commander';
-import { addAdminOptions, adminRequest, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
+import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
+import { EXIT } from '../exit-codes.ts';
+import { isFleetError } from '../../server-lite/fleet/errors.ts';
+import { parseSelectorString } from '../../server-lite/fleet/label-selector.ts';
 import { table } from './token.ts';
 
 interface Selector {
@@ -13,6 +16,19 @@ export function formatSelector(s: Selector): string {
   const parts = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
   for (const e of s.matchExpressions ?? []) parts.push(`${e.key} ${e.operator}${e.values ? ` (${e.values.join(',')})` : ''}`);
   return parts.join(',') || '(all clusters)';
+}
+
+const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Usage errors (exit 2) caught before anything is sent: the server would refuse them anyway. */
+export function checkGroupInput(name: string, selector: string): void {
+  if (!NAME.test(name)) throw new CliError(EXIT.USAGE, `clustergroup name "${name}" must be a DNS label (lowercase letters, digits, '-', at most 63)`);
+  try {
+    parseSelectorString(selector);
+  } catch (e) {
+    if (isFleetError(e)) throw new CliError(EXIT.USAGE, `--selector: ${e.code}: ${e.message}`);
+    throw e;
+  }
 }
 
 export function registerClusterGroup(program: Command): void {
@@ -30,6 +46,7 @@ export function registerClusterGroup(program: Command): void {
       .addHelpText('after', '\nExample:\n  drover clustergroup create berlin --selector site=berlin,env=edge'),
   ).action(
     withExitCodes(async (name: string, opts: AdminOptions & { selector: string }) => {
+      checkGroupInput(name, opts.selector);
       await adminRequest(resolveConnection(opts), 'POST', '/v1/fleet/clustergroups', { name, selector: opts.selector });
       process.stdout.write(`clustergroup ${name}: ${opts.selector}\n`);
     }),

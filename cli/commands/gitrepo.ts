@@ -15,6 +15,43 @@ export function parseInterval(text: string): number {
   return n;
 }
 
+/** Gitrepo names prefix bundle names, so they are DNS labels (the server checks the same). */
+const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export interface GitRepoRow {
+  name: string;
+  repo: string;
+  branch?: string;
+  revision?: string;
+  commit: string | null;
+  /** The last poll's git error. */
+  error: string | null;
+  bundles: string[];
+  /** Bundles of this gitrepo that failed to render at the last commit (their earlier revision stays). */
+  bundleErrors: { bundle: string; code: string; message: string }[];
+}
+
+/** Joins the gitrepos with their bundles' errors: a gitrepo whose chart no longer renders is not healthy. */
+export function withBundleErrors(
+  gitrepos: readonly Omit<GitRepoRow, 'bundleErrors'>[],
+  bundles: readonly { name: string; error?: { code: string; message: string } | undefined }[],
+): GitRepoRow[] {
+  const errors = new Map(bundles.flatMap((b) => (b.error ? [[b.name, b.error] as const] : [])));
+  return gitrepos.map((g) => ({
+    ...g,
+    bundleErrors: g.bundles.flatMap((b) => {
+      const e = errors.get(b);
+      return e ? [{ bundle: b, code: e.code, message: e.message }] : [];
+    }),
+  }));
+}
+
+/** The ERROR column: the git error, else which bundles fail with which code. */
+export function errorColumn(g: GitRepoRow): string {
+  if (g.error) return g.error.split('\n')[0] ?? g.error;
+  return g.bundleErrors.map((e) => `${e.bundle}: ${e.code}`).join(', ') || '-';
+}
+
 export function registerGitRepo(program: Command): void {
   const gitrepo = program
     .command('gitrepo')
@@ -34,6 +71,8 @@ export function registerGitRepo(program: Command): void {
       .addHelpText('after', '\nExample:\n  drover gitrepo add demo --repo file:///srv/git/demo.git --paths plain,helm --poll-interval 10s'),
   ).action(
     withExitCodes(async (name: string, opts: AdminOptions & { repo: string; branch?: string; revision?: string; paths?: string; pollInterval: string }) => {
+      if (!NAME.test(name)) throw new CliError(EXIT.USAGE, `gitrepo name "${name}" must be a DNS label (lowercase letters, digits, '-', at most 63)`);
+      if (opts.repo.trim() === '') throw new CliError(EXIT.USAGE, '--repo must not be empty');
       const body = {
         name, repo: opts.repo, pollIntervalSeconds: parseInterval(opts.pollInterval),
         ...(opts.branch ? { branch: opts.branch } : {}),
@@ -48,19 +87,30 @@ export function registerGitRepo(program: Command): void {
   addAdminOptions(
     gitrepo
       .command('list')
-      .description('list gitrepos with the commit last seen, the last error and their bundles')
+      .description('list gitrepos with the commit last seen, their bundles and errors (git, or a bundle that no longer renders)')
       .addOption(new Option('--json', 'print JSON').env('DROVER_JSON'))
       .addHelpText('after', '\nExample:\n  drover gitrepo list --json'),
   ).action(
     withExitCodes(async (opts: AdminOptions & { json?: boolean }) => {
-      const rows = ((await adminRequest(resolveConnection(opts), 'GET', '/v1/fleet/gitrepos')).body as { gitrepos: { name: string; repo: string; branch?: string; commit: string | null; error: string | null; bundles: string[] }[] }).gitrepos;
+      const conn = resolveConnection(opts);
+      const [g, b] = await Promise.all([adminRequest(conn, 'GET', '/v1/fleet/gitrepos'), adminRequest(conn, 'GET', '/v1/fleet/bundles')]);
+      const rows = withBundleErrors(
+        (g.body as { gitrepos: Omit<GitRepoRow, 'bundleErrors'>[] }).gitrepos,
+        (b.body as { bundles: { name: string; error?: { code: string; message: string } }[] }).bundles,
+      );
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(rows)}\n`);
         return;
       }
-      const lines = [['NAME', 'REPO', 'BRANCH', 'COMMIT', 'BUNDLES', 'ERROR']];
-      for (const g of rows) lines.push([g.name, g.repo, g.branch ?? '-', (g.commit ?? '-').slice(0, 12), g.bundles.join(',') || '-', g.error ?? '-']);
+      const lines = [['NAME', 'REPO', 'REF', 'COMMIT', 'BUNDLES', 'ERROR']];
+      for (const r of rows) lines.push([r.name, r.repo, r.revision ?? r.branch ?? '-', (r.commit ?? '-').slice(0, 12), r.bundles.join(',') || '-', errorColumn(r)]);
+      // The full messages (helm's own words) below the table: too long for a column.
+      const details = rows.flatMap((r) => [
+        ...(r.error && r.error.includes('\n') ? [`${r.name}: ${r.error}`] : []),
+        ...r.bundleErrors.map((e) => `${e.bundle}: ${e.code}: ${e.message}`),
+      ]);
       process.stdout.write(table(lines));
+      if (details.length > 0) process.stdout.write(`\nerrors:\n${details.map((d) => `  ${d.replace(/\n/g, '\n    ')}`).join('\n')}\n`);
     }),
   );
 
