@@ -35,7 +35,7 @@ interface BundleStatus {
   name: string;
   revision: string;
   summary: Record<string, number>;
-  clusters: { id: string; state: string; message: string }[];
+  clusters: { id: string; name?: string; state: string; message: string; revision?: string }[];
   error?: { code: string; message: string };
 }
 
@@ -158,8 +158,8 @@ export function registerBundle(program: Command): void {
       const counts = Object.entries(s.summary).filter(([k, v]) => v > 0 && k !== 'desiredReady').map(([k, v]) => `${k} ${v}`).join(', ');
       process.stdout.write(`bundle:   ${s.name}\nrevision: ${s.revision.slice(0, 12) || '-'}\nsummary:  ${counts || 'no clusters'}\n`);
       if (s.error) process.stdout.write(`error:    ${s.error.code}: ${s.error.message}\n`);
-      const lines = [['CLUSTER', 'STATE', 'MESSAGE']];
-      for (const c of s.clusters) lines.push([c.id, c.state, c.message || '-']);
+      const lines = [['CLUSTER', 'NAME', 'STATE', 'REVISION', 'MESSAGE']];
+      for (const c of s.clusters) lines.push([c.id, c.name ?? '-', c.state, c.revision?.slice(0, 12) || '-', c.message || '-']);
       process.stdout.write(`\n${table(lines)}`);
     }),
   );

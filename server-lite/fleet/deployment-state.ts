@@ -95,7 +95,17 @@ export interface BundleStatus {
   revision: string;
   summary: StateSummary;
   /** Added fields: the cluster's own desired and last applied manifest-set revisions. */
-  clusters: { id: string; state: DeploymentState; message: string; revision?: string | undefined; appliedRevision?: string | undefined }[];
+  clusters: {
+    id: string;
+    /** Added: the cluster's name, when the server knows it. */
+    name?: string | undefined;
+    state: DeploymentState;
+    message: string;
+    revision?: string | undefined;
+    appliedRevision?: string | undefined;
+    /** Added: the rollout holds this cluster at its previous revision, and why. */
+    rollout?: { partition: string; reason: 'paused' | 'partition-gate' | 'max-unavailable'; blockedBy?: string[] } | undefined;
+  }[];
   /** Added field: why the latest source did not render; `revision` is then still the last good one. */
   error?: { code: string; message: string } | undefined;
 }

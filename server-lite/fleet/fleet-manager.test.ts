@@ -33,3 +33,50 @@ t.test('--target: selectors, cluster names and groups', async (t) => {
   t.same(parseTarget('group=edge', 2), { name: 'target-2', clusterGroup: 'edge' });
   t.throws(() => parseTarget('env in (', 3), { code: 'SELECTOR_INVALID' });
 });
+
+t.test('bundle status: a cluster the rollout holds at its previous revision is OutOfSync and says what it waits for', async (t) => {
+  const { join } = await import('node:path');
+  const pino = (await import('pino')).default;
+  const { FleetStore } = await import('./fleet-store.ts');
+  const { FleetManager } = await import('./fleet-manager.ts');
+  const { normaliseManifests } = await import('./manifest-set.ts');
+  const store = new FleetStore(join(t.testdir(), 'm.db'));
+  t.teardown(() => store.close());
+  const clusters = [{ id: 'c1', name: 'site-1', labels: { env: 'edge' } }, { id: 'c2', name: 'site-2', labels: { env: 'edge' } }];
+  const m = new FleetManager(store, {
+    clusters: async () => clusters, online: () => new Set(['c1', 'c2']), now: () => 0, log: pino({ level: 'silent' }),
+    tools: { helm: () => 'helm', kustomize: () => 'kustomize' },
+  });
+  const set = (v: string) => normaliseManifests([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'x' }, data: { v } }], { bundle: 'app' });
+  const spec = { rolloutStrategy: { partitions: [{ name: 'canary', clusterName: 'site-1' }, { name: 'rest', clusterName: 'site-2' }] } };
+  let seq = 0;
+  const report = (clusterId: string, revision: string, state: string) => {
+    store.acked('app', clusterId, revision, 0);
+    store.recordStatuses(`a-${clusterId}`, clusterId, [{ seq: ++seq, status: { bundle: 'app', revision, appliedRevision: revision, state, message: `${state} here` } }], () => null, 0);
+  };
+  const v1 = set('1');
+  store.putBundle('app', 'push', v1.revision, spec, clusters.map((c) => ({ clusterId: c.id, set: v1 })), 0);
+  await m.plan();
+  report('c1', v1.revision, 'Ready');
+  await m.plan();
+  report('c2', v1.revision, 'Ready');
+  await m.plan();
+  t.same(m.status('app')?.clusters.map((c) => [c.name, c.state]), [['site-1', 'Ready'], ['site-2', 'Ready']]);
+
+  const v2 = set('2');
+  store.putBundle('app', 'push', v2.revision, spec, clusters.map((c) => ({ clusterId: c.id, set: v2 })), 0);
+  await m.plan();
+  report('c1', v2.revision, 'NotReady');
+  await m.plan();
+  const held = m.status('app')?.clusters.find((c) => c.id === 'c2');
+  t.equal(held?.state, 'OutOfSync', 'not Ready: it runs the previous revision');
+  t.same(held?.rollout, { partition: 'rest', reason: 'partition-gate', blockedBy: ['canary'] });
+  t.match(held?.message, /^at revision [0-9a-f]{12}, not yet [0-9a-f]{12}: rollout waits for partition "canary" to be Ready$/);
+  t.equal(m.status('app')?.clusters.find((c) => c.id === 'c1')?.state, 'NotReady', 'the canary shows its own state');
+
+  report('c1', v2.revision, 'Ready');
+  await m.plan();
+  const after = m.status('app')?.clusters.find((c) => c.id === 'c2');
+  t.equal(after?.revision, v2.revision, 'the canary is Ready: the rest gets v2');
+  t.equal(after?.rollout, undefined);
+});

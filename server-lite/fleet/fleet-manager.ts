@@ -11,7 +11,7 @@ import { renderDiscovered, renderSource, type BundleOutcome } from './render-sou
 import type { DiscoveredBundle } from './discovery.ts';
 import type { ClusterInfo, TargetCriteria } from './targeting.ts';
 import type { RenderTools } from './tools.ts';
-import { planRollout } from './rollout.ts';
+import { planRollout, type RolloutPlan } from './rollout.ts';
 import { byCluster, summarise, worstState, type BundleStatus, type ClusterFleetStatus, type DeploymentState } from './deployment-state.ts';
 import { FleetError } from './errors.ts';
 import type { FleetStore, BundleSpec, StatusEventRow } from './fleet-store.ts';
@@ -52,6 +52,9 @@ function specOf(y: FleetYaml): BundleSpec {
 export class FleetManager {
   readonly store: FleetStore;
   readonly #host: FleetHost;
+  /** Each bundle's latest rollout plan and the cluster names last seen: what `status()` explains. */
+  readonly #plans = new Map<string, RolloutPlan>();
+  #names = new Map<string, string>();
   /** Called after anything that may change what an agent should hold. */
   onChange: () => void = () => {};
 
@@ -119,6 +122,7 @@ export class FleetManager {
    */
   async plan(): Promise<void> {
     const known = new Map((await this.#host.clusters()).map((c) => [c.id, c]));
+    this.#names = new Map([...known.values()].map((c) => [c.id, c.name]));
     const now = this.#host.now();
     const online = this.#host.online();
     const targets = this.store.targets();
@@ -140,11 +144,13 @@ export class FleetManager {
           };
         }),
       });
+      this.#plans.set(b.name, plan);
       const rev = new Map(mine.map((t) => [t.clusterId, t.revision]));
       for (const id of plan.assign) this.store.assign(b.name, id, rev.get(id) ?? b.revision, now);
       for (const d of deps.values()) if (!rev.has(d.clusterId) && d.desiredRevision !== null) this.store.unassign(b.name, d.clusterId, now);
     }
     const live = new Set(this.store.bundles().map((b) => b.name));
+    for (const name of this.#plans.keys()) if (!live.has(name)) this.#plans.delete(name);
     for (const d of this.store.deployments()) if (!live.has(d.bundle) && d.desiredRevision !== null) this.store.unassign(d.bundle, d.clusterId, now);
   }
 
@@ -157,6 +163,27 @@ export class FleetManager {
     const clusters: BundleStatus['clusters'] = this.store.deployments({ bundle: name }).filter((d) => targeted.has(d.clusterId)).map((d) => ({ id: d.clusterId, ...stateOf(d, online.has(d.clusterId)), revision: d.desiredRevision ?? undefined, appliedRevision: d.appliedRevision ?? undefined }));
     for (const id of targeted) if (!clusters.some((c) => c.id === id)) clusters.push({ id, ...(online.has(id) ? { state: 'Pending' as const, message: 'waiting for its turn in the rollout' } : { state: 'Offline' as const, message: 'fleet agent not connected; nothing delivered yet' }) });
     clusters.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const waiting = new Map((this.#plans.get(name)?.waiting ?? []).map((w) => [w.clusterId, w]));
+    const targetOf = new Map(this.store.targets(name).map((t) => [t.clusterId, t.revision]));
+    for (const c of clusters) {
+      const clusterName = this.#names.get(c.id);
+      if (clusterName !== undefined) c.name = clusterName;
+      const w = waiting.get(c.id);
+      if (!w || c.state === 'Offline' || (c.revision !== undefined && c.revision === targetOf.get(c.id))) continue;
+      // Held back by the rollout at its previous revision: not Ready for this bundle revision (as
+      // Fleet shows a staged but undeployed revision), and the message says what it waits for.
+      c.rollout = { partition: w.partition, reason: w.reason, ...(w.blockedBy ? { blockedBy: w.blockedBy } : {}) };
+      const why = w.reason === 'paused' ? 'the bundle is paused'
+        : w.reason === 'partition-gate' ? `rollout waits for partition ${(w.blockedBy ?? []).map((p) => `"${p}"`).join(', ') || 'before it'} to be Ready`
+          : `rollout waits for maxUnavailable room in partition "${w.partition}"`;
+      const held = c.revision === undefined ? `not deployed yet: ${why}` : `at revision ${short(c.revision)}, not yet ${short(targetOf.get(c.id))}: ${why}`;
+      if (c.state === 'Ready' || c.state === 'Pending') {
+        if (c.state === 'Ready') c.state = 'OutOfSync';
+        c.message = held;
+      } else {
+        c.message = `${held}; ${c.message}`;
+      }
+    }
     const status: BundleStatus = { name, revision: b.revision ?? '', summary: summarise(clusters.map((c) => c.state)), clusters };
     if (b.error) status.error = b.error;
     return status;

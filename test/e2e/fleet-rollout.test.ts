@@ -174,8 +174,10 @@ t.test('fleet rollout: partitions and maxUnavailable over three clusters, one Of
       const x = await status();
       t.same(brief(x, canary.id), { state: 'NotReady', revision: canaryV3, applied: canaryV3 }, `${when}: the canary is NotReady at v3`);
       for (const s of [second, third]) {
-        // Still assigned v2 and at it: the planner has not even handed v3 over.
-        t.same(brief(x, s.id), { state: 'Ready', revision: v2rev.get(s.id), applied: v2rev.get(s.id) }, `${when}: ${s.name} is still assigned and at v2`);
+        // Still assigned v2 and at it: the planner has not even handed v3 over. Not Ready for this
+        // bundle revision, though: OutOfSync, saying it waits for the canary.
+        t.same(brief(x, s.id), { state: 'OutOfSync', revision: v2rev.get(s.id), applied: v2rev.get(s.id) }, `${when}: ${s.name} is still assigned and at v2`);
+        t.match(row(x, s.id), { rollout: { reason: 'partition-gate', blockedBy: ['canary'] }, message: /rollout waits for partition "canary"/ }, `${when}: ${s.name} says what it waits for`);
         t.equal(await live(s.name), '2', `${when}: ${s.name} has v2 live`);
         t.not((await kubectl(['-n', s.name, 'get', 'deployment', 'web'])).code, 0, `${when}: ${s.name} has no v3 Deployment`);
       }
@@ -192,9 +194,7 @@ t.test('fleet rollout: partitions and maxUnavailable over three clusters, one Of
     t.comment(human.stdout);
     const lines = human.stdout.split('\n');
     t.match(lines.find((l) => l.includes(canary.id)), /NotReady .*not ready: .*web/, 'the human form shows the canary NotReady and why');
-    t.match(human.stdout, /canary/, 'the human form says the rollout waits on partition "canary"', {
-      todo: 'bundle status does not expose the rollout plan (waiting reason, partition); see the report',
-    });
+    t.match(lines.find((l) => l.includes(second.id)), /site-2\s+OutOfSync\s+[0-9a-f]{12}\s+at revision .*rollout waits for partition "canary"/, 'the human form says the rollout waits on partition "canary"');
 
     // The canary may pass now: its pod schedules, the Deployment turns Available, and the rest follows.
     const label = await kubectl(['label', 'node', cluster.nodes[0] ?? 'kwok-node-0', `${GATE_LABEL}=yes`]);
