@@ -161,7 +161,7 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       handle: guarded(async (ctx, req, res) => {
         await requireAdmin(ctx, req);
         const b = await readJson(req, gitRepoBody);
-        fleet.addGitRepo(b.name, { repo: b.repo, branch: b.branch, revision: b.revision, paths: b.paths, pollIntervalSeconds: b.pollIntervalSeconds });
+        await fleet.addGitRepo(b.name, { repo: b.repo, branch: b.branch, revision: b.revision, paths: b.paths, pollIntervalSeconds: b.pollIntervalSeconds });
         sendJson(res, 201, { name: b.name });
       }),
     },
@@ -179,6 +179,8 @@ export function fleetRoutes(fleet: FleetService): Route[] {
         await requireAdmin(ctx, req);
         const b = await readJson(req, groupBody);
         fleet.store.putGroup(b.name, parseSelectorString(b.selector), Date.now());
+        // Bundles whose targets name this group are rendered again for it.
+        void fleet.retarget();
         await m.plan();
         sendJson(res, 201, { name: b.name });
       }),
@@ -188,6 +190,7 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       handle: guarded(async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);
         if (!fleet.store.deleteGroup(name ?? '')) throw new FleetError('CLUSTERGROUP_NOT_FOUND', `no cluster group named ${name}`);
+        void fleet.retarget();
         sendNoContent(res);
       }),
     },

@@ -16,6 +16,7 @@ import { byCluster, summarise, worstState, type BundleStatus, type ClusterFleetS
 import { FleetError } from './errors.ts';
 import type { FleetStore, BundleSpec, StatusEventRow } from './fleet-store.ts';
 import type { FleetYaml } from './fleet-yaml.ts';
+import { canonicalJson, sha256 } from './manifest-set.ts';
 
 export interface FleetHost {
   clusters(): Promise<ClusterInfo[]>;
@@ -33,6 +34,8 @@ export interface ApplyResult {
   clusters?: string[] | undefined;
   error?: { code: string; message: string } | undefined;
 }
+
+const outcomeName = (o: BundleOutcome): string => (o.ok ? o.result.name : o.name);
 
 const short = (r: string | null | undefined): string => (r ? r.slice(0, 12) : 'none');
 
@@ -82,19 +85,52 @@ export class FleetManager {
     return out;
   }
 
-  /** `drover bundle apply`: the CLI's tar.gz of a directory. */
+  /**
+   * What targeting depends on besides the source: clusters (ids, names, labels) and cluster groups.
+   * When it changes, bundles are rendered again (`retargetPushes`, and a forced gitrepo poll).
+   */
+  async fingerprint(): Promise<string> {
+    const clusters = (await this.#host.clusters()).map((c) => [c.id, c.name, c.labels] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    return sha256(canonicalJson({ clusters, groups: this.store.groups() }));
+  }
+
+  /** `drover bundle apply`: the CLI's tar.gz of a directory, kept so it can be rendered again. */
   async applyArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined }): Promise<ApplyResult[]> {
+    const fingerprint = await this.fingerprint();
+    const outcomes = await this.#renderArchive(archive, opts);
+    this.store.putPush(opts.name, { namespace: opts.namespace, targets: opts.targets }, archive, outcomes.map(outcomeName), fingerprint, this.#host.now());
+    return this.#store(outcomes, 'push');
+  }
+
+  async #renderArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined }): Promise<BundleOutcome[]> {
     const dir = await mkdtemp(join(tmpdir(), 'drover-bundle-'));
     try {
       await extractSource(archive, dir);
-      const outcomes = await renderSource({
+      return await renderSource({
         root: dir, prefix: opts.name, clusters: await this.#host.clusters(), groups: this.store.groups(),
         targets: opts.targets, defaultNamespace: opts.namespace, tools: this.#host.tools,
       });
-      return this.#store(outcomes, 'push');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Renders pushed bundles again whose targeting inputs changed since they were rendered: a new
+   * cluster, new labels, a new or changed cluster group. A bundle that now fails (its target
+   * matches nothing any more) keeps its last good revision and shows the error.
+   */
+  async retargetPushes(fingerprint: string): Promise<string[]> {
+    const done: string[] = [];
+    for (const p of this.store.pushes()) {
+      if (p.fingerprint === fingerprint) continue;
+      const outcomes = (await this.#renderArchive(await this.store.pushArchive(p.name), { name: p.name, ...p.opts })).filter((o) => p.bundles.includes(outcomeName(o)));
+      await this.#store(outcomes, 'push');
+      this.store.pushRendered(p.name, fingerprint, this.#host.now());
+      this.#host.log.info({ push: p.name, bundles: outcomes.map(outcomeName) }, 'pushed bundles rendered again: clusters or groups changed');
+      done.push(p.name);
+    }
+    return done;
   }
 
   /** A gitrepo poll found these bundles (the checkout stays in place while rendering). */
@@ -109,6 +145,7 @@ export class FleetManager {
 
   async deleteBundle(name: string): Promise<boolean> {
     const gone = this.store.deleteBundle(name);
+    this.store.releasePushed(name);
     if (gone) {
       await this.plan();
       this.onChange();

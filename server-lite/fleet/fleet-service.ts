@@ -9,6 +9,7 @@ import { FleetManager, type ApplyResult } from './fleet-manager.ts';
 import { FleetSync, type FleetSession } from './fleet-sync.ts';
 import { GitPoller, type PollResult } from './git-poller.ts';
 import { toolsAt } from './tools.ts';
+import { FLEET_LIMITS } from './limits.ts';
 import type { ClusterInfo } from './targeting.ts';
 
 export interface FleetServiceDeps {
@@ -29,8 +30,10 @@ export class FleetService {
   readonly #pollers = new Map<string, GitPoller>();
   readonly #deps: FleetServiceDeps;
   readonly #git: string;
-  /** Last poll result per gitrepo (for `gitrepo list`). */
-  readonly lastPoll = new Map<string, { commit?: string | undefined; error?: string | undefined; results: ApplyResult[] }>();
+  /** Last poll result per gitrepo (for `gitrepo list`), with the targeting fingerprint it was rendered for. */
+  readonly lastPoll = new Map<string, { commit?: string | undefined; error?: string | undefined; results: ApplyResult[]; fingerprint?: string | undefined }>();
+  #retargetTimer: NodeJS.Timeout | undefined;
+  #retargeting: Promise<void> | undefined;
 
   constructor(deps: FleetServiceDeps) {
     this.#deps = deps;
@@ -48,18 +51,47 @@ export class FleetService {
   start(): void {
     this.sync.start();
     for (const g of this.store.gitRepos()) this.#startPoller(g);
+    this.#retargetTimer = setInterval(() => void this.retarget(), FLEET_LIMITS.retargetIntervalMs);
+    this.#retargetTimer.unref();
+  }
+
+  /**
+   * Clusters, their labels or cluster groups changed since bundles were rendered: render them
+   * again (pushed ones from their stored archive, gitrepos by a forced poll of their checkout), so
+   * a cluster registered or relabelled after the last commit gets what now targets it.
+   */
+  retarget(): Promise<void> {
+    this.#retargeting ??= (async () => {
+      try {
+        const fp = await this.manager.fingerprint();
+        await this.manager.retargetPushes(fp);
+        for (const g of this.store.gitRepos()) {
+          const last = this.lastPoll.get(g.name);
+          if (last?.commit !== undefined && last.fingerprint !== fp) void this.#pollers.get(g.name)?.pollNow();
+        }
+      } catch (err) {
+        this.#deps.log.warn({ err: (err as Error).message }, 'fleet retarget failed; retrying next cycle');
+      } finally {
+        this.#retargeting = undefined;
+      }
+    })();
+    return this.#retargeting;
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#retargetTimer);
+    await this.#retargeting;
     this.sync.stop();
     await Promise.all([...this.#pollers.values()].map((p) => p.stop()));
     this.store.close();
   }
 
-  addGitRepo(name: string, spec: GitRepoRow['spec']): void {
+  async addGitRepo(name: string, spec: GitRepoRow['spec']): Promise<void> {
     this.store.putGitRepo(name, spec, this.#deps.now());
-    void this.#pollers.get(name)?.stop();
+    // The old poller must be gone before a new one runs git in the same working directory.
+    await this.#pollers.get(name)?.stop();
     this.#pollers.delete(name);
+    this.lastPoll.delete(name);
     this.#startPoller({ name, spec, commit: null, error: null, polledAt: null });
   }
 
@@ -93,17 +125,24 @@ export class FleetService {
   async #onPoll(name: string, r: PollResult): Promise<void> {
     const now = this.#deps.now();
     if (r.error) {
-      this.store.gitRepoPolled(name, null, `${r.error.code}: ${r.error.message}`, now);
-      this.lastPoll.set(name, { error: r.error.message, results: this.lastPoll.get(name)?.results ?? [] });
+      // The commit fetched (if git got that far) is shown next to the error it caused.
+      this.store.gitRepoPolled(name, r.commit ?? null, `${r.error.code}: ${r.error.message}`, now);
+      const last = this.lastPoll.get(name);
+      this.lastPoll.set(name, { error: r.error.message, results: last?.results ?? [], fingerprint: last?.fingerprint });
       return;
     }
     this.store.gitRepoPolled(name, r.commit ?? null, null, now);
-    if (!r.changed && this.lastPoll.has(name)) return;
+    // Before rendering: clusters that change while it renders trigger one more.
+    const fingerprint = await this.manager.fingerprint();
+    const last = this.lastPoll.get(name);
+    if (!r.changed && last?.commit === r.commit && last?.fingerprint === fingerprint) return;
     try {
       const results = await this.manager.applyDiscovered(`git:${name}`, r.bundles, r.failed);
-      this.lastPoll.set(name, { commit: r.commit, results });
+      this.lastPoll.set(name, { commit: r.commit, results, fingerprint });
     } catch (err) {
-      this.store.gitRepoPolled(name, null, (err as Error).message, now);
+      // Forget the last poll so the next one renders this commit again instead of skipping it.
+      this.lastPoll.delete(name);
+      this.store.gitRepoPolled(name, r.commit ?? null, (err as Error).message, now);
     }
   }
 }

@@ -4,7 +4,8 @@
 // content-addressed blobs (never one big row), deployments per (bundle, cluster), the last status
 // sequence stored per agent (de-duplication), cluster groups and git repositories.
 import Database from 'better-sqlite3';
-import { chunkManifestSet, reassembleManifestSet, type ChunkIndex } from './chunks.ts';
+import { chunkBytes, chunkManifestSet, reassembleBytes, reassembleManifestSet, type ChunkIndex } from './chunks.ts';
+import type { TargetCriteria } from './targeting.ts';
 import type { ManifestSet } from './manifest-set.ts';
 import type { LabelSelector, RolloutStrategy } from './fleet-yaml.ts';
 
@@ -29,7 +30,21 @@ const MIGRATIONS = [
      revision TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL, agent_time TEXT, received_at INTEGER NOT NULL,
      PRIMARY KEY (agent_id, seq));
    CREATE INDEX fleet_status_events_bundle ON fleet_status_events (bundle, cluster_id, agent_id, seq);`,
+  // A pushed directory is kept (as blobs) so its bundles can be rendered again when clusters,
+  // their labels or cluster groups change; `bundles` are those it still owns.
+  `CREATE TABLE fleet_pushes (
+     name TEXT PRIMARY KEY, opts TEXT NOT NULL, archive_index TEXT NOT NULL, bundles TEXT NOT NULL,
+     fingerprint TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
 ];
+
+/** `drover bundle apply` as stored: the archive's options and the bundles it owns. */
+export interface PushRow {
+  name: string;
+  opts: { namespace?: string | undefined; targets?: TargetCriteria[] | undefined };
+  bundles: string[];
+  /** The clusters-and-groups fingerprint it was last rendered for. */
+  fingerprint: string;
+}
 
 /** Status events kept per agent (the newest); older ones are trimmed as new ones arrive. */
 export const STATUS_EVENTS_PER_AGENT = 1000;
@@ -244,6 +259,47 @@ export class FleetStore {
       clusterId: String(r.cluster_id), seq: Number(r.seq), bundle: String(r.bundle), revision: String(r.revision),
       state: String(r.state), message: String(r.message), at: str(r.agent_time), receivedAt: Number(r.received_at),
     }));
+  }
+
+  putPush(name: string, opts: PushRow['opts'], archive: Uint8Array, bundles: readonly string[], fingerprint: string, now: number): void {
+    const { index, blobs } = chunkBytes(archive);
+    const putBlob = this.db.prepare('INSERT OR IGNORE INTO fleet_blobs (sha256, bytes) VALUES (?, ?)');
+    this.db.transaction(() => {
+      for (const [sha, bytes] of blobs) putBlob.run(sha, bytes);
+      this.db.prepare(`INSERT INTO fleet_pushes (name, opts, archive_index, bundles, fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (name) DO UPDATE SET opts = excluded.opts, archive_index = excluded.archive_index, bundles = excluded.bundles,
+        fingerprint = excluded.fingerprint, updated_at = excluded.updated_at`)
+        .run(name, JSON.stringify(opts), JSON.stringify(index), JSON.stringify([...bundles].sort()), fingerprint, now);
+    })();
+  }
+
+  pushes(): PushRow[] {
+    return (this.db.prepare('SELECT name, opts, bundles, fingerprint FROM fleet_pushes ORDER BY name').all() as Row[]).map((r) => ({
+      name: String(r.name), opts: JSON.parse(String(r.opts)) as PushRow['opts'], bundles: JSON.parse(String(r.bundles)) as string[], fingerprint: String(r.fingerprint),
+    }));
+  }
+
+  async pushArchive(name: string): Promise<Buffer> {
+    const r = this.db.prepare('SELECT archive_index FROM fleet_pushes WHERE name = ?').get(name) as Row | undefined;
+    if (!r) throw new Error(`no pushed source ${name}`);
+    const getBlob = this.db.prepare('SELECT bytes FROM fleet_blobs WHERE sha256 = ?').pluck();
+    return reassembleBytes(JSON.parse(String(r.archive_index)) as ChunkIndex, (sha) => getBlob.get(sha) as Buffer | undefined);
+  }
+
+  pushRendered(name: string, fingerprint: string, now: number): void {
+    this.db.prepare('UPDATE fleet_pushes SET fingerprint = ?, updated_at = ? WHERE name = ?').run(fingerprint, now, name);
+  }
+
+  /** A bundle was deleted: the push that made it no longer owns it (and goes when it owns none). */
+  releasePushed(bundle: string): void {
+    this.db.transaction(() => {
+      for (const p of this.pushes()) {
+        if (!p.bundles.includes(bundle)) continue;
+        const rest = p.bundles.filter((b) => b !== bundle);
+        if (rest.length === 0) this.db.prepare('DELETE FROM fleet_pushes WHERE name = ?').run(p.name);
+        else this.db.prepare('UPDATE fleet_pushes SET bundles = ? WHERE name = ?').run(JSON.stringify(rest), p.name);
+      }
+    })();
   }
 
   lastSeq(agentId: string): number {

@@ -28,6 +28,9 @@ export const FLEET_LIMITS = Object.freeze({
   maxSourceFiles: 20_000,
   /** Push payloads list commits; GitHub caps them at 25 MB but we only need the head, so 5 MiB. */
   maxWebhookBytes: 5 * 1024 * 1024,
+  /** How often the server checks whether clusters, their labels or cluster groups changed, so
+   *  bundles are rendered again for them (a device registered today gets yesterday's bundles). */
+  retargetIntervalMs: 2_000,
   /** Output kept from a failing tool for the error message; the rest is dropped. */
   maxToolErrorChars: 4_000,
 });

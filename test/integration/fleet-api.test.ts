@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packSource } from '../../server-lite/fleet/source-archive.ts';
-import { api, createToken, errorCode, registerAgent, removeDir, startTestServer, tempDir } from './server-harness.ts';
+import { api, createToken, errorCode, eventually, registerAgent, removeDir, startTestServer, tempDir } from './server-harness.ts';
 
 t.test('fleet API: contract paths, events, not-found codes, admin only', async (t) => {
   const server = await startTestServer();
@@ -67,4 +67,51 @@ t.test('fleet API: contract paths, events, not-found codes, admin only', async (
   }
   t.equal((await api(server, 'DELETE', '/v1/bundles/web', { bearer })).status, 204, 'DELETE at the contract path');
   t.equal(errorCode(await api(server, 'GET', '/v1/bundles/web', { bearer })), 'BUNDLE_NOT_FOUND');
+});
+
+t.test('fleet retargeting: a group created later and a cluster registered later get the pushed bundles, without a new push', async (t) => {
+  const server = await startTestServer();
+  const src = tempDir('drover-fleet-retarget-src-');
+  t.teardown(async () => {
+    await server.close();
+    removeDir(server.dataDir);
+    removeDir(src);
+  });
+  const bearer = server.adminToken;
+  const join1 = await createToken(server, { labels: { env: 'edge' } });
+  const first = await registerAgent(server, join1.secret, { name: 'edge-1', labels: { env: 'edge' } });
+  mkdirSync(join(src, 'web'), { recursive: true });
+  writeFileSync(join(src, 'web', 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n');
+  const archive = await packSource(join(src, 'web'));
+
+  const early = await api(server, 'POST', '/v1/fleet/bundles?name=later&target=group%3Dlater', { bearer, raw: archive, contentType: 'application/gzip' });
+  t.equal(early.status, 422, 'the group does not exist yet');
+  t.match(early.json, { bundles: [{ name: 'later', ok: false, error: { code: 'TARGET_NO_MATCH' } }] });
+  t.equal((await api(server, 'POST', '/v1/fleet/bundles?name=web&target=env%3Dedge', { bearer, raw: archive, contentType: 'application/gzip' })).status, 200);
+
+  t.equal((await api(server, 'POST', '/v1/clustergroups', { bearer, body: { name: 'later', selector: 'env=edge' } })).status, 201);
+  await eventually(async () => {
+    const s = (await api(server, 'GET', '/v1/bundles/later', { bearer })).json as { error?: unknown; clusters: { id: string }[] };
+    return s.error === undefined && s.clusters.length === 1 && s.clusters[0]?.id === first.clusterId;
+  }, 'the bundle waiting for the group is rendered once the group exists', 1200);
+  t.pass('group created later: bundle targeted, error cleared');
+
+  const join2 = await createToken(server, { labels: { env: 'edge' } });
+  const second = await registerAgent(server, join2.secret, { name: 'edge-2', labels: { env: 'edge' } });
+  await eventually(async () => {
+    const ids = ((await api(server, 'GET', '/v1/bundles/web', { bearer })).json as { clusters: { id: string }[] }).clusters.map((c) => c.id);
+    return ids.includes(second.clusterId) && ids.includes(first.clusterId);
+  }, 'a cluster registered after the push gets the bundle', 1200);
+  t.pass('cluster registered later: targeted');
+
+  t.equal((await api(server, 'PATCH', `/v1/clusters/${second.clusterId}`, { bearer, body: { labels: { env: 'core' } } })).status, 200);
+  await eventually(async () => {
+    const ids = ((await api(server, 'GET', '/v1/bundles/web', { bearer })).json as { clusters: { id: string }[] }).clusters.map((c) => c.id);
+    return !ids.includes(second.clusterId);
+  }, 'a cluster relabelled out of the selector is no longer targeted', 1200);
+  t.pass('relabelled: untargeted');
+  t.equal((await api(server, 'DELETE', '/v1/bundles/later', { bearer })).status, 204);
+  t.equal((await api(server, 'DELETE', '/v1/clustergroups/later', { bearer })).status, 204);
+  await new Promise((r) => setTimeout(r, 2500)); // one retarget cycle: a deleted bundle must not come back
+  t.equal(errorCode(await api(server, 'GET', '/v1/bundles/later', { bearer })), 'BUNDLE_NOT_FOUND', 'a deleted pushed bundle is not rendered again');
 });
