@@ -3,7 +3,8 @@
 // env=edge,site=b), a file:// git repository polled with real git once an hour, so only the webhook
 // brings new commits. Covers cluster groups (CLI, targetCustomizations, bundle targets), the push
 // webhook (GitHub and GitLab, wrong secrets refused), a Helm chart that stops rendering (error shown,
-// earlier revision stays live, the fix clears it) and gitrepo list/delete/bad input.
+// earlier revision stays live, the fix clears it), gitrepo list/delete/bad input, and bundles that
+// follow a cluster group created later and a relabelled cluster without a new commit.
 import t from 'tap';
 import path from 'node:path';
 import https from 'node:https';
@@ -350,5 +351,49 @@ t.test('fleet sources: cluster groups, push webhook, a chart that stops renderin
     const b = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: repoUrl } }));
     const r = await webhook({ 'x-github-event': 'push', 'x-hub-signature-256': sign(b) }, b);
     t.same([r.status, r.json.polled], [202, []]);
+  });
+
+  await t.test('retargeting without a commit: a group created later, a cluster relabelled', async (t) => {
+    // `late` customizes for a group that does not exist yet (the bundle fails with TARGET_NO_MATCH);
+    // `tagged` deploys only where canary=yes, which no cluster has yet (it deploys nowhere).
+    write(path.join(repo, 'late/cm.yaml'), cm('late', 'by: group'));
+    write(path.join(repo, 'late/fleet.yaml'), 'defaultNamespace: fleet-src\ntargetCustomizations:\n- name: later\n  clusterGroup: later\n- name: rest\n  clusterSelector: {}\n  doNotDeploy: true\n');
+    write(path.join(repo, 'tagged/cm.yaml'), cm('tagged', 'by: label'));
+    write(path.join(repo, 'tagged/fleet.yaml'), 'defaultNamespace: fleet-src\ntargetCustomizations:\n- name: canary\n  clusterSelector: {matchLabels: {canary: "yes"}}\n- name: rest\n  clusterSelector: {}\n  doNotDeploy: true\n');
+    const head = await commit('late and tagged');
+    // 1h interval: after the first poll only retargeting (or a webhook, not sent here) renders again.
+    const add = await admin(['gitrepo', 'add', 'rt', '--repo', repoUrl, '--branch', 'main', '--paths', 'late,tagged', '--poll-interval', '1h']);
+    t.equal(add.exitCode, 0, add.stderr);
+    const failing = await waitFor('late fails for its missing group', async () => (await gitrepo('rt'))?.bundleErrors.find((e) => e.bundle === 'rt-late'), 60_000);
+    t.equal(failing.code, 'TARGET_NO_MATCH');
+    t.match(failing.message, /cluster group "later" does not exist/);
+    const tagged = await waitFor('tagged stored, on no cluster', async () => {
+      const s = await status('rt-tagged');
+      return s?.revision ? s : undefined;
+    }, 60_000);
+    t.same(tagged?.clusters, [], 'no cluster has canary=yes');
+
+    const g = await admin(['clustergroup', 'create', 'later', '--selector', 'site=b']);
+    t.equal(g.exitCode, 0, g.stderr);
+    const late = await waitFor('late Ready on site-b after the group is created', readyOn('rt-late', [B.id]), 30_000);
+    t.notOk(late.error, 'the TARGET_NO_MATCH error is cleared');
+    t.equal(await cmData(B, 'late', 'by'), 'group', 'the object is live on site-b');
+    t.ok(await absent(A, 'late'), 'site-a is not in the group');
+    const afterGroup = await gitrepo('rt');
+    t.same([afterGroup?.commit, afterGroup?.bundleErrors], [head, []], 'same commit, no bundle error left');
+
+    const label = await admin(['cluster', 'label', A.id, 'canary=yes']);
+    t.equal(label.exitCode, 0, label.stderr);
+    t.match(label.stdout, /canary=yes/);
+    await waitFor('tagged Ready on the relabelled site-a', readyOn('rt-tagged', [A.id]), 30_000);
+    t.equal(await cmData(A, 'tagged', 'by'), 'label', 'the object is live on site-a');
+    t.ok(await absent(B, 'tagged'), 'not on site-b');
+
+    const unlabel = await admin(['cluster', 'label', A.id, 'canary-']);
+    t.equal(unlabel.exitCode, 0, unlabel.stderr);
+    t.notMatch(unlabel.stdout, /canary/);
+    await waitFor('tagged pruned from site-a once the label is gone', () => absent(A, 'tagged'), 30_000);
+    t.same((await status('rt-tagged'))?.clusters, [], 'the bundle targets no cluster again');
+    t.equal(await commitOf('rt'), head, 'all of it without a new commit');
   });
 });
