@@ -49,7 +49,9 @@ class SimAgent {
 async function main(): Promise<void> {
   const machine = describeMachine();
   const dir = mkdtempSync(path.join(tmpdir(), 'drover-bench-fleet-'));
-  const server = await startServer(path.join(dir, 'server'), 0, { DROVER_LOG_LEVEL: 'info' });
+  // DROVER_BENCH_SERVER_CPU_PROF=DIR: a V8 CPU profile of the server process, written when it stops.
+  const prof = process.env.DROVER_BENCH_SERVER_CPU_PROF;
+  const server = await startServer(path.join(dir, 'server'), 0, { DROVER_LOG_LEVEL: 'info', ...(prof ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${prof}` } : {}) });
   const clients: TunnelClient[] = [];
   const sims: SimAgent[] = [];
   const bundleDir = path.join(dir, 'bundle');

@@ -62,3 +62,6 @@ export { requestOverStream, createStreamHttpServer, HTTP_TARGET_PREFIX, KUBE_API
 export type { StreamHttpRequest, StreamHttpResult, StreamHttpHandlers, StreamHttpServer } from './http-over-stream.ts';
 export { sessionPair, whenReady, bothReady, rawSession, RecordingTransport } from './session-pair.ts';
 export type { SessionPair } from './session-pair.ts';
+
+// Fleet manifest sets: how the server and the agent name the same set (delta deliveries, decision 0755)
+export { canonicalJson, manifestRevision, sha256Hex } from './manifest-digest.ts';

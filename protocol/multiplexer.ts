@@ -8,6 +8,8 @@ import { FLAGS, type Hello } from './frame.ts';
 import { FRAME_HEADER_BYTES, POOLED_FRAME_MIN_BYTES, type SessionLimits } from './limits.ts';
 import type { SessionSide } from './session-types.ts';
 import { FramePool } from './frame-pool.ts';
+
+const STREAM_DESTROYED = new TunnelError('STREAM_CANCELLED', 'stream destroyed before it finished');
 import { TunnelStream, type StreamOwner } from './tunnel-stream.ts';
 
 /** What the multiplexer needs from its session. */
@@ -133,7 +135,9 @@ export class Multiplexer implements StreamOwner {
   streamDestroyed(s: TunnelStream, err: Error | null): void {
     this.writable.delete(s);
     if (s.wireClosed) return;
-    const te = err === null ? new TunnelError('STREAM_CANCELLED', 'stream destroyed before it finished') : toTunnelError(err, 'STREAM_CANCELLED');
+    // A plain destroy (the common end of a request stream) reuses one error: only its code and
+    // message go on the wire, and building a fresh one (with a stack) per stream showed in profiles.
+    const te = err === null ? STREAM_DESTROYED : toTunnelError(err, 'STREAM_CANCELLED');
     const wasOpened = this.streams.has(s.id);
     this.forget(s);
     if (wasOpened && this.host.isOpen()) {

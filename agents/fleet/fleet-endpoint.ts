@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { FleetAgent } from './fleet-agent.ts';
 import type { DesiredDeployment } from './types.ts';
 import { FLEET_AGENT_LIMITS, FLEET_ROLE_LIMITS } from './limits.ts';
+import { applyDelta, isDesiredDelta } from './manifest-delta.ts';
 
 export const FLEET_TARGET = 'http:drover-fleet';
 
@@ -46,6 +47,12 @@ export function fleetEndpoint(agent: FleetAgent, log: Logger): (req: IncomingMes
       send(res, 200, { deployments: agent.resumePoint() });
     } else if (req.method === 'PUT' && deployment) {
       const body = await readJson(req, FLEET_ROLE_LIMITS.MAX_DESIRED_BYTES);
+      if (isDesiredDelta(body) && body.id === decodeURIComponent(deployment[1] ?? '')) {
+        // Rebuilt against what is stored, checked against the revision named, then stored like a full set.
+        const full = applyDelta(agent.store.deployment(body.id), body);
+        send(res, 200, agent.accept(full));
+        return;
+      }
       if (!isDesired(body) || body.id !== decodeURIComponent(deployment[1] ?? '')) {
         send(res, 400, { code: 'MANIFEST_INVALID', message: 'the body is not a desired deployment for this id' });
         return;
@@ -70,7 +77,7 @@ export function fleetEndpoint(agent: FleetAgent, log: Logger): (req: IncomingMes
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
       const e = err as Error & { code?: unknown };
-      const status = err instanceof BodyTooLarge ? 413 : err instanceof SyntaxError ? 400 : 422;
+      const status = err instanceof BodyTooLarge ? 413 : err instanceof SyntaxError ? 400 : e.code === 'DELTA_MISMATCH' ? 409 : 422;
       const code = typeof e.code === 'string' ? e.code : status === 413 ? 'TOO_LARGE' : 'INVALID';
       log.warn({ code, err: e.message, path: req.url }, 'fleet request refused');
       if (!res.headersSent) send(res, status, { code, message: e.message });

@@ -163,6 +163,11 @@ export class FleetManager {
     const now = this.#host.now();
     const online = this.#host.online();
     const targets = this.store.targets();
+    // One transaction for the whole plan: a rollout to 10,000 clusters is one commit, not 10,000.
+    this.store.db.transaction(() => this.#planAll(known, now, online, targets))();
+  }
+
+  #planAll(known: Map<string, ClusterInfo>, now: number, online: ReadonlySet<string>, targets: ReturnType<FleetStore['targets']>): void {
     for (const b of this.store.bundles()) {
       if (b.revision === null) continue;
       const mine = targets.filter((t) => t.bundle === b.name);

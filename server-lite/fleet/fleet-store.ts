@@ -110,6 +110,22 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 export class FleetStore {
   readonly db: Database.Database;
+  /**
+   * Bumped by every change to what agents should hold (bundles, their specs, assignments): the
+   * delivery loop skips an agent whose last delivery saw the current generation.
+   */
+  generation = 0;
+  /** Prepared once: the delivery loop runs these for every agent every cycle. */
+  readonly #stmts = new Map<string, Database.Statement>();
+
+  #stmt(sql: string): Database.Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -117,11 +133,11 @@ export class FleetStore {
     // Statuses the server acknowledges to agents must survive a crash: FULL, as on the agent.
     this.db.pragma('synchronous = FULL');
     this.db.exec('CREATE TABLE IF NOT EXISTS fleet_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-    const current = (this.db.prepare('SELECT MAX(version) AS v FROM fleet_migrations').get() as Row).v as number | null ?? 0;
+    const current = (this.#stmt('SELECT MAX(version) AS v FROM fleet_migrations').get() as Row).v as number | null ?? 0;
     for (let v = current + 1; v <= MIGRATIONS.length; v++) {
       this.db.transaction(() => {
         this.db.exec(MIGRATIONS[v - 1] ?? '');
-        this.db.prepare('INSERT INTO fleet_migrations (version, applied_at) VALUES (?, ?)').run(v, Date.now());
+        this.#stmt('INSERT INTO fleet_migrations (version, applied_at) VALUES (?, ?)').run(v, Date.now());
       })();
     }
   }
@@ -132,62 +148,64 @@ export class FleetStore {
 
   /** Stores a rendered bundle: its sets as blobs, the per-cluster targets, no error. One transaction. */
   putBundle(name: string, source: string, revision: string, spec: BundleSpec, targets: readonly { clusterId: string; set: ManifestSet }[], now: number): void {
-    const putBlob = this.db.prepare('INSERT OR IGNORE INTO fleet_blobs (sha256, bytes) VALUES (?, ?)');
-    const putSet = this.db.prepare('INSERT OR IGNORE INTO fleet_sets (revision, chunk_index, objects) VALUES (?, ?, ?)');
+    this.generation++;
+    const putBlob = this.#stmt('INSERT OR IGNORE INTO fleet_blobs (sha256, bytes) VALUES (?, ?)');
+    const putSet = this.#stmt('INSERT OR IGNORE INTO fleet_sets (revision, chunk_index, objects) VALUES (?, ?, ?)');
     const chunked = new Map(targets.map((t) => [t.set.revision, { c: chunkManifestSet(t.set), n: t.set.objects.length }]));
     this.db.transaction(() => {
       for (const { c, n } of chunked.values()) {
         for (const [sha, bytes] of c.blobs) putBlob.run(sha, bytes);
         putSet.run(c.revision, JSON.stringify(c.index), n);
       }
-      this.db.prepare(`INSERT INTO fleet_bundles (name, source, revision, spec, error_code, error_message, updated_at) VALUES (?, ?, ?, ?, NULL, NULL, ?)
+      this.#stmt(`INSERT INTO fleet_bundles (name, source, revision, spec, error_code, error_message, updated_at) VALUES (?, ?, ?, ?, NULL, NULL, ?)
         ON CONFLICT (name) DO UPDATE SET source = excluded.source, revision = excluded.revision, spec = excluded.spec, error_code = NULL, error_message = NULL, updated_at = excluded.updated_at`)
         .run(name, source, revision, JSON.stringify(spec), now);
-      this.db.prepare('DELETE FROM fleet_targets WHERE bundle = ?').run(name);
-      const ins = this.db.prepare('INSERT INTO fleet_targets (bundle, cluster_id, revision) VALUES (?, ?, ?)');
+      this.#stmt('DELETE FROM fleet_targets WHERE bundle = ?').run(name);
+      const ins = this.#stmt('INSERT INTO fleet_targets (bundle, cluster_id, revision) VALUES (?, ?, ?)');
       for (const t of targets) ins.run(name, t.clusterId, t.set.revision);
     })();
   }
 
   /** Records why the latest source of a bundle failed; its last good revision and targets stay. */
   putBundleError(name: string, source: string, error: { code: string; message: string }, now: number): void {
-    this.db.prepare(`INSERT INTO fleet_bundles (name, source, revision, spec, error_code, error_message, updated_at) VALUES (?, ?, NULL, '{}', ?, ?, ?)
+    this.#stmt(`INSERT INTO fleet_bundles (name, source, revision, spec, error_code, error_message, updated_at) VALUES (?, ?, NULL, '{}', ?, ?, ?)
       ON CONFLICT (name) DO UPDATE SET error_code = excluded.error_code, error_message = excluded.error_message, updated_at = excluded.updated_at`)
       .run(name, source, error.code, error.message.slice(0, 4096), now);
   }
 
   deleteBundle(name: string): boolean {
+    this.generation++;
     return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM fleet_targets WHERE bundle = ?').run(name);
-      this.db.prepare('DELETE FROM fleet_status_events WHERE bundle = ?').run(name);
-      return this.db.prepare('DELETE FROM fleet_bundles WHERE name = ?').run(name).changes > 0;
+      this.#stmt('DELETE FROM fleet_targets WHERE bundle = ?').run(name);
+      this.#stmt('DELETE FROM fleet_status_events WHERE bundle = ?').run(name);
+      return this.#stmt('DELETE FROM fleet_bundles WHERE name = ?').run(name).changes > 0;
     })();
   }
 
   bundle(name: string): BundleRow | undefined {
-    const r = this.db.prepare('SELECT * FROM fleet_bundles WHERE name = ?').get(name) as Row | undefined;
+    const r = this.#stmt('SELECT * FROM fleet_bundles WHERE name = ?').get(name) as Row | undefined;
     return r ? toBundle(r) : undefined;
   }
 
   bundles(): BundleRow[] {
-    return (this.db.prepare('SELECT * FROM fleet_bundles ORDER BY name').all() as Row[]).map(toBundle);
+    return (this.#stmt('SELECT * FROM fleet_bundles ORDER BY name').all() as Row[]).map(toBundle);
   }
 
   /** bundle → clusterId → revision the bundle's latest render gives that cluster. */
   targets(bundle?: string): { bundle: string; clusterId: string; revision: string }[] {
-    const rows = (bundle === undefined ? this.db.prepare('SELECT * FROM fleet_targets').all() : this.db.prepare('SELECT * FROM fleet_targets WHERE bundle = ?').all(bundle)) as Row[];
+    const rows = (bundle === undefined ? this.#stmt('SELECT * FROM fleet_targets').all() : this.#stmt('SELECT * FROM fleet_targets WHERE bundle = ?').all(bundle)) as Row[];
     return rows.map((r) => ({ bundle: String(r.bundle), clusterId: String(r.cluster_id), revision: String(r.revision) }));
   }
 
   async manifestSet(revision: string): Promise<ManifestSet> {
-    const r = this.db.prepare('SELECT chunk_index FROM fleet_sets WHERE revision = ?').get(revision) as Row | undefined;
+    const r = this.#stmt('SELECT chunk_index FROM fleet_sets WHERE revision = ?').get(revision) as Row | undefined;
     if (!r) throw new Error(`no manifest set ${revision}`);
-    const getBlob = this.db.prepare('SELECT bytes FROM fleet_blobs WHERE sha256 = ?').pluck();
+    const getBlob = this.#stmt('SELECT bytes FROM fleet_blobs WHERE sha256 = ?').pluck();
     return reassembleManifestSet(revision, JSON.parse(String(r.chunk_index)) as ChunkIndex, (sha) => getBlob.get(sha) as Buffer | undefined);
   }
 
   deployments(filter: { bundle?: string; clusterId?: string } = {}): DeploymentRow[] {
-    const rows = this.db.prepare('SELECT * FROM fleet_deployments WHERE (? IS NULL OR bundle = ?) AND (? IS NULL OR cluster_id = ?) ORDER BY bundle, cluster_id')
+    const rows = this.#stmt('SELECT * FROM fleet_deployments WHERE (? IS NULL OR bundle = ?) AND (? IS NULL OR cluster_id = ?) ORDER BY bundle, cluster_id')
       .all(filter.bundle ?? null, filter.bundle ?? null, filter.clusterId ?? null, filter.clusterId ?? null) as Row[];
     return rows.map((r) => ({
       bundle: String(r.bundle), clusterId: String(r.cluster_id), desiredRevision: str(r.desired_revision), ackedRevision: str(r.acked_revision),
@@ -197,28 +215,42 @@ export class FleetStore {
 
   /** The rollout assigned `revision` to this cluster (not yet delivered). */
   assign(bundle: string, clusterId: string, revision: string, now: number): void {
-    this.db.prepare(`INSERT INTO fleet_deployments (bundle, cluster_id, desired_revision, updated_at) VALUES (?, ?, ?, ?)
+    this.generation++;
+    this.#stmt(`INSERT INTO fleet_deployments (bundle, cluster_id, desired_revision, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (bundle, cluster_id) DO UPDATE SET desired_revision = excluded.desired_revision, updated_at = excluded.updated_at`).run(bundle, clusterId, revision, now);
   }
 
   /** The agent stored `revision` durably. */
   acked(bundle: string, clusterId: string, revision: string | null, now: number): void {
-    this.db.prepare('UPDATE fleet_deployments SET acked_revision = ?, updated_at = ? WHERE bundle = ? AND cluster_id = ?').run(revision, now, bundle, clusterId);
+    this.#stmt('UPDATE fleet_deployments SET acked_revision = ?, updated_at = ? WHERE bundle = ? AND cluster_id = ?').run(revision, now, bundle, clusterId);
+  }
+
+  /**
+   * Many acknowledgements in one transaction (one fsync, not one per agent). Losing them in a crash
+   * is harmless: the next connection's resume point says what each agent holds.
+   */
+  ackedMany(acks: readonly { bundle: string; clusterId: string; revision: string }[], now: number): void {
+    if (acks.length === 0) return;
+    this.db.transaction(() => {
+      for (const a of acks) this.acked(a.bundle, a.clusterId, a.revision, now);
+    })();
   }
 
   /** The agent refused a revision (invalid manifest set): ErrApplied for it, the old one still held. */
   reportRefusal(bundle: string, clusterId: string, revision: string, message: string, now: number): void {
-    this.db.prepare(`UPDATE fleet_deployments SET acked_revision = ?, reported_revision = ?, state = 'ErrApplied', message = ?, updated_at = ? WHERE bundle = ? AND cluster_id = ?`)
+    this.#stmt(`UPDATE fleet_deployments SET acked_revision = ?, reported_revision = ?, state = 'ErrApplied', message = ?, updated_at = ? WHERE bundle = ? AND cluster_id = ?`)
       .run(revision, revision, message.slice(0, 4096), now, bundle, clusterId);
   }
 
   /** The cluster is no longer targeted: removed from the agent by the next sync. */
   unassign(bundle: string, clusterId: string, now: number): void {
-    this.db.prepare('UPDATE fleet_deployments SET desired_revision = NULL, updated_at = ? WHERE bundle = ? AND cluster_id = ?').run(now, bundle, clusterId);
+    this.generation++;
+    this.#stmt('UPDATE fleet_deployments SET desired_revision = NULL, updated_at = ? WHERE bundle = ? AND cluster_id = ?').run(now, bundle, clusterId);
   }
 
   forgetDeployment(bundle: string, clusterId: string): void {
-    this.db.prepare('DELETE FROM fleet_deployments WHERE bundle = ? AND cluster_id = ?').run(bundle, clusterId);
+    this.generation++;
+    this.#stmt('DELETE FROM fleet_deployments WHERE bundle = ? AND cluster_id = ?').run(bundle, clusterId);
   }
 
   /**
@@ -228,13 +260,13 @@ export class FleetStore {
    */
   recordStatuses(agentId: string, clusterId: string, rows: readonly { seq: number; createdAt?: string | undefined; status: { bundle: string; revision: string; appliedRevision?: string | undefined; state: string; message: string } }[], appliedAt: (seq: number) => string | null, now: number): number {
     return this.db.transaction(() => {
-      const last = (this.db.prepare('SELECT last_seq FROM fleet_agent_seq WHERE agent_id = ?').pluck().get(agentId) as number | undefined) ?? 0;
+      const last = (this.#stmt('SELECT last_seq FROM fleet_agent_seq WHERE agent_id = ?').pluck().get(agentId) as number | undefined) ?? 0;
       let fresh = 0;
       let max = last;
       // UPDATE only: a late status about a deployment the server already forgot must not revive it.
-      const upd = this.db.prepare(`UPDATE fleet_deployments SET applied_revision = ?, reported_revision = ?, state = ?, message = ?,
+      const upd = this.#stmt(`UPDATE fleet_deployments SET applied_revision = ?, reported_revision = ?, state = ?, message = ?,
         applied_at = COALESCE(?, applied_at), updated_at = ? WHERE bundle = ? AND cluster_id = ?`);
-      const event = this.db.prepare(`INSERT INTO fleet_status_events (agent_id, seq, bundle, cluster_id, revision, state, message, agent_time, received_at)
+      const event = this.#stmt(`INSERT INTO fleet_status_events (agent_id, seq, bundle, cluster_id, revision, state, message, agent_time, received_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       for (const r of [...rows].sort((a, b) => a.seq - b.seq)) {
         if (r.seq <= max) continue;
@@ -244,15 +276,15 @@ export class FleetStore {
         max = r.seq;
         fresh++;
       }
-      if (fresh > 0) this.db.prepare('DELETE FROM fleet_status_events WHERE agent_id = ? AND seq <= ?').run(agentId, max - STATUS_EVENTS_PER_AGENT);
-      this.db.prepare('INSERT INTO fleet_agent_seq (agent_id, last_seq) VALUES (?, ?) ON CONFLICT (agent_id) DO UPDATE SET last_seq = excluded.last_seq').run(agentId, max);
+      if (fresh > 0) this.#stmt('DELETE FROM fleet_status_events WHERE agent_id = ? AND seq <= ?').run(agentId, max - STATUS_EVENTS_PER_AGENT);
+      this.#stmt('INSERT INTO fleet_agent_seq (agent_id, last_seq) VALUES (?, ?) ON CONFLICT (agent_id) DO UPDATE SET last_seq = excluded.last_seq').run(agentId, max);
       return fresh;
     })();
   }
 
   /** A bundle's status events, oldest first: per cluster in the order its agent reported them. */
   statusEvents(bundle: string, opts: { clusterId?: string | undefined; limit: number }): StatusEventRow[] {
-    const rows = this.db.prepare(`SELECT * FROM (SELECT cluster_id, seq, bundle, revision, state, message, agent_time, received_at, agent_id FROM fleet_status_events
+    const rows = this.#stmt(`SELECT * FROM (SELECT cluster_id, seq, bundle, revision, state, message, agent_time, received_at, agent_id FROM fleet_status_events
       WHERE bundle = ? AND (? IS NULL OR cluster_id = ?) ORDER BY received_at DESC, agent_id, seq DESC LIMIT ?) ORDER BY received_at, agent_id, seq`)
       .all(bundle, opts.clusterId ?? null, opts.clusterId ?? null, opts.limit) as Row[];
     return rows.map((r) => ({
@@ -263,10 +295,10 @@ export class FleetStore {
 
   putPush(name: string, opts: PushRow['opts'], archive: Uint8Array, bundles: readonly string[], fingerprint: string, now: number): void {
     const { index, blobs } = chunkBytes(archive);
-    const putBlob = this.db.prepare('INSERT OR IGNORE INTO fleet_blobs (sha256, bytes) VALUES (?, ?)');
+    const putBlob = this.#stmt('INSERT OR IGNORE INTO fleet_blobs (sha256, bytes) VALUES (?, ?)');
     this.db.transaction(() => {
       for (const [sha, bytes] of blobs) putBlob.run(sha, bytes);
-      this.db.prepare(`INSERT INTO fleet_pushes (name, opts, archive_index, bundles, fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+      this.#stmt(`INSERT INTO fleet_pushes (name, opts, archive_index, bundles, fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (name) DO UPDATE SET opts = excluded.opts, archive_index = excluded.archive_index, bundles = excluded.bundles,
         fingerprint = excluded.fingerprint, updated_at = excluded.updated_at`)
         .run(name, JSON.stringify(opts), JSON.stringify(index), JSON.stringify([...bundles].sort()), fingerprint, now);
@@ -274,20 +306,20 @@ export class FleetStore {
   }
 
   pushes(): PushRow[] {
-    return (this.db.prepare('SELECT name, opts, bundles, fingerprint FROM fleet_pushes ORDER BY name').all() as Row[]).map((r) => ({
+    return (this.#stmt('SELECT name, opts, bundles, fingerprint FROM fleet_pushes ORDER BY name').all() as Row[]).map((r) => ({
       name: String(r.name), opts: JSON.parse(String(r.opts)) as PushRow['opts'], bundles: JSON.parse(String(r.bundles)) as string[], fingerprint: String(r.fingerprint),
     }));
   }
 
   async pushArchive(name: string): Promise<Buffer> {
-    const r = this.db.prepare('SELECT archive_index FROM fleet_pushes WHERE name = ?').get(name) as Row | undefined;
+    const r = this.#stmt('SELECT archive_index FROM fleet_pushes WHERE name = ?').get(name) as Row | undefined;
     if (!r) throw new Error(`no pushed source ${name}`);
-    const getBlob = this.db.prepare('SELECT bytes FROM fleet_blobs WHERE sha256 = ?').pluck();
+    const getBlob = this.#stmt('SELECT bytes FROM fleet_blobs WHERE sha256 = ?').pluck();
     return reassembleBytes(JSON.parse(String(r.archive_index)) as ChunkIndex, (sha) => getBlob.get(sha) as Buffer | undefined);
   }
 
   pushRendered(name: string, fingerprint: string, now: number): void {
-    this.db.prepare('UPDATE fleet_pushes SET fingerprint = ?, updated_at = ? WHERE name = ?').run(fingerprint, now, name);
+    this.#stmt('UPDATE fleet_pushes SET fingerprint = ?, updated_at = ? WHERE name = ?').run(fingerprint, now, name);
   }
 
   /** A bundle was deleted: the push that made it no longer owns it (and goes when it owns none). */
@@ -296,42 +328,42 @@ export class FleetStore {
       for (const p of this.pushes()) {
         if (!p.bundles.includes(bundle)) continue;
         const rest = p.bundles.filter((b) => b !== bundle);
-        if (rest.length === 0) this.db.prepare('DELETE FROM fleet_pushes WHERE name = ?').run(p.name);
-        else this.db.prepare('UPDATE fleet_pushes SET bundles = ? WHERE name = ?').run(JSON.stringify(rest), p.name);
+        if (rest.length === 0) this.#stmt('DELETE FROM fleet_pushes WHERE name = ?').run(p.name);
+        else this.#stmt('UPDATE fleet_pushes SET bundles = ? WHERE name = ?').run(JSON.stringify(rest), p.name);
       }
     })();
   }
 
   lastSeq(agentId: string): number {
-    return (this.db.prepare('SELECT last_seq FROM fleet_agent_seq WHERE agent_id = ?').pluck().get(agentId) as number | undefined) ?? 0;
+    return (this.#stmt('SELECT last_seq FROM fleet_agent_seq WHERE agent_id = ?').pluck().get(agentId) as number | undefined) ?? 0;
   }
 
   putGroup(name: string, selector: LabelSelector, now: number): void {
-    this.db.prepare('INSERT INTO fleet_groups (name, selector, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET selector = excluded.selector').run(name, JSON.stringify(selector), now);
+    this.#stmt('INSERT INTO fleet_groups (name, selector, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET selector = excluded.selector').run(name, JSON.stringify(selector), now);
   }
 
   deleteGroup(name: string): boolean {
-    return this.db.prepare('DELETE FROM fleet_groups WHERE name = ?').run(name).changes > 0;
+    return this.#stmt('DELETE FROM fleet_groups WHERE name = ?').run(name).changes > 0;
   }
 
   groups(): { name: string; selector: LabelSelector }[] {
-    return (this.db.prepare('SELECT * FROM fleet_groups ORDER BY name').all() as Row[]).map((r) => ({ name: String(r.name), selector: JSON.parse(String(r.selector)) as LabelSelector }));
+    return (this.#stmt('SELECT * FROM fleet_groups ORDER BY name').all() as Row[]).map((r) => ({ name: String(r.name), selector: JSON.parse(String(r.selector)) as LabelSelector }));
   }
 
   putGitRepo(name: string, spec: GitRepoRow['spec'], now: number): void {
-    this.db.prepare('INSERT INTO fleet_gitrepos (name, spec, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET spec = excluded.spec').run(name, JSON.stringify(spec), now);
+    this.#stmt('INSERT INTO fleet_gitrepos (name, spec, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET spec = excluded.spec').run(name, JSON.stringify(spec), now);
   }
 
   gitRepoPolled(name: string, commit: string | null, error: string | null, now: number): void {
-    this.db.prepare('UPDATE fleet_gitrepos SET commit_id = COALESCE(?, commit_id), error = ?, polled_at = ? WHERE name = ?').run(commit, error, now, name);
+    this.#stmt('UPDATE fleet_gitrepos SET commit_id = COALESCE(?, commit_id), error = ?, polled_at = ? WHERE name = ?').run(commit, error, now, name);
   }
 
   deleteGitRepo(name: string): boolean {
-    return this.db.prepare('DELETE FROM fleet_gitrepos WHERE name = ?').run(name).changes > 0;
+    return this.#stmt('DELETE FROM fleet_gitrepos WHERE name = ?').run(name).changes > 0;
   }
 
   gitRepos(): GitRepoRow[] {
-    return (this.db.prepare('SELECT * FROM fleet_gitrepos ORDER BY name').all() as Row[]).map((r) => ({
+    return (this.#stmt('SELECT * FROM fleet_gitrepos ORDER BY name').all() as Row[]).map((r) => ({
       name: String(r.name), spec: JSON.parse(String(r.spec)) as GitRepoRow['spec'], commit: str(r.commit_id), error: str(r.error),
       polledAt: typeof r.polled_at === 'number' ? r.polled_at : null,
     }));

@@ -10,6 +10,7 @@ import { requestOverStream, type TunnelStream } from '../../protocol/index.ts';
 import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
 import { canonicalJson, type ManifestSet } from './manifest-set.ts';
+import { diffManifestSets } from './manifest-delta.ts';
 import type { BundleSpec } from './fleet-store.ts';
 import { matchesSelector } from './label-selector.ts';
 
@@ -70,10 +71,11 @@ interface OutboxRowWire {
 
 /** One JSON request over a fresh stream. */
 export async function fleetRequest(session: FleetSession, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  // A Buffer is sent as it is (bodies serialised once for many agents), anything else as JSON.
   const stream = session.openStream(FLEET_TARGET, {});
   const timer = setTimeout(() => stream.destroy(new Error(`no answer from the fleet agent within ${FLEET_SYNC_LIMITS.requestTimeoutMs} ms`)), FLEET_SYNC_LIMITS.requestTimeoutMs);
   try {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     const r = await requestOverStream(stream, {
       method, path,
       headers: { host: 'drover-agent', ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }) },
@@ -119,6 +121,12 @@ export class FleetSync {
   /** session id → until when the outbox is drained every cycle, and when it was drained last. */
   readonly #hotUntil = new Map<string, number>();
   readonly #drainedAt = new Map<string, number>();
+  /** session id → the store generation its last complete delivery saw. */
+  readonly #seenGeneration = new Map<string, number>();
+  /** Serialised PUT bodies by bundle, revision and options (the newest few). */
+  readonly #bodies = new Map<string, Buffer>();
+  #acks: { bundle: string; clusterId: string; revision: string }[] = [];
+  #ackTimer: NodeJS.Timeout | undefined;
   /** bundle → the options delivered with it and their canonical JSON, and its spec, for the current cycle. */
   #options = new Map<string, { options: Record<string, unknown>; json: string }>();
   #specs = new Map<string, BundleSpec>();
@@ -131,6 +139,9 @@ export class FleetSync {
     }
     return spec;
   }
+  /** Deliveries sent as deltas, and bytes of PUT bodies sent (tests, bench, metrics). */
+  deltaDeliveries = 0;
+  deliveredBytes = 0;
   /** Deliveries completed (tests, bench). */
   deliveries = 0;
 
@@ -147,6 +158,7 @@ export class FleetSync {
 
   stop(): void {
     clearInterval(this.#timer);
+    this.flushAcks();
   }
 
   /** Clusters with a fleet tunnel now. */
@@ -165,7 +177,7 @@ export class FleetSync {
     const sessions = this.#sessions();
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
-    for (const m of [this.#hotUntil, this.#drainedAt]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
+    for (const m of [this.#hotUntil, this.#drainedAt, this.#seenGeneration]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
     for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
     // A change in who is online can open rollout gates (an Offline cluster came back).
     const online = new Set(sessions.map((s) => s.clusterId));
@@ -209,6 +221,10 @@ export class FleetSync {
   /** Returns true when something was sent (or the session is new): drain the outbox eagerly. */
   async #deliver(session: FleetSession, log: Logger): Promise<boolean> {
     const store = this.#manager.store;
+    // Nothing changed since this agent's last complete delivery: no query, no stream.
+    const generation = store.generation;
+    if (this.#held.has(session.id) && this.#seenGeneration.get(session.id) === generation) return false;
+    let complete = true;
     let changed = false;
     let held = this.#held.get(session.id);
     if (!held) {
@@ -246,14 +262,27 @@ export class FleetSync {
       const { options } = opts;
       const key = heldKeyOf(d.desiredRevision, opts.json);
       if (held.get(d.bundle) === key) {
-        if (d.ackedRevision !== d.desiredRevision) store.acked(d.bundle, session.clusterId, d.desiredRevision, now);
+        if (d.ackedRevision !== d.desiredRevision) this.#ack({ bundle: d.bundle, clusterId: session.clusterId, revision: d.desiredRevision });
         continue;
       }
       const refusalKey = `${session.id}/${d.bundle}/${key}`;
       if (this.#refused.has(refusalKey)) continue;
       const set = await this.#set(d.desiredRevision);
-      const desired = { id: d.bundle, bundle: d.bundle, revision: d.desiredRevision, manifests: set.objects.map((o) => o.object), options };
-      const r = await fleetRequest(session, 'PUT', `/v1/fleet/deployments/${encodeURIComponent(d.bundle)}`, desired);
+      const heldKeyNow = held.get(d.bundle);
+      const heldRevision = heldKeyNow === undefined ? undefined : heldKeyNow.slice(0, heldKeyNow.indexOf('\n'));
+      const url = `/v1/fleet/deployments/${encodeURIComponent(d.bundle)}`;
+      // A delta against what the agent holds when that is much smaller (decision 0755); the whole
+      // set when it holds nothing, the delta is not worth it, or the agent refuses it.
+      const delta = heldRevision !== undefined && heldRevision !== d.desiredRevision ? await this.#deltaBody(d.bundle, key, heldRevision, set, options) : undefined;
+      let payload = delta ?? this.#fullBody(d.bundle, key, set, options);
+      let r = await fleetRequest(session, 'PUT', url, payload);
+      if (delta && r.status === 409) {
+        log.info({ bundle: d.bundle, from: heldRevision, err: (r.json as { message?: string }).message }, 'fleet agent refused the delta; sending the whole set');
+        payload = this.#fullBody(d.bundle, key, set, options);
+        r = await fleetRequest(session, 'PUT', url, payload);
+      } else if (delta && r.status === 200) {
+        this.deltaDeliveries++;
+      }
       if (r.status !== 200) {
         const e = r.json as { code?: string; message?: string };
         log.warn({ bundle: d.bundle, status: r.status, code: e.code, err: e.message }, 'fleet agent refused a deployment');
@@ -263,9 +292,10 @@ export class FleetSync {
       }
       held.set(d.bundle, key);
       changed = true;
-      store.acked(d.bundle, session.clusterId, d.desiredRevision, now);
+      this.#ack({ bundle: d.bundle, clusterId: session.clusterId, revision: d.desiredRevision });
       this.deliveries++;
-      log.info({ bundle: d.bundle, revision: d.desiredRevision, objects: set.objects.length }, 'deployment delivered');
+      this.deliveredBytes += payload.length;
+      log.info({ bundle: d.bundle, revision: d.desiredRevision, objects: set.objects.length, bytes: payload.length, delta: payload === delta }, 'deployment delivered');
     }
     // Deployments the agent holds that the server never assigned it (deleted while offline).
     const known = new Set(rows.map((d) => d.bundle));
@@ -273,9 +303,61 @@ export class FleetSync {
       if (known.has(id)) continue;
       const r = await fleetRequest(session, 'DELETE', `/v1/fleet/deployments/${encodeURIComponent(id)}`);
       if (r.status === 200) held.delete(id);
+      else complete = false;
       changed = true;
     }
+    if (complete) this.#seenGeneration.set(session.id, generation);
     return changed;
+  }
+
+  /** The PUT body with the whole set; the same bytes for every agent of this revision and options. */
+  #fullBody(bundle: string, key: string, set: ManifestSet, options: Record<string, unknown>): Buffer {
+    return this.#cachedBody(`${bundle}\n${key}`, () => ({ id: bundle, bundle, revision: set.revision, manifests: set.objects.map((o) => o.object), options }));
+  }
+
+  /** The PUT body as a delta from `from`, or undefined when the base is gone or the delta is not much smaller. */
+  async #deltaBody(bundle: string, key: string, from: string, set: ManifestSet, options: Record<string, unknown>): Promise<Buffer | undefined> {
+    const cacheKey = `${bundle}\n${key}\n${from}`;
+    if (this.#bodies.has(cacheKey)) return this.#bodies.get(cacheKey);
+    let base: ManifestSet;
+    try {
+      base = await this.#set(from);
+    } catch {
+      return undefined;
+    }
+    const d = diffManifestSets(base, set);
+    const body = this.#cachedBody(cacheKey, () => ({
+      id: bundle, bundle, revision: set.revision, options,
+      delta: { from, upserts: d.upserts.map((e) => ({ id: e.id, object: e.object })), removals: d.removals },
+    }));
+    return body.length * FLEET_SYNC_LIMITS.deltaMinSaving < this.#fullBody(bundle, key, set, options).length ? body : undefined;
+  }
+
+  #cachedBody(cacheKey: string, make: () => unknown): Buffer {
+    let body = this.#bodies.get(cacheKey);
+    if (!body) {
+      body = Buffer.from(JSON.stringify(make()));
+      this.#bodies.set(cacheKey, body);
+      while (this.#bodies.size > FLEET_SYNC_LIMITS.cachedBodies) this.#bodies.delete(this.#bodies.keys().next().value ?? '');
+    }
+    return body;
+  }
+
+  /** Acknowledged deliveries are written together, one transaction per flush. */
+  #ack(a: { bundle: string; clusterId: string; revision: string }): void {
+    this.#acks.push(a);
+    this.#ackTimer ??= setTimeout(() => this.flushAcks(), FLEET_SYNC_LIMITS.ackFlushMs);
+  }
+
+  flushAcks(): void {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const acks = this.#acks.splice(0);
+    try {
+      this.#manager.store.ackedMany(acks, Date.now());
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message, acks: acks.length }, 'storing delivery acknowledgements failed; the next resume point repairs them');
+    }
   }
 
   #set(revision: string): Promise<ManifestSet> {

@@ -40,6 +40,12 @@ export const FLEET_SYNC_LIMITS = Object.freeze({
   /** How often connected fleet agents are checked for undelivered revisions and queued statuses:
    *  short, because "applied within seconds of reconnect" is the acceptance bar. */
   intervalMs: 1_000,
+  /** Serialised PUT bodies kept (full sets and deltas, by bundle, revision, options and base). */
+  cachedBodies: 16,
+  /** A delta is sent only when it is at least this many times smaller than the whole set. */
+  deltaMinSaving: 2,
+  /** Delivery acknowledgements are stored together after this long (one commit for many agents). */
+  ackFlushMs: 100,
   /** Agents synced at once: bounds open streams and memory when thousands reconnect together. */
   concurrency: 64,
   /** One request to an agent; a 20 MiB bundle over a slow link needs minutes, not seconds. */

@@ -2,8 +2,8 @@
 // from YAML, namespaces applied, sorted by identity, each with the sha256 of its canonical JSON.
 // The revision id is the sha256 over the sorted object hashes, so equal content means equal revision
 // whichever renderer, file order or key order produced it.
-import { createHash } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
+import { canonicalJson, manifestRevision, sha256Hex } from '../../protocol/index.ts';
 import { FleetError } from './errors.ts';
 
 export type JsonObject = { [key: string]: unknown };
@@ -33,18 +33,9 @@ const CLUSTER_SCOPED = new Set([
   'flowcontrol.apiserver.k8s.io/FlowSchema', 'flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration',
 ]);
 
-export function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** JSON with object keys sorted at every level: the form every hash is taken over. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as JsonObject).filter(([, v]) => v !== undefined);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
+/** The naming shared with the agent lives in protocol/manifest-digest.ts (decision 0755). */
+export { canonicalJson };
+export const sha256 = sha256Hex;
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -130,7 +121,7 @@ export function normaliseManifests(objects: readonly JsonObject[], opts: Normali
 
 /** The revision id: sha256 over `id sha256` lines of the sorted entries. */
 export function revisionOf(entries: readonly ManifestEntry[]): string {
-  return sha256(entries.map((e) => `${e.id} ${e.sha256}\n`).join(''));
+  return manifestRevision(entries);
 }
 
 /** Checks that every entry's hash matches its object and the revision matches the entries. */

@@ -102,5 +102,19 @@ t.test('fleet agent: kill -9 mid-apply, prune and keepResources, a 20 MiB bundle
     t.equal(await count('big'), 22, 'every ConfigMap applied');
     const st = await agentStatus(agentDir);
     t.ok((st.bundles as { name: string; state: string }[]).some((b) => b.name === 'big' && b.state === 'Ready'), 'agent status shows it Ready');
+
+    // One ConfigMap changes: the agent holds the previous revision, so only the change travels.
+    files['cm3.yaml'] = cm('big3', 'changed', 'big');
+    writeDir(big, files);
+    await apply(big, 'big');
+    await waitFor('the changed ConfigMap is live', async () => (await kubectl(['-n', 'big', 'get', 'configmap', 'big3', '-o', 'jsonpath={.data.v}'])).out === 'changed', 120_000);
+    await waitFor('big Ready again', ready('big'), 120_000);
+    const deliveries = server.proc.logs().filter((l) => l.msg === 'deployment delivered' && l.bundle === 'big');
+    t.equal(deliveries.length, 2, 'two deliveries of big');
+    t.match(deliveries[0], { delta: false }, 'the first is the whole set');
+    t.ok(Number(deliveries[0]?.bytes) > 20 * 1024 * 1024, `the whole set is over 20 MiB (${deliveries[0]?.bytes} bytes)`);
+    t.match(deliveries[1], { delta: true }, 'the second is a delta');
+    t.ok(Number(deliveries[1]?.bytes) < 64 * 1024, `the delta is small (${deliveries[1]?.bytes} bytes)`);
+    t.equal(await count('big'), 22, 'nothing else changed');
   });
 });
