@@ -33,6 +33,7 @@ export class FleetService {
   /** Last poll result per gitrepo (for `gitrepo list`), with the targeting fingerprint it was rendered for. */
   readonly lastPoll = new Map<string, { commit?: string | undefined; error?: string | undefined; results: ApplyResult[]; fingerprint?: string | undefined }>();
   #retargetTimer: NodeJS.Timeout | undefined;
+  #gcTimer: NodeJS.Timeout | undefined;
   #retargeting: Promise<void> | undefined;
 
   constructor(deps: FleetServiceDeps) {
@@ -53,6 +54,18 @@ export class FleetService {
     for (const g of this.store.gitRepos()) this.#startPoller(g);
     this.#retargetTimer = setInterval(() => void this.retarget(), FLEET_LIMITS.retargetIntervalMs);
     this.#retargetTimer.unref();
+    this.#gcTimer = setInterval(() => this.collectGarbage(), FLEET_LIMITS.gcIntervalMs);
+    this.#gcTimer.unref();
+  }
+
+  /** Old manifest sets and unused blobs out of fleet.db (see FleetStore.collectGarbage). */
+  collectGarbage(): void {
+    try {
+      const r = this.store.collectGarbage();
+      if (r.sets > 0 || r.blobs > 0) this.#deps.log.info(r, 'fleet: dropped manifest sets and blobs nothing refers to');
+    } catch (err) {
+      this.#deps.log.warn({ err: (err as Error).message }, 'fleet garbage collection failed; retrying later');
+    }
   }
 
   /**
@@ -80,6 +93,7 @@ export class FleetService {
 
   async stop(): Promise<void> {
     clearInterval(this.#retargetTimer);
+    clearInterval(this.#gcTimer);
     await this.#retargeting;
     this.sync.stop();
     await Promise.all([...this.#pollers.values()].map((p) => p.stop()));

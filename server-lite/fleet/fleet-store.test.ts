@@ -81,3 +81,37 @@ t.test('fleet store: status events keep each agent\'s order, with its own time, 
   store.deleteBundle('web');
   t.same(store.statusEvents('web', { limit: 100 }), [], 'a deleted bundle takes its events');
 });
+
+t.test('fleet store: garbage collection drops sets nothing refers to and their unshared blobs, nothing else', async (t) => {
+  const store = new FleetStore(join(t.testdir(), 'gc.db'));
+  t.teardown(() => store.close());
+  const { normaliseManifests } = await import('./manifest-set.ts');
+  // Two 1.5 MiB objects: each revision is two blobs' worth; `shared` is identical in both.
+  const shared = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shared', namespace: 'd' }, data: { v: 's'.repeat(1536 * 1024) } };
+  const set = (v: string) => normaliseManifests([shared, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'own', namespace: 'd' }, data: { v: v.repeat(1536 * 1024) } }], { bundle: 'web' });
+  const [v1, v2, v3] = [set('1'), set('2'), set('3')];
+  store.putBundle('web', 'push', v1.revision, {}, [{ clusterId: 'c1', set: v1 }, { clusterId: 'c2', set: v1 }], 0);
+  store.assign('web', 'c1', v1.revision, 0);
+  store.assign('web', 'c2', v1.revision, 0);
+  store.acked('web', 'c2', v1.revision, 0);
+  store.putBundle('web', 'push', v2.revision, {}, [{ clusterId: 'c1', set: v2 }, { clusterId: 'c2', set: v2 }], 0);
+  store.assign('web', 'c1', v2.revision, 0);
+  store.acked('web', 'c1', v2.revision, 0);
+  store.putBundle('web', 'push', v3.revision, {}, [{ clusterId: 'c1', set: v3 }, { clusterId: 'c2', set: v3 }], 0);
+  store.putPush('web', {}, Buffer.from('an archive'), ['web'], 'fp', 0);
+  const blobsBefore = store.db.prepare('SELECT COUNT(*) FROM fleet_blobs').pluck().get() as number;
+
+  t.same(store.collectGarbage(), { sets: 0, blobs: 0, bytes: 0 }, 'v1 is still what c2 holds, v2 what c1 holds, v3 the target');
+  // c2 moves on to v3: nothing refers to v1 any more.
+  store.assign('web', 'c2', v3.revision, 0);
+  store.acked('web', 'c2', v3.revision, 0);
+  const r = store.collectGarbage();
+  t.equal(r.sets, 1, 'v1 dropped');
+  t.ok(r.blobs >= 1 && r.bytes > 1024 * 1024, `its own blobs dropped (${r.blobs}, ${r.bytes} bytes)`);
+  t.equal(store.db.prepare('SELECT COUNT(*) FROM fleet_blobs').pluck().get() as number, blobsBefore - r.blobs);
+  await t.rejects(store.manifestSet(v1.revision), /no manifest set/);
+  t.equal((await store.manifestSet(v2.revision)).revision, v2.revision, 'v2 (c1 still holds it) is intact, incl. the blobs it shares with v1');
+  t.equal((await store.manifestSet(v3.revision)).revision, v3.revision);
+  t.equal((await store.pushArchive('web')).toString(), 'an archive', 'pushed archives keep their blobs');
+  t.same(store.collectGarbage(), { sets: 0, blobs: 0, bytes: 0 }, 'a second run finds nothing');
+});

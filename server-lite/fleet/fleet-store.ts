@@ -197,6 +197,37 @@ export class FleetStore {
     return rows.map((r) => ({ bundle: String(r.bundle), clusterId: String(r.cluster_id), revision: String(r.revision) }));
   }
 
+  /**
+   * Drops manifest sets nothing refers to any more (no target, and no deployment has them desired,
+   * acknowledged, applied or reported: an agent away for a month still holds its revision, which
+   * stays as the base of its next delta) and the blobs no remaining set or pushed archive uses.
+   * One transaction; returns what went.
+   */
+  collectGarbage(): { sets: number; blobs: number; bytes: number } {
+    return this.db.transaction(() => {
+      const sets = this.#stmt(`DELETE FROM fleet_sets WHERE revision NOT IN (
+          SELECT revision FROM fleet_targets
+          UNION SELECT desired_revision FROM fleet_deployments WHERE desired_revision IS NOT NULL
+          UNION SELECT acked_revision FROM fleet_deployments WHERE acked_revision IS NOT NULL
+          UNION SELECT applied_revision FROM fleet_deployments WHERE applied_revision IS NOT NULL
+          UNION SELECT reported_revision FROM fleet_deployments WHERE reported_revision IS NOT NULL)`).run().changes;
+      const used = new Set<string>();
+      for (const text of this.#stmt('SELECT chunk_index FROM fleet_sets UNION ALL SELECT archive_index FROM fleet_pushes').pluck().all() as string[]) {
+        for (const c of (JSON.parse(text) as ChunkIndex).chunks) used.add(c.sha256);
+      }
+      let blobs = 0;
+      let bytes = 0;
+      const drop = this.#stmt('DELETE FROM fleet_blobs WHERE sha256 = ?');
+      for (const b of this.#stmt('SELECT sha256, length(bytes) AS size FROM fleet_blobs').all() as { sha256: string; size: number }[]) {
+        if (used.has(b.sha256)) continue;
+        drop.run(b.sha256);
+        blobs++;
+        bytes += b.size;
+      }
+      return { sets, blobs, bytes };
+    })();
+  }
+
   async manifestSet(revision: string): Promise<ManifestSet> {
     const r = this.#stmt('SELECT chunk_index FROM fleet_sets WHERE revision = ?').get(revision) as Row | undefined;
     if (!r) throw new Error(`no manifest set ${revision}`);
