@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
 import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
 import { table } from './token.ts';
+import { parseTarget } from '../../server-lite/fleet/target-spec.ts';
 
 /** `30s`, `5m`, `1h` or plain seconds. */
 export function parseInterval(text: string): number {
@@ -23,6 +24,8 @@ export interface GitRepoRow {
   repo: string;
   branch?: string;
   revision?: string;
+  /** `--target` values given at `gitrepo add` (absent: every cluster). */
+  targets?: string[];
   commit: string | null;
   /** The last poll's git error. */
   error: string | null;
@@ -68,9 +71,18 @@ export function registerGitRepo(program: Command): void {
       .addOption(new Option('--revision <rev>', 'a pinned commit or tag (wins over --branch)').env('DROVER_GITREPO_REVISION'))
       .addOption(new Option('--paths <a,b>', 'comma-separated directories to scan (default: the whole repository)').env('DROVER_GITREPO_PATHS'))
       .addOption(new Option('--poll-interval <duration>', 'time between polls, e.g. 15s, 5m').env('DROVER_GITREPO_POLL_INTERVAL').default('15s'))
-      .addHelpText('after', '\nExample:\n  drover gitrepo add demo --repo file:///srv/git/demo.git --paths plain,helm --poll-interval 10s'),
+      .addOption(new Option('--target <selector...>', 'clusters its bundles target: a label selector (env=edge), cluster=NAME or group=NAME; repeatable (default: every cluster; fleet.yaml targetCustomizations still apply)').env('DROVER_GITREPO_TARGET'))
+      .addHelpText('after', '\nExample:\n  drover gitrepo add demo --repo file:///srv/git/demo.git --paths plain,helm --poll-interval 10s --target env=edge'),
   ).action(
-    withExitCodes(async (name: string, opts: AdminOptions & { repo: string; branch?: string; revision?: string; paths?: string; pollInterval: string }) => {
+    withExitCodes(async (name: string, opts: AdminOptions & { repo: string; branch?: string; revision?: string; paths?: string; pollInterval: string; target?: string[] | string }) => {
+      const targets = typeof opts.target === 'string' ? [opts.target] : (opts.target ?? []);
+      targets.forEach((t, i) => {
+        try {
+          parseTarget(t, i);
+        } catch (e) {
+          throw new CliError(EXIT.USAGE, `--target ${t}: ${(e as Error).message}`);
+        }
+      });
       if (!NAME.test(name)) throw new CliError(EXIT.USAGE, `gitrepo name "${name}" must be a DNS label (lowercase letters, digits, '-', at most 63)`);
       if (opts.repo.trim() === '') throw new CliError(EXIT.USAGE, '--repo must not be empty');
       const body = {
@@ -78,6 +90,7 @@ export function registerGitRepo(program: Command): void {
         ...(opts.branch ? { branch: opts.branch } : {}),
         ...(opts.revision ? { revision: opts.revision } : {}),
         ...(opts.paths ? { paths: opts.paths.split(',').map((p) => p.trim()).filter((p) => p !== '') } : {}),
+        ...(targets.length > 0 ? { targets } : {}),
       };
       await adminRequest(resolveConnection(opts), 'POST', '/v1/fleet/gitrepos', body);
       process.stdout.write(`gitrepo ${name}: polling ${opts.repo}\n`);
@@ -102,8 +115,8 @@ export function registerGitRepo(program: Command): void {
         process.stdout.write(`${JSON.stringify(rows)}\n`);
         return;
       }
-      const lines = [['NAME', 'REPO', 'REF', 'COMMIT', 'BUNDLES', 'ERROR']];
-      for (const r of rows) lines.push([r.name, r.repo, r.revision ?? r.branch ?? '-', (r.commit ?? '-').slice(0, 12), r.bundles.join(',') || '-', errorColumn(r)]);
+      const lines = [['NAME', 'REPO', 'REF', 'COMMIT', 'TARGETS', 'BUNDLES', 'ERROR']];
+      for (const r of rows) lines.push([r.name, r.repo, r.revision ?? r.branch ?? '-', (r.commit ?? '-').slice(0, 12), r.targets?.join(' ') || 'all', r.bundles.join(',') || '-', errorColumn(r)]);
       // The full messages (helm's own words) below the table: too long for a column.
       const details = rows.flatMap((r) => [
         ...(r.error && r.error.includes('\n') ? [`${r.name}: ${r.error}`] : []),

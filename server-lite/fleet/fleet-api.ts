@@ -11,19 +11,14 @@ import { FleetError, isFleetError } from './errors.ts';
 import { FLEET_LIMITS } from './limits.ts';
 import { parseSelectorString } from './label-selector.ts';
 import { parseWebhook, gitreposForPush } from './webhook.ts';
-import type { TargetCriteria } from './targeting.ts';
+import { parseTarget } from './target-spec.ts';
 import type { FleetService } from './fleet-service.ts';
+
+export { parseTarget };
 import { STATUS_EVENTS_PER_AGENT } from './fleet-store.ts';
 
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** `--target` values: `cluster=NAME`, `group=NAME`, or a label selector (`env=edge,tier in (a,b)`). */
-export function parseTarget(text: string, index: number): TargetCriteria {
-  const m = /^(cluster|group)=([^,=]+)$/.exec(text.trim());
-  if (m?.[1] === 'cluster') return { name: `target-${index}`, clusterName: m[2] };
-  if (m?.[1] === 'group') return { name: `target-${index}`, clusterGroup: m[2] };
-  return { name: `target-${index}`, clusterSelector: parseSelectorString(text) };
-}
 
 function sendFleetError(res: ServerResponse, e: FleetError): void {
   sendJson(res, e.status, { error: e.toJSON() });
@@ -49,6 +44,7 @@ const gitRepoBody = z.object({
   revision: z.string().max(256).optional(),
   paths: z.array(z.string().max(1024)).max(100).optional(),
   pollIntervalSeconds: z.int().min(1).max(86_400).default(15),
+  targets: z.array(z.string().min(1).max(4096)).max(100).optional(),
 });
 
 const groupBody = z.object({ name: z.string().regex(NAME), selector: z.string().min(1).max(4096) });
@@ -161,7 +157,8 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       handle: guarded(async (ctx, req, res) => {
         await requireAdmin(ctx, req);
         const b = await readJson(req, gitRepoBody);
-        await fleet.addGitRepo(b.name, { repo: b.repo, branch: b.branch, revision: b.revision, paths: b.paths, pollIntervalSeconds: b.pollIntervalSeconds });
+        b.targets?.forEach(parseTarget); // a malformed selector is refused now, not at every poll
+        await fleet.addGitRepo(b.name, { repo: b.repo, branch: b.branch, revision: b.revision, paths: b.paths, pollIntervalSeconds: b.pollIntervalSeconds, targets: b.targets });
         sendJson(res, 201, { name: b.name });
       }),
     },

@@ -134,8 +134,8 @@ export class FleetManager {
   }
 
   /** A gitrepo poll found these bundles (the checkout stays in place while rendering). */
-  async applyDiscovered(source: string, bundles: readonly DiscoveredBundle[], failed: readonly { name: string; path: string; error: FleetError }[]): Promise<ApplyResult[]> {
-    const outcomes = await renderDiscovered({ bundles, clusters: await this.#host.clusters(), groups: this.store.groups(), tools: this.#host.tools });
+  async applyDiscovered(source: string, bundles: readonly DiscoveredBundle[], failed: readonly { name: string; path: string; error: FleetError }[], targets?: readonly TargetCriteria[]): Promise<ApplyResult[]> {
+    const outcomes = await renderDiscovered({ bundles, clusters: await this.#host.clusters(), groups: this.store.groups(), targets, tools: this.#host.tools });
     const results = await this.#store([...failed.map((f) => ({ ok: false as const, ...f })), ...outcomes], source);
     // Bundles the repository no longer has are removed (their objects pruned unless keepResources).
     const present = new Set(results.map((r) => r.name));

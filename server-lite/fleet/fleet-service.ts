@@ -10,6 +10,7 @@ import { FleetSync, type FleetSession } from './fleet-sync.ts';
 import { GitPoller, type PollResult } from './git-poller.ts';
 import { toolsAt } from './tools.ts';
 import { FLEET_LIMITS } from './limits.ts';
+import { parseTarget } from './target-spec.ts';
 import type { ClusterInfo } from './targeting.ts';
 
 export interface FleetServiceDeps {
@@ -151,7 +152,9 @@ export class FleetService {
     const last = this.lastPoll.get(name);
     if (!r.changed && last?.commit === r.commit && last?.fingerprint === fingerprint) return;
     try {
-      const results = await this.manager.applyDiscovered(`git:${name}`, r.bundles, r.failed);
+      const spec = this.store.gitRepos().find((g) => g.name === name)?.spec;
+      const targets = spec?.targets?.map(parseTarget);
+      const results = await this.manager.applyDiscovered(`git:${name}`, r.bundles, r.failed, targets && targets.length > 0 ? targets : undefined);
       this.lastPoll.set(name, { commit: r.commit, results, fingerprint });
     } catch (err) {
       // Forget the last poll so the next one renders this commit again instead of skipping it.

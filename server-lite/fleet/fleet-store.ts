@@ -99,7 +99,11 @@ export interface DeploymentRow {
 
 export interface GitRepoRow {
   name: string;
-  spec: { repo: string; branch?: string | undefined; revision?: string | undefined; paths?: string[] | undefined; pollIntervalSeconds: number };
+  spec: {
+    repo: string; branch?: string | undefined; revision?: string | undefined; paths?: string[] | undefined; pollIntervalSeconds: number;
+    /** Fleet's GitRepo `targets`: `--target` values (selector, cluster=NAME, group=NAME); none = every cluster. */
+    targets?: string[] | undefined;
+  };
   commit: string | null;
   error: string | null;
   polledAt: number | null;

@@ -115,3 +115,36 @@ t.test('fleet retargeting: a group created later and a cluster registered later 
   await new Promise((r) => setTimeout(r, 2500)); // one retarget cycle: a deleted bundle must not come back
   t.equal(errorCode(await api(server, 'GET', '/v1/bundles/later', { bearer })), 'BUNDLE_NOT_FOUND', 'a deleted pushed bundle is not rendered again');
 });
+
+t.test('gitrepo targets (Fleet\'s GitRepo targets): its bundles go only to matching clusters; a bad selector is refused up front', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const server = await startTestServer();
+  const repo = tempDir('drover-fleet-gitrepo-targets-');
+  t.teardown(async () => {
+    await server.close();
+    removeDir(server.dataDir);
+    removeDir(repo);
+  });
+  const bearer = server.adminToken;
+  const edge = await registerAgent(server, (await createToken(server, { labels: { env: 'edge' } })).secret, { name: 'edge-1', labels: { env: 'edge' } });
+  await registerAgent(server, (await createToken(server, { labels: { env: 'core' } })).secret, { name: 'core-1', labels: { env: 'core' } });
+  mkdirSync(join(repo, 'app'), { recursive: true });
+  writeFileSync(join(repo, 'app', 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n');
+  const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args]);
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'one');
+
+  const bad = await api(server, 'POST', '/v1/gitrepos', { bearer, body: { name: 'bad', repo: `file://${repo}`, targets: ['env in (edge'] } });
+  t.equal(bad.status, 400);
+  t.equal(errorCode(bad), 'SELECTOR_INVALID');
+  t.same((await api(server, 'GET', '/v1/gitrepos', { bearer })).json, [], 'nothing stored');
+
+  t.equal((await api(server, 'POST', '/v1/gitrepos', { bearer, body: { name: 'src', repo: `file://${repo}`, paths: ['app'], pollIntervalSeconds: 3600, targets: ['env=edge'] } })).status, 201);
+  await eventually(async () => {
+    const r = await api(server, 'GET', '/v1/bundles/src-app', { bearer });
+    return r.status === 200 && (r.json as { clusters: unknown[] }).clusters.length > 0;
+  }, 'the gitrepo bundle is rendered', 1200);
+  t.same(((await api(server, 'GET', '/v1/bundles/src-app', { bearer })).json as { clusters: { id: string }[] }).clusters.map((c) => c.id), [edge.clusterId], 'only the env=edge cluster');
+  t.match((await api(server, 'GET', '/v1/gitrepos', { bearer })).json, [{ name: 'src', targets: ['env=edge'] }]);
+});
