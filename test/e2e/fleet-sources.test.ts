@@ -313,8 +313,8 @@ t.test('fleet sources: cluster groups, push webhook, a chart that stops renderin
     const head = String((await git('rev-parse', 'HEAD')).stdout).trim();
     const list = await admin(['gitrepo', 'list']);
     t.equal(list.exitCode, 0, list.stderr);
-    t.match(list.stdout, /^NAME\s+REPO\s+REF\s+COMMIT\s+BUNDLES\s+ERROR$/m);
-    t.match(list.stdout, new RegExp(`^src\\s+${repoUrl.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+main\\s+${head.slice(0, 12)}\\s+src-chart,src-grouped,src-web\\s+-$`, 'm'));
+    t.match(list.stdout, /^NAME\s+REPO\s+REF\s+COMMIT\s+TARGETS\s+BUNDLES\s+ERROR$/m);
+    t.match(list.stdout, new RegExp(`^src\\s+${repoUrl.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+main\\s+${head.slice(0, 12)}\\s+all\\s+src-chart,src-grouped,src-web\\s+-$`, 'm'));
     const g = await gitrepo('src');
     t.same([g?.repo, g?.branch, g?.commit, [...(g?.bundles ?? [])].sort(), g?.error], [repoUrl, 'main', head, ['src-chart', 'src-grouped', 'src-web'], null]);
 
