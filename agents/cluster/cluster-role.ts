@@ -2,7 +2,7 @@
 // kubeconfig given at registration. Without a kubeconfig the role still tunnels and reports the
 // device facts only; a read failure is logged and the facts are simply left out until it works.
 import type { Logger } from 'pino';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeUpstream } from './kube-upstream.ts';
 import type { Facts } from '../common/facts.ts';
 import type { Identity } from '../common/store.ts';
 import { describeError } from '../common/errors.ts';
@@ -12,12 +12,12 @@ import { clusterStreamHandler, type StreamHandler } from './stream-router.ts';
 export function clusterFactsProvider(ctx: { identity: Identity; logger: Logger }): () => Promise<Partial<Facts>> {
   const path = ctx.identity.kubeconfig;
   if (!path) return async () => ({});
-  let kc: KubeConfig | undefined;
+  let kube: KubeUpstream | undefined;
   let lastError: string | undefined;
   return async () => {
     try {
-      kc ??= loadKubeConfig(path);
-      const facts = await readClusterFacts(kc);
+      kube ??= await loadKubeConfig(path);
+      const facts = await readClusterFacts(kube);
       lastError = undefined;
       return facts;
     } catch (err) {

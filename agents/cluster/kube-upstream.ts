@@ -1,10 +1,10 @@
 // The cluster agent's connection to its own kube-apiserver, from the kubeconfig given at
-// registration: the server URL and TLS/credential options (client certificate or bearer token, via
-// @kubernetes/client-node), a keep-alive agent for ordinary requests, and a small JSON helper for
+// registration: the server URL and TLS/credential options (client certificate or bearer token, read
+// by agents/common/kubeconfig.ts), a keep-alive agent for ordinary requests, and a small JSON helper for
 // the agent's own calls (RBAC sync, facts). Upgrades use a fresh connection each (agent: false).
 import https from 'node:https';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfig } from '../common/kubeconfig.ts';
 import { DEFAULT_LIMITS } from '../../protocol/index.ts';
 
 /** The agent's own JSON calls: answers above this are refused (a node list of 5,000 fits). */
@@ -24,13 +24,8 @@ export class KubeUpstream {
   }
 
   static async fromKubeconfig(path: string): Promise<KubeUpstream> {
-    const kc = new KubeConfig();
-    kc.loadFromFile(path);
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error(`kubeconfig ${path} names no current cluster`);
-    const opts: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(opts);
-    return new KubeUpstream(new URL(cluster.server), opts);
+    const k = await loadKubeconfig(path);
+    return new KubeUpstream(k.server, { ...k.tls, headers: k.headers });
   }
 
   /** Options for https.request to `path` (headers merged with the kubeconfig's, e.g. a bearer token). */

@@ -1,8 +1,8 @@
-// `Kube` over HTTPS to the kube-apiserver: credentials from a kubeconfig (through
-// @kubernetes/client-node's KubeConfig), raw JSON requests on one keep-alive agent, discovery
+// `Kube` over HTTPS to the kube-apiserver: credentials from a kubeconfig (agents/common/kubeconfig.ts),
+// raw JSON requests on one keep-alive agent, discovery
 // cached per apiVersion and re-read on a miss (a CRD applied a moment ago must become usable).
 import { Agent, request } from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfig, type KubeTarget } from '../common/kubeconfig.ts';
 import type { Kube, ResourceInfo } from './kube.ts';
 import type { KubeObject, ObjectRef } from './types.ts';
 import { FleetAgentError } from './errors.ts';
@@ -12,23 +12,11 @@ import { apiVersionOf, refOf } from './object-ref.ts';
 interface Answer { status: number; body: string }
 interface ApiResourceList { resources?: { name: string; kind: string; namespaced: boolean }[] }
 
-export async function createHttpsKube(kubeconfig: string | KubeConfig): Promise<Kube> {
-  const kc = typeof kubeconfig === 'string' ? new KubeConfig() : kubeconfig;
-  if (typeof kubeconfig === 'string') kc.loadFromFile(kubeconfig);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new FleetAgentError('KUBE_UNREACHABLE', 'the kubeconfig names no current cluster');
-  const opts: { ca?: unknown; cert?: unknown; key?: unknown; headers?: Record<string, string>; rejectUnauthorized?: boolean } = {};
-  await kc.applyToHTTPSOptions(opts as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
-  const agent = new Agent({
-    keepAlive: true,
-    maxSockets: FLEET_AGENT_LIMITS.KUBE_CONCURRENCY,
-    ca: opts.ca as string | undefined,
-    cert: opts.cert as string | undefined,
-    key: opts.key as string | undefined,
-    ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }),
-  });
-  const base = cluster.server.replace(/\/+$/, '');
-  const headers = opts.headers ?? {};
+export async function createHttpsKube(kubeconfig: string | KubeTarget): Promise<Kube> {
+  const target = typeof kubeconfig === 'string' ? await loadKubeconfig(kubeconfig) : kubeconfig;
+  const agent = new Agent({ keepAlive: true, maxSockets: FLEET_AGENT_LIMITS.KUBE_CONCURRENCY, ...target.tls });
+  const base = target.server.href.replace(/\/+$/, '');
+  const headers = target.headers;
 
   function call(method: string, path: string, body?: string, contentType = 'application/json'): Promise<Answer> {
     return new Promise((resolve, reject) => {
