@@ -34,6 +34,23 @@ function hashOf(parts: readonly (string | Buffer)[]): string {
   return h.digest('hex').slice(0, 32);
 }
 
+/** Cache entries kept per kind (`amd64-…`, `airgap-arm64-…`): each is 40–115 MiB, and every code change makes new ones. */
+export const CACHE_KEEP = 4;
+
+/** Drops all but the `keep` most recently used entries of `dir` whose names start with `prefix`. */
+export function pruneCache(dir: string, prefix: string, keep: number = CACHE_KEEP): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.startsWith(prefix) && /^[0-9a-f]{32}$/.test(n.slice(prefix.length)));
+  } catch {
+    return [];
+  }
+  const byAge = names.map((n) => ({ n, t: fs.statSync(path.join(dir, n)).mtimeMs })).sort((a, b) => b.t - a.t);
+  const gone = byAge.slice(keep).map((e) => e.n);
+  for (const n of gone) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+  return gone;
+}
+
 /** Produces `file` through `make` unless a cached copy under `key` exists; then copies it out. */
 function cachedCopy(cacheFile: string, out: string, make: (dest: string) => void): boolean {
   const hit = fs.existsSync(cacheFile);
@@ -43,6 +60,9 @@ function cachedCopy(cacheFile: string, out: string, make: (dest: string) => void
     make(tmp);
     fs.renameSync(tmp, cacheFile);
   }
+  // Marks the entry as just used, so pruning keeps it.
+  const now = new Date();
+  fs.utimesSync(path.dirname(cacheFile), now, now);
   fs.copyFileSync(cacheFile, `${out}.tmp`);
   fs.chmodSync(`${out}.tmp`, 0o755);
   fs.renameSync(`${out}.tmp`, out);
@@ -70,6 +90,7 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
     const hit = cachedCopy(path.join(opts.cacheDir, 'sea', `${target.arch}-${key}`, 'drover'), out, (dest) =>
       buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, node, target, workDir: work, output: dest }),
     );
+    pruneCache(path.join(opts.cacheDir, 'sea'), `${target.arch}-`);
     const size = measure(out);
     opts.log(`${artifactName(target)}: ${mib(size.rawBytes)} raw, ${mib(size.gzipBytes)} gzip${hit ? ' (cached)' : ''}`);
     if (size.gzipBytes > GZIP_BUDGET_BYTES) {
@@ -95,6 +116,7 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
       cachedCopy(path.join(opts.cacheDir, 'sea', `airgap-${target.arch}-${key}`, airgapName(target)), out, (dest) => {
         fs.renameSync(buildAirgap(opts.repoRoot, opts.outDir, target, work), dest);
       });
+      pruneCache(path.join(opts.cacheDir, 'sea'), `airgap-${target.arch}-`);
       fs.chmodSync(out, 0o644);
       opts.log(`${airgapName(target)}: ${mib(fs.statSync(out).size)}`);
       tarballs.push(out);
