@@ -8,10 +8,9 @@ import { EXIT } from '../exit-codes.ts';
 import { buildInfo } from '../build-info.ts';
 import { CliError, withExitCodes } from '../admin-client.ts';
 import { DEFAULT_DATA_DIR } from '../../server-lite/data-dir.ts';
-import { startServer, type ServerConfig } from '../../server-lite/server.ts';
-import { DatastoreError } from '../../server-lite/store/open-store.ts';
-import { handleDownload } from '../../packaging/downloads.ts';
-import { embeddedDownloads } from '../../packaging/runtime/embedded.ts';
+// The server itself is loaded only by `drover server` (await import below): an agent or an admin
+// command on the same executable never evaluates server-lite and its dependencies.
+import type { ServerConfig } from '../../server-lite/server.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -60,7 +59,9 @@ interface ServerFlags {
  * executable serves itself for its own architecture and the install.sh built into it; the other
  * architecture's executable (and, from a checkout, both) come from the downloads directory.
  */
-function downloadsHandler(dir: string): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean {
+async function downloadsHandler(dir: string): Promise<(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean> {
+  const { handleDownload } = await import('../../packaging/downloads.ts');
+  const { embeddedDownloads } = await import('../../packaging/runtime/embedded.ts');
   const embedded = embeddedDownloads();
   // From a checkout, install.sh is the repository's own (the executable embeds its copy).
   const checkoutScript = join(import.meta.dirname ?? '.', '..', '..', 'packaging', 'install.sh');
@@ -98,9 +99,11 @@ export function registerServer(program: Command): void {
           tlsSans: Object.freeze([...flags.tlsSan]),
         });
         const log = logger(flags.logLevel);
+        const { startServer } = await import('../../server-lite/server.ts');
+        const { DatastoreError } = await import('../../server-lite/store/open-store.ts');
         let running;
         try {
-          running = await startServer(config, { log, version: buildInfo().version, downloads: downloadsHandler(flags.downloadsDir ?? join(flags.dataDir, 'downloads')) });
+          running = await startServer(config, { log, version: buildInfo().version, downloads: await downloadsHandler(flags.downloadsDir ?? join(flags.dataDir, 'downloads')) });
         } catch (err) {
           if (err instanceof DatastoreError) throw new CliError(EXIT.USAGE, err.message);
           const e = err as NodeJS.ErrnoException;
