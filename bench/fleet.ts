@@ -21,10 +21,13 @@ import { registerAgents } from './lib/register-agents.ts';
 const argSteps = process.argv.indexOf('--steps');
 const STEPS = (argSteps > 0 ? String(process.argv[argSteps + 1]) : '1000,5000,10000').split(',').map(Number);
 
-/** One simulated fleet agent: what it holds, and when each revision arrived. */
+/** One simulated fleet agent: what it holds, when each revision arrived, and the Ready status it
+ *  queues for each (drained by the server like a real agent's outbox). */
 class SimAgent {
   readonly held = new Map<string, string>();
   readonly arrived = new Map<string, number>();
+  #seq = 0;
+  #outbox: { seq: number; createdAt: string; status: Record<string, unknown> }[] = [];
   readonly http = createStreamHttpServer({ request: (req, res) => void this.#handle(req, res) });
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -41,9 +44,16 @@ class SimAgent {
       const d = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; revision: string };
       this.held.set(d.id, d.revision);
       this.arrived.set(d.revision, performance.now());
+      this.#outbox.push({ seq: ++this.#seq, createdAt: new Date().toISOString(), status: { deploymentId: d.id, bundle: d.id, revision: d.revision, appliedRevision: d.revision, state: 'Ready', message: 'simulated', nonReady: [], modified: [] } });
       send({ deploymentId: d.id, revision: d.revision });
-    } else if (url.startsWith('/v1/fleet/outbox')) send(req.method === 'GET' ? { rows: [] } : { removed: 0 });
-    else send({ removed: true });
+    } else if (url.startsWith('/v1/fleet/outbox') && req.method === 'GET') {
+      send({ rows: this.#outbox.slice(0, 500) });
+    } else if (url.startsWith('/v1/fleet/outbox')) {
+      const { seq } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq: number };
+      const before = this.#outbox.length;
+      this.#outbox = this.#outbox.filter((r) => r.seq > seq);
+      send({ removed: before - this.#outbox.length });
+    } else send({ removed: true });
   }
 }
 async function main(): Promise<void> {
@@ -95,7 +105,13 @@ async function main(): Promise<void> {
       await waitFor(`${step} agents at the new revision`, () => sims.every((s) => s.held.get('bench') === setRevision), 900_000);
       const times = sims.map((s) => (s.arrived.get(setRevision) ?? applied) - t0).sort((a, b) => a - b);
       const pct = (p: number): string => ((times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? 0) / 1000).toFixed(2);
-      rows.push(`${String(step).padStart(6)} agents: apply answered in ${((applied - t0) / 1000).toFixed(2)} s; change reached p50 ${pct(50)} s, p99 ${pct(99)} s, all ${pct(100)} s after \`bundle apply\` started (${revisions.size} bundle revision)`);
+      // The loop closed: every agent's Ready status for the new revision stored by the server.
+      await waitFor(`${step} Ready at the server`, async () => {
+        const s = JSON.parse((await drover(['bundle', 'status', 'bench', '--json', '--data-dir', server.dataDir])).stdout) as { summary: { ready: number } };
+        return s.summary.ready >= step;
+      }, 900_000);
+      const allReady = ((performance.now() - t0) / 1000).toFixed(2);
+      rows.push(`${String(step).padStart(6)} agents: apply answered in ${((applied - t0) / 1000).toFixed(2)} s; change reached p50 ${pct(50)} s, p99 ${pct(99)} s, all ${pct(100)} s; all Ready at the server ${allReady} s (after \`bundle apply\` started, ${revisions.size} bundle revision)`);
       console.log(rows.at(-1));
     }
     console.log(`\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}`);

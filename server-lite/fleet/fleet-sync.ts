@@ -11,6 +11,7 @@ import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
 import { canonicalJson, type ManifestSet } from './manifest-set.ts';
 import { diffManifestSets } from './manifest-delta.ts';
+import { StatusBatcher } from './status-batcher.ts';
 import type { BundleSpec } from './fleet-store.ts';
 import { matchesSelector } from './label-selector.ts';
 
@@ -121,6 +122,7 @@ export class FleetSync {
   /** session id → until when the outbox is drained every cycle, and when it was drained last. */
   readonly #hotUntil = new Map<string, number>();
   readonly #drainedAt = new Map<string, number>();
+  readonly #statuses: StatusBatcher;
   /** session id → the store generation its last complete delivery saw. */
   readonly #seenGeneration = new Map<string, number>();
   /** Serialised PUT bodies by bundle, revision and options (the newest few). */
@@ -147,6 +149,7 @@ export class FleetSync {
 
   constructor(manager: FleetManager, sessions: () => FleetSession[], log: Logger) {
     this.#manager = manager;
+    this.#statuses = new StatusBatcher(manager.store, FLEET_SYNC_LIMITS.statusFlushMs);
     this.#sessions = sessions;
     this.#log = log.child({ component: 'fleet' });
   }
@@ -159,6 +162,7 @@ export class FleetSync {
   stop(): void {
     clearInterval(this.#timer);
     this.flushAcks();
+    this.#statuses.flush();
   }
 
   /** Clusters with a fleet tunnel now. */
@@ -380,10 +384,10 @@ export class FleetSync {
       const rows = (r.json as { rows: OutboxRowWire[] }).rows ?? [];
       if (rows.length === 0) return;
       const byseq = new Map(rows.map((x) => [x.seq, x]));
-      const fresh = this.#manager.store.recordStatuses(session.agentId, session.clusterId, rows, (seq) => {
+      const fresh = await this.#statuses.submit(session.agentId, session.clusterId, rows, (seq) => {
         const row = byseq.get(seq);
         return row && row.status.appliedRevision === row.status.revision ? row.createdAt : null;
-      }, Date.now());
+      });
       const last = Math.max(...rows.map((x) => x.seq));
       const ack = await fleetRequest(session, 'POST', '/v1/fleet/outbox/ack', { seq: last });
       if (ack.status !== 200) throw new Error(`outbox ack: agent answered ${ack.status}`);

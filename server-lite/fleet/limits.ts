@@ -46,6 +46,9 @@ export const FLEET_SYNC_LIMITS = Object.freeze({
   cachedBodies: 16,
   /** A delta is sent only when it is at least this many times smaller than the whole set. */
   deltaMinSaving: 2,
+  /** Statuses drained from agents within this long of each other are committed together (they are
+   *  acknowledged to each agent only after that commit). */
+  statusFlushMs: 5,
   /** Delivery acknowledgements are stored together after this long (one commit for many agents). */
   ackFlushMs: 100,
   /** Agents synced at once: bounds open streams and memory when thousands reconnect together. */
