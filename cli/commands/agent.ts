@@ -11,9 +11,10 @@ import { defaultRegisterDeps, registerAgent } from '../../agents/common/register
 import { unregisterAgent } from '../../agents/common/unregister.ts';
 import { readStatus } from '../../agents/common/read-status.ts';
 import { formatStatus } from '../../agents/common/status.ts';
-import { runAgent } from '../../agents/common/run-agent.ts';
-import { clusterFactsProvider, clusterStreamProvider } from '../../agents/cluster/cluster-role.ts';
-import { startFleetRole } from '../../agents/fleet/fleet-role.ts';
+// The agent loop and each role are loaded by `agent run` for the roles it runs (await import
+// below): `agent status`, `register` and a node-only agent never evaluate the cluster or fleet code.
+import type { RoleFactsProvider, RoleStreamHandler } from '../../agents/common/run-agent.ts';
+import type { Role } from '../../agents/common/config.ts';
 
 function dataDirOption(): Option {
   return new Option('--data-dir <dir>', `agent state directory (default ${DEFAULT_DATA_DIR})`).env('DROVER_AGENT_DATA_DIR');
@@ -75,17 +76,20 @@ export function registerAgentCommands(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         try {
-          await runAgent(cfg, {
-            logger: cliLogger('info'),
-            env: process.env,
-            signal: controller.signal,
-            roleFacts: { cluster: clusterFactsProvider },
-            roleStreams: {
-              cluster: clusterStreamProvider,
-              // DROVER_FLEET_INTERVAL_MS: pause between reconcile passes (tests use a short one).
-              fleet: (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, intervalMs: fleetInterval() }).onStream,
-            },
-          });
+          const { runAgent } = await import('../../agents/common/run-agent.ts');
+          const roleFacts: Partial<Record<Role, RoleFactsProvider>> = {};
+          const roleStreams: Partial<Record<Role, RoleStreamHandler>> = {};
+          if (cfg.roles.includes('cluster')) {
+            const { clusterFactsProvider, clusterStreamProvider } = await import('../../agents/cluster/cluster-role.ts');
+            roleFacts.cluster = clusterFactsProvider;
+            roleStreams.cluster = clusterStreamProvider;
+          }
+          if (cfg.roles.includes('fleet')) {
+            const { startFleetRole } = await import('../../agents/fleet/fleet-role.ts');
+            // DROVER_FLEET_INTERVAL_MS: pause between reconcile passes (tests use a short one).
+            roleStreams.fleet = (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, intervalMs: fleetInterval() }).onStream;
+          }
+          await runAgent(cfg, { logger: cliLogger('info'), env: process.env, signal: controller.signal, roleFacts, roleStreams });
         } finally {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
