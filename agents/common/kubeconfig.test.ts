@@ -78,3 +78,11 @@ t.test('kubeconfig: an exec credential plugin is run through @kubernetes/client-
   t.equal(k.via, 'client-node');
   t.same(k.headers, { Authorization: 'Bearer from-plugin' });
 });
+
+t.test('kubeconfig: tokenFile wins over token (as in client-go); proxy-url is refused clearly', async (t) => {
+  const dir = t.testdir({ 'tok': 'from-file\n' });
+  writeFileSync(join(dir, 'both'), config('    server: https://h', '    token: inline\n    tokenFile: tok'));
+  t.same((await loadKubeconfig(join(dir, 'both'))).headers, { authorization: 'Bearer from-file' });
+  writeFileSync(join(dir, 'proxy'), config('    server: https://h\n    proxy-url: http://proxy:3128', '    token: x'));
+  await t.rejects(loadKubeconfig(join(dir, 'proxy')), /proxy-url is not supported/);
+});

@@ -1,8 +1,8 @@
 // Reads a kubeconfig into what an HTTPS request needs: the server URL, TLS material and
 // credential headers. The common forms (what k3s, RKE2, kubeadm and `kubectl config` write: client
 // certificate or token, inline or in files, basic auth, insecure-skip-tls-verify, tls-server-name)
-// are read here; only a kubeconfig that needs a credential plugin (`exec`, `auth-provider`) or a
-// proxy loads @kubernetes/client-node for it. That library costs an agent about 87 MiB of memory
+// are read here; only a kubeconfig that needs a credential plugin (`exec`, `auth-provider`) loads
+// @kubernetes/client-node for it. A `proxy-url` is refused: neither path would honour it. That library costs an agent about 87 MiB of memory
 // and a quarter second at start, on every edge device, for what is mostly a YAML lookup.
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -58,9 +58,9 @@ async function material(inline: unknown, file: unknown, base: string, path: stri
   }
 }
 
-/** Needs what only @kubernetes/client-node provides (credential plugins, proxies). */
-function needsClientNode(cluster: Rec, user: Rec): boolean {
-  return user.exec !== undefined || user['auth-provider'] !== undefined || cluster['proxy-url'] !== undefined;
+/** Needs what only @kubernetes/client-node provides (credential plugins). */
+function needsClientNode(user: Rec): boolean {
+  return user.exec !== undefined || user['auth-provider'] !== undefined;
 }
 
 async function viaClientNode(path: string, context: string): Promise<KubeTarget> {
@@ -70,7 +70,7 @@ async function viaClientNode(path: string, context: string): Promise<KubeTarget>
   kc.setCurrentContext(context);
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeconfigError(path, 'names no current cluster');
-  const opts: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string; headers?: Record<string, string>; rejectUnauthorized?: boolean } = {};
+  const opts: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string; headers?: Record<string, string>; rejectUnauthorized?: boolean; servername?: string; auth?: string } = {};
   await kc.applyToHTTPSOptions(opts as Parameters<InstanceType<typeof KubeConfig>['applyToHTTPSOptions']>[0]);
   const buf = (v: Buffer | string | undefined): Buffer | undefined => (v === undefined ? undefined : Buffer.from(v));
   const tls: KubeTarget['tls'] = {};
@@ -81,7 +81,11 @@ async function viaClientNode(path: string, context: string): Promise<KubeTarget>
   if (cert) tls.cert = cert;
   if (key) tls.key = key;
   if (opts.rejectUnauthorized !== undefined) tls.rejectUnauthorized = opts.rejectUnauthorized;
-  return { server: new URL(cluster.server), tls, headers: { ...(opts.headers ?? {}) }, via: 'client-node' };
+  if (opts.servername) tls.servername = opts.servername;
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  // client-node leaves basic auth in `auth` (user:password) for https.request; we send headers.
+  if (opts.auth && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+  return { server: new URL(cluster.server), tls, headers, via: 'client-node' };
 }
 
 export async function loadKubeconfig(path: string): Promise<KubeTarget> {
@@ -98,7 +102,8 @@ export async function loadKubeconfig(path: string): Promise<KubeTarget> {
     throw new KubeconfigError(path, `not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   const { context, cluster, user } = current(doc, path);
-  if (needsClientNode(cluster, user)) return viaClientNode(path, context);
+  if (cluster['proxy-url'] !== undefined) throw new KubeconfigError(path, 'proxy-url is not supported for the connection to the Kubernetes API; reach the apiserver directly');
+  if (needsClientNode(user)) return viaClientNode(path, context);
   const server = str(cluster.server);
   if (!server) throw new KubeconfigError(path, 'the current cluster has no server');
   let url: URL;
@@ -120,8 +125,9 @@ export async function loadKubeconfig(path: string): Promise<KubeTarget> {
   const servername = str(cluster['tls-server-name']);
   if (servername) tls.servername = servername;
   const headers: Record<string, string> = {};
+  // As in client-go, a tokenFile wins over an inline token.
   const tokenFile = str(user.tokenFile);
-  const token = str(user.token) ?? (tokenFile ? (await material(undefined, tokenFile, base, path, 'tokenFile'))?.toString('utf8').trim() : undefined);
+  const token = (tokenFile ? (await material(undefined, tokenFile, base, path, 'tokenFile'))?.toString('utf8').trim() : undefined) ?? str(user.token);
   if (token) headers.authorization = `Bearer ${token}`;
   else if (str(user.username) !== undefined) headers.authorization = `Basic ${Buffer.from(`${str(user.username)}:${str(user.password) ?? ''}`).toString('base64')}`;
   return { server: url, tls, headers, via: 'kubeconfig' };

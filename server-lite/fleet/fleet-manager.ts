@@ -124,11 +124,22 @@ export class FleetManager {
     const done: string[] = [];
     for (const p of this.store.pushes()) {
       if (p.fingerprint === fingerprint) continue;
-      const outcomes = (await this.#renderArchive(await this.store.pushArchive(p.name), { name: p.name, ...p.opts })).filter((o) => p.bundles.includes(outcomeName(o)));
-      await this.#store(outcomes, 'push');
-      this.store.pushRendered(p.name, fingerprint, this.#host.now());
-      this.#host.log.info({ push: p.name, bundles: outcomes.map(outcomeName) }, 'pushed bundles rendered again: clusters or groups changed');
-      done.push(p.name);
+      try {
+        const rendered = await this.#renderArchive(await this.store.pushArchive(p.name), { name: p.name, ...p.opts });
+        // While it rendered, `bundle apply` may have pushed a newer archive or `bundle delete`
+        // removed one of its bundles: only what the push still owns, from the same archive, is stored.
+        const now = this.store.pushes().find((x) => x.name === p.name);
+        if (!now || now.archive !== p.archive) continue;
+        const outcomes = rendered.filter((o) => now.bundles.includes(outcomeName(o)) && (this.store.bundle(outcomeName(o))?.source ?? 'push') === 'push');
+        await this.#store(outcomes, 'push');
+        this.store.pushRendered(p.name, fingerprint, this.#host.now());
+        this.#host.log.info({ push: p.name, bundles: outcomes.map(outcomeName) }, 'pushed bundles rendered again: clusters or groups changed');
+        done.push(p.name);
+      } catch (err) {
+        // One push that cannot be rendered (a full disk, a broken archive) does not hold up the others.
+        this.#host.log.warn({ push: p.name, err: (err as Error).message }, 'pushed bundles not rendered again; retrying on the next change');
+        this.store.pushRendered(p.name, fingerprint, this.#host.now());
+      }
     }
     return done;
   }

@@ -44,6 +44,8 @@ export interface PushRow {
   bundles: string[];
   /** The clusters-and-groups fingerprint it was last rendered for. */
   fingerprint: string;
+  /** sha256 of the archive: a new `bundle apply` of the same name changes it. */
+  archive: string;
 }
 
 /** Status events kept per agent (the newest); older ones are trimmed as new ones arrive. */
@@ -341,8 +343,9 @@ export class FleetStore {
   }
 
   pushes(): PushRow[] {
-    return (this.#stmt('SELECT name, opts, bundles, fingerprint FROM fleet_pushes ORDER BY name').all() as Row[]).map((r) => ({
+    return (this.#stmt('SELECT name, opts, bundles, fingerprint, archive_index FROM fleet_pushes ORDER BY name').all() as Row[]).map((r) => ({
       name: String(r.name), opts: JSON.parse(String(r.opts)) as PushRow['opts'], bundles: JSON.parse(String(r.bundles)) as string[], fingerprint: String(r.fingerprint),
+      archive: (JSON.parse(String(r.archive_index)) as ChunkIndex).sha256,
     }));
   }
 

@@ -132,6 +132,12 @@ export class FleetSync {
   /** bundle → the options delivered with it and their canonical JSON, and its spec, for the current cycle. */
   #options = new Map<string, { options: Record<string, unknown>; json: string }>();
   #specs = new Map<string, BundleSpec>();
+  /** The store generation the two memos above were filled at: a change mid-cycle empties them. */
+  #memoGeneration = -1;
+  /** Sessions whose agent applies deltas (it says so in its resume point). */
+  readonly #deltaCapable = new Set<string>();
+  /** bundle, key and base → the delta body, or null when a delta is not worth it. */
+  readonly #deltas = new Map<string, Buffer | null>();
 
   #spec(bundle: string): BundleSpec {
     let spec = this.#specs.get(bundle);
@@ -178,10 +184,12 @@ export class FleetSync {
     // Bundle options are read once per cycle, not once per deployment and agent.
     this.#options = new Map();
     this.#specs = new Map();
+    this.#memoGeneration = this.#manager.store.generation;
     const sessions = this.#sessions();
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
     for (const m of [this.#hotUntil, this.#drainedAt, this.#seenGeneration]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
+    for (const id of this.#deltaCapable) if (!live.has(id)) this.#deltaCapable.delete(id);
     for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
     // A change in who is online can open rollout gates (an Offline cluster came back).
     const online = new Set(sessions.map((s) => s.clusterId));
@@ -228,6 +236,12 @@ export class FleetSync {
     // Nothing changed since this agent's last complete delivery: no query, no stream.
     const generation = store.generation;
     if (this.#held.has(session.id) && this.#seenGeneration.get(session.id) === generation) return false;
+    if (this.#memoGeneration !== generation) {
+      // A bundle changed since the memos were filled (mid-cycle): never compare against stale options.
+      this.#options = new Map();
+      this.#specs = new Map();
+      this.#memoGeneration = generation;
+    }
     let complete = true;
     let changed = false;
     let held = this.#held.get(session.id);
@@ -236,7 +250,11 @@ export class FleetSync {
       const r = await fleetRequest(session, 'GET', '/v1/fleet/resume');
       if (r.status !== 200) throw new Error(`resume: agent answered ${r.status}`);
       // An agent older than options in the resume point gets each deployment once more: harmless.
-      held = new Map(((r.json as { deployments: { deploymentId: string; revision: string; options?: unknown }[] }).deployments ?? []).map((d) => [d.deploymentId, heldKey(d.revision, d.options)]));
+      const resume = r.json as { deployments?: { deploymentId: string; revision: string; options?: unknown }[]; features?: unknown };
+      held = new Map((resume.deployments ?? []).map((d) => [d.deploymentId, heldKey(d.revision, d.options)]));
+      // Only an agent that says it applies deltas is sent one; an older agent gets whole sets.
+      if (Array.isArray(resume.features) && resume.features.includes('delta')) this.#deltaCapable.add(session.id);
+      else this.#deltaCapable.delete(session.id);
       this.#held.set(session.id, held);
       log.info({ holds: held.size }, 'fleet agent resume point');
     }
@@ -277,10 +295,10 @@ export class FleetSync {
       const url = `/v1/fleet/deployments/${encodeURIComponent(d.bundle)}`;
       // A delta against what the agent holds when that is much smaller (decision 0755); the whole
       // set when it holds nothing, the delta is not worth it, or the agent refuses it.
-      const delta = heldRevision !== undefined && heldRevision !== d.desiredRevision ? await this.#deltaBody(d.bundle, key, heldRevision, set, options) : undefined;
+      const delta = this.#deltaCapable.has(session.id) && heldRevision !== undefined && heldRevision !== d.desiredRevision ? await this.#deltaBody(d.bundle, key, heldRevision, set, options) : undefined;
       let payload = delta ?? this.#fullBody(d.bundle, key, set, options);
       let r = await fleetRequest(session, 'PUT', url, payload);
-      if (delta && r.status === 409) {
+      if (delta && r.status >= 400 && r.status < 500) {
         log.info({ bundle: d.bundle, from: heldRevision, err: (r.json as { message?: string }).message }, 'fleet agent refused the delta; sending the whole set');
         payload = this.#fullBody(d.bundle, key, set, options);
         r = await fleetRequest(session, 'PUT', url, payload);
@@ -291,6 +309,8 @@ export class FleetSync {
         const e = r.json as { code?: string; message?: string };
         log.warn({ bundle: d.bundle, status: r.status, code: e.code, err: e.message }, 'fleet agent refused a deployment');
         this.#refused.add(refusalKey);
+        // A pending acknowledgement of an earlier revision must not land after (and over) the refusal.
+        this.flushAcks();
         store.reportRefusal(d.bundle, session.clusterId, d.desiredRevision, `${e.code ?? r.status}: ${e.message ?? ''}`, now);
         continue;
       }
@@ -322,7 +342,8 @@ export class FleetSync {
   /** The PUT body as a delta from `from`, or undefined when the base is gone or the delta is not much smaller. */
   async #deltaBody(bundle: string, key: string, from: string, set: ManifestSet, options: Record<string, unknown>): Promise<Buffer | undefined> {
     const cacheKey = `${bundle}\n${key}\n${from}`;
-    if (this.#bodies.has(cacheKey)) return this.#bodies.get(cacheKey);
+    const known = this.#deltas.get(cacheKey);
+    if (known !== undefined) return known ?? undefined;
     let base: ManifestSet;
     try {
       base = await this.#set(from);
@@ -330,11 +351,15 @@ export class FleetSync {
       return undefined;
     }
     const d = diffManifestSets(base, set);
-    const body = this.#cachedBody(cacheKey, () => ({
+    const body = Buffer.from(JSON.stringify({
       id: bundle, bundle, revision: set.revision, options,
       delta: { from, upserts: d.upserts.map((e) => ({ id: e.id, object: e.object })), removals: d.removals },
     }));
-    return body.length * FLEET_SYNC_LIMITS.deltaMinSaving < this.#fullBody(bundle, key, set, options).length ? body : undefined;
+    // The decision is cached with the body: every agent at this base gets the same answer.
+    const worth = body.length * FLEET_SYNC_LIMITS.deltaMinSaving < this.#fullBody(bundle, key, set, options).length ? body : null;
+    this.#deltas.set(cacheKey, worth);
+    while (this.#deltas.size > FLEET_SYNC_LIMITS.cachedBodies) this.#deltas.delete(this.#deltas.keys().next().value ?? '');
+    return worth ?? undefined;
   }
 
   #cachedBody(cacheKey: string, make: () => unknown): Buffer {
@@ -360,7 +385,10 @@ export class FleetSync {
     try {
       this.#manager.store.ackedMany(acks, Date.now());
     } catch (err) {
-      this.#log.warn({ err: (err as Error).message, acks: acks.length }, 'storing delivery acknowledgements failed; the next resume point repairs them');
+      // Kept for the next flush: with nothing else changing, no delivery pass would write them again.
+      this.#acks.unshift(...acks);
+      this.#ackTimer ??= setTimeout(() => this.flushAcks(), FLEET_SYNC_LIMITS.ackFlushMs * 10);
+      this.#log.warn({ err: (err as Error).message, acks: acks.length }, 'storing delivery acknowledgements failed; retrying');
     }
   }
 
