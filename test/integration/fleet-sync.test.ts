@@ -1,0 +1,94 @@
+// The server's delivery loop (FleetSync) against a real fleet agent endpoint over a real protocol
+// session pair in memory (no sockets, no cluster: the agent's Kube is the in-memory fake, because
+// what is tested is what travels, not what gets applied). Covers: whole set first, then a delta
+// to an agent that advertises them, whole sets to one that does not, an options-only change, and
+// a change that lands after a cycle's options memo was filled (the memo must not go stale).
+import t from 'tap';
+import { join } from 'node:path';
+import pino from 'pino';
+import { sessionPair, bothReady, createStreamHttpServer, type TunnelStream } from '../../protocol/index.ts';
+import { FleetStore } from '../../server-lite/fleet/fleet-store.ts';
+import { FleetManager } from '../../server-lite/fleet/fleet-manager.ts';
+import { FleetSync, type FleetSession } from '../../server-lite/fleet/fleet-sync.ts';
+import { normaliseManifests, type JsonObject } from '../../server-lite/fleet/manifest-set.ts';
+import { createFleetAgent, type FleetAgent } from '../../agents/fleet/fleet-agent.ts';
+import { fleetEndpoint } from '../../agents/fleet/fleet-endpoint.ts';
+import { FakeKube } from '../../agents/fleet/fake-kube.ts';
+import { memoryDb } from '../../agents/fleet/test-fixtures.ts';
+
+const log = pino({ level: 'silent' });
+const cms = (n: number, v: string): JsonObject[] => Array.from({ length: n }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm${i}`, namespace: 'x' }, data: { v: i === 0 ? v : 'same'.repeat(200) } }));
+
+/** One agent behind a session pair; `legacy` answers the resume point as an agent from before deltas. */
+async function agentSession(id: string, clusterId: string, legacy = false): Promise<{ session: FleetSession; agent: FleetAgent; puts: string[] }> {
+  const pair = sessionPair();
+  await bothReady(pair.client, pair.server);
+  const agent = createFleetAgent({ db: memoryDb(), kube: new FakeKube({ namespaces: ['x'] }), log });
+  const endpoint = fleetEndpoint(agent, log);
+  const puts: string[] = [];
+  const http = createStreamHttpServer({
+    request: (req, res) => {
+      if (req.method === 'PUT') {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => puts.push(JSON.parse(Buffer.concat(chunks).toString()).delta ? 'delta' : 'full'));
+      }
+      if (legacy && req.url === '/v1/fleet/resume') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ deployments: agent.resumePoint().map((d) => ({ deploymentId: d.deploymentId, revision: d.revision })) }));
+        return;
+      }
+      endpoint(req, res);
+    },
+  });
+  pair.client.on('stream', (s: TunnelStream) => http.serve(s));
+  return { session: { id, agentId: `a-${id}`, clusterId, openStream: (target, md) => pair.server.openStream(target, md) }, agent, puts };
+}
+
+t.test('fleet sync: whole set, then deltas only where advertised; options-only changes; a change mid-cycle', async (t) => {
+  const store = new FleetStore(join(t.testdir(), 'fleet.db'));
+  const clusters = [{ id: 'c1', name: 'one', labels: {} }, { id: 'c2', name: 'two', labels: {} }];
+  const manager = new FleetManager(store, { clusters: async () => clusters, online: () => new Set(['c1', 'c2']), now: () => 0, log, tools: { helm: () => 'helm', kustomize: () => 'kustomize' } });
+  const modern = await agentSession('s1', 'c1');
+  const legacy = await agentSession('s2', 'c2', true);
+  const sync = new FleetSync(manager, () => [modern.session, legacy.session], log);
+  t.teardown(() => {
+    sync.stop();
+    store.close();
+  });
+  const put = async (v: string, spec: Record<string, unknown> = {}) => {
+    const set = normaliseManifests(cms(20, v), { bundle: 'web' });
+    store.putBundle('web', 'push', set.revision, spec, clusters.map((c) => ({ clusterId: c.id, set })), 0);
+    await manager.plan();
+    return set.revision;
+  };
+  const held = (a: FleetAgent) => a.resumePoint().find((d) => d.deploymentId === 'web');
+
+  const r1 = await put('1');
+  await sync.syncAll();
+  t.equal(held(modern.agent)?.revision, r1);
+  t.equal(held(legacy.agent)?.revision, r1);
+  t.same([modern.puts, legacy.puts], [['full'], ['full']], 'nothing held yet: whole sets');
+
+  const r2 = await put('2');
+  await sync.syncAll();
+  t.equal(held(modern.agent)?.revision, r2, 'the delta rebuilt the new revision on the agent');
+  t.equal(held(legacy.agent)?.revision, r2);
+  t.same([modern.puts.at(-1), legacy.puts.at(-1)], ['delta', 'full'], 'a delta only to the agent that advertises deltas');
+  t.equal(sync.deltaDeliveries, 1);
+
+  await put('2', { correctDrift: true });
+  await sync.syncAll();
+  t.same(held(modern.agent)?.options, { correctDrift: true }, 'an options-only change is delivered (same revision)');
+  t.same(held(legacy.agent)?.options, { correctDrift: true });
+
+  // A change lands after the options memo of a cycle was filled, and agents are then synced before
+  // the next cycle starts (as workers of a long cycle are, with thousands of agents): they must
+  // get the new options, not the memo's, and must not be marked as up to date with the old ones.
+  store.putBundle('web', 'push', r2, { correctDrift: true, keepResources: true }, clusters.map((c) => ({ clusterId: c.id, set: normaliseManifests(cms(20, '2'), { bundle: 'web' }) })), 0);
+  await sync.sync(modern.session);
+  await sync.sync(legacy.session);
+  await sync.syncAll();
+  t.same(held(modern.agent)?.options, { correctDrift: true, keepResources: true }, 'the change reaches the first agent');
+  t.same(held(legacy.agent)?.options, { correctDrift: true, keepResources: true }, 'and the second');
+});
