@@ -177,7 +177,7 @@ export function fleetRoutes(fleet: FleetService): Route[] {
         const b = await readJson(req, groupBody);
         fleet.store.putGroup(b.name, parseSelectorString(b.selector), Date.now());
         // Bundles whose targets name this group are rendered again for it.
-        void fleet.retarget();
+        void fleet.retarget(true);
         await m.plan();
         sendJson(res, 201, { name: b.name });
       }),
@@ -187,7 +187,7 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       handle: guarded(async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);
         if (!fleet.store.deleteGroup(name ?? '')) throw new FleetError('CLUSTERGROUP_NOT_FOUND', `no cluster group named ${name}`);
-        void fleet.retarget();
+        void fleet.retarget(true);
         sendNoContent(res);
       }),
     },

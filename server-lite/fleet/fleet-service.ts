@@ -10,6 +10,7 @@ import { FleetSync, type FleetSession } from './fleet-sync.ts';
 import { GitPoller, type PollResult } from './git-poller.ts';
 import { toolsAt } from './tools.ts';
 import { FLEET_LIMITS } from './limits.ts';
+import { retargetDecision, type RetargetState } from './retarget-debounce.ts';
 import { parseTarget } from './target-spec.ts';
 import type { ClusterInfo } from './targeting.ts';
 
@@ -36,6 +37,7 @@ export class FleetService {
   #retargetTimer: NodeJS.Timeout | undefined;
   #gcTimer: NodeJS.Timeout | undefined;
   #retargeting: Promise<void> | undefined;
+  #retargetState: RetargetState = { rendered: undefined, lastSeen: undefined, pendingSince: undefined };
 
   constructor(deps: FleetServiceDeps) {
     this.#deps = deps;
@@ -74,10 +76,15 @@ export class FleetService {
    * again (pushed ones from their stored archive, gitrepos by a forced poll of their checkout), so
    * a cluster registered or relabelled after the last commit gets what now targets it.
    */
-  retarget(): Promise<void> {
+  retarget(force = false): Promise<void> {
     this.#retargeting ??= (async () => {
       try {
         const fp = await this.manager.fingerprint();
+        // A burst of registrations is one re-render once it settles (or every 30 s while it lasts);
+        // a cluster group change (force) is rendered at once.
+        const d = retargetDecision(this.#retargetState, fp, this.#deps.now(), FLEET_LIMITS.retargetMaxDelayMs);
+        this.#retargetState = force ? { rendered: fp, lastSeen: fp, pendingSince: undefined } : d.next;
+        if (!d.retarget && !force) return;
         await this.manager.retargetPushes(fp);
         for (const g of this.store.gitRepos()) {
           const last = this.lastPoll.get(g.name);

@@ -31,6 +31,8 @@ export const FLEET_LIMITS = Object.freeze({
   /** How often the server checks whether clusters, their labels or cluster groups changed, so
    *  bundles are rendered again for them (a device registered today gets yesterday's bundles). */
   retargetIntervalMs: 2_000,
+  /** While clusters keep changing (a mass enrollment), bundles are rendered again at least this often. */
+  retargetMaxDelayMs: 30_000,
   /** Manifest sets and blobs nothing refers to any more are dropped this often (fleet.db stays bounded). */
   gcIntervalMs: 10 * 60_000,
   /** Output kept from a failing tool for the error message; the rest is dropped. */
