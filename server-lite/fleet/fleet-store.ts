@@ -262,17 +262,6 @@ export class FleetStore {
     this.#stmt('UPDATE fleet_deployments SET acked_revision = ?, updated_at = ? WHERE bundle = ? AND cluster_id = ?').run(revision, now, bundle, clusterId);
   }
 
-  /**
-   * Many acknowledgements in one transaction (one fsync, not one per agent). Losing them in a crash
-   * is harmless: the next connection's resume point says what each agent holds.
-   */
-  ackedMany(acks: readonly { bundle: string; clusterId: string; revision: string }[], now: number): void {
-    if (acks.length === 0) return;
-    this.db.transaction(() => {
-      for (const a of acks) this.acked(a.bundle, a.clusterId, a.revision, now);
-    })();
-  }
-
   /** The agent refused a revision (invalid manifest set): ErrApplied for it, the old one still held. */
   reportRefusal(bundle: string, clusterId: string, revision: string, message: string, now: number): void {
     this.#stmt(`UPDATE fleet_deployments SET acked_revision = ?, reported_revision = ?, state = 'ErrApplied', message = ?, updated_at = ? WHERE bundle = ? AND cluster_id = ?`)

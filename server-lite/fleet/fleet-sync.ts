@@ -11,7 +11,10 @@ import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
 import { canonicalJson, type ManifestSet } from './manifest-set.ts';
 import { diffManifestSets } from './manifest-delta.ts';
-import { StatusBatcher } from './status-batcher.ts';
+import { GroupCommit } from './group-commit.ts';
+
+interface Ack { sessionId: string; bundle: string; clusterId: string; revision: string }
+interface Drain { agentId: string; clusterId: string; rows: readonly OutboxRowWire[] }
 import type { BundleSpec } from './fleet-store.ts';
 import { matchesSelector } from './label-selector.ts';
 
@@ -122,17 +125,18 @@ export class FleetSync {
   /** session id → until when the outbox is drained every cycle, and when it was drained last. */
   readonly #hotUntil = new Map<string, number>();
   readonly #drainedAt = new Map<string, number>();
-  readonly #statuses: StatusBatcher;
+  /** Agents' statuses and delivery acknowledgements, each group-committed (decision 0754). */
+  readonly #statuses: GroupCommit<Drain, number>;
+  readonly #acks: GroupCommit<Ack, void>;
   /** session id → the store generation its last complete delivery saw. */
   readonly #seenGeneration = new Map<string, number>();
   /** Serialised PUT bodies by bundle, revision and options (the newest few). */
   readonly #bodies = new Map<string, Buffer>();
-  #acks: { bundle: string; clusterId: string; revision: string }[] = [];
-  #ackTimer: NodeJS.Timeout | undefined;
-  /** bundle → the options delivered with it and their canonical JSON, and its spec, for the current cycle. */
+  /** bundle → its spec, and the options delivered with it with their canonical JSON: both depend only
+   *  on the store, so they hold for one store generation (`#memoGeneration`) and are read once per
+   *  bundle, not once per deployment and agent. */
   #options = new Map<string, { options: Record<string, unknown>; json: string }>();
   #specs = new Map<string, BundleSpec>();
-  /** The store generation the two memos above were filled at: a change mid-cycle empties them. */
   #memoGeneration = -1;
   /** Sessions whose agent applies deltas (it says so in its resume point). */
   readonly #deltaCapable = new Set<string>();
@@ -155,7 +159,15 @@ export class FleetSync {
 
   constructor(manager: FleetManager, sessions: () => FleetSession[], log: Logger) {
     this.#manager = manager;
-    this.#statuses = new StatusBatcher(manager.store, FLEET_SYNC_LIMITS.statusFlushMs);
+    const store = manager.store;
+    this.#statuses = new GroupCommit(store.db, FLEET_SYNC_LIMITS.statusFlushMs, (d: Drain) => {
+      const byseq = new Map(d.rows.map((x) => [x.seq, x]));
+      return store.recordStatuses(d.agentId, d.clusterId, d.rows, (seq) => {
+        const row = byseq.get(seq);
+        return row && row.status.appliedRevision === row.status.revision ? row.createdAt : null;
+      }, Date.now());
+    });
+    this.#acks = new GroupCommit(store.db, FLEET_SYNC_LIMITS.ackFlushMs, (a: Ack) => store.acked(a.bundle, a.clusterId, a.revision, Date.now()));
     this.#sessions = sessions;
     this.#log = log.child({ component: 'fleet' });
   }
@@ -167,7 +179,7 @@ export class FleetSync {
 
   stop(): void {
     clearInterval(this.#timer);
-    this.flushAcks();
+    this.#acks.flush();
     this.#statuses.flush();
   }
 
@@ -181,10 +193,6 @@ export class FleetSync {
   }
 
   async syncAll(): Promise<void> {
-    // Bundle options are read once per cycle, not once per deployment and agent.
-    this.#options = new Map();
-    this.#specs = new Map();
-    this.#memoGeneration = this.#manager.store.generation;
     const sessions = this.#sessions();
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
@@ -237,7 +245,7 @@ export class FleetSync {
     const generation = store.generation;
     if (this.#held.has(session.id) && this.#seenGeneration.get(session.id) === generation) return false;
     if (this.#memoGeneration !== generation) {
-      // A bundle changed since the memos were filled (mid-cycle): never compare against stale options.
+      // A bundle changed since the memos were filled (at any point of a cycle): never compare against stale options.
       this.#options = new Map();
       this.#specs = new Map();
       this.#memoGeneration = generation;
@@ -284,7 +292,7 @@ export class FleetSync {
       const { options } = opts;
       const key = heldKeyOf(d.desiredRevision, opts.json);
       if (held.get(d.bundle) === key) {
-        if (d.ackedRevision !== d.desiredRevision) this.#ack({ bundle: d.bundle, clusterId: session.clusterId, revision: d.desiredRevision });
+        if (d.ackedRevision !== d.desiredRevision) this.#ack({ sessionId: session.id, bundle: d.bundle, clusterId: session.clusterId, revision: d.desiredRevision });
         continue;
       }
       const refusalKey = `${session.id}/${d.bundle}/${key}`;
@@ -310,13 +318,13 @@ export class FleetSync {
         log.warn({ bundle: d.bundle, status: r.status, code: e.code, err: e.message }, 'fleet agent refused a deployment');
         this.#refused.add(refusalKey);
         // A pending acknowledgement of an earlier revision must not land after (and over) the refusal.
-        this.flushAcks();
+        this.#acks.flush();
         store.reportRefusal(d.bundle, session.clusterId, d.desiredRevision, `${e.code ?? r.status}: ${e.message ?? ''}`, now);
         continue;
       }
       held.set(d.bundle, key);
       changed = true;
-      this.#ack({ bundle: d.bundle, clusterId: session.clusterId, revision: d.desiredRevision });
+      this.#ack({ sessionId: session.id, bundle: d.bundle, clusterId: session.clusterId, revision: d.desiredRevision });
       this.deliveries++;
       this.deliveredBytes += payload.length;
       log.info({ bundle: d.bundle, revision: d.desiredRevision, objects: set.objects.length, bytes: payload.length, delta: payload === delta }, 'deployment delivered');
@@ -372,24 +380,12 @@ export class FleetSync {
     return body;
   }
 
-  /** Acknowledged deliveries are written together, one transaction per flush. */
-  #ack(a: { bundle: string; clusterId: string; revision: string }): void {
-    this.#acks.push(a);
-    this.#ackTimer ??= setTimeout(() => this.flushAcks(), FLEET_SYNC_LIMITS.ackFlushMs);
-  }
-
-  flushAcks(): void {
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
-    const acks = this.#acks.splice(0);
-    try {
-      this.#manager.store.ackedMany(acks, Date.now());
-    } catch (err) {
-      // Kept for the next flush: with nothing else changing, no delivery pass would write them again.
-      this.#acks.unshift(...acks);
-      this.#ackTimer ??= setTimeout(() => this.flushAcks(), FLEET_SYNC_LIMITS.ackFlushMs * 10);
-      this.#log.warn({ err: (err as Error).message, acks: acks.length }, 'storing delivery acknowledgements failed; retrying');
-    }
+  /** Not awaited: an acknowledgement that fails to store makes the next pass deliver-check this agent again. */
+  #ack(a: Ack): void {
+    this.#acks.submit(a).catch((err: unknown) => {
+      this.#seenGeneration.delete(a.sessionId);
+      this.#log.warn({ err: (err as Error).message, bundle: a.bundle, clusterId: a.clusterId }, 'storing a delivery acknowledgement failed; the next pass writes it again');
+    });
   }
 
   #set(revision: string): Promise<ManifestSet> {
@@ -411,11 +407,7 @@ export class FleetSync {
       if (r.status !== 200) throw new Error(`outbox: agent answered ${r.status}`);
       const rows = (r.json as { rows: OutboxRowWire[] }).rows ?? [];
       if (rows.length === 0) return;
-      const byseq = new Map(rows.map((x) => [x.seq, x]));
-      const fresh = await this.#statuses.submit(session.agentId, session.clusterId, rows, (seq) => {
-        const row = byseq.get(seq);
-        return row && row.status.appliedRevision === row.status.revision ? row.createdAt : null;
-      });
+      const fresh = await this.#statuses.submit({ agentId: session.agentId, clusterId: session.clusterId, rows });
       const last = Math.max(...rows.map((x) => x.seq));
       const ack = await fleetRequest(session, 'POST', '/v1/fleet/outbox/ack', { seq: last });
       if (ack.status !== 200) throw new Error(`outbox ack: agent answered ${ack.status}`);
