@@ -2,7 +2,7 @@
 // raw JSON requests on one keep-alive agent, discovery
 // cached per apiVersion and re-read on a miss (a CRD applied a moment ago must become usable).
 import { Agent, request } from 'node:https';
-import { loadKubeconfig, type KubeTarget } from '../common/kubeconfig.ts';
+import { loadKubeconfig } from '../common/kubeconfig.ts';
 import type { Kube, ResourceInfo } from './kube.ts';
 import type { KubeObject, ObjectRef } from './types.ts';
 import { FleetAgentError } from './errors.ts';
@@ -12,8 +12,8 @@ import { apiVersionOf, refOf } from './object-ref.ts';
 interface Answer { status: number; body: string }
 interface ApiResourceList { resources?: { name: string; kind: string; namespaced: boolean }[] }
 
-export async function createHttpsKube(kubeconfig: string | KubeTarget): Promise<Kube> {
-  const target = typeof kubeconfig === 'string' ? await loadKubeconfig(kubeconfig) : kubeconfig;
+export async function createHttpsKube(kubeconfig: string): Promise<Kube> {
+  const target = await loadKubeconfig(kubeconfig);
   const agent = new Agent({ keepAlive: true, maxSockets: FLEET_AGENT_LIMITS.KUBE_CONCURRENCY, ...target.tls });
   const base = target.server.href.replace(/\/+$/, '');
   const headers = target.headers;

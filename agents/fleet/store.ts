@@ -38,8 +38,6 @@ export interface FleetStore {
   forget(id: string): void;
   /** The latest status queued per deployment (kept after the outbox drained). */
   latestStatuses(): DeploymentStatus[];
-  /** deploymentId → stored revision: what the agent tells the server on reconnect (resume point). */
-  revisions(): Map<string, string>;
   /** What the server needs to know it has nothing to re-send: each deployment's revision and options (no manifests). */
   held(): { deploymentId: string; revision: string; options: DeploymentOptions }[];
   applied(id: string): AppliedRecord;
@@ -61,7 +59,6 @@ export function createFleetStore(db: Database, opts: { now?: () => Date; outboxM
   const all = db.prepare('SELECT id, bundle, revision, manifests, options FROM fleet_deployments WHERE removed_at IS NULL ORDER BY id');
   const allRemoved = db.prepare('SELECT id, bundle, revision, manifests, options FROM fleet_deployments WHERE removed_at IS NOT NULL ORDER BY id');
   const markRemoved = db.prepare('UPDATE fleet_deployments SET removed_at = ? WHERE id = ? AND removed_at IS NULL');
-  const revs = db.prepare('SELECT id, revision FROM fleet_deployments WHERE removed_at IS NULL');
   const held = db.prepare('SELECT id, revision, options FROM fleet_deployments WHERE removed_at IS NULL ORDER BY id');
   const statuses = db.prepare('SELECT status FROM fleet_status ORDER BY deployment_id').pluck();
   const forgetAll = ['fleet_deployments WHERE id', 'fleet_applied WHERE deployment_id', 'fleet_inventory WHERE deployment_id',
@@ -116,7 +113,6 @@ export function createFleetStore(db: Database, opts: { now?: () => Date; outboxM
       return r === undefined ? undefined : decode(r);
     },
     deployments: () => (all.all() as Row[]).map(decode),
-    revisions: () => new Map((revs.all() as { id: string; revision: string }[]).map((r) => [r.id, r.revision])),
     held: () => (held.all() as { id: string; revision: string; options: string }[]).map((r) => ({ deploymentId: r.id, revision: r.revision, options: JSON.parse(r.options) as DeploymentOptions })),
     applied(id) {
       const r = appliedRow.get(id) as { revision: string | null; applied_at: string | null; error: string | null; error_revision: string | null } | undefined;

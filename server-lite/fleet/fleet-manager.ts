@@ -128,7 +128,7 @@ export class FleetManager {
         const rendered = await this.#renderArchive(await this.store.pushArchive(p.name), { name: p.name, ...p.opts });
         // While it rendered, `bundle apply` may have pushed a newer archive or `bundle delete`
         // removed one of its bundles: only what the push still owns, from the same archive, is stored.
-        const now = this.store.pushes().find((x) => x.name === p.name);
+        const now = this.store.push(p.name);
         if (!now || now.archive !== p.archive) continue;
         const outcomes = rendered.filter((o) => now.bundles.includes(outcomeName(o)) && (this.store.bundle(outcomeName(o))?.source ?? 'push') === 'push');
         await this.#store(outcomes, 'push');
@@ -212,12 +212,12 @@ export class FleetManager {
     const b = this.store.bundle(name);
     if (!b) return undefined;
     const online = this.#host.online();
-    const targeted = new Set(this.store.targets(name).map((t) => t.clusterId));
+    const targetOf = new Map(this.store.targets(name).map((t) => [t.clusterId, t.revision]));
+    const targeted = new Set(targetOf.keys());
     const clusters: BundleStatus['clusters'] = this.store.deployments({ bundle: name }).filter((d) => targeted.has(d.clusterId)).map((d) => ({ id: d.clusterId, ...stateOf(d, online.has(d.clusterId)), revision: d.desiredRevision ?? undefined, appliedRevision: d.appliedRevision ?? undefined }));
     for (const id of targeted) if (!clusters.some((c) => c.id === id)) clusters.push({ id, ...(online.has(id) ? { state: 'Pending' as const, message: 'waiting for its turn in the rollout' } : { state: 'Offline' as const, message: 'fleet agent not connected; nothing delivered yet' }) });
     clusters.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const waiting = new Map((this.#plans.get(name)?.waiting ?? []).map((w) => [w.clusterId, w]));
-    const targetOf = new Map(this.store.targets(name).map((t) => [t.clusterId, t.revision]));
     for (const c of clusters) {
       const clusterName = this.#names.get(c.id);
       if (clusterName !== undefined) c.name = clusterName;

@@ -113,6 +113,10 @@ export interface GitRepoRow {
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const toPush = (r: Row): PushRow => ({
+  name: String(r.name), opts: JSON.parse(String(r.opts)) as PushRow['opts'], bundles: JSON.parse(String(r.bundles)) as string[], fingerprint: String(r.fingerprint),
+  archive: (JSON.parse(String(r.archive_index)) as ChunkIndex).sha256,
+});
 
 export class FleetStore {
   readonly db: Database.Database;
@@ -332,10 +336,12 @@ export class FleetStore {
   }
 
   pushes(): PushRow[] {
-    return (this.#stmt('SELECT name, opts, bundles, fingerprint, archive_index FROM fleet_pushes ORDER BY name').all() as Row[]).map((r) => ({
-      name: String(r.name), opts: JSON.parse(String(r.opts)) as PushRow['opts'], bundles: JSON.parse(String(r.bundles)) as string[], fingerprint: String(r.fingerprint),
-      archive: (JSON.parse(String(r.archive_index)) as ChunkIndex).sha256,
-    }));
+    return (this.#stmt('SELECT name, opts, bundles, fingerprint, archive_index FROM fleet_pushes ORDER BY name').all() as Row[]).map(toPush);
+  }
+
+  push(name: string): PushRow | undefined {
+    const r = this.#stmt('SELECT name, opts, bundles, fingerprint, archive_index FROM fleet_pushes WHERE name = ?').get(name) as Row | undefined;
+    return r ? toPush(r) : undefined;
   }
 
   async pushArchive(name: string): Promise<Buffer> {
