@@ -9,6 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
 import { agentStatus, createToken, drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { fleetServerEnv, FLEET_AGENT_ENV } from './fleet-helpers.ts';
 
 const cm = (name: string, data: string, ns = 'crash'): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: ${ns}}\ndata: {v: "${data}"}\n---\n`;
 
@@ -23,13 +24,13 @@ t.test('fleet agent: kill -9 mid-apply, prune and keepResources, a 20 MiB bundle
   t.teardown(() => cluster.stop());
   const dir = t.testdir();
   const serverDir = path.join(dir, 'server');
-  const server = await startServer(serverDir, 0, { DROVER_HELM: tools.helm(), DROVER_KUSTOMIZE: tools.kustomize(), DROVER_LOG_LEVEL: 'info' });
+  const server = await startServer(serverDir, 0, fleetServerEnv());
   t.teardown(() => server.proc.stop());
   const agentDir = path.join(dir, 'agent');
   const token = await createToken(serverDir, ['--labels', 'env=edge']);
   const reg = await drover(['agent', 'register', '--server', server.url, '--token', token, '--name', 'site', '--labels', 'env=edge', '--kubeconfig', cluster.kubeconfig, '--data-dir', agentDir]);
   t.equal(reg.exitCode, 0, reg.exitCode === 0 ? 'registered' : reg.stderr);
-  const env = { DROVER_FLEET_INTERVAL_MS: '1000', DROVER_LOG_LEVEL: 'info' };
+  const env = { ...FLEET_AGENT_ENV };
   let agent = startAgent(agentDir, ['--roles', 'fleet'], env);
   t.teardown(() => agent.stop());
   await waitFor('fleet tunnel', async () => (await agentStatus(agentDir)).roles.find((r) => r.name === 'fleet')?.state === 'connected');

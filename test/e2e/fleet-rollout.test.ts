@@ -10,7 +10,8 @@ import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { agentStatus, createToken, drover, startAgent, startServer, waitFor, type Proc } from './agent-helpers.ts';
+import { drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { fleetServerEnv, FLEET_AGENT_ENV, joinFleetAgent, type FleetAgent } from './fleet-helpers.ts';
 
 interface Status {
   revision: string;
@@ -25,26 +26,17 @@ t.test('fleet rollout: partitions and maxUnavailable over three clusters, one Of
   t.teardown(() => cluster.stop());
   const dir = t.testdir();
   const serverDir = path.join(dir, 'server');
-  const server = await startServer(serverDir, 0, { DROVER_HELM: tools.helm(), DROVER_KUSTOMIZE: tools.kustomize(), DROVER_LOG_LEVEL: 'info' });
+  const server = await startServer(serverDir, 0, fleetServerEnv());
   t.teardown(() => server.proc.stop());
   const kubectl = async (args: string[]) => {
     const r = await execa(tools.kubectl(), ['--kubeconfig', cluster.kubeconfig, ...args], { reject: false, timeout: 60_000 });
     return { code: r.exitCode ?? -1, out: String(r.stdout) };
   };
-  const env = { DROVER_FLEET_INTERVAL_MS: '1000', DROVER_LOG_LEVEL: 'info' };
-  const sites: { name: string; id: string; dir: string; agent: Proc }[] = [];
+  const env = { ...FLEET_AGENT_ENV };
+  const sites: FleetAgent[] = [];
   for (const name of ['site-1', 'site-2', 'site-3']) {
     await kubectl(['create', 'namespace', name]);
-    const agentDir = path.join(dir, name);
-    const token = await createToken(serverDir, ['--labels', 'env=edge']);
-    const reg = await drover(['agent', 'register', '--server', server.url, '--token', token, '--name', name, '--labels', `env=edge,site=${name}`, '--kubeconfig', cluster.kubeconfig, '--data-dir', agentDir]);
-    if (reg.exitCode !== 0) throw new Error(reg.stderr);
-    const agent = startAgent(agentDir, ['--roles', 'fleet'], env);
-    const st = await waitFor(`${name} connected`, async () => {
-      const s = await agentStatus(agentDir);
-      return s.roles.find((r) => r.name === 'fleet')?.state === 'connected' ? s : undefined;
-    });
-    sites.push({ name, id: st.clusterId, dir: agentDir, agent });
+    sites.push(await joinFleetAgent(server, { dir: path.join(dir, name), name, labels: `env=edge,site=${name}`, kubeconfig: cluster.kubeconfig }));
   }
   t.teardown(() => Promise.all(sites.map((s) => s.agent.stop())).then(() => undefined));
 

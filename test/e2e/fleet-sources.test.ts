@@ -13,7 +13,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { startCluster, tools, type TestCluster } from '../k8s/harness.ts';
-import { agentStatus, createToken, drover, startAgent, startServer, waitFor, type Proc, type ServerProc } from './agent-helpers.ts';
+import { drover, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
+import { agentDirIn, fleetServerEnv, joinFleetAgent } from './fleet-helpers.ts';
 
 const SECRET = 'hook-secret-1';
 
@@ -42,24 +43,10 @@ t.test('fleet sources: cluster groups, push webhook, a chart that stops renderin
   t.teardown(() => Promise.all([ca.stop(), cb.stop()]).then(() => undefined));
   const dir = t.testdir();
   const serverDir = path.join(dir, 'server');
-  const server: ServerProc = await startServer(serverDir, 0, {
-    DROVER_HELM: tools.helm(), DROVER_KUSTOMIZE: tools.kustomize(), DROVER_LOG_LEVEL: 'info', DROVER_FLEET_WEBHOOK_SECRET: SECRET,
-  });
+  const server: ServerProc = await startServer(serverDir, 0, fleetServerEnv({ DROVER_FLEET_WEBHOOK_SECRET: SECRET }));
   t.teardown(() => server.proc.stop());
-  const agentEnv = { DROVER_FLEET_INTERVAL_MS: '1000', DROVER_LOG_LEVEL: 'info' };
 
-  async function join(cluster: TestCluster, name: string, labels: string): Promise<{ id: string; agent: Proc; kubeconfig: string }> {
-    const agentDir = path.join(dir, `agent-${name}`);
-    const token = await createToken(serverDir, ['--labels', labels]);
-    const reg = await drover(['agent', 'register', '--server', server.url, '--token', token, '--name', name, '--labels', labels, '--kubeconfig', cluster.kubeconfig, '--data-dir', agentDir]);
-    if (reg.exitCode !== 0) throw new Error(reg.stderr);
-    const agent = startAgent(agentDir, ['--roles', 'fleet'], agentEnv);
-    const s = await waitFor(`agent ${name} connected`, async () => {
-      const st = await agentStatus(agentDir);
-      return st.roles.find((r) => r.name === 'fleet')?.state === 'connected' ? st : undefined;
-    });
-    return { id: s.clusterId, agent, kubeconfig: cluster.kubeconfig };
-  }
+  const join = (cluster: TestCluster, name: string, labels: string) => joinFleetAgent(server, { dir: agentDirIn(dir, name), name, labels, kubeconfig: cluster.kubeconfig });
   const [A, B] = await Promise.all([join(ca, 'site-a-1', 'env=edge,site=a'), join(cb, 'site-b-1', 'env=edge,site=b')]);
   t.teardown(() => Promise.all([A.agent.stop(), B.agent.stop()]).then(() => undefined));
 

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools, type TestCluster } from '../k8s/harness.ts';
-import { agentStatus as rawAgentStatus, createToken, drover, startAgent, startServer, waitFor, type Proc, type ServerProc } from './agent-helpers.ts';
+import { agentStatus as rawAgentStatus, drover, startAgent, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
+import { agentDirIn, fleetServerEnv, FLEET_AGENT_ENV, joinFleetAgent } from './fleet-helpers.ts';
 
 const deployment = (name: string, replicas: number | string, extra = '', ns = 'fleet-demo'): string => `apiVersion: apps/v1
 kind: Deployment
@@ -41,23 +42,12 @@ t.test('fleet: gitrepo bundles targeted, offline drift correction, revision afte
   t.teardown(() => Promise.all([edge1.stop(), edge2.stop(), core.stop()]).then(() => undefined));
   const dir = t.testdir();
   const serverDir = path.join(dir, 'server');
-  const serverEnv = { DROVER_HELM: tools.helm(), DROVER_KUSTOMIZE: tools.kustomize(), DROVER_LOG_LEVEL: 'info' };
+  const serverEnv = fleetServerEnv();
   let server: ServerProc = await startServer(serverDir, 0, serverEnv);
   t.teardown(() => server.proc.stop());
-  const agentEnv = { DROVER_FLEET_INTERVAL_MS: '1000', DROVER_LOG_LEVEL: 'info' };
+  const agentEnv = { ...FLEET_AGENT_ENV };
 
-  async function join(cluster: TestCluster, name: string, env: string): Promise<{ id: string; dir: string; agent: Proc; kubeconfig: string }> {
-    const agentDir = path.join(dir, `agent-${name}`);
-    const token = await createToken(serverDir, ['--labels', `env=${env}`]);
-    const reg = await drover(['agent', 'register', '--server', server.url, '--token', token, '--name', name, '--labels', `env=${env}`, '--kubeconfig', cluster.kubeconfig, '--data-dir', agentDir]);
-    if (reg.exitCode !== 0) throw new Error(reg.stderr);
-    const agent = startAgent(agentDir, ['--roles', 'fleet'], agentEnv);
-    const s = await waitFor(`agent ${name} connected`, async () => {
-      const st = await agentStatus(agentDir);
-      return st.roles.find((r) => r.name === 'fleet')?.state === 'connected' ? st : undefined;
-    });
-    return { id: s.clusterId, dir: agentDir, agent, kubeconfig: cluster.kubeconfig };
-  }
+  const join = (cluster: TestCluster, name: string, env: string) => joinFleetAgent(server, { dir: agentDirIn(dir, name), name, labels: `env=${env}`, kubeconfig: cluster.kubeconfig });
   const E = await join(edge1, 'edge-1', 'edge');
   const E2 = await join(edge2, 'edge-2', 'edge');
   const C = await join(core, 'core-1', 'core');
