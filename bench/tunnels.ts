@@ -15,12 +15,26 @@ import { silentLogger } from '../agents/common/logger.ts';
 import { createToken, startServer, waitFor, type ServerProc } from '../test/e2e/agent-helpers.ts';
 import { describeMachine, busyWarning } from './lib/machine.ts';
 import { rssBytes, perConnection } from './lib/rss.ts';
+import { processCpuMs } from './lib/cpu.ts';
 import { registerAgents } from './lib/register-agents.ts';
 
 const argSteps = process.argv.indexOf('--steps');
 const STEPS = (argSteps > 0 ? String(process.argv[argSteps + 1]) : '1000,5000,10000').split(',').map(Number);
 const TOTAL = Math.max(...STEPS);
 const SETTLE_MS = 3000;
+/** Server CPU is sampled over this window once a step's tunnels are all up and idle. */
+const IDLE_MS = 10_000;
+// DROVER_BENCH_SERVER_CPU_PROF=DIR: a V8 CPU profile of the (first) server process, written when it stops.
+const PROF = process.env.DROVER_BENCH_SERVER_CPU_PROF;
+const SERVER_ENV: Record<string, string> = { DROVER_LOG_LEVEL: 'info', ...(PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROF}` } : {}) };
+
+/** Share of one core the process spent over `ms` (user + system, /proc; 10 ms resolution). */
+async function cpuShare(pid: number, ms: number): Promise<number> {
+  const a = processCpuMs(pid);
+  const t = performance.now();
+  await sleep(ms);
+  return (processCpuMs(pid) - a) / (performance.now() - t);
+}
 const KiB = 1024;
 
 function serverPid(s: ServerProc): number {
@@ -60,7 +74,7 @@ async function baselineWss(certFile: string, keyFile: string, steps: number[], c
 async function main(): Promise<void> {
   const machine = describeMachine();
   const dir = mkdtempSync(path.join(tmpdir(), 'drover-bench-tunnels-'));
-  let server = await startServer(path.join(dir, 'server'), 0, { DROVER_LOG_LEVEL: 'info' });
+  let server = await startServer(path.join(dir, 'server'), 0, SERVER_ENV);
   const clients: TunnelClient[] = [];
   try {
     const token = (await createToken(server.dataDir, ['--uses', '0', '--labels', 'bench=tunnels'])).split('::')[1] ?? '';
@@ -92,12 +106,14 @@ async function main(): Promise<void> {
       await sleep(SETTLE_MS);
       const rss = rssBytes(serverPid(server));
       drover.set(step, perConnection(before, rss, step));
-      rows.push(`${String(step).padStart(6)} idle tunnels: server RSS ${(rss / 1024 / KiB).toFixed(0)} MiB, ${(perConnection(before, rss, step) / KiB).toFixed(1)} KiB per tunnel; ${step - start} connected in ${(connectMs / 1000).toFixed(1)} s`);
+      const idle = await cpuShare(serverPid(server), IDLE_MS);
+      rows.push(`${String(step).padStart(6)} idle tunnels: server RSS ${(rss / 1024 / KiB).toFixed(0)} MiB, ${(perConnection(before, rss, step) / KiB).toFixed(1)} KiB per tunnel; ${step - start} connected in ${(connectMs / 1000).toFixed(1)} s; server CPU while idle ${(idle * 100).toFixed(1)} % of one core (${IDLE_MS / 1000} s)`);
+      console.error(rows.at(-1));
     }
     // Reconnect storm: restart the server in place; every agent reconnects on its own backoff.
     await server.proc.stop('SIGTERM');
     await waitFor('clients to notice', () => clients.every((c) => c.state.state !== 'connected'), 120_000);
-    server = await startServer(server.dataDir, server.port, { DROVER_LOG_LEVEL: 'info' });
+    server = await startServer(server.dataDir, server.port, SERVER_ENV);
     const back = performance.now();
     await waitFor(`${TOTAL} reconnected`, () => clients.every((c) => c.state.state === 'connected' && c.connections >= 2), 900_000);
     const reconnectMs = performance.now() - back;

@@ -53,10 +53,22 @@ export const LIMITS = Object.freeze({
 
   /** Login and API tokens: default lifetime of a token minted by login or `user token create`. */
   userTokenTtlMs: 30 * 24 * 60 * 60_000,
-  /** RBAC propagation: every cluster whose applied state differs is retried at this period. */
-  rbacSyncIntervalMs: 2_000,
-  /** Kubernetes facts (nodes, Warning events) are pulled from the cluster agent at this period. */
-  kubeFactsIntervalMs: 30_000,
+  /**
+   * RBAC propagation (decision 0800): a failed push is retried after base·2^(n-1), halved and
+   * jittered, up to the cap; nothing is pushed on a period. The cap bounds how stale a cluster
+   * whose agent keeps failing can stay once it recovers, at ≤ 1 push per cluster per 10 min.
+   */
+  rbacRetryBaseMs: 2_000,
+  rbacRetryMaxMs: 10 * 60_000,
+  /**
+   * Kubernetes facts (nodes, Warning events) are pulled when the agent connects, on `cluster get`,
+   * and again about this long after each pull (±25 % jitter): 20k clusters cost ~70 pulls/s, not
+   * the ~670/s of the former 30 s period. Failed pulls back off from the base up to this interval.
+   */
+  kubeFactsIntervalMs: 5 * 60_000,
+  kubeFactsRetryBaseMs: 5_000,
+  /** Pushes or pulls to cluster agents in flight at once per kind: a reconnect storm queues. */
+  clusterSyncConcurrency: 16,
   /** `cluster get` waits this long for fresh facts from a connected agent before showing the stored ones. */
   kubeFactsOnReadMs: 3_000,
   /** A drover-side stream request (RBAC sync, facts) that gets no answer in this time is abandoned. */

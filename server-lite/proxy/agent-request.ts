@@ -1,9 +1,10 @@
 // One small JSON exchange with a cluster agent over a tunnel stream (targets `http:drover-rbac`,
 // `http:drover-facts`): the server's own requests, as opposed to the proxied user requests. Bounded
-// in time and size; any failure rejects, and callers retry on their next cycle.
+// in time and size; any failure rejects, and callers decide with agent-refusal.ts whether to retry.
 import { requestOverStream } from '../../protocol/index.ts';
 import { LIMITS } from '../limits.ts';
 import type { SessionHandle } from '../tunnel/session-registry.ts';
+import { NoStreamsError } from './agent-refusal.ts';
 
 /** Stream targets the cluster agent serves besides `http:kube-apiserver` (docs/api.md). */
 export const AGENT_TARGETS = Object.freeze({
@@ -21,7 +22,7 @@ export async function agentJson(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; json: unknown }> {
-  if (!session.openStream) throw new Error('this session cannot open streams');
+  if (!session.openStream) throw new NoStreamsError();
   const stream = session.openStream(target, {});
   const timer = setTimeout(() => stream.destroy(new Error(`no answer from the agent within ${LIMITS.agentRequestTimeoutMs} ms`)), LIMITS.agentRequestTimeoutMs);
   try {
