@@ -148,6 +148,9 @@ export class Session extends EventEmitter<SessionEvents> {
         this.mux.onDataBytes(b);
         return;
       }
+      // Any other frame proves the peer alive (DATA is left out to keep the fast path clock-free:
+      // a busy stream then just keeps the periodic PING).
+      if (this.state === 'open') this.liveness.heard();
       this.dispatch(decodeFrame(b, { maxDataPayload: this.limits.maxDataPayload }));
     } catch (err) {
       this.fail(toTunnelError(err));
