@@ -139,6 +139,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     log,
     now: () => clock.now(),
     clusters: async () => (await store.listClusters()).map((c) => ({ id: c.id, name: c.name, labels: c.labels })),
+    clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
   const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
@@ -191,10 +192,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   writeServerRecord(config.dataDir, { url, caFile: tls.caFile, caHash: tls.caHash, pid: process.pid });
 
   const flush = async (): Promise<void> => {
-    await ctx.lastSeen.flush(store);
+    await ctx.lastSeen.flush(store, true);
   };
   const flusher = setInterval(() => {
-    flush().catch((err: unknown) => log.error({ err }, 'lastSeen flush failed'));
+    ctx.lastSeen.flush(store).catch((err: unknown) => log.error({ err }, 'lastSeen flush failed'));
   }, LIMITS.lastSeenFlushMs);
   flusher.unref();
   rbac.start();

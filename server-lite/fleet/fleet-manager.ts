@@ -20,6 +20,8 @@ import { canonicalJson, sha256 } from './manifest-set.ts';
 
 export interface FleetHost {
   clusters(): Promise<ClusterInfo[]>;
+  /** Changes whenever clusters() would (store.clustersVersion); lets fingerprint() skip the work. */
+  clustersVersion?: (() => number | undefined) | undefined;
   /** Clusters whose fleet agent holds a tunnel now. */
   online(): ReadonlySet<string>;
   now(): number;
@@ -90,9 +92,20 @@ export class FleetManager {
    * When it changes, bundles are rendered again (`retargetPushes`, and a forced gitrepo poll).
    */
   async fingerprint(): Promise<string> {
+    // Checked every few seconds (retarget): with 20k clusters, listing, sorting and hashing them
+    // each time was the largest cost of an idle server. Reused while neither input changed.
+    const version = this.#host.clustersVersion?.();
+    const groups = this.store.groups();
+    const groupsJson = canonicalJson(groups);
+    const memo = this.#fingerprintMemo;
+    if (version !== undefined && memo?.version === version && memo.groupsJson === groupsJson) return memo.value;
     const clusters = (await this.#host.clusters()).map((c) => [c.id, c.name, c.labels] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    return sha256(canonicalJson({ clusters, groups: this.store.groups() }));
+    const value = sha256(canonicalJson({ clusters, groups }));
+    if (version !== undefined) this.#fingerprintMemo = { version, groupsJson, value };
+    return value;
   }
+
+  #fingerprintMemo: { version: number; groupsJson: string; value: string } | undefined;
 
   /** `drover bundle apply`: the CLI's tar.gz of a directory, kept so it can be rendered again. */
   async applyArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined }): Promise<ApplyResult[]> {

@@ -215,6 +215,7 @@ export class SqliteStore implements Store {
       }
       if (e.newCluster) {
         const c = e.newCluster;
+        this.#clustersVersion++;
         db.prepare('INSERT INTO clusters (id, name, labels, created_at, kubernetes_version) VALUES (?, ?, ?, ?, ?)').run(
           c.id,
           c.name,
@@ -337,6 +338,13 @@ export class SqliteStore implements Store {
     return r ? clusterFrom(r) : undefined;
   }
 
+  /** Bumped by every write to a cluster's id, name or labels (this process is the only writer). */
+  #clustersVersion = 0;
+
+  clustersVersion(): number {
+    return this.#clustersVersion;
+  }
+
   async listClusters(): Promise<ClusterRecord[]> {
     return (this.#db.prepare('SELECT * FROM clusters ORDER BY created_at, id').all() as Row[]).map(clusterFrom);
   }
@@ -351,6 +359,7 @@ export class SqliteStore implements Store {
         if (v === null) delete labels[k];
         else labels[k] = v;
       }
+      this.#clustersVersion++;
       db.prepare('UPDATE clusters SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id);
       return { ...clusterFrom(r), labels };
     })();
