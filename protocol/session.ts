@@ -9,7 +9,7 @@ import type { Clock, TimerHandle } from './clock.ts';
 import { decodeFrame, encodeFrame } from './codec.ts';
 import { closeReason, errorCodeFromWire, errorForCloseCode, toTunnelError, TunnelError, type ErrorCode } from './errors.ts';
 import { FRAME_TYPES, type Frame, type Hello, type PeerInfo } from './frame.ts';
-import { FRAME_HEADER_BYTES, MIN_DATA_PAYLOAD, MIN_STREAM_WINDOW, resolveLimits, TRANSPORT_HARD_LIMIT, type SessionLimits } from './limits.ts';
+import { DEFAULT_LIMITS, FRAME_HEADER_BYTES, MIN_DATA_PAYLOAD, MIN_STREAM_WINDOW, resolveLimits, TRANSPORT_HARD_LIMIT, type SessionLimits } from './limits.ts';
 import { Liveness } from './liveness.ts';
 import { checkMessage, MESSAGE_KINDS, type MessageBody, type MessageKind } from './messages.ts';
 import { Multiplexer } from './multiplexer.ts';
@@ -53,7 +53,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.clock = opts.clock;
     this.logger = opts.logger;
     this.minor = opts.minor ?? CURRENT_MINOR;
-    this.limits = Object.freeze(resolveLimits(opts.limits));
+    // Sessions on defaults share one frozen object (a server holds 20k of them).
+    this.limits = opts.limits === undefined ? DEFAULT_LIMITS : Object.freeze(resolveLimits(opts.limits));
     this.localCapabilities = advertisedCapabilities(opts.capabilities, opts.maskCapabilities);
     this.hardLimit = Math.max(TRANSPORT_HARD_LIMIT, 4 * this.limits.transportHighWater);
     this.mux = new Multiplexer({
