@@ -23,7 +23,9 @@ const argSteps = process.argv.indexOf('--steps');
 const ASKED = (argSteps > 0 ? String(process.argv[argSteps + 1]) : '1000,5000,10000,20000').split(',').map(Number);
 /** The server and this process each hold one socket per tunnel: steps stop short of the fd limit. */
 const FD_LIMIT = openFilesLimit();
-const FD_HEADROOM = 200;
+// Headroom for the processes' own descriptors and for sockets still closing or connecting during the storm
+// (with 200 the 20k step stalled at the limit: accept() hit EMFILE).
+const FD_HEADROOM = 1000;
 const STEPS = ASKED.map((n) => Math.min(n, FD_LIMIT - FD_HEADROOM));
 
 /** Soft RLIMIT_NOFILE of this process (inherited by the server), from /proc. */
@@ -35,6 +37,8 @@ const TOTAL = Math.max(...STEPS);
 const SETTLE_MS = 3000;
 /** Server CPU is sampled over this window once a step's tunnels are all up and idle. */
 const IDLE_MS = 10_000;
+/** Clients started together while building up a step. */
+const WAVE = 1000;
 // DROVER_BENCH_SERVER_CPU_PROF=DIR: a V8 CPU profile of the (first) server process, written when it stops.
 const PROF = process.env.DROVER_BENCH_SERVER_CPU_PROF;
 // DROVER_BENCH_SERVER_HEAP=DIR: a heap snapshot of the server after the last step (SIGUSR2), to see
@@ -68,8 +72,9 @@ async function shedCount(url: string, ca: string): Promise<number> {
       res.on('end', () => resolve(body));
     }).on('error', () => resolve(''));
   });
-  let n = Number.NaN;
-  for (const m of text.matchAll(/^drover_server_shed_total\{kind="(?:upgrade|sessions)"\} (\d+)/gm)) n = (Number.isNaN(n) ? 0 : n) + Number(m[1]);
+  if (!text.includes('drover_server_shed_total')) return Number.NaN;
+  let n = 0;
+  for (const m of text.matchAll(/^drover_server_shed_total\{kind="(?:upgrade|sessions)"\} (\d+)/gm)) n += Number(m[1]);
   return n;
 }
 
@@ -112,6 +117,10 @@ async function main(): Promise<void> {
   const admittedAfterRestart = new Set<TunnelClient>();
   let admittedThenDropped = 0;
   let handshakeFailures = 0;
+  // Any connected tunnel that goes down while the server runs (idle phases included), by reason.
+  let serverUp = true;
+  const wasUp = new Set<TunnelClient>();
+  const drops = new Map<string, number>();
   try {
     const token = (await createToken(server.dataDir, ['--uses', '0', '--labels', 'bench=tunnels'])).split('::')[1] ?? '';
     const transport = transportFor(server.url, {});
@@ -123,16 +132,28 @@ async function main(): Promise<void> {
     const before = rssBytes(serverPid(server));
     const log = silentLogger();
     const rows: string[] = [];
+    const idleZero = await cpuShare(serverPid(server), IDLE_MS);
+    rows.push(`     0 idle tunnels (${TOTAL} agents registered): server RSS ${(before / 1024 / KiB).toFixed(0)} MiB; server CPU while idle ${(idleZero * 100).toFixed(1)} % of one core (${IDLE_MS / 1000} s)`);
+    console.error(rows.at(-1));
     const drover = new Map<number, number>();
     for (const step of STEPS) {
       const start = clients.length;
+      const connectedAt = performance.now();
       for (let i = start; i < step; i++) {
+        // Waves: 10k clients started at once in this one process on 2 shared cores fell behind on
+        // their own TLS handshakes and sent their HELLO after the server's 10 s HELLO timeout.
+        if ((i - start) % WAVE === 0 && i > start) await waitFor(`${i} tunnels`, () => clients.every((c) => c.state.state === 'connected'), 600_000);
         const id = ids[i]!;
         const c = new TunnelClient({
           serverUrl: server.url, role: 'cluster', agentId: id.agentId, agentVersion: 'bench', credential: () => id.credential, ca, agent: transport.agent,
           backoff: { baseMs: 250, capMs: 5_000, stableAfterMs: 30_000, maxExponent: 30 }, random: Math.random, now: Date.now, logger: log,
           facts: async () => ({ hostname: id.agentId, os: 'linux', arch: 'amd64', agentVersion: 'bench' }),
           onState: (st) => {
+            if (st.state === 'connected') wasUp.add(c);
+            else if (st.state === 'disconnected' && wasUp.delete(c) && serverUp) {
+              const why = st.lastError.slice(0, 80);
+              drops.set(why, (drops.get(why) ?? 0) + 1);
+            }
             if (!storm) return;
             if (st.state === 'connected') admittedAfterRestart.add(c);
             else if (st.state === 'disconnected') {
@@ -144,7 +165,6 @@ async function main(): Promise<void> {
         clients.push(c);
         c.start();
       }
-      const connectedAt = performance.now();
       await waitFor(`${step} tunnels`, () => clients.every((c) => c.state.state === 'connected'), 600_000);
       const connectMs = performance.now() - connectedAt;
       await sleep(SETTLE_MS);
@@ -170,10 +190,12 @@ async function main(): Promise<void> {
       }, 600_000);
     }
     // Reconnect storm: restart the server in place; every agent reconnects on its own backoff.
+    serverUp = false;
     await server.proc.stop('SIGTERM');
     await waitFor('clients to notice', () => clients.every((c) => c.state.state !== 'connected'), 120_000);
     server = await startServer(server.dataDir, server.port, SERVER_ENV);
     storm = true;
+    serverUp = true;
     const back = performance.now();
     const stormCpu0 = processCpuMs(serverPid(server));
     await waitFor(`${TOTAL} reconnected`, () => clients.every((c) => c.state.state === 'connected' && c.connections >= 2), 900_000);
@@ -182,6 +204,7 @@ async function main(): Promise<void> {
     // Admitted agents must stay admitted: watch a little longer before counting.
     await sleep(SETTLE_MS * 3);
     storm = false;
+    serverUp = false;
     const shed = await shedCount(server.url, ca);
     // Free the client sockets first: the baseline needs as many file descriptors again.
     await Promise.all(clients.splice(0).map((c) => c.stop()));
@@ -197,11 +220,13 @@ async function main(): Promise<void> {
       console.log(`${String(step).padStart(6)}: drover ${(d / KiB).toFixed(1)} KiB, raw wss ${(b / KiB).toFixed(1)} KiB, ratio ${b > 0 ? (d / b).toFixed(2) : 'n/a'}x, drover's own ${((d - b) / KiB).toFixed(1)} KiB per tunnel (target <= 20)`);
     }
     console.log(`\nreconnect after a server restart: all ${TOTAL} agents connected again ${(reconnectMs / 1000).toFixed(1)} s after the server listened (client backoff cap 5 s, full jitter, Retry-After honoured); server CPU ${(stormCpu * 100).toFixed(0)} % of one core averaged over it; upgrades shed with 503 + Retry-After: ${shed}; admitted then dropped: ${admittedThenDropped} (+ ${handshakeFailures} sessions failed after the upgrade)`);
+    console.log(`tunnels that went down while the server was up (idle phases and storm): ${drops.size === 0 ? 'none' : [...drops].map(([why, n]) => `${n}x ${why}`).join('; ')}`);
     if (STEPS.some((s, i) => s !== ASKED[i])) console.log(`steps above ${FD_LIMIT - FD_HEADROOM} were run at ${FD_LIMIT - FD_HEADROOM}: RLIMIT_NOFILE is ${FD_LIMIT} on this machine and each tunnel is one descriptor in the server and one here`);
     const warn = busyWarning(machine.cores, machine.loadAtStart, (await import('node:os')).loadavg()[0] ?? 0);
     if (warn) console.log(warn);
   } finally {
     await Promise.all(clients.map((c) => c.stop()));
+    serverUp = false;
     await server.proc.stop('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
