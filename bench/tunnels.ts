@@ -39,6 +39,8 @@ const SETTLE_MS = 3000;
 const IDLE_MS = 10_000;
 /** Clients started together while building up a step. */
 const WAVE = 1000;
+/** Agents that reconnect after the restart (the rest are stopped first). */
+const STORM = 10_000;
 // DROVER_BENCH_SERVER_CPU_PROF=DIR: a V8 CPU profile of the (first) server process, written when it stops.
 const PROF = process.env.DROVER_BENCH_SERVER_CPU_PROF;
 // DROVER_BENCH_SERVER_HEAP=DIR: a heap snapshot of the server after the last step (SIGUSR2), to see
@@ -190,7 +192,12 @@ async function main(): Promise<void> {
       }, 600_000);
     }
     // Reconnect storm: restart the server in place; every agent reconnects on its own backoff.
+    // At most STORM of them (the issue's 10,000): beyond that this one process simulating every
+    // agent on 2 cores falls behind its own TLS handshakes and PONGs, and hits its fd limit while
+    // old sockets close, so the figure would measure the simulator, not the server.
     serverUp = false;
+    const stormClients = clients.slice(0, STORM);
+    await Promise.all(clients.slice(STORM).map((c) => c.stop()));
     await server.proc.stop('SIGTERM');
     await waitFor('clients to notice', () => clients.every((c) => c.state.state !== 'connected'), 120_000);
     server = await startServer(server.dataDir, server.port, SERVER_ENV);
@@ -198,7 +205,7 @@ async function main(): Promise<void> {
     serverUp = true;
     const back = performance.now();
     const stormCpu0 = processCpuMs(serverPid(server));
-    await waitFor(`${TOTAL} reconnected`, () => clients.every((c) => c.state.state === 'connected' && c.connections >= 2), 900_000);
+    await waitFor(`${stormClients.length} reconnected`, () => stormClients.every((c) => c.state.state === 'connected' && c.connections >= 2), 900_000);
     const reconnectMs = performance.now() - back;
     const stormCpu = (processCpuMs(serverPid(server)) - stormCpu0) / reconnectMs;
     // Admitted agents must stay admitted: watch a little longer before counting.
@@ -219,7 +226,7 @@ async function main(): Promise<void> {
       const b = baseline.get(step) ?? 0;
       console.log(`${String(step).padStart(6)}: drover ${(d / KiB).toFixed(1)} KiB, raw wss ${(b / KiB).toFixed(1)} KiB, ratio ${b > 0 ? (d / b).toFixed(2) : 'n/a'}x, drover's own ${((d - b) / KiB).toFixed(1)} KiB per tunnel (target <= 20)`);
     }
-    console.log(`\nreconnect after a server restart: all ${TOTAL} agents connected again ${(reconnectMs / 1000).toFixed(1)} s after the server listened (client backoff cap 5 s, full jitter, Retry-After honoured); server CPU ${(stormCpu * 100).toFixed(0)} % of one core averaged over it; upgrades shed with 503 + Retry-After: ${shed}; admitted then dropped: ${admittedThenDropped} (+ ${handshakeFailures} sessions failed after the upgrade)`);
+    console.log(`\nreconnect after a server restart: all ${stormClients.length} agents connected again ${(reconnectMs / 1000).toFixed(1)} s after the server listened (client backoff cap 5 s, full jitter, Retry-After honoured); server CPU ${(stormCpu * 100).toFixed(0)} % of one core averaged over it; upgrades shed with 503 + Retry-After: ${shed}; admitted then dropped: ${admittedThenDropped} (+ ${handshakeFailures} sessions failed after the upgrade)`);
     console.log(`tunnels that went down while the server was up (idle phases and storm): ${drops.size === 0 ? 'none' : [...drops].map(([why, n]) => `${n}x ${why}`).join('; ')}`);
     if (STEPS.some((s, i) => s !== ASKED[i])) console.log(`steps above ${FD_LIMIT - FD_HEADROOM} were run at ${FD_LIMIT - FD_HEADROOM}: RLIMIT_NOFILE is ${FD_LIMIT} on this machine and each tunnel is one descriptor in the server and one here`);
     const warn = busyWarning(machine.cores, machine.loadAtStart, (await import('node:os')).loadavg()[0] ?? 0);
