@@ -8,7 +8,8 @@ import type { ServerContext } from '../context.ts';
 import type { AgentRecord } from '../store/store.ts';
 import { SERVER_CLOSE_CODES, type CloseReason, type SessionHandle, type SessionInfo } from './session-registry.ts';
 
-export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentRecord, info: SessionInfo): SessionHandle {
+/** `handshakeDone` is called once when the HELLO exchange ends (ready or closed): admission slot. */
+export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentRecord, info: SessionInfo, handshakeDone: () => void = () => {}): SessionHandle {
   // A pino child logger per session is a few hundred bytes held for the tunnel's life; most idle
   // tunnels log only their connect and close, so the child is made when a session first logs.
   let child: Logger | undefined;
@@ -56,6 +57,8 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
   // The socket may close without the session noticing first (ws 'close' feeds it); belt and braces.
   ws.on('close', () => ctx.sessions.remove(handle));
 
+  session.once('ready', handshakeDone);
+  session.once('close', handshakeDone);
   const replaced = ctx.sessions.add(handle);
   ctx.lastSeen.mark(agent.id, info.since);
   // A cluster agent came (back): push it what it missed (RBAC) and ask it for fresh facts.
