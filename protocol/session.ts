@@ -20,6 +20,16 @@ import { CURRENT_MINOR, majorFromSubprotocol, SUPPORTED_MAJORS, subprotocolFor, 
 
 export type { ProtocolLogger, SessionCloseInfo, SessionEvents, SessionOptions, SessionSide, SessionState, SessionStats } from './session-types.ts';
 
+/** Resolved limits, shared by the sessions created with the same overrides object (a server
+ *  passes one for all of its 20k sessions) or with none. */
+const resolvedLimits = new WeakMap<Partial<SessionLimits>, Readonly<SessionLimits>>();
+function sharedLimits(overrides: Partial<SessionLimits> | undefined): Readonly<SessionLimits> {
+  if (overrides === undefined) return DEFAULT_LIMITS;
+  let l = resolvedLimits.get(overrides);
+  if (l === undefined) resolvedLimits.set(overrides, (l = Object.freeze(resolveLimits(overrides))));
+  return l;
+}
+
 export class Session extends EventEmitter<SessionEvents> {
   readonly side: SessionSide;
   /** Major version from the subprotocol (0 when it named none we support). */
@@ -54,7 +64,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.logger = opts.logger;
     this.minor = opts.minor ?? CURRENT_MINOR;
     // Sessions on defaults share one frozen object (a server holds 20k of them).
-    this.limits = opts.limits === undefined ? DEFAULT_LIMITS : Object.freeze(resolveLimits(opts.limits));
+    this.limits = sharedLimits(opts.limits);
     this.localCapabilities = advertisedCapabilities(opts.capabilities, opts.maskCapabilities);
     this.hardLimit = Math.max(TRANSPORT_HARD_LIMIT, 4 * this.limits.transportHighWater);
     this.mux = new Multiplexer({

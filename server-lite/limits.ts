@@ -15,8 +15,14 @@ export const LIMITS = Object.freeze({
 
   /** Registrations hash secrets and write with synchronous=FULL; bound the work in flight. */
   maxConcurrentRegistrations: 64,
-  /** Upgrades authenticate against the store; bound them so a reconnect storm queues at the agents. */
-  maxConcurrentUpgrades: 256,
+  /**
+   * Upgrades in flight, from the request until the agent's HELLO (or the session's end): bound so a
+   * reconnect storm queues at the agents (503 + Retry-After). Held through the HELLO round trip,
+   * so larger than the 256 that bounded authentication alone.
+   */
+  maxConcurrentUpgrades: 1024,
+  /** How long an admitted tunnel may take to send its HELLO (protocol default 10 s). */
+  sessionHelloTimeoutMs: 30_000,
   /** Hard cap on open tunnel sessions per server process. */
   maxSessions: 20_000,
   /** Retry-After for shed requests is drawn from this range (seconds) so retries spread out. */

@@ -5,8 +5,16 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { attachWebSocket, type ControlMessage } from '../../protocol/index.ts';
 import type { ServerContext } from '../context.ts';
+import { LIMITS } from '../limits.ts';
 import type { AgentRecord } from '../store/store.ts';
 import { SERVER_CLOSE_CODES, type CloseReason, type SessionHandle, type SessionInfo } from './session-registry.ts';
+
+/**
+ * The server waits longer for an agent's HELLO than the protocol default (10 s): in a reconnect
+ * storm an agent's HELLO can queue behind many TLS handshakes on either end, and cutting it off
+ * only makes it come back. The admission slot it holds meanwhile bounds how many wait.
+ */
+const SESSION_LIMITS = Object.freeze({ helloTimeoutMs: LIMITS.sessionHelloTimeoutMs });
 
 /** `handshakeDone` is called once when the HELLO exchange ends (ready or closed): admission slot. */
 export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentRecord, info: SessionInfo, handshakeDone: () => void = () => {}): SessionHandle {
@@ -17,6 +25,7 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
   const session = attachWebSocket(ws, {
     side: 'server',
     peer: { role: 'server', version: ctx.version },
+    limits: SESSION_LIMITS,
     // During shutdown every session ends with GOING_AWAY on purpose: not worth 10k warnings.
     logger: {
       debug: (obj, msg) => {
