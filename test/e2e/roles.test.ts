@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { agentStatus, childEnv, createToken, drover, DROVER, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, childEnv, createToken, drover, DROVER, ROOT, startAgent, startServer, waitFor } from './agent-helpers.ts';
 import { ROLE_TABLE, ROLES, type RoleName, type RoleRow } from './role-table.ts';
 
 const USERS: Record<RoleName, string> = { 'read-only': 'rita', 'cluster-member': 'mark', 'cluster-owner': 'olga' };
@@ -332,6 +332,30 @@ t.test('roles: what each Drover role may do, on a real apiserver with unmodified
     const del = await kubectl(user, ['delete', 'namespace', 'mark-space']);
     t.not(del.exitCode, 0, 'but may not delete it');
     t.match(String(del.stderr), /forbidden/i);
+  });
+
+  t.test('helm as each role: members install releases in their namespaces, read-only cannot read them (they are Secrets)', async (t) => {
+    const helm = async (user: string, ...args: string[]) =>
+      execa(tools.helm(), ['--kubeconfig', await kubeconfigFor(user), ...args], {
+        reject: false,
+        timeout: 60_000,
+        env: { HELM_CACHE_HOME: path.join(dir, 'helm-cache'), HELM_CONFIG_HOME: path.join(dir, 'helm-config'), HELM_DATA_HOME: path.join(dir, 'helm-data') },
+      });
+    const chart = path.join(ROOT, 'test', 'fixtures', 'chart', 'hello');
+    const install = await helm(USERS['cluster-member'], 'install', 'hello', chart, '-n', 'team');
+    t.equal(install.exitCode, 0, `member installs: ${String(install.stderr)}`);
+    const system = await helm(USERS['cluster-member'], 'install', 'sneaky', chart, '-n', 'kube-system');
+    t.not(system.exitCode, 0, 'not into kube-system');
+    t.match(String(system.stderr), /forbidden/i);
+    const list = await helm(USERS['read-only'], 'list', '-n', 'team');
+    t.not(list.exitCode, 0, 'read-only cannot list releases (Helm keeps them in Secrets)');
+    t.match(String(list.stderr), /forbidden/i);
+    const values = await helm(USERS['read-only'], 'get', 'values', 'hello', '-n', 'team');
+    t.not(values.exitCode, 0, "nor read a release's values");
+    const owner = await helm(USERS['cluster-owner'], 'list', '-n', 'team', '-q');
+    t.equal(String(owner.stdout).trim(), 'hello', 'the owner sees it');
+    const deployment = await kubectl(USERS['read-only'], ['-n', 'team', 'get', 'deployment', 'hello-hello', '-o', 'name']);
+    t.equal(String(deployment.stdout).trim(), 'deployment.apps/hello-hello', "read-only sees the release's workloads");
   });
 
   t.test("a global admin's --as gives the user's answers, audited with both names", async (t) => {
