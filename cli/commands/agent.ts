@@ -9,7 +9,7 @@ import { parseRegisterConfig, parseRunConfig, resolveDataDir, DEFAULT_DATA_DIR }
 import { createLogger } from '../../agents/common/logger.ts';
 import { defaultRegisterDeps, registerAgent } from '../../agents/common/register.ts';
 import { unregisterAgent } from '../../agents/common/unregister.ts';
-import { readStatus } from '../../agents/common/read-status.ts';
+import { readStatus } from '../agent-status.ts';
 import { formatStatus } from '../../agents/common/status.ts';
 // The agent loop and each role are loaded by `agent run` for the roles it runs (await import
 // below): `agent status`, `register` and a node-only agent never evaluate the cluster or fleet code.

@@ -11,8 +11,9 @@ import { renderDiscovered, renderSource, type BundleOutcome } from './render-sou
 import type { DiscoveredBundle } from './discovery.ts';
 import type { ClusterInfo, TargetCriteria } from './targeting.ts';
 import type { RenderTools } from './tools.ts';
-import { planRollout, type RolloutPlan } from './rollout.ts';
-import { byCluster, summarise, worstState, type BundleStatus, type ClusterFleetStatus, type DeploymentState } from './deployment-state.ts';
+import type { RolloutPlan } from './rollout.ts';
+import { nextAssignments, type CurrentAssignment } from './deployments.ts';
+import { byCluster, deploymentState, observationOf, summarise, worstState, type BundleStatus, type ClusterFleetStatus, type DeploymentState } from './deployment-state.ts';
 import { FleetError } from './errors.ts';
 import type { FleetStore, BundleSpec, StatusEventRow } from './fleet-store.ts';
 import type { FleetYaml } from './fleet-yaml.ts';
@@ -179,28 +180,27 @@ export class FleetManager {
   }
 
   #planAll(known: Map<string, ClusterInfo>, now: number, online: ReadonlySet<string>, targets: ReturnType<FleetStore['targets']>): void {
+    const groups = this.store.groups();
     for (const b of this.store.bundles()) {
       if (b.revision === null) continue;
-      const mine = targets.filter((t) => t.bundle === b.name);
-      const deps = new Map(this.store.deployments({ bundle: b.name }).map((d) => [d.clusterId, d]));
-      const plan = planRollout({
+      const current = new Map<string, CurrentAssignment>();
+      for (const d of this.store.deployments({ bundle: b.name })) {
+        if (d.desiredRevision === null) continue;
+        current.set(d.clusterId, { desiredRevision: d.desiredRevision, ready: d.state === 'Ready' && d.reportedRevision === d.desiredRevision });
+      }
+      const update = nextAssignments({
         revision: b.revision,
-        paused: b.spec.paused,
+        targets: targets.filter((t) => t.bundle === b.name),
+        clusters: known,
+        online,
+        current,
         strategy: b.spec.rolloutStrategy,
-        groups: this.store.groups(),
-        clusters: mine.map((t) => {
-          const d = deps.get(t.clusterId);
-          return {
-            id: t.clusterId, name: known.get(t.clusterId)?.name ?? t.clusterId, labels: known.get(t.clusterId)?.labels ?? {}, online: online.has(t.clusterId),
-            assignedRevision: d?.desiredRevision ?? undefined, targetRevision: t.revision,
-            ready: d?.state === 'Ready' && d.reportedRevision === d.desiredRevision,
-          };
-        }),
+        paused: b.spec.paused,
+        groups,
       });
-      this.#plans.set(b.name, plan);
-      const rev = new Map(mine.map((t) => [t.clusterId, t.revision]));
-      for (const id of plan.assign) this.store.assign(b.name, id, rev.get(id) ?? b.revision, now);
-      for (const d of deps.values()) if (!rev.has(d.clusterId) && d.desiredRevision !== null) this.store.unassign(b.name, d.clusterId, now);
+      this.#plans.set(b.name, update.plan);
+      for (const a of update.assign) this.store.assign(b.name, a.clusterId, a.revision, now);
+      for (const id of update.unassign) this.store.unassign(b.name, id, now);
     }
     const live = new Set(this.store.bundles().map((b) => b.name));
     for (const name of this.#plans.keys()) if (!live.has(name)) this.#plans.delete(name);
@@ -214,7 +214,7 @@ export class FleetManager {
     const online = this.#host.online();
     const targetOf = new Map(this.store.targets(name).map((t) => [t.clusterId, t.revision]));
     const targeted = new Set(targetOf.keys());
-    const clusters: BundleStatus['clusters'] = this.store.deployments({ bundle: name }).filter((d) => targeted.has(d.clusterId)).map((d) => ({ id: d.clusterId, ...stateOf(d, online.has(d.clusterId)), revision: d.desiredRevision ?? undefined, appliedRevision: d.appliedRevision ?? undefined }));
+    const clusters: BundleStatus['clusters'] = this.store.deployments({ bundle: name }).filter((d) => targeted.has(d.clusterId)).map((d) => ({ id: d.clusterId, ...deploymentState(observationOf(d, online.has(d.clusterId))), revision: d.desiredRevision ?? undefined, appliedRevision: d.appliedRevision ?? undefined }));
     for (const id of targeted) if (!clusters.some((c) => c.id === id)) clusters.push({ id, ...(online.has(id) ? { state: 'Pending' as const, message: 'waiting for its turn in the rollout' } : { state: 'Offline' as const, message: 'fleet agent not connected; nothing delivered yet' }) });
     clusters.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const waiting = new Map((this.#plans.get(name)?.waiting ?? []).map((w) => [w.clusterId, w]));
@@ -276,15 +276,4 @@ export class FleetManager {
       return { name: b.name, revision: b.revision ?? '', state: worstState(states), clusters: states.length, ready: s?.summary.ready ?? 0, ...(b.error ? { error: b.error } : {}) };
     });
   }
-}
-
-/** One deployment's state as the server shows it: Offline first, so nothing stale shows Ready. */
-export function stateOf(d: { desiredRevision: string | null; ackedRevision: string | null; reportedRevision: string | null; appliedRevision: string | null; state: string | null; message: string | null }, connected: boolean): { state: DeploymentState; message: string } {
-  if (!connected) return { state: 'Offline', message: `fleet agent not connected${d.state ? `; last reported ${d.state}` : ''} at revision ${short(d.appliedRevision)}` };
-  if (d.desiredRevision === null) return { state: 'Pending', message: 'waiting for its turn in the rollout' };
-  if (d.ackedRevision !== d.desiredRevision) return { state: 'OutOfSync', message: `agent has not acknowledged revision ${short(d.desiredRevision)} (has ${short(d.ackedRevision)})` };
-  if (d.reportedRevision !== d.desiredRevision || d.state === null) return { state: 'WaitApplied', message: `revision ${short(d.desiredRevision)} stored, not yet applied` };
-  const known = ['Ready', 'NotReady', 'OutOfSync', 'Modified', 'WaitApplied', 'ErrApplied'] as const;
-  const state = (known as readonly string[]).includes(d.state) ? (d.state as DeploymentState) : 'ErrApplied';
-  return { state, message: d.message ?? '' };
 }
