@@ -9,11 +9,12 @@ const rendered = (targets: [string, string][]): RenderedBundle =>
   ({
     name: 'web',
     path: 'web',
-    bundle: { name: 'web', dir: '/x', path: 'web', fleetYaml: {} },
+    bundle: { name: 'web', dir: '/x', path: 'web', fleetYaml: {}, warnings: [] },
     revision: 'bundle-r2',
     targets: targets.map(([clusterId, rev]) => ({ clusterId, renderer: 'yaml', set: set(rev) })),
     excluded: [],
     unmatchedCustomizations: [],
+    warnings: [],
   }) as RenderedBundle;
 const cluster = (id: string, online = true): ClusterState => ({ id, name: id, labels: {}, online });
 
