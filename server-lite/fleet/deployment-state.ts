@@ -128,6 +128,8 @@ export interface BundleStatus {
   }[];
   /** Added field: why the latest source did not render; `revision` is then still the last good one. */
   error?: { code: string; message: string } | undefined;
+  /** Added field: fleet.yaml keys Drover ignored and targets that match no cluster (decision 0803). */
+  warnings?: string[] | undefined;
 }
 
 export function bundleStatus(

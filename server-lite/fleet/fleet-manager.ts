@@ -34,13 +34,15 @@ export interface ApplyResult {
   revision?: string | undefined;
   clusters?: string[] | undefined;
   error?: { code: string; message: string } | undefined;
+  /** Added: fleet.yaml keys Drover ignored, targets that match no cluster. */
+  warnings?: string[] | undefined;
 }
 
 const outcomeName = (o: BundleOutcome): string => (o.ok ? o.result.name : o.name);
 
 const short = (r: string | null | undefined): string => (r ? r.slice(0, 12) : 'none');
 
-function specOf(y: FleetYaml): BundleSpec {
+function specOf(y: FleetYaml, warnings: readonly string[]): BundleSpec {
   return {
     keepResources: y.keepResources,
     correctDrift: y.correctDrift?.enabled,
@@ -50,6 +52,7 @@ function specOf(y: FleetYaml): BundleSpec {
     defaultNamespace: y.defaultNamespace ?? y.namespace,
     paused: y.paused,
     rolloutStrategy: y.rolloutStrategy,
+    ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
   };
 }
 
@@ -77,9 +80,9 @@ export class FleetManager {
         return { name: o.name, ok: false, error: { code: o.error.code, message: o.error.message } };
       }
       const r = o.result;
-      this.store.putBundle(r.name, source, r.revision, specOf(r.bundle.fleetYaml), r.targets.map((t) => ({ clusterId: t.clusterId, set: t.set })), now);
-      this.#host.log.info({ bundle: r.name, revision: r.revision, clusters: r.targets.length }, 'bundle stored');
-      return { name: r.name, ok: true, revision: r.revision, clusters: r.targets.map((t) => t.clusterId) };
+      this.store.putBundle(r.name, source, r.revision, specOf(r.bundle.fleetYaml, r.warnings), r.targets.map((t) => ({ clusterId: t.clusterId, set: t.set })), now);
+      this.#host.log.info({ bundle: r.name, revision: r.revision, clusters: r.targets.length, warnings: r.warnings.length }, 'bundle stored');
+      return { name: r.name, ok: true, revision: r.revision, clusters: r.targets.map((t) => t.clusterId), ...(r.warnings.length > 0 ? { warnings: r.warnings } : {}) };
     });
     await this.plan();
     this.onChange();
@@ -96,20 +99,20 @@ export class FleetManager {
   }
 
   /** `drover bundle apply`: the CLI's tar.gz of a directory, kept so it can be rendered again. */
-  async applyArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined }): Promise<ApplyResult[]> {
+  async applyArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined; strict?: boolean | undefined }): Promise<ApplyResult[]> {
     const fingerprint = await this.fingerprint();
     const outcomes = await this.#renderArchive(archive, opts);
-    this.store.putPush(opts.name, { namespace: opts.namespace, targets: opts.targets }, archive, outcomes.map(outcomeName), fingerprint, this.#host.now());
+    this.store.putPush(opts.name, { namespace: opts.namespace, targets: opts.targets, ...(opts.strict ? { strict: true } : {}) }, archive, outcomes.map(outcomeName), fingerprint, this.#host.now());
     return this.#store(outcomes, 'push');
   }
 
-  async #renderArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined }): Promise<BundleOutcome[]> {
+  async #renderArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined; strict?: boolean | undefined }): Promise<BundleOutcome[]> {
     const dir = await mkdtemp(join(tmpdir(), 'drover-bundle-'));
     try {
       await extractSource(archive, dir);
       return await renderSource({
         root: dir, prefix: opts.name, clusters: await this.#host.clusters(), groups: this.store.groups(),
-        targets: opts.targets, defaultNamespace: opts.namespace, tools: this.#host.tools,
+        targets: opts.targets, defaultNamespace: opts.namespace, strict: opts.strict, tools: this.#host.tools,
       });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -239,6 +242,7 @@ export class FleetManager {
     }
     const status: BundleStatus = { name, revision: b.revision ?? '', summary: summarise(clusters.map((c) => c.state)), clusters };
     if (b.error) status.error = b.error;
+    if (b.spec.warnings && b.spec.warnings.length > 0) status.warnings = b.spec.warnings;
     return status;
   }
 
@@ -269,11 +273,14 @@ export class FleetManager {
     return this.clusters().get(c.id) ?? { id: c.id, state: 'Ready', summary: summarise([]), bundles: [] };
   }
 
-  list(): { name: string; revision: string; state: DeploymentState; clusters: number; ready: number; error?: { code: string; message: string } | undefined }[] {
+  list(): { name: string; revision: string; state: DeploymentState; clusters: number; ready: number; error?: { code: string; message: string } | undefined; warnings?: number }[] {
     return this.store.bundles().map((b) => {
       const s = this.status(b.name);
       const states = s?.clusters.map((c) => c.state) ?? [];
-      return { name: b.name, revision: b.revision ?? '', state: worstState(states), clusters: states.length, ready: s?.summary.ready ?? 0, ...(b.error ? { error: b.error } : {}) };
+      // Nothing shows Ready that never rendered, nor a bundle that targets no cluster.
+      const state = b.revision === null ? 'ErrApplied' : states.length === 0 ? 'Pending' : worstState(states);
+      const warnings = b.spec.warnings?.length ?? 0;
+      return { name: b.name, revision: b.revision ?? '', state, clusters: states.length, ready: s?.summary.ready ?? 0, ...(b.error ? { error: b.error } : {}), ...(warnings > 0 ? { warnings } : {}) };
     });
   }
 }

@@ -40,7 +40,7 @@ const MIGRATIONS = [
 /** `drover bundle apply` as stored: the archive's options and the bundles it owns. */
 export interface PushRow {
   name: string;
-  opts: { namespace?: string | undefined; targets?: TargetCriteria[] | undefined };
+  opts: { namespace?: string | undefined; targets?: TargetCriteria[] | undefined; strict?: boolean | undefined };
   bundles: string[];
   /** The clusters-and-groups fingerprint it was last rendered for. */
   fingerprint: string;
@@ -75,6 +75,8 @@ export interface BundleSpec {
   defaultNamespace?: string | undefined;
   paused?: boolean | undefined;
   rolloutStrategy?: RolloutStrategy | undefined;
+  /** What Drover ignored or could not match when it rendered this revision (bundle status shows them). */
+  warnings?: string[] | undefined;
 }
 
 export interface BundleRow {

@@ -50,6 +50,8 @@ export interface TargetResolution {
   excluded: { clusterId: string; customization: string }[];
   /** Customizations that matched no targeted cluster: reported so a typo in a selector is visible. */
   unmatchedCustomizations: string[];
+  /** Targets that match no cluster, naming what the user wrote (Fleet allows them; so do we). */
+  warnings: string[];
 }
 
 /** With no explicit targets a bundle goes to every cluster (Fleet's default group matches all). */
@@ -57,6 +59,25 @@ export const ALL_CLUSTERS: readonly TargetCriteria[] = Object.freeze([{ name: 'a
 
 function label(c: TargetCriteria, index: number): string {
   return c.name ?? `#${index}`;
+}
+
+/** What the user wrote for a target: its selector, cluster name or group (for messages). */
+export function describeCriteria(c: TargetCriteria): string {
+  const parts: string[] = [];
+  if (c.clusterName !== undefined) parts.push(`cluster=${c.clusterName}`);
+  if (c.clusterGroup !== undefined) parts.push(`group=${c.clusterGroup}`);
+  if (c.clusterSelector !== undefined) parts.push(`selector ${selectorString(c.clusterSelector)}`);
+  return parts.length > 0 ? `"${parts.join(', ')}"` : `"${c.name ?? 'unnamed'}"`;
+}
+
+function selectorString(s: LabelSelector): string {
+  const terms = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of s.matchExpressions ?? []) {
+    if (e.operator === 'Exists') terms.push(e.key);
+    else if (e.operator === 'DoesNotExist') terms.push(`!${e.key}`);
+    else terms.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
+  }
+  return terms.length > 0 ? terms.join(',') : '(everything)';
 }
 
 /** True when every criterion the target sets matches; a target that sets none matches nothing. */
@@ -117,18 +138,18 @@ export function resolveTargets(input: {
   customizations.forEach((c, i) => validateCriteria(c, `bundle ${bundle}: targetCustomization ${label(c, i)}`, groups, bundle));
 
   const clusters = [...input.clusters].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // As in Fleet, a target may match nothing (yet): the bundle then deploys to fewer clusters, and
+  // the warning names what the user wrote.
+  const warnings: string[] = [];
   if (explicit) {
     targets.forEach((t, i) => {
       if (!clusters.some((c) => matchesTarget(t, c, groups))) {
-        throw new FleetError('TARGET_NO_MATCH', `bundle ${bundle}: target ${label(t, i)} matches no cluster; check its selector, group or name`, {
-          bundle,
-          target: label(t, i),
-        });
+        warnings.push(`bundle ${bundle}: target ${describeCriteria(t)} matches no cluster`);
       }
     });
   }
   const used = new Set<number>();
-  const result: TargetResolution = { deployments: [], excluded: [], unmatchedCustomizations: [] };
+  const result: TargetResolution = { deployments: [], excluded: [], unmatchedCustomizations: [], warnings };
   for (const cluster of clusters) {
     if (!targets.some((t) => matchesTarget(t, cluster, groups))) continue;
     const index = customizations.findIndex((c) => matchesTarget(c, cluster, groups));
