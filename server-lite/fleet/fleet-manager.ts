@@ -52,6 +52,7 @@ function specOf(y: FleetYaml, warnings: readonly string[]): BundleSpec {
     defaultNamespace: y.defaultNamespace ?? y.namespace,
     paused: y.paused,
     rolloutStrategy: y.rolloutStrategy,
+    ...(y.helm?.takeOwnership === true ? { takeOwnership: true } : {}),
     ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
   };
 }

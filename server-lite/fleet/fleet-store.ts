@@ -75,6 +75,8 @@ export interface BundleSpec {
   defaultNamespace?: string | undefined;
   paused?: boolean | undefined;
   rolloutStrategy?: RolloutStrategy | undefined;
+  /** Take objects over from other bundles (fleet.yaml helm.takeOwnership). */
+  takeOwnership?: boolean | undefined;
   /** What Drover ignored or could not match when it rendered this revision (bundle status shows them). */
   warnings?: string[] | undefined;
 }

@@ -45,6 +45,7 @@ export function agentOptions(spec: BundleSpec, self = '', onCluster: readonly { 
     ...(spec.correctDrift === undefined ? {} : { correctDrift: spec.correctDrift }),
     ...(spec.comparePatches === undefined ? {} : { comparePatches: spec.comparePatches }),
     ...(spec.defaultNamespace === undefined ? {} : { defaultNamespace: spec.defaultNamespace }),
+    ...(spec.takeOwnership === true ? { takeOwnership: true } : {}),
     ...(spec.dependsOn === undefined ? {} : {
       dependsOn: spec.dependsOn.flatMap((x) => resolveDependsOn(self, x, onCluster).map((deploymentId) => ({ deploymentId, ...(x.acceptedStates ? { acceptedStates: x.acceptedStates } : {}) }))),
     }),

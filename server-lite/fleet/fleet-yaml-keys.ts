@@ -41,7 +41,6 @@ const PER_TARGET: Record<string, Treatment> = {
   downstreamResources: refuse('Drover does not copy Secrets or ConfigMaps to clusters; the bundle would deploy without them'),
   'helm.timeoutSeconds': warn('Drover applies rendered objects and tracks readiness itself; it does not wait as `helm install --wait` does'),
   'helm.force': warn('Drover applies with server-side apply, never by replacing objects'),
-  'helm.takeOwnership': warn('Drover does not take objects over from Helm releases'),
   'helm.atomic': warn('Drover keeps the last good revision applied; there is no Helm rollback'),
   'helm.waitForJobs': warn('Drover reports Jobs as NotReady until they complete, without holding the apply'),
   'helm.maxHistory': warn('Drover keeps no Helm history'),
@@ -55,6 +54,7 @@ const PER_TARGET: Record<string, Treatment> = {
 
 const TOP_ONLY: Record<string, Treatment> = {
   name: warn('Drover names a bundle after its path (and `drover bundle apply --name`)'),
+  'targetCustomizations[].helm.takeOwnership': warn('Drover takes ownership per bundle: set helm.takeOwnership at the top level'),
   annotations: warn('Drover keeps no bundle annotations'),
   targetCustomizationMode: { action: 'refuse', reason: 'Drover applies the first matching targetCustomization only (FirstMatch)', when: (v) => v !== 'FirstMatch' },
   targets: refuse('use targetCustomizations (and `--target` or gitrepo targets); Fleet appends both lists'),

@@ -34,6 +34,8 @@ const helmOptions = z.strictObject({
   releaseName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label').max(53).optional(),
   values: z.record(z.string(), z.unknown()).optional(),
   valuesFiles: z.array(z.string().min(1)).optional(),
+  /** Take objects over from other bundles (decision 0805); top level only. */
+  takeOwnership: z.boolean().optional(),
 });
 export type HelmOptions = z.infer<typeof helmOptions>;
 
