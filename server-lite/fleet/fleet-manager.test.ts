@@ -56,3 +56,35 @@ t.test('bundle status: a cluster the rollout holds at its previous revision is O
   t.equal(after?.revision, v2.revision, 'the canary is Ready: the rest gets v2');
   t.equal(after?.rollout, undefined);
 });
+
+t.test('relabel: a pushed bundle whose only target no longer matches is taken off the cluster (issue 23, finding 5)', async (t) => {
+  const { join } = await import('node:path');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const pino = (await import('pino')).default;
+  const { FleetStore } = await import('./fleet-store.ts');
+  const { FleetManager } = await import('./fleet-manager.ts');
+  const { packSource } = await import('./source-archive.ts');
+  const dir = t.testdir();
+  const store = new FleetStore(join(dir, 'm.db'));
+  t.teardown(() => store.close());
+  const clusters = [{ id: 'c1', name: 'site-1', labels: { env: 'dev' } }];
+  const m = new FleetManager(store, {
+    clusters: async () => clusters, online: () => new Set(['c1']), now: () => 0, log: pino({ level: 'silent' }),
+    tools: { helm: () => 'helm', kustomize: () => 'kustomize' },
+  });
+  const src = join(dir, 'app');
+  mkdirSync(src);
+  writeFileSync(join(src, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: x}\n');
+  const [applied] = await m.applyArchive(await packSource(src), { name: 'app', targets: [{ name: 'target-0', clusterSelector: { matchLabels: { env: 'dev' } } }] });
+  t.same(applied?.clusters, ['c1']);
+  t.ok(store.deployments({ bundle: 'app' }).find((d) => d.clusterId === 'c1')?.desiredRevision, 'assigned');
+
+  clusters[0] = { id: 'c1', name: 'site-1', labels: { env: 'prod' } };
+  t.same(await m.retargetPushes(await m.fingerprint()), ['app'], 'rendered again for the new labels');
+  t.equal(store.deployments({ bundle: 'app' }).find((d) => d.clusterId === 'c1')?.desiredRevision ?? null, null, 'unassigned: the agent removes it');
+  const status = m.status('app');
+  t.same(status?.clusters, [], 'no cluster targeted');
+  t.notOk(status?.error, 'not an error (as in Fleet)');
+  t.match(status?.warnings, [/target "selector env=dev" matches no cluster/]);
+  t.equal(m.list()[0]?.state, 'Pending', 'and not shown Ready');
+});

@@ -4,7 +4,7 @@
 // A bundle target that matches no cluster is an error; a customization that matches none is reported.
 import { FleetError } from './errors.ts';
 import type { FleetYaml, LabelSelector, TargetCustomization } from './fleet-yaml.ts';
-import { matchesSelector, validateSelector, type Labels } from './label-selector.ts';
+import { formatSelector, matchesSelector, validateSelector, type Labels } from './label-selector.ts';
 
 export interface ClusterInfo {
   id: string;
@@ -66,19 +66,10 @@ export function describeCriteria(c: TargetCriteria): string {
   const parts: string[] = [];
   if (c.clusterName !== undefined) parts.push(`cluster=${c.clusterName}`);
   if (c.clusterGroup !== undefined) parts.push(`group=${c.clusterGroup}`);
-  if (c.clusterSelector !== undefined) parts.push(`selector ${selectorString(c.clusterSelector)}`);
+  if (c.clusterSelector !== undefined) parts.push(`selector ${formatSelector(c.clusterSelector)}`);
   return parts.length > 0 ? `"${parts.join(', ')}"` : `"${c.name ?? 'unnamed'}"`;
 }
 
-function selectorString(s: LabelSelector): string {
-  const terms = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of s.matchExpressions ?? []) {
-    if (e.operator === 'Exists') terms.push(e.key);
-    else if (e.operator === 'DoesNotExist') terms.push(`!${e.key}`);
-    else terms.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
-  }
-  return terms.length > 0 ? terms.join(',') : '(everything)';
-}
 
 /** True when every criterion the target sets matches; a target that sets none matches nothing. */
 export function matchesTarget(c: TargetCriteria, cluster: ClusterInfo, groups: ReadonlyMap<string, ClusterGroup>): boolean {
