@@ -161,10 +161,14 @@ export function registerBundle(program: Command): void {
         return;
       }
       const counts = Object.entries(s.summary).filter(([k, v]) => v > 0 && k !== 'desiredReady').map(([k, v]) => `${k} ${v}`).join(', ');
-      process.stdout.write(`bundle:   ${s.name}\nrevision: ${s.revision.slice(0, 12) || '-'}\nsummary:  ${counts || 'no clusters'}\n`);
+      // Targets may render differently (per-cluster values): the bundle's revision names the set of
+      // them, each cluster's CONTENT the manifests it runs; say so, so the two are not confused.
+      const distinct = new Set(s.clusters.map((c) => c.revision).filter(Boolean)).size;
+      const note = distinct > 0 ? ` (over ${distinct} distinct cluster content revision${distinct === 1 ? '' : 's'}, below)` : '';
+      process.stdout.write(`bundle:   ${s.name}\nrevision: ${s.revision.slice(0, 12) || '-'}${note}\nsummary:  ${counts || 'no clusters'}\n`);
       if (s.error) process.stdout.write(`error:    ${s.error.code}: ${s.error.message}\n`);
       for (const w of s.warnings ?? []) process.stdout.write(`warning:  ${w}\n`);
-      const lines = [['CLUSTER', 'NAME', 'STATE', 'REVISION', 'MESSAGE']];
+      const lines = [['CLUSTER', 'NAME', 'STATE', 'CONTENT', 'MESSAGE']];
       for (const c of s.clusters) lines.push([c.id, c.name ?? '-', c.state, c.revision?.slice(0, 12) || '-', c.message || '-']);
       process.stdout.write(`\n${table(lines)}`);
     }),
@@ -196,6 +200,28 @@ export function registerBundle(program: Command): void {
       for (const e of events) {
         const received = new Date(e.receivedAt).toISOString();
         lines.push([e.at ?? '-', received === e.at ? '' : received, e.clusterId, String(e.seq), e.state, e.revision.slice(0, 12), e.message || '-']);
+      }
+      process.stdout.write(table(lines));
+    }),
+  );
+
+  addAdminOptions(
+    bundle
+      .command('history')
+      .argument('<name>', 'bundle name')
+      .description('what a bundle was over time: each new revision (source, clusters, warnings) and each source that failed to render, oldest first')
+      .addOption(new Option('--json', 'print JSON: [{"revision","source","clusters","error","warnings","at"}]').env('DROVER_JSON'))
+      .addHelpText('after', '\nExample:\n  drover bundle history web'),
+  ).action(
+    withExitCodes(async (name: string, opts: AdminOptions & { json?: boolean }) => {
+      const rows = ((await adminRequest(resolveConnection(opts), 'GET', `/v1/fleet/bundles/${encodeURIComponent(name)}/history`)).body as {
+        history: { revision: string | null; source: string; clusters: number; error: { code: string; message: string } | null; warnings: number; at: number }[];
+      }).history;
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
+      const lines = [['AT', 'REVISION', 'SOURCE', 'CLUSTERS', 'RESULT']];
+      for (const r of rows) {
+        const result = r.error ? `${r.error.code}: ${r.error.message.split('\n')[0] ?? ''}` : r.warnings > 0 ? `stored, ${r.warnings} warning(s)` : 'stored';
+        lines.push([new Date(r.at).toISOString(), r.revision?.slice(0, 12) ?? '-', r.source, r.error ? '-' : String(r.clusters), result]);
       }
       process.stdout.write(table(lines));
     }),

@@ -115,6 +115,14 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       }),
     },
     {
+      method: 'GET', pattern: /^\/v1\/fleet\/bundles\/([^/]+)\/history$/, name: '/v1/fleet/bundles/:name/history',
+      handle: guarded(async (ctx, req, res, [name]) => {
+        await requireAdmin(ctx, req);
+        if (!m.store.bundle(name ?? '')) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
+        sendJson(res, 200, { history: m.store.history(name ?? '') });
+      }),
+    },
+    {
       method: 'GET', pattern: /^\/v1\/fleet\/bundles\/([^/]+)\/events$/, name: '/v1/fleet/bundles/:name/events',
       handle: guarded(async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);

@@ -242,6 +242,8 @@ t.test('fleet: gitrepo bundles targeted, offline drift correction, revision afte
 
     const ok = await admin(['bundle', 'apply', pushed, '--name', 'pushed', '--target', 'env=edge']);
     t.equal(ok.exitCode, 0, ok.stderr);
+    const history = JSON.parse((await admin(['bundle', 'history', 'pushed', '--json'])).stdout) as { revision: string | null; error: { code: string } | null; clusters: number }[];
+    t.same(history.map((h) => [h.error?.code ?? 'stored', h.clusters]), [['FLEET_YAML_UNKNOWN_KEY', 0], ['stored', 2]], 'bundle history: the refused source, then the revision stored for both clusters');
     await waitFor('pushed Ready', allReady('pushed', 2), 60_000);
     const del = await admin(['bundle', 'delete', 'pushed']);
     t.equal(del.exitCode, 0);
