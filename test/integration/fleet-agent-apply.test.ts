@@ -56,6 +56,7 @@ t.test('fleet agent: apply, readiness and drift on a real cluster', async (t) =>
     const shop = r.deployments.find((d) => d.id === 'shop');
     t.same(shop?.corrected.sort(), ['Deployment shop/api', 'Deployment shop/web'], 'both corrected in one pass');
     t.equal(kubectl('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}'), '2', 'replicas back to 2');
+    t.equal(kubectl('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.metadata.labels.drover\\.dev/bundle}'), 'bundle-shop', 'the correction keeps the bundle label');
     t.ok(kubectl('get', 'deployment', 'api', '-n', 'shop', '-o', 'name').includes('api'), 'api exists again');
     await until('Ready again', () => stateOf('shop', 'Ready'));
   });
@@ -135,5 +136,16 @@ t.test('fleet agent: apply, readiness and drift on a real cluster', async (t) =>
     await reconcileOnce(deps);
     await reconcileOnce(deps);
     t.equal(kubectl('get', 'configmap', 'only-c', '-n', 'owners', '-o', 'jsonpath={.data.by}'), 'd', "C's prune left D's object alone");
+  });
+  await t.test('NotReady says why: the pods of a Deployment that no node may run show FailedScheduling', async (t) => {
+    const stuck = deploymentObj('stuck', 'why', 1);
+    (stuck.spec as { template: { spec: Record<string, unknown> } }).template.spec.nodeSelector = { 'drover.dev/no-such-node': 'true' };
+    store.acceptDesired(desired('why', 'w1', [namespace('why'), stuck]));
+    const message = await until('a NotReady status naming the scheduler', async () => {
+      await reconcileOnce(deps);
+      const last = store.outbox.peek(1000).filter((r) => r.deploymentId === 'why').at(-1)?.status;
+      return last?.state === 'NotReady' && /FailedScheduling/.test(last.message) ? last.message : undefined;
+    }, 60_000);
+    t.match(message, /Deployment why\/stuck: available 0\/1 \(Pod stuck-[a-z0-9]+-[a-z0-9]+: FailedScheduling: 0\/\d+ nodes are available: .*node affinity\/selector/);
   });
 });
