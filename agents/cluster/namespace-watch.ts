@@ -31,6 +31,8 @@ export class NamespaceWatch {
   #req: ReturnType<typeof https.request> | undefined;
   #timer: TimerHandle | undefined;
   #attempt = 0;
+  /** Bumped by stop(): a relist or response from an earlier run never starts a second watch. */
+  #generation = 0;
 
   constructor(deps: NamespaceWatchDeps) {
     this.#deps = deps;
@@ -50,6 +52,7 @@ export class NamespaceWatch {
 
   stop(): void {
     this.#running = false;
+    this.#generation++;
     this.#clock.clearTimeout(this.#timer);
     this.#req?.destroy();
     this.#req = undefined;
@@ -62,10 +65,11 @@ export class NamespaceWatch {
     const delay = immediately ? 0 : backoffDelay({ attempt: this.#attempt++ }, BACKOFF, Math.random);
     if (this.#attempt === 1 && !immediately) this.#deps.log.warn({ reason }, 'namespace watch interrupted; relisting');
     this.#clock.clearTimeout(this.#timer);
+    const generation = this.#generation;
     this.#timer = this.#clock.setTimeout(() => {
       this.#deps.relist().then(
-        (rv) => this.#running && this.#watch(rv),
-        (err: Error) => this.#retry(`relist: ${err.message}`),
+        (rv) => this.#running && generation === this.#generation && this.#watch(rv),
+        (err: Error) => generation === this.#generation && this.#retry(`relist: ${err.message}`),
       );
     }, delay);
   }
@@ -81,6 +85,7 @@ export class NamespaceWatch {
       }
       let rv = resourceVersion;
       let buffered = '';
+      let events = 0;
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         buffered += chunk;
@@ -98,6 +103,7 @@ export class NamespaceWatch {
           }
           if (event.type === 'ERROR') return this.#retry(`watch error ${event.object?.code ?? ''}`, event.object?.code === 410);
           this.#attempt = 0;
+          events++;
           rv = event.object?.metadata?.resourceVersion ?? rv;
           if (event.type === 'ADDED' || event.type === 'MODIFIED') {
             const ns = namespaceInfo(event.object);
@@ -106,8 +112,13 @@ export class NamespaceWatch {
         }
       });
       // The apiserver ends watches after its request timeout: carry on from the last version seen.
-      res.on('end', () => this.#running && this.#req === req && this.#watch(rv));
-      res.on('error', (err) => this.#retry(err.message));
+      // A watch that ended without a single event (something in between closing it) backs off.
+      res.on('end', () => {
+        if (!this.#running || this.#req !== req) return;
+        if (events === 0) this.#retry('the watch ended without an event');
+        else this.#watch(rv);
+      });
+      res.on('error', (err) => this.#req === req && this.#retry(err.message));
     });
     req.on('error', (err) => this.#req === req && this.#retry(err.message));
     req.on('socket', (s) => s.unref());

@@ -40,6 +40,9 @@ export function checkRbacSet(value: unknown): { ok: true; objects: RbacObject[] 
     if (!NAME.test(name)) return { ok: false, reason: `name must start with drover-: ${String(name).slice(0, 80)}` };
     if (o.metadata.labels?.[MANAGED_LABEL] !== MANAGED_VALUE) return { ok: false, reason: `${name} lacks ${MANAGED_LABEL}=${MANAGED_VALUE}` };
     if (o.metadata.namespace !== undefined) return { ok: false, reason: `${name}: RoleBindings come as templates, without a namespace` };
+    // No aggregate-to-view/edit/admin labels: a drover role must not inject rules into Kubernetes' own roles.
+    const foreign = Object.keys(o.metadata.labels ?? {}).filter((k) => k !== MANAGED_LABEL && !k.startsWith('drover.dev/'));
+    if (foreign.length > 0) return { ok: false, reason: `${name}: only drover.dev/ labels are accepted (not ${foreign.join(', ')})` };
     if (o.kind !== 'ClusterRole' && (o.roleRef?.kind !== 'ClusterRole' || !NAME.test(o.roleRef?.name ?? ''))) {
       return { ok: false, reason: `${o.kind} ${name} may only refer to a drover-* ClusterRole` };
     }

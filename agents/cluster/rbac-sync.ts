@@ -66,20 +66,31 @@ export interface AppliedSet {
 export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObject[]): Promise<AppliedSet> {
   const order: Record<string, number> = { ClusterRole: 0, ClusterRoleBinding: 1, RoleBinding: 2 };
   const ordered = [...objects].filter((o) => o.kind !== 'RoleBinding').sort((a, b) => (order[a.kind] ?? 0) - (order[b.kind] ?? 0));
-  for (const o of ordered) await apply(kube, o);
-  const templates = objects.filter((o) => o.kind === 'RoleBinding');
+  // One object that cannot be applied (a quota, a webhook, a namespace going away) must not stop
+  // the prune below: revoking access always happens. Failures are reported after it.
+  const failed: string[] = [];
+  const tryApply = async (o: RbacObject): Promise<boolean> => {
+    try {
+      await apply(kube, o);
+      return true;
+    } catch (err) {
+      failed.push((err as Error).message);
+      return false;
+    }
+  };
   const wanted = new Set(ordered.map((o) => `${o.kind}/${o.metadata.name}`));
+  let applied = 0;
+  for (const o of ordered) if (await tryApply(o)) applied++;
+  const templates = objects.filter((o) => o.kind === 'RoleBinding');
   let resourceVersion = '';
-  let applied = ordered.length;
   if (templates.length > 0) {
     const list = await listNamespaces(kube);
     resourceVersion = list.resourceVersion;
     for (const ns of list.namespaces) {
       for (const tpl of templates) {
         if (!templateApplies(tpl, ns)) continue;
-        await apply(kube, instantiate(tpl, ns.name));
         wanted.add(`RoleBinding/${ns.name}/${tpl.metadata.name}`);
-        applied++;
+        if (await tryApply(instantiate(tpl, ns.name))) applied++;
       }
     }
   }
@@ -88,6 +99,8 @@ export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObj
     const list = await kube.json('GET', `${base}/${resource}?${managed}`);
     if (list.status !== 200) throw new Error(`list ${resource}: ${list.status}`);
     for (const item of (list.body as { items?: { metadata: { name: string; namespace?: string } }[] }).items ?? []) {
+      // Only our own names: another tool's object that happens to carry the label is not ours.
+      if (!item.metadata.name.startsWith('drover-')) continue;
       const ns = item.metadata.namespace;
       if (wanted.has(ns ? `${kind}/${ns}/${item.metadata.name}` : `${kind}/${item.metadata.name}`)) continue;
       const o = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: kind as RbacObject['kind'], metadata: item.metadata };
@@ -96,6 +109,7 @@ export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObj
       deleted.push(ns ? `${kind}/${ns}/${item.metadata.name}` : `${kind}/${item.metadata.name}`);
     }
   }
+  if (failed.length > 0) throw new Error(`${failed.length} object(s) not applied (the rest applied, stale access pruned): ${failed.slice(0, 3).join('; ')}`);
   return { applied, deleted, resourceVersion };
 }
 

@@ -19,6 +19,17 @@ interface EventLike {
   involvedObject?: { kind?: unknown; name?: unknown; namespace?: unknown };
 }
 
+/**
+ * The workload itself, or a name its controller makes: `web-<hash>` (ReplicaSet), `web-<hash>-<5>`
+ * (its Pod), `web-<n>` (StatefulSet Pod), `web-<5>` (DaemonSet/Job Pod). Not `web-api-…`, not `web-front1`.
+ */
+function ownedName(workload: string, name: string): boolean {
+  if (name === workload) return true;
+  if (!name.startsWith(`${workload}-`)) return false;
+  // Controllers draw these suffixes from Kubernetes' "safe" alphabet (no vowels, no 0, 1 or 3).
+  return /^([bcdfghjklmnpqrstvwxz2456789]{5,10}(-[bcdfghjklmnpqrstvwxz2456789]{5})?|\d+)$/.test(name.slice(workload.length + 1));
+}
+
 const when = (e: EventLike): string => String(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '');
 
 /** "Pod web-abc: FailedScheduling: 0/2 nodes are available: …" lines for `ref`, newest first. */
@@ -26,10 +37,7 @@ export function explainNotReady(ref: Pick<ObjectRef, 'kind' | 'name' | 'namespac
   const mine = (events as readonly EventLike[])
     .filter((e) => e.type === 'Warning' && typeof e.involvedObject?.name === 'string')
     .filter((e) => (e.involvedObject?.namespace ?? ref.namespace) === ref.namespace)
-    .filter((e) => {
-      const name = String(e.involvedObject?.name);
-      return name === ref.name || name.startsWith(`${ref.name}-`);
-    })
+    .filter((e) => ownedName(ref.name, String(e.involvedObject?.name)))
     .sort((a, b) => (when(a) < when(b) ? 1 : when(a) > when(b) ? -1 : 0));
   const out: string[] = [];
   const seen = new Set<string>();

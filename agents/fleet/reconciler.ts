@@ -13,7 +13,7 @@ import { resolveManifests, type ResolvedObject } from './resolve.ts';
 import { computeStatus, type ObservedObject } from './deployment-state.ts';
 import { diffObject } from './drift.ts';
 import { readinessOf } from './readiness.ts';
-import { withOwner } from './ownership.ts';
+import { foreignOwner, withOwner } from './ownership.ts';
 import { EXPLAINED_KINDS, explainNotReady } from './not-ready-reason.ts';
 import { describeRef, keyOf } from './object-ref.ts';
 import { compareApplyRank } from './apply-order.ts';
@@ -115,6 +115,12 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
           // A deleted namespace the bundle does not declare took its objects with it.
           await ensureNamespaces(deps.kube, redo.map((o) => o.ref));
           for (const o of redo) {
+            // Taken over by another bundle since (its helm.takeOwnership): not ours to correct back.
+            const owner = foreignOwner(await deps.kube.get(o.ref), d.bundle, d.options.takeOwnership === true);
+            if (owner !== undefined) {
+              log.info({ deployment: id, object: describeRef(o.ref), owner }, 'drift not corrected: the object belongs to another bundle');
+              continue;
+            }
             // With its bundle label, as the applier applies it (server-side apply would drop it otherwise).
             const live = await deps.kube.apply(withOwner(o.manifest, d.bundle));
             store.updateUid(id, { ...o.ref, uid: String(live.metadata.uid ?? '') });

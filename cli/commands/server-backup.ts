@@ -19,9 +19,11 @@ export function backupPassphrase(file: string | undefined): Buffer {
     } catch (err) {
       throw new CliError(EXIT.USAGE, `cannot read --passphrase-file ${file}: ${(err as Error).message}`);
     }
-    return Buffer.from(text.replace(/\r?\n$/, ''));
+    return Buffer.from(text.split(/\r?\n/)[0] ?? '');
   }
   const env = process.env[PASSPHRASE_ENV];
+  // Read once, then gone from the environment: no child process (git, helm) inherits it.
+  delete process.env[PASSPHRASE_ENV];
   if (env) return Buffer.from(env);
   throw new CliError(EXIT.USAGE, `a backup passphrase is required: --passphrase-file FILE or ${PASSPHRASE_ENV} (never on the command line)`);
 }

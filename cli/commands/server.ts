@@ -7,6 +7,7 @@ import pretty from 'pino-pretty';
 import { EXIT } from '../exit-codes.ts';
 import { buildInfo } from '../build-info.ts';
 import { backupPassphrase, PASSPHRASE_ENV, registerServerBackup } from './server-backup.ts';
+import { MIN_PASSPHRASE_BYTES } from '../../server-lite/backup/sealed-file.ts';
 import { CliError, withExitCodes } from '../admin-client.ts';
 import { DEFAULT_DATA_DIR } from '../../server-lite/data-dir.ts';
 // The server itself is loaded only by `drover server` (await import below): an agent or an admin
@@ -82,9 +83,13 @@ function backupSchedule(flags: ServerFlags): { everyMs: number; keep: number; pa
   if (!m) throw new CliError(EXIT.USAGE, `--backup-every must look like 30m, 6h or 1d (got ${flags.backupEvery})`);
   const everyMs = Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
   if (everyMs < 1_000) throw new CliError(EXIT.USAGE, '--backup-every must be at least 1s');
+  if (everyMs > 2 ** 31 - 1) throw new CliError(EXIT.USAGE, '--backup-every must be at most 24d');
+  if (flags.datastore !== undefined) throw new CliError(EXIT.USAGE, '--backup-every backs up the SQLite store in --data-dir; it cannot be used with --datastore');
   const keep = Number(flags.backupKeep);
   if (!Number.isInteger(keep) || keep < 1 || keep > 1000) throw new CliError(EXIT.USAGE, `--backup-keep must be a whole number from 1 to 1000 (got ${flags.backupKeep})`);
-  return { everyMs, keep, passphrase: backupPassphrase(flags.backupPassphraseFile) };
+  const passphrase = backupPassphrase(flags.backupPassphraseFile);
+  if (passphrase.length < MIN_PASSPHRASE_BYTES) throw new CliError(EXIT.USAGE, `the backup passphrase must have at least ${MIN_PASSPHRASE_BYTES} bytes`);
+  return { everyMs, keep, passphrase };
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];

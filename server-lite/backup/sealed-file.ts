@@ -54,7 +54,9 @@ export function openBackup(file: Buffer, passphrase: Buffer): Buffer {
   } catch {
     throw new BackupError('BACKUP_UNREADABLE', 'the backup header is damaged');
   }
-  if (header.kdf !== 'scrypt' || ![header.N, header.r, header.p].every((n) => Number.isInteger(n) && n > 0) || header.N > 2 ** 20) {
+  const b64 = (v: unknown, bytes: number) => typeof v === 'string' && Buffer.from(v, 'base64').length === bytes;
+  if (header.kdf !== 'scrypt' || ![header.N, header.r, header.p].every((n) => Number.isInteger(n) && n > 0) || header.N > 2 ** 20 || header.r > 32 || header.p > 16
+    || !b64(header.salt, 16) || !b64(header.iv, 12)) {
     throw new BackupError('BACKUP_UNREADABLE', 'the backup header names an unknown or unreasonable key derivation');
   }
   const head = file.subarray(0, eol + 1);

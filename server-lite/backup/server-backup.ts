@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { create, extract } from 'tar';
@@ -87,7 +87,8 @@ async function unpack(sealed: Buffer, passphrase: Buffer, into: string): Promise
   const tarball = join(into, '.archive.tgz');
   await writeFile(tarball, archive, { mode: 0o600 });
   try {
-    await extract({ file: tarball, cwd: into, strict: true, preservePaths: false, preserveOwner: false });
+    // Regular files and directories only: no links or devices land in a data dir.
+    await extract({ file: tarball, cwd: into, strict: true, preservePaths: false, preserveOwner: false, filter: (_p, entry) => ('type' in entry ? entry.type === 'File' || entry.type === 'Directory' : true) });
   } catch (err) {
     throw new BackupError('BACKUP_UNREADABLE', `the backup's archive is damaged: ${(err as Error).message}`);
   } finally {
@@ -147,8 +148,18 @@ export async function restoreBackup(sealed: Buffer, passphrase: Buffer, dataDir:
     await rm(join(work, MANIFEST), { force: true });
     for (const f of manifest.files) await chmod(join(work, f.path), f.path.endsWith('.crt') ? 0o644 : 0o600);
     if (existsSync(join(work, 'tls'))) await chmod(join(work, 'tls'), 0o700);
-    if (st) await rm(target, { recursive: true });
-    await rename(work, target);
+    if (st) {
+      // An existing empty dir may be a mount point or a symlink: fill it instead of replacing it.
+      for (const name of await readdir(work)) {
+        await rename(join(work, name), join(target, name)).catch(async (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EXDEV') throw err;
+          await cp(join(work, name), join(target, name), { recursive: true, errorOnExist: true, force: false });
+        });
+      }
+      await rm(work, { recursive: true, force: true });
+    } else {
+      await rename(work, target);
+    }
     return manifest;
   } catch (err) {
     await rm(work, { recursive: true, force: true });

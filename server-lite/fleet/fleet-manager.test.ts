@@ -88,3 +88,31 @@ t.test('relabel: a pushed bundle whose only target no longer matches is taken of
   t.match(status?.warnings, [/target "selector env=dev" matches no cluster/]);
   t.equal(m.list()[0]?.state, 'Pending', 'and not shown Ready');
 });
+
+t.test('bundle apply --target that matches nothing is refused while the bundle runs somewhere (a typo must not remove it)', async (t) => {
+  const { join } = await import('node:path');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const pino = (await import('pino')).default;
+  const { FleetStore } = await import('./fleet-store.ts');
+  const { FleetManager } = await import('./fleet-manager.ts');
+  const { packSource } = await import('./source-archive.ts');
+  const dir = t.testdir();
+  const store = new FleetStore(join(dir, 'm.db'));
+  t.teardown(() => store.close());
+  const m = new FleetManager(store, {
+    clusters: async () => [{ id: 'c1', name: 'site-1', labels: { env: 'prod' } }], online: () => new Set(['c1']), now: () => 0, log: pino({ level: 'silent' }),
+    tools: { helm: () => 'helm', kustomize: () => 'kustomize' },
+  });
+  const src = join(dir, 'app');
+  mkdirSync(src);
+  writeFileSync(join(src, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: x}\n');
+  const archive = await packSource(src);
+  const sel = (env: string) => [{ name: 'target-0', clusterSelector: { matchLabels: { env } } }];
+  t.same((await m.applyArchive(archive, { name: 'app', targets: sel('prod') }))[0]?.clusters, ['c1']);
+  const typo = (await m.applyArchive(archive, { name: 'app', targets: sel('prdo') }))[0];
+  t.equal(typo?.ok, false);
+  t.match(typo?.error, { code: 'TARGET_NO_MATCH', message: /no --target matches a cluster \(bundle app: target "selector env=prdo" matches no cluster.*it stays on its 1 cluster/ });
+  t.ok(store.deployments({ bundle: 'app' })[0]?.desiredRevision, 'still assigned');
+  const fresh = (await m.applyArchive(archive, { name: 'other', targets: sel('nowhere') }))[0];
+  t.equal(fresh?.ok, true, 'a new bundle may target nothing yet (as in Fleet)');
+});

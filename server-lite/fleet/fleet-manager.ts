@@ -102,7 +102,16 @@ export class FleetManager {
   /** `drover bundle apply`: the CLI's tar.gz of a directory, kept so it can be rendered again. */
   async applyArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined; strict?: boolean | undefined }): Promise<ApplyResult[]> {
     const fingerprint = await this.fingerprint();
-    const outcomes = await this.#renderArchive(archive, opts);
+    const outcomes = (await this.#renderArchive(archive, opts)).map((o): BundleOutcome => {
+      // `bundle apply --target` that now matches no cluster on a bundle that is deployed somewhere
+      // is most likely a typo: refuse it instead of removing the bundle everywhere (bundle delete
+      // does that on purpose). A relabelled cluster leaving the targets later still takes it off.
+      if (!o.ok || o.result.targets.length > 0 || !opts.targets?.length) return o;
+      const deployed = this.store.deployments({ bundle: o.result.name }).filter((d) => d.desiredRevision !== null).length;
+      if (deployed === 0) return o;
+      const error = new FleetError('TARGET_NO_MATCH', `bundle ${o.result.name}: no --target matches a cluster (${o.result.warnings.join('; ')}); it stays on its ${deployed} cluster(s). To remove it, \`drover bundle delete ${o.result.name}\``, { bundle: o.result.name });
+      return { ok: false, name: o.result.name, path: o.result.path, error };
+    });
     this.store.putPush(opts.name, { namespace: opts.namespace, targets: opts.targets, ...(opts.strict ? { strict: true } : {}) }, archive, outcomes.map(outcomeName), fingerprint, this.#host.now());
     return this.#store(outcomes, 'push');
   }

@@ -8,7 +8,7 @@
 //   silently); `--strict` makes it an error.
 
 /** Maps whose contents are the user's data, not options: nothing inside is rewritten or checked. */
-const USER_DATA = new Set(['values', 'labels', 'annotations', 'matchLabels', 'namespaceLabels', 'namespaceAnnotations', 'templateValues']);
+const USER_DATA = new Set(['values', 'labels', 'annotations', 'matchLabels', 'namespaceLabels', 'namespaceAnnotations', 'templateValues', 'value']);
 
 /** Drops `""` and null option values, recursively, leaving user data alone. */
 export function dropUnset(value: unknown): unknown {
@@ -16,8 +16,13 @@ export function dropUnset(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (v === null || v === '') continue;
-    out[k] = USER_DATA.has(k) ? v : dropUnset(v);
+    if (v === null) continue;
+    if (USER_DATA.has(k)) {
+      out[k] = v; // user data, as written (an operation's `value: ""` is a value)
+      continue;
+    }
+    if (v === '') continue;
+    out[k] = dropUnset(v);
   }
   return out;
 }

@@ -47,8 +47,11 @@ export async function kustomizeHelmOutput(input: {
       }
       const listed = isSeq(resources) ? resources.items.map((i) => String((i as { value?: unknown }).value ?? i)) : [];
       if (!listed.includes(HELM_OUTPUT_FILE)) doc.set('resources', [HELM_OUTPUT_FILE, ...listed]);
-      await writeFile(join(kdir, HELM_OUTPUT_FILE), input.helmObjects.map((o) => JSON.stringify(o)).join('\n---\n'));
-      await writeFile(kfile, doc.toString());
+      // Never write through a symlink of the copy: replace the paths with new regular files.
+      const text = doc.toString();
+      for (const path of [join(kdir, HELM_OUTPUT_FILE), kfile]) await rm(path, { force: true });
+      await writeFile(join(kdir, HELM_OUTPUT_FILE), input.helmObjects.map((o) => JSON.stringify(o)).join('\n---\n'), { flag: 'wx' });
+      await writeFile(kfile, text, { flag: 'wx' });
     }
     return await renderKustomize({ dir: copy, kustomizeDir: input.kustomizeDir, bundle, target, tools: input.tools });
   } finally {
