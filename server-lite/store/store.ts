@@ -119,6 +119,8 @@ export interface AuditFields {
   path: string;
   status: number;
   latencyMs: number;
+  /** The Drover user a global admin acted as (kubectl --as), else absent. */
+  impersonated?: string | null;
 }
 
 export interface AuditRecord extends AuditFields {
