@@ -62,8 +62,13 @@ export class RbacPropagator implements ClusterSync {
     this.#scheduler.stop();
   }
 
-  /** The cluster's agent connected or its bindings changed: push soon. */
+  /**
+   * The cluster's agent connected or its bindings changed: push soon, whatever was acknowledged
+   * before. A reconnecting agent may have restarted and lost what it keeps in memory (the RoleBinding
+   * templates its namespace watch applies to new namespaces), so the set goes again.
+   */
   kick(clusterId: string): void {
+    this.#applied.delete(clusterId);
     this.#scheduler.kick(clusterId);
   }
 
