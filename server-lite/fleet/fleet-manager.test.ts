@@ -1,6 +1,6 @@
 // The fleet manager: `--target` values parse into target criteria; `bundle status` says what a
 // held-back cluster waits for (the state rule itself is deployment-state.ts's, tested there).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parseTarget } from './fleet-api.ts';
 
 t.test('--target: selectors, cluster names and groups', async (t) => {
@@ -57,7 +57,8 @@ t.test('bundle status: a cluster the rollout holds at its previous revision is O
   t.equal(after?.rollout, undefined);
 });
 
-t.test('relabel: a pushed bundle whose only target no longer matches is taken off the cluster (issue 23, finding 5)', async (t) => {
+/** A manager on a real store, one online cluster `c1` whose labels the test may change, and a pushed one-ConfigMap source. */
+async function pushFixture(t: Test, labels: Record<string, string>) {
   const { join } = await import('node:path');
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const pino = (await import('pino')).default;
@@ -67,7 +68,7 @@ t.test('relabel: a pushed bundle whose only target no longer matches is taken of
   const dir = t.testdir();
   const store = new FleetStore(join(dir, 'm.db'));
   t.teardown(() => store.close());
-  const clusters = [{ id: 'c1', name: 'site-1', labels: { env: 'dev' } }];
+  const clusters = [{ id: 'c1', name: 'site-1', labels }];
   const m = new FleetManager(store, {
     clusters: async () => clusters, online: () => new Set(['c1']), now: () => 0, log: pino({ level: 'silent' }),
     tools: { helm: () => 'helm', kustomize: () => 'kustomize' },
@@ -75,7 +76,13 @@ t.test('relabel: a pushed bundle whose only target no longer matches is taken of
   const src = join(dir, 'app');
   mkdirSync(src);
   writeFileSync(join(src, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: x}\n');
-  const [applied] = await m.applyArchive(await packSource(src), { name: 'app', targets: [{ name: 'target-0', clusterSelector: { matchLabels: { env: 'dev' } } }] });
+  const sel = (env: string) => [{ name: 'target-0', clusterSelector: { matchLabels: { env } } }];
+  return { store, clusters, m, archive: await packSource(src), sel };
+}
+
+t.test('relabel: a pushed bundle whose only target no longer matches is taken off the cluster (issue 23, finding 5)', async (t) => {
+  const { store, clusters, m, archive, sel } = await pushFixture(t, { env: 'dev' });
+  const [applied] = await m.applyArchive(archive, { name: 'app', targets: sel('dev') });
   t.same(applied?.clusters, ['c1']);
   t.ok(store.deployments({ bundle: 'app' }).find((d) => d.clusterId === 'c1')?.desiredRevision, 'assigned');
 
@@ -90,24 +97,7 @@ t.test('relabel: a pushed bundle whose only target no longer matches is taken of
 });
 
 t.test('bundle apply --target that matches nothing is refused while the bundle runs somewhere (a typo must not remove it)', async (t) => {
-  const { join } = await import('node:path');
-  const { mkdirSync, writeFileSync } = await import('node:fs');
-  const pino = (await import('pino')).default;
-  const { FleetStore } = await import('./fleet-store.ts');
-  const { FleetManager } = await import('./fleet-manager.ts');
-  const { packSource } = await import('./source-archive.ts');
-  const dir = t.testdir();
-  const store = new FleetStore(join(dir, 'm.db'));
-  t.teardown(() => store.close());
-  const m = new FleetManager(store, {
-    clusters: async () => [{ id: 'c1', name: 'site-1', labels: { env: 'prod' } }], online: () => new Set(['c1']), now: () => 0, log: pino({ level: 'silent' }),
-    tools: { helm: () => 'helm', kustomize: () => 'kustomize' },
-  });
-  const src = join(dir, 'app');
-  mkdirSync(src);
-  writeFileSync(join(src, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: x}\n');
-  const archive = await packSource(src);
-  const sel = (env: string) => [{ name: 'target-0', clusterSelector: { matchLabels: { env } } }];
+  const { store, m, archive, sel } = await pushFixture(t, { env: 'prod' });
   t.same((await m.applyArchive(archive, { name: 'app', targets: sel('prod') }))[0]?.clusters, ['c1']);
   const typo = (await m.applyArchive(archive, { name: 'app', targets: sel('prdo') }))[0];
   t.equal(typo?.ok, false);
