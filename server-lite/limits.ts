@@ -12,6 +12,14 @@ export const LIMITS = Object.freeze({
   /** Slow-loris guard: a request must arrive completely within this time. */
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 15_000,
+  /**
+   * How often Node checks the two timeouts above. Node's default (30 s) let a 15 s header timeout
+   * close a connection only after 36 s (issue 14); checking every second costs one pass over open
+   * connections per second and enforces both within a second of their value (decision 0850).
+   */
+  connectionsCheckingIntervalMs: 1_000,
+  /** JSON bodies nesting deeper than this are refused before parsing (decision 0851). */
+  maxJsonDepth: 32,
 
   /** Registrations hash secrets and write with synchronous=FULL; bound the work in flight. */
   maxConcurrentRegistrations: 64,
