@@ -12,9 +12,10 @@ import type { FleetManager } from './fleet-manager.ts';
 import { canonicalJson, type ManifestSet } from './manifest-set.ts';
 import { diffManifestSets } from './manifest-delta.ts';
 import { GroupCommit } from './group-commit.ts';
+import { checkOutboxRows, type OutboxRow, type QuarantinedRow } from './outbox-rows.ts';
 
 interface Ack { sessionId: string; bundle: string; clusterId: string; revision: string }
-interface Drain { agentId: string; clusterId: string; rows: readonly OutboxRowWire[] }
+interface Drain { agentId: string; clusterId: string; rows: readonly OutboxRow[]; quarantined: readonly QuarantinedRow[] }
 import type { BundleSpec } from './fleet-store.ts';
 import { matchesSelector } from './label-selector.ts';
 
@@ -67,11 +68,6 @@ export interface FleetSession {
   openStream(target: string, metadata?: Record<string, string>): TunnelStream;
 }
 
-interface OutboxRowWire {
-  seq: number;
-  createdAt: string;
-  status: { bundle: string; revision: string; appliedRevision?: string; state: string; message: string };
-}
 
 /** One JSON request over a fresh stream. */
 export async function fleetRequest(session: FleetSession, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
@@ -164,8 +160,8 @@ export class FleetSync {
       const byseq = new Map(d.rows.map((x) => [x.seq, x]));
       return store.recordStatuses(d.agentId, d.clusterId, d.rows, (seq) => {
         const row = byseq.get(seq);
-        return row && row.status.appliedRevision === row.status.revision ? row.createdAt : null;
-      }, Date.now());
+        return row && row.status.appliedRevision === row.status.revision ? row.createdAt ?? null : null;
+      }, Date.now(), d.quarantined);
     });
     this.#acks = new GroupCommit(store.db, FLEET_SYNC_LIMITS.ackFlushMs, (a: Ack) => store.acked(a.bundle, a.clusterId, a.revision, Date.now()));
     this.#sessions = sessions;
@@ -405,15 +401,17 @@ export class FleetSync {
     for (;;) {
       const r = await fleetRequest(session, 'GET', `/v1/fleet/outbox?limit=${FLEET_SYNC_LIMITS.outboxBatch}`);
       if (r.status !== 200) throw new Error(`outbox: agent answered ${r.status}`);
-      const rows = (r.json as { rows: OutboxRowWire[] }).rows ?? [];
-      if (rows.length === 0) return;
-      const fresh = await this.#statuses.submit({ agentId: session.agentId, clusterId: session.clusterId, rows });
-      const last = Math.max(...rows.map((x) => x.seq));
+      // Checked row by row: a bad row is quarantined and passed, never a stall (issue 14).
+      const { rows, quarantined } = checkOutboxRows(r.json);
+      if (rows.length + quarantined.length === 0) return;
+      if (quarantined.length > 0) log.warn({ seqs: quarantined.map((q) => q.seq), reason: quarantined[0]?.reason }, 'outbox rows of the wrong shape quarantined');
+      const fresh = await this.#statuses.submit({ agentId: session.agentId, clusterId: session.clusterId, rows, quarantined });
+      const last = Math.max(...rows.map((x) => x.seq), ...quarantined.map((x) => x.seq));
       const ack = await fleetRequest(session, 'POST', '/v1/fleet/outbox/ack', { seq: last });
       if (ack.status !== 200) throw new Error(`outbox ack: agent answered ${ack.status}`);
       if (fresh > 0) this.#statusesChanged = true;
       log.debug({ rows: rows.length, fresh, last }, 'statuses stored');
-      if (rows.length < FLEET_SYNC_LIMITS.outboxBatch) return;
+      if (rows.length + quarantined.length < FLEET_SYNC_LIMITS.outboxBatch) return;
     }
   }
 }
