@@ -2,7 +2,8 @@
 // real TLS. Each test here failed on the code before its fix (see the issue's numbered findings).
 import t from 'tap';
 import tls from 'node:tls';
-import { api, connectTunnel, createToken, errorCode, registerAgent, removeDir, startTestServer, UpgradeRefused } from './server-harness.ts';
+import { MESSAGE_KINDS } from '../../protocol/index.ts';
+import { api, connectTunnel, createToken, errorCode, registerAgent, removeDir, startTestServer, eventually, UpgradeRefused } from './server-harness.ts';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -148,4 +149,31 @@ t.test('5. audit: refused upgrades, aborted requests and agent calls carry the r
   t.ok(tokenPost, 'the aborted request is audited');
   t.equal(tokenPost?.status, 499, 'an aborted request is 499, not 200');
   t.equal(tokenPost?.user, 'admin', 'with the caller who made it');
+});
+
+t.test('3. facts over the tunnel are bounded like facts at registration (16 KiB)', async (t) => {
+  const server = await startTestServer();
+  t.teardown(async () => {
+    await server.close();
+    removeDir(server.dataDir);
+  });
+  const agent = await registerAgent(server, (await createToken(server)).secret);
+  const tunnel = await connectTunnel(server, agent.credential, 'cluster');
+  t.teardown(() => tunnel.ws.terminate());
+  await tunnel.ready;
+  const errors: string[] = [];
+  tunnel.session.on('message', (m) => {
+    if (m.kind === 'error') errors.push(m.body.code);
+  });
+  const base = { hostname: 'edge', os: 'linux', arch: 'amd64', agentVersion: '0.1.0' };
+  // 1 MiB of extras (sent raw: our own session refuses to send invalid messages).
+  const extras = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`k${i}`, 'x'.repeat(4000)]));
+  t.ok(tunnel.session.sendControl(MESSAGE_KINDS.facts.wire, { ...base, kubernetesVersion: 'v9.9.9-big', extras }));
+  await eventually(() => errors.includes('MESSAGE_INVALID'), 'the server refuses the oversized facts');
+  t.ok(tunnel.session.sendMessage('facts', { ...base, kubernetesVersion: 'v1.0.0-small', extras: { kernel: '6.1' } }), 'small facts still go');
+  await eventually(async () => {
+    const c = (await api(server, 'GET', `/v1/clusters/${agent.clusterId}`, { bearer: server.adminToken })).json as { kubernetesVersion?: string };
+    return c.kubernetesVersion === 'v1.0.0-small';
+  }, 'small facts recorded');
+  t.equal(tunnel.session.state, 'open', 'the session stays up');
 });
