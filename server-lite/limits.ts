@@ -48,6 +48,16 @@ export const LIMITS = Object.freeze({
   /** Credential lifetime; expiry is enforced only by asking connected agents to rotate. */
   credentialLifetimeMs: 90 * 24 * 60 * 60_000,
 
+  /**
+   * Frames an agent may send that cost the server an answer or work (OPEN, PING, CONTROL, HELLO),
+   * per agent across its sessions: this many at once, then this many per second. A Drover agent
+   * sends about one every few seconds (heartbeats, PINGs, facts on change); past the budget the
+   * session closes with RATE_LIMITED (close 4004), so a peer that floods and never reads costs
+   * at most ~100 queued answers (decision 0853).
+   */
+  agentFrameBurst: 100,
+  agentFramesPerSecond: 10,
+
   /** Facts are a small JSON object; larger ones are refused. */
   maxFactsBytes: 16 * 1024,
   maxLabels: 64,

@@ -19,6 +19,7 @@ import { openStore } from './store/open-store.ts';
 import { ensureTlsMaterial } from './tls/tls-material.ts';
 import { LastSeen } from './tunnel/last-seen.ts';
 import { SessionRegistry } from './tunnel/session-registry.ts';
+import { AgentFrameBudgets } from './tunnel/frame-budget.ts';
 import { createTunnelEndpoint } from './tunnel/connect.ts';
 import { createRouter } from './http/router.ts';
 import { FleetService } from './fleet/fleet-service.ts';
@@ -128,6 +129,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       upgrades: new InFlightLimiter(deps.limits?.maxConcurrentUpgrades ?? LIMITS.maxConcurrentUpgrades),
     },
     maxSessions: deps.limits?.maxSessions ?? LIMITS.maxSessions,
+    frameBudgets: new AgentFrameBudgets({ burst: LIMITS.agentFrameBurst, perSecond: LIMITS.agentFramesPerSecond }),
     closing: false,
     dataDir: config.dataDir,
     audit,

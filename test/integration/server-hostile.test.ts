@@ -2,7 +2,7 @@
 // real TLS. Each test here failed on the code before its fix (see the issue's numbered findings).
 import t from 'tap';
 import tls from 'node:tls';
-import { MESSAGE_KINDS } from '../../protocol/index.ts';
+import { encodeFrame, MESSAGE_KINDS } from '../../protocol/index.ts';
 import { api, connectTunnel, createToken, errorCode, registerAgent, removeDir, startTestServer, eventually, UpgradeRefused } from './server-harness.ts';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -176,4 +176,30 @@ t.test('3. facts over the tunnel are bounded like facts at registration (16 KiB)
     return c.kubernetesVersion === 'v1.0.0-small';
   }, 'small facts recorded');
   t.equal(tunnel.session.state, 'open', 'the session stays up');
+});
+
+t.test('8. a tunnel peer that floods OPENs and never reads is closed with RATE_LIMITED (4004), its answers bounded', async (t) => {
+  const server = await startTestServer();
+  t.teardown(async () => {
+    await server.close();
+    removeDir(server.dataDir);
+  });
+  const agent = await registerAgent(server, (await createToken(server)).secret);
+  const tunnel = await connectTunnel(server, agent.credential, 'cluster');
+  t.teardown(() => tunnel.ws.terminate());
+  await tunnel.ready;
+  // Stop reading, then open far more streams than any agent would (the server serves none).
+  tunnel.ws.pause();
+  for (let i = 0, id = 1; i < 5000; i++, id += 2) tunnel.ws.send(encodeFrame({ type: 'OPEN', streamId: id, target: 'http:x', metadata: {} }));
+  await eventually(() => server.ctx.sessions.size === 0, 'the server ends the session', 400);
+  tunnel.ws.resume();
+  const closed = await tunnel.closed;
+  t.equal(closed.code, 4004, `closed with RATE_LIMITED (got ${closed.code} ${closed.reason})`);
+  t.match(closed.reason, /OPEN\/PING\/CONTROL frames/);
+  // The agent may come back; a well-behaved session is unaffected.
+  const again = await connectTunnel(server, agent.credential, 'cluster');
+  t.teardown(() => again.ws.terminate());
+  await again.ready;
+  t.ok(again.session.sendMessage('heartbeat', { seq: 1 }));
+  t.equal(server.ctx.sessions.size, 1);
 });
