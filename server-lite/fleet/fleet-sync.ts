@@ -12,6 +12,7 @@ import type { FleetManager } from './fleet-manager.ts';
 import { canonicalJson, type ManifestSet } from './manifest-set.ts';
 import { diffManifestSets } from './manifest-delta.ts';
 import { GroupCommit } from './group-commit.ts';
+import { backoffDelay } from './backoff.ts';
 import { checkOutboxRows, type OutboxRow, type QuarantinedRow } from './outbox-rows.ts';
 
 interface Ack { sessionId: string; bundle: string; clusterId: string; revision: string }
@@ -110,6 +111,8 @@ export class FleetSync {
   /** session id → what the agent holds (deploymentId → revision), learned at connect, kept current by our own pushes. */
   readonly #held = new Map<string, Map<string, string>>();
   readonly #busy = new Set<string>();
+  /** Sessions whose last sync failed: retried with backoff, logged once per distinct failure (issue 14). */
+  readonly #failing = new Map<string, { failures: number; until: number; message: string }>();
   /** `session/bundle/revision` the agent refused: not offered again on this session. */
   readonly #refused = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
@@ -192,7 +195,7 @@ export class FleetSync {
     const sessions = this.#sessions();
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
-    for (const m of [this.#hotUntil, this.#drainedAt, this.#seenGeneration]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
+    for (const m of [this.#hotUntil, this.#drainedAt, this.#seenGeneration, this.#failing]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
     for (const id of this.#deltaCapable) if (!live.has(id)) this.#deltaCapable.delete(id);
     for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
     // A change in who is online can open rollout gates (an Offline cluster came back).
@@ -215,6 +218,8 @@ export class FleetSync {
 
   async sync(session: FleetSession): Promise<void> {
     if (this.#busy.has(session.id)) return;
+    const failing = this.#failing.get(session.id);
+    if (failing && Date.now() < failing.until) return;
     this.#busy.add(session.id);
     const log = this.#log.child({ clusterId: session.clusterId, agentId: session.agentId });
     try {
@@ -226,8 +231,14 @@ export class FleetSync {
         this.#drainedAt.set(session.id, now);
         await this.#drain(session, log);
       }
+      this.#failing.delete(session.id);
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'fleet sync failed; retrying next cycle');
+      const message = (err as Error).message;
+      const failures = (failing?.failures ?? 0) + 1;
+      const delay = backoffDelay(failures, FLEET_SYNC_LIMITS.retryBackoff);
+      this.#failing.set(session.id, { failures, until: Date.now() + delay, message });
+      // Once per distinct failure, not once per retry.
+      log[message === failing?.message ? 'debug' : 'warn']({ err: message, failures, retryInMs: delay }, 'fleet sync failed; retrying with backoff');
       this.#held.delete(session.id);
     } finally {
       this.#busy.delete(session.id);
@@ -308,6 +319,12 @@ export class FleetSync {
         r = await fleetRequest(session, 'PUT', url, payload);
       } else if (delta && r.status === 200) {
         this.deltaDeliveries++;
+      }
+      if (r.status >= 500) {
+        // The agent could not store it now (its disk is full, its database busy): not a refusal of
+        // the revision, which would be final; the sync fails and is retried with backoff (issue 14).
+        const e = r.json as { code?: string; message?: string } | undefined;
+        throw new Error(`deployment ${d.bundle}: the agent could not take it now (${r.status} ${e?.code ?? ''}: ${e?.message ?? ''})`);
       }
       if (r.status !== 200) {
         const e = r.json as { code?: string; message?: string };

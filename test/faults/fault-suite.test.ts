@@ -13,7 +13,8 @@ if (missing !== undefined) {
   t.pass(`fault suite skipped: ${missing}`, { skip: true });
 } else {
   const scenarios = path.join(import.meta.dirname, 'scenarios.ts');
-  const child = spawn('unshare', ['--net', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, ...process.execArgv, scenarios], {
+  // A private mount namespace too: the agent's data dir is a small tmpfs (the disk-full scenario).
+  const child = spawn('unshare', ['--net', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, ...process.execArgv, scenarios], {
     stdio: 'inherit',
     env: { ...process.env, DROVER_FAULT_NETNS: '1' },
   });
