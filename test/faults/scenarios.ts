@@ -366,6 +366,7 @@ await t.test(`the agent's disk full for ${PLAN.diskFullMs / 1000} s, then space 
   figures['diskFull.agentAliveWhileFull'] = agent.running;
   figures['diskFull.agentErrorLines'] = Object.fromEntries(agentErrorsSince(from));
   t.comment(`disk full: agent ${agent.running ? 'kept running' : 'exited'}; error lines: ${JSON.stringify(figures['diskFull.agentErrorLines'])}`);
+  for (const [msg, n] of agentErrorsSince(from)) t.ok(n <= 2, `"${msg.slice(0, 160)}" logged ${n} time(s) while the disk was full (not once per retry)`);
   rmSync(filler, { force: true });
   const freedAt = Date.now();
   if (!agent.running) agent = startAgent(agentDir, ['--roles', 'fleet'], { ...FLEET_AGENT_ENV });
