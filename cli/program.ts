@@ -19,7 +19,9 @@ export function buildProgram(): Command {
     .description('Drover: edge-first Kubernetes management (server, agents, fleet)')
     .version(buildInfo().version, '-v, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // Options belong to the command they follow (`server --data-dir` vs `server backup --data-dir`).
+    .enablePositionalOptions();
   registerVersion(program);
   registerAgentCommands(program);
   registerServerAdmin(program);

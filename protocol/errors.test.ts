@@ -3,7 +3,7 @@
 // docs name no code that does not exist, and the registry is exported from index.ts.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { CLOSE_CODES, ERROR_CODES, errorCodeFromWire, TunnelError } from './errors.ts';
+import { APPLICATION_CLOSE_CODES, CLOSE_CODES, ERROR_CODES, errorCodeFromWire, TunnelError } from './errors.ts';
 import * as api from './index.ts';
 
 const doc = readFileSync(new URL('../docs/errors-protocol.md', import.meta.url), 'utf8');
@@ -38,4 +38,25 @@ t.test('errors: the registry and TunnelError are exported from index.ts', async 
   const e = new TunnelError('PEER_TIMEOUT', 'x');
   t.equal(e.closeCode, 4002);
   t.equal(e.retryable, true);
+});
+
+t.test('errors: the close-code tables in the docs are the ones the code sends', async (t) => {
+  const table = (heading: RegExp): Map<number, string> => {
+    const at = doc.search(heading);
+    const out = new Map<number, string>();
+    if (at < 0) return out;
+    for (const line of doc.slice(at).split('\n').slice(1)) {
+      const m = /^\| (\d+) \| `([A-Z_]+)` \|$/.exec(line);
+      if (m) out.set(Number(m[1]), m[2] as string);
+      else if (out.size > 0 && !line.startsWith('|')) break;
+    }
+    return out;
+  };
+  t.same([...table(/^\| close code \| name \|$/m)], Object.entries(CLOSE_CODES).map(([n, c]) => [c, n]), 'protocol close codes');
+  t.same([...table(/^Application close codes/m)], Object.entries(APPLICATION_CLOSE_CODES).map(([n, c]) => [c, n]), 'application close codes');
+  const agentDoc = readFileSync(new URL('../docs/errors-agent.md', import.meta.url), 'utf8');
+  t.match(agentDoc, `(close code ${APPLICATION_CLOSE_CODES.SESSION_SUPERSEDED})`, 'errors-agent.md names the superseded code the server sends');
+  t.match(agentDoc, `close code ${APPLICATION_CLOSE_CODES.CREDENTIAL_REVOKED}`, 'and the revoked one');
+  const spec = readFileSync(new URL('./SPEC.md', import.meta.url), 'utf8');
+  for (const [name, code] of Object.entries(APPLICATION_CLOSE_CODES)) t.match(spec, `${code} \`${name}\``, `SPEC §9 names ${code} ${name}`);
 });

@@ -5,6 +5,7 @@ import t from 'tap';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { specifiers } from '../test/import-specifiers.ts';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const ALLOWED_EVERYWHERE = new Set(['zod', 'node:buffer', 'node:events', 'node:stream', 'node:stream/promises']);
@@ -16,14 +17,6 @@ function sources(dir: string): string[] {
     if (statSync(p).isDirectory()) return sources(p);
     return p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
   });
-}
-
-/** Every module specifier in import/export-from statements, side-effect imports and import(). */
-export function specifiers(code: string): string[] {
-  const out: string[] = [];
-  const re = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\sfrom\s*)?['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
-  for (const m of code.matchAll(re)) out.push((m[1] ?? m[2]) as string);
-  return out;
 }
 
 t.test('imports: the specifier scanner sees every import form', async (t) => {

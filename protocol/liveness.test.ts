@@ -96,3 +96,22 @@ t.test('liveness: a peer that sends PINGs but never reads is cut off with PEER_N
   t.equal(session.closeInfo?.code, 'PEER_NOT_READING');
   t.equal(transport.closed?.code, 4003);
 });
+
+t.test('liveness: a peer that talks anyway is not pinged; the quiet side still is', async (t) => {
+  const clock = new ManualClock();
+  const { client, server, clientTransport, serverTransport } = sessionPair({ clock, client: { limits }, server: { limits } });
+  clientTransport.record = true;
+  serverTransport.record = true;
+  await bothReady(client, server);
+  for (let i = 0; i < 20; i++) {
+    // The client heartbeats twice per interval, like an agent; the server only answers.
+    client.sendMessage('heartbeat', { seq: i, sentAt: clock.now(), uptimeSeconds: i, outbox: 0 });
+    clock.advance(500);
+    await flush();
+  }
+  const pings = (sent: Uint8Array[]) => sent.map((f) => decodeFrame(f)).filter((f) => f.type === 'PING').length;
+  t.equal(pings(serverTransport.sent), 0, 'the server hears the heartbeats: no PING from it');
+  t.ok(pings(clientTransport.sent) >= 9, 'the client hears nothing but PONGs: it pings every interval');
+  t.equal(client.state, 'open');
+  t.equal(server.state, 'open');
+});

@@ -1,6 +1,8 @@
-// Ping/pong and dead-peer detection for one session (SPEC.md §8): a PING every interval unless
-// one is outstanding; a PING unanswered within the timeout declares the peer dead. Runs on the
-// injected clock; the session supplies how to send a PING and what to do when the peer is dead.
+// Ping/pong and dead-peer detection for one session (SPEC.md §8): a PING once the peer has been
+// quiet (no frame received) for an interval, unless one is outstanding; a PING unanswered within
+// the timeout declares the peer dead. A peer that talks anyway (agents heartbeat) is never pinged,
+// which halves an idle tunnel's frames. Runs on the injected clock; the session supplies how to
+// send a PING and what to do when the peer is dead, and tells us when a frame arrived.
 import { Buffer } from 'node:buffer';
 import type { Clock, TimerHandle } from './clock.ts';
 import { PING_PAYLOAD_BYTES } from './frame.ts';
@@ -22,6 +24,8 @@ export class Liveness {
   private intervalTimer: TimerHandle | undefined;
   private timeoutTimer: TimerHandle | undefined;
   private sentAt = 0;
+  /** Clock time of the last frame received (the session calls heard()). */
+  private lastHeard: number;
   private seq = 0;
   private stopped = false;
   private readonly waiters: Array<{ resolve: (rtt: number) => void; reject: (err: Error) => void }> = [];
@@ -31,17 +35,33 @@ export class Liveness {
     this.intervalMs = intervalMs;
     this.timeoutMs = timeoutMs;
     this.host = host;
+    this.lastHeard = clock.now();
+  }
+
+  /** A frame arrived from the peer: it is alive, no PING needed for another interval. */
+  heard(): void {
+    this.lastHeard = this.clock.now();
   }
 
   /** Starts the interval (after the handshake). */
   start(): void {
     if (this.stopped) return;
+    this.lastHeard = this.clock.now();
+    this.arm(this.intervalMs);
+  }
+
+  private arm(ms: number): void {
     this.intervalTimer = this.clock.setTimeout(() => {
       this.intervalTimer = undefined;
       if (this.stopped) return;
+      const quiet = this.clock.now() - this.lastHeard;
+      if (quiet < this.intervalMs) {
+        this.arm(this.intervalMs - quiet);
+        return;
+      }
       if (this.timeoutTimer === undefined) this.sendPing();
-      this.start();
-    }, this.intervalMs);
+      this.arm(this.intervalMs);
+    }, ms);
   }
 
   /** PINGs now (unless one is outstanding) and resolves with the round trip. */

@@ -9,7 +9,7 @@ import type { Clock, TimerHandle } from './clock.ts';
 import { decodeFrame, encodeFrame } from './codec.ts';
 import { closeReason, errorCodeFromWire, errorForCloseCode, toTunnelError, TunnelError, type ErrorCode } from './errors.ts';
 import { FRAME_TYPES, type Frame, type Hello, type PeerInfo } from './frame.ts';
-import { FRAME_HEADER_BYTES, MIN_DATA_PAYLOAD, MIN_STREAM_WINDOW, resolveLimits, TRANSPORT_HARD_LIMIT, type SessionLimits } from './limits.ts';
+import { DEFAULT_LIMITS, FRAME_HEADER_BYTES, MIN_DATA_PAYLOAD, MIN_STREAM_WINDOW, resolveLimits, TRANSPORT_HARD_LIMIT, type SessionLimits } from './limits.ts';
 import { Liveness } from './liveness.ts';
 import { checkMessage, MESSAGE_KINDS, type MessageBody, type MessageKind } from './messages.ts';
 import { Multiplexer } from './multiplexer.ts';
@@ -19,6 +19,16 @@ import type { TunnelStream } from './tunnel-stream.ts';
 import { CURRENT_MINOR, majorFromSubprotocol, SUPPORTED_MAJORS, subprotocolFor, versionRefusal } from './versions.ts';
 
 export type { ProtocolLogger, SessionCloseInfo, SessionEvents, SessionOptions, SessionSide, SessionState, SessionStats } from './session-types.ts';
+
+/** Resolved limits, shared by the sessions created with the same overrides object (a server
+ *  passes one for all of its 20k sessions) or with none. */
+const resolvedLimits = new WeakMap<Partial<SessionLimits>, Readonly<SessionLimits>>();
+function sharedLimits(overrides: Partial<SessionLimits> | undefined): Readonly<SessionLimits> {
+  if (overrides === undefined) return DEFAULT_LIMITS;
+  let l = resolvedLimits.get(overrides);
+  if (l === undefined) resolvedLimits.set(overrides, (l = Object.freeze(resolveLimits(overrides))));
+  return l;
+}
 
 export class Session extends EventEmitter<SessionEvents> {
   readonly side: SessionSide;
@@ -53,7 +63,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.clock = opts.clock;
     this.logger = opts.logger;
     this.minor = opts.minor ?? CURRENT_MINOR;
-    this.limits = Object.freeze(resolveLimits(opts.limits));
+    // Sessions on defaults share one frozen object (a server holds 20k of them).
+    this.limits = sharedLimits(opts.limits);
     this.localCapabilities = advertisedCapabilities(opts.capabilities, opts.maskCapabilities);
     this.hardLimit = Math.max(TRANSPORT_HARD_LIMIT, 4 * this.limits.transportHighWater);
     this.mux = new Multiplexer({
@@ -148,6 +159,9 @@ export class Session extends EventEmitter<SessionEvents> {
         this.mux.onDataBytes(b);
         return;
       }
+      // Any other frame proves the peer alive (DATA is left out to keep the fast path clock-free:
+      // a busy stream then just keeps the periodic PING).
+      if (this.state === 'open') this.liveness.heard();
       this.dispatch(decodeFrame(b, { maxDataPayload: this.limits.maxDataPayload }));
     } catch (err) {
       this.fail(toTunnelError(err));

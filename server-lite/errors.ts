@@ -34,6 +34,7 @@ export const SERVER_ERRORS = Object.freeze({
   UNAUTHENTICATED: { status: 401, message: 'the API token is missing, unknown, expired or revoked (--token, DROVER_TOKEN)' },
   LOGIN_FAILED: { status: 401, message: 'wrong user name or password' },
   FORBIDDEN: { status: 403, message: 'your Drover role does not allow this; ask an admin' },
+  IMPERSONATION_FORBIDDEN: { status: 403, message: 'only global admins may impersonate, and only Drover users and groups (--as NAME, --as-group drover:…)' },
   USER_NOT_FOUND: { status: 404, message: 'no user with that name (see drover user list)' },
   USER_EXISTS: { status: 409, message: 'a user with that name exists already' },
   USER_TOKEN_NOT_FOUND: { status: 404, message: 'no API token with that id' },

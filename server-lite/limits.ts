@@ -23,8 +23,14 @@ export const LIMITS = Object.freeze({
 
   /** Registrations hash secrets and write with synchronous=FULL; bound the work in flight. */
   maxConcurrentRegistrations: 64,
-  /** Upgrades authenticate against the store; bound them so a reconnect storm queues at the agents. */
-  maxConcurrentUpgrades: 256,
+  /**
+   * Upgrades in flight, from the request until the agent's HELLO (or the session's end): bound so a
+   * reconnect storm queues at the agents (503 + Retry-After). Held through the HELLO round trip,
+   * so larger than the 256 that bounded authentication alone.
+   */
+  maxConcurrentUpgrades: 1024,
+  /** How long an admitted tunnel may take to send its HELLO (protocol default 10 s). */
+  sessionHelloTimeoutMs: 30_000,
   /** Hard cap on open tunnel sessions per server process. */
   maxSessions: 20_000,
   /** Retry-After for shed requests is drawn from this range (seconds) so retries spread out. */
@@ -41,6 +47,12 @@ export const LIMITS = Object.freeze({
   offlineAfterMs: 5 * 60_000,
   /** lastSeen is kept in memory and flushed in one transaction at this period. */
   lastSeenFlushMs: 5_000,
+  /**
+   * …but an agent already stored is written again only once its lastSeen moved this much: 20k
+   * agents heartbeating every 15 s are ~330 rows/s instead of ~1,300 (Stale needs 30 s, Offline
+   * 5 min; this server reads memory first, so only a restart sees the coarser value).
+   */
+  lastSeenStoreResolutionMs: 60_000,
 
   /** Default join token lifetime and uses (`drover token create` without flags). */
   defaultTokenTtlMs: 24 * 60 * 60_000,
@@ -71,10 +83,22 @@ export const LIMITS = Object.freeze({
 
   /** Login and API tokens: default lifetime of a token minted by login or `user token create`. */
   userTokenTtlMs: 30 * 24 * 60 * 60_000,
-  /** RBAC propagation: every cluster whose applied state differs is retried at this period. */
-  rbacSyncIntervalMs: 2_000,
-  /** Kubernetes facts (nodes, Warning events) are pulled from the cluster agent at this period. */
-  kubeFactsIntervalMs: 30_000,
+  /**
+   * RBAC propagation (decision 0800): a failed push is retried after base·2^(n-1), halved and
+   * jittered, up to the cap; nothing is pushed on a period. The cap bounds how stale a cluster
+   * whose agent keeps failing can stay once it recovers, at ≤ 1 push per cluster per 10 min.
+   */
+  rbacRetryBaseMs: 2_000,
+  rbacRetryMaxMs: 10 * 60_000,
+  /**
+   * Kubernetes facts (nodes, Warning events) are pulled when the agent connects, on `cluster get`,
+   * and again about this long after each pull (±25 % jitter): 20k clusters cost ~70 pulls/s, not
+   * the ~670/s of the former 30 s period. Failed pulls back off from the base up to this interval.
+   */
+  kubeFactsIntervalMs: 5 * 60_000,
+  kubeFactsRetryBaseMs: 5_000,
+  /** Pushes or pulls to cluster agents in flight at once per kind: a reconnect storm queues. */
+  clusterSyncConcurrency: 16,
   /** `cluster get` waits this long for fresh facts from a connected agent before showing the stored ones. */
   kubeFactsOnReadMs: 3_000,
   /** A drover-side stream request (RBAC sync, facts) that gets no answer in this time is abandoned. */

@@ -38,6 +38,7 @@ import { KubeFactsPoller } from './proxy/kube-facts.ts';
 import { createK8sProxy } from './proxy/k8s-proxy.ts';
 import { PROXY_PREFIX } from './proxy/request-shape.ts';
 import { join } from 'node:path';
+import { systemClock, type Clock as TimerClock } from '../protocol/index.ts';
 import { dataPaths, ensureAdminToken, ensureDataDir, writeServerRecord } from './data-dir.ts';
 
 export interface ServerConfig {
@@ -52,6 +53,8 @@ export interface ServerConfig {
 export interface ServerDeps {
   log?: Logger;
   clock?: Clock;
+  /** Timers of the per-cluster work (RBAC pushes, facts pulls); tests pass a ManualClock. */
+  timers?: TimerClock;
   random?: RandomBytes;
   health?: Partial<HealthPolicy>;
   /** Overrides of the load-shedding limits (tests use small ones). */
@@ -110,15 +113,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
 
   const sessions = new SessionRegistry();
   const audit = await AuditWriter.open(store, join(config.dataDir, 'audit.log'), log);
-  const rbac = new RbacPropagator(store, sessions, log);
-  const kubeFacts = new KubeFactsPoller(store, sessions, log, () => clock.now());
+  const unit = (): number => random(4).readUInt32BE(0) / 2 ** 32;
+  const timers = deps.timers ?? systemClock;
+  const rbac = new RbacPropagator(store, sessions, log, { clock: timers, random: unit });
+  const kubeFacts = new KubeFactsPoller(store, sessions, log, () => clock.now(), { clock: timers, random: unit });
   const ctx: ServerContext = {
     store,
     sessions,
     lastSeen: new LastSeen(),
     clock,
     random,
-    unit: () => random(4).readUInt32BE(0) / 2 ** 32,
+    unit,
     log,
     metrics: createMetrics(sessions, { defaultMetrics: deps.defaultMetrics ?? true }),
     tls,
@@ -145,6 +150,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     log,
     now: () => clock.now(),
     clusters: async () => (await store.listClusters()).map((c) => ({ id: c.id, name: c.name, labels: c.labels })),
+    clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
   const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
@@ -216,10 +222,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   writeServerRecord(config.dataDir, { url, caFile: tls.caFile, caHash: tls.caHash, pid: process.pid });
 
   const flush = async (): Promise<void> => {
-    await ctx.lastSeen.flush(store);
+    await ctx.lastSeen.flush(store, true);
   };
   const flusher = setInterval(() => {
-    flush().catch((err: unknown) => log.error({ err }, 'lastSeen flush failed'));
+    ctx.lastSeen.flush(store).catch((err: unknown) => log.error({ err }, 'lastSeen flush failed'));
   }, LIMITS.lastSeenFlushMs);
   flusher.unref();
   rbac.start();

@@ -63,14 +63,14 @@ export function factsHandler(kube: KubeUpstream, log: Logger) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     req.resume();
     if (req.method !== 'GET' || req.url !== '/v1/facts') {
-      res.writeHead(404).end();
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'GET /v1/facts only' } }));
       return;
     }
     collectKubeFacts(kube).then(
       (facts) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(facts)),
       (err: Error) => {
         log.debug({ err: err.message }, 'cannot collect Kubernetes facts');
-        res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: err.message }));
+        res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'FACTS_FAILED', message: err.message } }));
       },
     );
   };

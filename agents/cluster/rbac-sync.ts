@@ -1,63 +1,128 @@
 // Applies the RBAC set the server sends on `http:drover-rbac` (PUT /v1/rbac {"objects": […]}):
-// each ClusterRole/ClusterRoleBinding by server-side apply as the agent itself (field manager
-// `drover`), then deletes every object carrying the drover managed-by label that is not in the
-// set, so unbinding removes access. Only drover-named RBAC objects are accepted: the server cannot
-// use this target to write anything else with the agent's credentials.
+// ClusterRoles, then ClusterRoleBindings, then each RoleBinding template into every namespace it
+// belongs in (rbac-set.ts), each by server-side apply as the agent itself (field manager `drover`);
+// then deletes every object carrying the drover managed-by label that is not in the set, so
+// unbinding removes access and an upgrade replaces the wider roles of older versions. A binding
+// whose roleRef changed (immutable in Kubernetes) is deleted and created again. While the set holds
+// templates, a namespace watch puts them into namespaces created later.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { KubeUpstream } from './kube-upstream.ts';
+import { NamespaceWatch } from './namespace-watch.ts';
+import {
+  checkRbacSet,
+  instantiate,
+  KINDS,
+  MANAGED_LABEL,
+  MANAGED_VALUE,
+  namespaceInfo,
+  templateApplies,
+  type NamespaceInfo,
+  type RbacObject,
+} from './rbac-set.ts';
 
-export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
-const MANAGED_VALUE = 'drover';
+export { checkRbacSet, MANAGED_LABEL } from './rbac-set.ts';
+
 const MAX_BODY = 1024 * 1024;
-
-const KINDS = Object.freeze({
-  ClusterRole: 'clusterroles',
-  ClusterRoleBinding: 'clusterrolebindings',
-} as const);
-type Kind = keyof typeof KINDS;
-
-interface RbacObject {
-  apiVersion: string;
-  kind: Kind;
-  metadata: { name: string; labels?: Record<string, string> };
-}
-
-/** Checks the set; returns a reason for the first object that is not ours to write. */
-export function checkRbacSet(value: unknown): { ok: true; objects: RbacObject[] } | { ok: false; reason: string } {
-  const objects = (value as { objects?: unknown } | null)?.objects;
-  if (!Array.isArray(objects)) return { ok: false, reason: 'body must be {"objects": [...]}' };
-  for (const o of objects as RbacObject[]) {
-    if (o?.apiVersion !== 'rbac.authorization.k8s.io/v1' || !(o.kind in KINDS)) return { ok: false, reason: `not a ClusterRole/ClusterRoleBinding: ${JSON.stringify(o).slice(0, 100)}` };
-    if (!/^drover-[a-z0-9-]{1,60}$/.test(o.metadata?.name ?? '')) return { ok: false, reason: `name must start with drover-: ${o.metadata?.name}` };
-    if (o.metadata.labels?.[MANAGED_LABEL] !== MANAGED_VALUE) return { ok: false, reason: `${o.metadata.name} lacks ${MANAGED_LABEL}=${MANAGED_VALUE}` };
-  }
-  return { ok: true, objects: objects as RbacObject[] };
-}
-
 const base = '/apis/rbac.authorization.k8s.io/v1';
+const managed = `labelSelector=${encodeURIComponent(`${MANAGED_LABEL}=${MANAGED_VALUE}`)}`;
 
-export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObject[]): Promise<{ applied: number; deleted: string[] }> {
-  // ClusterRoles first, so a binding never points at a role that does not exist yet.
-  const ordered = [...objects].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'ClusterRole' ? -1 : 1));
-  for (const o of ordered) {
-    const path = `${base}/${KINDS[o.kind]}/${o.metadata.name}?fieldManager=drover&force=true`;
-    const r = await kube.json('PATCH', path, o, 'application/apply-patch+yaml');
-    if (r.status >= 300) throw new Error(`apply ${o.kind} ${o.metadata.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+const objectPath = (o: RbacObject): string =>
+  o.metadata.namespace === undefined
+    ? `${base}/${KINDS[o.kind]}/${o.metadata.name}`
+    : `${base}/namespaces/${encodeURIComponent(o.metadata.namespace)}/${KINDS[o.kind]}/${o.metadata.name}`;
+
+const describe = (o: RbacObject): string => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+
+async function apply(kube: KubeUpstream, o: RbacObject): Promise<void> {
+  const path = `${objectPath(o)}?fieldManager=drover&force=true`;
+  let r = await kube.json('PATCH', path, o, 'application/apply-patch+yaml');
+  if (r.status === 422 && o.kind !== 'ClusterRole' && /roleRef/i.test(JSON.stringify(r.body))) {
+    // roleRef cannot change in place (a binding from an older role model): replace the binding.
+    const d = await kube.json('DELETE', objectPath(o));
+    if (d.status >= 300 && d.status !== 404) throw new Error(`replace ${describe(o)}: delete answered ${d.status}`);
+    r = await kube.json('PATCH', path, o, 'application/apply-patch+yaml');
+  }
+  if (r.status >= 300) throw new Error(`apply ${describe(o)}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+}
+
+async function listNamespaces(kube: KubeUpstream): Promise<{ namespaces: NamespaceInfo[]; resourceVersion: string }> {
+  const r = await kube.json('GET', '/api/v1/namespaces');
+  if (r.status !== 200) throw new Error(`list namespaces: ${r.status}`);
+  const body = r.body as { items?: unknown[]; metadata?: { resourceVersion?: string } };
+  return {
+    namespaces: (body.items ?? []).map(namespaceInfo).filter((n): n is NamespaceInfo => n !== undefined),
+    resourceVersion: body.metadata?.resourceVersion ?? '',
+  };
+}
+
+export interface AppliedSet {
+  applied: number;
+  deleted: string[];
+  /** resourceVersion of the namespace list the templates were applied from ('' without templates). */
+  resourceVersion: string;
+}
+
+export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObject[]): Promise<AppliedSet> {
+  const order: Record<string, number> = { ClusterRole: 0, ClusterRoleBinding: 1, RoleBinding: 2 };
+  const ordered = [...objects].filter((o) => o.kind !== 'RoleBinding').sort((a, b) => (order[a.kind] ?? 0) - (order[b.kind] ?? 0));
+  // One object that cannot be applied (a quota, a webhook, a namespace going away) must not stop
+  // the prune below: revoking access always happens. Failures are reported after it.
+  const failed: string[] = [];
+  const tryApply = async (o: RbacObject): Promise<boolean> => {
+    try {
+      await apply(kube, o);
+      return true;
+    } catch (err) {
+      failed.push((err as Error).message);
+      return false;
+    }
+  };
+  const wanted = new Set(ordered.map((o) => `${o.kind}/${o.metadata.name}`));
+  let applied = 0;
+  for (const o of ordered) if (await tryApply(o)) applied++;
+  const templates = objects.filter((o) => o.kind === 'RoleBinding');
+  let resourceVersion = '';
+  if (templates.length > 0) {
+    const list = await listNamespaces(kube);
+    resourceVersion = list.resourceVersion;
+    for (const ns of list.namespaces) {
+      for (const tpl of templates) {
+        if (!templateApplies(tpl, ns)) continue;
+        wanted.add(`RoleBinding/${ns.name}/${tpl.metadata.name}`);
+        if (await tryApply(instantiate(tpl, ns.name))) applied++;
+      }
+    }
   }
   const deleted: string[] = [];
   for (const [kind, resource] of Object.entries(KINDS)) {
-    const wanted = new Set(objects.filter((o) => o.kind === kind).map((o) => o.metadata.name));
-    const list = await kube.json('GET', `${base}/${resource}?labelSelector=${encodeURIComponent(`${MANAGED_LABEL}=${MANAGED_VALUE}`)}`);
+    const list = await kube.json('GET', `${base}/${resource}?${managed}`);
     if (list.status !== 200) throw new Error(`list ${resource}: ${list.status}`);
-    for (const item of (list.body as { items?: { metadata: { name: string } }[] }).items ?? []) {
-      if (wanted.has(item.metadata.name)) continue;
-      const r = await kube.json('DELETE', `${base}/${resource}/${item.metadata.name}`);
-      if (r.status >= 300 && r.status !== 404) throw new Error(`delete ${kind} ${item.metadata.name}: ${r.status}`);
-      deleted.push(`${kind}/${item.metadata.name}`);
+    for (const item of (list.body as { items?: { metadata: { name: string; namespace?: string } }[] }).items ?? []) {
+      // Only our own names: another tool's object that happens to carry the label is not ours.
+      if (!item.metadata.name.startsWith('drover-')) continue;
+      const ns = item.metadata.namespace;
+      if (wanted.has(ns ? `${kind}/${ns}/${item.metadata.name}` : `${kind}/${item.metadata.name}`)) continue;
+      const o = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: kind as RbacObject['kind'], metadata: item.metadata };
+      const r = await kube.json('DELETE', objectPath(o));
+      if (r.status >= 300 && r.status !== 404) throw new Error(`delete ${describe(o)}: ${r.status}`);
+      deleted.push(ns ? `${kind}/${ns}/${item.metadata.name}` : `${kind}/${item.metadata.name}`);
     }
   }
-  return { applied: objects.length, deleted };
+  if (failed.length > 0) throw new Error(`${failed.length} object(s) not applied (the rest applied, stale access pruned): ${failed.slice(0, 3).join('; ')}`);
+  return { applied, deleted, resourceVersion };
+}
+
+/** Puts the templates into one namespace that appeared or changed, or takes them out of it. */
+async function applyToNamespace(kube: KubeUpstream, templates: readonly RbacObject[], ns: NamespaceInfo): Promise<void> {
+  for (const tpl of templates) {
+    const copy = instantiate(tpl, ns.name);
+    if (templateApplies(tpl, ns)) await apply(kube, copy);
+    else if (!ns.terminating) {
+      const r = await kube.json('DELETE', objectPath(copy));
+      if (r.status >= 300 && r.status !== 404) throw new Error(`delete ${describe(copy)}: ${r.status}`);
+    }
+  }
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -72,23 +137,49 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export function rbacHandler(kube: KubeUpstream, log: Logger) {
+  /** The last set applied; every write goes through `serial`, so a watch event never races a push. */
+  let current: RbacObject[] = [];
+  let serial: Promise<unknown> = Promise.resolve();
+  const queue = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = serial.then(fn, fn);
+    serial = next.catch(() => undefined);
+    return next;
+  };
+  const templates = () => current.filter((o) => o.kind === 'RoleBinding');
+  const watch = new NamespaceWatch({
+    kube,
+    log,
+    relist: () => queue(async () => (await applyRbacSet(kube, current)).resourceVersion),
+    changed: (ns) =>
+      void queue(() => applyToNamespace(kube, templates(), ns)).catch((err: Error) =>
+        log.warn({ namespace: ns.name, err: err.message }, 'applying RBAC to a new namespace failed'),
+      ),
+  });
+
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const answer = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const answer = (status: number, code: string, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status < 300 ? body : { error: { code, message: body } }));
     if (req.method !== 'PUT' || req.url !== '/v1/rbac') {
       req.resume();
-      answer(404, { error: 'PUT /v1/rbac only' });
+      answer(404, 'NOT_FOUND', 'PUT /v1/rbac only');
       return;
     }
     void (async () => {
       try {
         const check = checkRbacSet(JSON.parse(await readBody(req)));
-        if (!check.ok) return answer(400, { error: check.reason });
-        const result = await applyRbacSet(kube, check.objects);
+        if (!check.ok) return answer(400, 'BAD_RBAC_SET', check.reason);
+        const result = await queue(async () => {
+          const r = await applyRbacSet(kube, check.objects);
+          current = check.objects;
+          return r;
+        });
+        if (templates().length > 0) watch.start(result.resourceVersion);
+        else watch.stop();
         log.info({ applied: result.applied, deleted: result.deleted }, 'RBAC set applied');
-        answer(200, result);
+        answer(200, '', { applied: result.applied, deleted: result.deleted });
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'applying the RBAC set failed');
-        answer(502, { error: (err as Error).message });
+        answer(502, 'RBAC_APPLY_FAILED', (err as Error).message);
       }
     })();
   };

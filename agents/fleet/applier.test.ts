@@ -2,7 +2,7 @@ import t from 'tap';
 import pino from 'pino';
 import { applyDeployment, type ApplierDeps } from './applier.ts';
 import { createFleetStore } from './store.ts';
-import { FakeKube } from './fake-kube.ts';
+import { FakeKube } from '../../test/fakes/fake-kube.ts';
 import { configMap, desired, memoryDb, namespace } from './test-fixtures.ts';
 import type { KubeObject } from './types.ts';
 

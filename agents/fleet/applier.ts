@@ -14,6 +14,8 @@ import { readinessOf } from './readiness.ts';
 import { FleetAgentError, describeFleetError } from './errors.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
 import { ensureNamespaces } from './ensure-namespaces.ts';
+import { readLive } from './live-objects.ts';
+import { foreignOwner, ownerOf, withOwner } from './ownership.ts';
 
 export interface ApplierDeps {
   kube: Kube;
@@ -62,6 +64,17 @@ export async function applyDeployment(deps: ApplierDeps, d: DesiredDeployment): 
     }
     const steps = open!.steps;
     const pending = steps.filter((s) => !s.done && s.action === 'apply').map((s) => s.ref);
+    // Ownership, all or nothing: one read of what is live (a LIST per kind and namespace where it
+    // pays), and no object of another bundle is touched unless this one takes ownership.
+    const live = await readLive(kube, steps.filter((s) => !s.done && s.action !== 'orphan').map((s) => s.ref));
+    const takeOwnership = d.options.takeOwnership === true;
+    const taken = pending.flatMap((ref) => {
+      const owner = foreignOwner(live.get(keyOf(ref)), d.bundle, takeOwnership);
+      return owner ? [`${describeRef(ref)} belongs to bundle ${owner}`] : [];
+    });
+    if (taken.length > 0) {
+      throw new FleetAgentError('OWNED_BY_ANOTHER_BUNDLE', `${taken.slice(0, 5).join('; ')}${taken.length > 5 ? ` (and ${taken.length - 5} more)` : ''}; set helm.takeOwnership: true in fleet.yaml to take them over`);
+    }
     const created = await ensureNamespaces(kube, pending);
     if (created.length > 0) log.info({ deployment: d.id, namespaces: created }, 'created target namespaces the bundle does not declare');
     let crdsChecked = false;
@@ -74,9 +87,17 @@ export async function applyDeployment(deps: ApplierDeps, d: DesiredDeployment): 
       if (step.action === 'apply') {
         const obj = byKey.get(keyOf(step.ref));
         if (!obj) throw new FleetAgentError('MANIFEST_INVALID', `journal step names ${describeRef(step.ref)}, which revision ${d.revision} lacks`);
-        const live = await kube.apply(obj.manifest);
-        journal.applied(d.id, step.step, { ...step.ref, uid: String(live.metadata.uid ?? '') });
+        const applied = await kube.apply(withOwner(obj.manifest, d.bundle));
+        journal.applied(d.id, step.step, { ...step.ref, uid: String(applied.metadata.uid ?? '') });
       } else if (step.action === 'prune') {
+        const owner = ownerOf(live.get(keyOf(step.ref)));
+        if (owner !== undefined && owner !== d.bundle) {
+          // Taken over by another bundle since: it is that bundle's now, not ours to delete.
+          log.info({ deployment: d.id, object: describeRef(step.ref), owner }, 'not pruned: it belongs to another bundle');
+          journal.pruned(d.id, step.step, step.ref);
+          deps.onStep?.(d.id, { ...step, done: true });
+          continue;
+        }
         const gone = await kube.delete(step.ref).catch((err: unknown) => {
           // A kind the cluster no longer serves has nothing left to delete.
           if (err instanceof FleetAgentError && err.code === 'KIND_UNKNOWN') return false;

@@ -4,7 +4,7 @@ import { ensureNamespaces, undeclaredNamespaces } from './ensure-namespaces.ts';
 import { applyDeployment } from './applier.ts';
 import { reconcileOnce } from './reconciler.ts';
 import { createFleetStore } from './store.ts';
-import { FakeKube } from './fake-kube.ts';
+import { FakeKube } from '../../test/fakes/fake-kube.ts';
 import { configMap, desired, memoryDb, namespace } from './test-fixtures.ts';
 import { refOf } from './object-ref.ts';
 

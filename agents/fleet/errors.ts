@@ -14,6 +14,7 @@ export const FLEET_AGENT_ERRORS = Object.freeze({
   KUBE_RESPONSE_TOO_LARGE: 'a Kubernetes API response exceeded KUBE_MAX_RESPONSE_BYTES',
   STORE_SCHEMA_NEWER: 'the fleet tables were written by a newer drover; upgrade drover instead of downgrading',
   DEPENDENCY_CYCLE: 'deployments depend on each other in a cycle; none of them is applied',
+  OWNED_BY_ANOTHER_BUNDLE: 'an object of this bundle already belongs to another bundle (label drover.dev/bundle); nothing was applied. Remove it from one of them, or set helm.takeOwnership: true in the fleet.yaml of the bundle that should have it',
   DELTA_MISMATCH: 'a desired state sent as a delta does not apply to the revision this agent holds, or does not rebuild the revision named; the server sends the whole set instead',
 } as const);
 

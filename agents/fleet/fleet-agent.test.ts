@@ -1,7 +1,7 @@
 import t from 'tap';
 import pino from 'pino';
 import { createFleetAgent } from './fleet-agent.ts';
-import { FakeKube } from './fake-kube.ts';
+import { FakeKube } from '../../test/fakes/fake-kube.ts';
 import { configMap, desired, memoryDb, until } from './test-fixtures.ts';
 
 const log = pino({ level: 'silent' });

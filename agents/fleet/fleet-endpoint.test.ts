@@ -7,7 +7,7 @@ import pino from 'pino';
 import { createStreamHttpServer, requestOverStream } from '../../protocol/index.ts';
 import { createFleetAgent } from './fleet-agent.ts';
 import { fleetEndpoint } from './fleet-endpoint.ts';
-import { FakeKube } from './fake-kube.ts';
+import { FakeKube } from '../../test/fakes/fake-kube.ts';
 
 const log = pino({ level: 'silent' });
 

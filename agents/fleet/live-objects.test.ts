@@ -1,6 +1,6 @@
 import t from 'tap';
 import { readLive } from './live-objects.ts';
-import { FakeKube } from './fake-kube.ts';
+import { FakeKube } from '../../test/fakes/fake-kube.ts';
 import { configMap, deploymentObj } from './test-fixtures.ts';
 import { refOf } from './object-ref.ts';
 

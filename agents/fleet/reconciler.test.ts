@@ -2,7 +2,7 @@ import t from 'tap';
 import pino from 'pino';
 import { createReconciler, reconcileOnce, type ReconcilerDeps } from './reconciler.ts';
 import { createFleetStore } from './store.ts';
-import { FakeKube } from './fake-kube.ts';
+import { FakeKube } from '../../test/fakes/fake-kube.ts';
 import { configMap, desired, memoryDb } from './test-fixtures.ts';
 
 const setup = () => {

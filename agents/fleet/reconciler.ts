@@ -4,7 +4,7 @@
 // status change in the outbox. It reads only SQLite and the kube-apiserver, never the server, so
 // it keeps enforcing while offline and after a restart while still offline.
 import type { Logger } from 'pino';
-import type { DeploymentState, DeploymentStatus, DesiredDeployment } from './types.ts';
+import type { DeploymentState, DeploymentStatus, DesiredDeployment, KubeObject } from './types.ts';
 import type { Kube } from './kube.ts';
 import type { FleetStore } from './store.ts';
 import { applyDeployment, type ApplierDeps } from './applier.ts';
@@ -13,6 +13,8 @@ import { resolveManifests, type ResolvedObject } from './resolve.ts';
 import { computeStatus, type ObservedObject } from './deployment-state.ts';
 import { diffObject } from './drift.ts';
 import { readinessOf } from './readiness.ts';
+import { foreignOwner, withOwner } from './ownership.ts';
+import { EXPLAINED_KINDS, explainNotReady } from './not-ready-reason.ts';
 import { describeRef, keyOf } from './object-ref.ts';
 import { compareApplyRank } from './apply-order.ts';
 import { describeFleetError } from './errors.ts';
@@ -43,11 +45,22 @@ export interface PassReport {
 
 async function observe(deps: ReconcilerDeps, d: DesiredDeployment, objs: readonly ResolvedObject[]): Promise<ObservedObject[]> {
   const live = await readLive(deps.kube, objs.map((o) => o.ref));
-  return objs.map((o) => {
+  const observed: ObservedObject[] = objs.map((o) => {
     const obj = live.get(keyOf(o.ref));
     if (!obj) return { ref: o.ref, readiness: undefined, drift: [] };
     return { ref: o.ref, readiness: readinessOf(obj), drift: diffObject(o.manifest, obj, d.options.comparePatches) };
   });
+  // A workload that is not ready says why: its pods' Warning events (one events list per namespace).
+  const waiting = observed.filter((o) => o.readiness && !o.readiness.ready && EXPLAINED_KINDS.has(o.ref.kind) && o.ref.namespace);
+  const events = new Map<string, KubeObject[]>();
+  for (const ns of new Set(waiting.map((o) => o.ref.namespace ?? ''))) {
+    events.set(ns, await deps.kube.list({ group: '', version: 'v1', kind: 'Event', namespace: ns }).catch(() => []));
+  }
+  for (const o of waiting) {
+    const why = explainNotReady(o.ref, events.get(o.ref.namespace ?? '') ?? []);
+    if (why.length > 0 && o.readiness && !o.readiness.ready) o.readiness = { ...o.readiness, reason: `${o.readiness.reason} (${why.join('; ')})` };
+  }
+  return observed;
 }
 
 export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
@@ -102,7 +115,14 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
           // A deleted namespace the bundle does not declare took its objects with it.
           await ensureNamespaces(deps.kube, redo.map((o) => o.ref));
           for (const o of redo) {
-            const live = await deps.kube.apply(o.manifest);
+            // Taken over by another bundle since (its helm.takeOwnership): not ours to correct back.
+            const owner = foreignOwner(await deps.kube.get(o.ref), d.bundle, d.options.takeOwnership === true);
+            if (owner !== undefined) {
+              log.info({ deployment: id, object: describeRef(o.ref), owner }, 'drift not corrected: the object belongs to another bundle');
+              continue;
+            }
+            // With its bundle label, as the applier applies it (server-side apply would drop it otherwise).
+            const live = await deps.kube.apply(withOwner(o.manifest, d.bundle));
             store.updateUid(id, { ...o.ref, uid: String(live.metadata.uid ?? '') });
             report.corrected.push(describeRef(o.ref));
           }

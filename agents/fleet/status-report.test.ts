@@ -3,7 +3,7 @@ import pino from 'pino';
 import { fleetStatusReport } from './status-report.ts';
 import { reconcileOnce } from './reconciler.ts';
 import { createFleetStore } from './store.ts';
-import { FakeKube } from './fake-kube.ts';
+import { FakeKube } from '../../test/fakes/fake-kube.ts';
 import { configMap, desired, memoryDb } from './test-fixtures.ts';
 
 t.test('status report: bundles with state, revision and appliedAt, and the outbox length, from SQLite alone', async (t) => {

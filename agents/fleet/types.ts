@@ -54,6 +54,8 @@ export interface DeploymentOptions {
   dependsOn?: { deploymentId: string; acceptedStates?: DeploymentState[] }[];
   /** Namespace for namespaced objects that name none (Fleet's defaultNamespace). */
   defaultNamespace?: string;
+  /** Take objects over from other bundles (Fleet's helm.takeOwnership). */
+  takeOwnership?: boolean;
 }
 
 /** What the server hands the agent: one bundle for this cluster at one content-addressed revision. */

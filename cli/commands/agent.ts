@@ -6,10 +6,11 @@ import { buildInfo } from '../build-info.ts';
 import { EXIT } from '../exit-codes.ts';
 import { AgentError, describeError } from '../../agents/common/errors.ts';
 import { parseRegisterConfig, parseRunConfig, resolveDataDir, DEFAULT_DATA_DIR } from '../../agents/common/config.ts';
+import pino from 'pino';
 import { createLogger } from '../../agents/common/logger.ts';
 import { defaultRegisterDeps, registerAgent } from '../../agents/common/register.ts';
 import { unregisterAgent } from '../../agents/common/unregister.ts';
-import { readStatus } from '../../agents/common/read-status.ts';
+import { readStatus } from '../agent-status.ts';
 import { formatStatus } from '../../agents/common/status.ts';
 // The agent loop and each role are loaded by `agent run` for the roles it runs (await import
 // below): `agent status`, `register` and a node-only agent never evaluate the cluster or fleet code.
@@ -36,6 +37,21 @@ function cliLogger(level: string) {
   return createLogger({ level: process.env.DROVER_LOG_LEVEL ?? level });
 }
 
+/**
+ * One-shot commands a person runs (register, unregister): warnings as one plain line each
+ * (`drover: warning: …`), no JSON; errors are left to the command's own final message, so a refusal
+ * says one clear thing. DROVER_LOG_LEVEL=debug|info brings the agent's structured log back.
+ */
+function personLogger() {
+  if (process.env.DROVER_LOG_LEVEL) return cliLogger('warn');
+  return pino({ level: 'warn' }, {
+    write(line: string): void {
+      const o = JSON.parse(line) as { level?: number; msg?: string };
+      if ((o.level ?? 0) < 50) process.stderr.write(`drover: warning: ${o.msg ?? ''}\n`);
+    },
+  });
+}
+
 export function registerAgentCommands(program: Command): void {
   const agent = program
     .command('agent')
@@ -56,7 +72,7 @@ export function registerAgentCommands(program: Command): void {
       guarded(async () => {
         const info = buildInfo();
         const cfg = parseRegisterConfig(opts, info.version);
-        const id = await registerAgent(cfg, defaultRegisterDeps(cliLogger('warn'), info.version));
+        const id = await registerAgent(cfg, defaultRegisterDeps(personLogger(), info.version));
         process.stdout.write(`registered agent ${id.agentId}: cluster ${id.clusterId}, node ${id.nodeId} (state in ${cfg.dataDir})\n`);
       }),
     );
@@ -117,7 +133,7 @@ export function registerAgentCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  drover agent unregister --data-dir /var/lib/drover/agent')
     .action((opts: { dataDir?: string }) =>
       guarded(async () => {
-        const res = await unregisterAgent(resolveDataDir(opts.dataDir), { env: process.env, logger: cliLogger('warn') });
+        const res = await unregisterAgent(resolveDataDir(opts.dataDir), { env: process.env, logger: personLogger() });
         if (!res.serverNotified) process.stderr.write(`drover: warning: the server was not told (${res.serverError}); local identity removed anyway\n`);
         process.stdout.write(`unregistered agent ${res.agentId}\n`);
       }),

@@ -15,6 +15,7 @@ interface AuditRow {
   path: string;
   status: number;
   latencyMs: number;
+  impersonated?: string;
 }
 
 export function registerAudit(program: Command): void {
@@ -44,7 +45,7 @@ export function registerAudit(program: Command): void {
       process.stdout.write(
         table([
           ['SEQ', 'TIME', 'USER', 'IDP', 'CLUSTER', 'VERB', 'STATUS', 'MS', 'PATH'],
-          ...rows.map((r) => [String(r.seq), r.time, r.user, r.idp, r.cluster ?? '-', r.verb, String(r.status), String(r.latencyMs), r.path]),
+          ...rows.map((r) => [String(r.seq), r.time, r.impersonated ? `${r.user} as ${r.impersonated}` : r.user, r.idp, r.cluster ?? '-', r.verb, String(r.status), String(r.latencyMs), r.path]),
         ]),
       );
     }),

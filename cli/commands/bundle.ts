@@ -19,6 +19,7 @@ interface ApplyResult {
   revision?: string;
   clusters?: string[];
   error?: { code: string; message: string };
+  warnings?: string[];
 }
 
 interface BundleEvent {
@@ -37,6 +38,7 @@ interface BundleStatus {
   summary: Record<string, number>;
   clusters: { id: string; name?: string; state: string; message: string; revision?: string }[];
   error?: { code: string; message: string };
+  warnings?: string[];
 }
 
 async function upload(conn: AdminConnection, path: string, body: Buffer): Promise<{ status: number; body: unknown }> {
@@ -88,10 +90,11 @@ export function registerBundle(program: Command): void {
       .addOption(new Option('--name <name>', 'bundle name (default: the directory name); sub-directories with fleet.yaml become NAME-sub-dir').env('DROVER_BUNDLE_NAME'))
       .addOption(new Option('--namespace <ns>', 'namespace for objects that name none, unless fleet.yaml sets defaultNamespace').env('DROVER_BUNDLE_NAMESPACE'))
       .addOption(new Option('--target <selector...>', 'clusters to target: a label selector (env=edge,tier!=core), cluster=NAME or group=NAME; repeatable (default: all, or fleet.yaml targets)').env('DROVER_BUNDLE_TARGET'))
+      .addOption(new Option('--strict', "refuse fleet.yaml keys neither Fleet nor Drover knows (default: a warning, as Fleet ignores them)").env('DROVER_BUNDLE_STRICT'))
       .addOption(new Option('--json', 'print the result as JSON').env('DROVER_JSON'))
       .addHelpText('after', '\nExit code 1 when any bundle failed to render; earlier revisions stay deployed.\n\nExample:\n  drover bundle apply ./monitoring --name monitoring --namespace monitoring --target env=edge --target cluster=berlin-1'),
   ).action(
-    withExitCodes(async (dir: string, opts: AdminOptions & { name?: string; namespace?: string; target?: string[] | string; json?: boolean }) => {
+    withExitCodes(async (dir: string, opts: AdminOptions & { name?: string; namespace?: string; target?: string[] | string; strict?: boolean; json?: boolean }) => {
       const conn = resolveConnection(opts);
       const name = opts.name ?? basename(resolve(dir)).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
       let archive: Buffer;
@@ -103,6 +106,7 @@ export function registerBundle(program: Command): void {
       }
       const q = new URLSearchParams({ name });
       if (opts.namespace) q.set('namespace', opts.namespace);
+      if (opts.strict) q.set('strict', 'true');
       const targets = typeof opts.target === 'string' ? [opts.target] : (opts.target ?? []);
       for (const t of targets) q.append('target', t);
       const res = await upload(conn, `/v1/fleet/bundles?${q.toString()}`, archive);
@@ -116,6 +120,7 @@ export function registerBundle(program: Command): void {
         for (const r of results) {
           if (r.ok) process.stdout.write(`bundle ${r.name}: revision ${(r.revision ?? '').slice(0, 12)} for ${r.clusters?.length ?? 0} cluster(s)\n`);
           else process.stderr.write(`drover: bundle ${r.name}: ${r.error?.code}: ${r.error?.message}\n`);
+          for (const w of r.warnings ?? []) process.stderr.write(`drover: warning: ${w}\n`);
         }
       }
       if (results.some((r) => !r.ok)) process.exitCode = EXIT.FAILURE;
@@ -130,13 +135,13 @@ export function registerBundle(program: Command): void {
       .addHelpText('after', '\nExample:\n  drover bundle list --json'),
   ).action(
     withExitCodes(async (opts: AdminOptions & { json?: boolean }) => {
-      const rows = ((await adminRequest(resolveConnection(opts), 'GET', '/v1/fleet/bundles')).body as { bundles: { name: string; revision: string; state: string; clusters: number; ready: number; error?: { code: string } }[] }).bundles;
+      const rows = ((await adminRequest(resolveConnection(opts), 'GET', '/v1/fleet/bundles')).body as { bundles: { name: string; revision: string; state: string; clusters: number; ready: number; error?: { code: string }; warnings?: number }[] }).bundles;
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(rows)}\n`);
         return;
       }
       const lines = [['NAME', 'REVISION', 'STATE', 'READY', 'ERROR']];
-      for (const b of rows) lines.push([b.name, b.revision.slice(0, 12) || '-', b.state, `${b.ready}/${b.clusters}`, b.error?.code ?? '-']);
+      for (const b of rows) lines.push([b.name, b.revision.slice(0, 12) || '-', b.state, `${b.ready}/${b.clusters}`, b.error?.code ?? (b.warnings ? `${b.warnings} warning(s)` : '-')]);
       process.stdout.write(table(lines));
     }),
   );
@@ -156,9 +161,14 @@ export function registerBundle(program: Command): void {
         return;
       }
       const counts = Object.entries(s.summary).filter(([k, v]) => v > 0 && k !== 'desiredReady').map(([k, v]) => `${k} ${v}`).join(', ');
-      process.stdout.write(`bundle:   ${s.name}\nrevision: ${s.revision.slice(0, 12) || '-'}\nsummary:  ${counts || 'no clusters'}\n`);
+      // Targets may render differently (per-cluster values): the bundle's revision names the set of
+      // them, each cluster's CONTENT the manifests it runs; say so, so the two are not confused.
+      const distinct = new Set(s.clusters.map((c) => c.revision).filter(Boolean)).size;
+      const note = distinct > 0 ? ` (over ${distinct} distinct cluster content revision${distinct === 1 ? '' : 's'}, below)` : '';
+      process.stdout.write(`bundle:   ${s.name}\nrevision: ${s.revision.slice(0, 12) || '-'}${note}\nsummary:  ${counts || 'no clusters'}\n`);
       if (s.error) process.stdout.write(`error:    ${s.error.code}: ${s.error.message}\n`);
-      const lines = [['CLUSTER', 'NAME', 'STATE', 'REVISION', 'MESSAGE']];
+      for (const w of s.warnings ?? []) process.stdout.write(`warning:  ${w}\n`);
+      const lines = [['CLUSTER', 'NAME', 'STATE', 'CONTENT', 'MESSAGE']];
       for (const c of s.clusters) lines.push([c.id, c.name ?? '-', c.state, c.revision?.slice(0, 12) || '-', c.message || '-']);
       process.stdout.write(`\n${table(lines)}`);
     }),
@@ -190,6 +200,28 @@ export function registerBundle(program: Command): void {
       for (const e of events) {
         const received = new Date(e.receivedAt).toISOString();
         lines.push([e.at ?? '-', received === e.at ? '' : received, e.clusterId, String(e.seq), e.state, e.revision.slice(0, 12), e.message || '-']);
+      }
+      process.stdout.write(table(lines));
+    }),
+  );
+
+  addAdminOptions(
+    bundle
+      .command('history')
+      .argument('<name>', 'bundle name')
+      .description('what a bundle was over time: each new revision (source, clusters, warnings) and each source that failed to render, oldest first')
+      .addOption(new Option('--json', 'print JSON: [{"revision","source","clusters","error","warnings","at"}]').env('DROVER_JSON'))
+      .addHelpText('after', '\nExample:\n  drover bundle history web'),
+  ).action(
+    withExitCodes(async (name: string, opts: AdminOptions & { json?: boolean }) => {
+      const rows = ((await adminRequest(resolveConnection(opts), 'GET', `/v1/fleet/bundles/${encodeURIComponent(name)}/history`)).body as {
+        history: { revision: string | null; source: string; clusters: number; error: { code: string; message: string } | null; warnings: number; at: number }[];
+      }).history;
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
+      const lines = [['AT', 'REVISION', 'SOURCE', 'CLUSTERS', 'RESULT']];
+      for (const r of rows) {
+        const result = r.error ? `${r.error.code}: ${r.error.message.split('\n')[0] ?? ''}` : r.warnings > 0 ? `stored, ${r.warnings} warning(s)` : 'stored';
+        lines.push([new Date(r.at).toISOString(), r.revision?.slice(0, 12) ?? '-', r.source, r.error ? '-' : String(r.clusters), result]);
       }
       process.stdout.write(table(lines));
     }),

@@ -6,6 +6,8 @@ import { EXIT } from '../exit-codes.ts';
 import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
 import { table } from './token.ts';
 import { parseTarget } from '../../server-lite/fleet/target-spec.ts';
+import { readFileSync } from 'node:fs';
+import { gitRepoYaml, readFleetResources } from '../fleet-resources.ts';
 
 /** `30s`, `5m`, `1h` or plain seconds. */
 export function parseInterval(text: string): number {
@@ -124,6 +126,53 @@ export function registerGitRepo(program: Command): void {
       ]);
       process.stdout.write(table(lines));
       if (details.length > 0) process.stdout.write(`\nerrors:\n${details.map((d) => `  ${d.replace(/\n/g, '\n    ')}`).join('\n')}\n`);
+    }),
+  );
+
+  addAdminOptions(
+    gitrepo
+      .command('apply')
+      .description("create gitrepos and cluster groups from Fleet's own YAML (GitRepo, ClusterGroup objects, fleet.cattle.io/v1alpha1)")
+      .addOption(new Option('-f, --filename <file>', 'a YAML file of Fleet GitRepo and ClusterGroup objects (- for stdin)').makeOptionMandatory())
+      .addHelpText('after', '\nFields Drover cannot honour are refused with the reason when ignoring them would change what is\ndeployed or where (nothing is applied then); others are warnings. Exit 1 on any refusal.\n\nExample:\n  drover gitrepo apply -f fleet-gitrepos.yaml'),
+  ).action(
+    withExitCodes(async (opts: AdminOptions & { filename: string }) => {
+      let text: string;
+      try {
+        text = opts.filename === '-' ? readFileSync(0, 'utf8') : readFileSync(opts.filename, 'utf8');
+      } catch (err) {
+        throw new CliError(EXIT.USAGE, `cannot read ${opts.filename}: ${(err as Error).message}`);
+      }
+      const r = readFleetResources(text, opts.filename);
+      for (const w of r.warnings) process.stderr.write(`drover: warning: ${w}\n`);
+      if (r.errors.length > 0) throw new CliError(EXIT.FAILURE, `nothing applied:\n  ${r.errors.join('\n  ')}`);
+      if (r.gitrepos.length + r.clustergroups.length === 0) throw new CliError(EXIT.USAGE, `${opts.filename} holds no GitRepo or ClusterGroup`);
+      const conn = resolveConnection(opts);
+      // Groups first: gitrepo targets may name them.
+      for (const g of r.clustergroups) {
+        await adminRequest(conn, 'POST', '/v1/fleet/clustergroups', g);
+        process.stdout.write(`clustergroup ${g.name}: ${g.selector}\n`);
+      }
+      for (const g of r.gitrepos) {
+        await adminRequest(conn, 'POST', '/v1/fleet/gitrepos', g);
+        process.stdout.write(`gitrepo ${g.name}: polling ${g.repo}\n`);
+      }
+    }),
+  );
+
+  addAdminOptions(
+    gitrepo
+      .command('get')
+      .argument('<name>', 'gitrepo name')
+      .description("one gitrepo, as Fleet's GitRepo YAML (-o yaml) or JSON")
+      .addOption(new Option('-o, --output <format>', 'yaml (Fleet GitRepo) or json').choices(['yaml', 'json']).default('yaml'))
+      .addHelpText('after', '\nExample:\n  drover gitrepo get apps -o yaml > apps.yaml'),
+  ).action(
+    withExitCodes(async (name: string, opts: AdminOptions & { output: 'yaml' | 'json' }) => {
+      const list = ((await adminRequest(resolveConnection(opts), 'GET', '/v1/fleet/gitrepos')).body as { gitrepos: Parameters<typeof gitRepoYaml>[0][] }).gitrepos;
+      const g = list.find((x) => x.name === name);
+      if (!g) throw new CliError(EXIT.FAILURE, `no gitrepo named ${name} (see drover gitrepo list)`);
+      process.stdout.write(opts.output === 'json' ? `${JSON.stringify(g)}\n` : gitRepoYaml(g));
     }),
   );
 

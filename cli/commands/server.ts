@@ -6,6 +6,8 @@ import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { EXIT } from '../exit-codes.ts';
 import { buildInfo } from '../build-info.ts';
+import { backupPassphrase, PASSPHRASE_ENV, registerServerBackup } from './server-backup.ts';
+import { MIN_PASSPHRASE_BYTES } from '../../server-lite/backup/sealed-file.ts';
 import { CliError, withExitCodes } from '../admin-client.ts';
 import { DEFAULT_DATA_DIR } from '../../server-lite/data-dir.ts';
 // The server itself is loaded only by `drover server` (await import below): an agent or an admin
@@ -52,6 +54,10 @@ interface ServerFlags {
   tlsSan: string[];
   logLevel: string;
   downloadsDir?: string;
+  backupEvery?: string;
+  backupKeep: string;
+  backupDir?: string;
+  backupPassphraseFile?: string;
 }
 
 /**
@@ -70,11 +76,28 @@ async function downloadsHandler(dir: string): Promise<(req: import('node:http').
   return (req, res) => handleDownload(req, res, opts);
 }
 
+/** `--backup-every` and friends, checked before the server starts: a bad value is a usage error. */
+function backupSchedule(flags: ServerFlags): { everyMs: number; keep: number; passphrase: Buffer } | undefined {
+  if (flags.backupEvery === undefined) return undefined;
+  const m = /^(\d+)(s|m|h|d)$/.exec(flags.backupEvery.trim());
+  if (!m) throw new CliError(EXIT.USAGE, `--backup-every must look like 30m, 6h or 1d (got ${flags.backupEvery})`);
+  const everyMs = Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  if (everyMs < 1_000) throw new CliError(EXIT.USAGE, '--backup-every must be at least 1s');
+  if (everyMs > 2 ** 31 - 1) throw new CliError(EXIT.USAGE, '--backup-every must be at most 24d');
+  if (flags.datastore !== undefined) throw new CliError(EXIT.USAGE, '--backup-every backs up the SQLite store in --data-dir; it cannot be used with --datastore');
+  const keep = Number(flags.backupKeep);
+  if (!Number.isInteger(keep) || keep < 1 || keep > 1000) throw new CliError(EXIT.USAGE, `--backup-keep must be a whole number from 1 to 1000 (got ${flags.backupKeep})`);
+  const passphrase = backupPassphrase(flags.backupPassphraseFile);
+  if (passphrase.length < MIN_PASSPHRASE_BYTES) throw new CliError(EXIT.USAGE, `the backup passphrase must have at least ${MIN_PASSPHRASE_BYTES} bytes`);
+  return { everyMs, keep, passphrase };
+}
+
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 
 export function registerServer(program: Command): void {
-  program
-    .command('server')
+  const server = program.command('server').enablePositionalOptions();
+  registerServerBackup(server);
+  server
     .description('run the Drover server (API, registration, agent tunnels) with HTTPS and WSS on one port')
     .addOption(new Option('--data-dir <dir>', 'state: TLS identity, admin token, SQLite database').default(DEFAULT_DATA_DIR).env('DROVER_SERVER_DATA_DIR'))
     .addOption(new Option('--listen <host:port>', 'address to listen on').default(DEFAULT_LISTEN).env('DROVER_LISTEN'))
@@ -86,6 +109,10 @@ export function registerServer(program: Command): void {
         .env('DROVER_TLS_SAN'),
     )
     .addOption(new Option('--downloads-dir <dir>', 'executables (drover-linux-amd64|arm64) and install.sh served to installers (default: DATA_DIR/downloads)').env('DROVER_DOWNLOADS_DIR'))
+    .addOption(new Option('--backup-every <duration>', 'take a sealed backup this often (e.g. 6h, 30m; decision 0807); needs a passphrase').env('DROVER_BACKUP_EVERY'))
+    .addOption(new Option('--backup-keep <n>', 'scheduled backups to keep (the newest)').default('7').env('DROVER_BACKUP_KEEP'))
+    .addOption(new Option('--backup-dir <dir>', 'where scheduled backups go (default: DATA_DIR/backups)').env('DROVER_BACKUP_DIR'))
+    .addOption(new Option('--backup-passphrase-file <file>', `passphrase for scheduled backups (or ${PASSPHRASE_ENV})`).env('DROVER_BACKUP_PASSPHRASE_FILE'))
     .addOption(new Option('--log-level <level>', 'pino log level').choices(['debug', 'info', 'warn', 'error']).default('info').env('DROVER_LOG_LEVEL'))
     .addHelpText('after', '\nExample:\n  drover server --data-dir /var/lib/drover/server --listen 0.0.0.0:9443 --tls-san drover.example.com')
     .action(
@@ -98,6 +125,7 @@ export function registerServer(program: Command): void {
           datastore: flags.datastore,
           tlsSans: Object.freeze([...flags.tlsSan]),
         });
+        const schedule = backupSchedule(flags);
         const log = logger(flags.logLevel);
         const { startServer } = await import('../../server-lite/server.ts');
         const { DatastoreError } = await import('../../server-lite/store/open-store.ts');
@@ -112,8 +140,25 @@ export function registerServer(program: Command): void {
           throw err;
         }
         const server = running;
+        let backups: NodeJS.Timeout | undefined;
+        if (schedule) {
+          const { backupInto } = await import('../../server-lite/backup/server-backup.ts');
+          const dir = flags.backupDir ?? join(flags.dataDir, 'backups');
+          let busy = false;
+          backups = setInterval(() => {
+            if (busy) return;
+            busy = true;
+            backupInto(dir, flags.dataDir, schedule.passphrase, buildInfo().version, schedule.keep).then(
+              (file) => log.info({ file, keep: schedule.keep }, 'scheduled backup written'),
+              (err: Error) => log.error({ err: err.message, dir }, 'scheduled backup failed'),
+            ).finally(() => (busy = false));
+          }, schedule.everyMs);
+          backups.unref();
+          log.info({ dir, everyMs: schedule.everyMs, keep: schedule.keep }, 'scheduled backups on');
+        }
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
+            clearInterval(backups);
             log.info({ signal }, 'stopping');
             server.close().then(resolve, resolve);
           };

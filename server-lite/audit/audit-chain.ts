@@ -9,7 +9,10 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export function auditHash(prevHash: string, seq: number, f: AuditFields): string {
   // An array, not an object: field order is part of the format and must never depend on key order.
-  const canonical = JSON.stringify([seq, f.at, f.user, f.idp, f.clusterId, f.verb, f.path, f.status, f.latencyMs]);
+  // `impersonated` joins the array only when set, so rows written before it existed still verify.
+  const fields: unknown[] = [seq, f.at, f.user, f.idp, f.clusterId, f.verb, f.path, f.status, f.latencyMs];
+  if (f.impersonated) fields.push(f.impersonated);
+  const canonical = JSON.stringify(fields);
   return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
 }
 

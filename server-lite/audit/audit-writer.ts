@@ -72,6 +72,7 @@ export function jsonLine(r: AuditRecord) {
     path: r.path,
     status: r.status,
     latencyMs: r.latencyMs,
+    ...(r.impersonated ? { impersonated: r.impersonated } : {}),
     prevHash: r.prevHash,
     hash: r.hash,
   };

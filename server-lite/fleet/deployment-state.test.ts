@@ -1,27 +1,39 @@
 // Deployment states: Fleet's meaning and precedence, plus Offline so nothing stale shows Ready;
 // summaries in the `drover bundle status NAME --json` contract shape.
 import t from 'tap';
-import { bundleStatus, byCluster, clusterStatus, deploymentState, summarise, worstState, STATE_PRECEDENCE } from './deployment-state.ts';
+import fc from 'fast-check';
+import { bundleStatus, byCluster, clusterStatus, deploymentState, observationOf, summarise, worstState, STATE_PRECEDENCE } from './deployment-state.ts';
 
 const R = 'r2';
-const applied = { connected: true, desiredRevision: R, ackedRevision: R, appliedRevision: R, ready: true };
+const applied = { connected: true, desiredRevision: R, ackedRevision: R, reportedRevision: R, reportedState: 'Ready', appliedRevision: R };
+const row = (o: Partial<Parameters<typeof observationOf>[0]> = {}) => ({
+  desiredRevision: 'r2', ackedRevision: 'r2', reportedRevision: 'r2', appliedRevision: 'r2', state: 'Ready', message: '', ...o,
+});
 
-t.test('state: each observation maps to its Fleet state', async (t) => {
+t.test('state: each observation maps to its Fleet state; the agent state counts only for the assigned revision', async (t) => {
   t.equal(deploymentState(applied).state, 'Ready');
   t.equal(deploymentState({ connected: true }).state, 'Pending');
   t.equal(deploymentState({ connected: true, desiredRevision: R, ackedRevision: 'r1' }).state, 'OutOfSync');
-  t.equal(deploymentState({ connected: true, desiredRevision: R, ackedRevision: R, appliedRevision: 'r1', ready: true }).state, 'WaitApplied');
-  t.equal(deploymentState({ ...applied, applyError: 'conflict on Deployment web' }).state, 'ErrApplied');
-  t.equal(deploymentState({ ...applied, applyError: 'conflict on Deployment web' }).message, 'conflict on Deployment web');
-  t.equal(deploymentState({ ...applied, ready: false, notReadyMessage: 'Deployment web: 0/2 available' }).message, 'Deployment web: 0/2 available');
-  t.equal(deploymentState({ ...applied, modified: ['Deployment web: spec.replicas 5 != 2'] }).state, 'Modified');
-  t.equal(deploymentState({ ...applied, ready: false, modified: ['x'] }).state, 'Modified', 'Modified outranks NotReady');
+  t.equal(deploymentState({ ...applied, reportedRevision: 'r1' }).state, 'WaitApplied', 'a Ready about r1 says nothing about r2');
+  t.equal(deploymentState({ ...applied, reportedState: undefined }).state, 'WaitApplied');
+  t.same(deploymentState({ ...applied, reportedState: 'ErrApplied', message: 'conflict on Deployment web' }), { state: 'ErrApplied', message: 'conflict on Deployment web' });
+  t.equal(deploymentState({ ...applied, reportedState: 'NotReady', message: 'Deployment web: 0/2 available' }).message, 'Deployment web: 0/2 available');
+  t.equal(deploymentState({ ...applied, reportedState: 'Modified' }).state, 'Modified');
+  t.equal(deploymentState({ ...applied, reportedState: 'Bogus' }).state, 'ErrApplied', 'an unknown reported state is not taken for Ready');
+  t.equal(deploymentState(observationOf(row({ desiredRevision: null }), true)).state, 'Pending', 'store rows: null is unset');
+  t.equal(deploymentState(observationOf(row({ state: 'Modified', message: 'Deployment x: spec.replicas' }), true)).message, 'Deployment x: spec.replicas');
 });
 
 t.test('state: a disconnected agent shows Offline, never its stale Ready', async (t) => {
-  const s = deploymentState({ ...applied, connected: false, lastState: 'Ready' });
+  const s = deploymentState({ ...applied, connected: false });
   t.equal(s.state, 'Offline');
   t.match(s.message, /not connected; last reported Ready/);
+  const rev = fc.option(fc.constantFrom('r1', 'r2'), { nil: null });
+  fc.assert(
+    fc.property(rev, rev, rev, rev, fc.option(fc.constantFrom('Ready', 'NotReady', 'Modified', 'ErrApplied'), { nil: null }), (d, a, r, ap, st) => {
+      return deploymentState(observationOf({ desiredRevision: d, ackedRevision: a, reportedRevision: r, appliedRevision: ap, state: st, message: null }, false)).state === 'Offline';
+    }),
+  );
 });
 
 t.test('state: precedence, worst first: Offline > ErrApplied > WaitApplied > Modified > OutOfSync > Pending > NotReady > Ready', async (t) => {
@@ -44,7 +56,7 @@ t.test('state: bundle status has the contract shape, clusters sorted, every clus
 });
 
 t.test('state: a failed render shows in the bundle status next to the last good revision', async (t) => {
-  const status = bundleStatus('web', 'r1', [{ clusterId: 'c1', observation: { ...applied, desiredRevision: 'r1', ackedRevision: 'r1', appliedRevision: 'r1' } }], {
+  const status = bundleStatus('web', 'r1', [{ clusterId: 'c1', observation: { ...applied, desiredRevision: 'r1', ackedRevision: 'r1', reportedRevision: 'r1', appliedRevision: 'r1' } }], {
     code: 'HELM_RENDER_FAILED',
     message: 'bundle web, target c1: boom',
   });
@@ -57,7 +69,7 @@ t.test('state: a failed render shows in the bundle status next to the last good 
 t.test('state: cluster status is the worst of its bundles', async (t) => {
   const s = clusterStatus('c1', [
     { name: 'web', observation: applied },
-    { name: 'db', observation: { ...applied, applyError: 'boom' } },
+    { name: 'db', observation: { ...applied, reportedState: 'ErrApplied', message: 'boom' } },
   ]);
   t.equal(s.state, 'ErrApplied');
   t.same(s.bundles.map((b) => b.name), ['db', 'web']);
@@ -66,7 +78,7 @@ t.test('state: cluster status is the worst of its bundles', async (t) => {
 
 t.test('state: byCluster pivots bundle statuses, keeping each cluster\'s states exactly as the bundles show them', async (t) => {
   const web = bundleStatus('web', 'r2', [{ clusterId: 'c2', observation: applied }, { clusterId: 'c1', observation: { connected: false, desiredRevision: R } }]);
-  const db = bundleStatus('db', 'r2', [{ clusterId: 'c1', observation: { ...applied, applyError: 'boom' } }]);
+  const db = bundleStatus('db', 'r2', [{ clusterId: 'c1', observation: { ...applied, reportedState: 'ErrApplied', message: 'boom' } }]);
   const m = byCluster([web, db]);
   t.same([...m.keys()], ['c1', 'c2']);
   t.same(m.get('c1')?.bundles.map((b) => `${b.name}:${b.state}`), ['db:ErrApplied', 'web:Offline']);

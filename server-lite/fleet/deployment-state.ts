@@ -6,7 +6,11 @@
 export const STATE_PRECEDENCE = ['Offline', 'ErrApplied', 'WaitApplied', 'Modified', 'OutOfSync', 'Pending', 'NotReady', 'Ready'] as const;
 export type DeploymentState = (typeof STATE_PRECEDENCE)[number];
 
-/** What the server knows about one deployment; revisions are manifest-set revision ids. */
+/**
+ * What the server knows about one deployment; revisions are manifest-set revision ids. The agent
+ * decides Ready, NotReady, Modified or ErrApplied for the revision it applied and reports it; the
+ * server only trusts that report for the revision it assigned and acknowledged.
+ */
 export interface DeploymentObservation {
   /** The cluster's fleet agent has a live tunnel session. */
   connected: boolean;
@@ -14,17 +18,14 @@ export interface DeploymentObservation {
   desiredRevision?: string | undefined;
   /** The revision the agent has stored durably and acknowledged. */
   ackedRevision?: string | undefined;
-  /** The revision the agent finished applying (successfully or not, see applyError). */
+  /** The revision the agent's latest status report is about. */
+  reportedRevision?: string | undefined;
+  /** The state the agent reported for `reportedRevision` (anything unknown counts as ErrApplied). */
+  reportedState?: string | undefined;
+  /** The agent's message with that report (what is not ready, what drifted, the apply error). */
+  message?: string | undefined;
+  /** The revision the agent last applied, for the Offline message. */
   appliedRevision?: string | undefined;
-  /** The agent's error applying `appliedRevision`. */
-  applyError?: string | undefined;
-  /** All resources of `appliedRevision` ready, as the agent last reported. */
-  ready?: boolean | undefined;
-  notReadyMessage?: string | undefined;
-  /** Drift the agent found: one line per differing object/field. */
-  modified?: readonly string[] | undefined;
-  /** The state before the agent went away, for the Offline message. */
-  lastState?: DeploymentState | undefined;
 }
 
 export interface DerivedState {
@@ -33,21 +34,40 @@ export interface DerivedState {
 }
 
 const short = (rev: string | undefined): string => (rev === undefined ? 'none' : rev.slice(0, 12));
+const REPORTABLE: readonly string[] = ['Ready', 'NotReady', 'OutOfSync', 'Modified', 'WaitApplied', 'ErrApplied'];
 
+/** The state `bundle status` shows: Offline first, so nothing stale shows Ready. */
 export function deploymentState(o: DeploymentObservation): DerivedState {
   if (!o.connected) {
-    const last = o.lastState ? `; last reported ${o.lastState}` : '';
+    const last = o.reportedState ? `; last reported ${o.reportedState}` : '';
     return { state: 'Offline', message: `fleet agent not connected${last} at revision ${short(o.appliedRevision)}` };
   }
   if (o.desiredRevision === undefined) return { state: 'Pending', message: 'waiting for its turn in the rollout' };
   if (o.ackedRevision !== o.desiredRevision) {
     return { state: 'OutOfSync', message: `agent has not acknowledged revision ${short(o.desiredRevision)} (has ${short(o.ackedRevision)})` };
   }
-  if (o.appliedRevision === o.desiredRevision && o.applyError !== undefined) return { state: 'ErrApplied', message: o.applyError };
-  if (o.appliedRevision !== o.desiredRevision) return { state: 'WaitApplied', message: `revision ${short(o.desiredRevision)} stored, not yet applied` };
-  if (o.modified && o.modified.length > 0) return { state: 'Modified', message: o.modified.join('; ') };
-  if (o.ready !== true) return { state: 'NotReady', message: o.notReadyMessage ?? 'resources not ready' };
-  return { state: 'Ready', message: '' };
+  // A report about another revision says nothing about this one.
+  if (o.reportedRevision !== o.desiredRevision || o.reportedState === undefined) {
+    return { state: 'WaitApplied', message: `revision ${short(o.desiredRevision)} stored, not yet applied` };
+  }
+  const state = REPORTABLE.includes(o.reportedState) ? (o.reportedState as DeploymentState) : 'ErrApplied';
+  return { state, message: o.message ?? '' };
+}
+
+/** A fleet-store deployment row (nullable columns) as an observation. */
+export function observationOf(
+  row: { desiredRevision: string | null; ackedRevision: string | null; reportedRevision: string | null; appliedRevision: string | null; state: string | null; message: string | null },
+  connected: boolean,
+): DeploymentObservation {
+  return {
+    connected,
+    desiredRevision: row.desiredRevision ?? undefined,
+    ackedRevision: row.ackedRevision ?? undefined,
+    reportedRevision: row.reportedRevision ?? undefined,
+    reportedState: row.state ?? undefined,
+    message: row.message ?? undefined,
+    appliedRevision: row.appliedRevision ?? undefined,
+  };
 }
 
 /** The worst of several states (Ready for none: nothing is wrong with an empty set). */
@@ -108,6 +128,8 @@ export interface BundleStatus {
   }[];
   /** Added field: why the latest source did not render; `revision` is then still the last good one. */
   error?: { code: string; message: string } | undefined;
+  /** Added field: fleet.yaml keys Drover ignored and targets that match no cluster (decision 0803). */
+  warnings?: string[] | undefined;
 }
 
 export function bundleStatus(

@@ -1,27 +1,17 @@
-// Deployment records: who gets which revision now, who keeps the old one, whose record goes away.
+// Assignments: who gets which revision now, who keeps the old one, whose assignment goes away.
 import t from 'tap';
-import { nextDeployments, type ClusterState } from './deployments.ts';
-import type { RenderedBundle } from './render-source.ts';
-import type { ManifestSet } from './manifest-set.ts';
+import { nextAssignments } from './deployments.ts';
 
-const set = (revision: string): ManifestSet => ({ revision, objects: [] });
-const rendered = (targets: [string, string][]): RenderedBundle =>
-  ({
-    name: 'web',
-    path: 'web',
-    bundle: { name: 'web', dir: '/x', path: 'web', fleetYaml: {} },
+const clusters = (...ids: string[]) => new Map(ids.map((id) => [id, { name: id, labels: {} }]));
+const targets = (pairs: [string, string][]) => pairs.map(([clusterId, revision]) => ({ clusterId, revision }));
+
+t.test('assignments: new revisions roll out within maxUnavailable; Offline deferred; untargeted removed', async (t) => {
+  const u = nextAssignments({
     revision: 'bundle-r2',
-    targets: targets.map(([clusterId, rev]) => ({ clusterId, renderer: 'yaml', set: set(rev) })),
-    excluded: [],
-    unmatchedCustomizations: [],
-  }) as RenderedBundle;
-const cluster = (id: string, online = true): ClusterState => ({ id, name: id, labels: {}, online });
-
-t.test('deployments: new revisions roll out within maxUnavailable; Offline deferred; untargeted records removed', async (t) => {
-  const u = nextDeployments({
-    rendered: rendered([['a', 'ra2'], ['b', 'rb2'], ['c', 'rc2']]),
-    fleetYaml: { rolloutStrategy: { maxUnavailable: 1 } },
-    clusters: [cluster('a'), cluster('b', false), cluster('c'), cluster('gone')],
+    targets: targets([['a', 'ra2'], ['b', 'rb2'], ['c', 'rc2']]),
+    strategy: { maxUnavailable: 1 },
+    clusters: clusters('a', 'b', 'c', 'gone'),
+    online: new Set(['a', 'c', 'gone']),
     current: new Map([
       ['a', { desiredRevision: 'ra1', ready: true }],
       ['b', { desiredRevision: 'rb1', ready: true }],
@@ -29,17 +19,24 @@ t.test('deployments: new revisions roll out within maxUnavailable; Offline defer
       ['gone', { desiredRevision: 'x', ready: true }],
     ]),
   });
-  t.same(u.upserts, [{ bundle: 'web', clusterId: 'a', desiredRevision: 'ra2' }], 'each cluster gets its own target revision');
+  t.same(u.assign, [{ clusterId: 'a', revision: 'ra2' }], 'each cluster gets its own target revision');
   t.same(u.plan.deferred, ['b']);
   t.same(u.plan.waiting.map((w) => w.clusterId), ['c']);
-  t.same(u.removed, ['gone']);
+  t.same(u.unassign, ['gone']);
 });
 
-t.test('deployments: a first deployment goes everywhere at once by default; a paused bundle changes nothing', async (t) => {
-  const r = rendered([['a', 'r'], ['b', 'r']]);
-  const first = nextDeployments({ rendered: r, fleetYaml: {}, clusters: [cluster('a'), cluster('b')], current: new Map() });
-  t.same(first.upserts.map((x) => x.clusterId), ['a', 'b']);
-  const paused = nextDeployments({ rendered: r, fleetYaml: { paused: true }, clusters: [cluster('a'), cluster('b')], current: new Map([['a', { desiredRevision: 'old', ready: true }]]) });
-  t.same(paused.upserts, []);
-  t.same(paused.removed, []);
+t.test('assignments: a first deployment goes everywhere at once by default; a paused bundle changes nothing', async (t) => {
+  const tg = targets([['a', 'r'], ['b', 'r']]);
+  const online = new Set(['a', 'b']);
+  const first = nextAssignments({ revision: 'r', targets: tg, clusters: clusters('a', 'b'), online, current: new Map() });
+  t.same(first.assign.map((x) => x.clusterId), ['a', 'b']);
+  const paused = nextAssignments({ revision: 'r', targets: tg, paused: true, clusters: clusters('a', 'b'), online, current: new Map([['a', { desiredRevision: 'old', ready: true }]]) });
+  t.same(paused.assign, []);
+  t.same(paused.unassign, []);
+});
+
+t.test('assignments: a target whose cluster is not (yet) known still rolls out, under its id', async (t) => {
+  const u = nextAssignments({ revision: 'r', targets: targets([['new', 'r']]), clusters: new Map(), online: new Set(['new']), current: new Map() });
+  t.same(u.assign, [{ clusterId: 'new', revision: 'r' }]);
+  t.same(u.plan.partitions.flatMap((p) => p.members), ['new']);
 });

@@ -1,57 +1,69 @@
-// One deployment record per (bundle, cluster) with its desired revision (issue 6). Given a freshly
-// rendered bundle and the records and cluster states the store holds, decide the next records: the
-// rollout planner picks who moves now; waiting and Offline clusters keep their old desired revision;
-// clusters no longer targeted lose their record (their agent then prunes, unless keepResources).
-import type { FleetYaml } from './fleet-yaml.ts';
-import type { RenderedBundle } from './render-source.ts';
+// Assignments of a revision to targets (pure): given what each target should end on, what is
+// assigned now and who is online, the rollout planner decides who moves now; waiting and Offline
+// targets keep what they have; targets no longer wanted lose their assignment (a fleet agent then
+// prunes, unless keepResources). Generic over what is rolled out (a bundle's manifest sets today;
+// node plans and agent upgrades reuse it): the fleet manager is its one caller for bundles.
+import type { Labels } from './label-selector.ts';
+import type { RolloutStrategy } from './fleet-yaml.ts';
 import { planRollout, type RolloutPlan } from './rollout.ts';
-import type { ClusterGroup, ClusterInfo } from './targeting.ts';
+import type { ClusterGroup } from './targeting.ts';
 
-export interface DeploymentRecord {
-  bundle: string;
+export interface TargetRevision {
   clusterId: string;
-  /** Manifest-set revision the agent should converge on. */
+  /** The revision this target should end on (its own, when targets render differently). */
+  revision: string;
+}
+
+export interface CurrentAssignment {
   desiredRevision: string;
+  /** Ready at `desiredRevision`. */
+  ready: boolean;
 }
 
-export interface ClusterState extends ClusterInfo {
-  /** The cluster's fleet agent is connected. */
-  online: boolean;
+export interface AssignmentInput {
+  /** The revision being rolled out (the bundle's, for messages and the plan). */
+  revision: string;
+  targets: readonly TargetRevision[];
+  /** Names and labels of known clusters (partitions match on them); an unknown one keeps its id as name. */
+  clusters: ReadonlyMap<string, { name: string; labels: Labels }>;
+  online: ReadonlySet<string>;
+  /** Current assignments by cluster id (targets without one are absent). */
+  current: ReadonlyMap<string, CurrentAssignment>;
+  strategy?: RolloutStrategy | undefined;
+  paused?: boolean | undefined;
+  groups?: readonly ClusterGroup[] | undefined;
 }
 
-export interface DeploymentUpdate {
-  /** Records to write (new or changed desired revision). */
-  upserts: DeploymentRecord[];
-  /** Clusters whose record for this bundle goes away. */
-  removed: string[];
+export interface AssignmentUpdate {
+  /** Assign these revisions now (new or changed). */
+  assign: TargetRevision[];
+  /** Cluster ids whose assignment goes away (no longer targeted), sorted. */
+  unassign: string[];
   plan: RolloutPlan;
 }
 
-export function nextDeployments(input: {
-  rendered: RenderedBundle;
-  fleetYaml: FleetYaml;
-  clusters: readonly ClusterState[];
-  groups?: readonly ClusterGroup[] | undefined;
-  /** Current records of this bundle by cluster id, with whether that deployment is Ready. */
-  current: ReadonlyMap<string, { desiredRevision: string; ready: boolean }>;
-}): DeploymentUpdate {
-  const { rendered } = input;
-  const byId = new Map(input.clusters.map((c) => [c.id, c]));
-  const targetRevision = new Map(rendered.targets.map((t) => [t.clusterId, t.set.revision]));
-  const rolloutClusters = rendered.targets.flatMap((t) => {
-    const c = byId.get(t.clusterId);
-    if (!c) return [];
-    const cur = input.current.get(t.clusterId);
-    return [{ id: c.id, name: c.name, labels: c.labels, online: c.online, assignedRevision: cur?.desiredRevision, ready: cur?.ready ?? false, targetRevision: t.set.revision }];
-  });
+export function nextAssignments(input: AssignmentInput): AssignmentUpdate {
+  const targetRevision = new Map(input.targets.map((t) => [t.clusterId, t.revision]));
   const plan = planRollout({
-    revision: rendered.revision,
-    clusters: rolloutClusters,
-    strategy: input.fleetYaml.rolloutStrategy,
+    revision: input.revision,
+    paused: input.paused,
+    strategy: input.strategy,
     groups: input.groups,
-    paused: input.fleetYaml.paused,
+    clusters: input.targets.map((t) => {
+      const known = input.clusters.get(t.clusterId);
+      const cur = input.current.get(t.clusterId);
+      return {
+        id: t.clusterId,
+        name: known?.name ?? t.clusterId,
+        labels: known?.labels ?? {},
+        online: input.online.has(t.clusterId),
+        assignedRevision: cur?.desiredRevision,
+        targetRevision: t.revision,
+        ready: cur?.ready ?? false,
+      };
+    }),
   });
-  const upserts = plan.assign.map((clusterId) => ({ bundle: rendered.name, clusterId, desiredRevision: targetRevision.get(clusterId) ?? rendered.revision }));
-  const removed = [...input.current.keys()].filter((id) => !targetRevision.has(id)).sort();
-  return { upserts, removed, plan };
+  const assign = plan.assign.map((clusterId) => ({ clusterId, revision: targetRevision.get(clusterId) ?? input.revision }));
+  const unassign = [...input.current.keys()].filter((id) => !targetRevision.has(id)).sort();
+  return { assign, unassign, plan };
 }

@@ -51,7 +51,9 @@ t.test('discovery: missing or escaping paths and a bad fleet.yaml fail with the 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   await t.rejects(discoverBundles(dir, { paths: ['nope'] }), { code: 'BUNDLE_NOT_FOUND', message: /"nope"/ });
   await t.rejects(discoverBundles(dir, { paths: ['../'] }), { code: 'PATH_ESCAPES_BUNDLE' });
-  await t.rejects(discoverBundles(dir, { paths: ['a'] }), { code: 'FLEET_YAML_UNKNOWN_KEY', message: /^a\/fleet\.yaml: unknown key "helm\.chrt"/ });
+  await t.rejects(discoverBundles(dir, { paths: ['a'], strict: true }), { code: 'FLEET_YAML_UNKNOWN_KEY', message: /^a\/fleet\.yaml: unknown key "helm\.chrt" \(did you mean "chart"\?\)/ });
+  const lenient = await discoverBundles(dir, { paths: ['a'] });
+  t.match(lenient[0]?.warnings, [/a\/fleet\.yaml: unknown key "helm\.chrt" \(did you mean "chart"\?\) is ignored/], 'without --strict: a warning');
   t.same((await discoverBundles(dir, { paths: ['b'], prefix: 'x' })).map((b) => b.name), ['x-b']);
 });
 

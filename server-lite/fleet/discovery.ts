@@ -15,6 +15,8 @@ export interface DiscoveredBundle {
   /** Path relative to the root, `.` for the root itself. */
   path: string;
   fleetYaml: FleetYaml;
+  /** What Drover ignored in its fleet.yaml (fleet-yaml.ts), shown at apply and in bundle status. */
+  warnings: string[];
 }
 
 /** Bundle names are DNS-label-like: `prefix-sub-dir`, lowercase, at most 63 characters. */
@@ -43,7 +45,7 @@ export interface DiscoveryResult {
 }
 
 /** Finds every bundle; a bad fleet.yaml fails only its bundle, a bad path fails the scan. */
-export async function scanBundles(root: string, opts: { paths?: readonly string[] | undefined; prefix?: string } = {}): Promise<DiscoveryResult> {
+export async function scanBundles(root: string, opts: { paths?: readonly string[] | undefined; prefix?: string; strict?: boolean | undefined } = {}): Promise<DiscoveryResult> {
   const absRoot = resolve(root);
   const prefix = opts.prefix ?? basename(absRoot);
   const paths = opts.paths && opts.paths.length > 0 ? opts.paths : ['.'];
@@ -71,7 +73,8 @@ export async function scanBundles(root: string, opts: { paths?: readonly string[
       // A fleet.yaml symlinked out of the bundle must not be read: its keys would echo in errors.
       const exists = await lstat(join(dir, 'fleet.yaml')).then(() => true, () => false);
       const text = exists ? await readBounded(await insideBundle(dir, 'fleet.yaml', name), file, name) : '';
-      result.bundles.push({ name, dir, path, fleetYaml: parseFleetYaml(text, file) });
+      const parsed = parseFleetYaml(text, file, { strict: opts.strict === true });
+      result.bundles.push({ name, dir, path, fleetYaml: parsed.fleetYaml, warnings: parsed.warnings });
     } catch (e) {
       if (!(e instanceof FleetError)) throw e;
       result.failed.push({ name, path, error: new FleetError(e.code, e.message, { ...e.context, bundle: name }) });
@@ -81,7 +84,7 @@ export async function scanBundles(root: string, opts: { paths?: readonly string[
 }
 
 /** Like scanBundles, but any bad fleet.yaml fails the whole call (for `drover bundle apply DIR`). */
-export async function discoverBundles(root: string, opts: { paths?: readonly string[] | undefined; prefix?: string } = {}): Promise<DiscoveredBundle[]> {
+export async function discoverBundles(root: string, opts: { paths?: readonly string[] | undefined; prefix?: string; strict?: boolean | undefined } = {}): Promise<DiscoveredBundle[]> {
   const r = await scanBundles(root, opts);
   const first = r.failed[0];
   if (first) throw first.error;

@@ -6,6 +6,7 @@ export const FLEET_ERRORS = Object.freeze({
   FLEET_YAML_INVALID: { status: 400, message: 'fleet.yaml is not valid YAML' },
   FLEET_YAML_UNKNOWN_KEY: { status: 400, message: 'fleet.yaml has a key Drover does not know' },
   FLEET_YAML_SCHEMA: { status: 400, message: 'fleet.yaml has a value of the wrong type or shape' },
+  FLEET_YAML_UNSUPPORTED: { status: 400, message: 'fleet.yaml uses a Fleet option Drover cannot honour without deploying something else' },
   MANIFEST_INVALID: { status: 400, message: 'a manifest is not valid YAML or not a Kubernetes object' },
   MANIFEST_DUPLICATE: { status: 400, message: 'two objects in one bundle have the same kind, namespace and name' },
   NAMESPACE_CLUSTER_SCOPED: { status: 400, message: '`namespace` is set but the bundle holds a cluster-scoped object' },

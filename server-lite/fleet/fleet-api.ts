@@ -100,7 +100,8 @@ export function fleetRoutes(fleet: FleetService): Route[] {
         if (!NAME.test(name)) throw new FleetError('SOURCE_ARCHIVE_INVALID', `bundle name "${name}" must be a DNS label (lowercase letters, digits, '-')`);
         const targets = url.searchParams.getAll('target').map(parseTarget);
         const archive = await readBody(req, FLEET_LIMITS.maxSourceArchiveBytes);
-        const results = await m.applyArchive(archive, { name, namespace: url.searchParams.get('namespace') ?? undefined, targets: targets.length > 0 ? targets : undefined });
+        const strict = url.searchParams.get('strict') === 'true';
+        const results = await m.applyArchive(archive, { name, namespace: url.searchParams.get('namespace') ?? undefined, targets: targets.length > 0 ? targets : undefined, ...(strict ? { strict } : {}) });
         sendJson(res, results.every((r) => r.ok) ? 200 : 422, { bundles: results });
       }),
     },
@@ -111,6 +112,14 @@ export function fleetRoutes(fleet: FleetService): Route[] {
         const s = m.status(name ?? '');
         if (!s) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
         sendJson(res, 200, s);
+      }),
+    },
+    {
+      method: 'GET', pattern: /^\/v1\/fleet\/bundles\/([^/]+)\/history$/, name: '/v1/fleet/bundles/:name/history',
+      handle: guarded(async (ctx, req, res, [name]) => {
+        await requireAdmin(ctx, req);
+        if (!m.store.bundle(name ?? '')) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
+        sendJson(res, 200, { history: m.store.history(name ?? '') });
       }),
     },
     {

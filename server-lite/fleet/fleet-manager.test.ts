@@ -1,31 +1,7 @@
-// What `bundle status` shows per cluster: Offline whenever the fleet tunnel is down, whatever was
-// reported before (nothing stale shows Ready), and the agent's own state only for the revision the
-// server assigned; `--target` values parse into target criteria.
+// The fleet manager: `--target` values parse into target criteria; `bundle status` says what a
+// held-back cluster waits for (the state rule itself is deployment-state.ts's, tested there).
 import t from 'tap';
-import fc from 'fast-check';
-import { stateOf } from './fleet-manager.ts';
 import { parseTarget } from './fleet-api.ts';
-
-const row = (o: Partial<Parameters<typeof stateOf>[0]> = {}) => ({
-  desiredRevision: 'r2', ackedRevision: 'r2', reportedRevision: 'r2', appliedRevision: 'r2', state: 'Ready', message: '', ...o,
-});
-
-t.test('bundle status: a disconnected cluster is Offline whatever it reported', async (t) => {
-  const rev = fc.option(fc.constantFrom('r1', 'r2'), { nil: null });
-  fc.assert(fc.property(rev, rev, rev, rev, fc.option(fc.constantFrom('Ready', 'NotReady', 'Modified', 'ErrApplied'), { nil: null }), (d, a, r, ap, s) => {
-    return stateOf({ desiredRevision: d, ackedRevision: a, reportedRevision: r, appliedRevision: ap, state: s, message: null }, false).state === 'Offline';
-  }));
-  t.match(stateOf(row(), false).message, /last reported Ready/);
-});
-
-t.test('bundle status: the agent state counts only for the assigned revision', async (t) => {
-  t.equal(stateOf(row(), true).state, 'Ready');
-  t.equal(stateOf(row({ desiredRevision: null }), true).state, 'Pending');
-  t.equal(stateOf(row({ ackedRevision: 'r1' }), true).state, 'OutOfSync');
-  t.equal(stateOf(row({ reportedRevision: 'r1' }), true).state, 'WaitApplied', 'a Ready about r1 says nothing about r2');
-  t.equal(stateOf(row({ state: 'Modified', message: 'Deployment x: spec.replicas' }), true).message, 'Deployment x: spec.replicas');
-  t.equal(stateOf(row({ state: 'Bogus' }), true).state, 'ErrApplied', 'an unknown reported state is not taken for Ready');
-});
 
 t.test('--target: selectors, cluster names and groups', async (t) => {
   t.same(parseTarget('env=edge', 0), { name: 'target-0', clusterSelector: { matchLabels: { env: 'edge' } } });
@@ -79,4 +55,64 @@ t.test('bundle status: a cluster the rollout holds at its previous revision is O
   const after = m.status('app')?.clusters.find((c) => c.id === 'c2');
   t.equal(after?.revision, v2.revision, 'the canary is Ready: the rest gets v2');
   t.equal(after?.rollout, undefined);
+});
+
+t.test('relabel: a pushed bundle whose only target no longer matches is taken off the cluster (issue 23, finding 5)', async (t) => {
+  const { join } = await import('node:path');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const pino = (await import('pino')).default;
+  const { FleetStore } = await import('./fleet-store.ts');
+  const { FleetManager } = await import('./fleet-manager.ts');
+  const { packSource } = await import('./source-archive.ts');
+  const dir = t.testdir();
+  const store = new FleetStore(join(dir, 'm.db'));
+  t.teardown(() => store.close());
+  const clusters = [{ id: 'c1', name: 'site-1', labels: { env: 'dev' } }];
+  const m = new FleetManager(store, {
+    clusters: async () => clusters, online: () => new Set(['c1']), now: () => 0, log: pino({ level: 'silent' }),
+    tools: { helm: () => 'helm', kustomize: () => 'kustomize' },
+  });
+  const src = join(dir, 'app');
+  mkdirSync(src);
+  writeFileSync(join(src, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: x}\n');
+  const [applied] = await m.applyArchive(await packSource(src), { name: 'app', targets: [{ name: 'target-0', clusterSelector: { matchLabels: { env: 'dev' } } }] });
+  t.same(applied?.clusters, ['c1']);
+  t.ok(store.deployments({ bundle: 'app' }).find((d) => d.clusterId === 'c1')?.desiredRevision, 'assigned');
+
+  clusters[0] = { id: 'c1', name: 'site-1', labels: { env: 'prod' } };
+  t.same(await m.retargetPushes(await m.fingerprint()), ['app'], 'rendered again for the new labels');
+  t.equal(store.deployments({ bundle: 'app' }).find((d) => d.clusterId === 'c1')?.desiredRevision ?? null, null, 'unassigned: the agent removes it');
+  const status = m.status('app');
+  t.same(status?.clusters, [], 'no cluster targeted');
+  t.notOk(status?.error, 'not an error (as in Fleet)');
+  t.match(status?.warnings, [/target "selector env=dev" matches no cluster/]);
+  t.equal(m.list()[0]?.state, 'Pending', 'and not shown Ready');
+});
+
+t.test('bundle apply --target that matches nothing is refused while the bundle runs somewhere (a typo must not remove it)', async (t) => {
+  const { join } = await import('node:path');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const pino = (await import('pino')).default;
+  const { FleetStore } = await import('./fleet-store.ts');
+  const { FleetManager } = await import('./fleet-manager.ts');
+  const { packSource } = await import('./source-archive.ts');
+  const dir = t.testdir();
+  const store = new FleetStore(join(dir, 'm.db'));
+  t.teardown(() => store.close());
+  const m = new FleetManager(store, {
+    clusters: async () => [{ id: 'c1', name: 'site-1', labels: { env: 'prod' } }], online: () => new Set(['c1']), now: () => 0, log: pino({ level: 'silent' }),
+    tools: { helm: () => 'helm', kustomize: () => 'kustomize' },
+  });
+  const src = join(dir, 'app');
+  mkdirSync(src);
+  writeFileSync(join(src, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: x}\n');
+  const archive = await packSource(src);
+  const sel = (env: string) => [{ name: 'target-0', clusterSelector: { matchLabels: { env } } }];
+  t.same((await m.applyArchive(archive, { name: 'app', targets: sel('prod') }))[0]?.clusters, ['c1']);
+  const typo = (await m.applyArchive(archive, { name: 'app', targets: sel('prdo') }))[0];
+  t.equal(typo?.ok, false);
+  t.match(typo?.error, { code: 'TARGET_NO_MATCH', message: /no --target matches a cluster \(bundle app: target "selector env=prdo" matches no cluster.*it stays on its 1 cluster/ });
+  t.ok(store.deployments({ bundle: 'app' })[0]?.desiredRevision, 'still assigned');
+  const fresh = (await m.applyArchive(archive, { name: 'other', targets: sel('nowhere') }))[0];
+  t.equal(fresh?.ok, true, 'a new bundle may target nothing yet (as in Fleet)');
 });

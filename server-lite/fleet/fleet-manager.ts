@@ -11,8 +11,9 @@ import { renderDiscovered, renderSource, type BundleOutcome } from './render-sou
 import type { DiscoveredBundle } from './discovery.ts';
 import type { ClusterInfo, TargetCriteria } from './targeting.ts';
 import type { RenderTools } from './tools.ts';
-import { planRollout, type RolloutPlan } from './rollout.ts';
-import { byCluster, summarise, worstState, type BundleStatus, type ClusterFleetStatus, type DeploymentState } from './deployment-state.ts';
+import type { RolloutPlan } from './rollout.ts';
+import { nextAssignments, type CurrentAssignment } from './deployments.ts';
+import { byCluster, deploymentState, observationOf, summarise, worstState, type BundleStatus, type ClusterFleetStatus, type DeploymentState } from './deployment-state.ts';
 import { FleetError } from './errors.ts';
 import type { FleetStore, BundleSpec, StatusEventRow } from './fleet-store.ts';
 import type { FleetYaml } from './fleet-yaml.ts';
@@ -20,6 +21,8 @@ import { canonicalJson, sha256 } from './manifest-set.ts';
 
 export interface FleetHost {
   clusters(): Promise<ClusterInfo[]>;
+  /** Changes whenever clusters() would (store.clustersVersion); lets fingerprint() skip the work. */
+  clustersVersion?: (() => number | undefined) | undefined;
   /** Clusters whose fleet agent holds a tunnel now. */
   online(): ReadonlySet<string>;
   now(): number;
@@ -33,13 +36,15 @@ export interface ApplyResult {
   revision?: string | undefined;
   clusters?: string[] | undefined;
   error?: { code: string; message: string } | undefined;
+  /** Added: fleet.yaml keys Drover ignored, targets that match no cluster. */
+  warnings?: string[] | undefined;
 }
 
 const outcomeName = (o: BundleOutcome): string => (o.ok ? o.result.name : o.name);
 
 const short = (r: string | null | undefined): string => (r ? r.slice(0, 12) : 'none');
 
-function specOf(y: FleetYaml): BundleSpec {
+function specOf(y: FleetYaml, warnings: readonly string[]): BundleSpec {
   return {
     keepResources: y.keepResources,
     correctDrift: y.correctDrift?.enabled,
@@ -49,6 +54,8 @@ function specOf(y: FleetYaml): BundleSpec {
     defaultNamespace: y.defaultNamespace ?? y.namespace,
     paused: y.paused,
     rolloutStrategy: y.rolloutStrategy,
+    ...(y.helm?.takeOwnership === true ? { takeOwnership: true } : {}),
+    ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
   };
 }
 
@@ -76,9 +83,9 @@ export class FleetManager {
         return { name: o.name, ok: false, error: { code: o.error.code, message: o.error.message } };
       }
       const r = o.result;
-      this.store.putBundle(r.name, source, r.revision, specOf(r.bundle.fleetYaml), r.targets.map((t) => ({ clusterId: t.clusterId, set: t.set })), now);
-      this.#host.log.info({ bundle: r.name, revision: r.revision, clusters: r.targets.length }, 'bundle stored');
-      return { name: r.name, ok: true, revision: r.revision, clusters: r.targets.map((t) => t.clusterId) };
+      this.store.putBundle(r.name, source, r.revision, specOf(r.bundle.fleetYaml, r.warnings), r.targets.map((t) => ({ clusterId: t.clusterId, set: t.set })), now);
+      this.#host.log.info({ bundle: r.name, revision: r.revision, clusters: r.targets.length, warnings: r.warnings.length }, 'bundle stored');
+      return { name: r.name, ok: true, revision: r.revision, clusters: r.targets.map((t) => t.clusterId), ...(r.warnings.length > 0 ? { warnings: r.warnings } : {}) };
     });
     await this.plan();
     this.onChange();
@@ -90,25 +97,45 @@ export class FleetManager {
    * When it changes, bundles are rendered again (`retargetPushes`, and a forced gitrepo poll).
    */
   async fingerprint(): Promise<string> {
+    // Checked every few seconds (retarget): with 20k clusters, listing, sorting and hashing them
+    // each time was the largest cost of an idle server. Reused while neither input changed.
+    const version = this.#host.clustersVersion?.();
+    const groups = this.store.groups();
+    const groupsJson = canonicalJson(groups);
+    const memo = this.#fingerprintMemo;
+    if (version !== undefined && memo?.version === version && memo.groupsJson === groupsJson) return memo.value;
     const clusters = (await this.#host.clusters()).map((c) => [c.id, c.name, c.labels] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    return sha256(canonicalJson({ clusters, groups: this.store.groups() }));
+    const value = sha256(canonicalJson({ clusters, groups }));
+    if (version !== undefined) this.#fingerprintMemo = { version, groupsJson, value };
+    return value;
   }
 
+  #fingerprintMemo: { version: number; groupsJson: string; value: string } | undefined;
+
   /** `drover bundle apply`: the CLI's tar.gz of a directory, kept so it can be rendered again. */
-  async applyArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined }): Promise<ApplyResult[]> {
+  async applyArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined; strict?: boolean | undefined }): Promise<ApplyResult[]> {
     const fingerprint = await this.fingerprint();
-    const outcomes = await this.#renderArchive(archive, opts);
-    this.store.putPush(opts.name, { namespace: opts.namespace, targets: opts.targets }, archive, outcomes.map(outcomeName), fingerprint, this.#host.now());
+    const outcomes = (await this.#renderArchive(archive, opts)).map((o): BundleOutcome => {
+      // `bundle apply --target` that now matches no cluster on a bundle that is deployed somewhere
+      // is most likely a typo: refuse it instead of removing the bundle everywhere (bundle delete
+      // does that on purpose). A relabelled cluster leaving the targets later still takes it off.
+      if (!o.ok || o.result.targets.length > 0 || !opts.targets?.length) return o;
+      const deployed = this.store.deployments({ bundle: o.result.name }).filter((d) => d.desiredRevision !== null).length;
+      if (deployed === 0) return o;
+      const error = new FleetError('TARGET_NO_MATCH', `bundle ${o.result.name}: no --target matches a cluster (${o.result.warnings.join('; ')}); it stays on its ${deployed} cluster(s). To remove it, \`drover bundle delete ${o.result.name}\``, { bundle: o.result.name });
+      return { ok: false, name: o.result.name, path: o.result.path, error };
+    });
+    this.store.putPush(opts.name, { namespace: opts.namespace, targets: opts.targets, ...(opts.strict ? { strict: true } : {}) }, archive, outcomes.map(outcomeName), fingerprint, this.#host.now());
     return this.#store(outcomes, 'push');
   }
 
-  async #renderArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined }): Promise<BundleOutcome[]> {
+  async #renderArchive(archive: Uint8Array, opts: { name: string; namespace?: string | undefined; targets?: TargetCriteria[] | undefined; strict?: boolean | undefined }): Promise<BundleOutcome[]> {
     const dir = await mkdtemp(join(tmpdir(), 'drover-bundle-'));
     try {
       await extractSource(archive, dir);
       return await renderSource({
         root: dir, prefix: opts.name, clusters: await this.#host.clusters(), groups: this.store.groups(),
-        targets: opts.targets, defaultNamespace: opts.namespace, tools: this.#host.tools,
+        targets: opts.targets, defaultNamespace: opts.namespace, strict: opts.strict, tools: this.#host.tools,
       });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -179,28 +206,27 @@ export class FleetManager {
   }
 
   #planAll(known: Map<string, ClusterInfo>, now: number, online: ReadonlySet<string>, targets: ReturnType<FleetStore['targets']>): void {
+    const groups = this.store.groups();
     for (const b of this.store.bundles()) {
       if (b.revision === null) continue;
-      const mine = targets.filter((t) => t.bundle === b.name);
-      const deps = new Map(this.store.deployments({ bundle: b.name }).map((d) => [d.clusterId, d]));
-      const plan = planRollout({
+      const current = new Map<string, CurrentAssignment>();
+      for (const d of this.store.deployments({ bundle: b.name })) {
+        if (d.desiredRevision === null) continue;
+        current.set(d.clusterId, { desiredRevision: d.desiredRevision, ready: d.state === 'Ready' && d.reportedRevision === d.desiredRevision });
+      }
+      const update = nextAssignments({
         revision: b.revision,
-        paused: b.spec.paused,
+        targets: targets.filter((t) => t.bundle === b.name),
+        clusters: known,
+        online,
+        current,
         strategy: b.spec.rolloutStrategy,
-        groups: this.store.groups(),
-        clusters: mine.map((t) => {
-          const d = deps.get(t.clusterId);
-          return {
-            id: t.clusterId, name: known.get(t.clusterId)?.name ?? t.clusterId, labels: known.get(t.clusterId)?.labels ?? {}, online: online.has(t.clusterId),
-            assignedRevision: d?.desiredRevision ?? undefined, targetRevision: t.revision,
-            ready: d?.state === 'Ready' && d.reportedRevision === d.desiredRevision,
-          };
-        }),
+        paused: b.spec.paused,
+        groups,
       });
-      this.#plans.set(b.name, plan);
-      const rev = new Map(mine.map((t) => [t.clusterId, t.revision]));
-      for (const id of plan.assign) this.store.assign(b.name, id, rev.get(id) ?? b.revision, now);
-      for (const d of deps.values()) if (!rev.has(d.clusterId) && d.desiredRevision !== null) this.store.unassign(b.name, d.clusterId, now);
+      this.#plans.set(b.name, update.plan);
+      for (const a of update.assign) this.store.assign(b.name, a.clusterId, a.revision, now);
+      for (const id of update.unassign) this.store.unassign(b.name, id, now);
     }
     const live = new Set(this.store.bundles().map((b) => b.name));
     for (const name of this.#plans.keys()) if (!live.has(name)) this.#plans.delete(name);
@@ -214,7 +240,7 @@ export class FleetManager {
     const online = this.#host.online();
     const targetOf = new Map(this.store.targets(name).map((t) => [t.clusterId, t.revision]));
     const targeted = new Set(targetOf.keys());
-    const clusters: BundleStatus['clusters'] = this.store.deployments({ bundle: name }).filter((d) => targeted.has(d.clusterId)).map((d) => ({ id: d.clusterId, ...stateOf(d, online.has(d.clusterId)), revision: d.desiredRevision ?? undefined, appliedRevision: d.appliedRevision ?? undefined }));
+    const clusters: BundleStatus['clusters'] = this.store.deployments({ bundle: name }).filter((d) => targeted.has(d.clusterId)).map((d) => ({ id: d.clusterId, ...deploymentState(observationOf(d, online.has(d.clusterId))), revision: d.desiredRevision ?? undefined, appliedRevision: d.appliedRevision ?? undefined }));
     for (const id of targeted) if (!clusters.some((c) => c.id === id)) clusters.push({ id, ...(online.has(id) ? { state: 'Pending' as const, message: 'waiting for its turn in the rollout' } : { state: 'Offline' as const, message: 'fleet agent not connected; nothing delivered yet' }) });
     clusters.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const waiting = new Map((this.#plans.get(name)?.waiting ?? []).map((w) => [w.clusterId, w]));
@@ -239,6 +265,7 @@ export class FleetManager {
     }
     const status: BundleStatus = { name, revision: b.revision ?? '', summary: summarise(clusters.map((c) => c.state)), clusters };
     if (b.error) status.error = b.error;
+    if (b.spec.warnings && b.spec.warnings.length > 0) status.warnings = b.spec.warnings;
     return status;
   }
 
@@ -269,22 +296,14 @@ export class FleetManager {
     return this.clusters().get(c.id) ?? { id: c.id, state: 'Ready', summary: summarise([]), bundles: [] };
   }
 
-  list(): { name: string; revision: string; state: DeploymentState; clusters: number; ready: number; error?: { code: string; message: string } | undefined }[] {
+  list(): { name: string; revision: string; state: DeploymentState; clusters: number; ready: number; error?: { code: string; message: string } | undefined; warnings?: number }[] {
     return this.store.bundles().map((b) => {
       const s = this.status(b.name);
       const states = s?.clusters.map((c) => c.state) ?? [];
-      return { name: b.name, revision: b.revision ?? '', state: worstState(states), clusters: states.length, ready: s?.summary.ready ?? 0, ...(b.error ? { error: b.error } : {}) };
+      // Nothing shows Ready that never rendered, nor a bundle that targets no cluster.
+      const state = b.revision === null ? 'ErrApplied' : states.length === 0 ? 'Pending' : worstState(states);
+      const warnings = b.spec.warnings?.length ?? 0;
+      return { name: b.name, revision: b.revision ?? '', state, clusters: states.length, ready: s?.summary.ready ?? 0, ...(b.error ? { error: b.error } : {}), ...(warnings > 0 ? { warnings } : {}) };
     });
   }
-}
-
-/** One deployment's state as the server shows it: Offline first, so nothing stale shows Ready. */
-export function stateOf(d: { desiredRevision: string | null; ackedRevision: string | null; reportedRevision: string | null; appliedRevision: string | null; state: string | null; message: string | null }, connected: boolean): { state: DeploymentState; message: string } {
-  if (!connected) return { state: 'Offline', message: `fleet agent not connected${d.state ? `; last reported ${d.state}` : ''} at revision ${short(d.appliedRevision)}` };
-  if (d.desiredRevision === null) return { state: 'Pending', message: 'waiting for its turn in the rollout' };
-  if (d.ackedRevision !== d.desiredRevision) return { state: 'OutOfSync', message: `agent has not acknowledged revision ${short(d.desiredRevision)} (has ${short(d.ackedRevision)})` };
-  if (d.reportedRevision !== d.desiredRevision || d.state === null) return { state: 'WaitApplied', message: `revision ${short(d.desiredRevision)} stored, not yet applied` };
-  const known = ['Ready', 'NotReady', 'OutOfSync', 'Modified', 'WaitApplied', 'ErrApplied'] as const;
-  const state = (known as readonly string[]).includes(d.state) ? (d.state as DeploymentState) : 'ErrApplied';
-  return { state, message: d.message ?? '' };
 }

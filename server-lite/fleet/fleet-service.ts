@@ -19,6 +19,8 @@ export interface FleetServiceDeps {
   log: Logger;
   now: () => number;
   clusters: () => Promise<ClusterInfo[]>;
+  /** Changes whenever clusters() would; optional (fingerprints are then recomputed every check). */
+  clustersVersion?: (() => number | undefined) | undefined;
   /** Fleet-role sessions that can open streams, newest per agent. */
   sessions: () => FleetSession[];
   /** DROVER_HELM / DROVER_KUSTOMIZE / DROVER_GIT, else from PATH. */
@@ -46,7 +48,7 @@ export class FleetService {
     this.store = new FleetStore(join(deps.dataDir, 'fleet.db'));
     const log = deps.log.child({ component: 'fleet' });
     let sync: FleetSync | undefined;
-    this.manager = new FleetManager(this.store, { clusters: deps.clusters, online: () => sync?.online() ?? new Set(), now: deps.now, log, tools: toolsAt(tools) });
+    this.manager = new FleetManager(this.store, { clusters: deps.clusters, clustersVersion: deps.clustersVersion, online: () => sync?.online() ?? new Set(), now: deps.now, log, tools: toolsAt(tools) });
     sync = new FleetSync(this.manager, deps.sessions, deps.log);
     this.sync = sync;
     this.manager.onChange = () => sync.kick();

@@ -115,3 +115,28 @@ t.test('fleet store: garbage collection drops sets nothing refers to and their u
   t.equal((await store.pushArchive('web')).toString(), 'an archive', 'pushed archives keep their blobs');
   t.same(store.collectGarbage(), { sets: 0, blobs: 0, bytes: 0 }, 'a second run finds nothing');
 });
+
+t.test('fleet store: bundle history records each new revision and each new render error, oldest first, bounded', async (t) => {
+  const { normaliseManifests } = await import('./manifest-set.ts');
+  const { HISTORY_PER_BUNDLE } = await import('./fleet-store.ts');
+  const store = new FleetStore(join(t.testdir(), 'h.db'));
+  t.teardown(() => store.close());
+  const set = (v: string) => normaliseManifests([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'x' }, data: { v } }], { bundle: 'web' });
+  const v1 = set('1');
+  const v2 = set('2');
+  store.putBundle('web', 'push', v1.revision, {}, [{ clusterId: 'c1', set: v1 }, { clusterId: 'c2', set: v1 }], 1);
+  store.putBundle('web', 'push', v1.revision, {}, [{ clusterId: 'c1', set: v1 }], 2);
+  store.putBundleError('web', 'push', { code: 'HELM_RENDER_FAILED', message: 'boom' }, 3);
+  store.putBundleError('web', 'push', { code: 'HELM_RENDER_FAILED', message: 'boom' }, 4);
+  store.putBundle('web', 'git:apps', v2.revision, { warnings: ['w'] }, [{ clusterId: 'c1', set: v2 }], 5);
+  t.same(store.history('web'), [
+    { revision: v1.revision, source: 'push', clusters: 2, error: null, warnings: 0, at: 1 },
+    { revision: null, source: 'push', clusters: 0, error: { code: 'HELM_RENDER_FAILED', message: 'boom' }, warnings: 0, at: 3 },
+    { revision: v2.revision, source: 'git:apps', clusters: 1, error: null, warnings: 1, at: 5 },
+  ], 'the same revision or the same error again adds nothing');
+  for (let i = 0; i < HISTORY_PER_BUNDLE + 5; i++) store.putBundleError('web', 'push', { code: 'X', message: `e${i}` }, 10 + i);
+  t.equal(store.history('web').length, HISTORY_PER_BUNDLE);
+  t.equal(store.history('web').at(-1)?.error?.message, `e${HISTORY_PER_BUNDLE + 4}`);
+  store.deleteBundle('web');
+  t.same(store.history('web'), []);
+});

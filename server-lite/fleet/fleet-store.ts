@@ -36,16 +36,35 @@ const MIGRATIONS = [
   `CREATE TABLE fleet_pushes (
      name TEXT PRIMARY KEY, opts TEXT NOT NULL, archive_index TEXT NOT NULL, bundles TEXT NOT NULL,
      fingerprint TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
+  // What a bundle was over time (`drover bundle history`): each new revision and each failed render,
+  // the newest HISTORY_PER_BUNDLE kept.
+  `CREATE TABLE fleet_bundle_history (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, bundle TEXT NOT NULL, revision TEXT, source TEXT NOT NULL,
+     clusters INTEGER NOT NULL, error_code TEXT, error_message TEXT, warnings INTEGER NOT NULL, at INTEGER NOT NULL);
+   CREATE INDEX fleet_bundle_history_bundle ON fleet_bundle_history (bundle, id);`,
   // Outbox rows of the wrong shape: kept with the reason, their seq consumed (issue 14).
   `CREATE TABLE fleet_status_quarantine (
      agent_id TEXT NOT NULL, seq INTEGER NOT NULL, cluster_id TEXT NOT NULL, reason TEXT NOT NULL, raw TEXT NOT NULL,
      received_at INTEGER NOT NULL, PRIMARY KEY (agent_id, seq));`,
 ];
 
+/** History rows kept per bundle. */
+export const HISTORY_PER_BUNDLE = 100;
+
+/** One entry of `drover bundle history`: a new revision, or a source that failed to render. */
+export interface BundleHistoryRow {
+  revision: string | null;
+  source: string;
+  clusters: number;
+  error: { code: string; message: string } | null;
+  warnings: number;
+  at: number;
+}
+
 /** `drover bundle apply` as stored: the archive's options and the bundles it owns. */
 export interface PushRow {
   name: string;
-  opts: { namespace?: string | undefined; targets?: TargetCriteria[] | undefined };
+  opts: { namespace?: string | undefined; targets?: TargetCriteria[] | undefined; strict?: boolean | undefined };
   bundles: string[];
   /** The clusters-and-groups fingerprint it was last rendered for. */
   fingerprint: string;
@@ -80,6 +99,10 @@ export interface BundleSpec {
   defaultNamespace?: string | undefined;
   paused?: boolean | undefined;
   rolloutStrategy?: RolloutStrategy | undefined;
+  /** Take objects over from other bundles (fleet.yaml helm.takeOwnership). */
+  takeOwnership?: boolean | undefined;
+  /** What Drover ignored or could not match when it rendered this revision (bundle status shows them). */
+  warnings?: string[] | undefined;
 }
 
 export interface BundleRow {
@@ -169,6 +192,8 @@ export class FleetStore {
     const putSet = this.#stmt('INSERT OR IGNORE INTO fleet_sets (revision, chunk_index, objects) VALUES (?, ?, ?)');
     const chunked = new Map(targets.map((t) => [t.set.revision, { c: chunkManifestSet(t.set), n: t.set.objects.length }]));
     this.db.transaction(() => {
+      const before = this.#stmt('SELECT revision FROM fleet_bundles WHERE name = ?').get(name) as { revision: string | null } | undefined;
+      if (before?.revision !== revision) this.#history(name, { revision, source, clusters: new Set(targets.map((t) => t.clusterId)).size, error: null, warnings: spec.warnings?.length ?? 0, at: now });
       for (const { c, n } of chunked.values()) {
         for (const [sha, bytes] of c.blobs) putBlob.run(sha, bytes);
         putSet.run(c.revision, JSON.stringify(c.index), n);
@@ -184,14 +209,38 @@ export class FleetStore {
 
   /** Records why the latest source of a bundle failed; its last good revision and targets stay. */
   putBundleError(name: string, source: string, error: { code: string; message: string }, now: number): void {
+    const before = this.#stmt('SELECT error_code, error_message FROM fleet_bundles WHERE name = ?').get(name) as { error_code: string | null; error_message: string | null } | undefined;
+    if (before?.error_code !== error.code || before.error_message !== error.message.slice(0, 4096)) {
+      this.#history(name, { revision: null, source, clusters: 0, error, warnings: 0, at: now });
+    }
     this.#stmt(`INSERT INTO fleet_bundles (name, source, revision, spec, error_code, error_message, updated_at) VALUES (?, ?, NULL, '{}', ?, ?, ?)
       ON CONFLICT (name) DO UPDATE SET error_code = excluded.error_code, error_message = excluded.error_message, updated_at = excluded.updated_at`)
       .run(name, source, error.code, error.message.slice(0, 4096), now);
   }
 
+  #history(bundle: string, h: BundleHistoryRow): void {
+    this.#stmt('INSERT INTO fleet_bundle_history (bundle, revision, source, clusters, error_code, error_message, warnings, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(bundle, h.revision, h.source, h.clusters, h.error?.code ?? null, h.error?.message.slice(0, 4096) ?? null, h.warnings, h.at);
+    this.#stmt('DELETE FROM fleet_bundle_history WHERE bundle = ? AND id <= (SELECT id FROM fleet_bundle_history WHERE bundle = ? ORDER BY id DESC LIMIT 1 OFFSET ?)')
+      .run(bundle, bundle, HISTORY_PER_BUNDLE);
+  }
+
+  /** A bundle's history, oldest first. */
+  history(bundle: string): BundleHistoryRow[] {
+    return (this.#stmt('SELECT * FROM fleet_bundle_history WHERE bundle = ? ORDER BY id').all(bundle) as Row[]).map((r) => ({
+      revision: r.revision === null ? null : String(r.revision),
+      source: String(r.source),
+      clusters: Number(r.clusters),
+      error: r.error_code === null ? null : { code: String(r.error_code), message: String(r.error_message ?? '') },
+      warnings: Number(r.warnings),
+      at: Number(r.at),
+    }));
+  }
+
   deleteBundle(name: string): boolean {
     this.generation++;
     return this.db.transaction(() => {
+      this.#stmt('DELETE FROM fleet_bundle_history WHERE bundle = ?').run(name);
       this.#stmt('DELETE FROM fleet_targets WHERE bundle = ?').run(name);
       this.#stmt('DELETE FROM fleet_status_events WHERE bundle = ?').run(name);
       return this.#stmt('DELETE FROM fleet_bundles WHERE name = ?').run(name).changes > 0;

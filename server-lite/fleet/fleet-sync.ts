@@ -6,7 +6,8 @@
 // de-duplicated by (agent, seq) before acknowledging them. Bulk manifests ride streams, never
 // control messages. Each cycle is cheap when nothing changed: no stream is opened.
 import type { Logger } from 'pino';
-import { requestOverStream, type TunnelStream } from '../../protocol/index.ts';
+import type { TunnelStream } from '../../protocol/index.ts';
+import { agentCall, type AgentAnswer } from '../tunnel/agent-call.ts';
 import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
 import { canonicalJson, type ManifestSet } from './manifest-set.ts';
@@ -46,6 +47,7 @@ export function agentOptions(spec: BundleSpec, self = '', onCluster: readonly { 
     ...(spec.correctDrift === undefined ? {} : { correctDrift: spec.correctDrift }),
     ...(spec.comparePatches === undefined ? {} : { comparePatches: spec.comparePatches }),
     ...(spec.defaultNamespace === undefined ? {} : { defaultNamespace: spec.defaultNamespace }),
+    ...(spec.takeOwnership === true ? { takeOwnership: true } : {}),
     ...(spec.dependsOn === undefined ? {} : {
       dependsOn: spec.dependsOn.flatMap((x) => resolveDependsOn(self, x, onCluster).map((deploymentId) => ({ deploymentId, ...(x.acceptedStates ? { acceptedStates: x.acceptedStates } : {}) }))),
     }),
@@ -70,38 +72,12 @@ export interface FleetSession {
 }
 
 
-/** One JSON request over a fresh stream. */
-export async function fleetRequest(session: FleetSession, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  // A Buffer is sent as it is (bodies serialised once for many agents), anything else as JSON.
-  const stream = session.openStream(FLEET_TARGET, {});
-  const timer = setTimeout(() => stream.destroy(new Error(`no answer from the fleet agent within ${FLEET_SYNC_LIMITS.requestTimeoutMs} ms`)), FLEET_SYNC_LIMITS.requestTimeoutMs);
-  try {
-    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-    const r = await requestOverStream(stream, {
-      method, path,
-      headers: { host: 'drover-agent', ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }) },
-      ...(payload === undefined ? {} : { body: payload }),
-    });
-    if (r.kind !== 'response') throw new Error('the fleet agent answered with an upgrade');
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of r.response as AsyncIterable<Buffer>) {
-      size += c.length;
-      if (size > FLEET_SYNC_LIMITS.maxAnswerBytes) throw new Error('the fleet agent answer is too large');
-      chunks.push(c);
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
-    let json: unknown = text;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      // Keep the text for the error message.
-    }
-    return { status: r.response.statusCode ?? 0, json };
-  } finally {
-    clearTimeout(timer);
-    stream.destroy();
-  }
+/** One request to the fleet agent over a fresh stream (tunnel/agent-call.ts). */
+export function fleetRequest(session: FleetSession, method: string, path: string, body?: unknown): Promise<AgentAnswer> {
+  return agentCall((t, m) => session.openStream(t, m), FLEET_TARGET, method, path, body, {
+    timeoutMs: FLEET_SYNC_LIMITS.requestTimeoutMs,
+    maxAnswerBytes: FLEET_SYNC_LIMITS.maxAnswerBytes,
+  });
 }
 
 export class FleetSync {

@@ -63,7 +63,8 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 t.test('fleet.yaml: every documented Fleet option parses', async (t) => {
-  const f = parseFleetYaml(full, 'web/fleet.yaml');
+  const { fleetYaml: f, warnings } = parseFleetYaml(full, 'web/fleet.yaml');
+  t.same(warnings, [], 'every key of the full example is honoured');
   t.equal(f.helm?.valuesFiles?.[0], 'values-prod.yaml');
   t.equal(f.targetCustomizations?.length, 3);
   t.equal(f.targetCustomizations?.[0]?.clusterSelector?.matchExpressions?.[1]?.operator, 'DoesNotExist');
@@ -76,13 +77,16 @@ t.test('fleet.yaml: every documented Fleet option parses', async (t) => {
 });
 
 t.test('fleet.yaml: an empty file is an empty bundle configuration', async (t) => {
-  t.same(parseFleetYaml('', 'fleet.yaml'), {});
-  t.same(parseFleetYaml('# only a comment\n', 'fleet.yaml'), {});
+  t.same(parseFleetYaml('', 'fleet.yaml'), { fleetYaml: {}, warnings: [] });
+  t.same(parseFleetYaml('# only a comment\n', 'fleet.yaml'), { fleetYaml: {}, warnings: [] });
 });
 
-t.test('fleet.yaml: an unknown key is refused with FLEET_YAML_UNKNOWN_KEY naming the key path and file', async (t) => {
+t.test('fleet.yaml: an unknown key is a warning naming the key path, file and the near miss; --strict refuses it', async (t) => {
+  const r = parseFleetYaml('helm:\n  chart: x\n  valueFiles: [a.yaml]\n', 'apps/web/fleet.yaml');
+  t.same(r.fleetYaml, { helm: { chart: 'x' } }, 'ignored, as Fleet ignores it');
+  t.same(r.warnings, ['apps/web/fleet.yaml: unknown key "helm.valueFiles" (did you mean "valuesFiles"?) is ignored (as Fleet ignores it); `--strict` refuses it']);
   try {
-    parseFleetYaml('helm:\n  chart: x\n  valueFiles: [a.yaml]\n', 'apps/web/fleet.yaml');
+    parseFleetYaml('helm:\n  chart: x\n  valueFiles: [a.yaml]\n', 'apps/web/fleet.yaml', { strict: true });
     t.fail('accepted');
   } catch (e) {
     t.ok(e instanceof FleetError);
@@ -90,10 +94,58 @@ t.test('fleet.yaml: an unknown key is refused with FLEET_YAML_UNKNOWN_KEY naming
     t.equal(err.code, 'FLEET_YAML_UNKNOWN_KEY');
     t.equal(err.context.key, 'helm.valueFiles');
     t.equal(err.context.file, 'apps/web/fleet.yaml');
-    t.match(err.message, /apps\/web\/fleet\.yaml: unknown key "helm\.valueFiles"/);
+    t.match(err.message, /apps\/web\/fleet\.yaml: unknown key "helm\.valueFiles" \(did you mean "valuesFiles"\?\)/);
   }
-  t.equal(codeOf(() => parseFleetYaml('targetCustomizations:\n- name: a\n  clusterLabels: {}\n', 'f.yaml')), 'FLEET_YAML_UNKNOWN_KEY');
-  t.equal(codeOf(() => parseFleetYaml('defaultNamespce: x\n', 'f.yaml')), 'FLEET_YAML_UNKNOWN_KEY');
+  t.equal(codeOf(() => parseFleetYaml('targetCustomizations:\n- name: a\n  clusterLabels: {}\n', 'f.yaml', { strict: true })), 'FLEET_YAML_UNKNOWN_KEY');
+  t.match(parseFleetYaml('defaultNamespce: x\n', 'f.yaml').warnings[0], /did you mean "defaultNamespace"/);
+});
+
+t.test("fleet.yaml: Fleet's template with empty values and comment-only sections reads as unset", async (t) => {
+  const template = `# Fleet's fleet.yaml template, left mostly empty
+defaultNamespace: demo
+helm:
+  chart: ""
+  repo: ""
+  version: ""
+  releaseName: ""
+  values:
+    emptyIsData: ""
+kustomize:
+  # dir: overlays/dev
+yaml:
+diff:
+targetCustomizations:
+- name: dev
+  clusterSelector:
+    matchLabels: {env: dev}
+  helm:
+    chart: ""
+  kustomize:
+    dir: ""
+`;
+  const r = parseFleetYaml(template, 'fleet.yaml');
+  t.same(r.warnings, []);
+  t.same(r.fleetYaml, {
+    defaultNamespace: 'demo',
+    helm: { values: { emptyIsData: '' } },
+    targetCustomizations: [{ name: 'dev', clusterSelector: { matchLabels: { env: 'dev' } }, helm: {}, kustomize: {} }],
+  }, '"" and null are unset; values are user data and stay as written');
+});
+
+t.test("fleet.yaml: Fleet's options Drover does not implement: a warning when only the how changes, refused when the what would", async (t) => {
+  const r = parseFleetYaml('namespaceLabels: {team: a}\nhelm:\n  chart: ./c\n  force: true\n  timeoutSeconds: 60\ntargetCustomizationMode: FirstMatch\ntargetCustomizations:\n- clusterName: x\n  helm: {atomic: true}\n', 'f.yaml');
+  t.same(r.fleetYaml, { helm: { chart: './c' }, targetCustomizations: [{ clusterName: 'x', helm: {} }] });
+  t.same(r.warnings.map((w) => /"([^"]+)"/.exec(w)?.[1]), ['namespaceLabels', 'helm.force', 'helm.timeoutSeconds', 'targetCustomizations[0].helm.atomic']);
+  t.match(r.warnings[1], /f\.yaml: "helm\.force" is ignored: Drover applies with server-side apply/);
+  try {
+    parseFleetYaml('helm:\n  valuesFrom: [{configMapKeyRef: {name: v}}]\ntargetCustomizations:\n- clusterGroupSelector: {matchLabels: {a: b}}\npaused: maybe\n', 'f.yaml');
+    t.fail('accepted');
+  } catch (e) {
+    const err = e as FleetError;
+    t.equal(err.code, 'FLEET_YAML_UNSUPPORTED');
+    t.match(err.message, /"helm\.valuesFrom" is not supported: .*other values; "targetCustomizations\[0\]\.clusterGroupSelector" is not supported: .*; "paused": /, 'every problem at once');
+  }
+  t.equal(codeOf(() => parseFleetYaml('targetCustomizationMode: AllMatches\n', 'f.yaml')), 'FLEET_YAML_UNSUPPORTED');
 });
 
 t.test('fleet.yaml: invalid YAML is FLEET_YAML_INVALID with file, line and column', async (t) => {

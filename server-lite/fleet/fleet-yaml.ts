@@ -1,10 +1,13 @@
-// fleet.yaml: the schema (Rancher Fleet's option names) and the parser. Unlike Fleet, which silently
-// ignores keys it does not know, we refuse them with the key's path and the file (decision 0601):
-// a typo such as `valueFiles` must not deploy a chart with its defaults.
+// fleet.yaml: the schema (Rancher Fleet's option names) and the parser, reading a file as Fleet
+// does (decision 0803, which replaces 0601): `""` and null are unset; Fleet's keys that Drover does
+// not implement are ignored with a warning or refused with the reason (fleet-yaml-keys.ts); keys
+// nobody knows are warnings naming the closest known key, errors with `strict`. Every problem of a
+// file is reported at once, with the file and the key path.
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { FleetError } from './errors.ts';
 import { FLEET_LIMITS } from './limits.ts';
+import { didYouMean, dropUnset, keyPaths, removeAt, UNSUPPORTED_FLEET_KEYS } from './fleet-yaml-keys.ts';
 
 const labelSelector = z.strictObject({
   matchLabels: z.record(z.string(), z.string()).optional(),
@@ -31,6 +34,8 @@ const helmOptions = z.strictObject({
   releaseName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label').max(53).optional(),
   values: z.record(z.string(), z.unknown()).optional(),
   valuesFiles: z.array(z.string().min(1)).optional(),
+  /** Take objects over from other bundles (decision 0805); top level only. */
+  takeOwnership: z.boolean().optional(),
 });
 export type HelmOptions = z.infer<typeof helmOptions>;
 
@@ -107,8 +112,23 @@ function dotted(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
 }
 
-/** Parses and validates one fleet.yaml. `file` names it in every error (a path relative to the repo). */
-export function parseFleetYaml(text: string, file: string): FleetYaml {
+export interface ParsedFleetYaml {
+  fleetYaml: FleetYaml;
+  /** What Drover ignored, each naming the file and key path (shown at apply and in bundle status). */
+  warnings: string[];
+}
+
+/** Every option name of the schema and of Fleet's keys Drover knows of, for "did you mean". */
+const KNOWN_NAMES = [
+  ...new Set([
+    ...[fleetYamlSchema, helmOptions, kustomizeOptions, yamlOptions, targetCustomization, dependsOn, comparePatch, partition, rolloutStrategy, labelSelector].flatMap((o) => Object.keys(o.shape)),
+    'enabled', 'force', 'comparePatches',
+    ...Object.keys(UNSUPPORTED_FLEET_KEYS).map((k) => k.split('.').pop() ?? k),
+  ]),
+];
+
+/** Parses and validates one fleet.yaml. `file` names it in every error and warning (a path relative to the repo). */
+export function parseFleetYaml(text: string, file: string, opts: { strict?: boolean } = {}): ParsedFleetYaml {
   if (Buffer.byteLength(text) > FLEET_LIMITS.maxFleetYamlBytes) {
     throw new FleetError('FLEET_YAML_INVALID', `${file}: larger than ${FLEET_LIMITS.maxFleetYamlBytes} bytes`, { file });
   }
@@ -119,20 +139,47 @@ export function parseFleetYaml(text: string, file: string): FleetYaml {
     const where = at ? `:${at.line}:${at.col}` : '';
     throw new FleetError('FLEET_YAML_INVALID', `${file}${where}: ${(yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`, { file });
   }
-  const raw: unknown = doc.toJS() ?? {};
-  const parsed = fleetYamlSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const unknownKey = parsed.error.issues.find((i) => i.code === 'unrecognized_keys');
-  if (unknownKey && unknownKey.code === 'unrecognized_keys') {
-    const key = dotted([...unknownKey.path, unknownKey.keys[0] ?? '']);
-    const more = unknownKey.keys.length > 1 ? ` (and ${unknownKey.keys.slice(1).join(', ')})` : '';
-    throw new FleetError(
-      'FLEET_YAML_UNKNOWN_KEY',
-      `${file}: unknown key "${key}"${more}; Drover refuses keys it does not know (see docs/fleet.md for the options)`,
-      { file, key },
-    );
+  const raw: unknown = dropUnset(doc.toJS() ?? {});
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new FleetError('FLEET_YAML_SCHEMA', `${file}: a fleet.yaml is a mapping of options`, { file, key: '' });
   }
-  const issue = parsed.error.issues[0];
-  const key = issue ? dotted(issue.path) : '';
-  throw new FleetError('FLEET_YAML_SCHEMA', `${file}: ${key ? `"${key}": ` : ''}${issue?.message ?? 'invalid'}`, { file, key });
+  const warnings: string[] = [];
+  const refused: string[] = [];
+  for (const k of keyPaths(raw)) {
+    const treatment = UNSUPPORTED_FLEET_KEYS[k.path];
+    if (!treatment) continue;
+    if (treatment.when && !treatment.when(k.value)) {
+      removeAt(raw, k.concrete); // the value Drover does anyway (e.g. targetCustomizationMode: FirstMatch)
+      continue;
+    }
+    if (treatment.action === 'refuse') refused.push(`"${k.concrete}" is not supported: ${treatment.reason}`);
+    else warnings.push(`${file}: "${k.concrete}" is ignored: ${treatment.reason}`);
+    removeAt(raw, k.concrete);
+  }
+  const unknown: string[] = [];
+  for (let round = 0; round < 20; round++) {
+    const parsed = fleetYamlSchema.safeParse(raw);
+    const unrecognized = parsed.success ? [] : parsed.error.issues.filter((i) => i.code === 'unrecognized_keys');
+    if (parsed.success || unrecognized.length === 0) {
+      const schemaProblems = parsed.success ? [] : parsed.error.issues.map((i) => (i.path.length > 0 ? `"${dotted(i.path)}": ${i.message}` : i.message));
+      const problems = [...refused, ...(opts.strict ? unknown.map((u) => `unknown key ${u}`) : []), ...schemaProblems];
+      if (problems.length > 0) {
+        const code = refused.length > 0 ? 'FLEET_YAML_UNSUPPORTED' : opts.strict && unknown.length > 0 ? 'FLEET_YAML_UNKNOWN_KEY' : 'FLEET_YAML_SCHEMA';
+        const firstKey = /^(?:unknown key )?"([^"]+)"/.exec(problems[0] ?? '')?.[1] ?? '';
+        throw new FleetError(code, `${file}: ${problems.join('; ')}`, { file, key: firstKey });
+      }
+      if (!opts.strict) for (const u of unknown) warnings.push(`${file}: unknown key ${u} is ignored (as Fleet ignores it); \`--strict\` refuses it`);
+      return { fleetYaml: (parsed.success ? parsed.data : {}) as FleetYaml, warnings };
+    }
+    for (const issue of unrecognized) {
+      if (issue.code !== 'unrecognized_keys') continue;
+      for (const key of issue.keys) {
+        const concrete = dotted([...issue.path, key]);
+        const near = didYouMean(key, KNOWN_NAMES);
+        unknown.push(`"${concrete}"${near ? ` (did you mean "${near}"?)` : ''}`);
+        removeAt(raw, concrete);
+      }
+    }
+  }
+  throw new FleetError('FLEET_YAML_SCHEMA', `${file}: too many unknown keys`, { file });
 }

@@ -96,3 +96,14 @@ export function parseSelectorString(text: string): LabelSelector {
   }
   return matchExpressions.length > 0 ? { matchLabels, matchExpressions } : { matchLabels };
 }
+
+/** A selector as Kubernetes' selector text (the inverse of parseSelectorString); `(everything)` for an empty one. */
+export function formatSelector(s: LabelSelector): string {
+  const terms = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of s.matchExpressions ?? []) {
+    if (e.operator === 'Exists') terms.push(e.key);
+    else if (e.operator === 'DoesNotExist') terms.push(`!${e.key}`);
+    else terms.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
+  }
+  return terms.length > 0 ? terms.join(',') : '(everything)';
+}

@@ -1,9 +1,9 @@
 // What changed between two manifest sets of one (bundle, cluster): the server sends an agent that
 // reconnects at revision `from` only this delta to reach `to` (issue 6: resume, send only what
-// changed). Applying checks both ends: the base must be `from` and the result must hash to `to`,
-// so a delta applied to the wrong base is refused instead of producing a third, unknown state.
-import { FleetError } from './errors.ts';
-import { revisionOf, sha256, canonicalJson, type ManifestEntry, type ManifestSet } from './manifest-set.ts';
+// changed). The agent applies it (agents/fleet/manifest-delta.ts) and checks both ends: the base must
+// be `from` and the result must hash to `to` (test/integration/fleet-delta.test.ts: the round trip
+// through the agent's code, for random edits).
+import type { ManifestEntry, ManifestSet } from './manifest-set.ts';
 
 export interface ManifestDelta {
   from: string;
@@ -20,20 +20,4 @@ export function diffManifestSets(from: ManifestSet, to: ManifestSet): ManifestDe
   const keep = new Set(to.objects.map((e) => e.id));
   const removals = from.objects.filter((e) => !keep.has(e.id)).map((e) => e.id);
   return { from: from.revision, to: to.revision, upserts, removals };
-}
-
-export function applyManifestDelta(base: ManifestSet, delta: ManifestDelta): ManifestSet {
-  if (base.revision !== delta.from) {
-    throw new FleetError('DELTA_MISMATCH', `delta is from revision ${delta.from.slice(0, 12)} but the base is ${base.revision.slice(0, 12)}; send the full set`);
-  }
-  const byId = new Map(base.objects.map((e) => [e.id, e]));
-  for (const id of delta.removals) byId.delete(id);
-  for (const e of delta.upserts) {
-    if (sha256(canonicalJson(e.object)) !== e.sha256) throw new FleetError('DELTA_MISMATCH', `delta object ${e.id} does not match its hash`);
-    byId.set(e.id, e);
-  }
-  const objects = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const revision = revisionOf(objects);
-  if (revision !== delta.to) throw new FleetError('DELTA_MISMATCH', `applying the delta gives revision ${revision.slice(0, 12)}, not ${delta.to.slice(0, 12)}; send the full set`);
-  return { revision, objects };
 }

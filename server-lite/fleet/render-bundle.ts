@@ -1,7 +1,9 @@
 // Renders one bundle for each of its target clusters, all or nothing: the first failure throws a
 // FleetError naming the bundle and target, and no partial result is returned, so a bad revision
 // never replaces a good one. Renderer choice per target: Helm when a chart is named or Chart.yaml
-// exists; else kustomize when kustomize.dir is set or kustomization.yaml exists; else plain YAML.
+// exists, followed by kustomize over its output when the target's kustomize directory holds a
+// kustomization.yaml (as Fleet does); else kustomize when kustomize.dir is set or kustomization.yaml
+// exists; else plain YAML.
 // Targets with equal inputs render once (for Helm: equal final values), a few renders at a time.
 import { assertNoEscapingLinks } from './bundle-files.ts';
 import type { DiscoveredBundle } from './discovery.ts';
@@ -10,15 +12,18 @@ import { FLEET_LIMITS } from './limits.ts';
 import { canonicalJson, normaliseManifests, type JsonObject, type ManifestSet } from './manifest-set.ts';
 import { renderHelm, valuesFor } from './render-helm.ts';
 import { renderKustomize } from './render-kustomize.ts';
+import { kustomizeHelmOutput, kustomizesHelmOutput } from './render-helm-kustomize.ts';
 import { hasFile, renderPlainYaml } from './render-yaml.ts';
 import type { TargetDeployment } from './targeting.ts';
 import type { RenderTools } from './tools.ts';
 import type { Values } from './values.ts';
 
-export type RendererKind = 'helm' | 'kustomize' | 'yaml';
+export type RendererKind = 'helm' | 'helm+kustomize' | 'kustomize' | 'yaml';
 
 export function rendererFor(bundle: DiscoveredBundle, target: TargetDeployment): RendererKind {
-  if (target.options.helm?.chart !== undefined || hasFile(bundle.dir, 'Chart.yaml')) return 'helm';
+  if (target.options.helm?.chart !== undefined || hasFile(bundle.dir, 'Chart.yaml')) {
+    return kustomizesHelmOutput(bundle.dir, target.options.kustomizeDir) ? 'helm+kustomize' : 'helm';
+  }
   if (target.options.kustomizeDir !== undefined || hasFile(bundle.dir, 'kustomization.yaml') || hasFile(bundle.dir, 'kustomization.yml')) {
     return 'kustomize';
   }
@@ -47,8 +52,11 @@ async function run(bundle: DiscoveredBundle, job: Job, tools: RenderTools): Prom
   const { target } = job;
   const targetName = target.cluster.name;
   let objects: JsonObject[];
-  if (job.renderer === 'helm') {
+  if (job.renderer === 'helm' || job.renderer === 'helm+kustomize') {
     objects = await renderHelm({ dir: bundle.dir, bundle: bundle.name, target: targetName, options: target.options, values: job.values ?? {}, tools });
+    if (job.renderer === 'helm+kustomize') {
+      objects = await kustomizeHelmOutput({ dir: bundle.dir, kustomizeDir: target.options.kustomizeDir, helmObjects: objects, bundle: bundle.name, target: targetName, tools });
+    }
   } else if (job.renderer === 'kustomize') {
     objects = await renderKustomize({ dir: bundle.dir, kustomizeDir: target.options.kustomizeDir, bundle: bundle.name, target: targetName, tools });
   } else {
@@ -73,7 +81,7 @@ export async function renderBundle(
   for (const target of targets) {
     const renderer = rendererFor(bundle, target);
     let values: Values | undefined;
-    if (renderer === 'helm') {
+    if (renderer === 'helm' || renderer === 'helm+kustomize') {
       try {
         values = await valuesFor({ dir: bundle.dir, bundle: bundle.name, options: target.options, clusterName: target.cluster.name, clusterLabels: target.cluster.labels });
       } catch (e) {

@@ -20,10 +20,10 @@ const clusters = [{ id: 'c1', name: 'one', labels: {} }];
 const noTools = toolsAt({ helm: '/nonexistent/helm', kustomize: '/nonexistent/kustomize' });
 
 t.test('render source: outcomes sorted by bundle; a bad fleet.yaml fails only its bundle', async (t) => {
-  const dir = tree({ 'a/fleet.yaml': 'bogus: 1\n', 'b/fleet.yaml': '', 'b/cm.yaml': cm('b'), 'c/fleet.yaml': '', 'c/cm.yaml': cm('c') });
+  const dir = tree({ 'a/fleet.yaml': 'paused: maybe\n', 'b/fleet.yaml': '', 'b/cm.yaml': cm('b'), 'c/fleet.yaml': '', 'c/cm.yaml': cm('c') });
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const out = await renderSource({ root: dir, prefix: 's', clusters, groups: [], tools: noTools });
-  t.same(out.map((o) => (o.ok ? [o.result.name, 'ok'] : [o.name, o.error.code])), [['s-a', 'FLEET_YAML_UNKNOWN_KEY'], ['s-b', 'ok'], ['s-c', 'ok']]);
+  t.same(out.map((o) => (o.ok ? [o.result.name, 'ok'] : [o.name, o.error.code])), [['s-a', 'FLEET_YAML_SCHEMA'], ['s-b', 'ok'], ['s-c', 'ok']]);
 });
 
 t.test('render source: the bundle revision changes exactly when rendered content changes', async (t) => {

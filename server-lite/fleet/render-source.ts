@@ -18,6 +18,8 @@ export interface RenderedBundle {
   targets: RenderedTarget[];
   excluded: { clusterId: string; customization: string }[];
   unmatchedCustomizations: string[];
+  /** fleet.yaml keys ignored and targets that match no cluster: shown at apply and in bundle status. */
+  warnings: string[];
 }
 
 export type BundleOutcome = { ok: true; result: RenderedBundle } | { ok: false; name: string; path: string; error: FleetError };
@@ -54,6 +56,11 @@ export async function renderDiscovered(input: {
           targets,
           excluded: resolution.excluded,
           unmatchedCustomizations: resolution.unmatchedCustomizations,
+          warnings: [
+            ...bundle.warnings,
+            ...resolution.warnings,
+            ...(targets.length === 0 ? [`bundle ${bundle.name} targets no cluster`] : []),
+          ],
         },
       });
     } catch (e) {
@@ -76,9 +83,11 @@ export async function renderSource(input: {
   groups: readonly ClusterGroup[];
   targets?: readonly TargetCriteria[] | undefined;
   defaultNamespace?: string | undefined;
+  /** Unknown fleet.yaml keys are errors instead of warnings (`--strict`). */
+  strict?: boolean | undefined;
   tools: RenderTools;
 }): Promise<BundleOutcome[]> {
-  const scan = await scanBundles(input.root, { paths: input.paths, prefix: input.prefix });
+  const scan = await scanBundles(input.root, { paths: input.paths, prefix: input.prefix, strict: input.strict });
   assertNoDependencyCycle(scan.bundles.map((b) => ({ name: b.name, dependsOn: b.fleetYaml.dependsOn })));
   const rendered = await renderDiscovered({ ...input, bundles: scan.bundles });
   const failed: BundleOutcome[] = scan.failed.map((f) => ({ ok: false, ...f }));

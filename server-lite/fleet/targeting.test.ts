@@ -31,7 +31,7 @@ targetCustomizations:
     clusterSelector: { matchLabels: { env: mars } }
 `,
   'fleet.yaml',
-);
+).fleetYaml;
 
 t.test('targeting: without targets every cluster is targeted and the first matching customization wins', async (t) => {
   const r = resolveTargets({ bundle: 'web', fleetYaml, clusters, groups });
@@ -58,22 +58,22 @@ t.test('targeting: a customization that matches no cluster is reported, not sile
 });
 
 t.test('targeting: explicit targets restrict clusters; doNotDeploy excludes and is reported', async (t) => {
-  const fy = parseFleetYaml('targetCustomizations:\n- name: skip\n  clusterName: edge-2\n  doNotDeploy: true\n', 'fleet.yaml');
+  const fy = parseFleetYaml('targetCustomizations:\n- name: skip\n  clusterName: edge-2\n  doNotDeploy: true\n', 'fleet.yaml').fleetYaml;
   const r = resolveTargets({ bundle: 'web', fleetYaml: fy, targets: [{ name: 'edge', clusterSelector: { matchLabels: { env: 'edge' } } }], clusters, groups });
   t.same(r.deployments.map((d) => d.cluster.id), ['c-edge-1']);
   t.same(r.excluded, [{ clusterId: 'c-edge-2', customization: 'skip' }]);
 });
 
-t.test('targeting: a bundle target that matches no cluster fails with TARGET_NO_MATCH naming bundle and target', async (t) => {
-  try {
-    resolveTargets({ bundle: 'web', fleetYaml: {}, targets: [{ name: 'mars', clusterSelector: { matchLabels: { env: 'mars' } } }], clusters, groups });
-    t.fail('accepted');
-  } catch (e) {
-    t.ok(e instanceof FleetError);
-    t.equal((e as FleetError).code, 'TARGET_NO_MATCH');
-    t.same((e as FleetError).context, { bundle: 'web', target: 'mars' });
-    t.match((e as FleetError).message, /bundle web: target mars matches no cluster/);
-  }
+t.test('targeting: a target that matches no cluster is allowed, as in Fleet, with a warning naming what the user wrote', async (t) => {
+  const r = resolveTargets({
+    bundle: 'web',
+    fleetYaml: {},
+    targets: [{ name: 'target-1', clusterSelector: { matchLabels: { env: 'mars' } } }, { name: 'target-2', clusterSelector: { matchLabels: { env: 'edge' } } }],
+    clusters,
+    groups,
+  });
+  t.same(r.deployments.map((d) => d.cluster.id), ['c-edge-1', 'c-edge-2'], 'the other target still deploys');
+  t.same(r.warnings, ['bundle web: target "selector env=mars" matches no cluster'], 'the selector, not target-1');
   t.throws(() => resolveTargets({ bundle: 'web', fleetYaml: {}, targets: [{ clusterGroup: 'nope' }], clusters, groups }), { code: 'TARGET_NO_MATCH' }, 'unknown group');
   t.throws(
     () => resolveTargets({ bundle: 'web', fleetYaml: {}, targets: [{ clusterSelector: { matchExpressions: [{ key: 'a', operator: 'In', values: [] }] } }], clusters, groups }),
@@ -99,7 +99,7 @@ t.test('targeting: property: every cluster lands in exactly one of deployments, 
   fc.assert(
     fc.property(clusterArb, (cs) => {
       const infos = cs.map((c) => ({ id: c.id, name: c.id, labels: { env: c.env, ...(c.skip ? { skip: 'y' } : {}) } }));
-      const fy = parseFleetYaml('targetCustomizations:\n- clusterSelector: {matchLabels: {skip: "y"}}\n  doNotDeploy: true\n', 'f');
+      const fy = parseFleetYaml('targetCustomizations:\n- clusterSelector: {matchLabels: {skip: "y"}}\n  doNotDeploy: true\n', 'f').fleetYaml;
       const targeted = infos.filter((c) => c.labels.env !== 'lab');
       const targets = targeted.length > 0 ? [{ clusterSelector: { matchExpressions: [{ key: 'env', operator: 'NotIn' as const, values: ['lab'] }] } }] : undefined;
       const r = resolveTargets({ bundle: 'b', fleetYaml: fy, targets, clusters: infos, groups: [] });

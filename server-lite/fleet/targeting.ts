@@ -4,7 +4,7 @@
 // A bundle target that matches no cluster is an error; a customization that matches none is reported.
 import { FleetError } from './errors.ts';
 import type { FleetYaml, LabelSelector, TargetCustomization } from './fleet-yaml.ts';
-import { matchesSelector, validateSelector, type Labels } from './label-selector.ts';
+import { formatSelector, matchesSelector, validateSelector, type Labels } from './label-selector.ts';
 
 export interface ClusterInfo {
   id: string;
@@ -50,6 +50,8 @@ export interface TargetResolution {
   excluded: { clusterId: string; customization: string }[];
   /** Customizations that matched no targeted cluster: reported so a typo in a selector is visible. */
   unmatchedCustomizations: string[];
+  /** Targets that match no cluster, naming what the user wrote (Fleet allows them; so do we). */
+  warnings: string[];
 }
 
 /** With no explicit targets a bundle goes to every cluster (Fleet's default group matches all). */
@@ -58,6 +60,16 @@ export const ALL_CLUSTERS: readonly TargetCriteria[] = Object.freeze([{ name: 'a
 function label(c: TargetCriteria, index: number): string {
   return c.name ?? `#${index}`;
 }
+
+/** What the user wrote for a target: its selector, cluster name or group (for messages). */
+export function describeCriteria(c: TargetCriteria): string {
+  const parts: string[] = [];
+  if (c.clusterName !== undefined) parts.push(`cluster=${c.clusterName}`);
+  if (c.clusterGroup !== undefined) parts.push(`group=${c.clusterGroup}`);
+  if (c.clusterSelector !== undefined) parts.push(`selector ${formatSelector(c.clusterSelector)}`);
+  return parts.length > 0 ? `"${parts.join(', ')}"` : `"${c.name ?? 'unnamed'}"`;
+}
+
 
 /** True when every criterion the target sets matches; a target that sets none matches nothing. */
 export function matchesTarget(c: TargetCriteria, cluster: ClusterInfo, groups: ReadonlyMap<string, ClusterGroup>): boolean {
@@ -117,18 +129,18 @@ export function resolveTargets(input: {
   customizations.forEach((c, i) => validateCriteria(c, `bundle ${bundle}: targetCustomization ${label(c, i)}`, groups, bundle));
 
   const clusters = [...input.clusters].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // As in Fleet, a target may match nothing (yet): the bundle then deploys to fewer clusters, and
+  // the warning names what the user wrote.
+  const warnings: string[] = [];
   if (explicit) {
     targets.forEach((t, i) => {
       if (!clusters.some((c) => matchesTarget(t, c, groups))) {
-        throw new FleetError('TARGET_NO_MATCH', `bundle ${bundle}: target ${label(t, i)} matches no cluster; check its selector, group or name`, {
-          bundle,
-          target: label(t, i),
-        });
+        warnings.push(`bundle ${bundle}: target ${describeCriteria(t)} matches no cluster`);
       }
     });
   }
   const used = new Set<number>();
-  const result: TargetResolution = { deployments: [], excluded: [], unmatchedCustomizations: [] };
+  const result: TargetResolution = { deployments: [], excluded: [], unmatchedCustomizations: [], warnings };
   for (const cluster of clusters) {
     if (!targets.some((t) => matchesTarget(t, cluster, groups))) continue;
     const index = customizations.findIndex((c) => matchesTarget(c, cluster, groups));

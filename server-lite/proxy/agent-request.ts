@@ -1,9 +1,10 @@
-// One small JSON exchange with a cluster agent over a tunnel stream (targets `http:drover-rbac`,
-// `http:drover-facts`): the server's own requests, as opposed to the proxied user requests. Bounded
-// in time and size; any failure rejects, and callers retry on their next cycle.
-import { requestOverStream } from '../../protocol/index.ts';
+// One small JSON exchange with a cluster agent (targets `http:drover-rbac`, `http:drover-facts`),
+// through the one agent call (tunnel/agent-call.ts). Callers decide with agent-refusal.ts whether
+// a failure is worth retrying.
 import { LIMITS } from '../limits.ts';
 import type { SessionHandle } from '../tunnel/session-registry.ts';
+import { agentCall } from '../tunnel/agent-call.ts';
+import { NoStreamsError } from './agent-refusal.ts';
 
 /** Stream targets the cluster agent serves besides `http:kube-apiserver` (docs/api.md). */
 export const AGENT_TARGETS = Object.freeze({
@@ -21,38 +22,7 @@ export async function agentJson(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; json: unknown }> {
-  if (!session.openStream) throw new Error('this session cannot open streams');
-  const stream = session.openStream(target, {});
-  const timer = setTimeout(() => stream.destroy(new Error(`no answer from the agent within ${LIMITS.agentRequestTimeoutMs} ms`)), LIMITS.agentRequestTimeoutMs);
-  try {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const result = await requestOverStream(stream, {
-      method,
-      path,
-      headers: {
-        host: 'drover-agent',
-        ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-      },
-      ...(payload === undefined ? {} : { body: payload }),
-    });
-    if (result.kind !== 'response') throw new Error('the agent answered with an upgrade');
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of result.response as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_ANSWER_BYTES) throw new Error('the agent answer is too large');
-      chunks.push(chunk);
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
-    let json: unknown = text;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      // Not JSON: keep the text for the error message.
-    }
-    return { status: result.response.statusCode ?? 0, json };
-  } finally {
-    clearTimeout(timer);
-    stream.destroy();
-  }
+  const open = session.openStream;
+  if (!open) throw new NoStreamsError();
+  return agentCall((t, m) => open(t, m), target, method, path, body, { timeoutMs: LIMITS.agentRequestTimeoutMs, maxAnswerBytes: MAX_ANSWER_BYTES });
 }

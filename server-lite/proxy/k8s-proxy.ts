@@ -15,12 +15,16 @@ import { authenticateUser } from '../auth/guard.ts';
 import type { Principal } from '../auth/principal.ts';
 import { clusterGroup, globalGroup, kubeUser } from '../rbac/desired.ts';
 import { forwardHeaders, kubeVerb, parseProxyUrl, responseHeaders } from './request-shape.ts';
+import { checkImpersonation, readImpersonation } from './impersonation.ts';
+import type { ClusterRole, GlobalRole } from '../store/store.ts';
 
 /** OPEN metadata keys the cluster agent reads (docs/api.md, "Proxy"). */
 export const IDENTITY_METADATA = Object.freeze({ user: 'drover-user', groups: 'drover-groups' } as const);
 
 interface Admitted {
   principal: Principal;
+  /** The Drover user a global admin acts as (kubectl --as), if any. */
+  impersonated: string | undefined;
   clusterId: string;
   path: string;
   stream: TunnelStream;
@@ -28,28 +32,59 @@ interface Admitted {
 
 export function createK8sProxy(ctx: ServerContext) {
   /** Authenticates, authorises and opens the stream; throws ServerErrors for the refusals. */
-  async function admit(req: IncomingMessage, onPrincipal: (p: Principal) => void): Promise<Admitted> {
+  /** The identity a request runs as on the cluster: the caller's, or (admins, --as) a Drover user's. */
+  async function identityFor(req: IncomingMessage, principal: Principal, clusterId: string, onImpersonated: (user: string) => void) {
+    const asked = readImpersonation(req);
+    let user = principal.user;
+    let globalRole: GlobalRole = principal.globalRole;
+    let onlyGroups: string[] | undefined;
+    if (asked) {
+      const target = checkImpersonation(principal.user, principal.globalRole, asked);
+      const record = await ctx.store.getUser(target.user);
+      if (!record) throw new ServerError('IMPERSONATION_FORBIDDEN', `--as ${target.user}: no Drover user of that name (see drover user list)`);
+      onImpersonated(record.name);
+      user = record.name;
+      globalRole = record.globalRole;
+      onlyGroups = target.groups;
+    }
+    const bindings = await ctx.store.listBindings({ clusterId, userName: user });
+    const visible = globalRole === 'admin' || bindings.length > 0;
+    const groups = onlyGroups ?? ['drover:authenticated', globalGroup(globalRole), ...bindings.map((b) => clusterGroup(b.role as ClusterRole))];
+    return { user, visible, groups, impersonated: asked ? user : undefined };
+  }
+
+  async function admit(req: IncomingMessage, onPrincipal: (p: Principal) => void, onImpersonated: (user: string) => void): Promise<Admitted> {
     const target = parseProxyUrl(req.url ?? '');
     if (!target) throw new ServerError('NOT_FOUND', `no such resource: ${req.url ?? ''}`);
     const principal = await authenticateUser(ctx, req);
     onPrincipal(principal);
-    const bindings = await ctx.store.listBindings({ clusterId: target.clusterId, userName: principal.user });
-    const visible = principal.globalRole === 'admin' || bindings.length > 0;
+    const id = await identityFor(req, principal, target.clusterId, onImpersonated);
     // Invisible and non-existent clusters answer alike, so ids cannot be probed.
-    if (!visible || !(await ctx.store.getCluster(target.clusterId))) {
-      throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${target.clusterId} that you may see`);
+    if (!id.visible || !(await ctx.store.getCluster(target.clusterId))) {
+      const who = id.impersonated ? `that user ${id.impersonated} may see` : 'that you may see';
+      throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${target.clusterId} ${who}`);
     }
     const session = ctx.sessions.clusterSession(target.clusterId);
     if (!session?.openStream) throw new ServerError('CLUSTER_UNAVAILABLE', `the agent of cluster ${target.clusterId} is not connected`);
-    const groups = ['drover:authenticated', globalGroup(principal.globalRole), ...bindings.map((b) => clusterGroup(b.role))];
     const stream = session.openStream(KUBE_API_TARGET, {
-      [IDENTITY_METADATA.user]: kubeUser(principal.user),
-      [IDENTITY_METADATA.groups]: JSON.stringify(groups),
+      [IDENTITY_METADATA.user]: kubeUser(id.user),
+      [IDENTITY_METADATA.groups]: JSON.stringify(id.groups),
     });
-    return { principal, clusterId: target.clusterId, path: target.path, stream };
+    return { principal, impersonated: id.impersonated, clusterId: target.clusterId, path: target.path, stream };
   }
 
-  function record(p: Principal | undefined, clusterId: string | null, method: string, path: string, status: number, at: number, t0: number, kind: 'request' | 'upgrade' = 'request', code?: string): void {
+  function record(
+    p: Principal | undefined,
+    impersonated: string | undefined,
+    clusterId: string | null,
+    method: string,
+    path: string,
+    status: number,
+    at: number,
+    t0: number,
+    kind: 'request' | 'upgrade' = 'request',
+    code?: string,
+  ): void {
     ctx.metrics.proxyRequests.inc({ kind, result: code ?? `${Math.floor(status / 100)}xx` });
     ctx.audit.record({
       at,
@@ -60,6 +95,7 @@ export function createK8sProxy(ctx: ServerContext) {
       path: path.split('?')[0] ?? path,
       status,
       latencyMs: Math.round((performance.now() - t0) * 10) / 10,
+      ...(impersonated ? { impersonated } : {}),
     });
   }
 
@@ -68,16 +104,17 @@ export function createK8sProxy(ctx: ServerContext) {
     const t0 = performance.now();
     const method = req.method ?? 'GET';
     let principal: Principal | undefined;
+    let impersonated: string | undefined;
     const parsed = parseProxyUrl(req.url ?? '');
     let admitted: Admitted;
     try {
-      admitted = await admit(req, (p) => (principal = p));
+      admitted = await admit(req, (p) => (principal = p), (u) => (impersonated = u));
     } catch (err) {
       const e = err instanceof ServerError ? err : new ServerError('INTERNAL');
       if (!(err instanceof ServerError)) ctx.log.error({ err }, 'proxy admission failed');
       req.resume();
       sendProxyError(res, e);
-      record(principal, parsed?.clusterId ?? null, method, parsed?.path ?? req.url ?? '', e.status, at, t0, 'request', e.code);
+      record(principal, impersonated, parsed?.clusterId ?? null, method, parsed?.path ?? req.url ?? '', e.status, at, t0, 'request', e.code);
       return;
     }
     const { stream, clusterId, path } = admitted;
@@ -95,14 +132,14 @@ export function createK8sProxy(ctx: ServerContext) {
       res.writeHead(status, responseHeaders(upstream.headers));
       // Watches and `logs -f`: flush each chunk as it comes (no buffering on our side).
       res.flushHeaders();
-      record(principal, clusterId, method, path, status, at, t0);
+      record(principal, impersonated, clusterId, method, path, status, at, t0);
       upstream.on('error', () => res.destroy());
       upstream.pipe(res);
     } catch (err) {
       stream.destroy();
       const e = err instanceof ServerError ? err : new ServerError('UPSTREAM_FAILED', `the request to cluster ${clusterId} failed: ${(err as Error).message}`);
       sendProxyError(res, e);
-      record(principal, clusterId, method, path, e.status, at, t0, 'request', e.code);
+      record(principal, impersonated, clusterId, method, path, e.status, at, t0, 'request', e.code);
     }
   }
 
@@ -111,15 +148,16 @@ export function createK8sProxy(ctx: ServerContext) {
     const t0 = performance.now();
     const method = req.method ?? 'GET';
     let principal: Principal | undefined;
+    let impersonated: string | undefined;
     const parsed = parseProxyUrl(req.url ?? '');
     socket.on('error', () => socket.destroy());
     let admitted: Admitted;
     try {
-      admitted = await admit(req, (p) => (principal = p));
+      admitted = await admit(req, (p) => (principal = p), (u) => (impersonated = u));
     } catch (err) {
       const e = err instanceof ServerError ? err : new ServerError('INTERNAL');
       writeRawError(socket, e);
-      record(principal, parsed?.clusterId ?? null, method, parsed?.path ?? req.url ?? '', e.status, at, t0, 'upgrade', e.code);
+      record(principal, impersonated, parsed?.clusterId ?? null, method, parsed?.path ?? req.url ?? '', e.status, at, t0, 'upgrade', e.code);
       return;
     }
     const { stream, clusterId, path } = admitted;
@@ -136,7 +174,7 @@ export function createK8sProxy(ctx: ServerContext) {
         if (result.kind === 'response' && /^(transfer-encoding|content-length|connection)$/i.test(name)) continue;
         lines.push(`${name}: ${r.rawHeaders[i + 1] ?? ''}`);
       }
-      record(principal, clusterId, method, path, status, at, t0, 'upgrade');
+      record(principal, impersonated, clusterId, method, path, status, at, t0, 'upgrade');
       if (result.kind === 'upgrade') {
         socket.write(`${lines.join('\r\n')}\r\n\r\n`);
         if (result.head.length > 0) socket.write(result.head);
@@ -152,11 +190,37 @@ export function createK8sProxy(ctx: ServerContext) {
       stream.destroy();
       const e = err instanceof ServerError ? err : new ServerError('UPSTREAM_FAILED', `the upgrade to cluster ${clusterId} failed: ${(err as Error).message}`);
       writeRawError(socket, e);
-      record(principal, clusterId, method, path, e.status, at, t0, 'upgrade', e.code);
+      record(principal, impersonated, clusterId, method, path, e.status, at, t0, 'upgrade', e.code);
     }
   }
 
   return { handleRequest, handleUpgrade };
+}
+
+const STATUS_REASONS: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  413: 'RequestEntityTooLarge',
+  503: 'ServiceUnavailable',
+};
+
+/**
+ * The proxy's own refusals as a Kubernetes Status (so kubectl and client-go print the message, e.g.
+ * `Error from server (Forbidden): …`), carrying Drover's `{"error":{"code","message"}}` too.
+ */
+export function proxyErrorBody(e: ServerError): Record<string, unknown> {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: e.message,
+    reason: STATUS_REASONS[e.status] ?? 'InternalError',
+    code: e.status,
+    ...errorBody(e.code, e.message),
+  };
 }
 
 function sendProxyError(res: ServerResponse, e: ServerError): void {
@@ -164,14 +228,14 @@ function sendProxyError(res: ServerResponse, e: ServerError): void {
     res.destroy();
     return;
   }
-  const text = JSON.stringify(errorBody(e.code, e.message));
+  const text = JSON.stringify(proxyErrorBody(e));
   res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
 function writeRawError(socket: Duplex, e: ServerError): void {
   if (!socket.writable) return socket.destroy() as unknown as void;
-  const text = JSON.stringify(errorBody(e.code, e.message));
+  const text = JSON.stringify(proxyErrorBody(e));
   socket.end(
     `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
   );

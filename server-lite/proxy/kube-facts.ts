@@ -1,43 +1,65 @@
 // Pulls the cluster agent's Kubernetes facts (version, nodes with capacity, allocatable and
-// conditions, recent Warning events) over `http:drover-facts` when it connects and then every
-// LIMITS.kubeFactsIntervalMs, and keeps the latest in the store so `cluster get` shows them while
-// the cluster is offline too. (The protocol's `facts` message is fixed-shape and small; this needs
-// no new control-message kind.)
+// conditions, recent Warning events) over `http:drover-facts` when it connects, on `cluster get`
+// (refreshWithin), and in the background every LIMITS.kubeFactsIntervalMs with jitter per cluster,
+// and keeps the latest in the store so `cluster get` shows them while the cluster is offline too.
+// (The protocol's `facts` message is fixed-shape and small; this needs no new control-message
+// kind.) Failures back off; an agent that does not serve the target is asked again only when it
+// reconnects (decision 0800), so idle clusters cost no timer each.
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../../protocol/index.ts';
 import type { ClusterSync } from '../context.ts';
 import { LIMITS } from '../limits.ts';
 import type { Store } from '../store/store.ts';
 import type { SessionRegistry } from '../tunnel/session-registry.ts';
+import { ClusterScheduler, type WorkOutcome } from '../sync/cluster-scheduler.ts';
 import { agentJson, AGENT_TARGETS } from './agent-request.ts';
+import { AgentAnswerError, classifyAgentFailure } from './agent-refusal.ts';
+
+export interface KubeFactsOptions {
+  /** Timers for the background refresh and retries (tests pass a ManualClock). */
+  clock?: Clock;
+  /** A number in [0, 1), for jitter. */
+  random?: () => number;
+}
 
 export class KubeFactsPoller implements ClusterSync {
   readonly #store: Store;
   readonly #sessions: SessionRegistry;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #inFlight = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #random: () => number;
+  readonly #inFlight = new Map<string, Promise<WorkOutcome>>();
+  readonly #scheduler: ClusterScheduler;
 
-  constructor(store: Store, sessions: SessionRegistry, log: Logger, now: () => number) {
+  constructor(store: Store, sessions: SessionRegistry, log: Logger, now: () => number, opts: KubeFactsOptions = {}) {
     this.#store = store;
     this.#sessions = sessions;
     this.#log = log.child({ component: 'kube-facts' });
     this.#now = now;
+    this.#random = opts.random ?? Math.random;
+    this.#scheduler = new ClusterScheduler({
+      clock: opts.clock ?? systemClock,
+      random: this.#random,
+      backoff: { baseMs: LIMITS.kubeFactsRetryBaseMs, maxMs: LIMITS.kubeFactsIntervalMs },
+      concurrency: LIMITS.clusterSyncConcurrency,
+      run: (id) => this.#pull(id),
+    });
   }
 
-  start(): void {
-    this.#timer = setInterval(() => {
-      for (const s of this.#sessions.list()) if (s.role === 'cluster') void this.refresh(s.clusterId);
-    }, LIMITS.kubeFactsIntervalMs);
-    this.#timer.unref();
-  }
+  /** Nothing periodic to start: each cluster's refresh is scheduled after its last pull. */
+  start(): void {}
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#scheduler.stop();
   }
 
   kick(clusterId: string): void {
-    setImmediate(() => void this.refresh(clusterId));
+    this.#scheduler.kick(clusterId);
+  }
+
+  /** Clusters with a pull scheduled. */
+  get scheduled(): number {
+    return this.#scheduler.scheduled;
   }
 
   /** Refreshes, but resolves after `ms` at the latest (the refresh goes on in the background). */
@@ -47,18 +69,32 @@ export class KubeFactsPoller implements ClusterSync {
     clearTimeout(timer);
   }
 
+  /** Pulls now (one pull per cluster at a time). */
   async refresh(clusterId: string): Promise<void> {
+    await this.#pull(clusterId);
+  }
+
+  #pull(clusterId: string): Promise<WorkOutcome> {
+    let p = this.#inFlight.get(clusterId);
+    if (p === undefined) {
+      p = this.#pullOnce(clusterId).finally(() => this.#inFlight.delete(clusterId));
+      this.#inFlight.set(clusterId, p);
+    }
+    return p;
+  }
+
+  async #pullOnce(clusterId: string): Promise<WorkOutcome> {
     const session = this.#sessions.clusterSession(clusterId);
-    if (!session || this.#inFlight.has(clusterId)) return;
-    this.#inFlight.add(clusterId);
+    if (!session) return { kind: 'park' };
     try {
       const { status, json } = await agentJson(session, AGENT_TARGETS.facts, 'GET', '/v1/facts');
-      if (status !== 200 || typeof json !== 'object' || json === null) throw new Error(`agent answered ${status}`);
+      if (status !== 200 || typeof json !== 'object' || json === null) throw new AgentAnswerError(status, '');
       await this.#store.setKubeFacts(clusterId, { ...(json as Record<string, unknown>), collectedAt: new Date(this.#now()).toISOString() });
+      // Jittered so clusters that connected together do not refresh together.
+      return { kind: 'done', againInMs: Math.round(LIMITS.kubeFactsIntervalMs * (0.75 + this.#random() / 2)) };
     } catch (err) {
       this.#log.debug({ clusterId, err: (err as Error).message }, 'cannot read Kubernetes facts from the agent');
-    } finally {
-      this.#inFlight.delete(clusterId);
+      return classifyAgentFailure(err) === 'not-served' ? { kind: 'park' } : { kind: 'retry' };
     }
   }
 }

@@ -1,66 +1,78 @@
-// The Kubernetes RBAC objects a cluster should hold for its Drover role bindings (pure). Drover's
-// three cluster roles become ClusterRoles; each role with at least one user becomes one
-// ClusterRoleBinding listing those users; global admins reach every cluster as owners through the
-// `drover:global:admin` group. The cluster agent applies exactly this set and deletes any other
-// object carrying MANAGED_LABEL, so unbinding a user removes them on the next sync.
+// The Kubernetes RBAC objects a cluster should hold for its Drover role bindings (pure). The
+// ClusterRoles come from the role model (role-model.ts); each ClusterRole a Drover role grants
+// cluster-wide gets one ClusterRoleBinding listing the users holding such a role, each ClusterRole
+// granted per namespace one RoleBinding template (no namespace: the cluster agent copies it into
+// every namespace but the protected ones, also as namespaces appear). Global admins reach every
+// cluster as owners through the `drover:global:admin` group. The cluster agent applies exactly this
+// set and deletes any other object carrying MANAGED_LABEL, so unbinding a user removes them on the
+// next sync.
 import { createHash } from 'node:crypto';
 import type { ClusterRole, RoleBinding } from '../store/store.ts';
+import { CLUSTER_ROLES } from '../store/store.ts';
+import {
+  EXCEPT_NAMESPACES_ANNOTATION,
+  MANAGED_LABEL,
+  MANAGED_VALUE,
+  PROTECTED_NAMESPACES,
+  ROLE_DEFINITIONS,
+  ROLE_GRANTS,
+  ROLE_NAMES,
+} from './role-model.ts';
 
-export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_VALUE = 'drover';
+export { MANAGED_LABEL, MANAGED_VALUE } from './role-model.ts';
 
 /** Kubernetes user name of a Drover user (prefixed, so no Drover name can pose as a Kubernetes one). */
 export const kubeUser = (name: string): string => `drover:user:${name}`;
 export const globalGroup = (role: string): string => `drover:global:${role}`;
 export const clusterGroup = (role: string): string => `drover:cluster:${role}`;
 
-const READ = ['get', 'list', 'watch'];
-
-const RULES: Record<ClusterRole, unknown[]> = {
-  'cluster-owner': [
-    { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
-    { nonResourceURLs: ['*'], verbs: ['*'] },
-  ],
-  // Workloads and their configuration, everything else read-only: no RBAC, no CRDs, no nodes.
-  'cluster-member': [
-    { apiGroups: ['', 'apps', 'batch', 'autoscaling', 'networking.k8s.io', 'policy', 'discovery.k8s.io'], resources: ['*'], verbs: ['*'] },
-    { apiGroups: ['*'], resources: ['*'], verbs: READ },
-    { nonResourceURLs: ['*'], verbs: ['get'] },
-  ],
-  'read-only': [
-    { apiGroups: ['*'], resources: ['*'], verbs: READ },
-    { nonResourceURLs: ['*'], verbs: ['get'] },
-  ],
-};
-
-export const roleObjectName = (role: ClusterRole): string => `drover-${role}`;
-
 export interface RbacObject {
   apiVersion: 'rbac.authorization.k8s.io/v1';
-  kind: 'ClusterRole' | 'ClusterRoleBinding';
-  metadata: { name: string; labels: Record<string, string> };
+  kind: 'ClusterRole' | 'ClusterRoleBinding' | 'RoleBinding';
+  metadata: { name: string; labels: Record<string, string>; annotations?: Record<string, string> };
   [field: string]: unknown;
 }
 
-const meta = (name: string) => ({ name, labels: { [MANAGED_LABEL]: MANAGED_VALUE } });
+const API = 'rbac.authorization.k8s.io/v1';
+const meta = (name: string, labels: Record<string, string> = {}) => ({ name, labels: { ...labels, [MANAGED_LABEL]: MANAGED_VALUE } });
+const roleRef = (name: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name });
+const userSubject = (u: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: kubeUser(u) });
 
 export function desiredRbac(bindings: readonly RoleBinding[]): RbacObject[] {
   const out: RbacObject[] = [];
-  for (const role of Object.keys(RULES) as ClusterRole[]) {
-    out.push({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta(roleObjectName(role)), rules: RULES[role] });
+  for (const def of ROLE_DEFINITIONS) {
+    const role: RbacObject = { apiVersion: API, kind: 'ClusterRole', metadata: meta(def.name, def.labels) };
+    // An aggregated role's rules belong to the controller-manager: we never send `rules` for it.
+    if (def.aggregate) role.aggregationRule = { clusterRoleSelectors: def.aggregate };
+    else role.rules = def.rules ?? [];
+    out.push(role);
   }
-  const binding = (name: string, role: ClusterRole, subjects: unknown[]): RbacObject => ({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
+  out.push({
+    apiVersion: API,
     kind: 'ClusterRoleBinding',
-    metadata: meta(name),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleObjectName(role) },
-    subjects,
+    metadata: meta('drover-global-admin'),
+    roleRef: roleRef(ROLE_NAMES.owner),
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: globalGroup('admin') }],
   });
-  out.push(binding('drover-global-admin', 'cluster-owner', [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: globalGroup('admin') }]));
-  for (const role of Object.keys(RULES) as ClusterRole[]) {
-    const users = [...new Set(bindings.filter((b) => b.role === role).map((b) => b.userName))].sort();
+  const usersOf = (pick: (role: ClusterRole) => readonly string[], clusterRole: string): string[] =>
+    [...new Set(bindings.filter((b) => pick(b.role).includes(clusterRole)).map((b) => b.userName))].sort();
+  const clusterWide = [...new Set(CLUSTER_ROLES.flatMap((r) => ROLE_GRANTS[r].clusterWide))];
+  for (const name of clusterWide) {
+    const users = usersOf((r) => ROLE_GRANTS[r].clusterWide, name);
     if (users.length === 0) continue;
-    out.push(binding(roleObjectName(role), role, users.map((u) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: kubeUser(u) }))));
+    out.push({ apiVersion: API, kind: 'ClusterRoleBinding', metadata: meta(name), roleRef: roleRef(name), subjects: users.map(userSubject) });
+  }
+  const perNamespace = [...new Set(CLUSTER_ROLES.flatMap((r) => ROLE_GRANTS[r].perNamespace))];
+  for (const name of perNamespace) {
+    const users = usersOf((r) => ROLE_GRANTS[r].perNamespace, name);
+    if (users.length === 0) continue;
+    out.push({
+      apiVersion: API,
+      kind: 'RoleBinding',
+      metadata: { ...meta(name), annotations: { [EXCEPT_NAMESPACES_ANNOTATION]: PROTECTED_NAMESPACES.join(',') } },
+      roleRef: roleRef(name),
+      subjects: users.map(userSubject),
+    });
   }
   return out;
 }

@@ -102,4 +102,11 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE clusters ADD COLUMN kube_facts TEXT;
     `,
   },
+  {
+    version: 3,
+    description: 'audit: the user a global admin impersonated through the proxy',
+    sql: `
+      ALTER TABLE audit ADD COLUMN impersonated TEXT;
+    `,
+  },
 ]);

@@ -41,6 +41,7 @@ const auditFrom = (r: Row): AuditRecord => ({
   path: String(r.path),
   status: Number(r.status),
   latencyMs: Number(r.latency_ms),
+  ...(r.impersonated == null ? {} : { impersonated: String(r.impersonated) }),
   prevHash: String(r.prev_hash),
   hash: String(r.hash),
 });
@@ -135,11 +136,11 @@ export class SqliteIdentity {
 
   appendAudit(rows: readonly AuditRecord[]): void {
     const stmt = this.#db.prepare(
-      `INSERT INTO audit (seq, at, user_name, idp, cluster_id, verb, path, status, latency_ms, prev_hash, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit (seq, at, user_name, idp, cluster_id, verb, path, status, latency_ms, prev_hash, hash, impersonated)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#db.transaction(() => {
-      for (const a of rows) stmt.run(a.seq, a.at, a.user, a.idp, a.clusterId, a.verb, a.path, a.status, a.latencyMs, a.prevHash, a.hash);
+      for (const a of rows) stmt.run(a.seq, a.at, a.user, a.idp, a.clusterId, a.verb, a.path, a.status, a.latencyMs, a.prevHash, a.hash, a.impersonated ?? null);
     })();
   }
 

@@ -119,6 +119,8 @@ export interface AuditFields {
   path: string;
   status: number;
   latencyMs: number;
+  /** The Drover user a global admin acted as (kubectl --as), else absent. */
+  impersonated?: string | null;
 }
 
 export interface AuditRecord extends AuditFields {
@@ -156,6 +158,12 @@ export interface Store {
 
   getCluster(id: string): Promise<ClusterRecord | undefined>;
   listClusters(): Promise<ClusterRecord[]>;
+  /**
+   * A number that changes whenever a cluster is added or its name or labels change, so callers can
+   * reuse what they derived from listClusters() (the fleet's targeting fingerprint) while it holds.
+   * Optional: without it callers re-derive every time.
+   */
+  clustersVersion?(): number;
   /** Merge-patch: a null value removes the label. Returns the updated cluster, or undefined. */
   patchClusterLabels(id: string, patch: Record<string, string | null>): Promise<ClusterRecord | undefined>;
   listNodes(filter?: { clusterId?: string }): Promise<NodeRecord[]>;

@@ -1,6 +1,7 @@
 // Runs one agent's tunnel once the WebSocket is open: the protocol session (HELLO, ping/pong with
 // dead-peer detection, control messages) from protocol/, registration in the session registry
 // (newest wins), lastSeen on every frame, and facts into the store.
+import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { attachWebSocket, type ControlMessage } from '../../protocol/index.ts';
 import type { ServerContext } from '../context.ts';
@@ -8,15 +9,29 @@ import { LIMITS } from '../limits.ts';
 import type { AgentRecord } from '../store/store.ts';
 import { SERVER_CLOSE_CODES, type CloseReason, type SessionHandle, type SessionInfo } from './session-registry.ts';
 
-export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentRecord, info: SessionInfo): SessionHandle {
-  const log = ctx.log.child({ agentId: agent.id, clusterId: agent.clusterId, role: info.role, session: info.id });
+/**
+ * The server waits longer for an agent's HELLO than the protocol default (10 s): in a reconnect
+ * storm an agent's HELLO can queue behind many TLS handshakes on either end, and cutting it off
+ * only makes it come back. The admission slot it holds meanwhile bounds how many wait.
+ */
+const SESSION_LIMITS = Object.freeze({ helloTimeoutMs: LIMITS.sessionHelloTimeoutMs });
+
+/** `handshakeDone` is called once when the HELLO exchange ends (ready or closed): admission slot. */
+export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentRecord, info: SessionInfo, handshakeDone: () => void = () => {}): SessionHandle {
+  // A pino child logger per session is a few hundred bytes held for the tunnel's life; most idle
+  // tunnels log only their connect and close, so the child is made when a session first logs.
+  let child: Logger | undefined;
+  const log = (): Logger => (child ??= ctx.log.child({ agentId: agent.id, clusterId: agent.clusterId, role: info.role, session: info.id }));
   const session = attachWebSocket(ws, {
     side: 'server',
     peer: { role: 'server', version: ctx.version },
+    limits: SESSION_LIMITS,
     // During shutdown every session ends with GOING_AWAY on purpose: not worth 10k warnings.
     logger: {
-      debug: (obj, msg) => log.debug(obj, msg),
-      warn: (obj, msg) => (ctx.closing ? log.debug(obj, msg) : log.warn(obj, msg)),
+      debug: (obj, msg) => {
+        if (ctx.log.isLevelEnabled('debug')) log().debug(obj, msg);
+      },
+      warn: (obj, msg) => (ctx.closing ? ctx.log.isLevelEnabled('debug') && log().debug(obj, msg) : log().warn(obj, msg)),
     },
   });
   const handle: SessionHandle = {
@@ -40,22 +55,22 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
   const budget = ctx.frameBudgets.acquire(agent.id, performance.now());
   ws.prependListener('message', (data: unknown) => {
     if (session.state === 'closed' || !Buffer.isBuffer(data) || budget.admit(data, performance.now())) return;
-    log.warn({ burst: LIMITS.agentFrameBurst, perSecond: LIMITS.agentFramesPerSecond }, 'agent exceeded its frame budget; closing the tunnel');
+    log().warn({ burst: LIMITS.agentFrameBurst, perSecond: LIMITS.agentFramesPerSecond }, 'agent exceeded its frame budget; closing the tunnel');
     ws.pause();
     session.close('RATE_LIMITED', `more than ${LIMITS.agentFrameBurst} OPEN/PING/CONTROL frames at once or ${LIMITS.agentFramesPerSecond}/s`);
   });
   session.on('message', (message: ControlMessage) => {
     if (message.kind === 'facts') {
       // Facts are small and change rarely: write them through.
-      ctx.store.recordFacts(agent.id, message.body, ctx.clock.now()).catch((err: unknown) => log.error({ err }, 'recording facts failed'));
+      ctx.store.recordFacts(agent.id, message.body, ctx.clock.now()).catch((err: unknown) => log().error({ err }, 'recording facts failed'));
     } else if (message.kind === 'error') {
-      log.warn({ code: message.body.code, message: message.body.message }, 'agent reported an error');
+      log().warn({ code: message.body.code, message: message.body.message }, 'agent reported an error');
     }
   });
   session.on('close', (closeInfo) => {
     budget.release();
     const wasCurrent = ctx.sessions.remove(handle);
-    log.info({ code: closeInfo.code, closeCode: closeInfo.closeCode, remote: closeInfo.remote, message: closeInfo.message, wasCurrent }, 'tunnel closed');
+    log().info({ code: closeInfo.code, closeCode: closeInfo.closeCode, remote: closeInfo.remote, message: closeInfo.message, wasCurrent }, 'tunnel closed');
   });
   // The socket may close without the session noticing first (ws 'close' feeds it); belt and braces.
   ws.on('close', () => {
@@ -63,10 +78,13 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
     ctx.sessions.remove(handle);
   });
 
+  session.once('ready', handshakeDone);
+  session.once('close', handshakeDone);
   const replaced = ctx.sessions.add(handle);
   ctx.lastSeen.mark(agent.id, info.since);
   // A cluster agent came (back): push it what it missed (RBAC) and ask it for fresh facts.
   if (info.role === 'cluster') session.once('ready', () => ctx.clusterSyncs.forEach((s) => s.kick(agent.clusterId)));
-  log.info({ protocol: info.protocol, remote: info.remoteAddress, replaced: replaced?.id }, 'tunnel connected');
+  // Same fields as the child's, without keeping a child for the tunnel's life.
+  ctx.log.info({ agentId: agent.id, clusterId: agent.clusterId, role: info.role, session: info.id, protocol: info.protocol, remote: info.remoteAddress, replaced: replaced?.id }, 'tunnel connected');
   return handle;
 }

@@ -50,7 +50,11 @@ export function createTunnelEndpoint(ctx: ServerContext) {
   async function admit(req: IncomingMessage, socket: Duplex, head: Buffer, seen: { agentId?: string }, at: number, t0: number): Promise<void> {
     checkUpgradeRequest(req);
     if (ctx.closing) throw new ServerError('OVERLOADED', 'the server is shutting down', retryAfterSeconds(ctx.unit()));
+    // Held until the session's HELLO exchange ends (ready or closed), not just until the 101: in a
+    // reconnect storm, thousands of admitted-but-silent sockets would otherwise hit the HELLO
+    // timeout on a busy server; beyond the limit agents get 503 + Retry-After and come back later.
     const release = ctx.limiters.upgrades.tryAcquire();
+    let handedOver = false;
     if (!release) {
       ctx.metrics.shed.inc({ kind: 'upgrade' });
       throw new ServerError('OVERLOADED', undefined, retryAfterSeconds(ctx.unit()));
@@ -80,6 +84,7 @@ export function createTunnelEndpoint(ctx: ServerContext) {
         ws.once('close', () => open.delete(ws));
         ctx.metrics.upgrades.inc({ result: 'ok' });
         auditUpgrade(req, at, t0, 101, agent.id);
+        handedOver = true;
         runAgentSession(ctx, ws, agent, {
           id: randomUUID(),
           agentId: agent.id,
@@ -89,10 +94,10 @@ export function createTunnelEndpoint(ctx: ServerContext) {
           since: ctx.clock.now(),
           remoteAddress: req.socket.remoteAddress ?? 'unknown',
           protocol,
-        });
+        }, release);
       });
     } finally {
-      release();
+      if (!handedOver) release();
     }
   }
 

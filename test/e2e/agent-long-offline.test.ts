@@ -9,7 +9,7 @@ import { startServer as startServerInProcess, type RunningServer } from '../../s
 import { runAgent } from '../../agents/common/run-agent.ts';
 import { parseRunConfig } from '../../agents/common/config.ts';
 import { AgentStore } from '../../agents/common/store.ts';
-import { readStatus } from '../../agents/common/read-status.ts';
+import { readStatus } from '../../cli/agent-status.ts';
 import { rotate } from '../../agents/common/server-api.ts';
 import { transportFor } from '../../agents/common/https-client.ts';
 import { silentLogger } from '../../agents/common/logger.ts';

@@ -19,8 +19,9 @@ t.test('agent refusals', async (t) => {
   const server = await startServer(serverDir);
   t.teardown(() => server.proc.stop());
   const registrations = async (): Promise<number> => counterTotal((await serverGet(server, '/metrics')).body, REGISTRATIONS);
+  // As a person runs it: no DROVER_LOG_LEVEL, so no structured log lines, only the final message.
   const register = (token: string, dataDir: string) =>
-    drover(['agent', 'register', '--server', server.url, '--token', token, '--data-dir', path.join(dir, dataDir)]);
+    drover(['agent', 'register', '--server', server.url, '--token', token, '--data-dir', path.join(dir, dataDir)], { DROVER_LOG_LEVEL: '' });
 
   await t.test('wrong CA hash: exit 5, the server saw no registration, nothing stored', async (t) => {
     const good = await createToken(serverDir);
@@ -29,6 +30,7 @@ t.test('agent refusals', async (t) => {
     const r = await register(bad, 'wrong-ca');
     t.equal(r.exitCode, 5, r.stderr);
     t.match(r.stderr, 'CA_MISMATCH');
+    t.notMatch(r.stderr, /^\{/m, 'one clear message for a person, no JSON log line (issue 24)');
     t.notMatch(r.stderr + r.stdout, good.split('.')[1]!, 'the secret is not echoed');
     t.notOk(fs.existsSync(path.join(dir, 'wrong-ca')), 'no data dir was created');
     t.equal(await registrations(), before, 'no registration reached the server');

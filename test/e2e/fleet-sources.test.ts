@@ -383,4 +383,30 @@ t.test('fleet sources: cluster groups, push webhook, a chart that stops renderin
     t.same((await status('rt-tagged'))?.clusters, [], 'the bundle targets no cluster again');
     t.equal(await commitOf('rt'), head, 'all of it without a new commit');
   });
+  await t.test("Fleet's own GitRepo and ClusterGroup YAML: applied as they are, shown back as a GitRepo", async (t) => {
+    write(path.join(repo, 'imported/cm.yaml'), cm('imported', 'by: fleet-yaml'));
+    write(path.join(repo, 'imported/fleet.yaml'), 'defaultNamespace: fleet-src\n');
+    await commit('a path for the imported GitRepo');
+    const file = path.join(dir, 'fleet-objects.yaml');
+    writeFileSync(file, [
+      'apiVersion: fleet.cattle.io/v1alpha1\nkind: ClusterGroup\nmetadata: {name: only-b, namespace: fleet-default}\nspec: {selector: {matchLabels: {site: b}}}',
+      `apiVersion: fleet.cattle.io/v1alpha1\nkind: GitRepo\nmetadata: {name: imp, namespace: fleet-default}\nspec:\n  repo: ${repoUrl}\n  branch: main\n  paths: [imported]\n  pollingInterval: 1h\n  serviceAccount: deployer\n  targets: [{name: b, clusterGroup: only-b}]`,
+    ].join('\n---\n'));
+    const applied = await admin(['gitrepo', 'apply', '-f', file]);
+    t.equal(applied.exitCode, 0, applied.stderr);
+    t.match(applied.stderr, /warning: .*spec\.serviceAccount is ignored/, 'what Drover ignores is said');
+    await waitFor('imported Ready on site-b only', readyOn('imp-imported', [B.id]), 60_000);
+    t.equal(await cmData(B, 'imported', 'by'), 'fleet-yaml');
+    t.ok(await absent(A, 'imported'), 'the ClusterGroup from the file decided');
+    const back = await admin(['gitrepo', 'get', 'imp', '-o', 'yaml']);
+    t.equal(back.exitCode, 0, back.stderr);
+    t.match(back.stdout, /kind: GitRepo[\s\S]*pollingInterval: 3600s[\s\S]*clusterGroup: only-b/);
+    const refused = path.join(dir, 'refused.yaml');
+    writeFileSync(refused, `apiVersion: fleet.cattle.io/v1alpha1\nkind: GitRepo\nmetadata: {name: priv}\nspec: {repo: ${repoUrl}, clientSecretName: creds}\n`);
+    const no = await admin(['gitrepo', 'apply', '-f', refused]);
+    t.equal(no.exitCode, 1);
+    t.match(no.stderr, /nothing applied:[\s\S]*clientSecretName is not supported/);
+    t.notOk(await gitrepo('priv'), 'nothing was created');
+    t.equal((await admin(['gitrepo', 'delete', 'imp'])).exitCode, 0);
+  });
 });

@@ -228,17 +228,22 @@ t.test('fleet: gitrepo bundles targeted, offline drift correction, revision afte
     const pushed = path.join(dir, 'pushed');
     write(path.join(pushed, 'fleet.yaml'), 'helmm: {chart: x}\n');
     write(path.join(pushed, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pushed, namespace: fleet-demo}\n');
-    const unknown = await admin(['bundle', 'apply', pushed, '--name', 'pushed']);
+    const unknown = await admin(['bundle', 'apply', pushed, '--name', 'pushed', '--strict']);
     t.equal(unknown.exitCode, 1);
-    t.match(unknown.stderr, /FLEET_YAML_UNKNOWN_KEY/, 'an unknown fleet.yaml key is named');
+    t.match(unknown.stderr, /FLEET_YAML_UNKNOWN_KEY.*"helmm".*did you mean "helm"/, 'with --strict an unknown fleet.yaml key is refused, naming the near miss');
 
     write(path.join(pushed, 'fleet.yaml'), 'defaultNamespace: fleet-demo\n');
-    const nomatch = await admin(['bundle', 'apply', pushed, '--name', 'pushed', '--target', 'env=nowhere']);
-    t.equal(nomatch.exitCode, 1);
-    t.match(nomatch.stderr, /TARGET_NO_MATCH/, 'a target matching nothing is refused');
+    const nomatch = await admin(['bundle', 'apply', pushed, '--name', 'nowhere', '--target', 'env=nowhere']);
+    t.equal(nomatch.exitCode, 0, 'a target matching nothing is allowed, as in Fleet');
+    t.match(nomatch.stderr, /warning: bundle nowhere: target "selector env=nowhere" matches no cluster/, 'with a warning naming the selector');
+    const listed = await admin(['bundle', 'list']);
+    t.match(listed.stdout, /nowhere\s+\S+\s+Pending\s+0\/0\s+2 warning\(s\)/, 'bundle list does not call it Ready');
+    t.equal((await admin(['bundle', 'delete', 'nowhere'])).exitCode, 0);
 
     const ok = await admin(['bundle', 'apply', pushed, '--name', 'pushed', '--target', 'env=edge']);
     t.equal(ok.exitCode, 0, ok.stderr);
+    const history = JSON.parse((await admin(['bundle', 'history', 'pushed', '--json'])).stdout) as { revision: string | null; error: { code: string } | null; clusters: number }[];
+    t.same(history.map((h) => [h.error?.code ?? 'stored', h.clusters]), [['FLEET_YAML_UNKNOWN_KEY', 0], ['stored', 2]], 'bundle history: the refused source, then the revision stored for both clusters');
     await waitFor('pushed Ready', allReady('pushed', 2), 60_000);
     const del = await admin(['bundle', 'delete', 'pushed']);
     t.equal(del.exitCode, 0);

@@ -3,7 +3,7 @@
 // upgrades end to end (watch, logs -f, exec, port-forward); Kubernetes RBAC propagated from Drover
 // role bindings decides (read-only cannot create; unbinding removes access; a binding made while
 // the cluster is offline applies after it reconnects); a user without a role on cluster B never
-// reaches B's agent; a client's Impersonate-* gives nothing; every call is audited and
+// reaches B's agent; a user's Impersonate-* is refused with a message; every call is audited and
 // `audit verify` finds a tampered row.
 import t from 'tap';
 import path from 'node:path';
@@ -124,7 +124,7 @@ t.test('proxy: kubectl through the server to two clusters, RBAC, audit', async (
     pf.kill();
   });
 
-  t.test('read-only user: get works, create is refused by Kubernetes RBAC, Impersonate-* gives nothing', async (t) => {
+  t.test('read-only user: get works, create is refused by Kubernetes RBAC, --as is refused by the server', async (t) => {
     const created = await admin(['user', 'create', 'alice', '--password-stdin'], 'alice-password');
     t.equal(created.exitCode, 0, String(created.stderr));
     t.equal((await admin(['role', 'bind', 'alice', '--cluster', A.id, '--role', 'read-only'])).exitCode, 0);
@@ -137,7 +137,7 @@ t.test('proxy: kubectl through the server to two clusters, RBAC, audit', async (
     for (const as of [['--as', 'admin'], ['--as', 'system:admin', '--as-group', 'system:masters']]) {
       const r = await kubectl(kc, ...as, 'create', 'configmap', 'alice-cm2');
       t.not(r.exitCode, 0, `${as.join(' ')} does not help`);
-      t.match(String(r.stderr), /forbidden/i);
+      t.match(String(r.stderr), /may not impersonate/, 'a message, not a silent drop (decision 0802)');
       t.notMatch(String(r.stderr), /created/);
     }
     const check = await kubectl(adminA, 'get', 'configmap', 'alice-cm2');

@@ -56,6 +56,7 @@ t.test('fleet agent: apply, readiness and drift on a real cluster', async (t) =>
     const shop = r.deployments.find((d) => d.id === 'shop');
     t.same(shop?.corrected.sort(), ['Deployment shop/api', 'Deployment shop/web'], 'both corrected in one pass');
     t.equal(kubectl('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}'), '2', 'replicas back to 2');
+    t.equal(kubectl('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.metadata.labels.drover\\.dev/bundle}'), 'bundle-shop', 'the correction keeps the bundle label');
     t.ok(kubectl('get', 'deployment', 'api', '-n', 'shop', '-o', 'name').includes('api'), 'api exists again');
     await until('Ready again', () => stateOf('shop', 'Ready'));
   });
@@ -95,5 +96,56 @@ t.test('fleet agent: apply, readiness and drift on a real cluster', async (t) =>
     await until('Ready', () => stateOf('big', 'Ready'), 120_000);
     t.equal(kubectl('get', 'configmaps', '-n', 'big', '-o', 'name').split('\n').filter((l) => l.includes('blob-')).length, 26);
     t.equal(store.deployment('big')?.manifests.length, 27, 'read back whole from SQLite');
+  });
+  await t.test('ownership: every object names its bundle; a second bundle cannot take it, deleting one bundle never prunes the other\'s', async (t) => {
+    const shared = configMap('shared', 'owners', { by: 'a' });
+    store.acceptDesired(desired('own-a', 'a1', [namespace('owners'), shared, configMap('only-a', 'owners')]));
+    await until('own-a Ready', () => stateOf('own-a', 'Ready'));
+    t.equal(kubectl('get', 'configmap', '-n', 'owners', '-l', 'drover.dev/bundle=bundle-own-a', '-o', 'name').trim().split('\n').sort().join(' '), 'configmap/only-a configmap/shared', 'kubectl get -l drover.dev/bundle=NAME lists the bundle');
+
+    // B claims the same ConfigMap with other data: refused as a whole, naming the owner; A's data stays.
+    store.acceptDesired(desired('own-b', 'b1', [configMap('shared', 'owners', { by: 'b' }), configMap('only-b', 'owners')]));
+    const failed = await until('own-b ErrApplied', async () => {
+      const r = await reconcileOnce(deps);
+      const d = r.deployments.find((x) => x.id === 'own-b');
+      return d?.state === 'ErrApplied' ? d : undefined;
+    });
+    t.match(JSON.stringify(failed), /OWNED_BY_ANOTHER_BUNDLE.*ConfigMap owners\/shared belongs to bundle bundle-own-a/);
+    t.equal(kubectl('get', 'configmap', 'shared', '-n', 'owners', '-o', 'jsonpath={.data.by}'), 'a', "A's object is untouched");
+    t.notOk(kubectl('get', 'configmap', '-n', 'owners', '-o', 'name').includes('only-b'), 'nothing of B was applied (all or nothing)');
+
+    // B removed and A deleted: A's objects go, and only A's.
+    store.removeDesired('own-b');
+    await reconcileOnce(deps);
+    store.acceptDesired(desired('own-c', 'c1', [configMap('only-c', 'owners')]));
+    await until('own-c Ready', () => stateOf('own-c', 'Ready'));
+    store.removeDesired('own-a');
+    await until('A pruned', async () => {
+      await reconcileOnce(deps);
+      return !kubectl('get', 'configmap', '-n', 'owners', '-o', 'name').includes('only-a');
+    });
+    const left = kubectl('get', 'configmap', '-n', 'owners', '-o', 'name');
+    t.notOk(left.includes('configmap/shared'), "A's shared object went with A");
+    t.ok(left.includes('configmap/only-c'), "C's object is not touched by A's prune");
+
+    // takeOwnership: D takes an object C owns; deleting C afterwards leaves it, as it is D's now.
+    store.acceptDesired(desired('own-d', 'd1', [configMap('only-c', 'owners', { by: 'd' })], { takeOwnership: true }));
+    await until('own-d Ready', () => stateOf('own-d', 'Ready'));
+    t.equal(kubectl('get', 'configmap', 'only-c', '-n', 'owners', '-o', 'jsonpath={.metadata.labels.drover\\.dev/bundle}'), 'bundle-own-d', 'relabelled for D');
+    store.removeDesired('own-c');
+    await reconcileOnce(deps);
+    await reconcileOnce(deps);
+    t.equal(kubectl('get', 'configmap', 'only-c', '-n', 'owners', '-o', 'jsonpath={.data.by}'), 'd', "C's prune left D's object alone");
+  });
+  await t.test('NotReady says why: the pods of a Deployment that no node may run show FailedScheduling', async (t) => {
+    const stuck = deploymentObj('stuck', 'why', 1);
+    (stuck.spec as { template: { spec: Record<string, unknown> } }).template.spec.nodeSelector = { 'drover.dev/no-such-node': 'true' };
+    store.acceptDesired(desired('why', 'w1', [namespace('why'), stuck]));
+    const message = await until('a NotReady status naming the scheduler', async () => {
+      await reconcileOnce(deps);
+      const last = store.outbox.peek(1000).filter((r) => r.deploymentId === 'why').at(-1)?.status;
+      return last?.state === 'NotReady' && /FailedScheduling/.test(last.message) ? last.message : undefined;
+    }, 60_000);
+    t.match(message, /Deployment why\/stuck: [^(]+ \(Pod stuck-[a-z0-9]+-[a-z0-9]+: FailedScheduling: 0\/\d+ nodes are available: .*node affinity\/selector/);
   });
 });

@@ -124,13 +124,13 @@ t.test('fleet source: bad input fails only its bundle with a structured error; t
   src.commit({
     'plain/deploy.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: plain\n',
     'chart/fleet.yaml': 'helm:\n  chart: ./web\n  values: { fail: true }\n',
-    'kust/fleet.yaml': 'kustomize: { dir: base }\nkeepResource: true\n',
+    'kust/fleet.yaml': 'kustomize: { dir: base }\nkeepResources: sometimes\n',
     'extra/fleet.yaml': 'defaultNamespace: extra\n',
     'extra/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: extra }\n',
   });
   const poll = await poller.pollNow();
   t.equal(poll.changed, true);
-  t.same(poll.failed.map((f) => [f.name, f.error.code, f.error.context.file, f.error.context.key]), [['demo-kust', 'FLEET_YAML_UNKNOWN_KEY', 'kust/fleet.yaml', 'keepResource']]);
+  t.same(poll.failed.map((f) => [f.name, f.error.code, f.error.context.file, f.error.context.key]), [['demo-kust', 'FLEET_YAML_SCHEMA', 'kust/fleet.yaml', 'keepResources']]);
   const outcomes = await renderDiscovered({ bundles: poll.bundles, clusters, groups: [], tools });
   const failures = Object.fromEntries(outcomes.filter((o) => !o.ok).map((o) => (o.ok ? [] : [o.name, o.error.toJSON()])));
   t.equal(failures['demo-chart']?.code, 'HELM_RENDER_FAILED');
@@ -146,12 +146,14 @@ t.test('fleet source: bad input fails only its bundle with a structured error; t
   t.equal(ok(fixed, 'demo-kust').revision, goodKust, 'same content, same revision');
 });
 
-t.test('fleet source: a gitrepo target that matches no cluster is TARGET_NO_MATCH on every bundle', async (t) => {
+t.test('fleet source: a gitrepo target that matches no cluster is allowed (as in Fleet), with a warning naming the selector', async (t) => {
   const src = repo();
   const work = mkdtempSync(join(tmpdir(), 'drover-fleet-work-'));
   t.teardown(() => [src.dir, work].forEach((d) => rmSync(d, { recursive: true, force: true })));
   src.commit({ 'kust/fleet.yaml': '', 'kust/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n' });
   const poll = await new GitPoller({ name: 'demo', repo: `file://${src.dir}`, branch: 'main', workDir: work, timers: idleTimers }).pollNow();
   const outcomes = await renderDiscovered({ bundles: poll.bundles, clusters, groups: [], targets: [{ name: 'mars', clusterSelector: { matchLabels: { env: 'mars' } } }], tools });
-  t.same(outcomes.map((o) => (o.ok ? 'ok' : [o.name, o.error.code, o.error.context.target])), [['demo-kust', 'TARGET_NO_MATCH', 'mars']]);
+  t.same(outcomes.map((o) => (o.ok ? [o.result.name, o.result.targets.length, o.result.warnings] : o.error.code)), [
+    ['demo-kust', 0, ['bundle demo-kust: target "selector env=mars" matches no cluster', 'bundle demo-kust targets no cluster']],
+  ]);
 });

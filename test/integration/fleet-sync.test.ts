@@ -13,7 +13,7 @@ import { FleetSync, type FleetSession } from '../../server-lite/fleet/fleet-sync
 import { normaliseManifests, type JsonObject } from '../../server-lite/fleet/manifest-set.ts';
 import { createFleetAgent, type FleetAgent } from '../../agents/fleet/fleet-agent.ts';
 import { fleetEndpoint } from '../../agents/fleet/fleet-endpoint.ts';
-import { FakeKube } from '../../agents/fleet/fake-kube.ts';
+import { FakeKube } from '../fakes/fake-kube.ts';
 import { memoryDb } from '../../agents/fleet/test-fixtures.ts';
 
 const log = pino({ level: 'silent' });

@@ -58,19 +58,37 @@ t.test('proxy stream: identity, cancellation, RBAC sync and facts through a real
     t.equal((await kube.json('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/drover-read-only')).status, 200, 'the ClusterRole stays');
   });
 
-  await t.test('identity: the apiserver sees the Drover user, not the client Impersonate-* headers', async (t) => {
+  await t.test('identity: the apiserver sees the Drover user; Impersonate-* is refused, or mapped for an admin', async (t) => {
     await api(server, 'POST', '/v1/rolebindings', { bearer: server.adminToken, body: { user: 'dora', clusterId: reg.clusterId, role: 'read-only' } });
     const dora = ((await api(server, 'POST', '/v1/users/dora/tokens', { bearer: server.adminToken, body: {} })).json as { token: string }).token;
     await eventually(async () => (await proxy('GET', '/api/v1/namespaces/default/pods', dora)).status === 200, 'dora can list');
     const review = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
-    const who = await proxy('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', dora, { 'content-type': 'application/json', 'Impersonate-User': 'admin', 'impersonate-group': 'system:masters' }, review);
-    t.equal(who.status, 201, who.text);
-    const info = (JSON.parse(who.text) as { status: { userInfo: { username: string; groups: string[] } } }).status.userInfo;
-    t.equal(info.username, 'drover:user:dora');
-    t.notOk(info.groups.includes('system:masters'), 'no client-chosen group');
-    t.ok(info.groups.includes('drover:cluster:read-only'), 'the Drover role is a group');
-    const create = await proxy('POST', '/api/v1/namespaces/default/configmaps', dora, { 'content-type': 'application/json', 'impersonate-user': 'system:admin' }, JSON.stringify({ metadata: { name: 'x' } }));
-    t.equal(create.status, 403, 'RBAC refuses the write');
+    const whoAmI = async (bearer: string, headers: Record<string, string> = {}) => {
+      const r = await proxy('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', bearer, { 'content-type': 'application/json', ...headers }, review);
+      return { status: r.status, text: r.text, info: r.status === 201 ? (JSON.parse(r.text) as { status: { userInfo: { username: string; groups: string[] } } }).status.userInfo : undefined };
+    };
+    const plain = await whoAmI(dora);
+    t.equal(plain.info?.username, 'drover:user:dora', plain.text);
+    t.ok(plain.info?.groups.includes('drover:cluster:read-only'), 'the Drover role is a group');
+
+    const before = opened.length;
+    const posing = await whoAmI(dora, { 'Impersonate-User': 'admin', 'impersonate-group': 'system:masters' });
+    t.equal(posing.status, 403, 'a user may not impersonate');
+    const body = JSON.parse(posing.text) as { kind: string; reason: string; message: string; error: { code: string } };
+    t.equal(body.kind, 'Status', 'a Kubernetes Status, so kubectl prints the message');
+    t.equal(body.reason, 'Forbidden');
+    t.equal(body.error.code, 'IMPERSONATION_FORBIDDEN');
+    t.match(body.message, 'dora may not impersonate');
+    t.equal(opened.length, before, 'nothing reached the agent');
+
+    const asDora = await whoAmI(server.adminToken, { 'Impersonate-User': 'drover:user:dora' });
+    t.equal(asDora.info?.username, 'drover:user:dora', `an admin acts as dora: ${asDora.text}`);
+    t.ok(asDora.info?.groups.includes('drover:cluster:read-only'), "with dora's roles");
+    t.notOk(asDora.info?.groups.includes('drover:global:admin'), "and not the admin's");
+    const masters = await whoAmI(server.adminToken, { 'Impersonate-User': 'dora', 'Impersonate-Group': 'system:masters' });
+    t.equal(masters.status, 403, 'only Drover groups');
+    const create = await proxy('POST', '/api/v1/namespaces/default/configmaps', server.adminToken, { 'content-type': 'application/json', 'impersonate-user': 'dora' }, JSON.stringify({ metadata: { name: 'x' } }));
+    t.equal(create.status, 403, "RBAC refuses dora's write, also when an admin acts as her");
   });
 
   await t.test('cancellation: closing a watch closes its stream at the agent', async (t) => {

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { createStreamHttpServer, type TunnelStream } from '../../protocol/index.ts';
 import { createFleetAgent } from '../../agents/fleet/fleet-agent.ts';
 import { fleetEndpoint } from '../../agents/fleet/fleet-endpoint.ts';
-import { FakeKube } from '../../agents/fleet/fake-kube.ts';
+import { FakeKube } from '../fakes/fake-kube.ts';
 import { memoryDb } from '../../agents/fleet/test-fixtures.ts';
 import { connectTunnel, createToken, eventually, registerAgent, removeDir, startTestServer } from './server-harness.ts';
 

@@ -1,6 +1,8 @@
 // Load shedding (issue 4): when registrations or tunnel upgrades in flight, or open sessions, hit
 // their limits the server answers 503 OVERLOADED with a Retry-After instead of falling over.
 import t from 'tap';
+import { WebSocket } from 'ws';
+import { attachWebSocket, MAX_WS_MESSAGE, offeredSubprotocols } from '../../protocol/index.ts';
 import { api, connectTunnel, createToken, errorCode, registerAgent, removeDir, startTestServer, UpgradeRefused } from './server-harness.ts';
 
 t.test('shedding: registrations beyond the in-flight limit get 503 OVERLOADED + Retry-After', async (t) => {
@@ -65,4 +67,36 @@ t.test('shedding: upgrades beyond the in-flight limit get 503 OVERLOADED', async
   const r = await refusal(connectTunnel(server, agent.credential, 'cluster'));
   t.equal(r.status, 503);
   t.ok(r.headers['retry-after']);
+});
+
+t.test('shedding: an admitted upgrade holds its slot until its HELLO exchange ends, so a storm is shed, not timed out', async (t) => {
+  const server = await startTestServer({ limits: { maxConcurrentUpgrades: 1 } });
+  t.teardown(async () => {
+    await server.close();
+    removeDir(server.dataDir);
+  });
+  const a = await registerAgent(server, (await createToken(server)).secret);
+  const b = await registerAgent(server, (await createToken(server)).secret);
+  // Agent A's upgrade is accepted (101) but it has not said HELLO yet.
+  const ws = new WebSocket(`${server.url.replace(/^https/, 'wss')}/v1/connect`, offeredSubprotocols(), {
+    ca: server.caPem, headers: { 'x-drover-role': 'cluster', authorization: `Bearer ${a.credential}` }, maxPayload: MAX_WS_MESSAGE, perMessageDeflate: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => {
+      ws.pause();
+      resolve();
+    });
+    ws.once('error', reject);
+  });
+  const shed = await refusal(connectTunnel(server, b.credential, 'cluster'));
+  t.equal(shed.status, 503, 'B is shed while A is between its 101 and its HELLO');
+  t.ok(Number(shed.headers['retry-after']) >= 2);
+  // A says HELLO: its slot frees and B gets in.
+  const session = attachWebSocket(ws, { side: 'client', peer: { role: 'cluster', version: 'test' } });
+  await new Promise<void>((resolve) => session.once('ready', () => resolve()));
+  const tb = await connectTunnel(server, b.credential, 'cluster');
+  await tb.ready;
+  t.pass('B admitted once A finished its handshake');
+  tb.ws.close();
+  ws.close();
 });

@@ -1,5 +1,5 @@
 // Figure for issue 6: how long the fleet agent takes to reconcile 500 cached resources against a
-// freshly restarted kube-apiserver. Run: `node agents/fleet/bench-reconcile.ts [--objects N]`.
+// freshly restarted kube-apiserver. Run: `node bench/fleet-reconcile.ts [--objects N]`.
 // It starts a harness control plane, applies one deployment of N objects (a Namespace, 10
 // Deployments, the rest ConfigMaps), restarts only the kube-apiserver (etcd keeps the data), and
 // times (a) a pass against the warm apiserver (baseline), (b) the first full pass once the new
@@ -11,14 +11,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { startCluster } from '../../test/k8s/harness.ts';
-import { readState } from '../../test/k8s/cluster.ts';
-import { startDetached, stopAll } from '../../test/k8s/processes.ts';
-import { createFleetStore } from './store.ts';
-import { createHttpsKube } from './kube-https.ts';
-import { reconcileOnce, type ReconcilerDeps } from './reconciler.ts';
-import { configMap, deploymentObj, desired, memoryDb, namespace, until } from './test-fixtures.ts';
-import type { Kube } from './kube.ts';
+import { startCluster } from '../test/k8s/harness.ts';
+import { readState } from '../test/k8s/cluster.ts';
+import { startDetached, stopAll } from '../test/k8s/processes.ts';
+import { createFleetStore } from '../agents/fleet/store.ts';
+import { createHttpsKube } from '../agents/fleet/kube-https.ts';
+import { reconcileOnce, type ReconcilerDeps } from '../agents/fleet/reconciler.ts';
+import { configMap, deploymentObj, desired, memoryDb, namespace, until } from '../agents/fleet/test-fixtures.ts';
+import type { Kube } from '../agents/fleet/kube.ts';
 
 const { values } = parseArgs({ options: { objects: { type: 'string', default: '500' } } });
 const N = Number(values.objects);
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     // apiserver process is started to the first pass with no error.
     let cleanAt: number | undefined;
     let restartedAt = Infinity;
-    const { createReconciler } = await import('./reconciler.ts');
+    const { createReconciler } = await import('../agents/fleet/reconciler.ts');
     const loop = createReconciler({ ...deps(warm), intervalMs: 100, onPass: (r) => {
       if (cleanAt === undefined && performance.now() > restartedAt && r.deployments.every((d) => d.error === undefined)) cleanAt = performance.now();
     } });

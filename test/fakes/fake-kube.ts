@@ -1,9 +1,9 @@
 // An in-memory `Kube` for unit tests: objects in a map, a fixed discovery table, CRDs that
 // become Established on demand, and injectable failures (unreachable, refused applies).
-import type { Kube, ResourceInfo } from './kube.ts';
-import type { KubeObject, ObjectRef } from './types.ts';
-import { FleetAgentError } from './errors.ts';
-import { keyOf, refOf } from './object-ref.ts';
+import type { Kube, ResourceInfo } from '../../agents/fleet/kube.ts';
+import type { KubeObject, ObjectRef } from '../../agents/fleet/types.ts';
+import { FleetAgentError } from '../../agents/fleet/errors.ts';
+import { keyOf, refOf } from '../../agents/fleet/object-ref.ts';
 
 const BUILTIN: Record<string, ResourceInfo> = {
   '/Namespace': { plural: 'namespaces', namespaced: false },

@@ -1,9 +1,9 @@
 // Reads `drover agent status` from the data dir: open the store (never creating it), load the
 // identity and role rows, build the contract shape. No network.
-import { AgentStore } from './store.ts';
-import { buildStatus, pidAlive, type AgentStatus } from './status.ts';
-import { createFleetStore } from '../fleet/store.ts';
-import { fleetStatusReport } from '../fleet/status-report.ts';
+import { AgentStore } from '../agents/common/store.ts';
+import { buildStatus, pidAlive, type AgentStatus } from '../agents/common/status.ts';
+import { createFleetStore } from '../agents/fleet/store.ts';
+import { fleetStatusReport } from '../agents/fleet/status-report.ts';
 
 export function readStatus(dataDir: string, agentVersion: string): AgentStatus {
   const store = AgentStore.open(dataDir, { create: false });

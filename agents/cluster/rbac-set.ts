@@ -1,0 +1,81 @@
+// The RBAC set the server sends (pure): which objects the agent accepts, and where a RoleBinding
+// template goes. Only drover-named RBAC objects carrying the managed-by label are accepted, and
+// bindings may only point at drover-named ClusterRoles, so the server cannot use the target to write
+// or bind anything else with the agent's credentials. A RoleBinding without a namespace is a
+// template: one copy in every namespace except those its annotation lists and those labelled
+// `drover.dev/protected=true` (server-lite/rbac/role-model.ts).
+
+export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_VALUE = 'drover';
+export const EXCEPT_NAMESPACES_ANNOTATION = 'drover.dev/except-namespaces';
+export const PROTECTED_NAMESPACE_LABEL = 'drover.dev/protected';
+
+export const KINDS = Object.freeze({
+  ClusterRole: 'clusterroles',
+  ClusterRoleBinding: 'clusterrolebindings',
+  RoleBinding: 'rolebindings',
+} as const);
+export type Kind = keyof typeof KINDS;
+
+export interface RbacObject {
+  apiVersion: string;
+  kind: Kind;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  roleRef?: { apiGroup?: string; kind?: string; name?: string };
+  [field: string]: unknown;
+}
+
+const NAME = /^drover-[a-z0-9-]{1,60}$/;
+
+/** Checks the set; returns a reason for the first object that is not ours to write. */
+export function checkRbacSet(value: unknown): { ok: true; objects: RbacObject[] } | { ok: false; reason: string } {
+  const objects = (value as { objects?: unknown } | null)?.objects;
+  if (!Array.isArray(objects)) return { ok: false, reason: 'body must be {"objects": [...]}' };
+  const seen = new Set<string>();
+  for (const o of objects as RbacObject[]) {
+    if (o?.apiVersion !== 'rbac.authorization.k8s.io/v1' || typeof o.kind !== 'string' || !Object.hasOwn(KINDS, o.kind)) {
+      return { ok: false, reason: `not a ClusterRole, ClusterRoleBinding or RoleBinding template: ${JSON.stringify(o).slice(0, 100)}` };
+    }
+    const name = o.metadata?.name ?? '';
+    if (!NAME.test(name)) return { ok: false, reason: `name must start with drover-: ${String(name).slice(0, 80)}` };
+    if (o.metadata.labels?.[MANAGED_LABEL] !== MANAGED_VALUE) return { ok: false, reason: `${name} lacks ${MANAGED_LABEL}=${MANAGED_VALUE}` };
+    if (o.metadata.namespace !== undefined) return { ok: false, reason: `${name}: RoleBindings come as templates, without a namespace` };
+    // No aggregate-to-view/edit/admin labels: a drover role must not inject rules into Kubernetes' own roles.
+    const foreign = Object.keys(o.metadata.labels ?? {}).filter((k) => k !== MANAGED_LABEL && !k.startsWith('drover.dev/'));
+    if (foreign.length > 0) return { ok: false, reason: `${name}: only drover.dev/ labels are accepted (not ${foreign.join(', ')})` };
+    if (o.kind !== 'ClusterRole' && (o.roleRef?.kind !== 'ClusterRole' || !NAME.test(o.roleRef?.name ?? ''))) {
+      return { ok: false, reason: `${o.kind} ${name} may only refer to a drover-* ClusterRole` };
+    }
+    if (seen.has(`${o.kind}/${name}`)) return { ok: false, reason: `${o.kind} ${name} appears twice` };
+    seen.add(`${o.kind}/${name}`);
+  }
+  return { ok: true, objects: objects as RbacObject[] };
+}
+
+export interface NamespaceInfo {
+  name: string;
+  labels?: Record<string, string>;
+  /** Terminating namespaces refuse new objects. */
+  terminating?: boolean;
+}
+
+/** Whether a RoleBinding template belongs in a namespace. */
+export function templateApplies(template: RbacObject, ns: NamespaceInfo): boolean {
+  if (ns.terminating) return false;
+  if (ns.labels?.[PROTECTED_NAMESPACE_LABEL] === 'true') return false;
+  const except = (template.metadata.annotations?.[EXCEPT_NAMESPACES_ANNOTATION] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return !except.includes(ns.name);
+}
+
+/** The namespaced copy of a template. */
+export function instantiate(template: RbacObject, namespace: string): RbacObject {
+  return { ...template, metadata: { ...template.metadata, namespace } };
+}
+
+/** Namespace info from a Kubernetes Namespace object. */
+export function namespaceInfo(obj: unknown): NamespaceInfo | undefined {
+  const o = obj as { metadata?: { name?: unknown; labels?: Record<string, string>; deletionTimestamp?: unknown }; status?: { phase?: string } } | null;
+  const name = o?.metadata?.name;
+  if (typeof name !== 'string') return undefined;
+  return { name, labels: o?.metadata?.labels ?? {}, terminating: o?.status?.phase === 'Terminating' || o?.metadata?.deletionTimestamp != null };
+}
