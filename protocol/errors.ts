@@ -25,6 +25,8 @@ export const CLOSE_CODES = Object.freeze({
   HANDSHAKE_FAILED: 4001,
   PEER_TIMEOUT: 4002,
   FLOW_CONTROL: 4003,
+  /** The peer sent frames that need an answer or work (OPEN, PING, CONTROL) faster than allowed (since 1.0, issue 14). */
+  RATE_LIMITED: 4004,
 } as const);
 
 /**
@@ -62,6 +64,7 @@ export const ERROR_CODES = Object.freeze({
   HTTP_MALFORMED: { wire: 19, close: CLOSE_CODES.PROTOCOL_ERROR, retryable: false, description: 'An HTTP exchange over a stream could not be parsed, or its head exceeded MAX_HTTP_HEAD_BYTES.' },
   NORMAL: { wire: 20, close: CLOSE_CODES.NORMAL, retryable: false, description: 'Orderly close, no error.' },
   PEER_NOT_READING: { wire: 21, close: CLOSE_CODES.FLOW_CONTROL, retryable: true, description: 'The peer stopped reading: frames owed to it passed TRANSPORT_HARD_LIMIT unsent.' },
+  RATE_LIMITED: { wire: 22, close: CLOSE_CODES.RATE_LIMITED, retryable: true, description: 'The peer sent frames that need an answer or work (OPEN, PING, CONTROL) faster than the receiver allows; the session is closed.' },
   UNKNOWN: { wire: 0, close: CLOSE_CODES.PROTOCOL_ERROR, retryable: false, description: 'A wire error number this build does not know (the number is kept in `wireCode`).' },
 } as const satisfies Record<string, ErrorCodeInfo>);
 

@@ -15,6 +15,14 @@ export const MIN_DATA_PAYLOAD = 1024;
 /** Largest CONTROL payload (kind + JSON). Control messages are small; bulk goes over streams. */
 export const MAX_CONTROL_PAYLOAD = 1024 * 1024;
 
+/** Largest `facts` control message body, serialized (the same bound as facts at registration):
+ *  facts are written to the server's store on every change, so their size is bounded well below
+ *  MAX_CONTROL_PAYLOAD (issue 14: 1 MiB facts were accepted and stored). */
+export const MAX_FACTS_BYTES = 16 * 1024;
+
+/** Most `extras` entries in a `facts` message. */
+export const MAX_FACTS_EXTRAS = 64;
+
 /** Largest OPEN payload (target + metadata). Bounded so a hostile peer cannot make us allocate. */
 export const MAX_OPEN_PAYLOAD = 16 * 1024;
 

@@ -2,7 +2,9 @@
 // a wire number, the version it arrived in, whether a receiver must understand it (`required`),
 // and a zod schema checked on receipt. Append-only (SPEC.md §7): later issues add kinds (desired
 // state, ack, status) at the end; existing entries never change meaning.
+import { Buffer } from 'node:buffer';
 import { z } from 'zod';
+import { MAX_FACTS_BYTES, MAX_FACTS_EXTRAS } from './limits.ts';
 
 const shortText = z.string().max(256);
 
@@ -35,8 +37,10 @@ export const factsSchema = z.object({
   kubernetesVersion: shortText.optional(),
   nodeCount: z.int().min(0).optional(),
   /** Free-form extras (labels the agent discovered, kernel version, …). */
-  extras: z.record(z.string().max(256), z.string().max(4096)).optional(),
-});
+  extras: z.record(z.string().max(256), z.string().max(4096))
+    .refine((e) => Object.keys(e).length <= MAX_FACTS_EXTRAS, `at most ${MAX_FACTS_EXTRAS} extras`)
+    .optional(),
+}).refine((f) => Buffer.byteLength(JSON.stringify(f)) <= MAX_FACTS_BYTES, `facts larger than ${MAX_FACTS_BYTES} bytes`);
 
 export type ErrorMessageBody = z.infer<typeof errorMessageSchema>;
 export type HeartbeatBody = z.infer<typeof heartbeatSchema>;

@@ -12,6 +12,7 @@ import type { Store } from './store/store.ts';
 import type { TlsMaterial } from './tls/tls-material.ts';
 import type { LastSeen } from './tunnel/last-seen.ts';
 import type { SessionRegistry } from './tunnel/session-registry.ts';
+import type { AgentFrameBudgets } from './tunnel/frame-budget.ts';
 
 export interface Clock {
   now(): number;
@@ -47,6 +48,8 @@ export interface ServerContext {
   /** Kubernetes facts pulled from cluster agents; also in clusterSyncs. */
   kubeFacts: KubeFactsPoller;
   clusterSyncs: ClusterSync[];
+  /** Per-agent budget for frames that cost an answer or work (tunnel/frame-budget.ts). */
+  frameBudgets: AgentFrameBudgets;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

@@ -21,6 +21,8 @@ export const SERVER_ERRORS = Object.freeze({
   UNSUPPORTED_VERSION: { status: 400, message: 'no tunnel protocol version in common; the message lists the supported ones' },
   UPGRADE_REQUIRED: { status: 426, message: 'this endpoint needs a WebSocket upgrade' },
   UPGRADE_INVALID: { status: 400, message: 'malformed WebSocket upgrade request' },
+  REQUEST_TIMEOUT: { status: 408, message: 'the request did not arrive completely in time' },
+  REQUEST_ABORTED: { status: 499, message: 'the client closed the connection before its request arrived' },
   INVALID_JSON: { status: 400, message: 'the request body is not valid JSON' },
   INVALID_REQUEST: { status: 400, message: 'the request body does not match the schema' },
   BODY_TOO_LARGE: { status: 413, message: 'the request body is too large' },

@@ -12,6 +12,14 @@ export const LIMITS = Object.freeze({
   /** Slow-loris guard: a request must arrive completely within this time. */
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 15_000,
+  /**
+   * How often Node checks the two timeouts above. Node's default (30 s) let a 15 s header timeout
+   * close a connection only after 36 s (issue 14); checking every second costs one pass over open
+   * connections per second and enforces both within a second of their value (decision 0850).
+   */
+  connectionsCheckingIntervalMs: 1_000,
+  /** JSON bodies nesting deeper than this are refused before parsing (decision 0851). */
+  maxJsonDepth: 32,
 
   /** Registrations hash secrets and write with synchronous=FULL; bound the work in flight. */
   maxConcurrentRegistrations: 64,
@@ -51,6 +59,16 @@ export const LIMITS = Object.freeze({
   defaultTokenUses: 1,
   /** Credential lifetime; expiry is enforced only by asking connected agents to rotate. */
   credentialLifetimeMs: 90 * 24 * 60 * 60_000,
+
+  /**
+   * Frames an agent may send that cost the server an answer or work (OPEN, PING, CONTROL, HELLO),
+   * per agent across its sessions: this many at once, then this many per second. A Drover agent
+   * sends about one every few seconds (heartbeats, PINGs, facts on change); past the budget the
+   * session closes with RATE_LIMITED (close 4004), so a peer that floods and never reads costs
+   * at most ~100 queued answers (decision 0853).
+   */
+  agentFrameBurst: 100,
+  agentFramesPerSecond: 10,
 
   /** Facts are a small JSON object; larger ones are refused. */
   maxFactsBytes: 16 * 1024,

@@ -1,6 +1,7 @@
 // zod schemas shared by several endpoints: labels (Kubernetes label syntax) and facts.
 import { z } from 'zod';
 import { LIMITS } from './limits.ts';
+import { valueDepth } from './http/json-depth.ts';
 
 /** Kubernetes-style label key (optional DNS prefix + name) and value. */
 export const labelKey = z
@@ -13,6 +14,20 @@ export const labelsSchema = z
   .record(labelKey, labelValue)
   .refine((l) => Object.keys(l).length <= LIMITS.maxLabels, `at most ${LIMITS.maxLabels} labels`);
 
+/** How deep facts may nest (objects and arrays); JSON bodies as a whole are bounded by LIMITS.maxJsonDepth. */
+export const MAX_FACTS_DEPTH = 8;
+
+/** Serialized size of facts, or Infinity when they cannot be serialized (never throws). */
+function factsBytes(f: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(f));
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
 export const factsSchema = z
   .record(z.string().max(128), z.unknown())
-  .refine((f) => JSON.stringify(f).length <= LIMITS.maxFactsBytes, `facts larger than ${LIMITS.maxFactsBytes} bytes`);
+  // Depth first (iterative): JSON.stringify of a deep value recurses and can overflow the stack.
+  .refine((f) => valueDepth(f, MAX_FACTS_DEPTH) <= MAX_FACTS_DEPTH, `facts nested deeper than ${MAX_FACTS_DEPTH} levels`)
+  .refine((f) => factsBytes(f) <= LIMITS.maxFactsBytes, `facts larger than ${LIMITS.maxFactsBytes} bytes`);

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { ServerError } from './errors.ts';
+import { errorBody, ServerError } from './errors.ts';
 import type { Clock, ServerContext } from './context.ts';
 import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from './health.ts';
 import { InFlightLimiter } from './load-shedding.ts';
@@ -19,6 +19,7 @@ import { openStore } from './store/open-store.ts';
 import { ensureTlsMaterial } from './tls/tls-material.ts';
 import { LastSeen } from './tunnel/last-seen.ts';
 import { SessionRegistry } from './tunnel/session-registry.ts';
+import { AgentFrameBudgets } from './tunnel/frame-budget.ts';
 import { createTunnelEndpoint } from './tunnel/connect.ts';
 import { createRouter } from './http/router.ts';
 import { FleetService } from './fleet/fleet-service.ts';
@@ -30,7 +31,8 @@ import { opsRoutes } from './api/ops-api.ts';
 import { userRoutes } from './api/user-api.ts';
 import { auditRoutes } from './api/audit-api.ts';
 import { AuditWriter } from './audit/audit-writer.ts';
-import { principalSeen } from './auth/guard.ts';
+import { callerOf } from './auth/caller.ts';
+import { auditStatus } from './http/audit-status.ts';
 import { RbacPropagator } from './rbac/propagator.ts';
 import { KubeFactsPoller } from './proxy/kube-facts.ts';
 import { createK8sProxy } from './proxy/k8s-proxy.ts';
@@ -56,7 +58,15 @@ export interface ServerDeps {
   random?: RandomBytes;
   health?: Partial<HealthPolicy>;
   /** Overrides of the load-shedding limits (tests use small ones). */
-  limits?: Partial<{ maxConcurrentRegistrations: number; maxConcurrentUpgrades: number; maxSessions: number }>;
+  limits?: Partial<{
+    maxConcurrentRegistrations: number;
+    maxConcurrentUpgrades: number;
+    maxSessions: number;
+    /** Slow-client timeouts (tests use small ones; LIMITS has the real values). */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    connectionsCheckingIntervalMs: number;
+  }>;
   defaultMetrics?: boolean;
   /** Software version for the protocol HELLO (the CLI passes its build version). */
   version?: string;
@@ -124,6 +134,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       upgrades: new InFlightLimiter(deps.limits?.maxConcurrentUpgrades ?? LIMITS.maxConcurrentUpgrades),
     },
     maxSessions: deps.limits?.maxSessions ?? LIMITS.maxSessions,
+    frameBudgets: new AgentFrameBudgets({ burst: LIMITS.agentFrameBurst, perSecond: LIMITS.agentFramesPerSecond }),
     closing: false,
     dataDir: config.dataDir,
     audit,
@@ -144,7 +155,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   });
   const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
   const proxy = createK8sProxy(ctx);
-  const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem, minVersion: 'TLSv1.2' }, (req, res) => {
+  // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
+  // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
+  const timeouts = {
+    headersTimeout: deps.limits?.headersTimeoutMs ?? LIMITS.headersTimeoutMs,
+    requestTimeout: deps.limits?.requestTimeoutMs ?? LIMITS.requestTimeoutMs,
+    connectionsCheckingInterval: deps.limits?.connectionsCheckingIntervalMs ?? LIMITS.connectionsCheckingIntervalMs,
+  };
+  // The response of each connection's current request, so a timeout never writes a second answer.
+  const answering = new WeakMap<Duplex, ServerResponse>();
+  const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem, minVersion: 'TLSv1.2', ...timeouts }, (req, res) => {
+    answering.set(req.socket, res);
     // Public artifacts (install.sh, executables, checksums): no credentials, nothing to audit.
     if (deps.downloads?.(req, res)) return;
     if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
@@ -161,8 +182,6 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       sendError(res, new ServerError('INTERNAL'));
     });
   });
-  server.requestTimeout = LIMITS.requestTimeoutMs;
-  server.headersTimeout = LIMITS.headersTimeoutMs;
   const tunnels = createTunnelEndpoint(ctx);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
@@ -172,10 +191,21 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       });
     } else tunnels.onUpgrade(req, socket, head);
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     log.debug({ err: err.code ?? err.message }, 'client error');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
+    const res = answering.get(socket);
+    if (!socket.writable || res?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    if (res !== undefined && !res.writableEnded && err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // A handler is still waiting for this body: answer through its response, so the audit row
+      // and the metrics see the 408, and close the connection after it.
+      res.setHeader('connection', 'close');
+      sendError(res, new ServerError('REQUEST_TIMEOUT', requestTimeoutMessage()));
+      return;
+    }
+    socket.end(clientErrorResponse(err.code));
   });
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
 
@@ -229,6 +259,19 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   return { url, port, caHash: tls.caHash, caPem: tls.caPem, caFile: tls.caFile, adminToken, ctx, flush, close };
 }
 
+function requestTimeoutMessage(): string {
+  return `the request did not arrive in time (headers within ${LIMITS.headersTimeoutMs / 1000} s, the whole request within ${LIMITS.requestTimeoutMs / 1000} s)`;
+}
+
+/** The raw answer to a request Node refused itself: 408 for a request that arrived too slowly. */
+function clientErrorResponse(code: string | undefined): string {
+  if (code !== 'ERR_HTTP_REQUEST_TIMEOUT' && code !== 'ERR_HTTP_HEADERS_TIMEOUT') {
+    return 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+  }
+  const body = JSON.stringify(errorBody('REQUEST_TIMEOUT', requestTimeoutMessage()));
+  return `HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=utf-8\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
 /** Audits every `/v1/…` API call (except the tunnel and agent traffic's own noise: none excluded). */
 function auditApiCall(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -236,16 +279,17 @@ function auditApiCall(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   const at = ctx.clock.now();
   const t0 = performance.now();
   res.once('close', () => {
-    const p = principalSeen(req);
+    const caller = callerOf(req);
     const m = /^\/v1\/clusters\/([^/]+)/.exec(path);
     ctx.audit.record({
       at,
-      user: p?.user ?? 'anonymous',
-      idp: p?.idp ?? 'none',
+      user: caller.user,
+      idp: caller.idp,
       clusterId: m?.[1] ?? null,
       verb: (req.method ?? 'GET').toLowerCase(),
       path,
-      status: res.statusCode,
+      // A response that never finished (the client went away, a timeout) is no 200 (issue 14).
+      status: auditStatus(res),
       latencyMs: Math.round((performance.now() - t0) * 10) / 10,
     });
   });

@@ -67,6 +67,9 @@ export class TunnelClient {
   private lastFacts: Facts | undefined;
   /** Start of the current outage: status says "disconnected since" the link went, not the last retry. */
   private downSince: number | undefined;
+  /** The last failure logged at warn/error: the same failure again is logged at debug (issue 14:
+   *  one line per state change during a partition, not one per retry). */
+  private lastLoggedError: string | undefined;
   /** Sessions that reached 'ready' over this client's lifetime (tests, load test). */
   connections = 0;
   /** Resolves when the client stops for good (stop(), or the identity was removed). */
@@ -190,6 +193,7 @@ export class TunnelClient {
       this.connections++;
       this.lastFacts = undefined;
       this.setState({ state: 'connected', since: readyAt });
+      this.lastLoggedError = undefined;
       this.log.info({ protocol: ws.protocol }, 'tunnel connected');
       void this.sendFacts(session);
       let seq = 0;
@@ -230,7 +234,9 @@ export class TunnelClient {
     this.downSince ??= now;
     const lastError = describeError(err);
     this.setState({ state: 'disconnected', since: this.downSince, lastError, nextRetryAt: now + delay, retryInMs: delay });
-    this.log[refused ? 'error' : 'warn']({ err: lastError, retryInMs: delay, attempt: this.backoffState.attempt, upForMs }, 'tunnel down; will retry');
+    const level = lastError === this.lastLoggedError ? 'debug' : refused ? 'error' : 'warn';
+    this.lastLoggedError = lastError;
+    this.log[level]({ err: lastError, retryInMs: delay, attempt: this.backoffState.attempt, upForMs }, 'tunnel down; will retry');
     this.retryTimer = setTimeout(() => this.attempt(), delay);
   }
 }

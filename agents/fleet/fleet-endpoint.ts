@@ -75,12 +75,23 @@ export function fleetEndpoint(agent: FleetAgent, log: Logger): (req: IncomingMes
       send(res, 404, { code: 'NOT_FOUND', message: `${req.method} ${path}` });
     }
   };
+  // Refusals logged at warn since the last success: the same one again (the server retrying while
+  // the disk is full) is logged at debug, so a long outage is one line, not one per retry (issue 14).
+  const refusals = new Set<string>();
   return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    handle(req, res).then(() => {
+      // A write that worked ends the trouble (reads work on a full disk too).
+      if (res.statusCode < 400 && req.method !== 'GET') refusals.clear();
+    }, (err: unknown) => {
       const e = err as Error & { code?: unknown };
-      const status = err instanceof BodyTooLarge ? 413 : err instanceof SyntaxError ? 400 : e.code === 'DELTA_MISMATCH' ? 409 : 422;
+      // SQLite failing to write (disk full, I/O error, busy) is this device's trouble, not the
+      // request's: 503, which the server retries, never 422, which it records as a refusal.
+      const storage = typeof e.code === 'string' && e.code.startsWith('SQLITE_');
+      const status = err instanceof BodyTooLarge ? 413 : err instanceof SyntaxError ? 400 : e.code === 'DELTA_MISMATCH' ? 409 : storage ? 503 : 422;
       const code = typeof e.code === 'string' ? e.code : status === 413 ? 'TOO_LARGE' : 'INVALID';
-      log.warn({ code, err: e.message, path: req.url }, 'fleet request refused');
+      const key = `${code} ${e.message}`;
+      log[refusals.has(key) ? 'debug' : 'warn']({ code, err: e.message, path: req.url }, 'fleet request refused');
+      refusals.add(key);
       if (!res.headersSent) send(res, status, { code, message: e.message });
       else res.destroy();
     });

@@ -83,3 +83,12 @@ t.test('outbox: property — any sequence of statuses and acks keeps order, and 
   }));
   t.pass('held for every generated run');
 });
+
+t.test('a row whose status is not JSON is still drained (issue 14), with what its columns say', async (t) => {
+  const db = memoryDb();
+  const { outbox } = createFleetStore(db);
+  db.prepare('INSERT INTO fleet_outbox (deployment_id, revision, state, fingerprint, status, created_at) VALUES (?, ?, ?, ?, ?, ?)').run('web', 'r1', 'Ready', 'fp', '{not json', '2026-11-24T08:00:00.000Z');
+  const rows = outbox.peek();
+  t.equal(rows.length, 1);
+  t.match(rows[0]?.status, { deploymentId: 'web', revision: 'r1', state: 'Ready', message: /status unreadable/ });
+});

@@ -6,7 +6,7 @@
 // worst the outbox holds one row per deployment beyond the bound.
 import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { DeploymentStatus } from './types.ts';
+import type { DeploymentState, DeploymentStatus } from './types.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
 
 export interface OutboxRow {
@@ -34,6 +34,25 @@ export function statusFingerprint(s: DeploymentStatus): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 32);
 }
 
+interface StoredRow { seq: number; deployment_id: string; revision: string; state: string; created_at: string; status: string }
+
+/**
+ * A row's status. A row whose status text is not JSON (a damaged file, an edit by hand) must not
+ * stall reporting (issue 14): it is sent as what its own columns still say, with a message that
+ * says the status was unreadable, and the server stores it in order like any other.
+ */
+function readStatus(r: StoredRow): DeploymentStatus {
+  try {
+    return JSON.parse(r.status) as DeploymentStatus;
+  } catch (err) {
+    return {
+      deploymentId: r.deployment_id, bundle: r.deployment_id, revision: r.revision, appliedRevision: undefined,
+      state: r.state as DeploymentState, message: `status unreadable in the agent's outbox (seq ${r.seq}): ${(err as Error).message}`.slice(0, 512),
+      nonReady: [], modified: [],
+    };
+  }
+}
+
 export function createOutbox(db: Database, opts: { maxRows?: number } = {}): Outbox {
   const maxRows = opts.maxRows ?? FLEET_AGENT_LIMITS.OUTBOX_MAX_ROWS;
   const lastFp = db.prepare('SELECT value FROM fleet_meta WHERE key = ?').pluck();
@@ -45,7 +64,7 @@ export function createOutbox(db: Database, opts: { maxRows?: number } = {}): Out
       SELECT o.seq FROM fleet_outbox o
       WHERE EXISTS (SELECT 1 FROM fleet_outbox n WHERE n.deployment_id = o.deployment_id AND n.seq > o.seq)
       ORDER BY o.seq LIMIT ?)`);
-  const select = db.prepare('SELECT seq, deployment_id, created_at, status FROM fleet_outbox ORDER BY seq LIMIT ?');
+  const select = db.prepare('SELECT seq, deployment_id, revision, state, created_at, status FROM fleet_outbox ORDER BY seq LIMIT ?');
   const remove = db.prepare('DELETE FROM fleet_outbox WHERE seq <= ?');
   const latest = db.prepare(`INSERT INTO fleet_status (deployment_id, state, status, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (deployment_id) DO UPDATE SET state = excluded.state, status = excluded.status, updated_at = excluded.updated_at`);
@@ -70,8 +89,8 @@ export function createOutbox(db: Database, opts: { maxRows?: number } = {}): Out
   return {
     enqueue: (status, now) => enqueue(status, now),
     peek(limit = FLEET_AGENT_LIMITS.OUTBOX_DRAIN_BATCH) {
-      const rows = select.all(limit) as { seq: number; deployment_id: string; created_at: string; status: string }[];
-      return rows.map((r) => ({ seq: r.seq, deploymentId: r.deployment_id, createdAt: r.created_at, status: JSON.parse(r.status) as DeploymentStatus }));
+      const rows = select.all(limit) as StoredRow[];
+      return rows.map((r) => ({ seq: r.seq, deploymentId: r.deployment_id, createdAt: r.created_at, status: readStatus(r) }));
     },
     ack: (seq) => remove.run(seq).changes,
     length: () => count.get() as number,

@@ -1,15 +1,30 @@
 // Endpoints agents call (docs/api.md): the CA (unauthenticated: agents check it against the hash
 // in their join token before trusting it), registration, credential rotation and unregistration.
 import { z } from 'zod';
-import { authenticate, rotateCredential } from '../credentials.ts';
+import type { IncomingMessage } from 'node:http';
+import { authenticate, rotateCredential, type Authenticated } from '../credentials.ts';
+import type { ServerContext } from '../context.ts';
+import { rememberAgent } from '../auth/caller.ts';
 import { ServerError } from '../errors.ts';
 import { retryAfterSeconds } from '../load-shedding.ts';
-import { register, registerRequestSchema } from '../registration.ts';
+import { register, registerRequestSchema, type RegisterRequest } from '../registration.ts';
 import { bearer } from '../secrets.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import type { Route } from '../http/router.ts';
 
 const emptyObject = z.object({}).loose();
+
+/** Authenticates the agent calling and names it for the audit row (`agent:<id>`). */
+async function authenticateAgent(ctx: ServerContext, req: IncomingMessage, opts: { allowPrevious: boolean }): Promise<Authenticated> {
+  try {
+    const auth = await authenticate(bearer(req.headers.authorization), ctx.store, opts);
+    rememberAgent(req, auth.agent.id);
+    return auth;
+  } catch (err) {
+    req.resume();
+    throw err;
+  }
+}
 
 export const agentRoutes: readonly Route[] = [
   {
@@ -35,21 +50,33 @@ export const agentRoutes: readonly Route[] = [
     pattern: /^\/v1\/register$/,
     name: '/v1/register',
     async handle(ctx, req, res) {
+      const remote = req.socket.remoteAddress; // read now: the socket may be gone after an error
+      // The body is read (bounded in size, depth and time) before a slot is taken: a client that
+      // sends its body slowly holds a connection, never one of the slots for the expensive part
+      // (hashing and a synchronous=FULL write), so it cannot starve genuine registrations (issue 14).
+      let body: RegisterRequest;
+      try {
+        body = await readJson(req, registerRequestSchema);
+      } catch (err) {
+        if (err instanceof ServerError) {
+          ctx.metrics.registrations.inc({ result: err.code });
+          ctx.log.info({ code: err.code, remote }, 'registration refused');
+        }
+        throw err;
+      }
       const release = ctx.limiters.registrations.tryAcquire();
       if (!release) {
-        req.resume();
         ctx.metrics.shed.inc({ kind: 'register' });
         throw new ServerError('OVERLOADED', undefined, retryAfterSeconds(ctx.unit()));
       }
-      const remote = req.socket.remoteAddress; // read now: the socket may be gone after an error
       try {
-        const body = await readJson(req, registerRequestSchema);
         const result = await register(body, { store: ctx.store, random: ctx.random, now: () => ctx.clock.now() });
         ctx.metrics.registrations.inc({ result: 'ok' });
         ctx.log.info(
           { agentId: result.agentId, clusterId: result.clusterId, nodeId: result.nodeId, roles: body.roles, hostname: body.hostname },
           'agent registered',
         );
+        rememberAgent(req, result.agentId);
         sendJson(res, 201, result);
       } catch (err) {
         if (err instanceof ServerError) {
@@ -67,8 +94,9 @@ export const agentRoutes: readonly Route[] = [
     pattern: /^\/v1\/agent\/rotate$/,
     name: '/v1/agent/rotate',
     async handle(ctx, req, res) {
+      // Authenticated before the body is read: a stranger's body is never parsed.
+      const auth = await authenticateAgent(ctx, req, { allowPrevious: true });
       await readJson(req, emptyObject, { emptyAsObject: true });
-      const auth = await authenticate(bearer(req.headers.authorization), ctx.store, { allowPrevious: true });
       const issued = await rotateCredential(auth, ctx.store, ctx.random, ctx.clock.now());
       ctx.log.info({ agentId: auth.agent.id, via: auth.via }, 'agent credential rotated');
       sendJson(res, 200, { credential: issued.credential, credentialExpiresAt: new Date(issued.expiresAt).toISOString() });
@@ -79,8 +107,8 @@ export const agentRoutes: readonly Route[] = [
     pattern: /^\/v1\/agent\/unregister$/,
     name: '/v1/agent/unregister',
     async handle(ctx, req, res) {
+      const auth = await authenticateAgent(ctx, req, { allowPrevious: false });
       await readJson(req, emptyObject, { emptyAsObject: true });
-      const auth = await authenticate(bearer(req.headers.authorization), ctx.store, { allowPrevious: false });
       await ctx.store.removeAgent(auth.agent.id, ctx.clock.now());
       ctx.sessions.closeAgent(auth.agent.id, 'revoked');
       ctx.log.info({ agentId: auth.agent.id, clusterId: auth.agent.clusterId }, 'agent unregistered');

@@ -4,6 +4,7 @@
 // content-addressed blobs (never one big row), deployments per (bundle, cluster), the last status
 // sequence stored per agent (de-duplication), cluster groups and git repositories.
 import Database from 'better-sqlite3';
+import { preparePrivateDatabase } from '../store/private-file.ts';
 import { chunkBytes, chunkManifestSet, reassembleBytes, reassembleManifestSet, type ChunkIndex } from './chunks.ts';
 import type { TargetCriteria } from './targeting.ts';
 import type { ManifestSet } from './manifest-set.ts';
@@ -41,6 +42,10 @@ const MIGRATIONS = [
      id INTEGER PRIMARY KEY AUTOINCREMENT, bundle TEXT NOT NULL, revision TEXT, source TEXT NOT NULL,
      clusters INTEGER NOT NULL, error_code TEXT, error_message TEXT, warnings INTEGER NOT NULL, at INTEGER NOT NULL);
    CREATE INDEX fleet_bundle_history_bundle ON fleet_bundle_history (bundle, id);`,
+  // Outbox rows of the wrong shape: kept with the reason, their seq consumed (issue 14).
+  `CREATE TABLE fleet_status_quarantine (
+     agent_id TEXT NOT NULL, seq INTEGER NOT NULL, cluster_id TEXT NOT NULL, reason TEXT NOT NULL, raw TEXT NOT NULL,
+     received_at INTEGER NOT NULL, PRIMARY KEY (agent_id, seq));`,
 ];
 
 /** History rows kept per bundle. */
@@ -161,6 +166,7 @@ export class FleetStore {
   }
 
   constructor(path: string) {
+    preparePrivateDatabase(path);
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // Statuses the server acknowledges to agents must survive a crash: FULL, as on the agent.
@@ -337,7 +343,14 @@ export class FleetStore {
    * or below the last one stored for that agent: a batch sent twice (the ack was lost) counts once.
    * Returns how many were new.
    */
-  recordStatuses(agentId: string, clusterId: string, rows: readonly { seq: number; createdAt?: string | undefined; status: { bundle: string; revision: string; appliedRevision?: string | undefined; state: string; message: string } }[], appliedAt: (seq: number) => string | null, now: number): number {
+  recordStatuses(
+    agentId: string,
+    clusterId: string,
+    rows: readonly { seq: number; createdAt?: string | undefined; status: { bundle: string; revision: string; appliedRevision?: string | undefined; state: string; message: string } }[],
+    appliedAt: (seq: number) => string | null,
+    now: number,
+    quarantined: readonly { seq: number; reason: string; raw: string }[] = [],
+  ): number {
     return this.db.transaction(() => {
       const last = (this.#stmt('SELECT last_seq FROM fleet_agent_seq WHERE agent_id = ?').pluck().get(agentId) as number | undefined) ?? 0;
       let fresh = 0;
@@ -347,18 +360,34 @@ export class FleetStore {
         applied_at = COALESCE(?, applied_at), updated_at = ? WHERE bundle = ? AND cluster_id = ?`);
       const event = this.#stmt(`INSERT INTO fleet_status_events (agent_id, seq, bundle, cluster_id, revision, state, message, agent_time, received_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      // Quarantined rows take their place in the sequence: stored aside, seq consumed, not counted.
+      const quarantine = this.#stmt('INSERT OR IGNORE INTO fleet_status_quarantine (agent_id, seq, cluster_id, reason, raw, received_at) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const q of quarantined) {
+        if (q.seq <= last) continue;
+        quarantine.run(agentId, q.seq, clusterId, q.reason, q.raw, now);
+        max = Math.max(max, q.seq);
+      }
+      const skip = new Set(quarantined.map((q) => q.seq));
+      let prev = last;
       for (const r of [...rows].sort((a, b) => a.seq - b.seq)) {
-        if (r.seq <= max) continue;
+        if (r.seq <= prev || skip.has(r.seq)) continue;
+        prev = r.seq;
         const message = r.status.message.slice(0, 4096);
         const known = upd.run(r.status.appliedRevision ?? null, r.status.revision, r.status.state, message, appliedAt(r.seq), now, r.status.bundle, clusterId).changes > 0;
         if (known) event.run(agentId, r.seq, r.status.bundle, clusterId, r.status.revision, r.status.state, message, r.createdAt ?? null, now);
-        max = r.seq;
+        max = Math.max(max, r.seq);
         fresh++;
       }
       if (fresh > 0) this.#stmt('DELETE FROM fleet_status_events WHERE agent_id = ? AND seq <= ?').run(agentId, max - STATUS_EVENTS_PER_AGENT);
       this.#stmt('INSERT INTO fleet_agent_seq (agent_id, last_seq) VALUES (?, ?) ON CONFLICT (agent_id) DO UPDATE SET last_seq = excluded.last_seq').run(agentId, max);
       return fresh;
     })();
+  }
+
+  /** Outbox rows refused for their shape, newest first (operators; tests). */
+  quarantinedStatuses(agentId: string): { seq: number; clusterId: string; reason: string; raw: string; receivedAt: number }[] {
+    return (this.#stmt('SELECT seq, cluster_id, reason, raw, received_at FROM fleet_status_quarantine WHERE agent_id = ? ORDER BY seq DESC LIMIT 100').all(agentId) as Row[])
+      .map((r) => ({ seq: Number(r.seq), clusterId: String(r.cluster_id), reason: String(r.reason), raw: String(r.raw), receivedAt: Number(r.received_at) }));
   }
 
   /** A bundle's status events, oldest first: per cluster in the order its agent reported them. */

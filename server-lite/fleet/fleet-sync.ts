@@ -13,9 +13,11 @@ import type { FleetManager } from './fleet-manager.ts';
 import { canonicalJson, type ManifestSet } from './manifest-set.ts';
 import { diffManifestSets } from './manifest-delta.ts';
 import { GroupCommit } from './group-commit.ts';
+import { backoffDelay } from './backoff.ts';
+import { checkOutboxRows, type OutboxRow, type QuarantinedRow } from './outbox-rows.ts';
 
 interface Ack { sessionId: string; bundle: string; clusterId: string; revision: string }
-interface Drain { agentId: string; clusterId: string; rows: readonly OutboxRowWire[] }
+interface Drain { agentId: string; clusterId: string; rows: readonly OutboxRow[]; quarantined: readonly QuarantinedRow[] }
 import type { BundleSpec } from './fleet-store.ts';
 import { matchesSelector } from './label-selector.ts';
 
@@ -69,11 +71,6 @@ export interface FleetSession {
   openStream(target: string, metadata?: Record<string, string>): TunnelStream;
 }
 
-interface OutboxRowWire {
-  seq: number;
-  createdAt: string;
-  status: { bundle: string; revision: string; appliedRevision?: string; state: string; message: string };
-}
 
 /** One request to the fleet agent over a fresh stream (tunnel/agent-call.ts). */
 export function fleetRequest(session: FleetSession, method: string, path: string, body?: unknown): Promise<AgentAnswer> {
@@ -90,6 +87,8 @@ export class FleetSync {
   /** session id → what the agent holds (deploymentId → revision), learned at connect, kept current by our own pushes. */
   readonly #held = new Map<string, Map<string, string>>();
   readonly #busy = new Set<string>();
+  /** Sessions whose last sync failed: retried with backoff, logged once per distinct failure (issue 14). */
+  readonly #failing = new Map<string, { failures: number; until: number; message: string }>();
   /** `session/bundle/revision` the agent refused: not offered again on this session. */
   readonly #refused = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
@@ -140,8 +139,8 @@ export class FleetSync {
       const byseq = new Map(d.rows.map((x) => [x.seq, x]));
       return store.recordStatuses(d.agentId, d.clusterId, d.rows, (seq) => {
         const row = byseq.get(seq);
-        return row && row.status.appliedRevision === row.status.revision ? row.createdAt : null;
-      }, Date.now());
+        return row && row.status.appliedRevision === row.status.revision ? row.createdAt ?? null : null;
+      }, Date.now(), d.quarantined);
     });
     this.#acks = new GroupCommit(store.db, FLEET_SYNC_LIMITS.ackFlushMs, (a: Ack) => store.acked(a.bundle, a.clusterId, a.revision, Date.now()));
     this.#sessions = sessions;
@@ -172,7 +171,7 @@ export class FleetSync {
     const sessions = this.#sessions();
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
-    for (const m of [this.#hotUntil, this.#drainedAt, this.#seenGeneration]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
+    for (const m of [this.#hotUntil, this.#drainedAt, this.#seenGeneration, this.#failing]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
     for (const id of this.#deltaCapable) if (!live.has(id)) this.#deltaCapable.delete(id);
     for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
     // A change in who is online can open rollout gates (an Offline cluster came back).
@@ -195,6 +194,8 @@ export class FleetSync {
 
   async sync(session: FleetSession): Promise<void> {
     if (this.#busy.has(session.id)) return;
+    const failing = this.#failing.get(session.id);
+    if (failing && Date.now() < failing.until) return;
     this.#busy.add(session.id);
     const log = this.#log.child({ clusterId: session.clusterId, agentId: session.agentId });
     try {
@@ -206,8 +207,14 @@ export class FleetSync {
         this.#drainedAt.set(session.id, now);
         await this.#drain(session, log);
       }
+      this.#failing.delete(session.id);
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'fleet sync failed; retrying next cycle');
+      const message = (err as Error).message;
+      const failures = (failing?.failures ?? 0) + 1;
+      const delay = backoffDelay(failures, FLEET_SYNC_LIMITS.retryBackoff);
+      this.#failing.set(session.id, { failures, until: Date.now() + delay, message });
+      // Once per distinct failure, not once per retry.
+      log[message === failing?.message ? 'debug' : 'warn']({ err: message, failures, retryInMs: delay }, 'fleet sync failed; retrying with backoff');
       this.#held.delete(session.id);
     } finally {
       this.#busy.delete(session.id);
@@ -288,6 +295,12 @@ export class FleetSync {
         r = await fleetRequest(session, 'PUT', url, payload);
       } else if (delta && r.status === 200) {
         this.deltaDeliveries++;
+      }
+      if (r.status >= 500) {
+        // The agent could not store it now (its disk is full, its database busy): not a refusal of
+        // the revision, which would be final; the sync fails and is retried with backoff (issue 14).
+        const e = r.json as { code?: string; message?: string } | undefined;
+        throw new Error(`deployment ${d.bundle}: the agent could not take it now (${r.status} ${e?.code ?? ''}: ${e?.message ?? ''})`);
       }
       if (r.status !== 200) {
         const e = r.json as { code?: string; message?: string };
@@ -381,15 +394,17 @@ export class FleetSync {
     for (;;) {
       const r = await fleetRequest(session, 'GET', `/v1/fleet/outbox?limit=${FLEET_SYNC_LIMITS.outboxBatch}`);
       if (r.status !== 200) throw new Error(`outbox: agent answered ${r.status}`);
-      const rows = (r.json as { rows: OutboxRowWire[] }).rows ?? [];
-      if (rows.length === 0) return;
-      const fresh = await this.#statuses.submit({ agentId: session.agentId, clusterId: session.clusterId, rows });
-      const last = Math.max(...rows.map((x) => x.seq));
+      // Checked row by row: a bad row is quarantined and passed, never a stall (issue 14).
+      const { rows, quarantined } = checkOutboxRows(r.json);
+      if (rows.length + quarantined.length === 0) return;
+      if (quarantined.length > 0) log.warn({ seqs: quarantined.map((q) => q.seq), reason: quarantined[0]?.reason }, 'outbox rows of the wrong shape quarantined');
+      const fresh = await this.#statuses.submit({ agentId: session.agentId, clusterId: session.clusterId, rows, quarantined });
+      const last = Math.max(...rows.map((x) => x.seq), ...quarantined.map((x) => x.seq));
       const ack = await fleetRequest(session, 'POST', '/v1/fleet/outbox/ack', { seq: last });
       if (ack.status !== 200) throw new Error(`outbox ack: agent answered ${ack.status}`);
       if (fresh > 0) this.#statusesChanged = true;
       log.debug({ rows: rows.length, fresh, last }, 'statuses stored');
-      if (rows.length < FLEET_SYNC_LIMITS.outboxBatch) return;
+      if (rows.length + quarantined.length < FLEET_SYNC_LIMITS.outboxBatch) return;
     }
   }
 }

@@ -55,6 +55,9 @@ export const FLEET_SYNC_LIMITS = Object.freeze({
   ackFlushMs: 100,
   /** Agents synced at once: bounds open streams and memory when thousands reconnect together. */
   concurrency: 64,
+  /** A session whose sync failed (the agent answered 5xx, a stream broke) is retried after this
+   *  backoff, not every cycle: a 20 MiB PUT a second to an agent whose disk is full helps nobody. */
+  retryBackoff: { baseMs: 1_000, maxMs: 30_000 },
   /** One request to an agent; a 20 MiB bundle over a slow link needs minutes, not seconds. */
   requestTimeoutMs: 300_000,
   /** Largest answer read from an agent (outbox batches are a few hundred small statuses). */

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { ServerError, errorBody, type ServerErrorCode } from '../errors.ts';
 import { LIMITS } from '../limits.ts';
+import { jsonDepth } from './json-depth.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -47,13 +48,19 @@ export async function readBody(req: IncomingMessage, limit: number = LIMITS.maxB
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      fail('BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        req.resume();
+        fail('BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`);
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (err) {
+    if (err instanceof ServerError) throw err;
+    // The connection went away (the client left, or a timeout closed it) before the body arrived.
+    fail('REQUEST_ABORTED', `the connection closed before the request body arrived (${(err as Error).message})`);
   }
   return Buffer.concat(chunks);
 }
@@ -78,9 +85,14 @@ export async function readJson<S extends z.ZodType>(
   }
   const raw = await readBody(req);
   if (raw.length === 0 && opts.emptyAsObject) return parseWith(schema, {});
+  const text = raw.toString('utf8');
+  // Before parsing: a deeply nested body would be built by JSON.parse and then walked recursively.
+  if (jsonDepth(text, LIMITS.maxJsonDepth) > LIMITS.maxJsonDepth) {
+    fail('INVALID_REQUEST', `invalid request body: JSON nested deeper than ${LIMITS.maxJsonDepth} levels`);
+  }
   let value: unknown;
   try {
-    value = JSON.parse(raw.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     fail('INVALID_JSON', `the request body is not valid JSON: ${(err as Error).message}`);
   }

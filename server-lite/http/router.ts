@@ -25,7 +25,7 @@ export function createRouter(routes: readonly Route[]) {
         res.setHeader('allow', [...new Set(matching.map((r) => r.method))].join(', '));
         throw new ServerError('METHOD_NOT_ALLOWED', `${req.method ?? '?'} is not allowed on ${path}`);
       }
-      const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p));
+      const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeSegment(p, path));
       await route.handle(ctx, req, res, params);
     } catch (err) {
       if (err instanceof ServerError) {
@@ -38,4 +38,13 @@ export function createRouter(routes: readonly Route[]) {
       ctx.metrics.httpRequests.inc({ route: route?.name ?? 'unmatched', status: String(res.statusCode) });
     }
   };
+}
+
+/** A path segment, percent-decoded; a malformed escape names no resource (issue 14: it was a 500). */
+function decodeSegment(segment: string, path: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ServerError('NOT_FOUND', `no such resource: ${path.slice(0, 200)} (malformed percent-encoding)`);
+  }
 }

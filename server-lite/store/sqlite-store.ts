@@ -2,7 +2,8 @@
 // wrapped in promises so callers are ready for PostgreSQL. synchronous=FULL: registrations and
 // credential rotations are relied on by agents the moment we answer, so they must survive power loss.
 import Database from 'better-sqlite3';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { preparePrivateDatabase } from './private-file.ts';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.ts';
 import { SqliteIdentity } from './sqlite-identity.ts';
@@ -115,9 +116,9 @@ export class SqliteStore implements Store {
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.#db = new Database(path);
     // Holds credential and token hashes: readable by the server's user only.
-    if (path !== ':memory:') chmodSync(path, 0o600);
+    preparePrivateDatabase(path);
+    this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');

@@ -51,6 +51,14 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
 
   // Any frame from the agent proves it is alive (api.md: lastSeen updates on any traffic).
   ws.on('message', () => ctx.lastSeen.mark(agent.id, ctx.clock.now()));
+  // Before the session sees a frame: past the agent's budget it is closed, not answered (issue 14).
+  const budget = ctx.frameBudgets.acquire(agent.id, performance.now());
+  ws.prependListener('message', (data: unknown) => {
+    if (session.state === 'closed' || !Buffer.isBuffer(data) || budget.admit(data, performance.now())) return;
+    log().warn({ burst: LIMITS.agentFrameBurst, perSecond: LIMITS.agentFramesPerSecond }, 'agent exceeded its frame budget; closing the tunnel');
+    ws.pause();
+    session.close('RATE_LIMITED', `more than ${LIMITS.agentFrameBurst} OPEN/PING/CONTROL frames at once or ${LIMITS.agentFramesPerSecond}/s`);
+  });
   session.on('message', (message: ControlMessage) => {
     if (message.kind === 'facts') {
       // Facts are small and change rarely: write them through.
@@ -60,11 +68,15 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
     }
   });
   session.on('close', (closeInfo) => {
+    budget.release();
     const wasCurrent = ctx.sessions.remove(handle);
     log().info({ code: closeInfo.code, closeCode: closeInfo.closeCode, remote: closeInfo.remote, message: closeInfo.message, wasCurrent }, 'tunnel closed');
   });
   // The socket may close without the session noticing first (ws 'close' feeds it); belt and braces.
-  ws.on('close', () => ctx.sessions.remove(handle));
+  ws.on('close', () => {
+    budget.release();
+    ctx.sessions.remove(handle);
+  });
 
   session.once('ready', handshakeDone);
   session.once('close', handshakeDone);

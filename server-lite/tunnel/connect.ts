@@ -9,6 +9,7 @@ import { ServerError } from '../errors.ts';
 import { MAX_WS_MESSAGE } from '../../protocol/index.ts';
 import { retryAfterSeconds } from '../load-shedding.ts';
 import { bearer } from '../secrets.ts';
+import { AGENT_IDP, agentUser, ANONYMOUS } from '../auth/caller.ts';
 import type { ServerContext } from '../context.ts';
 import { ACCEPTED_SUBPROTOCOLS, checkUpgradeRequest, chooseSubprotocol, parseRole, refuseUpgrade, ROLE_HEADER } from './upgrade.ts';
 import { runAgentSession } from './agent-session.ts';
@@ -32,7 +33,21 @@ export function createTunnelEndpoint(ctx: ServerContext) {
     for (const h of extraHeaders.get(req) ?? []) headers.push(h);
   });
 
-  async function admit(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  /** Every upgrade is audited (issue 14): accepted (101) or refused, with the agent once known. */
+  function auditUpgrade(req: IncomingMessage, at: number, t0: number, status: number, agentId: string | undefined): void {
+    ctx.audit.record({
+      at,
+      user: agentId === undefined ? ANONYMOUS.user : agentUser(agentId),
+      idp: agentId === undefined ? ANONYMOUS.idp : AGENT_IDP,
+      clusterId: null,
+      verb: (req.method ?? 'GET').toLowerCase(),
+      path: (req.url ?? '/').split('?')[0] ?? '/',
+      status,
+      latencyMs: Math.round((performance.now() - t0) * 10) / 10,
+    });
+  }
+
+  async function admit(req: IncomingMessage, socket: Duplex, head: Buffer, seen: { agentId?: string }, at: number, t0: number): Promise<void> {
     checkUpgradeRequest(req);
     if (ctx.closing) throw new ServerError('OVERLOADED', 'the server is shutting down', retryAfterSeconds(ctx.unit()));
     // Held until the session's HELLO exchange ends (ready or closed), not just until the 101: in a
@@ -48,6 +63,7 @@ export function createTunnelEndpoint(ctx: ServerContext) {
       const role = parseRole(req.headers[ROLE_HEADER]);
       const protocol = chooseSubprotocol(req.headers['sec-websocket-protocol']);
       const { agent } = await authenticate(bearer(req.headers.authorization), ctx.store, { allowPrevious: false });
+      seen.agentId = agent.id;
       // The credential names the agent: a second agent cannot pose as the first (issue 4).
       if (!agent.roles.includes(role)) {
         throw new ServerError('ROLE_NOT_GRANTED', `agent ${agent.id} registered roles ${agent.roles.join(', ')}, not ${role}`);
@@ -58,7 +74,7 @@ export function createTunnelEndpoint(ctx: ServerContext) {
         ctx.metrics.shed.inc({ kind: 'sessions' });
         throw new ServerError('OVERLOADED', 'the server holds its maximum number of tunnels', retryAfterSeconds(ctx.unit()));
       }
-      if (socket.destroyed) return;
+      if (socket.destroyed) throw new ServerError('REQUEST_ABORTED', 'the agent closed the connection during the upgrade');
       // Shutdown may have begun while we authenticated: do not register behind closeAll's back.
       if (ctx.closing) throw new ServerError('OVERLOADED', 'the server is shutting down', retryAfterSeconds(ctx.unit()));
       const now = ctx.clock.now();
@@ -67,6 +83,7 @@ export function createTunnelEndpoint(ctx: ServerContext) {
         open.add(ws);
         ws.once('close', () => open.delete(ws));
         ctx.metrics.upgrades.inc({ result: 'ok' });
+        auditUpgrade(req, at, t0, 101, agent.id);
         handedOver = true;
         runAgentSession(ctx, ws, agent, {
           id: randomUUID(),
@@ -86,10 +103,14 @@ export function createTunnelEndpoint(ctx: ServerContext) {
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    admit(req, socket, head).catch((err: unknown) => {
+    const at = ctx.clock.now();
+    const t0 = performance.now();
+    const seen: { agentId?: string } = {};
+    admit(req, socket, head, seen, at, t0).catch((err: unknown) => {
       const e = err instanceof ServerError ? err : new ServerError('INTERNAL');
       if (!(err instanceof ServerError)) ctx.log.error({ err }, 'tunnel upgrade failed');
       ctx.metrics.upgrades.inc({ result: e.code });
+      auditUpgrade(req, at, t0, e.status, seen.agentId);
       refuseUpgrade(socket, e, req.headers['sec-websocket-protocol']);
     });
   }

@@ -92,3 +92,44 @@ t.test('fleet sync: whole set, then deltas only where advertised; options-only c
   t.same(held(modern.agent)?.options, { correctDrift: true, keepResources: true }, 'the change reaches the first agent');
   t.same(held(legacy.agent)?.options, { correctDrift: true, keepResources: true }, 'and the second');
 });
+
+t.test('fleet sync: an agent that cannot store a deployment now (5xx) is retried, not recorded as refusing it (issue 14)', async (t) => {
+  const store = new FleetStore(join(t.testdir(), 'fleet.db'));
+  const clusters = [{ id: 'c1', name: 'one', labels: {} }];
+  const manager = new FleetManager(store, { clusters: async () => clusters, online: () => new Set(['c1']), now: () => 0, log, tools: { helm: () => 'helm', kustomize: () => 'kustomize' } });
+  // The agent's disk is full for its first PUT: the endpoint answers 503 SQLITE_FULL.
+  const pair = sessionPair();
+  await bothReady(pair.client, pair.server);
+  const agent = createFleetAgent({ db: memoryDb(), kube: new FakeKube({ namespaces: ['x'] }), log });
+  const endpoint = fleetEndpoint(agent, log);
+  let full = true;
+  const http = createStreamHttpServer({
+    request: (req, res) => {
+      if (full && req.method === 'PUT') {
+        req.resume();
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ code: 'SQLITE_FULL', message: 'database or disk is full' }));
+        full = false;
+        return;
+      }
+      endpoint(req, res);
+    },
+  });
+  pair.client.on('stream', (s: TunnelStream) => http.serve(s));
+  const session: FleetSession = { id: 's1', agentId: 'a-c1', clusterId: 'c1', openStream: (target, md) => pair.server.openStream(target, md) };
+  const sync = new FleetSync(manager, () => [session], log);
+  t.teardown(() => {
+    sync.stop();
+    store.close();
+  });
+  const set = normaliseManifests(cms(3, '1'), { bundle: 'web' });
+  store.putBundle('web', 'push', set.revision, {}, [{ clusterId: 'c1', set }], 0);
+  await manager.plan();
+  await sync.syncAll();
+  t.not(manager.status('web')?.clusters[0]?.state, 'ErrApplied', 'a 503 is not a refusal of the revision');
+  for (let i = 0; i < 200 && agent.resumePoint().length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    await sync.syncAll();
+  }
+  t.equal(agent.resumePoint().find((d) => d.deploymentId === 'web')?.revision, set.revision, 'delivered once the agent can store it');
+});

@@ -2,7 +2,7 @@
 // client certificate (O=system:masters) and the service-account signing key. ECDSA P-256, made with
 // the openssl CLI (test infrastructure only; the product never shells out to openssl).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Pki {
@@ -17,8 +17,16 @@ export interface Pki {
   saPub: string;
 }
 
+/**
+ * `DROVER_TEST_PKI_BACKDATE=-2h` (the fault suite) makes every certificate valid from that long
+ * before now, through libfaketime (Debian faketime), so a client whose clock runs behind still
+ * accepts the kube-apiserver (openssl 3.0 has no -not_before). Unset: certificates start now.
+ */
 function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const backdate = process.env.DROVER_TEST_PKI_BACKDATE;
+  const lib = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+  const env = backdate && existsSync(lib) ? { ...process.env, LD_PRELOAD: lib, FAKETIME: backdate } : process.env;
+  execFileSync('openssl', args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 function ecKey(path: string, cwd: string): void {
