@@ -6,6 +6,7 @@
 // Every object names its bundle, and relabelling a cluster moves it to the other overlay.
 import t from 'tap';
 import path from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools, type TestCluster } from '../k8s/harness.ts';
 import { drover, startServer, waitFor } from './agent-helpers.ts';
@@ -46,6 +47,21 @@ t.test('fleet compat: Helm + kustomize per environment, deployed unchanged onto 
   t.equal(await kubectl(cprod, ['get', 'deployment', 'shop-shop', '-o', 'jsonpath={.metadata.labels.env}']), 'prod');
   const listed = await kubectl(cprod, ['get', 'deployment,configmap,poddisruptionbudget', '-l', 'drover.dev/bundle=shop', '-o', 'name']);
   t.same(listed?.trim().split('\n').sort(), ['configmap/shop-settings', 'deployment.apps/shop-shop', 'poddisruptionbudget.policy/shop'], 'kubectl get -l drover.dev/bundle=shop lists the bundle');
+
+  // Real Fleet options Drover does not implement: deployed, with a warning saying what Drover does
+  // instead (they used to be refused as typos); one that would change the content is refused.
+  const opts = path.join(dir, 'opts');
+  mkdirSync(opts);
+  writeFileSync(path.join(opts, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: opts}\ndata: {v: "1"}\n');
+  writeFileSync(path.join(opts, 'fleet.yaml'), 'defaultNamespace: shop\nnamespaceLabels: {team: a}\nhelm:\n  force: true\n  timeoutSeconds: 60\n');
+  const warned = await admin(['bundle', 'apply', opts, '--name', 'opts', '--target', 'env=prod']);
+  t.equal(warned.exitCode, 0, warned.stderr);
+  t.match(warned.stderr, /warning: .*"namespaceLabels" is ignored: [\s\S]*"helm\.force" is ignored: [\s\S]*"helm\.timeoutSeconds" is ignored: /);
+  await waitFor('opts live on prod', async () => (await kubectl(cprod, ['get', 'configmap', 'opts'])) !== undefined, 60_000);
+  writeFileSync(path.join(opts, 'fleet.yaml'), 'defaultNamespace: shop\nhelm:\n  valuesFrom: [{configMapKeyRef: {name: v}}]\n');
+  const refused = await admin(['bundle', 'apply', opts, '--name', 'opts', '--target', 'env=prod']);
+  t.equal(refused.exitCode, 1);
+  t.match(refused.stderr, /FLEET_YAML_UNSUPPORTED.*helm\.valuesFrom/);
 
   // dev-1 becomes a prod cluster: the prod overlay lands there, with no new commit or apply.
   t.equal((await admin(['cluster', 'label', dev.id, 'env=prod'])).exitCode, 0);
