@@ -43,6 +43,19 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** startTestServer for one tap test: closed and its data dir removed when the test ends. */
+export async function serverForTest(
+  t: { teardown(fn: () => unknown): void },
+  deps: Parameters<typeof startTestServer>[0] = {},
+): Promise<Awaited<ReturnType<typeof startTestServer>>> {
+  const server = await startTestServer(deps);
+  t.teardown(async () => {
+    await server.close();
+    removeDir(server.dataDir);
+  });
+  return server;
+}
+
 export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;

@@ -11,16 +11,12 @@ import { createFleetAgent } from '../../agents/fleet/fleet-agent.ts';
 import { fleetEndpoint } from '../../agents/fleet/fleet-endpoint.ts';
 import { FakeKube } from '../fakes/fake-kube.ts';
 import { memoryDb } from '../../agents/fleet/test-fixtures.ts';
-import { connectTunnel, createToken, eventually, registerAgent, removeDir, startTestServer } from './server-harness.ts';
+import { connectTunnel, createToken, eventually, registerAgent, serverForTest } from './server-harness.ts';
 
 const log = pino({ level: 'silent' });
 
 t.test('6. an outbox row of the wrong shape is quarantined and the rows after it still arrive, in order', async (t) => {
-  const server = await startTestServer();
-  t.teardown(async () => {
-    await server.close();
-    removeDir(server.dataDir);
-  });
+  const server = await serverForTest(t);
   const reg = await registerAgent(server, (await createToken(server)).secret);
   const db = memoryDb();
   const agent = createFleetAgent({ db, kube: new FakeKube({ namespaces: ['x'] }), log });
@@ -47,11 +43,7 @@ t.test('6. an outbox row of the wrong shape is quarantined and the rows after it
 });
 
 t.test('7. fleet.db and its -wal/-shm files are private (0600), like server.db', async (t) => {
-  const server = await startTestServer();
-  t.teardown(async () => {
-    await server.close();
-    removeDir(server.dataDir);
-  });
+  const server = await serverForTest(t);
   // The fleet store writes (migrations) at start, so the WAL files exist.
   for (const name of ['fleet.db', 'fleet.db-wal', 'fleet.db-shm', 'server.db', 'server.db-wal', 'server.db-shm']) {
     const file = join(server.dataDir, name);

@@ -3,9 +3,9 @@
 import t from 'tap';
 import tls from 'node:tls';
 import { encodeFrame, MESSAGE_KINDS } from '../../protocol/index.ts';
-import { api, connectTunnel, createToken, errorCode, registerAgent, removeDir, startTestServer, eventually, UpgradeRefused } from './server-harness.ts';
+import { api, connectTunnel, createToken, errorCode, registerAgent, serverForTest, eventually, UpgradeRefused } from './server-harness.ts';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+type TestServer = Awaited<ReturnType<typeof serverForTest>>;
 
 /** A TLS connection to the server that writes `text` and keeps the connection open. */
 function openRaw(server: TestServer, text: string): Promise<{ socket: tls.TLSSocket; reply: Promise<string> }> {
@@ -31,14 +31,19 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | 'bound passed'> {
   });
 }
 
+/** A registered agent's cluster tunnel, open and ready; terminated when the test ends. */
+async function clusterTunnel(t: { teardown(fn: () => unknown): void }, server: TestServer) {
+  const agent = await registerAgent(server, (await createToken(server)).secret);
+  const tunnel = await connectTunnel(server, agent.credential, 'cluster');
+  t.teardown(() => tunnel.ws.terminate());
+  await tunnel.ready;
+  return { agent, tunnel };
+}
+
 const statusOf = (raw: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
 
 t.test('1. registrations sending their body slowly do not take the slots of genuine ones', async (t) => {
-  const server = await startTestServer({ limits: { maxConcurrentRegistrations: 4 } });
-  t.teardown(async () => {
-    await server.close();
-    removeDir(server.dataDir);
-  });
+  const server = await serverForTest(t, { limits: { maxConcurrentRegistrations: 4 } });
   const token = await createToken(server, { uses: 2 });
   const head = 'POST /v1/register HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 4000\r\n\r\n{"token":';
   // Twice the slots, each with its headers and the start of a body that never finishes.
@@ -53,11 +58,7 @@ t.test('1. registrations sending their body slowly do not take the slots of genu
 t.test('4. header and request timeouts are enforced (408 REQUEST_TIMEOUT, the connection closed)', async (t) => {
   // Small timeouts so the test is short; production values are LIMITS.headersTimeoutMs (15 s) and
   // requestTimeoutMs (30 s), checked every connectionsCheckingIntervalMs (1 s).
-  const server = await startTestServer({ limits: { headersTimeoutMs: 600, requestTimeoutMs: 1200, connectionsCheckingIntervalMs: 100 } });
-  t.teardown(async () => {
-    await server.close();
-    removeDir(server.dataDir);
-  });
+  const server = await serverForTest(t, { limits: { headersTimeoutMs: 600, requestTimeoutMs: 1200, connectionsCheckingIntervalMs: 100 } });
   // Headers never finished.
   const partial = await openRaw(server, 'GET /v1/clusters HTTP/1.1\r\nhost: localhost\r\nx-slow: ');
   const headersReply = await within(partial.reply, 10_000);
@@ -81,11 +82,7 @@ t.test('4. header and request timeouts are enforced (408 REQUEST_TIMEOUT, the co
 });
 
 t.test('2. deeply nested JSON is refused with 400 before any recursive work', async (t) => {
-  const server = await startTestServer();
-  t.teardown(async () => {
-    await server.close();
-    removeDir(server.dataDir);
-  });
+  const server = await serverForTest(t);
   const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
   for (const n of [40, 4311, 10_000]) {
     const raw = `{"token":"abcdefghij.${'x'.repeat(40)}","roles":["cluster"],"hostname":"h","facts":${deep(n)}}`;
@@ -106,11 +103,7 @@ t.test('2. deeply nested JSON is refused with 400 before any recursive work', as
 });
 
 t.test('5. audit: refused upgrades, aborted requests and agent calls carry the real outcome and identity', async (t) => {
-  const server = await startTestServer();
-  t.teardown(async () => {
-    await server.close();
-    removeDir(server.dataDir);
-  });
+  const server = await serverForTest(t);
   const agent = await registerAgent(server, (await createToken(server)).secret);
   // Refused upgrades: no credential; a valid credential with a role that does not exist.
   const refusal = (p: Promise<unknown>) => p.then(() => 0, (err: unknown) => (err instanceof UpgradeRefused ? err.status : -1));
@@ -152,15 +145,8 @@ t.test('5. audit: refused upgrades, aborted requests and agent calls carry the r
 });
 
 t.test('3. facts over the tunnel are bounded like facts at registration (16 KiB)', async (t) => {
-  const server = await startTestServer();
-  t.teardown(async () => {
-    await server.close();
-    removeDir(server.dataDir);
-  });
-  const agent = await registerAgent(server, (await createToken(server)).secret);
-  const tunnel = await connectTunnel(server, agent.credential, 'cluster');
-  t.teardown(() => tunnel.ws.terminate());
-  await tunnel.ready;
+  const server = await serverForTest(t);
+  const { agent, tunnel } = await clusterTunnel(t, server);
   const errors: string[] = [];
   tunnel.session.on('message', (m) => {
     if (m.kind === 'error') errors.push(m.body.code);
@@ -179,15 +165,8 @@ t.test('3. facts over the tunnel are bounded like facts at registration (16 KiB)
 });
 
 t.test('8. a tunnel peer that floods OPENs and never reads is closed with RATE_LIMITED (4004), its answers bounded', async (t) => {
-  const server = await startTestServer();
-  t.teardown(async () => {
-    await server.close();
-    removeDir(server.dataDir);
-  });
-  const agent = await registerAgent(server, (await createToken(server)).secret);
-  const tunnel = await connectTunnel(server, agent.credential, 'cluster');
-  t.teardown(() => tunnel.ws.terminate());
-  await tunnel.ready;
+  const server = await serverForTest(t);
+  const { agent, tunnel } = await clusterTunnel(t, server);
   // Stop reading, then open far more streams than any agent would (the server serves none).
   tunnel.ws.pause();
   for (let i = 0, id = 1; i < 5000; i++, id += 2) tunnel.ws.send(encodeFrame({ type: 'OPEN', streamId: id, target: 'http:x', metadata: {} }));
