@@ -1,7 +1,8 @@
 // Fleet's GitRepo and ClusterGroup YAML mapped to Drover's gitrepos and groups, and back.
 import t from 'tap';
 import { parseDocument } from 'yaml';
-import { goDurationSeconds, gitRepoYaml, readFleetResources } from './fleet-resources.ts';
+import { gitRepoYaml, readFleetResources } from './fleet-resources.ts';
+import { durationSeconds } from './duration.ts';
 
 const FILE = `apiVersion: fleet.cattle.io/v1alpha1
 kind: ClusterGroup
@@ -58,9 +59,9 @@ metadata: {name: c}
 t.test('fleet resources: a {} selector target means every cluster; durations as Go writes them', async (t) => {
   const r = readFleetResources('apiVersion: fleet.cattle.io/v1alpha1\nkind: GitRepo\nmetadata: {name: all}\nspec: {repo: x, targets: [{clusterSelector: {}}]}\n', 'h.yaml');
   t.same(r.gitrepos[0], { name: 'all', repo: 'x' });
-  t.equal(goDurationSeconds('15s'), 15);
-  t.equal(goDurationSeconds('1h2m3s'), 3723);
-  t.equal(goDurationSeconds('soon'), undefined);
+  t.equal(durationSeconds('15s'), 15);
+  t.equal(durationSeconds('1h2m3s'), 3723);
+  t.equal(durationSeconds('soon'), undefined);
 });
 
 t.test('fleet resources: gitrepo get -o yaml gives back a GitRepo that reads in again to the same gitrepo', async (t) => {

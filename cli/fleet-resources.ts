@@ -5,6 +5,7 @@
 // is a warning otherwise. Every problem of the file is reported at once; nothing is applied then.
 import { parseAllDocuments, stringify } from 'yaml';
 import { formatSelector, parseSelectorString } from '../server-lite/fleet/label-selector.ts';
+import { durationSeconds } from './duration.ts';
 
 export const FLEET_API_VERSION = 'fleet.cattle.io/v1alpha1';
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -56,18 +57,6 @@ const GITREPO_UNSUPPORTED: Record<string, { refuse: boolean; reason: string }> =
 };
 const GITREPO_FIELDS = new Set(['repo', 'branch', 'revision', 'paths', 'targets', 'pollingInterval', 'disablePolling']);
 
-/** Go duration text (`15s`, `1m30s`, `2h`) in whole seconds. */
-export function goDurationSeconds(text: string): number | undefined {
-  const re = /(\d+(?:\.\d+)?)(h|m|s|ms)/g;
-  let total = 0;
-  let seen = '';
-  for (const m of text.matchAll(re)) {
-    seen += m[0];
-    total += Number(m[1]) * ({ h: 3600, m: 60, s: 1, ms: 0.001 } as const)[m[2] as 'h' | 'm' | 's' | 'ms'];
-  }
-  return seen === text && seen !== '' ? Math.ceil(total) : undefined;
-}
-
 /** The target in Drover's `--target` form, 'all' for a selector matching everything, undefined after an error. */
 function targetOf(t: unknown, where: string, errors: string[]): string | 'all' | undefined {
   if (!isObj(t)) {
@@ -115,7 +104,7 @@ function gitRepo(doc: Obj, where: string, out: FleetResources): void {
     body.pollIntervalSeconds = 86_400;
     out.warnings.push(`${where}: disablePolling: Drover polls once a day and on webhooks`);
   } else if (typeof spec.pollingInterval === 'string' && spec.pollingInterval !== '') {
-    const s = goDurationSeconds(spec.pollingInterval);
+    const s = durationSeconds(spec.pollingInterval);
     if (s === undefined || s < 1 || s > 86_400) out.errors.push(`${where}: spec.pollingInterval ${spec.pollingInterval} is not a duration between 1s and 24h`);
     else body.pollIntervalSeconds = s;
   }

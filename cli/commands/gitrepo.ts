@@ -3,6 +3,7 @@
 // fleet.yaml into a bundle named GITREPO-path.
 import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
+import { durationSeconds } from '../duration.ts';
 import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
 import { table } from './token.ts';
 import { parseTarget } from '../../server-lite/fleet/target-spec.ts';
@@ -11,9 +12,8 @@ import { gitRepoYaml, readFleetResources } from '../fleet-resources.ts';
 
 /** `30s`, `5m`, `1h` or plain seconds. */
 export function parseInterval(text: string): number {
-  const m = /^(\d+)(s|m|h)?$/.exec(text.trim());
-  if (!m) throw new CliError(EXIT.USAGE, `--poll-interval must look like 30s, 5m or 1h, got ${text}`);
-  const n = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  const n = durationSeconds(text, { bareSeconds: true, units: ['s', 'm', 'h'] });
+  if (n === undefined) throw new CliError(EXIT.USAGE, `--poll-interval must look like 30s, 5m or 1h, got ${text}`);
   if (n < 1 || n > 86_400) throw new CliError(EXIT.USAGE, '--poll-interval must be between 1s and 24h');
   return n;
 }

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { EXIT } from '../exit-codes.ts';
+import { durationSeconds } from '../duration.ts';
 import { buildInfo } from '../build-info.ts';
 import { backupPassphrase, PASSPHRASE_ENV, registerServerBackup } from './server-backup.ts';
 import { MIN_PASSPHRASE_BYTES } from '../../server-lite/backup/sealed-file.ts';
@@ -79,9 +80,9 @@ async function downloadsHandler(dir: string): Promise<(req: import('node:http').
 /** `--backup-every` and friends, checked before the server starts: a bad value is a usage error. */
 function backupSchedule(flags: ServerFlags): { everyMs: number; keep: number; passphrase: Buffer } | undefined {
   if (flags.backupEvery === undefined) return undefined;
-  const m = /^(\d+)(s|m|h|d)$/.exec(flags.backupEvery.trim());
-  if (!m) throw new CliError(EXIT.USAGE, `--backup-every must look like 30m, 6h or 1d (got ${flags.backupEvery})`);
-  const everyMs = Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const seconds = durationSeconds(flags.backupEvery);
+  if (seconds === undefined) throw new CliError(EXIT.USAGE, `--backup-every must look like 30m, 6h or 1d (got ${flags.backupEvery})`);
+  const everyMs = seconds * 1000;
   if (everyMs < 1_000) throw new CliError(EXIT.USAGE, '--backup-every must be at least 1s');
   if (everyMs > 2 ** 31 - 1) throw new CliError(EXIT.USAGE, '--backup-every must be at most 24d');
   if (flags.datastore !== undefined) throw new CliError(EXIT.USAGE, '--backup-every backs up the SQLite store in --data-dir; it cannot be used with --datastore');

@@ -2,18 +2,15 @@
 // token on stdout, so `TOKEN=$(drover token create)` works in scripts.
 import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
+import { durationSeconds } from '../duration.ts';
 import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
-
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** `90s`, `15m`, `24h`, `7d`, `1h30m`, or `0` (never expires) → seconds. */
 export function parseDuration(text: string): number {
   if (text.trim() === '0') return 0;
-  const parts = [...text.trim().matchAll(/(\d+)([smhd])/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text.trim()) {
-    throw new CliError(EXIT.USAGE, `--ttl must be a duration like 30m, 24h, 7d or 0 for never (got ${text})`);
-  }
-  return parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2] ?? 's'] ?? 1), 0);
+  const seconds = durationSeconds(text);
+  if (seconds === undefined) throw new CliError(EXIT.USAGE, `--ttl must be a duration like 30m, 24h, 7d or 0 for never (got ${text})`);
+  return seconds;
 }
 
 /** `k=v,k2=v2` → labels. */
