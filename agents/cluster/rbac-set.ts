@@ -5,10 +5,9 @@
 // template: one copy in every namespace except those its annotation lists and those labelled
 // `drover.dev/protected=true` (server-lite/rbac/role-model.ts).
 
-export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_VALUE = 'drover';
-export const EXCEPT_NAMESPACES_ANNOTATION = 'drover.dev/except-namespaces';
-export const PROTECTED_NAMESPACE_LABEL = 'drover.dev/protected';
+import { EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL, RBAC_MANAGED_LABEL as MANAGED_LABEL, RBAC_MANAGED_VALUE as MANAGED_VALUE } from '../../protocol/index.ts';
+
+export { EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL, MANAGED_LABEL, MANAGED_VALUE };
 
 export const KINDS = Object.freeze({
   ClusterRole: 'clusterroles',

@@ -3,13 +3,13 @@
 // (protocol createStreamHttpServer); any other target is refused with STREAM_REFUSED. Without a
 // kubeconfig every stream is answered TARGET_UNREACHABLE.
 import type { Logger } from 'pino';
-import { createStreamHttpServer, KUBE_API_TARGET, type TunnelStream } from '../../protocol/index.ts';
+import { CLUSTER_AGENT_TARGETS, createStreamHttpServer, KUBE_API_TARGET, type TunnelStream } from '../../protocol/index.ts';
 import { KubeUpstream } from './kube-upstream.ts';
 import { kubeProxyHandlers } from './kube-proxy.ts';
 import { rbacHandler } from './rbac-sync.ts';
 import { factsHandler } from './kube-facts.ts';
 
-export const CLUSTER_TARGETS = Object.freeze({ kube: KUBE_API_TARGET, rbac: 'http:drover-rbac', facts: 'http:drover-facts' } as const);
+export const CLUSTER_TARGETS = Object.freeze({ kube: KUBE_API_TARGET, ...CLUSTER_AGENT_TARGETS } as const);
 
 export type StreamHandler = (stream: TunnelStream) => void;
 

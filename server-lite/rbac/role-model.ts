@@ -11,8 +11,9 @@
 // - cluster-owner: everything on the cluster (cluster-admin).
 import type { ClusterRole } from '../store/store.ts';
 
-export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_VALUE = 'drover';
+import { EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL, RBAC_MANAGED_LABEL as MANAGED_LABEL, RBAC_MANAGED_VALUE as MANAGED_VALUE } from '../../protocol/index.ts';
+
+export { EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL, MANAGED_LABEL, MANAGED_VALUE };
 
 /** Labels our aggregated ClusterRoles select, besides Kubernetes' own. */
 export const AGGREGATE_TO = Object.freeze({
@@ -24,17 +25,8 @@ const K8S_AGGREGATE_TO_EDIT = 'rbac.authorization.k8s.io/aggregate-to-edit';
 /** Kubernetes labels its built-in roles with this; CRD authors' roles do not carry it. */
 const K8S_BOOTSTRAP_LABEL = 'kubernetes.io/bootstrapping';
 
-/**
- * Namespaces where a member's namespaced rights are never bound: the system ones, and any namespace
- * an owner labels `drover.dev/protected=true`.
- */
+/** Namespaces where a member's namespaced rights are never bound (and any labelled PROTECTED_NAMESPACE_LABEL=true). */
 export const PROTECTED_NAMESPACES: readonly string[] = Object.freeze(['kube-system', 'kube-public', 'kube-node-lease']);
-export const PROTECTED_NAMESPACE_LABEL = 'drover.dev/protected';
-/**
- * On a RoleBinding without a namespace (a template): the cluster agent puts one copy in every
- * namespace except these (comma-separated) and those labelled PROTECTED_NAMESPACE_LABEL=true.
- */
-export const EXCEPT_NAMESPACES_ANNOTATION = 'drover.dev/except-namespaces';
 
 export interface PolicyRule {
   apiGroups?: string[];
