@@ -5,6 +5,8 @@
 export const CLUSTER_AGENT_TARGETS = Object.freeze({
   rbac: 'http:drover-rbac',
   facts: 'http:drover-facts',
+  /** The local endpoint's access set and audit outbox (issue 18, docs/access.md). */
+  access: 'http:drover-access',
 } as const);
 
 /** Every RBAC object Drover writes carries this label; only those are ever pruned. */

@@ -13,6 +13,7 @@ import type { TlsMaterial } from './tls/tls-material.ts';
 import type { LastSeen } from './tunnel/last-seen.ts';
 import type { SessionRegistry } from './tunnel/session-registry.ts';
 import type { AgentFrameBudgets } from './tunnel/frame-budget.ts';
+import type { AccessSync } from './access/access-sync.ts';
 
 export interface Clock {
   now(): number;
@@ -48,6 +49,8 @@ export interface ServerContext {
   /** Kubernetes facts pulled from cluster agents; also in clusterSyncs. */
   kubeFacts: KubeFactsPoller;
   clusterSyncs: ClusterSync[];
+  /** Local endpoints of clusters (issue 18); also in clusterSyncs. */
+  access?: AccessSync;
   /** Per-agent budget for frames that cost an answer or work (tunnel/frame-budget.ts). */
   frameBudgets: AgentFrameBudgets;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */

@@ -40,6 +40,9 @@ import { PROXY_PREFIX } from './proxy/request-shape.ts';
 import { join } from 'node:path';
 import { systemClock, type Clock as TimerClock } from '../protocol/index.ts';
 import { dataPaths, ensureAdminToken, ensureDataDir, writeServerRecord } from './data-dir.ts';
+import { AccessSync } from './access/access-sync.ts';
+import { accessSyncIntervalMs } from './access/limits.ts';
+import { endpointRoutes } from './access/endpoint-api.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -143,6 +146,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clusterSyncs: [rbac, kubeFacts],
     version: deps.version ?? '0.0.0-dev',
   };
+  // Local cluster endpoints (issue 18): access sets pushed to cluster agents, their audit drained.
+  ctx.access = new AccessSync(ctx, log, { clock: timers, random: unit, intervalMs: accessSyncIntervalMs(process.env) });
+  ctx.clusterSyncs.push(ctx.access);
 
   // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
   const fleet = new FleetService({
@@ -153,7 +159,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...endpointRoutes]);
   const proxy = createK8sProxy(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
@@ -231,6 +237,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   rbac.start();
   fleet.start();
   kubeFacts.start();
+  ctx.access.start();
 
   log.info({ url, dataDir: config.dataDir, caHash: tls.caHash, sans: [...sans] }, 'drover server listening');
 
@@ -241,6 +248,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       clearInterval(flusher);
       rbac.stop();
       kubeFacts.stop();
+      ctx.access?.stop();
       await fleet.stop();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);

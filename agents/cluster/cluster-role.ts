@@ -2,12 +2,18 @@
 // kubeconfig given at registration. Without a kubeconfig the role still tunnels and reports the
 // device facts only; a read failure is logged and the facts are simply left out until it works.
 import type { Logger } from 'pino';
-import type { KubeUpstream } from './kube-upstream.ts';
 import type { Facts } from '../common/facts.ts';
 import type { Identity } from '../common/store.ts';
 import { describeError } from '../common/errors.ts';
 import { loadKubeConfig, readClusterFacts } from './cluster-facts.ts';
 import { clusterStreamHandler, type StreamHandler } from './stream-router.ts';
+import { createStreamHttpServer } from '../../protocol/index.ts';
+import type { RoleContext } from '../common/run-agent.ts';
+import { KubeUpstream } from './kube-upstream.ts';
+import { openAccessStore } from './access-store.ts';
+import { ACCESS_TARGET } from './access-set.ts';
+import { accessEndpoint } from './access-endpoint.ts';
+import { LocalEndpoint } from './local-endpoint.ts';
 
 export function clusterFactsProvider(ctx: { identity: Identity; logger: Logger }): () => Promise<Partial<Facts>> {
   const path = ctx.identity.kubeconfig;
@@ -32,8 +38,39 @@ export function clusterFactsProvider(ctx: { identity: Identity; logger: Logger }
 
 /**
  * The cluster role's stream targets (the Kubernetes proxy, RBAC sync, facts for `cluster get`),
- * served with the kubeconfig given at registration; see stream-router.ts.
+ * served with the kubeconfig given at registration; see stream-router.ts. With the agent's database
+ * (`drover agent run`), also the local endpoint (issue 18): started at once from the last synced
+ * access set, so it serves with the server down, and `http:drover-access` for the server's syncs.
  */
-export function clusterStreamProvider(ctx: { identity: Identity; logger: Logger }): StreamHandler {
-  return clusterStreamHandler(ctx.identity.kubeconfig, ctx.logger);
+export function clusterStreamProvider(ctx: { identity: Identity; logger: Logger } & Partial<Pick<RoleContext, 'db' | 'onStop'>>): StreamHandler {
+  const router = clusterStreamHandler(ctx.identity.kubeconfig, ctx.logger);
+  if (!ctx.db) return router;
+  const kubeconfig = ctx.identity.kubeconfig;
+  const log = ctx.logger.child({ component: 'local-endpoint' });
+  const store = openAccessStore(ctx.db, () => new Date());
+  let kube: Promise<KubeUpstream> | undefined;
+  const endpoint = new LocalEndpoint({
+    store,
+    log,
+    now: () => Date.now(),
+    kube: () => {
+      if (!kubeconfig) return Promise.reject(new Error('this agent was registered without --kubeconfig'));
+      kube ??= KubeUpstream.fromKubeconfig(kubeconfig).catch((err: unknown) => {
+        kube = undefined;
+        throw err;
+      });
+      return kube;
+    },
+  });
+  void endpoint.apply(store.load()?.set);
+  ctx.onStop?.(async () => {
+    await endpoint.close();
+    void kube?.then((k) => k.close(), () => undefined);
+  });
+  const access = createStreamHttpServer({ request: accessEndpoint({ store, endpoint, log, now: () => Date.now() }) });
+  return (stream) => {
+    if (stream.target !== ACCESS_TARGET) return router(stream);
+    stream.on('error', () => {});
+    access.serve(stream);
+  };
 }

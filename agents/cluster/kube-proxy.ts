@@ -52,11 +52,20 @@ function metadataOf(req: IncomingMessage): Readonly<Record<string, string>> | un
   return (req.socket as unknown as { metadata?: Readonly<Record<string, string>> }).metadata;
 }
 
-export function kubeProxyHandlers(upstream: KubeUpstream, log: Logger) {
+export interface KubeProxyHooks {
+  /** Where the caller's identity comes from; default: the stream's OPEN metadata (the server's proxy).
+   *  The local endpoint (local-endpoint.ts) passes the identity it authenticated itself. */
+  identify?: (req: IncomingMessage) => Identity | undefined;
+  /** The status the kube-apiserver answered an upgrade with (101, or a refusal), for the local audit. */
+  onUpgradeStatus?: (req: IncomingMessage, status: number) => void;
+}
+
+export function kubeProxyHandlers(upstream: KubeUpstream, log: Logger, hooks: KubeProxyHooks = {}) {
   const counters = { requests: 0, upgrades: 0, refused: 0 };
+  const identify = hooks.identify ?? ((req: IncomingMessage) => identityFrom(metadataOf(req)));
 
   function request(req: IncomingMessage, res: ServerResponse): void {
-    const who = identityFrom(metadataOf(req));
+    const who = identify(req);
     if (!who) {
       counters.refused++;
       res.writeHead(403, { 'content-type': 'text/plain' }).end('no caller identity on this stream\n');
@@ -85,7 +94,7 @@ export function kubeProxyHandlers(upstream: KubeUpstream, log: Logger) {
   }
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const who = identityFrom(metadataOf(req));
+    const who = identify(req);
     socket.on('error', () => socket.destroy());
     if (!who) {
       counters.refused++;
@@ -97,6 +106,7 @@ export function kubeProxyHandlers(upstream: KubeUpstream, log: Logger) {
     const up = https.request(upstream.options(req.method ?? 'GET', req.url ?? '/', upstreamHeaders(req.headers, who, true), true));
     socket.on('close', () => up.destroy());
     up.on('upgrade', (ur, upSocket, upHead) => {
+      hooks.onUpgradeStatus?.(req, ur.statusCode ?? 101);
       socket.write(rawHead(ur, false));
       if (upHead.length > 0) socket.write(upHead);
       if (head.length > 0) upSocket.write(head);
@@ -107,10 +117,12 @@ export function kubeProxyHandlers(upstream: KubeUpstream, log: Logger) {
     });
     up.on('response', (ur) => {
       // Refused upgrade (e.g. RBAC 403): pass the answer on and end the stream.
+      hooks.onUpgradeStatus?.(req, ur.statusCode ?? 502);
       socket.write(rawHead(ur, true));
       ur.pipe(socket);
     });
     up.on('error', () => {
+      hooks.onUpgradeStatus?.(req, 502);
       if (socket.writable) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     });
     up.end();

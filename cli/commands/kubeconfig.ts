@@ -21,24 +21,44 @@ async function serverCa(conn: AdminConnection): Promise<string> {
   });
 }
 
-export function kubeconfigYaml(o: { server: string; caPem: string; token: string; name: string; user: string }): string {
+/** A cluster's local endpoint (issue 18): a second cluster and context, `<local.name>`, same user. */
+export interface LocalContext {
+  name: string;
+  server: string;
+  caPem: string;
+}
+
+export function kubeconfigYaml(o: { server: string; caPem: string; token: string; name: string; user: string; local?: LocalContext | undefined }): string {
+  const cluster = (name: string, server: string, caPem: string) => ({ name, cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } });
   // JSON is YAML: no YAML emitter needed, and no quoting mistakes.
   const doc = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: o.name, cluster: { server: o.server, 'certificate-authority-data': Buffer.from(o.caPem).toString('base64') } }],
+    clusters: [cluster(o.name, o.server, o.caPem), ...(o.local ? [cluster(o.local.name, o.local.server, o.local.caPem)] : [])],
     users: [{ name: o.user, user: { token: o.token } }],
-    contexts: [{ name: o.name, context: { cluster: o.name, user: o.user } }],
+    contexts: [
+      { name: o.name, context: { cluster: o.name, user: o.user } },
+      ...(o.local ? [{ name: o.local.name, context: { cluster: o.local.name, user: o.user } }] : []),
+    ],
     'current-context': o.name,
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** The `CLUSTER-local` context when the cluster's local endpoint is enabled (else none). */
+async function localContext(conn: AdminConnection, cluster: string): Promise<LocalContext | undefined> {
+  const view = (await adminRequest(conn, 'GET', `/v1/clusters/${encodeURIComponent(cluster)}/endpoint`).catch(() => undefined))?.body as
+    | { enabled?: boolean; url?: string | null; caPem?: string | null }
+    | undefined;
+  if (!view?.enabled || !view.url || !view.caPem) return undefined;
+  return { name: `${cluster}-local`, server: view.url, caPem: view.caPem };
 }
 
 export function registerKubeconfig(program: Command): void {
   addAdminOptions(
     program
       .command('kubeconfig')
-      .description('print a kubeconfig that reaches CLUSTER through the server, as you (or, for an admin, as --user)')
+      .description('print a kubeconfig that reaches CLUSTER through the server, as you (or, for an admin, as --user); with the cluster\'s local endpoint enabled, also a CLUSTER-local context')
       .argument('<cluster>', 'cluster id (see drover cluster list)')
       .addOption(new Option('--user <name>', 'admin only: mint a token for this user').env('DROVER_USER'))
       .addOption(new Option('--ttl <duration>', 'lifetime of a minted token (default 30d)').env('DROVER_TTL'))
@@ -58,7 +78,8 @@ export function registerKubeconfig(program: Command): void {
       }
       const caPem = await serverCa(conn);
       const server = `${conn.url}/k8s/clusters/${encodeURIComponent(cluster)}`;
-      process.stdout.write(kubeconfigYaml({ server, caPem, token, name: `drover-${cluster}`, user: `${user}@drover` }));
+      const local = await localContext(conn, cluster);
+      process.stdout.write(kubeconfigYaml({ server, caPem, token, name: `drover-${cluster}`, user: `${user}@drover`, local }));
     }),
   );
 }

@@ -5,10 +5,12 @@ import { registerServer } from './server.ts';
 import { registerToken } from './token.ts';
 import { registerCluster } from './cluster.ts';
 import { registerIdentity } from './identity.ts';
+import { registerClusterEndpoint } from './cluster-endpoint.ts';
 
 export function registerServerAdmin(program: Command): void {
   registerServer(program);
   registerToken(program);
   registerCluster(program);
+  registerClusterEndpoint(program);
   registerIdentity(program);
 }

@@ -8,15 +8,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { KUBE_API_TARGET, requestOverStream, type TunnelStream } from '../../protocol/index.ts';
+import { KUBE_API_TARGET, kubeIdentityOf, requestOverStream, type TunnelStream } from '../../protocol/index.ts';
 import { ServerError, errorBody } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
 import { authenticateUser } from '../auth/guard.ts';
 import type { Principal } from '../auth/principal.ts';
-import { clusterGroup, globalGroup, kubeUser } from '../rbac/desired.ts';
 import { forwardHeaders, kubeVerb, parseProxyUrl, responseHeaders } from './request-shape.ts';
 import { checkImpersonation, readImpersonation } from './impersonation.ts';
-import type { ClusterRole, GlobalRole } from '../store/store.ts';
+import type { GlobalRole } from '../store/store.ts';
 
 /** OPEN metadata keys the cluster agent reads (docs/api.md, "Proxy"). */
 export const IDENTITY_METADATA = Object.freeze({ user: 'drover-user', groups: 'drover-groups' } as const);
@@ -49,8 +48,9 @@ export function createK8sProxy(ctx: ServerContext) {
     }
     const bindings = await ctx.store.listBindings({ clusterId, userName: user });
     const visible = globalRole === 'admin' || bindings.length > 0;
-    const groups = onlyGroups ?? ['drover:authenticated', globalGroup(globalRole), ...bindings.map((b) => clusterGroup(b.role as ClusterRole))];
-    return { user, visible, groups, impersonated: asked ? user : undefined };
+    // One rule for the proxy and the cluster agent's local endpoint (protocol/kube-identity.ts).
+    const kube = kubeIdentityOf(user, globalRole, bindings.map((b) => b.role));
+    return { user: kube.user, visible, groups: onlyGroups ?? kube.groups, impersonated: asked ? user : undefined };
   }
 
   async function admit(req: IncomingMessage, onPrincipal: (p: Principal) => void, onImpersonated: (user: string) => void): Promise<Admitted> {
@@ -67,7 +67,7 @@ export function createK8sProxy(ctx: ServerContext) {
     const session = ctx.sessions.clusterSession(target.clusterId);
     if (!session?.openStream) throw new ServerError('CLUSTER_UNAVAILABLE', `the agent of cluster ${target.clusterId} is not connected`);
     const stream = session.openStream(KUBE_API_TARGET, {
-      [IDENTITY_METADATA.user]: kubeUser(id.user),
+      [IDENTITY_METADATA.user]: id.user,
       [IDENTITY_METADATA.groups]: JSON.stringify(id.groups),
     });
     return { principal, impersonated: id.impersonated, clusterId: target.clusterId, path: target.path, stream };

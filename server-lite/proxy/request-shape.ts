@@ -48,32 +48,5 @@ export function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
   return out;
 }
 
-/** Kubernetes' verb for a request: get, list, watch, create, update, patch, delete, deletecollection. */
-export function kubeVerb(method: string, pathWithQuery: string): string {
-  const [path = '/', query = ''] = pathWithQuery.split('?', 2);
-  const params = new URLSearchParams(query);
-  let segs = path.split('/').filter(Boolean);
-  if (segs[0] === 'api' && segs.length >= 2) segs = segs.slice(2);
-  else if (segs[0] === 'apis' && segs.length >= 3) segs = segs.slice(3);
-  else return method.toLowerCase();
-  if (segs[0] === 'namespaces' && segs.length >= 3) segs = segs.slice(2);
-  const collection = segs.length === 1;
-  switch (method.toUpperCase()) {
-    case 'GET':
-    case 'HEAD': {
-      const watch = params.get('watch');
-      if (watch === 'true' || watch === '1') return 'watch';
-      return collection ? 'list' : 'get';
-    }
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return collection ? 'deletecollection' : 'delete';
-    default:
-      return method.toLowerCase();
-  }
-}
+/** Kubernetes' verb for a request (shared with the cluster agent's local endpoint). */
+export { kubeVerb } from '../../protocol/index.ts';

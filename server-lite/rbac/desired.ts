@@ -7,6 +7,7 @@
 // set and deletes any other object carrying MANAGED_LABEL, so unbinding a user removes them on the
 // next sync.
 import { createHash } from 'node:crypto';
+import { globalGroup, kubeUser } from '../../protocol/index.ts';
 import type { ClusterRole, RoleBinding } from '../store/store.ts';
 import { CLUSTER_ROLES } from '../store/store.ts';
 import {
@@ -22,9 +23,7 @@ import {
 export { MANAGED_LABEL, MANAGED_VALUE } from './role-model.ts';
 
 /** Kubernetes user name of a Drover user (prefixed, so no Drover name can pose as a Kubernetes one). */
-export const kubeUser = (name: string): string => `drover:user:${name}`;
-export const globalGroup = (role: string): string => `drover:global:${role}`;
-export const clusterGroup = (role: string): string => `drover:cluster:${role}`;
+export { kubeUser, globalGroup, clusterGroup } from '../../protocol/index.ts';
 
 export interface RbacObject {
   apiVersion: 'rbac.authorization.k8s.io/v1';
