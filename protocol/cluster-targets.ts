@@ -9,6 +9,9 @@ export const CLUSTER_AGENT_TARGETS = Object.freeze({
   access: 'http:drover-access',
 } as const);
 
+/** Served by every agent role (issue 18): settings the server pushes to the whole agent (trust bundle, server URL). */
+export const AGENT_SETTINGS_TARGET = 'http:drover-agent';
+
 /** Every RBAC object Drover writes carries this label; only those are ever pruned. */
 export const RBAC_MANAGED_LABEL = 'app.kubernetes.io/managed-by';
 export const RBAC_MANAGED_VALUE = 'drover';

@@ -65,7 +65,7 @@ export type { SessionPair } from './session-pair.ts';
 
 // Fleet manifest sets: how the server and the agent name the same set (delta deliveries, decision 0755)
 export { canonicalJson, manifestRevision, sha256Hex } from './manifest-digest.ts';
-export { CLUSTER_AGENT_TARGETS, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
+export { CLUSTER_AGENT_TARGETS, AGENT_SETTINGS_TARGET, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
 
 // Who a Drover caller is on a cluster (server proxy and the cluster agent's local endpoint, issue 18)
 export {

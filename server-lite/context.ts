@@ -14,6 +14,8 @@ import type { LastSeen } from './tunnel/last-seen.ts';
 import type { SessionRegistry } from './tunnel/session-registry.ts';
 import type { AgentFrameBudgets } from './tunnel/frame-budget.ts';
 import type { AccessSync } from './access/access-sync.ts';
+import type { TlsService } from './tls/tls-service.ts';
+import type { AgentSettingsSync } from './access/agent-settings-sync.ts';
 
 export interface Clock {
   now(): number;
@@ -51,6 +53,10 @@ export interface ServerContext {
   clusterSyncs: ClusterSync[];
   /** Local endpoints of clusters (issue 18); also in clusterSyncs. */
   access?: AccessSync;
+  /** The serving certificate's renewal, CA rotation and names (issue 18); ctx.tls follows it. */
+  serverTls?: TlsService;
+  /** Trust bundle and server URL pushed to agents (issue 18). */
+  agentSettings?: AgentSettingsSync;
   /** Per-agent budget for frames that cost an answer or work (tunnel/frame-budget.ts). */
   frameBudgets: AgentFrameBudgets;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */

@@ -16,7 +16,8 @@ import { LIMITS } from './limits.ts';
 import { createMetrics } from './metrics.ts';
 import { hashSecret, type RandomBytes } from './secrets.ts';
 import { openStore } from './store/open-store.ts';
-import { ensureTlsMaterial } from './tls/tls-material.ts';
+import type { ServingCertPolicy } from './tls/tls-material.ts';
+import { TlsService } from './tls/tls-service.ts';
 import { LastSeen } from './tunnel/last-seen.ts';
 import { SessionRegistry } from './tunnel/session-registry.ts';
 import { AgentFrameBudgets } from './tunnel/frame-budget.ts';
@@ -43,6 +44,10 @@ import { dataPaths, ensureAdminToken, ensureDataDir, writeServerRecord } from '.
 import { AccessSync } from './access/access-sync.ts';
 import { accessSyncIntervalMs } from './access/limits.ts';
 import { endpointRoutes } from './access/endpoint-api.ts';
+import { checkServerUrl, readServerUrlChange } from './access/server-url.ts';
+import { AgentSettingsSync } from './access/agent-settings-sync.ts';
+import { serverAdminRoutes } from './access/server-admin-api.ts';
+import { agentSettingsSweepMs } from './access/limits.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -78,6 +83,8 @@ export interface ServerDeps {
    * did. The CLI passes packaging's handler, which server-lite may not import (ARCHITECTURE.md §1).
    */
   downloads?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Serving certificate lifetime and renewal window (tests use short ones; issue 18). */
+  servingCertPolicy?: ServingCertPolicy;
 }
 
 export interface RunningServer {
@@ -111,13 +118,26 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
 
   const sans = new Set(['localhost', '127.0.0.1', '::1', hostname(), ...config.tlsSans]);
   if (!WILDCARDS.has(config.host)) sans.add(config.host);
-  const tls = ensureTlsMaterial(config.dataDir, [...sans], new Date(clock.now()));
+  // Issue 18: the host of a URL set with `drover server set-url` is a name of the serving certificate.
+  const urlChange = readServerUrlChange(config.dataDir);
+  const urlHost_ = urlChange ? checkServerUrl(urlChange.url) : undefined;
+  if (urlHost_ && typeof urlHost_ !== 'string') sans.add(urlHost_.host);
+  const timers = deps.timers ?? systemClock;
+  let recordUrl: string | undefined;
+  // Renewal before expiry, CA switch after a rotation's overlap, names added by set-url (issue 18).
+  const tlsService = new TlsService({
+    dataDir: config.dataDir, sans: [...sans], now: () => clock.now(), timers, log, policy: deps.servingCertPolicy,
+    onChange: (m) => {
+      ctx.tls = m;
+      if (recordUrl) writeServerRecord(config.dataDir, { url: recordUrl, caFile: m.caFile, caHash: m.caHash, pid: process.pid });
+    },
+  });
+  const tls = tlsService.material;
   const adminToken = ensureAdminToken(config.dataDir, random);
 
   const sessions = new SessionRegistry();
   const audit = await AuditWriter.open(store, join(config.dataDir, 'audit.log'), log);
   const unit = (): number => random(4).readUInt32BE(0) / 2 ** 32;
-  const timers = deps.timers ?? systemClock;
   const rbac = new RbacPropagator(store, sessions, log, { clock: timers, random: unit });
   const kubeFacts = new KubeFactsPoller(store, sessions, log, () => clock.now(), { clock: timers, random: unit });
   const ctx: ServerContext = {
@@ -147,8 +167,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     version: deps.version ?? '0.0.0-dev',
   };
   // Local cluster endpoints (issue 18): access sets pushed to cluster agents, their audit drained.
+  ctx.serverTls = tlsService;
   ctx.access = new AccessSync(ctx, log, { clock: timers, random: unit, intervalMs: accessSyncIntervalMs(process.env) });
   ctx.clusterSyncs.push(ctx.access);
+  ctx.agentSettings = new AgentSettingsSync({ dataDir: config.dataDir, sessions, log, timers, sweepMs: agentSettingsSweepMs(process.env) });
 
   // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
   const fleet = new FleetService({
@@ -159,7 +181,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...endpointRoutes]);
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...endpointRoutes, ...serverAdminRoutes]);
   const proxy = createK8sProxy(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
@@ -225,7 +247,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `https://${urlHost(config.host)}:${port}`;
-  writeServerRecord(config.dataDir, { url, caFile: tls.caFile, caHash: tls.caHash, pid: process.pid });
+  writeServerRecord(config.dataDir, { url, caFile: ctx.tls.caFile, caHash: ctx.tls.caHash, pid: process.pid });
+  recordUrl = url;
+  tlsService.attach(server);
 
   const flush = async (): Promise<void> => {
     await ctx.lastSeen.flush(store, true);
@@ -238,6 +262,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   fleet.start();
   kubeFacts.start();
   ctx.access.start();
+  ctx.agentSettings.start();
 
   log.info({ url, dataDir: config.dataDir, caHash: tls.caHash, sans: [...sans] }, 'drover server listening');
 
@@ -249,6 +274,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       rbac.stop();
       kubeFacts.stop();
       ctx.access?.stop();
+      tlsService.stop();
+      ctx.agentSettings?.stop();
       await fleet.stop();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);

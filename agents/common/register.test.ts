@@ -20,7 +20,8 @@ async function fakeServer(dir: string, registerReplies: { status: number; header
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       seen.push({ path: req.url ?? '', body });
-      if (req.url === '/v1/ca') {
+      // The agent names the token's CA hash (issue 18: a server that rotated its CA answers with that CA).
+      if ((req.url ?? '').split('?')[0] === '/v1/ca') {
         res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(cert);
         return;
       }
@@ -51,7 +52,8 @@ t.test('register: a CA that does not match the token stops before the secret is 
   t.teardown(server.close);
   const cfg = parseRegisterConfig({ server: server.url, token: `D10${'1'.repeat(64)}::abcdefghij.${secret}`, dataDir: path.join(dir, 'agent') }, '0.1.0');
   await t.rejects(registerAgent(cfg, deps([])), { code: 'CA_MISMATCH', exitCode: 5 });
-  t.same(server.seen.map((r) => r.path), ['/v1/ca'], 'only the CA was fetched');
+  t.same(server.seen.map((r) => r.path.split('?')[0]), ['/v1/ca'], 'only the CA was fetched');
+  t.match(server.seen[0]?.path, /^\/v1\/ca\?sha256=[0-9a-f]{64}$/, 'naming the CA hash of the token');
   t.notOk(server.seen.some((r) => r.body.includes(secret)), 'the secret never left');
   t.notOk(fs.existsSync(path.join(dir, 'agent')), 'nothing stored');
 });

@@ -55,7 +55,7 @@ export async function registerAgent(cfg: RegisterConfig, deps: RegisterDeps): Pr
   const transport = transportFor(cfg.server, deps.env);
   const log = deps.logger.child({ server: cfg.server, joinToken: redactJoinToken(token), proxy: describeProxy(transport.proxy) });
 
-  const ca = await fetchCa(cfg.server, transport);
+  const ca = await fetchCa(cfg.server, transport, token.caSha256);
   if (ca.sha256 !== token.caSha256) {
     log.error({ expected: token.caSha256, got: ca.sha256 }, 'server CA does not match the join token; nothing was sent');
     throw new AgentError(

@@ -13,6 +13,9 @@ import { AgentStore, type Identity } from './store.ts';
 import { TunnelClient, type TunnelState } from './tunnel-client.ts';
 import { CredentialRotator } from './credential-rotator.ts';
 import type { Role, RunConfig } from './config.ts';
+import { createStreamHttpServer } from '../../protocol/index.ts';
+import { AGENT_SETTINGS_TARGET, agentSettingsHandler } from './agent-settings.ts';
+import { serverCandidates } from './server-targets.ts';
 
 /** Builds a role's extra facts (e.g. the cluster role's Kubernetes version) from the identity. */
 export type RoleFactsProvider = (ctx: { identity: Identity; logger: Logger }) => () => Promise<Partial<Facts>>;
@@ -58,12 +61,32 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
     const log = deps.logger.child({ agentId: identity.agentId, clusterId: identity.clusterId });
     log.info({ version: cfg.agentVersion, server: identity.serverUrl, roles: cfg.roles, proxy: describeProxy(transport.proxy), dataDir: cfg.dataDir }, 'agent starting');
     const rotator = new CredentialRotator(store, transport, now, log);
+    // Settings the server pushes to the whole agent (trust bundle, server URL; issue 18), served on
+    // every role's tunnel; each dial re-reads them from the store, which all role processes share.
+    const settings = createStreamHttpServer({ request: agentSettingsHandler(store, log) });
+    const transports = new Map<string, ReturnType<typeof transportFor>>([[identity.serverUrl, transport]]);
+    const agentFor = (url: string) => {
+      let t = transports.get(url);
+      if (!t) transports.set(url, (t = transportFor(url, deps.env)));
+      return t.agent;
+    };
+    const targets = () => {
+      const id = store.getIdentity() ?? identity;
+      return { urls: serverCandidates(id, now()), ca: id.caPem };
+    };
     const base = baseFacts(cfg.agentVersion);
     const stops: (() => Promise<void>)[] = [];
 
     const clients = cfg.roles.map((role) => {
       const extra = deps.roleFacts?.[role]?.({ identity, logger: log.child({ role }) });
-      const onStream = deps.roleStreams?.[role]?.({ identity, logger: log.child({ role }), db: store.db, signal: deps.signal, onStop: (fn) => void stops.push(fn) });
+      const roleStream = deps.roleStreams?.[role]?.({ identity, logger: log.child({ role }), db: store.db, signal: deps.signal, onStop: (fn) => void stops.push(fn) });
+      const onStream = (stream: TunnelStream): void => {
+        if (stream.target === AGENT_SETTINGS_TARGET) {
+          stream.on('error', () => {});
+          settings.serve(stream);
+        } else if (roleStream) roleStream(stream);
+        else stream.reset('STREAM_REFUSED', `the ${role} role serves no ${stream.target.slice(0, 64)}`);
+      };
       const persist = (s: TunnelState): void => {
         store.putRoleState({
           role,
@@ -71,6 +94,7 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
           since: new Date(s.since).toISOString(),
           lastError: s.state === 'disconnected' ? s.lastError : null,
           nextRetryAt: s.state === 'disconnected' ? iso(s.nextRetryAt) : null,
+          serverUrl: s.state === 'disconnected' ? (store.roleStates().find((r) => r.role === role)?.serverUrl ?? null) : (s.url ?? null),
           pid: process.pid,
           updatedAt: new Date(now()).toISOString(),
         });
@@ -91,7 +115,9 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
         onState: persist,
         onConnected: ({ rotateHint }) => void rotator.maybeRotate(rotateHint),
         recoverCredential: (refused) => rotator.recover(refused),
-        ...(onStream ? { onStream } : {}),
+        targets,
+        agentFor,
+        onStream,
         ...(deps.sessionClock ? { sessionClock: deps.sessionClock } : {}),
       });
     });

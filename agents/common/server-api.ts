@@ -25,8 +25,14 @@ export function caFingerprint(pem: string): string {
 }
 
 /** Unverified on purpose: the caller compares the fingerprint with the join token before trusting it. */
-export async function fetchCa(server: string, transport: Transport): Promise<FetchedCa> {
-  const res = await httpsRequest({ method: 'GET', url: `${server}/v1/ca`, transport, ca: 'insecure' });
+/**
+ * `sha256`: the hash in the join token. A server that rotated its CA since the token was made still
+ * answers with that CA while it vouches for the current one (issue 18, decision 0952); older servers
+ * ignore the parameter.
+ */
+export async function fetchCa(server: string, transport: Transport, sha256?: string): Promise<FetchedCa> {
+  const query = sha256 && /^[0-9a-f]{64}$/.test(sha256) ? `?sha256=${sha256}` : '';
+  const res = await httpsRequest({ method: 'GET', url: `${server}/v1/ca${query}`, transport, ca: 'insecure' });
   if (res.status !== 200) throw new AgentError('SERVER_ERROR', `GET ${server}/v1/ca answered HTTP ${res.status}; is this a drover server?`);
   const pem = res.body.toString('utf8');
   return { pem, sha256: caFingerprint(pem) };

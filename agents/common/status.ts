@@ -13,6 +13,8 @@ export interface RoleStatus {
   lastError: string | null;
   nextRetryAt: string | null;
   pid: number | null;
+  /** The server URL this role uses (or last tried): during a URL change, the new or the previous one. */
+  server?: string | null;
 }
 
 export interface AgentStatus {
@@ -53,7 +55,7 @@ export function buildStatus(
         pid: null,
       };
     }
-    return { name, state: s.state, since: s.since, lastError: s.lastError, nextRetryAt: s.nextRetryAt, pid: s.pid };
+    return { name, state: s.state, since: s.since, lastError: s.lastError, nextRetryAt: s.nextRetryAt, pid: s.pid, ...(s.serverUrl ? { server: s.serverUrl } : {}) };
   });
   return {
     server: identity.serverUrl,
@@ -88,8 +90,8 @@ export function formatStatus(s: AgentStatus): string {
     `bundles:  ${s.bundles.length}   outbox: ${s.outbox}`,
     '',
   ];
-  const rows = [['ROLE', 'STATE', 'SINCE', 'NEXT RETRY', 'LAST ERROR']];
-  for (const r of s.roles) rows.push([r.name, r.state, r.since ?? '-', r.nextRetryAt ?? '-', r.lastError ?? '-']);
+  const rows = [['ROLE', 'STATE', 'SINCE', 'SERVER', 'NEXT RETRY', 'LAST ERROR']];
+  for (const r of s.roles) rows.push([r.name, r.state, r.since ?? '-', r.server ?? '-', r.nextRetryAt ?? '-', r.lastError ?? '-']);
   table(lines, rows);
   if (s.bundles.length > 0) {
     lines.push('');

@@ -34,4 +34,9 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
      holder TEXT NOT NULL,
      expires_at INTEGER NOT NULL
    );`,
+  // v2 (issue 18): the server URL an agent falls back to during a URL change (until a time), and
+  // which URL each role's tunnel uses (agent status).
+  `ALTER TABLE identity ADD COLUMN fallback_url TEXT;
+   ALTER TABLE identity ADD COLUMN fallback_until TEXT;
+   ALTER TABLE role_state ADD COLUMN server_url TEXT;`,
 ]);

@@ -27,6 +27,9 @@ export interface Identity {
   kubeconfig: string | null;
   roles: Role[];
   registeredAt: string;
+  /** During a server URL change (issue 18): the previous URL, tried when `serverUrl` fails, until `fallbackUntil`. */
+  fallbackUrl?: string | null;
+  fallbackUntil?: string | null;
 }
 
 export type ConnectionState = 'connected' | 'connecting' | 'disconnected';
@@ -39,17 +42,20 @@ export interface RoleState {
   nextRetryAt: string | null;
   pid: number | null;
   updatedAt: string;
+  /** The server URL this role's tunnel uses or last tried (issue 18: URL changes). */
+  serverUrl?: string | null;
 }
 
 interface IdentityRow {
   server_url: string; ca_pem: string; ca_sha256: string; agent_id: string; cluster_id: string;
   node_id: string; credential: string; credential_issued_at: string; credential_expires_at: string | null;
   name: string | null; labels: string; kubeconfig: string | null; roles: string; registered_at: string;
+  fallback_url: string | null; fallback_until: string | null;
 }
 
 interface RoleStateRow {
   role: Role; state: ConnectionState; since: string; last_error: string | null;
-  next_retry_at: string | null; pid: number | null; updated_at: string;
+  next_retry_at: string | null; pid: number | null; updated_at: string; server_url: string | null;
 }
 
 /** Creates the data dir 0700 and the database 0600 before SQLite touches them (no umask race). */
@@ -125,6 +131,7 @@ export class AgentStore {
       credentialIssuedAt: row.credential_issued_at, credentialExpiresAt: row.credential_expires_at,
       name: row.name, labels: JSON.parse(row.labels) as Record<string, string>, kubeconfig: row.kubeconfig,
       roles: JSON.parse(row.roles) as Role[], registeredAt: row.registered_at,
+      ...(row.fallback_url === null ? {} : { fallbackUrl: row.fallback_url, fallbackUntil: row.fallback_until }),
     };
   }
 
@@ -151,6 +158,16 @@ export class AgentStore {
     ).run(credential, issuedAt, expiresAt);
   }
 
+  /** The server's trust bundle, pushed over the tunnel during a CA rotation (issue 18). */
+  saveTrust(caPem: string, caSha256: string): void {
+    this.db.prepare('UPDATE identity SET ca_pem = ?, ca_sha256 = ? WHERE id = 1').run(caPem, caSha256);
+  }
+
+  /** A server URL change (issue 18): the new URL first, the previous one as fallback until a time. */
+  saveServerUrl(url: string, fallbackUrl: string | null, fallbackUntil: string | null): void {
+    this.db.prepare('UPDATE identity SET server_url = ?, fallback_url = ?, fallback_until = ? WHERE id = 1').run(url, fallbackUrl, fallbackUntil);
+  }
+
   /** Forgets identity and connection state (unregister). The database file itself stays. */
   clearIdentity(): void {
     this.db.transaction(() => {
@@ -160,19 +177,19 @@ export class AgentStore {
 
   putRoleState(s: RoleState): void {
     this.db.prepare(
-      `INSERT INTO role_state (role, state, since, last_error, next_retry_at, pid, updated_at)
-       VALUES (@role, @state, @since, @lastError, @nextRetryAt, @pid, @updatedAt)
+      `INSERT INTO role_state (role, state, since, last_error, next_retry_at, pid, updated_at, server_url)
+       VALUES (@role, @state, @since, @lastError, @nextRetryAt, @pid, @updatedAt, @serverUrl)
        ON CONFLICT(role) DO UPDATE SET state = excluded.state, since = excluded.since,
          last_error = excluded.last_error, next_retry_at = excluded.next_retry_at,
-         pid = excluded.pid, updated_at = excluded.updated_at`,
-    ).run(s);
+         pid = excluded.pid, updated_at = excluded.updated_at, server_url = excluded.server_url`,
+    ).run({ ...s, serverUrl: s.serverUrl ?? null });
   }
 
   roleStates(): RoleState[] {
     const rows = this.db.prepare('SELECT * FROM role_state ORDER BY role').all() as RoleStateRow[];
     return rows.map((r) => ({
       role: r.role, state: r.state, since: r.since, lastError: r.last_error,
-      nextRetryAt: r.next_retry_at, pid: r.pid, updatedAt: r.updated_at,
+      nextRetryAt: r.next_retry_at, pid: r.pid, updatedAt: r.updated_at, serverUrl: r.server_url,
     }));
   }
 

@@ -15,8 +15,9 @@ import { describeClose } from './session-close.ts';
 import type { Role } from './config.ts';
 
 export type TunnelState =
-  | { state: 'connecting'; since: number }
-  | { state: 'connected'; since: number }
+  /** `url`: the server URL being dialled or in use (issue 18: URL changes, agent status). */
+  | { state: 'connecting'; since: number; url?: string }
+  | { state: 'connected'; since: number; url?: string }
   /** `since`: when the outage began (not the last retry); `retryInMs`: the backoff just chosen. */
   | { state: 'disconnected'; since: number; lastError: string; nextRetryAt: number | null; retryInMs?: number };
 
@@ -44,6 +45,14 @@ export interface TunnelClientOptions {
    */
   recoverCredential?: (credential: string) => Promise<boolean>;
   sessionClock?: Clock;
+  /**
+   * Re-read before every dial (issue 18): the server URLs to try in order (the current one, then the
+   * previous one during a URL change) and the CA bundle to trust (updated by a CA rotation). Without
+   * it: `serverUrl` and `ca`.
+   */
+  targets?: () => { urls: string[]; ca: string };
+  /** The HTTP agent (CONNECT proxy or none) for a URL; without it: `agent`. */
+  agentFor?: (url: string) => https.Agent | undefined;
   /**
    * Serves streams the server opens on this role's tunnel (e.g. the cluster role's
    * `http:kube-apiserver`). Without it every stream is refused (STREAM_REFUSED).
@@ -135,10 +144,35 @@ export class TunnelClient {
       this.finish();
       return;
     }
-    this.setState({ state: 'connecting', since: this.o.now() });
-    dial({ serverUrl: this.o.serverUrl, role: this.role, credential, ca: this.o.ca, agent: this.o.agent, now: this.o.now }).then(
-      ({ ws, rotateHint }) => this.run(ws, rotateHint),
-      (err: unknown) => void this.refused(err, credential),
+    let targets: { urls: string[]; ca: string };
+    try {
+      targets = this.o.targets?.() ?? { urls: [this.o.serverUrl], ca: this.o.ca };
+    } catch (err) {
+      this.ended(err, undefined);
+      return;
+    }
+    this.dialFirst(targets.urls, 0, targets.ca, credential);
+  }
+
+  /**
+   * Dials `urls[i]`; when that fails for any reason but a refused credential, the next URL (the
+   * previous server URL during a URL change), so a new URL that is not reachable yet costs nothing.
+   */
+  private dialFirst(urls: readonly string[], i: number, ca: string, credential: string): void {
+    const url = urls[i] ?? this.o.serverUrl;
+    this.setState({ state: 'connecting', since: this.o.now(), url });
+    const agent = this.o.agentFor ? this.o.agentFor(url) : this.o.agent;
+    dial({ serverUrl: url, role: this.role, credential, ca, agent, now: this.o.now }).then(
+      ({ ws, rotateHint }) => this.run(ws, rotateHint, url),
+      (err: unknown) => {
+        const credentialRefused = err instanceof AgentError && err.exitCode === 4;
+        if (!this.stopped && !credentialRefused && i + 1 < urls.length) {
+          this.log.warn({ url, err: describeError(err), next: urls[i + 1] }, 'server URL failed; trying the previous one');
+          this.dialFirst(urls, i + 1, ca, credential);
+          return;
+        }
+        void this.refused(err, credential);
+      },
     );
   }
 
@@ -153,7 +187,7 @@ export class TunnelClient {
     this.ended(err, undefined);
   }
 
-  private run(ws: WebSocket, rotateHint: boolean): void {
+  private run(ws: WebSocket, rotateHint: boolean, url = this.o.serverUrl): void {
     if (this.stopped) {
       ws.close(1001, 'agent stopping');
       return;
@@ -192,9 +226,9 @@ export class TunnelClient {
       this.downSince = undefined;
       this.connections++;
       this.lastFacts = undefined;
-      this.setState({ state: 'connected', since: readyAt });
+      this.setState({ state: 'connected', since: readyAt, url });
       this.lastLoggedError = undefined;
-      this.log.info({ protocol: ws.protocol }, 'tunnel connected');
+      this.log.info({ protocol: ws.protocol, url }, 'tunnel connected');
       void this.sendFacts(session);
       let seq = 0;
       heartbeat = setInterval(() => {

@@ -6,9 +6,11 @@ import { registerToken } from './token.ts';
 import { registerCluster } from './cluster.ts';
 import { registerIdentity } from './identity.ts';
 import { registerClusterEndpoint } from './cluster-endpoint.ts';
+import { registerServerAccess } from './server-ca.ts';
 
 export function registerServerAdmin(program: Command): void {
   registerServer(program);
+  registerServerAccess(program);
   registerToken(program);
   registerCluster(program);
   registerClusterEndpoint(program);

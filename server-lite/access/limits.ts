@@ -27,3 +27,9 @@ export function accessSyncIntervalMs(env: Record<string, string | undefined>): n
   const v = Number(env.DROVER_ACCESS_SYNC_MS);
   return Number.isInteger(v) && v >= 100 ? v : ACCESS_LIMITS.syncIntervalMs;
 }
+
+/** How often connected agents are checked for settings (trust bundle, URL) they lack: DROVER_AGENT_SETTINGS_SWEEP_MS or 10 s. */
+export function agentSettingsSweepMs(env: Record<string, string | undefined>): number {
+  const v = Number(env.DROVER_AGENT_SETTINGS_SWEEP_MS);
+  return Number.isInteger(v) && v >= 100 ? v : 10_000;
+}

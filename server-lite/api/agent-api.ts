@@ -10,6 +10,7 @@ import { retryAfterSeconds } from '../load-shedding.ts';
 import { register, registerRequestSchema, type RegisterRequest } from '../registration.ts';
 import { bearer } from '../secrets.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
+import { knownCas } from '../tls/ca-rotation.ts';
 import type { Route } from '../http/router.ts';
 
 const emptyObject = z.object({}).loose();
@@ -40,9 +41,15 @@ export const agentRoutes: readonly Route[] = [
     method: 'GET',
     pattern: /^\/v1\/ca$/,
     name: '/v1/ca',
-    async handle(ctx, _req, res) {
-      res.writeHead(200, { 'content-type': 'application/x-pem-file', 'content-length': Buffer.byteLength(ctx.tls.caPem) });
-      res.end(ctx.tls.caPem);
+    async handle(ctx, req, res) {
+      // `?sha256=` (the hash in a join token): a CA this server had before a rotation and still
+      // vouches for (the served chain is cross-signed by it), so tokens made before keep working
+      // (issue 18, decision 0952). Unknown hashes get the current CA, and the agent's CA_MISMATCH
+      // message names its hash.
+      const wanted = new URL(req.url ?? '/', 'https://x').searchParams.get('sha256');
+      const pem = (wanted && /^[0-9a-f]{64}$/.test(wanted) ? knownCas(ctx.dataDir).get(wanted) : undefined) ?? ctx.tls.caPem;
+      res.writeHead(200, { 'content-type': 'application/x-pem-file', 'content-length': Buffer.byteLength(pem) });
+      res.end(pem);
     },
   },
   {

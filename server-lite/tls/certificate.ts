@@ -44,6 +44,11 @@ export interface CertificateSpec {
   /** Public key of the issuer, for the authority key identifier. */
   issuerPublicKey: KeyObject;
   isCA: boolean;
+  /**
+   * CA certificates: the basicConstraints path length. Default 0 (what every CA Drover made before
+   * issue 18 carries); `null`: no limit, so a successor CA can be cross-signed under it (decision 0952).
+   */
+  pathLen?: number | null;
   /** DNS names and IP addresses for the subjectAltName extension (serving certificates). */
   subjectAltNames?: readonly string[];
 }
@@ -95,7 +100,8 @@ function subjectAltName(names: readonly string[]): Buffer {
 function extensions(spec: CertificateSpec): Buffer {
   const list: Buffer[] = [];
   if (spec.isCA) {
-    list.push(extension(OID.basicConstraints, true, sequence(boolean(true), integer(0))));
+    const pathLen = spec.pathLen === undefined ? 0 : spec.pathLen;
+    list.push(extension(OID.basicConstraints, true, pathLen === null ? sequence(boolean(true)) : sequence(boolean(true), integer(pathLen))));
     // keyCertSign (bit 5) and cRLSign (bit 6): 0b00000110, 1 unused bit.
     list.push(extension(OID.keyUsage, true, bitString(Buffer.from([0x06]), 1)));
   } else {

@@ -13,10 +13,24 @@ export interface TlsMaterial {
   caDer: Buffer;
   /** sha256 hex of the CA's DER bytes (the `D10<hash>` part of join tokens). */
   caHash: string;
+  /** The serving certificate, followed by the cross-signed chain after a CA rotation (decision 0952). */
   certPem: string;
   keyPem: string;
   caFile: string;
+  /** When the serving certificate expires (epoch ms). */
+  certNotAfter: number;
 }
+
+/** Lifetime and renewal window of the serving certificate (tests use short ones; decision 0953). */
+export interface ServingCertPolicy {
+  lifetimeMs: number;
+  renewBeforeMs: number;
+}
+
+export const DEFAULT_SERVING_CERT_POLICY: ServingCertPolicy = Object.freeze({
+  lifetimeMs: LIMITS.servingCertLifetimeDays * 24 * 60 * 60 * 1000,
+  renewBeforeMs: LIMITS.servingCertRenewBeforeDays * 24 * 60 * 60 * 1000,
+});
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -50,7 +64,7 @@ function serial(): Buffer {
 }
 
 /** Loads or creates the CA and serving certificate. `now` is injected for tests. */
-export function ensureTlsMaterial(dataDir: string, subjectAltNames: readonly string[], now: Date): TlsMaterial {
+export function ensureTlsMaterial(dataDir: string, subjectAltNames: readonly string[], now: Date, policy: ServingCertPolicy = DEFAULT_SERVING_CERT_POLICY): TlsMaterial {
   const dir = join(dataDir, 'tls');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caFile = join(dir, 'ca.crt');
@@ -75,7 +89,12 @@ export function ensureTlsMaterial(dataDir: string, subjectAltNames: readonly str
     writeFileSync(caFile, derToPem(der), { mode: 0o644 });
   }
   const caPem = readFileSync(caFile, 'utf8');
-  const caKey = createPrivateKey(readFileSync(caKeyFile, 'utf8'));
+  // The CA that signs leaves: the CA itself, or after a `keep-signer` CA rotation the previous CA
+  // (signer.crt/.key; ca-rotation.ts, decision 0952).
+  const signerFile = join(dir, 'signer.crt');
+  const signed = existsSync(signerFile) && existsSync(join(dir, 'signer.key'));
+  const signerPem = signed ? readFileSync(signerFile, 'utf8') : caPem;
+  const caKey = createPrivateKey(readFileSync(signed ? join(dir, 'signer.key') : caKeyFile, 'utf8'));
   const caPublic = createPublicKey(caKey);
 
   const wanted = new Set(subjectAltNames);
@@ -83,17 +102,18 @@ export function ensureTlsMaterial(dataDir: string, subjectAltNames: readonly str
   if (!reissue) {
     const current = new X509Certificate(readFileSync(certFile, 'utf8'));
     const has = sansOf(current);
-    const renewBy = new Date(current.validTo).getTime() - LIMITS.servingCertRenewBeforeDays * DAY_MS;
-    reissue = [...wanted].some((n) => !has.has(canonicalName(n))) || now.getTime() >= renewBy || !current.checkIssued(new X509Certificate(caPem));
+    const renewBy = new Date(current.validTo).getTime() - policy.renewBeforeMs;
+    reissue = [...wanted].some((n) => !has.has(canonicalName(n))) || now.getTime() >= renewBy || !current.checkIssued(new X509Certificate(signerPem));
   }
   if (reissue) {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const der = buildCertificate({
       subjectCommonName: 'drover-server',
-      issuerCommonName: 'drover-server-ca',
+      // The issuer's name as the CA spells it (rotated CAs have names of their own).
+      issuerCommonName: /(?:^|\n)CN=([^\n]+)/.exec(new X509Certificate(signerPem).subject)?.[1] ?? 'drover-server-ca',
       serial: serial(),
       notBefore: new Date(now.getTime() - DAY_MS),
-      notAfter: new Date(now.getTime() + LIMITS.servingCertLifetimeDays * DAY_MS),
+      notAfter: new Date(now.getTime() + policy.lifetimeMs),
       publicKey,
       signingKey: caKey,
       issuerPublicKey: caPublic,
@@ -104,12 +124,18 @@ export function ensureTlsMaterial(dataDir: string, subjectAltNames: readonly str
     writeFileSync(certFile, derToPem(der), { mode: 0o644 });
   }
   const caDer = pemToDer(caPem);
+  const leafPem = readFileSync(certFile, 'utf8');
+  // After a CA rotation: the new CA cross-signed by the old one(s), so agents that still trust
+  // only an old CA verify the new leaf too (ca-rotation.ts).
+  const chainFile = join(dir, 'chain.crt');
+  const chain = existsSync(chainFile) ? readFileSync(chainFile, 'utf8') : '';
   return {
     caPem,
     caDer,
     caHash: caHash(caDer),
-    certPem: readFileSync(certFile, 'utf8'),
+    certPem: `${leafPem}${chain}`,
     keyPem: readFileSync(keyFile, 'utf8'),
     caFile,
+    certNotAfter: new Date(new X509Certificate(leafPem).validTo).getTime(),
   };
 }

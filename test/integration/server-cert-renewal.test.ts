@@ -1,0 +1,57 @@
+// Issue 18: the server renews its serving certificate before it expires, by itself, while running:
+// a short-lived certificate (two hours, renewed in its last hour) and a controllable clock (the
+// wall clock the server reads and a ManualClock for its timers). The new certificate is served to
+// new handshakes without a restart; a tunnel's TLS connection made before stays up.
+import t from 'tap';
+import tls from 'node:tls';
+import { ManualClock } from '../../protocol/index.ts';
+import { RENEWAL_CHECK_MS } from '../../server-lite/tls/tls-service.ts';
+import { serverForTest } from './server-harness.ts';
+
+const HOUR = 3600_000;
+
+async function peer(port: number, ca: string): Promise<{ serial: string; validTo: number; socket: tls.TLSSocket }> {
+  const socket = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
+  await new Promise<void>((resolve, reject) => socket.once('secureConnect', () => resolve()).once('error', reject));
+  const c = socket.getPeerCertificate();
+  return { serial: c.serialNumber, validTo: Date.parse(c.valid_to), socket };
+}
+
+t.test('serving certificate: renewed automatically inside its renewal window', async (t) => {
+  let wall = Date.parse('2026-12-05T12:00:00Z');
+  const timers = new ManualClock();
+  const server = await serverForTest(t, {
+    clock: { now: () => wall },
+    timers,
+    servingCertPolicy: { lifetimeMs: 2 * HOUR, renewBeforeMs: HOUR },
+  });
+  const first = await peer(server.port, server.caPem);
+  t.teardown(() => first.socket.destroy());
+  t.equal(first.validTo, Math.floor((wall + 2 * HOUR) / 1000) * 1000, 'the short-lived certificate is served');
+
+  // Not yet in the window: a check changes nothing.
+  wall += 30 * 60_000;
+  timers.advance(30 * 60_000);
+  const early = await peer(server.port, server.caPem);
+  early.socket.destroy();
+  t.equal(early.serial, first.serial, 'not renewed before the window');
+  t.equal(server.ctx.serverTls?.swaps, 0);
+
+  // Into the window (the renewal timer is due one hour after start at the latest).
+  wall += 31 * 60_000;
+  timers.advance(Math.min(RENEWAL_CHECK_MS, HOUR));
+  const renewed = await peer(server.port, server.caPem);
+  renewed.socket.destroy();
+  t.not(renewed.serial, first.serial, 'a new certificate is served');
+  t.ok(renewed.validTo > first.validTo, 'with a later expiry');
+  t.equal(server.ctx.serverTls?.swaps, 1, 'swapped in once, without a restart');
+  t.ok(renewed.socket.authorized !== false, 'from the same CA');
+  t.notOk(first.socket.destroyed, 'the connection made before is still open');
+
+  // And again before the renewed one expires.
+  wall = renewed.validTo - 30 * 60_000;
+  timers.advance(HOUR);
+  const again = await peer(server.port, server.caPem);
+  again.socket.destroy();
+  t.not(again.serial, renewed.serial, 'renewed again in the next window');
+});
