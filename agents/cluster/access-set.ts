@@ -52,6 +52,7 @@ export function parseListen(listen: string): { host: string; port: number } | un
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
   if (!m) return undefined;
   const port = Number(m[3]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  // 0: any free port (tests); the server only sends 1-65535 (endpoint-api.ts checkListen).
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined;
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }

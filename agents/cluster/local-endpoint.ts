@@ -60,7 +60,8 @@ export class LocalEndpoint {
   /** Follows a synced set (or the stored one at start): listen, re-bind, swap the certificate, or stop. */
   async apply(set: AccessSet | undefined): Promise<EndpointStatus> {
     const endpoint = set?.endpoint ?? null;
-    this.#index = indexAccess(endpoint ? set ?? { tokens: [], users: [], droverGroups: [] } : { tokens: [], users: [], droverGroups: [] });
+    // Disabled: no token is accepted (the set then holds none anyway).
+    this.#index = indexAccess(endpoint && set ? set : { tokens: [], users: [], droverGroups: [] });
     if (!endpoint) {
       await this.close();
       return this.#status;

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { create, extract } from 'tar';
 import { BackupError, openBackup, sealBackup } from './sealed-file.ts';
+import { accessBackupFiles } from '../access/backup-files.ts';
 
 export const BACKUP_FORMAT = 1;
 /** What a backup holds, relative to the data dir. */
@@ -68,9 +69,12 @@ export async function createBackup(dataDir: string, passphrase: Buffer, version:
       }
       await add(name, await readFile(join(work, name)));
     }
-    for (const rel of FILES) {
+    // Issue 18: CA rotation state, local endpoint CAs, a server URL change (access/backup-files.ts).
+    for (const rel of [...FILES, ...accessBackupFiles(dataDir)]) {
       const src = join(dataDir, rel);
-      if (existsSync(src)) await add(rel, await readFile(src));
+      if (!existsSync(src)) continue;
+      await mkdir(dirname(join(work, rel)), { recursive: true, mode: 0o700 });
+      await add(rel, await readFile(src));
     }
     const manifest: BackupManifest = { format: BACKUP_FORMAT, createdAt: now.toISOString(), version, files };
     await writeFile(join(work, MANIFEST), JSON.stringify(manifest, null, 2), { mode: 0o600 });
@@ -148,6 +152,10 @@ export async function restoreBackup(sealed: Buffer, passphrase: Buffer, dataDir:
     await rm(join(work, MANIFEST), { force: true });
     for (const f of manifest.files) await chmod(join(work, f.path), f.path.endsWith('.crt') ? 0o644 : 0o600);
     if (existsSync(join(work, 'tls'))) await chmod(join(work, 'tls'), 0o700);
+    // Every directory the backup holds files in (tls/retired, access/<cluster>, …) is 0700, as at the source.
+    const dirs = new Set<string>();
+    for (const f of manifest.files) for (let d = dirname(f.path); d !== '.'; d = dirname(d)) dirs.add(d);
+    for (const d of dirs) await chmod(join(work, d), 0o700);
     if (st) {
       // An existing empty dir may be a mount point or a symlink: fill it instead of replacing it.
       for (const name of await readdir(work)) {
