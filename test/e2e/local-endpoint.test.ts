@@ -129,6 +129,19 @@ t.test('local endpoint: kubectl through CLUSTER-local with the server down', asy
     t.not(noToken.exitCode, 0, 'an unknown token is refused');
   });
 
+  t.test('server still down: the admin token works locally, exec (an upgrade) too', async (t) => {
+    const local = (...args: string[]) => kubectl(adminKc, '--context', `${id}-local`, '--tls-server-name', 'edge-1.drover.test', '--server', `https://127.0.0.1:${port}`, ...args);
+    const run = await local('run', 'offline-pod', '--image=registry.example/p:1');
+    t.equal(run.exitCode, 0, String(run.stderr));
+    const ready = await local('wait', '--for=condition=Ready', 'pod/offline-pod', '--timeout=60s');
+    t.equal(ready.exitCode, 0, String(ready.stderr));
+    const exec = await local('exec', 'offline-pod', '--', 'echo', 'hi');
+    t.equal(String(exec.stdout), 'hi', `exec through the local endpoint: ${String(exec.stderr)}`);
+    const aliceExec = await kubectl(alice, '--context', `${id}-local`, '--tls-server-name', 'edge-1.drover.test', '--server', `https://127.0.0.1:${port}`, 'exec', 'offline-pod', '--', 'echo', 'entered');
+    t.not(aliceExec.exitCode, 0, 'read-only: no exec');
+    t.notMatch(String(aliceExec.stdout), 'entered');
+  });
+
   t.test('server back: the requests made offline are in the audit trail', async (t) => {
     server = await startServer(serverDir, server.port, env);
     const rows = await waitFor('local audit rows drained', async () => {
@@ -142,6 +155,12 @@ t.test('local endpoint: kubectl through CLUSTER-local with the server down', asy
     t.equal(del?.cluster, id);
     t.ok(rows.some((x) => x.user === 'alice' && x.verb === 'get' && x.status === 200), 'the offline get');
     t.ok(rows.some((x) => x.status === 401 && x.user === 'anonymous'), 'the refused attempts (expired, unknown tokens), unauthenticated as on the proxy');
+    await waitFor('the admin\'s offline exec in the audit trail', async () => {
+      const r = await admin(['audit', 'list', '--json', '--limit', '1000']);
+      const all = JSON.parse(String(r.stdout)) as { user: string; path: string; status: number }[];
+      return all.some((x) => x.user === 'admin' && x.path.startsWith('local-endpoint:') && x.path.endsWith('/exec') && x.status === 101);
+    });
+    t.pass('upgrades are audited with the status the kube-apiserver answered');
     const verify = await admin(['audit', 'verify']);
     t.equal(verify.exitCode, 0, 'the chain still verifies');
   });
