@@ -11,6 +11,10 @@ export const SERVER_ERRORS = Object.freeze({
   CREDENTIAL_MISSING: { status: 401, message: 'an Authorization: Bearer <credential> header is required' },
   CREDENTIAL_INVALID: { status: 401, message: 'the agent credential is not valid; register the agent again' },
   CREDENTIAL_REVOKED: { status: 401, message: 'the agent credential was revoked or the agent was unregistered' },
+  CLUSTER_DELETED: {
+    status: 410,
+    message: "this agent's cluster was deleted on the server; the agent cleans up (GET /v1/agent/cleanup) and must be registered again with a new join token",
+  },
   CREDENTIAL_SUPERSEDED: {
     status: 401,
     message: 'this credential was rotated out; call POST /v1/agent/rotate with it (accepted once) to recover',

@@ -141,6 +141,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     rbac,
     kubeFacts,
     clusterSyncs: [rbac, kubeFacts],
+    onClusterDeleted: [],
     version: deps.version ?? '0.0.0-dev',
   };
 
@@ -153,6 +154,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
+  ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
   const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
   const proxy = createK8sProxy(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every

@@ -72,6 +72,11 @@ export class RbacPropagator implements ClusterSync {
     this.#scheduler.kick(clusterId);
   }
 
+  forget(clusterId: string): void {
+    this.#applied.delete(clusterId);
+    this.#scheduler.forget(clusterId);
+  }
+
   /** Clusters with a push scheduled (retries waiting for their backoff, kicks waiting for a slot). */
   get scheduled(): number {
     return this.#scheduler.scheduled;

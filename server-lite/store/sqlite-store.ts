@@ -23,6 +23,8 @@ import type {
   UserTokenRecord,
   AgentRecord,
   ClusterRecord,
+  ClusterDeletion,
+  DeletedAgentRecord,
   CredentialUpdate,
   Enrolment,
   EnrolOutcome,
@@ -93,6 +95,22 @@ function agentFrom(r: Row): AgentRecord {
     removedAt: numOrNull(r.removed_at),
     lastSeen: numOrNull(r.last_seen),
     facts: json<Facts>(r.facts),
+  };
+}
+
+function deletedAgentFrom(r: Row): DeletedAgentRecord {
+  return {
+    agentId: str(r.agent_id),
+    clusterId: str(r.cluster_id),
+    clusterName: str(r.cluster_name),
+    roles: json<Role[]>(r.roles),
+    credentialHash: str(r.credential_hash),
+    prevCredentialHash: strOrNull(r.prev_credential_hash),
+    keepWorkloads: num(r.keep_workloads) === 1,
+    uninstallAgents: num(r.uninstall) === 1,
+    at: num(r.deleted_at),
+    by: str(r.deleted_by),
+    cleanedRoles: json<Role[]>(r.cleaned_roles),
   };
 }
 
@@ -379,6 +397,56 @@ export class SqliteStore implements Store {
       db.prepare('UPDATE clusters SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id);
       return { ...clusterFrom(r), labels };
     })();
+  }
+
+  async deleteCluster(id: string, d: ClusterDeletion): Promise<{ agents: DeletedAgentRecord[] } | undefined> {
+    const db = this.#db;
+    const run = db.transaction((): { agents: DeletedAgentRecord[] } | undefined => {
+      const c = db.prepare('SELECT name FROM clusters WHERE id = ?').get(id) as Row | undefined;
+      if (!c) return undefined;
+      // Agents already unregistered or revoked have nothing left to be told: only live ones move.
+      db.prepare(
+        `INSERT OR REPLACE INTO deleted_agents (agent_id, cluster_id, cluster_name, roles, credential_hash,
+           prev_credential_hash, keep_workloads, uninstall, deleted_at, deleted_by, cleaned_roles)
+         SELECT id, cluster_id, ?, roles, credential_hash, prev_credential_hash, ?, ?, ?, ?, '[]'
+         FROM agents WHERE cluster_id = ? AND removed_at IS NULL AND revoked_at IS NULL`,
+      ).run(str(c.name), d.keepWorkloads ? 1 : 0, d.uninstallAgents ? 1 : 0, d.at, d.by, id);
+      db.prepare('DELETE FROM role_bindings WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM agents WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM nodes WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM tokens WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM clusters WHERE id = ?').run(id);
+      this.#clustersVersion++;
+      const rows = db.prepare('SELECT * FROM deleted_agents WHERE cluster_id = ? ORDER BY agent_id').all(id) as Row[];
+      return { agents: rows.map(deletedAgentFrom) };
+    });
+    return run.immediate();
+  }
+
+  async getDeletedAgent(agentId: string): Promise<DeletedAgentRecord | undefined> {
+    const r = this.#db.prepare('SELECT * FROM deleted_agents WHERE agent_id = ?').get(agentId) as Row | undefined;
+    return r ? deletedAgentFrom(r) : undefined;
+  }
+
+  async listDeletedAgents(filter?: { clusterId?: string }): Promise<DeletedAgentRecord[]> {
+    const rows = filter?.clusterId
+      ? this.#db.prepare('SELECT * FROM deleted_agents WHERE cluster_id = ? ORDER BY deleted_at, agent_id').all(filter.clusterId)
+      : this.#db.prepare('SELECT * FROM deleted_agents ORDER BY deleted_at, agent_id').all();
+    return (rows as Row[]).map(deletedAgentFrom);
+  }
+
+  async markCleaned(agentId: string, roles: readonly Role[]): Promise<Role[] | undefined> {
+    const db = this.#db;
+    return db.transaction((): Role[] | undefined => {
+      const r = db.prepare('SELECT * FROM deleted_agents WHERE agent_id = ?').get(agentId) as Row | undefined;
+      if (!r) return undefined;
+      const rec = deletedAgentFrom(r);
+      const cleaned = [...new Set([...rec.cleanedRoles, ...roles.filter((x) => rec.roles.includes(x))])].sort();
+      const left = rec.roles.filter((x) => !cleaned.includes(x));
+      if (left.length === 0) db.prepare('DELETE FROM deleted_agents WHERE agent_id = ?').run(agentId);
+      else db.prepare('UPDATE deleted_agents SET cleaned_roles = ? WHERE agent_id = ?').run(JSON.stringify(cleaned), agentId);
+      return left;
+    }).immediate();
   }
 
   async listNodes(filter?: { clusterId?: string }): Promise<NodeRecord[]> {

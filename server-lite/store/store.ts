@@ -129,6 +129,29 @@ export interface AuditRecord extends AuditFields {
   hash: string;
 }
 
+/** What `drover cluster delete` asked of the cluster's agents. */
+export interface ClusterDeletion {
+  keepWorkloads: boolean;
+  uninstallAgents: boolean;
+  at: number;
+  /** Who asked (the audit's user name). */
+  by: string;
+}
+
+/**
+ * An agent of a deleted cluster: its credential hashes are kept only so that, online now or when
+ * it next connects, it is told to clean up; the row goes once every role it registered did.
+ */
+export interface DeletedAgentRecord extends ClusterDeletion {
+  agentId: string;
+  clusterId: string;
+  clusterName: string;
+  roles: Role[];
+  credentialHash: string;
+  prevCredentialHash: string | null;
+  cleanedRoles: Role[];
+}
+
 /** Kubernetes facts the cluster agent reports on request (nodes, Warning events). */
 export type KubeFacts = Record<string, unknown>;
 
@@ -190,6 +213,16 @@ export interface Store {
   appendAudit(rows: readonly AuditRecord[]): Promise<void>;
   lastAudit(): Promise<AuditRecord | undefined>;
   listAudit(filter?: { afterSeq?: number; limit?: number }): Promise<AuditRecord[]>;
+
+  /**
+   * Deletes the cluster with its nodes, agents, role bindings and join tokens in one transaction;
+   * its agents move to deleted_agents. Undefined when there is no such cluster.
+   */
+  deleteCluster(id: string, deletion: ClusterDeletion): Promise<{ agents: DeletedAgentRecord[] } | undefined>;
+  getDeletedAgent(agentId: string): Promise<DeletedAgentRecord | undefined>;
+  listDeletedAgents(filter?: { clusterId?: string }): Promise<DeletedAgentRecord[]>;
+  /** Records roles as cleaned up; the row is dropped once all of them are. Returns the roles left. */
+  markCleaned(agentId: string, roles: readonly Role[]): Promise<Role[] | undefined>;
 
   setKubeFacts(clusterId: string, facts: KubeFacts): Promise<void>;
   getKubeFacts(clusterId: string): Promise<KubeFacts | undefined>;
