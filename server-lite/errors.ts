@@ -42,6 +42,8 @@ export const SERVER_ERRORS = Object.freeze({
   USER_NOT_FOUND: { status: 404, message: 'no user with that name (see drover user list)' },
   USER_EXISTS: { status: 409, message: 'a user with that name exists already' },
   USER_TOKEN_NOT_FOUND: { status: 404, message: 'no API token with that id' },
+  PROJECT_NOT_FOUND: { status: 404, message: 'no project of that name (see drover project list)' },
+  PROJECT_EXISTS: { status: 409, message: 'a project of that name exists already' },
   BINDING_NOT_FOUND: { status: 404, message: 'no such role binding (see drover role list)' },
   CLUSTER_UNAVAILABLE: { status: 503, message: "the cluster's agent is not connected; retry when it is back" },
   UPSTREAM_FAILED: { status: 502, message: "the cluster agent could not complete the request to its Kubernetes API" },

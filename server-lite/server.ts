@@ -30,6 +30,7 @@ import { adminRoutes } from './api/admin-api.ts';
 import { opsRoutes } from './api/ops-api.ts';
 import { userRoutes } from './api/user-api.ts';
 import { auditRoutes } from './api/audit-api.ts';
+import { projectRoutes } from './api/project-api.ts';
 import { AuditWriter } from './audit/audit-writer.ts';
 import { callerOf } from './auth/caller.ts';
 import { auditStatus } from './http/audit-status.ts';
@@ -155,7 +156,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
   const proxy = createK8sProxy(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).

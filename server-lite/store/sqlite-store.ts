@@ -25,6 +25,9 @@ import type {
   ClusterRecord,
   ClusterDeletion,
   DeletedAgentRecord,
+  ProjectBinding,
+  ProjectRecord,
+  ProjectRole,
   CredentialUpdate,
   Enrolment,
   EnrolOutcome,
@@ -96,6 +99,10 @@ function agentFrom(r: Row): AgentRecord {
     lastSeen: numOrNull(r.last_seen),
     facts: json<Facts>(r.facts),
   };
+}
+
+function projectFrom(r: Row): ProjectRecord {
+  return { name: str(r.name), clusterId: str(r.cluster_id), namespaces: json<string[]>(r.namespaces), createdAt: num(r.created_at) };
 }
 
 function deletedAgentFrom(r: Row): DeletedAgentRecord {
@@ -412,6 +419,8 @@ export class SqliteStore implements Store {
          FROM agents WHERE cluster_id = ? AND removed_at IS NULL AND revoked_at IS NULL`,
       ).run(str(c.name), d.keepWorkloads ? 1 : 0, d.uninstallAgents ? 1 : 0, d.at, d.by, id);
       db.prepare('DELETE FROM role_bindings WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM project_bindings WHERE project IN (SELECT name FROM projects WHERE cluster_id = ?)').run(id);
+      db.prepare('DELETE FROM projects WHERE cluster_id = ?').run(id);
       db.prepare('DELETE FROM agents WHERE cluster_id = ?').run(id);
       db.prepare('DELETE FROM nodes WHERE cluster_id = ?').run(id);
       db.prepare('DELETE FROM tokens WHERE cluster_id = ?').run(id);
@@ -421,6 +430,60 @@ export class SqliteStore implements Store {
       return { agents: rows.map(deletedAgentFrom) };
     });
     return run.immediate();
+  }
+
+  async createProject(p: ProjectRecord): Promise<boolean> {
+    const r = this.#db
+      .prepare('INSERT OR IGNORE INTO projects (name, cluster_id, namespaces, created_at) VALUES (?, ?, ?, ?)')
+      .run(p.name, p.clusterId, JSON.stringify(p.namespaces), p.createdAt);
+    return r.changes > 0;
+  }
+
+  async getProject(name: string): Promise<ProjectRecord | undefined> {
+    const r = this.#db.prepare('SELECT * FROM projects WHERE name = ?').get(name) as Row | undefined;
+    return r ? projectFrom(r) : undefined;
+  }
+
+  async listProjects(filter?: { clusterId?: string }): Promise<ProjectRecord[]> {
+    const rows = filter?.clusterId
+      ? this.#db.prepare('SELECT * FROM projects WHERE cluster_id = ? ORDER BY name').all(filter.clusterId)
+      : this.#db.prepare('SELECT * FROM projects ORDER BY name').all();
+    return (rows as Row[]).map(projectFrom);
+  }
+
+  async setProjectNamespaces(name: string, namespaces: readonly string[]): Promise<ProjectRecord | undefined> {
+    this.#db.prepare('UPDATE projects SET namespaces = ? WHERE name = ?').run(JSON.stringify([...new Set(namespaces)].sort()), name);
+    return this.getProject(name);
+  }
+
+  async deleteProject(name: string): Promise<boolean> {
+    const db = this.#db;
+    return db.transaction(() => {
+      db.prepare('DELETE FROM project_bindings WHERE project = ?').run(name);
+      return db.prepare('DELETE FROM projects WHERE name = ?').run(name).changes > 0;
+    })();
+  }
+
+  async bindProjectRole(b: ProjectBinding): Promise<boolean> {
+    const r = this.#db
+      .prepare('INSERT OR IGNORE INTO project_bindings (user_name, project, role, created_at) VALUES (?, ?, ?, ?)')
+      .run(b.userName, b.project, b.role, b.createdAt);
+    return r.changes > 0;
+  }
+
+  async unbindProjectRole(userName: string, project: string, role: ProjectRole): Promise<boolean> {
+    return this.#db.prepare('DELETE FROM project_bindings WHERE user_name = ? AND project = ? AND role = ?').run(userName, project, role).changes > 0;
+  }
+
+  async listProjectBindings(filter: { project?: string; userName?: string; clusterId?: string } = {}): Promise<ProjectBinding[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT b.* FROM project_bindings b JOIN projects p ON p.name = b.project
+         WHERE (? IS NULL OR b.project = ?) AND (? IS NULL OR b.user_name = ?) AND (? IS NULL OR p.cluster_id = ?)
+         ORDER BY b.project, b.user_name, b.role`,
+      )
+      .all(filter.project ?? null, filter.project ?? null, filter.userName ?? null, filter.userName ?? null, filter.clusterId ?? null, filter.clusterId ?? null) as Row[];
+    return rows.map((r) => ({ userName: str(r.user_name), project: str(r.project), role: str(r.role) as ProjectRole, createdAt: num(r.created_at) }));
   }
 
   async getDeletedAgent(agentId: string): Promise<DeletedAgentRecord | undefined> {

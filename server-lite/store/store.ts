@@ -101,6 +101,24 @@ export interface UserTokenRecord {
   revokedAt: number | null;
 }
 
+export const PROJECT_ROLES = ['project-owner', 'project-member', 'read-only'] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+/** A named group of namespaces of one cluster, with its own owners and members. */
+export interface ProjectRecord {
+  name: string;
+  clusterId: string;
+  namespaces: string[];
+  createdAt: number;
+}
+
+export interface ProjectBinding {
+  userName: string;
+  project: string;
+  role: ProjectRole;
+  createdAt: number;
+}
+
 export interface RoleBinding {
   userName: string;
   clusterId: string;
@@ -208,6 +226,18 @@ export interface Store {
   /** false when there was no such binding. */
   unbindRole(userName: string, clusterId: string, role: ClusterRole): Promise<boolean>;
   listBindings(filter?: { clusterId?: string; userName?: string }): Promise<RoleBinding[]>;
+
+  /** false when a project of that name exists. */
+  createProject(p: ProjectRecord): Promise<boolean>;
+  getProject(name: string): Promise<ProjectRecord | undefined>;
+  listProjects(filter?: { clusterId?: string }): Promise<ProjectRecord[]>;
+  setProjectNamespaces(name: string, namespaces: readonly string[]): Promise<ProjectRecord | undefined>;
+  /** Deletes the project with its bindings; false when no such project. */
+  deleteProject(name: string): Promise<boolean>;
+  /** false when the binding already existed. */
+  bindProjectRole(b: ProjectBinding): Promise<boolean>;
+  unbindProjectRole(userName: string, project: string, role: ProjectRole): Promise<boolean>;
+  listProjectBindings(filter?: { project?: string; userName?: string; clusterId?: string }): Promise<ProjectBinding[]>;
 
   /** Appends rows whose seq/prevHash/hash the caller computed (audit/audit-writer.ts), in one transaction. */
   appendAudit(rows: readonly AuditRecord[]): Promise<void>;
