@@ -25,6 +25,8 @@ export interface Clock {
 export interface ClusterSync {
   /** Something changed for this cluster (or its agent connected): sync it soon. */
   kick(clusterId: string): void;
+  /** The cluster was deleted: drop what is scheduled or remembered for it. */
+  forget(clusterId: string): void;
 }
 
 export interface ServerContext {
@@ -57,6 +59,8 @@ export interface ServerContext {
   serverTls?: TlsService;
   /** Trust bundle and server URL pushed to agents (issue 18). */
   agentSettings?: AgentSettingsSync;
+  /** Called after a cluster's rows were deleted (`drover cluster delete`): the fleet forgets it too. */
+  onClusterDeleted: ((clusterId: string, agentIds: readonly string[]) => void)[];
   /** Per-agent budget for frames that cost an answer or work (tunnel/frame-budget.ts). */
   frameBudgets: AgentFrameBudgets;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */

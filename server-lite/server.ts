@@ -31,6 +31,7 @@ import { adminRoutes } from './api/admin-api.ts';
 import { opsRoutes } from './api/ops-api.ts';
 import { userRoutes } from './api/user-api.ts';
 import { auditRoutes } from './api/audit-api.ts';
+import { projectRoutes } from './api/project-api.ts';
 import { AuditWriter } from './audit/audit-writer.ts';
 import { callerOf } from './auth/caller.ts';
 import { auditStatus } from './http/audit-status.ts';
@@ -164,6 +165,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     rbac,
     kubeFacts,
     clusterSyncs: [rbac, kubeFacts],
+    onClusterDeleted: [],
     version: deps.version ?? '0.0.0-dev',
   };
   // Local cluster endpoints (issue 18): access sets pushed to cluster agents, their audit drained.
@@ -181,7 +183,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...endpointRoutes, ...serverAdminRoutes]);
+  ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...endpointRoutes, ...serverAdminRoutes]);
   const proxy = createK8sProxy(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).

@@ -14,6 +14,8 @@ import { openAccessStore } from './access-store.ts';
 import { ACCESS_TARGET } from './access-set.ts';
 import { accessEndpoint } from './access-endpoint.ts';
 import { LocalEndpoint } from './local-endpoint.ts';
+import { applyRbacSet } from './rbac-sync.ts';
+import type { RoleCleanup } from '../common/cluster-deleted.ts';
 
 export function clusterFactsProvider(ctx: { identity: Identity; logger: Logger }): () => Promise<Partial<Facts>> {
   const path = ctx.identity.kubeconfig;
@@ -42,10 +44,19 @@ export function clusterFactsProvider(ctx: { identity: Identity; logger: Logger }
  * (`drover agent run`), also the local endpoint (issue 18): started at once from the last synced
  * access set, so it serves with the server down, and `http:drover-access` for the server's syncs.
  */
-export function clusterStreamProvider(ctx: { identity: Identity; logger: Logger } & Partial<Pick<RoleContext, 'db' | 'onStop'>>): StreamHandler {
-  const router = clusterStreamHandler(ctx.identity.kubeconfig, ctx.logger);
+export function clusterStreamProvider(
+  ctx: { identity: Identity; logger: Logger; onCleanup?: (fn: RoleCleanup) => void } & Partial<Pick<RoleContext, 'db' | 'onStop'>>,
+): StreamHandler {
+  const path = ctx.identity.kubeconfig;
+  if (path) {
+    // Cluster deleted on the server: the RBAC Drover propagated goes (an empty set prunes it all).
+    ctx.onCleanup?.(async () => {
+      const { deleted } = await applyRbacSet(await loadKubeConfig(path), []);
+      ctx.logger.info({ deleted: deleted.length }, "Drover's RBAC removed from the cluster");
+    });
+  }
+  const router = clusterStreamHandler(path, ctx.logger);
   if (!ctx.db) return router;
-  const kubeconfig = ctx.identity.kubeconfig;
   const log = ctx.logger.child({ component: 'local-endpoint' });
   const store = openAccessStore(ctx.db, () => new Date());
   let kube: Promise<KubeUpstream> | undefined;
@@ -54,8 +65,8 @@ export function clusterStreamProvider(ctx: { identity: Identity; logger: Logger 
     log,
     now: () => Date.now(),
     kube: () => {
-      if (!kubeconfig) return Promise.reject(new Error('this agent was registered without --kubeconfig'));
-      kube ??= KubeUpstream.fromKubeconfig(kubeconfig).catch((err: unknown) => {
+      if (!path) return Promise.reject(new Error('this agent was registered without --kubeconfig'));
+      kube ??= KubeUpstream.fromKubeconfig(path).catch((err: unknown) => {
         kube = undefined;
         throw err;
       });

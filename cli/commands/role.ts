@@ -2,10 +2,12 @@
 // cluster as ClusterRoleBindings through its cluster agent; `list` shows whether each cluster's
 // agent has applied the current set (`propagated`) or not yet (`pending`, e.g. while offline).
 import { Option, type Command } from 'commander';
-import { addAdminOptions, adminRequest, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
+import { EXIT } from '../exit-codes.ts';
+import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminOptions } from '../admin-client.ts';
 import { table } from './token.ts';
 
 const ROLES = ['cluster-owner', 'cluster-member', 'read-only'];
+const PROJECT_ROLES = ['project-owner', 'project-member', 'read-only'];
 
 interface BindingRow {
   user: string;
@@ -15,18 +17,30 @@ interface BindingRow {
   propagation: string;
 }
 
-type BindOpts = AdminOptions & { cluster: string; role: string };
+type BindOpts = AdminOptions & { cluster?: string; project?: string; role: string };
 
 const bindingOptions = (cmd: Command): Command =>
   cmd
     .argument('<user>', 'user name')
-    .addOption(new Option('--cluster <id>', 'cluster id (see drover cluster list)').env('DROVER_CLUSTER').makeOptionMandatory())
-    .addOption(new Option('--role <role>', 'cluster role').choices(ROLES).env('DROVER_ROLE').makeOptionMandatory());
+    .addOption(new Option('--cluster <id>', 'cluster id (see drover cluster list)').env('DROVER_CLUSTER').conflicts('project'))
+    .addOption(new Option('--project <name>', 'project name (see drover project list)').conflicts('cluster'))
+    .addOption(new Option('--role <role>', `cluster role (${ROLES.join(', ')}) or, with --project, project role (${PROJECT_ROLES.join(', ')})`).env('DROVER_ROLE').makeOptionMandatory());
+
+/** Where the binding goes: a cluster or a project, with a role valid there (usage error otherwise). */
+function scopeOf(opts: BindOpts): { kind: 'cluster'; id: string } | { kind: 'project'; name: string } {
+  if (opts.project !== undefined) {
+    if (!PROJECT_ROLES.includes(opts.role)) throw new CliError(EXIT.USAGE, `--role with --project must be one of ${PROJECT_ROLES.join(', ')}, got ${opts.role}`);
+    return { kind: 'project', name: opts.project };
+  }
+  if (opts.cluster === undefined) throw new CliError(EXIT.USAGE, 'give --cluster ID or --project NAME');
+  if (!ROLES.includes(opts.role)) throw new CliError(EXIT.USAGE, `--role must be one of ${ROLES.join(', ')}, got ${opts.role}`);
+  return { kind: 'cluster', id: opts.cluster };
+}
 
 export function registerRole(program: Command): void {
   const role = program
     .command('role')
-    .description('bind users to cluster roles: cluster-owner, cluster-member, read-only')
+    .description('bind users to cluster roles (cluster-owner, cluster-member, read-only) or project roles (project-owner, project-member, read-only)')
     .addHelpText('after', '\nExample:\n  drover role bind alice --cluster c-abc123 --role read-only');
 
   addAdminOptions(
@@ -36,7 +50,9 @@ export function registerRole(program: Command): void {
     ),
   ).action(
     withExitCodes(async (user: string, opts: BindOpts) => {
-      await adminRequest(resolveConnection(opts), 'POST', '/v1/rolebindings', { user, clusterId: opts.cluster, role: opts.role });
+      const scope = scopeOf(opts);
+      if (scope.kind === 'project') await adminRequest(resolveConnection(opts), 'POST', `/v1/projects/${encodeURIComponent(scope.name)}/bindings`, { user, role: opts.role });
+      else await adminRequest(resolveConnection(opts), 'POST', '/v1/rolebindings', { user, clusterId: scope.id, role: opts.role });
     }),
   );
 
@@ -47,7 +63,11 @@ export function registerRole(program: Command): void {
     ),
   ).action(
     withExitCodes(async (user: string, opts: BindOpts) => {
-      const path = `/v1/rolebindings/${[user, opts.cluster, opts.role].map(encodeURIComponent).join('/')}`;
+      const scope = scopeOf(opts);
+      const path =
+        scope.kind === 'project'
+          ? `/v1/projects/${encodeURIComponent(scope.name)}/bindings/${[user, opts.role].map(encodeURIComponent).join('/')}`
+          : `/v1/rolebindings/${[user, scope.id, opts.role].map(encodeURIComponent).join('/')}`;
       await adminRequest(resolveConnection(opts), 'DELETE', path);
     }),
   );

@@ -36,3 +36,9 @@ t.test('access set: the revision changes when access changes, not otherwise', as
   const off = buildAccessSet({ ...inputs, endpoint: null });
   t.same([off.endpoint, off.users, off.tokens], [null, [], []], 'disabled: nothing about users leaves the server');
 });
+
+t.test('access set: a project role on the cluster lets its user in, with no cluster group (as the proxy)', async (t) => {
+  const s = buildAccessSet({ ...inputs, projectUsers: ['bob'] });
+  t.same(s.users.find((u) => u.name === 'bob')?.identity, { user: 'drover:user:bob', groups: ['drover:authenticated', 'drover:global:user'] });
+  t.ok(s.tokens.some((x) => x.id === 't-b1'));
+});

@@ -1,5 +1,5 @@
 // The access set of one cluster's local endpoint (pure; issue 18): who may use it — every user with
-// a role on the cluster and every global admin, with the hashes of their API tokens that are neither
+// a role on the cluster (or a project role there: the proxy shows them the cluster too) and every global admin, with the hashes of their API tokens that are neither
 // revoked nor expired, and the built-in admin token — and the Kubernetes identity the server's proxy
 // would give each of them (protocol/kube-identity.ts: the same rule on both paths). Tokens travel
 // only as the sha256 the server stores anyway; the revision names the set so an unchanged one is not
@@ -13,6 +13,8 @@ export interface AccessInputs {
   users: readonly UserRecord[];
   /** Bindings on this cluster. */
   bindings: readonly RoleBinding[];
+  /** Users with a project role on this cluster (their RoleBindings name them; no cluster group). */
+  projectUsers?: readonly string[];
   tokens: readonly UserTokenRecord[];
   adminTokenHash: string;
   droverGroups: Iterable<string>;
@@ -24,10 +26,11 @@ export function buildAccessSet(i: AccessInputs): AccessSet {
   if (!i.endpoint) return withRevision({ endpoint: null, users: [], tokens: [], droverGroups: [] });
   const rolesOf = new Map<string, string[]>();
   for (const b of i.bindings) rolesOf.set(b.userName, [...(rolesOf.get(b.userName) ?? []), b.role]);
+  const inProject = new Set(i.projectUsers ?? []);
   const users: AccessUser[] = [];
   for (const u of [...i.users].sort((a, b) => a.name.localeCompare(b.name))) {
     const roles = (rolesOf.get(u.name) ?? []).sort();
-    if (u.globalRole !== 'admin' && roles.length === 0) continue;
+    if (u.globalRole !== 'admin' && roles.length === 0 && !inProject.has(u.name)) continue;
     users.push({ name: u.name, globalRole: u.globalRole, identity: kubeIdentityOf(u.name, u.globalRole, roles) });
   }
   users.push({ name: BUILTIN_ADMIN, globalRole: 'admin', identity: kubeIdentityOf(BUILTIN_ADMIN, 'admin', []) });

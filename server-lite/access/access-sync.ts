@@ -16,7 +16,9 @@ import { ClusterScheduler, type WorkOutcome } from '../sync/cluster-scheduler.ts
 import type { SessionHandle } from '../tunnel/session-registry.ts';
 import { buildAccessSet } from './access-set.ts';
 import { endpointNames, ensureEndpointTls } from './endpoint-cert.ts';
-import { accessDir, readEndpointConfigs, type EndpointConfig } from './endpoint-config.ts';
+import { accessDir, readEndpointConfigs, writeEndpointConfigs, type EndpointConfig } from './endpoint-config.ts';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { ACCESS_LIMITS } from './limits.ts';
 
 export interface EndpointSyncState {
@@ -69,6 +71,18 @@ export class AccessSync implements ClusterSync {
     this.#scheduler.kick(clusterId);
   }
 
+  /** The cluster was deleted: its endpoint settings and certificates go too. */
+  forget(clusterId: string): void {
+    this.#state.delete(clusterId);
+    this.#scheduler.forget(clusterId);
+    const configs = readEndpointConfigs(this.#ctx.dataDir);
+    if (configs[clusterId]) {
+      delete configs[clusterId];
+      writeEndpointConfigs(this.#ctx.dataDir, configs);
+    }
+    rmSync(join(accessDir(this.#ctx.dataDir), clusterId), { recursive: true, force: true });
+  }
+
   whenIdle(): Promise<void> {
     return this.#scheduler.whenIdle();
   }
@@ -116,6 +130,8 @@ export class AccessSync implements ClusterSync {
     const set = buildAccessSet({
       users: await store.listUsers(),
       bindings,
+      // A project role makes the cluster visible through the proxy; the same on the local endpoint.
+      projectUsers: (await store.listProjectBindings({ clusterId })).map((b) => b.userName),
       tokens: await store.listUserTokens(),
       adminTokenHash: this.#ctx.adminTokenHash,
       droverGroups: DROVER_GROUPS,

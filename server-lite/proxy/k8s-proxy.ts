@@ -47,7 +47,9 @@ export function createK8sProxy(ctx: ServerContext) {
       onlyGroups = target.groups;
     }
     const bindings = await ctx.store.listBindings({ clusterId, userName: user });
-    const visible = globalRole === 'admin' || bindings.length > 0;
+    // A project role makes the cluster visible too; Kubernetes RBAC then limits the user to the
+    // project's namespaces (the RoleBindings there are all the user holds).
+    const visible = globalRole === 'admin' || bindings.length > 0 || (await ctx.store.listProjectBindings({ clusterId, userName: user })).length > 0;
     // One rule for the proxy and the cluster agent's local endpoint (protocol/kube-identity.ts).
     const kube = kubeIdentityOf(user, globalRole, bindings.map((b) => b.role));
     return { user: kube.user, visible, groups: onlyGroups ?? kube.groups, impersonated: asked ? user : undefined };

@@ -74,6 +74,7 @@ export class SqliteIdentity {
     return db.transaction(() => {
       db.prepare('DELETE FROM user_tokens WHERE user_name = ?').run(name);
       db.prepare('DELETE FROM role_bindings WHERE user_name = ?').run(name);
+      db.prepare('DELETE FROM project_bindings WHERE user_name = ?').run(name);
       return db.prepare('DELETE FROM users WHERE name = ?').run(name).changes > 0;
     })();
   }
