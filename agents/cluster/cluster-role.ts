@@ -48,13 +48,15 @@ export function clusterStreamProvider(
   ctx: { identity: Identity; logger: Logger; onCleanup?: (fn: RoleCleanup) => void } & Partial<Pick<RoleContext, 'db' | 'onStop'>>,
 ): StreamHandler {
   const path = ctx.identity.kubeconfig;
-  if (path) {
-    // Cluster deleted on the server: the RBAC Drover propagated goes (an empty set prunes it all).
-    ctx.onCleanup?.(async () => {
-      const { deleted } = await applyRbacSet(await loadKubeConfig(path), []);
-      ctx.logger.info({ deleted: deleted.length }, "Drover's RBAC removed from the cluster");
-    });
-  }
+  // Cluster deleted on the server: the local endpoint stops and forgets its tokens (issue 18), and
+  // the RBAC Drover propagated goes (an empty set prunes it all).
+  let stopEndpoint: (() => Promise<void>) | undefined;
+  ctx.onCleanup?.(async () => {
+    await stopEndpoint?.();
+    if (!path) return;
+    const { deleted } = await applyRbacSet(await loadKubeConfig(path), []);
+    ctx.logger.info({ deleted: deleted.length }, "Drover's RBAC removed from the cluster");
+  });
   const router = clusterStreamHandler(path, ctx.logger);
   if (!ctx.db) return router;
   const log = ctx.logger.child({ component: 'local-endpoint' });
@@ -74,6 +76,11 @@ export function clusterStreamProvider(
     },
   });
   void endpoint.apply(store.load()?.set);
+  stopEndpoint = async () => {
+    store.save({ revision: 'cluster-deleted', endpoint: null, users: [], tokens: [], droverGroups: [] }, new Date());
+    await endpoint.apply(undefined);
+    ctx.logger.info('local endpoint stopped and its tokens forgotten (cluster deleted)');
+  };
   ctx.onStop?.(async () => {
     await endpoint.close();
     void kube?.then((k) => k.close(), () => undefined);
