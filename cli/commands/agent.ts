@@ -100,6 +100,10 @@ export function registerAgentCommands(program: Command): void {
             roleFacts.cluster = clusterFactsProvider;
             roleStreams.cluster = clusterStreamProvider;
           }
+          if (cfg.roles.includes('node')) {
+            const { nodeFactsProvider } = await import('../../agents/node/facts-provider.ts');
+            roleFacts.node = (ctx) => nodeFactsProvider(ctx);
+          }
           if (cfg.roles.includes('fleet')) {
             const { startFleetRole } = await import('../../agents/fleet/fleet-role.ts');
             // DROVER_FLEET_INTERVAL_MS: pause between reconcile passes (tests use a short one).
