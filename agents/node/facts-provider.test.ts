@@ -28,8 +28,9 @@ t.test('node facts provider: OS, memory, disks, uptime and k3s from the machine 
   // exactly as k3s does stands in for it; the parser is checked against k3s's real output.
   writeFileSync(join(bin, 'k3s'), `#!/bin/sh\n[ "$1" = --version ] && cat '${join(FIX, 'k3s-version')}'\n`);
   chmodSync(join(bin, 'k3s'), 0o755);
-  const facts = await nodeFactsProvider({ logger: pino({ level: 'silent' }) }, { sources: { root, path: bin } })();
+  const facts = await nodeFactsProvider({ logger: pino({ level: 'silent' }), identity: { kubeconfig: '/etc/drover/kubeconfig' } }, { sources: { root, path: bin } })();
   const x = facts.extras ?? {};
+  t.equal(x[NODE_FACT_KEYS.kubeApiFallback], 'available', 'registered with a kubeconfig: can serve the fallback path');
   const K = NODE_FACT_KEYS;
   t.equal(x[K.os], 'Ubuntu 22.04.4 LTS');
   t.equal(x[K.osId], 'ubuntu');
@@ -51,8 +52,13 @@ t.test('node facts provider: no Kubernetes binary reports distribution none', as
   const { root, bin } = tree(t);
   // PATH holds only the empty bin dir; the usual directories are searched too, and this machine has
   // none of k3s, rke2, kubeadm or kubelet installed there.
-  const facts = await nodeFactsProvider({ logger: pino({ level: 'silent' }) }, { sources: { root, path: bin } })();
+  const facts = await nodeFactsProvider({ logger: pino({ level: 'silent' }) }, { sources: { root, path: bin }, kubeconfigs: [join(root, 'etc', 'rancher', 'k3s', 'k3s.yaml')] })();
   t.equal(facts.extras?.[NODE_FACT_KEYS.kubernetesDistribution], 'none');
+  t.equal(facts.extras?.[NODE_FACT_KEYS.kubeApiFallback], 'none', 'no kubeconfig registered or installed by a distribution');
+  mkdirSync(join(root, 'etc', 'rancher', 'k3s'), { recursive: true });
+  writeFileSync(join(root, 'etc', 'rancher', 'k3s', 'k3s.yaml'), 'apiVersion: v1\n');
+  const withK3s = await nodeFactsProvider({ logger: pino({ level: 'silent' }) }, { sources: { root, path: bin }, kubeconfigs: [join(root, 'etc', 'rancher', 'k3s', 'k3s.yaml')] })();
+  t.equal(withK3s.extras?.[NODE_FACT_KEYS.kubeApiFallback], 'available', "k3s's admin kubeconfig found");
   t.equal(facts.extras?.[NODE_FACT_KEYS.kubernetesVersion], '');
 });
 

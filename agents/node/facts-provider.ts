@@ -7,6 +7,7 @@ import type { Facts } from '../common/facts.ts';
 import { quantiseUptime } from './facts-parse.ts';
 import { readHostFacts, readKubernetes, type FactsSources, type NodeFacts } from './facts-read.ts';
 import type { KubeOnNode } from './facts-parse.ts';
+import { nodeKubeconfig } from './kube-fallback.ts';
 
 /** The `extras` keys the node role reports (append-only; the server and `drover node get` read them). */
 export const NODE_FACT_KEYS = Object.freeze({
@@ -23,6 +24,8 @@ export const NODE_FACT_KEYS = Object.freeze({
   uptimeSeconds: 'node.uptimeSeconds',
   kubernetesDistribution: 'node.kubernetes.distribution',
   kubernetesVersion: 'node.kubernetes.version',
+  /** `available` when this node agent has a kubeconfig to serve its cluster's Kubernetes API as the fallback path, else `none`. */
+  kubeApiFallback: 'node.kubeApiFallback',
 } as const);
 
 /** The Kubernetes binaries are asked again this often (an upgrade changes the answer). */
@@ -35,7 +38,7 @@ export function quantiseFree(free: number, total: number): number {
 }
 
 /** The facts as protocol extras (strings). */
-export function factsExtras(f: NodeFacts): Record<string, string> {
+export function factsExtras(f: NodeFacts, kubeApiFallback = false): Record<string, string> {
   const k = NODE_FACT_KEYS;
   return {
     // The base facts' own `kernel` extra (agents/common/facts.ts), kept: role extras replace base extras.
@@ -52,23 +55,27 @@ export function factsExtras(f: NodeFacts): Record<string, string> {
     [k.uptimeSeconds]: String(quantiseUptime(f.uptimeSeconds)),
     [k.kubernetesDistribution]: f.kubernetes.distribution,
     [k.kubernetesVersion]: f.kubernetes.version,
+    [k.kubeApiFallback]: kubeApiFallback ? 'available' : 'none',
   };
 }
 
 export interface NodeFactsOptions {
   sources?: FactsSources;
+  /** Where to look for a distribution's admin kubeconfig (kube-fallback.ts). */
+  kubeconfigs?: readonly string[];
   now?: () => number;
 }
 
 /** A RoleFactsProvider (agents/common/run-agent.ts) for the node role. */
-export function nodeFactsProvider(ctx: { logger: Logger }, opts: NodeFactsOptions = {}): () => Promise<Partial<Facts>> {
+export function nodeFactsProvider(ctx: { logger: Logger; identity?: { kubeconfig?: string | null } }, opts: NodeFactsOptions = {}): () => Promise<Partial<Facts>> {
   const sources = opts.sources ?? { root: '/', path: process.env.PATH ?? '' };
   const now = opts.now ?? Date.now;
   let kube: { at: number; value: KubeOnNode } | undefined;
   return async () => {
     try {
       if (!kube || now() - kube.at >= KUBE_PROBE_EVERY_MS) kube = { at: now(), value: await readKubernetes(sources.path) };
-      return { extras: factsExtras({ ...readHostFacts(sources), kubernetes: kube.value }) };
+      const fallback = nodeKubeconfig(ctx.identity?.kubeconfig, opts.kubeconfigs) !== undefined;
+      return { extras: factsExtras({ ...readHostFacts(sources), kubernetes: kube.value }, fallback) };
     } catch (err) {
       ctx.logger.warn({ err: (err as Error).message }, 'cannot read node facts');
       return {};
