@@ -72,11 +72,13 @@ export function createShellEndpoint(ctx: ServerContext) {
       principal = await authenticateUser(ctx, req);
       if ((req.headers.upgrade ?? '').toLowerCase() !== SHELL_UPGRADE) throw new ServerError('UPGRADE_INVALID', `this endpoint needs Upgrade: ${SHELL_UPGRADE} (use drover shell)`);
       const node = await findNode(ctx, ref);
-      const roles = node ? (await ctx.store.listBindings({ clusterId: node.clusterId, userName: principal.user })).map((b) => b.role) : [];
-      const decision = node ? shellDecision(principal, node, roles) : ({ allowed: false, status: 404, message: `no node ${ref} that you may see` } as const);
-      if (!node || !decision.allowed) {
-        if (!decision.allowed && decision.status === 403) throw new ServerError('FORBIDDEN', decision.message);
-        throw new ServerError('NODE_NOT_FOUND', decision.allowed ? '' : `${decision.message} (see drover node list)`);
+      if (!node) throw new ServerError('NODE_NOT_FOUND', `no node ${ref} that you may see (see drover node list)`);
+      const roles = (await ctx.store.listBindings({ clusterId: node.clusterId, userName: principal.user })).map((b) => b.role);
+      const decision = shellDecision(principal, node, roles);
+      if (!decision.allowed) {
+        // Unknown and invisible nodes answer alike, so ids cannot be probed.
+        if (decision.status === 404) throw new ServerError('NODE_NOT_FOUND', `no node ${ref} that you may see (see drover node list)`);
+        throw new ServerError('FORBIDDEN', decision.message);
       }
       clusterId = node.clusterId;
       const params = shellParams(url);
