@@ -2,7 +2,8 @@
 // `http:kube-apiserver` (the fallback path to the cluster's Kubernetes API while the cluster agent
 // is down). The Kubernetes proxy itself is the cluster agent's (agents/cluster/kube-proxy.ts),
 // handed in by the caller (cli/), so the node role serves it with the same code and the role
-// folders do not import each other. Other node targets (plans) are handed in as `more`.
+// folders do not import each other. nodeAccessTargets gives them as a map for a role dispatcher
+// that serves other targets too (plans: node-role.ts `extraTargets`); nodeAccessStreams serves them alone.
 import type { Logger } from 'pino';
 import { KUBE_API_TARGET, NODE_AGENT_TARGETS, type TunnelStream } from '../../protocol/index.ts';
 import { serveShell } from './shell-session.ts';
@@ -12,22 +13,23 @@ export type StreamServe = (stream: TunnelStream) => void;
 export interface NodeAccessDeps {
   /** Serves `http:kube-apiserver` with this node's kubeconfig; absent: this node has none. */
   kube?: StreamServe;
-  /** Further targets of the node role, by name. */
-  more?: Readonly<Record<string, StreamServe>>;
+}
+
+export function nodeAccessTargets(ctx: { logger: Logger }, deps: NodeAccessDeps = {}): Map<string, StreamServe> {
+  const kube: StreamServe =
+    deps.kube ?? ((stream) => stream.reset('TARGET_UNREACHABLE', 'this node agent has no kubeconfig for its cluster (register with --kubeconfig, or run k3s/rke2/kubeadm here)'));
+  return new Map<string, StreamServe>([
+    [NODE_AGENT_TARGETS.shell, (stream) => serveShell(stream, ctx.logger)],
+    [KUBE_API_TARGET, kube],
+  ]);
 }
 
 export function nodeAccessStreams(ctx: { logger: Logger }, deps: NodeAccessDeps = {}): StreamServe {
-  const log = ctx.logger;
+  const targets = nodeAccessTargets(ctx, deps);
   return (stream) => {
     stream.on('error', () => {});
-    if (stream.target === NODE_AGENT_TARGETS.shell) serveShell(stream, log);
-    else if (stream.target === KUBE_API_TARGET) {
-      if (deps.kube) deps.kube(stream);
-      else stream.reset('TARGET_UNREACHABLE', 'this node agent has no kubeconfig for its cluster (register with --kubeconfig, or run k3s/rke2/kubeadm here)');
-    } else {
-      const serve = deps.more?.[stream.target];
-      if (serve) serve(stream);
-      else stream.reset('STREAM_REFUSED', `the node agent does not serve ${stream.target.slice(0, 64)}`);
-    }
+    const serve = targets.get(stream.target);
+    if (serve) serve(stream);
+    else stream.reset('STREAM_REFUSED', `the node agent does not serve ${stream.target.slice(0, 64)}`);
   };
 }
