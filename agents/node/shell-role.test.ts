@@ -8,9 +8,11 @@ import { once } from 'node:events';
 import { SHELL_FRAME, ShellFrameDecoder, TunnelError, bothReady, encodeShellFrame, readExit, resizeFrame, sessionPair, type TunnelStream } from '../../protocol/index.ts';
 import { nodeAccessStreams } from './shell-role.ts';
 
+const stops: (() => Promise<void>)[] = [];
+
 async function pair(t: Test) {
   const { client, server } = sessionPair();
-  client.on('stream', nodeAccessStreams({ logger: pino({ level: 'silent' }) }));
+  client.on('stream', nodeAccessStreams({ logger: pino({ level: 'silent' }), onStop: (fn) => void stops.push(fn) }));
   await bothReady(client, server);
   t.teardown(() => {
     client.close('NORMAL', 'done');
@@ -92,4 +94,16 @@ t.test('node access: bad metadata and unknown targets are refused; no kubeconfig
     const [err] = (await once(s, 'error')) as [TunnelError];
     t.equal(err.code, code, target);
   }
+});
+
+t.test('node access: stopping the agent hangs up a running command instead of orphaning it', async (t) => {
+  const server = await pair(t);
+  const s = server.openStream('drover-shell', { command: JSON.stringify(['sh', '-c', 'trap "exit 5" HUP; echo up; while :; do sleep 0.1; done']), tty: '0' });
+  const c = collect(s);
+  await t.resolves(new Promise<void>((resolve) => {
+    const check = (): void => (c.out().includes('up') ? resolve() : void setTimeout(check, 50));
+    check();
+  }));
+  await Promise.all(stops.map((fn) => fn()));
+  t.equal((await c.done).status, 5, 'SIGHUP reached the command');
 });

@@ -15,16 +15,26 @@ export interface NodeAccessDeps {
   kube?: StreamServe;
 }
 
-export function nodeAccessTargets(ctx: { logger: Logger }, deps: NodeAccessDeps = {}): Map<string, StreamServe> {
+/** `onStop` (RoleContext): running shells are hung up when the agent stops, not left orphaned. */
+export function nodeAccessTargets(ctx: { logger: Logger; onStop?: (fn: () => Promise<void>) => void }, deps: NodeAccessDeps = {}): Map<string, StreamServe> {
+  const live = new Set<() => void>();
+  ctx.onStop?.(async () => {
+    for (const hangUp of live) hangUp();
+  });
+  const shell: StreamServe = (stream) => {
+    const hangUp = serveShell(stream, ctx.logger);
+    live.add(hangUp);
+    stream.once('close', () => live.delete(hangUp));
+  };
   const kube: StreamServe =
     deps.kube ?? ((stream) => stream.reset('TARGET_UNREACHABLE', 'this node agent has no kubeconfig for its cluster (register with --kubeconfig, or run k3s/rke2/kubeadm here)'));
   return new Map<string, StreamServe>([
-    [NODE_AGENT_TARGETS.shell, (stream) => serveShell(stream, ctx.logger)],
+    [NODE_AGENT_TARGETS.shell, shell],
     [KUBE_API_TARGET, kube],
   ]);
 }
 
-export function nodeAccessStreams(ctx: { logger: Logger }, deps: NodeAccessDeps = {}): StreamServe {
+export function nodeAccessStreams(ctx: { logger: Logger; onStop?: (fn: () => Promise<void>) => void }, deps: NodeAccessDeps = {}): StreamServe {
   const targets = nodeAccessTargets(ctx, deps);
   return (stream) => {
     stream.on('error', () => {});

@@ -30,12 +30,13 @@ export function shellEnv(req: ShellRequest, base: NodeJS.ProcessEnv = process.en
   };
 }
 
-export function serveShell(stream: TunnelStream, log: Logger): void {
+/** Serves the stream; returns a function that hangs the command up (the agent is stopping). */
+export function serveShell(stream: TunnelStream, log: Logger): () => void {
   stream.on('error', () => {});
   const req = parseShellMetadata(stream.metadata);
   if (typeof req === 'string') {
     stream.end(encodeShellFrame(SHELL_FRAME.error, Buffer.from(`bad shell request: ${req}`)));
-    return;
+    return () => {};
   }
   const who = stream.metadata['drover-user'] ?? 'unknown';
   const s = spawnFor(req, existsSync('/bin/bash'));
@@ -51,7 +52,7 @@ export function serveShell(stream: TunnelStream, log: Logger): void {
     });
   } catch (err) {
     stream.end(encodeShellFrame(SHELL_FRAME.error, Buffer.from(`cannot start ${s.file}: ${(err as Error).message}`)));
-    return;
+    return () => {};
   }
   let finished = false;
   let ttyName: string | undefined;
@@ -180,4 +181,5 @@ export function serveShell(stream: TunnelStream, log: Logger): void {
     clearTimeout(killTimer);
     finish(exitFrame(exitStatus(code, signal, (sig) => os.constants.signals[sig] ?? 0)), `exit ${code ?? signal}`);
   });
+  return hangUp;
 }
