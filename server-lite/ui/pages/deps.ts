@@ -1,0 +1,27 @@
+// What a dashboard page reads from: the server context (store, sessions, clock) and the fleet
+// service (bundles, git repos), both passed in by server.ts; pages never open their own stores.
+import type { ServerContext } from '../../context.ts';
+import type { FleetService } from '../../fleet/fleet-service.ts';
+import { clusterView, indexBy, type ClusterView } from '../../views.ts';
+import { canSeeCluster, type Viewer } from '../viewer.ts';
+
+export interface UiDeps {
+  ctx: ServerContext;
+  fleet: FleetService;
+  /**
+   * Extra ways to log in (OIDC, LDAP) shown on the login page when configured: the auth-providers
+   * work (server-lite/auth/providers/) plugs its start URLs in here.
+   */
+  loginProviders?: (() => readonly { name: string; label: string; href: string }[]) | undefined;
+}
+
+/** The clusters the viewer may see, as /v1/clusters shows them (views.ts). */
+export async function visibleClusters(deps: UiDeps, viewer: Viewer): Promise<ClusterView[]> {
+  const { ctx } = deps;
+  const byCluster = indexBy(await ctx.store.listAgents(), 'clusterId');
+  const out: ClusterView[] = [];
+  for (const c of await ctx.store.listClusters()) {
+    if (canSeeCluster(viewer, c.id)) out.push(clusterView(ctx, c, byCluster.get(c.id) ?? []));
+  }
+  return out;
+}
