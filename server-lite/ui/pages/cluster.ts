@@ -8,7 +8,7 @@ import { liveUrl, type Page } from '../layout.ts';
 import { stackedBar } from '../svg.ts';
 import { badge, labelList, summarySegments, summaryText, when } from '../format.ts';
 import { canSeeCluster, roleOn, type Viewer } from '../viewer.ts';
-import type { UiDeps } from './deps.ts';
+import { lastReported, type UiDeps } from './deps.ts';
 import { agentView, clusterView, nodeView } from '../../views.ts';
 import { ServerError } from '../../errors.ts';
 import type { StatusEventRow } from '../../fleet/fleet-store.ts';
@@ -80,7 +80,7 @@ export async function clusterPage(deps: UiDeps, viewer: Viewer, id: string): Pro
     })}</tbody></table>`;
 
   const bundles = html`${stackedBar('Bundle readiness on this cluster', summarySegments(f.summary))}
-    <p class="muted">${summaryText(f.summary)}${offline ? ' — last known, reported before the cluster went offline' : ''}</p>
+    <p class="muted">${summaryText(f.summary)}${offline && f.bundles.length > 0 ? html` — last reported before the cluster went offline: <span data-testid="last-reported">${lastReported(deps, id, f.bundles.map((b) => b.name))}</span>` : ''}</p>
     <table><thead><tr><th scope="col">Bundle</th><th scope="col">State</th><th scope="col">Message</th><th scope="col">Revision</th></tr></thead>
     <tbody>${f.bundles.length === 0 ? html`<tr><td colspan="4" class="muted">No bundle targets this cluster.</td></tr>` : f.bundles.map((b) => html`<tr data-bundle="${b.name}">
       <td>${viewer.admin ? html`<a href="/ui/bundles/${encodeURIComponent(b.name)}">${b.name}</a>` : b.name}</td><td>${badge(b.state)}</td><td>${b.message}</td>

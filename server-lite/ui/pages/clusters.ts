@@ -7,7 +7,7 @@ import { parseClusterQuery, queryClusters, queryString, PAGE_SIZES, type Cluster
 import { stackedBar } from '../svg.ts';
 import { badge, healthSegments, labelList, summaryText, when } from '../format.ts';
 import type { Viewer } from '../viewer.ts';
-import { visibleClusters, type UiDeps } from './deps.ts';
+import { lastReported, visibleClusters, type UiDeps } from './deps.ts';
 import { STATES } from '../../health.ts';
 
 const COLUMNS: { key: SortKey | undefined; label: string }[] = [
@@ -42,7 +42,7 @@ export async function clustersPage(deps: UiDeps, viewer: Viewer, url: URL): Prom
       <td>${labelList(c.labels)}</td>
       <td>${c.kubernetesVersion ?? html`<span class="muted">unknown</span>`}</td>
       <td>${when(c.lastSeen, now)}</td>
-      <td>${f ? html`${badge(f.state)} <span class="muted">${summaryText(f.summary)}${offline ? ' (last known)' : ''}</span>` : html`<span class="muted">no bundles</span>`}</td></tr>`;
+      <td>${f ? html`${badge(f.state)} <span class="muted">${summaryText(f.summary)}</span>${offline ? html`<div class="muted" data-testid="last-reported">last reported: ${lastReported(deps, c.id, f.bundles.map((b) => b.name))}</div>` : ''}` : html`<span class="muted">no bundles</span>`}</td></tr>`;
   });
   const nav = (label: string, p: number, rel: string) =>
     html`<a href="/ui/clusters${queryString(q, { page: p })}" rel="${rel}">${label}</a>`;

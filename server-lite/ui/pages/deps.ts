@@ -25,3 +25,19 @@ export async function visibleClusters(deps: UiDeps, viewer: Viewer): Promise<Clu
   }
   return out;
 }
+
+/**
+ * What an offline cluster's fleet agent last reported, per state ("2 Ready, 1 NotReady"), for
+ * the bundles still targeting it: the fleet's own status shows such deployments Offline (it
+ * never shows a stale report as current), so the dashboard adds the last report beside it.
+ */
+export function lastReported(deps: UiDeps, clusterId: string, bundles: readonly string[]): string {
+  const wanted = new Set(bundles);
+  const counts = new Map<string, number>();
+  for (const d of deps.fleet.store.deployments({ clusterId })) {
+    if (!wanted.has(d.bundle)) continue;
+    const state = d.state ?? 'nothing';
+    counts.set(state, (counts.get(state) ?? 0) + 1);
+  }
+  return [...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'nothing';
+}
