@@ -22,6 +22,7 @@ import { runAction, sendDownload } from './actions.ts';
 import { renderPage } from './pages/index.ts';
 import { loginPage } from './pages/login.ts';
 import type { UiDeps } from './pages/deps.ts';
+import { ClusterSnapshot } from './cluster-snapshot.ts';
 
 export type { UiDeps } from './pages/deps.ts';
 
@@ -66,7 +67,8 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams((await readBody(req, MAX_FORM_BYTES)).toString('utf8'));
 }
 
-export function createDashboard(deps: UiDeps): Dashboard {
+export function createDashboard(wiring: Omit<UiDeps, 'clusters'>): Dashboard {
+  const deps: UiDeps = { ...wiring, clusters: new ClusterSnapshot(wiring.ctx) };
   const { ctx } = deps;
   const live = new LiveEvents(deps);
 

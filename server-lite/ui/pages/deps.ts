@@ -2,12 +2,15 @@
 // service (bundles, git repos), both passed in by server.ts; pages never open their own stores.
 import type { ServerContext } from '../../context.ts';
 import type { FleetService } from '../../fleet/fleet-service.ts';
-import { clusterView, indexBy, type ClusterView } from '../../views.ts';
+import type { ClusterView } from '../../views.ts';
+import type { ClusterSnapshot } from '../cluster-snapshot.ts';
 import { canSeeCluster, type Viewer } from '../viewer.ts';
 
 export interface UiDeps {
   ctx: ServerContext;
   fleet: FleetService;
+  /** Every cluster's view, shared by pages and live streams (at most a second old). */
+  clusters: ClusterSnapshot;
   /**
    * Extra ways to log in (OIDC, LDAP) shown on the login page when configured: the auth-providers
    * work (server-lite/auth/providers/) plugs its start URLs in here.
@@ -17,13 +20,8 @@ export interface UiDeps {
 
 /** The clusters the viewer may see, as /v1/clusters shows them (views.ts). */
 export async function visibleClusters(deps: UiDeps, viewer: Viewer): Promise<ClusterView[]> {
-  const { ctx } = deps;
-  const byCluster = indexBy(await ctx.store.listAgents(), 'clusterId');
-  const out: ClusterView[] = [];
-  for (const c of await ctx.store.listClusters()) {
-    if (canSeeCluster(viewer, c.id)) out.push(clusterView(ctx, c, byCluster.get(c.id) ?? []));
-  }
-  return out;
+  const all = await deps.clusters.get();
+  return viewer.admin ? all : all.filter((c) => canSeeCluster(viewer, c.id));
 }
 
 /**
