@@ -18,6 +18,7 @@ import pino from 'pino';
 import { startServer } from '../server-lite/server.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { registerAgents } from './lib/register-agents.ts';
+import { percentile } from './lib/stats.ts';
 import { MAX_AGE_MS } from '../server-lite/ui/cluster-snapshot.ts';
 
 const { values } = parseArgs({ options: { clusters: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '22' }, json: { type: 'boolean', default: false }, 'data-dir': { type: 'string' } } });
@@ -42,10 +43,8 @@ function get(agent: https.Agent, ca: string, url: string, headers: Record<string
   });
 }
 
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
-};
+/** Nearest-rank percentile (bench/lib/stats.ts) of unsorted samples. */
+const quantile = (xs: readonly number[], q: number): number => percentile([...xs].sort((a, b) => a - b), q * 100);
 
 async function main(): Promise<void> {
   const load0 = loadavg()[0] ?? 0;
