@@ -21,6 +21,8 @@ header .who button{background:transparent;color:#fff;border:1px solid #5d6b82;bo
 main{padding:18px;max-width:1400px;margin:0 auto}
 h1{font-size:22px;margin:4px 0 14px}
 h2{font-size:17px;margin:22px 0 8px}
+h3{font-size:14px;margin:12px 0 4px;font-weight:600}
+.history{display:block;margin:4px 0;background:#eef1f5}
 .card{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:14px;margin-bottom:14px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:12px}
 table{border-collapse:collapse;width:100%;background:var(--card)}

@@ -13,8 +13,12 @@ export class ClusterSnapshot {
   #built: { at: number; views: ClusterView[] } | undefined;
   #building: Promise<ClusterView[]> | undefined;
 
-  constructor(ctx: ServerContext) {
+  readonly #onBuilt: ((views: readonly ClusterView[]) => void) | undefined;
+
+  /** onBuilt: called with each new build (the state history samples from it). */
+  constructor(ctx: ServerContext, onBuilt?: (views: readonly ClusterView[]) => void) {
     this.#ctx = ctx;
+    this.#onBuilt = onBuilt;
   }
 
   /** The views, rebuilt when older than MAX_AGE_MS (monotonic time; concurrent callers share one build). */
@@ -26,6 +30,7 @@ export class ClusterSnapshot {
         const byCluster = indexBy(await this.#ctx.store.listAgents(), 'clusterId');
         const views = (await this.#ctx.store.listClusters()).map((c) => clusterView(this.#ctx, c, byCluster.get(c.id) ?? []));
         this.#built = { at: performance.now(), views };
+        this.#onBuilt?.(views);
         return views;
       } finally {
         this.#building = undefined;

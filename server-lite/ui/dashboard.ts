@@ -23,6 +23,7 @@ import { renderPage } from './pages/index.ts';
 import { loginPage } from './pages/login.ts';
 import type { UiDeps } from './pages/deps.ts';
 import { ClusterSnapshot } from './cluster-snapshot.ts';
+import { SAMPLE_MS, StateHistory } from './state-history.ts';
 
 export type { UiDeps } from './pages/deps.ts';
 
@@ -67,9 +68,15 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams((await readBody(req, MAX_FORM_BYTES)).toString('utf8'));
 }
 
-export function createDashboard(wiring: Omit<UiDeps, 'clusters'>): Dashboard {
-  const deps: UiDeps = { ...wiring, clusters: new ClusterSnapshot(wiring.ctx) };
+export function createDashboard(wiring: Omit<UiDeps, 'clusters' | 'history'>): Dashboard {
+  const history = new StateHistory();
+  const deps: UiDeps = { ...wiring, history, clusters: new ClusterSnapshot(wiring.ctx, (views) => history.offer(wiring.ctx.clock.now(), views)) };
   const { ctx } = deps;
+  // Sample the states while nobody is looking too (a snapshot build offers a sample).
+  const sampler = setInterval(() => {
+    deps.clusters.get().catch((err: unknown) => ctx.log.debug({ err }, 'cluster state sample failed'));
+  }, SAMPLE_MS);
+  sampler.unref();
   const live = new LiveEvents(deps);
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -181,6 +188,7 @@ export function createDashboard(wiring: Omit<UiDeps, 'clusters'>): Dashboard {
       return true;
     },
     close() {
+      clearInterval(sampler);
       live.closeAll();
     },
   };

@@ -59,6 +59,7 @@ t.test('dashboard: pages need a session, carry a strict CSP and no inline script
   t.notMatch(page.text, /<script>|<script [^>]*>[^<]/, 'no inline script');
   t.notMatch(page.text, /\sstyle=|<style/, 'no inline style');
   t.notMatch(page.text, /\son[a-z]+=/, 'no inline event handlers');
+  t.match(page.text, /aria-label="All clusters by state over time: 1 samples from [^"]*; now 0 Connected, 0 Stale, 2 Offline"/, 'states over time, sampled when the page was built');
   const filtered = await get(server, '/ui/clusters?labels=env%3Dprod', cookie);
   t.match(filtered.text, /alpha/);
   t.notMatch(filtered.text, /beta/);
@@ -90,6 +91,7 @@ t.test('dashboard: a read-only user sees only her clusters, no admin pages, no b
   t.match(page.text, /alpha/);
   t.notMatch(page.text, /beta/);
   t.notMatch(page.text, /href="\/ui\/bundles"|href="\/ui\/audit"/, 'no admin navigation');
+  t.notMatch(page.text, /All clusters by state over time/, 'no fleet-wide counts for a user');
   t.equal((await get(server, `/ui/clusters/${b.clusterId}`, cookie)).status, 404, 'another cluster is not found');
   t.equal((await get(server, `/ui/clusters/${a.clusterId}`, cookie)).status, 200);
   for (const p of ['/ui/bundles', '/ui/gitrepos', '/ui/audit']) t.equal((await get(server, p, cookie)).status, 403, p);

@@ -4,7 +4,7 @@
 import { html, type Html } from '../html.ts';
 import { liveUrl, type Page } from '../layout.ts';
 import { parseClusterQuery, queryClusters, queryString, PAGE_SIZES, type ClusterQuery, type SortKey } from '../cluster-query.ts';
-import { stackedBar } from '../svg.ts';
+import { historyChart, stackedBar } from '../svg.ts';
 import { badge, healthSegments, labelList, summaryText, when } from '../format.ts';
 import type { Viewer } from '../viewer.ts';
 import { lastReported, visibleClusters, type UiDeps } from './deps.ts';
@@ -25,6 +25,14 @@ function header(q: ClusterQuery, key: SortKey | undefined, label: string): Html 
   const next = queryString(q, { sort: key, desc: active ? !q.desc : false, page: 1 });
   const sort = active ? (q.desc ? 'descending' : 'ascending') : 'none';
   return html`<th scope="col" aria-sort="${sort}"><a href="/ui/clusters${next}">${label}${active ? (q.desc ? ' ▼' : ' ▲') : ''}</a></th>`;
+}
+
+/** All clusters' states over time (admins: the counts include every cluster). */
+function overTime(deps: UiDeps, now: number): Html {
+  const samples = deps.history.samples();
+  const first = samples[0];
+  return html`<h3 class="muted">Over time${first ? html` <span class="muted">(one sample a minute since ${when(new Date(first.at).toISOString(), now)}; not kept across server restarts)</span>` : ''}</h3>
+    ${historyChart('All clusters by state over time', samples.map((s) => ({ at: s.at, segments: healthSegments(s.counts) })))}`;
 }
 
 export async function clustersPage(deps: UiDeps, viewer: Viewer, url: URL): Promise<Page> {
@@ -53,7 +61,8 @@ export async function clustersPage(deps: UiDeps, viewer: Viewer, url: URL): Prom
   const main = html`<h1>Clusters</h1>
   <section class="card" aria-labelledby="states-h"><h2 id="states-h">States</h2>
     ${stackedBar('Cluster states', healthSegments(page.counts))}
-    <div class="legend">${healthSegments(page.counts).map((s) => html`<span>${badge(s.label)} ${s.value}</span>`)}</div></section>
+    <div class="legend">${healthSegments(page.counts).map((s) => html`<span>${badge(s.label)} ${s.value}</span>`)}</div>
+    ${viewer.admin ? overTime(deps, now) : ''}</section>
   <form class="filters" method="get" action="/ui/clusters" role="search" aria-label="Filter clusters">
     <label for="f-labels">Labels<input id="f-labels" name="labels" value="${q.selector}" placeholder="env=prod,region in (eu,us)" size="28"></label>
     <label for="f-state">State<select id="f-state" name="state"><option value="">any</option>${STATES.map((s) => html`<option${q.state === s ? html` selected` : ''}>${s}</option>`)}</select></label>

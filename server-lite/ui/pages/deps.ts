@@ -4,6 +4,7 @@ import type { ServerContext } from '../../context.ts';
 import type { FleetService } from '../../fleet/fleet-service.ts';
 import type { ClusterView } from '../../views.ts';
 import type { ClusterSnapshot } from '../cluster-snapshot.ts';
+import type { StateHistory } from '../state-history.ts';
 import { canSeeCluster, type Viewer } from '../viewer.ts';
 
 export interface UiDeps {
@@ -11,6 +12,8 @@ export interface UiDeps {
   fleet: FleetService;
   /** Every cluster's view, shared by pages and live streams (at most a second old). */
   clusters: ClusterSnapshot;
+  /** Cluster states over time (in memory, since the server started). */
+  history: StateHistory;
   /**
    * Extra ways to log in (OIDC, LDAP) shown on the login page when configured: the auth-providers
    * work (server-lite/auth/providers/) plugs its start URLs in here.
