@@ -20,10 +20,10 @@ t.test('historyChart: a column per sample stacked by share, with a text alternat
     { at: 0, segments: [{ label: 'Connected', value: 3, cls: 'st-ready' }, { label: 'Offline', value: 1, cls: 'st-offline' }] },
     { at: 60_000, segments: [{ label: 'Connected', value: 0, cls: 'st-ready' }, { label: 'Offline', value: 4, cls: 'st-offline' }] },
   ]).text;
-  t.match(svg, /viewBox="0 0 2 100"/);
-  t.match(svg, /<rect class="st-ready" x="0" y="25" width="1" height="75">/);
-  t.match(svg, /<rect class="st-offline" x="0" y="0" width="1" height="25">/);
-  t.match(svg, /<rect class="st-offline" x="1" y="0" width="1" height="100">/);
+  t.match(svg, /viewBox="0 0 60 100"/);
+  t.match(svg, /<rect class="st-ready" x="58" y="25" width="1" height="75">/);
+  t.match(svg, /<rect class="st-offline" x="58" y="0" width="1" height="25">/);
+  t.match(svg, /<rect class="st-offline" x="59" y="0" width="1" height="100">/);
   t.match(svg, /aria-label="Cluster states: 2 samples from 1970-01-01T00:00:00.000Z to 1970-01-01T00:01:00.000Z; now 0 Connected, 4 Offline"/);
   t.match(historyChart('x', []).text, /no samples yet/);
 });

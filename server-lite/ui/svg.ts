@@ -36,9 +36,16 @@ export function progressBar(title: string, done: number, total: number): Html {
   return html`<span class="progress"><svg role="img" aria-label="${title}: ${done} of ${total}" width="120" height="12"><rect class="st-none" x="0" y="0" width="120" height="12"></rect><rect class="st-ready" x="0" y="0" width="${Math.round(share * 120)}" height="12"></rect></svg> ${done}/${total}</span>`;
 }
 
-/** One stacked column per sample (oldest left), heights by share of that sample's total. */
+const MIN_COLUMNS = 60;
+
+/**
+ * One stacked column per sample (newest at the right), heights by share of that sample's total;
+ * at least MIN_COLUMNS wide, so a short history is a narrow strip, not one column filling the chart.
+ */
 export function historyChart(title: string, samples: readonly { at: number; segments: readonly Segment[] }[]): Html {
   const n = samples.length;
+  const width = Math.max(n, MIN_COLUMNS);
+  const offset = width - n;
   const cols = samples.map((s, i) => {
     const total = s.segments.reduce((sum, x) => sum + Math.max(0, x.value), 0);
     let y = 100;
@@ -47,10 +54,10 @@ export function historyChart(title: string, samples: readonly { at: number; segm
       .map((x) => {
         const h = (x.value / total) * 100;
         y -= h;
-        return html`<rect class="${x.cls}" x="${i}" y="${Math.round(y * 100) / 100}" width="1" height="${Math.round(h * 100) / 100}"></rect>`;
+        return html`<rect class="${x.cls}" x="${offset + i}" y="${Math.round(y * 100) / 100}" width="1" height="${Math.round(h * 100) / 100}"></rect>`;
       });
   });
   const last = samples.at(-1);
   const alt = last ? `${title}: ${n} samples from ${new Date(samples[0]?.at ?? 0).toISOString()} to ${new Date(last.at).toISOString()}; now ${last.segments.map((s) => `${s.value} ${s.label}`).join(', ')}` : `${title}: no samples yet`;
-  return html`<svg class="history" role="img" aria-label="${alt}" width="100%" height="60" viewBox="0 0 ${Math.max(1, n)} 100" preserveAspectRatio="none">${cols}</svg>`;
+  return html`<svg class="history" role="img" aria-label="${alt}" width="100%" height="60" viewBox="0 0 ${width} 100" preserveAspectRatio="none">${cols}</svg>`;
 }
