@@ -14,6 +14,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerBundle } from './commands/bundle.ts';
 import { registerGitRepo } from './commands/gitrepo.ts';
 import { registerClusterGroup } from './commands/clustergroup.ts';
+import { registerShell } from './commands/shell.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerBundle(program);
   registerGitRepo(program);
   registerClusterGroup(program);
+  registerShell(program);
   return program;
 }
 

@@ -38,6 +38,7 @@ import { auditStatus } from './http/audit-status.ts';
 import { RbacPropagator } from './rbac/propagator.ts';
 import { KubeFactsPoller } from './proxy/kube-facts.ts';
 import { createK8sProxy } from './proxy/k8s-proxy.ts';
+import { createShellEndpoint, isShellUrl } from './shell/shell-endpoint.ts';
 import { PROXY_PREFIX } from './proxy/request-shape.ts';
 import { join } from 'node:path';
 import { systemClock, type Clock as TimerClock } from '../protocol/index.ts';
@@ -49,6 +50,7 @@ import { checkServerUrl, readServerUrlChange } from './access/server-url.ts';
 import { AgentSettingsSync } from './access/agent-settings-sync.ts';
 import { serverAdminRoutes } from './access/server-admin-api.ts';
 import { agentSettingsSweepMs } from './access/limits.ts';
+import { createDashboard } from './ui/dashboard.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -186,6 +188,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
   const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...endpointRoutes, ...serverAdminRoutes]);
   const proxy = createK8sProxy(ctx);
+  const shell = createShellEndpoint(ctx);
+  // The web dashboard (issue 20): /ui/… on this port, audited by itself.
+  const dashboard = createDashboard({ ctx, fleet });
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
   const timeouts = {
@@ -207,6 +212,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       });
       return;
     }
+    if (dashboard.handle(req, res)) return;
     auditApiCall(ctx, req, res);
     dispatch(ctx, req, res).catch((err: unknown) => {
       log.error({ err }, 'request handler crashed');
@@ -215,7 +221,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   });
   const tunnels = createTunnelEndpoint(ctx);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
+    if (isShellUrl(req.url)) {
+      shell.handleUpgrade(req, socket, head).catch((err: unknown) => {
+        log.error({ err }, 'shell upgrade crashed');
+        socket.destroy();
+      });
+    } else if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
       proxy.handleUpgrade(req, socket, head).catch((err: unknown) => {
         log.error({ err }, 'proxy upgrade crashed');
         socket.destroy();
@@ -280,6 +291,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       tlsService.stop();
       ctx.agentSettings?.stop();
       await fleet.stop();
+      dashboard.close();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {
