@@ -30,6 +30,10 @@ import { adminRoutes } from './api/admin-api.ts';
 import { opsRoutes } from './api/ops-api.ts';
 import { userRoutes } from './api/user-api.ts';
 import { auditRoutes } from './api/audit-api.ts';
+import { providerRoutes } from './auth/providers/provider-api.ts';
+import { ProviderService } from './auth/providers/provider-service.ts';
+import { dataDirSealer } from './auth/providers/sealed-value.ts';
+import { groupBindingRoutes } from './rbac/group-bindings-api.ts';
 import { AuditWriter } from './audit/audit-writer.ts';
 import { callerOf } from './auth/caller.ts';
 import { auditStatus } from './http/audit-status.ts';
@@ -143,6 +147,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clusterSyncs: [rbac, kubeFacts],
     version: deps.version ?? '0.0.0-dev',
   };
+  ctx.providers = new ProviderService({ store, sealer: dataDirSealer(config.dataDir), now: () => clock.now(), random, log, kick: (id) => rbac.kick(id) });
 
   // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
   const fleet = new FleetService({
@@ -153,7 +158,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet)]);
   const proxy = createK8sProxy(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
@@ -285,6 +290,7 @@ function auditApiCall(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       at,
       user: caller.user,
       idp: caller.idp,
+      ...(caller.provider ? { provider: caller.provider } : {}),
       clusterId: m?.[1] ?? null,
       verb: (req.method ?? 'GET').toLowerCase(),
       path,
