@@ -36,15 +36,16 @@ const str = (o: Record<string, unknown>, k: string): string => {
   return v;
 };
 
-export async function discover(cfg: OidcConfig, nowMs: number): Promise<Cached> {
+/** `fresh`: ask the provider now (a login start: a provider that is down shows at once, as a 503). */
+export async function discover(cfg: OidcConfig, nowMs: number, fresh = false): Promise<Cached> {
   const hit = cache.get(cfg.issuer);
-  if (hit && nowMs - hit.at < DISCOVERY_CACHE_MS) return hit;
+  if (hit && !fresh && nowMs - hit.at < DISCOVERY_CACHE_MS) return hit;
   const { status, json } = await httpsJson(`${cfg.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, { ca: cfg.caPem });
   if (status !== 200 || json === null || typeof json !== 'object') throw new ProviderError('unavailable', `the provider's discovery document answered HTTP ${status}`);
   const doc = json as Record<string, unknown>;
   if (doc.issuer !== cfg.issuer) throw new ProviderError('misconfigured', `the provider calls itself ${String(doc.issuer).slice(0, 200)}, not the configured issuer ${cfg.issuer}`);
   const discovery = { issuer: cfg.issuer, authorizationEndpoint: str(doc, 'authorization_endpoint'), tokenEndpoint: str(doc, 'token_endpoint'), jwksUri: str(doc, 'jwks_uri') };
-  const entry: Cached = { at: nowMs, discovery, keys: undefined };
+  const entry: Cached = { at: nowMs, discovery, keys: hit?.discovery.jwksUri === discovery.jwksUri ? hit.keys : undefined };
   cache.set(cfg.issuer, entry);
   return entry;
 }

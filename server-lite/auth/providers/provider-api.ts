@@ -33,6 +33,16 @@ function nameParam(raw: string): string {
 
 export const providerRoutes: readonly Route[] = [
   {
+    // Unauthenticated: what a login page (CLI, web UI) may offer. Names and kinds only.
+    method: 'GET',
+    pattern: /^\/v1\/auth\/login-options$/,
+    name: '/v1/auth/login-options',
+    async handle(ctx, _req, res) {
+      const providers = ctx.providers ? await ctx.providers.list() : [];
+      sendJson(res, 200, { local: true, providers: providers.map((p) => ({ name: p.name, kind: p.kind })) });
+    },
+  },
+  {
     method: 'GET',
     pattern: /^\/v1\/auth\/providers$/,
     name: '/v1/auth/providers',

@@ -20,7 +20,7 @@ const attribute = z.string().refine(isAttributeName, 'an LDAP attribute name');
 const filter = z.string().max(1024).regex(/^\(.*\)$/s, 'an LDAP filter in parentheses');
 const dn = z.string().min(1).max(1024);
 /** Group membership is re-read at least this often (seconds); tokens older than that re-check. */
-const groupTtl = z.int().min(30).max(7 * 24 * 3600);
+const groupTtl = z.int().min(1).max(7 * 24 * 3600);
 
 export const ldapConfigSchema = z
   .object({

@@ -134,7 +134,7 @@ export class ProviderService {
     if (record.kind !== 'oidc') throw new ServerError('INVALID_REQUEST', `identity provider ${name} is ${record.kind}: log in with a user name and password`);
     const cfg = record.config as OidcConfig;
     try {
-      const { discovery } = await discover(cfg, this.#d.now());
+      const { discovery } = await discover(cfg, this.#d.now(), true);
       const p = this.#pending.start(name, redirectUri, this.#d.now(), this.#d.random);
       return { authorizationUrl: authorizationUrl(cfg, discovery, { redirectUri, state: p.state, nonce: p.nonce, codeChallenge: codeChallenge(p.verifier) }), state: p.state };
     } catch (err) {
