@@ -8,7 +8,6 @@
 import t from 'tap';
 import path from 'node:path';
 import http from 'node:http';
-import https from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
@@ -17,27 +16,12 @@ import { freePorts } from '../k8s/ports.ts';
 import { agentStatus, childEnv, createToken, DROVER, startAgent, startServer, waitFor } from './agent-helpers.ts';
 import { LDAP_BASE, LDAP_PEOPLE, LDAP_READER, startSlapd } from '../idp/slapd.ts';
 import { DEX_MOCK_USER, startDex } from '../idp/dex.ts';
+import { followRedirects } from '../idp/browser.ts';
 
-/** Plays the browser: follows the provider's redirects until they reach the CLI's loopback listener. */
+/** Plays the browser up to the CLI's loopback listener, then calls it; the listener's status. */
 async function browse(start: string, ca: string, loopback: string): Promise<number> {
-  let url = start;
-  for (let hop = 0; hop < 10; hop++) {
-    if (url.startsWith(loopback)) {
-      return new Promise((resolve, reject) => http.get(url, (r) => (r.resume(), resolve(r.statusCode ?? 0))).on('error', reject));
-    }
-    const next = await new Promise<string>((resolve, reject) =>
-      https
-        .get(url, { ca }, (r) => {
-          r.resume();
-          const loc = r.headers.location;
-          if (!loc) reject(new Error(`the provider answered ${r.statusCode} at ${url} without a redirect`));
-          else resolve(new URL(loc, url).toString());
-        })
-        .on('error', reject),
-    );
-    url = next;
-  }
-  throw new Error('too many redirects');
+  const url = await followRedirects(start, ca, loopback);
+  return new Promise((resolve, reject) => http.get(url, (r) => (r.resume(), resolve(r.statusCode ?? 0))).on('error', reject));
 }
 
 t.test('identity providers: LDAP and OIDC users reach a real cluster through group-bound roles', async (t) => {
