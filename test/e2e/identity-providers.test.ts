@@ -193,6 +193,9 @@ t.test('identity providers: LDAP and OIDC users reach a real cluster through gro
   r = await login('corp', 'alice', LDAP_PEOPLE.alice?.password ?? '');
   t.equal(r.exitCode, 1);
   t.match(String(r.stderr), /PROVIDER_UNAVAILABLE/, 'LDAP down: 503 at login');
+  r = await kubectl('carol', carol, ['get', 'pods']);
+  t.not(r.exitCode, 0);
+  t.match(String(r.stderr), /identity provider corp is unavailable/, 'a token whose membership is due for a refresh fails closed while LDAP is down');
   await dex.stop();
   const down = await oidcLogin('sso');
   t.equal(down.code, 1);
