@@ -8,6 +8,7 @@ import { registerServerAdmin } from './commands/server-admin.ts';
 import { buildInfo } from './build-info.ts';
 import { registerUser } from './commands/user.ts';
 import { registerRole } from './commands/role.ts';
+import { registerProject } from './commands/project.ts';
 import { registerKubeconfig } from './commands/kubeconfig.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBundle } from './commands/bundle.ts';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerServerAdmin(program);
   registerUser(program);
   registerRole(program);
+  registerProject(program);
   registerKubeconfig(program);
   registerAudit(program);
   registerBundle(program);

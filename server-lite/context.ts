@@ -23,6 +23,8 @@ export interface Clock {
 export interface ClusterSync {
   /** Something changed for this cluster (or its agent connected): sync it soon. */
   kick(clusterId: string): void;
+  /** The cluster was deleted: drop what is scheduled or remembered for it. */
+  forget(clusterId: string): void;
 }
 
 export interface ServerContext {
@@ -49,6 +51,8 @@ export interface ServerContext {
   /** Kubernetes facts pulled from cluster agents; also in clusterSyncs. */
   kubeFacts: KubeFactsPoller;
   clusterSyncs: ClusterSync[];
+  /** Called after a cluster's rows were deleted (`drover cluster delete`): the fleet forgets it too. */
+  onClusterDeleted: ((clusterId: string, agentIds: readonly string[]) => void)[];
   /** Per-agent budget for frames that cost an answer or work (tunnel/frame-budget.ts). */
   frameBudgets: AgentFrameBudgets;
   /** Identity providers (LDAP, OIDC; issue 18). Absent: only local users and the admin token. */

@@ -11,6 +11,10 @@ export const SERVER_ERRORS = Object.freeze({
   CREDENTIAL_MISSING: { status: 401, message: 'an Authorization: Bearer <credential> header is required' },
   CREDENTIAL_INVALID: { status: 401, message: 'the agent credential is not valid; register the agent again' },
   CREDENTIAL_REVOKED: { status: 401, message: 'the agent credential was revoked or the agent was unregistered' },
+  CLUSTER_DELETED: {
+    status: 410,
+    message: "this agent's cluster was deleted on the server; the agent cleans up (GET /v1/agent/cleanup) and must be registered again with a new join token",
+  },
   CREDENTIAL_SUPERSEDED: {
     status: 401,
     message: 'this credential was rotated out; call POST /v1/agent/rotate with it (accepted once) to recover',
@@ -43,6 +47,8 @@ export const SERVER_ERRORS = Object.freeze({
   USER_NOT_FOUND: { status: 404, message: 'no user with that name (see drover user list)' },
   USER_EXISTS: { status: 409, message: 'a user with that name exists already' },
   USER_TOKEN_NOT_FOUND: { status: 404, message: 'no API token with that id' },
+  PROJECT_NOT_FOUND: { status: 404, message: 'no project of that name (see drover project list)' },
+  PROJECT_EXISTS: { status: 409, message: 'a project of that name exists already' },
   BINDING_NOT_FOUND: { status: 404, message: 'no such role binding (see drover role list)' },
   CLUSTER_UNAVAILABLE: { status: 503, message: "the cluster's agent is not connected; retry when it is back" },
   UPSTREAM_FAILED: { status: 502, message: "the cluster agent could not complete the request to its Kubernetes API" },

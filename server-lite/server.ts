@@ -34,6 +34,7 @@ import { providerRoutes } from './auth/providers/provider-api.ts';
 import { ProviderService } from './auth/providers/provider-service.ts';
 import { dataDirSealer } from './auth/providers/sealed-value.ts';
 import { groupBindingRoutes } from './rbac/group-bindings-api.ts';
+import { projectRoutes } from './api/project-api.ts';
 import { AuditWriter } from './audit/audit-writer.ts';
 import { callerOf } from './auth/caller.ts';
 import { auditStatus } from './http/audit-status.ts';
@@ -145,6 +146,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     rbac,
     kubeFacts,
     clusterSyncs: [rbac, kubeFacts],
+    onClusterDeleted: [],
     version: deps.version ?? '0.0.0-dev',
   };
   ctx.providers = new ProviderService({ store, sealer: dataDirSealer(config.dataDir), now: () => clock.now(), random, log, kick: (id) => rbac.kick(id) });
@@ -158,7 +160,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet)]);
+  ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet)]);
   const proxy = createK8sProxy(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).

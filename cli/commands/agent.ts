@@ -103,7 +103,7 @@ export function registerAgentCommands(program: Command): void {
           if (cfg.roles.includes('fleet')) {
             const { startFleetRole } = await import('../../agents/fleet/fleet-role.ts');
             // DROVER_FLEET_INTERVAL_MS: pause between reconcile passes (tests use a short one).
-            roleStreams.fleet = (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, intervalMs: fleetInterval() }).onStream;
+            roleStreams.fleet = (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, onCleanup: ctx.onCleanup, intervalMs: fleetInterval() }).onStream;
           }
           await runAgent(cfg, { logger: cliLogger('info'), env: process.env, signal: controller.signal, roleFacts, roleStreams });
         } finally {

@@ -46,8 +46,8 @@ const common = (cmd: Command, secretFlag: string, secretWhat: string): Command =
       .argument('<name>', 'provider name: lowercase letters, digits and -; users become NAME:LOGIN, groups NAME:GROUP')
       .addOption(new Option(`--${secretFlag}-stdin`, `read the ${secretWhat} from stdin`))
       .addOption(new Option(`--${secretFlag}-file <file>`, `read the ${secretWhat} from a file`))
-      .addOption(new Option('--provider-ca-file <file>', "PEM of the CA that signs the provider's certificate (default: system CAs)"))
-      .addOption(new Option('--group-ttl <duration>', 'how long group membership is trusted before it is read again').default('15m')),
+      .addOption(new Option('--provider-ca-file <file>', "PEM of the CA that signs the provider's certificate (default: system CAs)").env('DROVER_PROVIDER_CA_FILE'))
+      .addOption(new Option('--group-ttl <duration>', 'how long group membership is trusted before it is read again').env('DROVER_GROUP_TTL').default('15m')),
   );
 
 export function registerAuth(program: Command): void {
@@ -65,16 +65,16 @@ export function registerAuth(program: Command): void {
     .addHelpText('after', '\nExample:\n  drover auth provider add oidc sso --issuer https://dex.corp/dex --client-id drover --client-secret-file secret.txt');
 
   common(add.command('ldap').description('add an LDAP directory: users log in with drover login --provider NAME'), 'bind-password', 'service account password')
-    .addOption(new Option('--url <url>', 'ldaps://HOST[:PORT], or ldap://HOST[:PORT] with --start-tls').makeOptionMandatory())
-    .addOption(new Option('--start-tls', 'upgrade ldap:// with StartTLS before sending anything'))
-    .addOption(new Option('--bind-dn <dn>', 'service account that searches users and groups').makeOptionMandatory())
-    .addOption(new Option('--user-base <dn>', 'where users are searched').makeOptionMandatory())
-    .addOption(new Option('--user-attribute <attr>', 'attribute users log in with').default('uid'))
-    .addOption(new Option('--user-filter <filter>', 'extra filter for users, e.g. (objectClass=inetOrgPerson)'))
-    .addOption(new Option('--group-base <dn>', 'where groups are searched').makeOptionMandatory())
-    .addOption(new Option('--group-member-attribute <attr>', "group attribute holding members' DNs").default('member'))
-    .addOption(new Option('--group-name-attribute <attr>', "group attribute holding the group's name").default('cn'))
-    .addOption(new Option('--group-filter <filter>', 'extra filter for groups, e.g. (objectClass=groupOfNames)'))
+    .addOption(new Option('--url <url>', 'ldaps://HOST[:PORT], or ldap://HOST[:PORT] with --start-tls').env('DROVER_LDAP_URL').makeOptionMandatory())
+    .addOption(new Option('--start-tls', 'upgrade ldap:// with StartTLS before sending anything').env('DROVER_START_TLS'))
+    .addOption(new Option('--bind-dn <dn>', 'service account that searches users and groups').env('DROVER_BIND_DN').makeOptionMandatory())
+    .addOption(new Option('--user-base <dn>', 'where users are searched').env('DROVER_USER_BASE').makeOptionMandatory())
+    .addOption(new Option('--user-attribute <attr>', 'attribute users log in with').env('DROVER_USER_ATTRIBUTE').default('uid'))
+    .addOption(new Option('--user-filter <filter>', 'extra filter for users, e.g. (objectClass=inetOrgPerson)').env('DROVER_USER_FILTER'))
+    .addOption(new Option('--group-base <dn>', 'where groups are searched').env('DROVER_GROUP_BASE').makeOptionMandatory())
+    .addOption(new Option('--group-member-attribute <attr>', "group attribute holding members' DNs").env('DROVER_GROUP_MEMBER_ATTRIBUTE').default('member'))
+    .addOption(new Option('--group-name-attribute <attr>', "group attribute holding the group's name").env('DROVER_GROUP_NAME_ATTRIBUTE').default('cn'))
+    .addOption(new Option('--group-filter <filter>', 'extra filter for groups, e.g. (objectClass=groupOfNames)').env('DROVER_GROUP_FILTER'))
     .addHelpText(
       'after',
       '\nExample:\n  drover auth provider add ldap corp --url ldaps://ldap.corp:636 --provider-ca-file corp-ca.pem \\\n    --bind-dn cn=drover,dc=corp --bind-password-file bind.pw --user-base ou=people,dc=corp --group-base ou=groups,dc=corp',
@@ -103,11 +103,11 @@ export function registerAuth(program: Command): void {
     );
 
   common(add.command('oidc').description('add an OpenID Connect provider: users log in with drover login --provider NAME (browser)'), 'client-secret', 'client secret')
-    .addOption(new Option('--issuer <url>', 'https:// issuer URL (its /.well-known/openid-configuration is read)').makeOptionMandatory())
-    .addOption(new Option('--client-id <id>', "Drover's client id at the provider").makeOptionMandatory())
-    .addOption(new Option('--scopes <list>', 'scopes asked for, comma-separated (openid is always added)').default('email,profile,groups,offline_access'))
-    .addOption(new Option('--username-claim <claim>', 'ID token claim naming the user').default('email'))
-    .addOption(new Option('--groups-claim <claim>', 'ID token claim listing the groups').default('groups'))
+    .addOption(new Option('--issuer <url>', 'https:// issuer URL (its /.well-known/openid-configuration is read)').env('DROVER_OIDC_ISSUER').makeOptionMandatory())
+    .addOption(new Option('--client-id <id>', "Drover's client id at the provider").env('DROVER_OIDC_CLIENT_ID').makeOptionMandatory())
+    .addOption(new Option('--scopes <list>', 'scopes asked for, comma-separated (openid is always added)').env('DROVER_SCOPES').default('email,profile,groups,offline_access'))
+    .addOption(new Option('--username-claim <claim>', 'ID token claim naming the user').env('DROVER_USERNAME_CLAIM').default('email'))
+    .addOption(new Option('--groups-claim <claim>', 'ID token claim listing the groups').env('DROVER_GROUPS_CLAIM').default('groups'))
     .addHelpText(
       'after',
       '\nExample:\n  printf %s "$SECRET" | drover auth provider add oidc sso --issuer https://dex.corp/dex --client-id drover --client-secret-stdin',

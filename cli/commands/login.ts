@@ -138,11 +138,11 @@ export function registerLogin(program: Command): void {
     .addOption(new Option('--data-dir <dir>', `on the server host: read URL and CA from the server's data dir (default ${DEFAULT_DATA_DIR})`).env('DROVER_SERVER_DATA_DIR'))
     .addOption(new Option('--provider <name>', 'identity provider (see drover auth provider list); default: a local user').env('DROVER_PROVIDER'))
     .addOption(new Option('--username <name>', 'user name (local users and LDAP providers)').env('DROVER_USERNAME'))
-    .addOption(new Option('--password-stdin', 'read the password from stdin instead of asking'))
+    .addOption(new Option('--password-stdin', 'read the password from stdin instead of asking').env('DROVER_PASSWORD_STDIN'))
     .addOption(new Option('--callback-port <port>', 'OIDC: loopback port the provider redirects to (http://127.0.0.1:PORT/callback must be registered there)').default(String(DEFAULT_CALLBACK_PORT)).env('DROVER_CALLBACK_PORT'))
     .addOption(new Option('--ttl <duration>', 'lifetime of the token (default 30d)').env('DROVER_TTL'))
     .addOption(new Option('--token-file <file>', `where to store the token (default ${defaultTokenFile()})`).env('DROVER_TOKEN_FILE'))
-    .addOption(new Option('--print', 'also print the token on stdout (for DROVER_TOKEN=$(…))'))
+    .addOption(new Option('--print', 'also print the token on stdout (for DROVER_TOKEN=$(…))').env('DROVER_PRINT'))
     .addHelpText(
       'after',
       '\nExamples:\n  drover login --server https://drover.corp:9443 --provider sso\n  printf %s "$PW" | drover login --provider corp --username alice --password-stdin --print',

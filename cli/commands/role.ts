@@ -7,6 +7,7 @@ import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCod
 import { table } from './token.ts';
 
 const ROLES = ['cluster-owner', 'cluster-member', 'read-only'];
+const PROJECT_ROLES = ['project-owner', 'project-member', 'read-only'];
 
 interface BindingRow {
   user: string;
@@ -16,7 +17,7 @@ interface BindingRow {
   propagation: string;
 }
 
-type BindOpts = AdminOptions & { cluster: string; role: string; group?: string };
+type BindOpts = AdminOptions & { cluster?: string; project?: string; role: string; group?: string };
 
 /** Exactly one of USER and --group (issue 18: groups of an identity provider, PROVIDER:GROUP). */
 function subject(user: string | undefined, opts: BindOpts): { user: string } | { group: string } {
@@ -27,14 +28,27 @@ function subject(user: string | undefined, opts: BindOpts): { user: string } | {
 const bindingOptions = (cmd: Command): Command =>
   cmd
     .argument('[user]', 'user name (or --group)')
-    .addOption(new Option('--group <provider:group>', "a group of an identity provider, e.g. corp:ops (its members hold the role)").env('DROVER_GROUP'))
-    .addOption(new Option('--cluster <id>', 'cluster id (see drover cluster list)').env('DROVER_CLUSTER').makeOptionMandatory())
-    .addOption(new Option('--role <role>', 'cluster role').choices(ROLES).env('DROVER_ROLE').makeOptionMandatory());
+    .addOption(new Option('--group <provider:group>', 'a group of an identity provider, e.g. corp:ops (its members hold the cluster role)').env('DROVER_GROUP'))
+    .addOption(new Option('--cluster <id>', 'cluster id (see drover cluster list)').env('DROVER_CLUSTER').conflicts('project'))
+    .addOption(new Option('--project <name>', 'project name (see drover project list)').conflicts('cluster'))
+    .addOption(new Option('--role <role>', `cluster role (${ROLES.join(', ')}) or, with --project, project role (${PROJECT_ROLES.join(', ')})`).env('DROVER_ROLE').makeOptionMandatory());
+
+/** Where the binding goes: a cluster or a project, with a role valid there (usage error otherwise). */
+function scopeOf(opts: BindOpts): { kind: 'cluster'; id: string } | { kind: 'project'; name: string } {
+  if (opts.project !== undefined) {
+    if (!PROJECT_ROLES.includes(opts.role)) throw new CliError(EXIT.USAGE, `--role with --project must be one of ${PROJECT_ROLES.join(', ')}, got ${opts.role}`);
+    if (opts.group !== undefined) throw new CliError(EXIT.USAGE, '--group binds cluster roles (--cluster ID); project roles are bound to users');
+    return { kind: 'project', name: opts.project };
+  }
+  if (opts.cluster === undefined) throw new CliError(EXIT.USAGE, 'give --cluster ID or --project NAME');
+  if (!ROLES.includes(opts.role)) throw new CliError(EXIT.USAGE, `--role must be one of ${ROLES.join(', ')}, got ${opts.role}`);
+  return { kind: 'cluster', id: opts.cluster };
+}
 
 export function registerRole(program: Command): void {
   const role = program
     .command('role')
-    .description('bind users to cluster roles: cluster-owner, cluster-member, read-only')
+    .description('bind users to cluster roles (cluster-owner, cluster-member, read-only) or project roles (project-owner, project-member, read-only)')
     .addHelpText('after', '\nExample:\n  drover role bind alice --cluster c-abc123 --role read-only');
 
   addAdminOptions(
@@ -45,8 +59,9 @@ export function registerRole(program: Command): void {
   ).action(
     withExitCodes(async (user: string | undefined, opts: BindOpts) => {
       const who = subject(user, opts);
-      const path = 'group' in who ? '/v1/groupbindings' : '/v1/rolebindings';
-      await adminRequest(resolveConnection(opts), 'POST', path, { ...who, clusterId: opts.cluster, role: opts.role });
+      const scope = scopeOf(opts);
+      if (scope.kind === 'project') await adminRequest(resolveConnection(opts), 'POST', `/v1/projects/${encodeURIComponent(scope.name)}/bindings`, { user: user ?? '', role: opts.role });
+      else await adminRequest(resolveConnection(opts), 'POST', 'group' in who ? '/v1/groupbindings' : '/v1/rolebindings', { ...who, clusterId: scope.id, role: opts.role });
     }),
   );
 
@@ -58,8 +73,12 @@ export function registerRole(program: Command): void {
   ).action(
     withExitCodes(async (user: string | undefined, opts: BindOpts) => {
       const who = subject(user, opts);
+      const scope = scopeOf(opts);
       const [kind, name] = 'group' in who ? ['groupbindings', who.group] : ['rolebindings', who.user];
-      const path = `/v1/${kind}/${[name, opts.cluster, opts.role].map(encodeURIComponent).join('/')}`;
+      const path =
+        scope.kind === 'project'
+          ? `/v1/projects/${encodeURIComponent(scope.name)}/bindings/${[user ?? '', opts.role].map(encodeURIComponent).join('/')}`
+          : `/v1/${kind}/${[name, scope.id, opts.role].map(encodeURIComponent).join('/')}`;
       await adminRequest(resolveConnection(opts), 'DELETE', path);
     }),
   );

@@ -27,6 +27,10 @@ const patchClusterSchema = z
   .object({ labels: z.record(labelKey, labelValue.nullable()) })
   .strict();
 
+const deleteClusterSchema = z
+  .object({ keepWorkloads: z.boolean().optional(), uninstallAgents: z.boolean().optional() })
+  .strict();
+
 export const admin = (route: Route): Route => ({
   ...route,
   async handle(ctx, req, res, params) {
@@ -124,6 +128,36 @@ export const adminRoutes: readonly Route[] = [
       sendJson(res, 200, clusterView(ctx, updated, await ctx.store.listAgents({ clusterId: id })));
     },
   }),
+  {
+    method: 'DELETE',
+    pattern: /^\/v1\/clusters\/([^/]+)$/,
+    name: '/v1/clusters/:id',
+    async handle(ctx, req, res, [id = '']) {
+      const who = await requireAdmin(ctx, req);
+      const body = await readJson(req, deleteClusterSchema, { emptyAsObject: true });
+      // The rows go in one transaction, before any session closes: a reconnect is already told
+      // CLUSTER_DELETED, and a registration cannot race into the deleted cluster.
+      const out = await ctx.store.deleteCluster(id, {
+        keepWorkloads: body.keepWorkloads ?? false,
+        uninstallAgents: body.uninstallAgents ?? false,
+        at: ctx.clock.now(),
+        by: who.user,
+      });
+      if (!out) throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${id} (see drover cluster list)`);
+      const agentIds = out.agents.map((a) => a.agentId);
+      for (const s of ctx.clusterSyncs) s.forget(id);
+      for (const fn of ctx.onClusterDeleted) fn(id, agentIds);
+      // Connected agents hear it now (close 4502) and clean up; offline ones when they next connect.
+      const connected = agentIds.filter((a) => ctx.sessions.closeAgent(a, 'deleted') > 0);
+      ctx.log.info({ clusterId: id, agents: agentIds.length, connected: connected.length, ...body }, 'cluster deleted');
+      sendJson(res, 200, {
+        id,
+        keepWorkloads: body.keepWorkloads ?? false,
+        uninstallAgents: body.uninstallAgents ?? false,
+        agents: out.agents.map((a) => ({ id: a.agentId, roles: a.roles, connected: connected.includes(a.agentId) })),
+      });
+    },
+  },
   admin({
     method: 'GET',
     pattern: /^\/v1\/nodes$/,

@@ -125,6 +125,10 @@ export const userRoutes: readonly Route[] = [
     async handle(ctx, req, res, [name = '']) {
       await requireAdmin(ctx, req);
       const clusters = new Set((await ctx.store.listBindings({ userName: name })).map((b) => b.clusterId));
+      for (const b of await ctx.store.listProjectBindings({ userName: name })) {
+        const p = await ctx.store.getProject(b.project);
+        if (p) clusters.add(p.clusterId);
+      }
       if (!(await ctx.store.deleteUser(name))) throw new ServerError('USER_NOT_FOUND', `no user ${name}`);
       for (const c of clusters) ctx.rbac.kick(c);
       sendNoContent(res);

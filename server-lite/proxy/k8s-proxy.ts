@@ -48,7 +48,9 @@ export function createK8sProxy(ctx: ServerContext) {
       onlyGroups = target.groups;
     }
     const bindings = await ctx.store.listBindings({ clusterId, userName: user });
-    const visible = globalRole === 'admin' || bindings.length > 0;
+    // A project role makes the cluster visible too; Kubernetes RBAC then limits the user to the
+    // project's namespaces (the RoleBindings there are all the user holds).
+    const visible = globalRole === 'admin' || bindings.length > 0 || (await ctx.store.listProjectBindings({ clusterId, userName: user })).length > 0;
     const groups = onlyGroups ?? ['drover:authenticated', globalGroup(globalRole), ...bindings.map((b) => clusterGroup(b.role as ClusterRole))];
     return { user, visible, groups, impersonated: asked ? user : undefined };
   }

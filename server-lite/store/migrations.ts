@@ -111,6 +111,47 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   },
   {
     version: 4,
+    description: 'agents of deleted clusters, kept until each of their roles cleaned up its site',
+    sql: `
+      CREATE TABLE deleted_agents (
+        agent_id TEXT PRIMARY KEY,
+        cluster_id TEXT NOT NULL,
+        cluster_name TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        credential_hash TEXT NOT NULL,
+        prev_credential_hash TEXT,
+        keep_workloads INTEGER NOT NULL,
+        uninstall INTEGER NOT NULL,
+        deleted_at INTEGER NOT NULL,
+        deleted_by TEXT NOT NULL,
+        cleaned_roles TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE INDEX deleted_agents_cluster ON deleted_agents(cluster_id);
+    `,
+  },
+  {
+    version: 5,
+    description: 'projects (named groups of namespaces of one cluster) and project role bindings',
+    sql: `
+      CREATE TABLE projects (
+        name TEXT PRIMARY KEY,
+        cluster_id TEXT NOT NULL REFERENCES clusters(id),
+        namespaces TEXT NOT NULL DEFAULT '[]',
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX projects_cluster ON projects(cluster_id);
+      CREATE TABLE project_bindings (
+        user_name TEXT NOT NULL REFERENCES users(name),
+        project TEXT NOT NULL REFERENCES projects(name),
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_name, project, role)
+      );
+      CREATE INDEX project_bindings_project ON project_bindings(project);
+    `,
+  },
+  {
+    version: 6,
     description: 'identity providers (LDAP, OIDC), their users and groups, group role bindings, the provider in audit rows',
     sql: `
       CREATE TABLE auth_providers (

@@ -71,3 +71,9 @@ t.test('external users: deleting one, or its provider, removes tokens, membershi
   t.same(await store.listBindings({ clusterId: 'c-1' }), []);
   t.equal((await store.listGroupBindings({ clusterId: 'c-1' })).length, 1, 'group bindings stay: they name groups, not users');
 });
+
+t.test('group bindings: deleting the cluster deletes its group bindings (nothing blocks it)', async (t) => {
+  t.ok((await store.listGroupBindings({ clusterId: 'c-1' })).length > 0);
+  t.ok(await store.deleteCluster('c-1', { keepWorkloads: true, uninstallAgents: false, at: 20, by: 'admin' }));
+  t.same(await store.listGroupBindings({ clusterId: 'c-1' }), []);
+});

@@ -105,11 +105,12 @@ export class SqliteProviders {
   }
 }
 
-/** The identity rows of a user who came through a provider (inside the caller's transaction). */
+/** Every row of a user, local or from a provider (inside the caller's transaction): deleteUser and deleteProvider. */
 export function deleteExternal(db: Database.Database, userName: string): void {
   db.prepare('DELETE FROM group_members WHERE user_name = ?').run(userName);
   db.prepare('DELETE FROM external_users WHERE user_name = ?').run(userName);
   db.prepare('DELETE FROM user_tokens WHERE user_name = ?').run(userName);
   db.prepare('DELETE FROM role_bindings WHERE user_name = ?').run(userName);
+  db.prepare('DELETE FROM project_bindings WHERE user_name = ?').run(userName);
   db.prepare('DELETE FROM users WHERE name = ?').run(userName);
 }

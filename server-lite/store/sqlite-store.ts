@@ -27,6 +27,11 @@ import type {
   UserTokenRecord,
   AgentRecord,
   ClusterRecord,
+  ClusterDeletion,
+  DeletedAgentRecord,
+  ProjectBinding,
+  ProjectRecord,
+  ProjectRole,
   CredentialUpdate,
   Enrolment,
   EnrolOutcome,
@@ -97,6 +102,26 @@ function agentFrom(r: Row): AgentRecord {
     removedAt: numOrNull(r.removed_at),
     lastSeen: numOrNull(r.last_seen),
     facts: json<Facts>(r.facts),
+  };
+}
+
+function projectFrom(r: Row): ProjectRecord {
+  return { name: str(r.name), clusterId: str(r.cluster_id), namespaces: json<string[]>(r.namespaces), createdAt: num(r.created_at) };
+}
+
+function deletedAgentFrom(r: Row): DeletedAgentRecord {
+  return {
+    agentId: str(r.agent_id),
+    clusterId: str(r.cluster_id),
+    clusterName: str(r.cluster_name),
+    roles: json<Role[]>(r.roles),
+    credentialHash: str(r.credential_hash),
+    prevCredentialHash: strOrNull(r.prev_credential_hash),
+    keepWorkloads: num(r.keep_workloads) === 1,
+    uninstallAgents: num(r.uninstall) === 1,
+    at: num(r.deleted_at),
+    by: str(r.deleted_by),
+    cleanedRoles: json<Role[]>(r.cleaned_roles),
   };
 }
 
@@ -421,6 +446,113 @@ export class SqliteStore implements Store {
       db.prepare('UPDATE clusters SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id);
       return { ...clusterFrom(r), labels };
     })();
+  }
+
+  async deleteCluster(id: string, d: ClusterDeletion): Promise<{ agents: DeletedAgentRecord[] } | undefined> {
+    const db = this.#db;
+    const run = db.transaction((): { agents: DeletedAgentRecord[] } | undefined => {
+      const c = db.prepare('SELECT name FROM clusters WHERE id = ?').get(id) as Row | undefined;
+      if (!c) return undefined;
+      // Agents already unregistered or revoked have nothing left to be told: only live ones move.
+      db.prepare(
+        `INSERT OR REPLACE INTO deleted_agents (agent_id, cluster_id, cluster_name, roles, credential_hash,
+           prev_credential_hash, keep_workloads, uninstall, deleted_at, deleted_by, cleaned_roles)
+         SELECT id, cluster_id, ?, roles, credential_hash, prev_credential_hash, ?, ?, ?, ?, '[]'
+         FROM agents WHERE cluster_id = ? AND removed_at IS NULL AND revoked_at IS NULL`,
+      ).run(str(c.name), d.keepWorkloads ? 1 : 0, d.uninstallAgents ? 1 : 0, d.at, d.by, id);
+      db.prepare('DELETE FROM role_bindings WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM group_bindings WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM project_bindings WHERE project IN (SELECT name FROM projects WHERE cluster_id = ?)').run(id);
+      db.prepare('DELETE FROM projects WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM agents WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM nodes WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM tokens WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM clusters WHERE id = ?').run(id);
+      this.#clustersVersion++;
+      const rows = db.prepare('SELECT * FROM deleted_agents WHERE cluster_id = ? ORDER BY agent_id').all(id) as Row[];
+      return { agents: rows.map(deletedAgentFrom) };
+    });
+    return run.immediate();
+  }
+
+  async createProject(p: ProjectRecord): Promise<boolean> {
+    const r = this.#db
+      .prepare('INSERT OR IGNORE INTO projects (name, cluster_id, namespaces, created_at) VALUES (?, ?, ?, ?)')
+      .run(p.name, p.clusterId, JSON.stringify(p.namespaces), p.createdAt);
+    return r.changes > 0;
+  }
+
+  async getProject(name: string): Promise<ProjectRecord | undefined> {
+    const r = this.#db.prepare('SELECT * FROM projects WHERE name = ?').get(name) as Row | undefined;
+    return r ? projectFrom(r) : undefined;
+  }
+
+  async listProjects(filter?: { clusterId?: string }): Promise<ProjectRecord[]> {
+    const rows = filter?.clusterId
+      ? this.#db.prepare('SELECT * FROM projects WHERE cluster_id = ? ORDER BY name').all(filter.clusterId)
+      : this.#db.prepare('SELECT * FROM projects ORDER BY name').all();
+    return (rows as Row[]).map(projectFrom);
+  }
+
+  async setProjectNamespaces(name: string, namespaces: readonly string[]): Promise<ProjectRecord | undefined> {
+    this.#db.prepare('UPDATE projects SET namespaces = ? WHERE name = ?').run(JSON.stringify([...new Set(namespaces)].sort()), name);
+    return this.getProject(name);
+  }
+
+  async deleteProject(name: string): Promise<boolean> {
+    const db = this.#db;
+    return db.transaction(() => {
+      db.prepare('DELETE FROM project_bindings WHERE project = ?').run(name);
+      return db.prepare('DELETE FROM projects WHERE name = ?').run(name).changes > 0;
+    })();
+  }
+
+  async bindProjectRole(b: ProjectBinding): Promise<boolean> {
+    const r = this.#db
+      .prepare('INSERT OR IGNORE INTO project_bindings (user_name, project, role, created_at) VALUES (?, ?, ?, ?)')
+      .run(b.userName, b.project, b.role, b.createdAt);
+    return r.changes > 0;
+  }
+
+  async unbindProjectRole(userName: string, project: string, role: ProjectRole): Promise<boolean> {
+    return this.#db.prepare('DELETE FROM project_bindings WHERE user_name = ? AND project = ? AND role = ?').run(userName, project, role).changes > 0;
+  }
+
+  async listProjectBindings(filter: { project?: string; userName?: string; clusterId?: string } = {}): Promise<ProjectBinding[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT b.* FROM project_bindings b JOIN projects p ON p.name = b.project
+         WHERE (? IS NULL OR b.project = ?) AND (? IS NULL OR b.user_name = ?) AND (? IS NULL OR p.cluster_id = ?)
+         ORDER BY b.project, b.user_name, b.role`,
+      )
+      .all(filter.project ?? null, filter.project ?? null, filter.userName ?? null, filter.userName ?? null, filter.clusterId ?? null, filter.clusterId ?? null) as Row[];
+    return rows.map((r) => ({ userName: str(r.user_name), project: str(r.project), role: str(r.role) as ProjectRole, createdAt: num(r.created_at) }));
+  }
+
+  async getDeletedAgent(agentId: string): Promise<DeletedAgentRecord | undefined> {
+    const r = this.#db.prepare('SELECT * FROM deleted_agents WHERE agent_id = ?').get(agentId) as Row | undefined;
+    return r ? deletedAgentFrom(r) : undefined;
+  }
+
+  async listDeletedAgents(filter?: { clusterId?: string }): Promise<DeletedAgentRecord[]> {
+    const rows = filter?.clusterId
+      ? this.#db.prepare('SELECT * FROM deleted_agents WHERE cluster_id = ? ORDER BY deleted_at, agent_id').all(filter.clusterId)
+      : this.#db.prepare('SELECT * FROM deleted_agents ORDER BY deleted_at, agent_id').all();
+    return (rows as Row[]).map(deletedAgentFrom);
+  }
+
+  async markCleaned(agentId: string, roles: readonly Role[]): Promise<Role[] | undefined> {
+    const db = this.#db;
+    return db.transaction((): Role[] | undefined => {
+      const r = db.prepare('SELECT * FROM deleted_agents WHERE agent_id = ?').get(agentId) as Row | undefined;
+      if (!r) return undefined;
+      const rec = deletedAgentFrom(r);
+      const cleaned = [...new Set([...rec.cleanedRoles, ...roles.filter((x) => rec.roles.includes(x))])].sort();
+      const left = rec.roles.filter((x) => !cleaned.includes(x));
+      if (left.length === 0) db.prepare('DELETE FROM deleted_agents WHERE agent_id = ?').run(agentId);
+      else db.prepare('UPDATE deleted_agents SET cleaned_roles = ? WHERE agent_id = ?').run(JSON.stringify(cleaned), agentId);
+      return left;
+    }).immediate();
   }
 
   async listNodes(filter?: { clusterId?: string }): Promise<NodeRecord[]> {

@@ -101,6 +101,24 @@ export interface UserTokenRecord {
   revokedAt: number | null;
 }
 
+export const PROJECT_ROLES = ['project-owner', 'project-member', 'read-only'] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+/** A named group of namespaces of one cluster, with its own owners and members. */
+export interface ProjectRecord {
+  name: string;
+  clusterId: string;
+  namespaces: string[];
+  createdAt: number;
+}
+
+export interface ProjectBinding {
+  userName: string;
+  project: string;
+  role: ProjectRole;
+  createdAt: number;
+}
+
 export interface RoleBinding {
   userName: string;
   clusterId: string;
@@ -163,6 +181,29 @@ export interface AuditRecord extends AuditFields {
   seq: number;
   prevHash: string;
   hash: string;
+}
+
+/** What `drover cluster delete` asked of the cluster's agents. */
+export interface ClusterDeletion {
+  keepWorkloads: boolean;
+  uninstallAgents: boolean;
+  at: number;
+  /** Who asked (the audit's user name). */
+  by: string;
+}
+
+/**
+ * An agent of a deleted cluster: its credential hashes are kept only so that, online now or when
+ * it next connects, it is told to clean up; the row goes once every role it registered did.
+ */
+export interface DeletedAgentRecord extends ClusterDeletion {
+  agentId: string;
+  clusterId: string;
+  clusterName: string;
+  roles: Role[];
+  credentialHash: string;
+  prevCredentialHash: string | null;
+  cleanedRoles: Role[];
 }
 
 /** Kubernetes facts the cluster agent reports on request (nodes, Warning events). */
@@ -236,10 +277,32 @@ export interface Store {
   unbindGroup(group: string, clusterId: string, role: ClusterRole): Promise<boolean>;
   listGroupBindings(filter?: { clusterId?: string }): Promise<GroupBinding[]>;
 
+  /** false when a project of that name exists. */
+  createProject(p: ProjectRecord): Promise<boolean>;
+  getProject(name: string): Promise<ProjectRecord | undefined>;
+  listProjects(filter?: { clusterId?: string }): Promise<ProjectRecord[]>;
+  setProjectNamespaces(name: string, namespaces: readonly string[]): Promise<ProjectRecord | undefined>;
+  /** Deletes the project with its bindings; false when no such project. */
+  deleteProject(name: string): Promise<boolean>;
+  /** false when the binding already existed. */
+  bindProjectRole(b: ProjectBinding): Promise<boolean>;
+  unbindProjectRole(userName: string, project: string, role: ProjectRole): Promise<boolean>;
+  listProjectBindings(filter?: { project?: string; userName?: string; clusterId?: string }): Promise<ProjectBinding[]>;
+
   /** Appends rows whose seq/prevHash/hash the caller computed (audit/audit-writer.ts), in one transaction. */
   appendAudit(rows: readonly AuditRecord[]): Promise<void>;
   lastAudit(): Promise<AuditRecord | undefined>;
   listAudit(filter?: { afterSeq?: number; limit?: number }): Promise<AuditRecord[]>;
+
+  /**
+   * Deletes the cluster with its nodes, agents, role bindings and join tokens in one transaction;
+   * its agents move to deleted_agents. Undefined when there is no such cluster.
+   */
+  deleteCluster(id: string, deletion: ClusterDeletion): Promise<{ agents: DeletedAgentRecord[] } | undefined>;
+  getDeletedAgent(agentId: string): Promise<DeletedAgentRecord | undefined>;
+  listDeletedAgents(filter?: { clusterId?: string }): Promise<DeletedAgentRecord[]>;
+  /** Records roles as cleaned up; the row is dropped once all of them are. Returns the roles left. */
+  markCleaned(agentId: string, roles: readonly Role[]): Promise<Role[] | undefined>;
 
   setKubeFacts(clusterId: string, facts: KubeFacts): Promise<void>;
   getKubeFacts(clusterId: string): Promise<KubeFacts | undefined>;
