@@ -80,3 +80,25 @@ t.test('oidc: the web login (authorization code + PKCE) gives a Drover token; st
   t.equal((await api(server, 'GET', '/v1/whoami', { bearer: server.adminToken })).status, 200, 'the admin token does not need the provider');
   await dex.restart();
 });
+
+t.test('oidc: groups are refreshed with the refresh token after the TTL; a refresh Dex refuses ends the access', async (t) => {
+  const server = await serverForTest(t);
+  t.equal((await api(server, 'POST', '/v1/auth/providers', { bearer: server.adminToken, body: { name: 'sso', config: config({ groupTtlSeconds: 1 }), secret: dex.clientSecret } })).status, 201);
+  const start = await startWebLogin(server.ctx, 'sso', CALLBACK);
+  const minted = await finishWebLogin(server.ctx, 'sso', await browserCallback(start.authorizationUrl));
+  const ext = await server.ctx.store.getExternalUser(minted.user);
+  t.ok(ext?.sealedRefresh, 'the refresh token is kept, sealed');
+  t.notMatch(ext?.sealedRefresh ?? '', /^[A-Za-z0-9]{20,}$/, 'not in clear');
+  await new Promise((r) => setTimeout(r, 1100));
+  const who = await api(server, 'GET', '/v1/whoami', { bearer: minted.token });
+  t.equal(who.status, 200, `refreshed through Dex: ${who.text}`);
+  t.ok(((await server.ctx.store.getExternalUser(minted.user))?.refreshedAt ?? 0) > (ext?.refreshedAt ?? 0), 'membership re-read');
+  // Dex keeps refresh tokens in memory: after a restart it no longer knows this one.
+  await dex.stop();
+  await dex.restart();
+  await new Promise((r) => setTimeout(r, 1100));
+  const after = await api(server, 'GET', '/v1/whoami', { bearer: minted.token });
+  t.equal(after.status, 401, 'the provider no longer vouches: refused');
+  t.match(after.text, /no longer vouches/);
+  t.equal(await server.ctx.store.getUser(minted.user), undefined, 'the user is gone from Drover with their tokens');
+});

@@ -78,7 +78,10 @@ export interface TokenAnswer {
   refreshToken: string | undefined;
 }
 
-/** A token endpoint call (code or refresh grant); undefined when the grant is refused (invalid_grant). */
+/**
+ * A token endpoint call (code or refresh grant); undefined when the grant is refused: invalid_grant,
+ * or for a refresh any 400 (Dex answers an unknown or revoked refresh token with invalid_request).
+ */
 async function tokenCall(cfg: OidcConfig, secret: string, form: Record<string, string>, nonce: string | undefined, nowMs: number): Promise<TokenAnswer | undefined> {
   const entry = await discover(cfg, nowMs);
   const { status, json } = await httpsJson(entry.discovery.tokenEndpoint, { ca: cfg.caPem, method: 'POST', form, basicAuth: [cfg.clientId, secret] });
@@ -88,7 +91,7 @@ async function tokenCall(cfg: OidcConfig, secret: string, form: Record<string, s
     if (error === 'invalid_client' || status === 401) {
       throw new ProviderError('misconfigured', `the provider refused Drover's client credentials (${error}): check the provider's client id and secret`);
     }
-    if (error === 'invalid_grant') return undefined;
+    if (error === 'invalid_grant' || (form.grant_type === 'refresh_token' && status === 400)) return undefined;
     throw new ProviderError(status >= 500 ? 'unavailable' : 'refused', `the provider's token endpoint refused the request (${error})`);
   }
   if (typeof answer.id_token !== 'string') throw new ProviderError('refused', 'the provider answered without an ID token (is the openid scope allowed for this client?)');
