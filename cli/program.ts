@@ -16,6 +16,7 @@ import { registerGitRepo } from './commands/gitrepo.ts';
 import { registerClusterGroup } from './commands/clustergroup.ts';
 import { registerAuth } from './commands/auth.ts';
 import { registerLogin } from './commands/login.ts';
+import { registerShell } from './commands/shell.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerClusterGroup(program);
   registerAuth(program);
   registerLogin(program);
+  registerShell(program);
   return program;
 }
 

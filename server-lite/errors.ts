@@ -54,6 +54,8 @@ export const SERVER_ERRORS = Object.freeze({
   UPSTREAM_FAILED: { status: 502, message: "the cluster agent could not complete the request to its Kubernetes API" },
   OVERLOADED: { status: 503, message: 'the server is busy; retry after the Retry-After delay' },
   NOT_READY: { status: 503, message: 'the server is not ready' },
+  NODE_NOT_FOUND: { status: 404, message: 'no node with that id or name (see drover node list)' },
+  NODE_UNAVAILABLE: { status: 503, message: "the node's node agent is not connected; retry when it is back" },
   INTERNAL: { status: 500, message: 'internal server error' },
 } as const);
 

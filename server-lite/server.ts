@@ -41,6 +41,7 @@ import { auditStatus } from './http/audit-status.ts';
 import { RbacPropagator } from './rbac/propagator.ts';
 import { KubeFactsPoller } from './proxy/kube-facts.ts';
 import { createK8sProxy } from './proxy/k8s-proxy.ts';
+import { createShellEndpoint, isShellUrl } from './shell/shell-endpoint.ts';
 import { PROXY_PREFIX } from './proxy/request-shape.ts';
 import { join } from 'node:path';
 import { systemClock, type Clock as TimerClock } from '../protocol/index.ts';
@@ -163,6 +164,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
   const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet)]);
   const proxy = createK8sProxy(ctx);
+  const shell = createShellEndpoint(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
   const timeouts = {
@@ -192,7 +194,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   });
   const tunnels = createTunnelEndpoint(ctx);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
+    if (isShellUrl(req.url)) {
+      shell.handleUpgrade(req, socket, head).catch((err: unknown) => {
+        log.error({ err }, 'shell upgrade crashed');
+        socket.destroy();
+      });
+    } else if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
       proxy.handleUpgrade(req, socket, head).catch((err: unknown) => {
         log.error({ err }, 'proxy upgrade crashed');
         socket.destroy();

@@ -8,6 +8,7 @@ import { requireAdmin } from '../auth/guard.ts';
 import { labelKey, labelValue, labelsSchema } from '../schemas.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import type { Route } from '../http/router.ts';
+import { kubeAccessView } from '../proxy/kube-fallback.ts';
 import { agentView, clusterView, indexBy, nodeView, sessionView, tokenView } from '../views.ts';
 
 
@@ -111,6 +112,7 @@ export const adminRoutes: readonly Route[] = [
       sendJson(res, 200, {
         ...clusterView(ctx, cluster, agents),
         kubernetes: (await ctx.store.getKubeFacts(id)) ?? null,
+        kubernetesAccess: await kubeAccessView(ctx, id),
         nodes: nodes.map((n) => nodeView(ctx, n, agents)),
         agents: agents.map((a) => agentView(ctx, a)),
       });

@@ -394,8 +394,11 @@ export class SqliteStore implements Store {
   #writeFacts(agentId: string, facts: Facts, now: number): void {
     const db = this.#db;
     db.transaction(() => {
-      const a = db.prepare('SELECT cluster_id, node_id FROM agents WHERE id = ?').get(agentId) as Row | undefined;
+      const a = db.prepare('SELECT cluster_id, node_id, facts FROM agents WHERE id = ?').get(agentId) as Row | undefined;
       if (!a) return;
+      // Each role's tunnel reports its own facts (the cluster role its Kubernetes, the node role its
+      // device): merged, so one role's report does not wipe what another reported (issue 15).
+      facts = mergeRoleFacts(parseFacts(a.facts), facts);
       db.prepare('UPDATE agents SET facts = ?, last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?').run(
         JSON.stringify(facts),
         now,
@@ -578,5 +581,23 @@ class EnrolAbort extends Error {
   constructor(reason: 'CLUSTER_NOT_FOUND') {
     super(reason);
     this.reason = reason;
+  }
+}
+
+/** Top-level facts and `extras` keys of the new report win; keys only an earlier report had stay. */
+export function mergeRoleFacts(old: Facts, next: Facts): Facts {
+  const extras = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const merged: Facts = { ...old, ...next };
+  if (old.extras !== undefined || next.extras !== undefined) merged.extras = { ...extras(old.extras), ...extras(next.extras) };
+  return merged;
+}
+
+function parseFacts(v: unknown): Facts {
+  if (typeof v !== 'string') return {};
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Facts) : {};
+  } catch {
+    return {};
   }
 }
