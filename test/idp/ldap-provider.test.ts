@@ -73,3 +73,10 @@ t.test('ldap: a wrong bind password is misconfigured; a server not answering is 
   t.equal(await problem(ldapLogin(base({ caPem: otherCa }), LDAP_READER.password, 'alice', 'x')), 'unavailable', 'LDAPS with another CA');
   t.equal(await problem(ldapLogin(base({ url: slapd.ldapUrl, startTls: true, caPem: otherCa }), LDAP_READER.password, 'alice', 'x')), 'unavailable', 'StartTLS with another CA');
 });
+
+t.test('ldap: a name that matches several entries logs nobody in (and is no outage)', async (t) => {
+  // Every person has objectClass inetOrgPerson: a search on it finds three entries.
+  const ambiguous = base({ userAttribute: 'objectClass', userFilter: null });
+  t.equal(await ldapLogin(ambiguous, LDAP_READER.password, 'inetOrgPerson', LDAP_PEOPLE.alice!.password), undefined);
+  t.equal(await ldapLookup(ambiguous, LDAP_READER.password, 'inetOrgPerson'), undefined);
+});

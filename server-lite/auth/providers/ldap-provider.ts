@@ -51,6 +51,7 @@ async function serviceBind(client: Client, cfg: LdapConfig, bindPassword: string
 
 async function findUser(client: Client, cfg: LdapConfig, username: string): Promise<{ dn: string; name: string } | undefined> {
   const filter = and(equalityFilter(cfg.userAttribute, username), cfg.userFilter ?? '');
+  // sizeLimit 2: enough to see a name is ambiguous (ldapts returns the partial result, no error).
   const { searchEntries } = await client.search(cfg.userBase, { scope: 'sub', filter, attributes: [cfg.userAttribute], sizeLimit: 2 });
   if (searchEntries.length !== 1) return undefined;
   const [entry] = searchEntries;
