@@ -46,6 +46,7 @@ import { PROXY_PREFIX } from './proxy/request-shape.ts';
 import { join } from 'node:path';
 import { systemClock, type Clock as TimerClock } from '../protocol/index.ts';
 import { dataPaths, ensureAdminToken, ensureDataDir, writeServerRecord } from './data-dir.ts';
+import { createDashboard } from './ui/dashboard.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -165,6 +166,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet)]);
   const proxy = createK8sProxy(ctx);
   const shell = createShellEndpoint(ctx);
+  // The web dashboard (issue 20): /ui/… on this port, audited by itself.
+  const dashboard = createDashboard({ ctx, fleet });
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
   const timeouts = {
@@ -186,6 +189,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       });
       return;
     }
+    if (dashboard.handle(req, res)) return;
     auditApiCall(ctx, req, res);
     dispatch(ctx, req, res).catch((err: unknown) => {
       log.error({ err }, 'request handler crashed');
@@ -257,6 +261,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       rbac.stop();
       kubeFacts.stop();
       await fleet.stop();
+      dashboard.close();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {
