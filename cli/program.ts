@@ -14,6 +14,8 @@ import { registerAudit } from './commands/audit.ts';
 import { registerBundle } from './commands/bundle.ts';
 import { registerGitRepo } from './commands/gitrepo.ts';
 import { registerClusterGroup } from './commands/clustergroup.ts';
+import { registerAuth } from './commands/auth.ts';
+import { registerLogin } from './commands/login.ts';
 import { registerShell } from './commands/shell.ts';
 
 export function buildProgram(): Command {
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   registerBundle(program);
   registerGitRepo(program);
   registerClusterGroup(program);
+  registerAuth(program);
+  registerLogin(program);
   registerShell(program);
   return program;
 }

@@ -25,7 +25,10 @@ export interface AccessToken {
   /** sha256 hex of the secret (user tokens) or of the whole token (admin token). */
   secretHash: string;
   user: string;
+  /** `local`, `admin-token`, or the kind of the user's identity provider (`ldap`, `oidc`). */
   idp: string;
+  /** The identity provider's name, for users of LDAP/OIDC providers (audit rows name it). */
+  provider?: string;
   /** Epoch ms; null: never expires. */
   expiresAt: number | null;
 }

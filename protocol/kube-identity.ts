@@ -19,7 +19,8 @@ export interface KubeIdentity {
 
 /** The identity of Drover user `name` (global role, roles on this cluster), as the proxy sends it. */
 export function kubeIdentityOf(name: string, globalRole: string, clusterRoles: readonly string[]): KubeIdentity {
-  return { user: kubeUser(name), groups: [AUTHENTICATED_GROUP, globalGroup(globalRole), ...clusterRoles.map(clusterGroup)] };
+  // A role held twice (directly and through an identity provider's group) is one group.
+  return { user: kubeUser(name), groups: [AUTHENTICATED_GROUP, globalGroup(globalRole), ...[...new Set(clusterRoles)].map(clusterGroup)] };
 }
 
 export interface ImpersonationHeaders {

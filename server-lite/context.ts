@@ -16,6 +16,7 @@ import type { AgentFrameBudgets } from './tunnel/frame-budget.ts';
 import type { AccessSync } from './access/access-sync.ts';
 import type { TlsService } from './tls/tls-service.ts';
 import type { AgentSettingsSync } from './access/agent-settings-sync.ts';
+import type { ProviderService } from './auth/providers/provider-service.ts';
 
 export interface Clock {
   now(): number;
@@ -63,6 +64,8 @@ export interface ServerContext {
   onClusterDeleted: ((clusterId: string, agentIds: readonly string[]) => void)[];
   /** Per-agent budget for frames that cost an answer or work (tunnel/frame-budget.ts). */
   frameBudgets: AgentFrameBudgets;
+  /** Identity providers (LDAP, OIDC; issue 18). Absent: only local users and the admin token. */
+  providers?: ProviderService;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

@@ -31,6 +31,10 @@ import { adminRoutes } from './api/admin-api.ts';
 import { opsRoutes } from './api/ops-api.ts';
 import { userRoutes } from './api/user-api.ts';
 import { auditRoutes } from './api/audit-api.ts';
+import { providerRoutes } from './auth/providers/provider-api.ts';
+import { ProviderService } from './auth/providers/provider-service.ts';
+import { dataDirSealer } from './auth/providers/sealed-value.ts';
+import { groupBindingRoutes } from './rbac/group-bindings-api.ts';
 import { projectRoutes } from './api/project-api.ts';
 import { AuditWriter } from './audit/audit-writer.ts';
 import { callerOf } from './auth/caller.ts';
@@ -175,6 +179,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   ctx.access = new AccessSync(ctx, log, { clock: timers, random: unit, intervalMs: accessSyncIntervalMs(process.env) });
   ctx.clusterSyncs.push(ctx.access);
   ctx.agentSettings = new AgentSettingsSync({ dataDir: config.dataDir, sessions, log, timers, sweepMs: agentSettingsSweepMs(process.env) });
+  ctx.providers = new ProviderService({ store, sealer: dataDirSealer(config.dataDir), now: () => clock.now(), random, log, kick: (id) => rbac.kick(id) });
 
   // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
   const fleet = new FleetService({
@@ -186,7 +191,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...endpointRoutes, ...serverAdminRoutes]);
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet), ...endpointRoutes, ...serverAdminRoutes]);
   const proxy = createK8sProxy(ctx);
   const shell = createShellEndpoint(ctx);
   // The web dashboard (issue 20): /ui/… on this port, audited by itself.
@@ -335,6 +340,7 @@ function auditApiCall(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       at,
       user: caller.user,
       idp: caller.idp,
+      ...(caller.provider ? { provider: caller.provider } : {}),
       clusterId: m?.[1] ?? null,
       verb: (req.method ?? 'GET').toLowerCase(),
       path,

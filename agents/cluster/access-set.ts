@@ -29,6 +29,7 @@ function isToken(v: unknown): v is AccessToken {
   if (typeof v !== 'object' || v === null) return false;
   const t = v as Record<string, unknown>;
   return isStr(t.id, 64) && isStr(t.secretHash, 128) && /^[0-9a-f]{64}$/.test(t.secretHash) && isStr(t.user, 128) && isStr(t.idp, 64) &&
+    (t.provider === undefined || isStr(t.provider, 64)) &&
     (t.expiresAt === null || (typeof t.expiresAt === 'number' && Number.isFinite(t.expiresAt)));
 }
 

@@ -46,6 +46,8 @@ export interface LocalAuditEntry {
   at: number;
   user: string;
   idp: string;
+  /** The identity provider's name (LDAP/OIDC users). */
+  provider?: string;
   verb: string;
   path: string;
   status: number;

@@ -26,6 +26,8 @@ t.test('local endpoint auth: a synced token authenticates as the identity the pr
   const r = authenticateLocal('Bearer t-aaaaaaaaaa.alicesecret', undefined, index, 1_000);
   t.match(r, { ok: true, caller: { user: 'alice', idp: 'local', identity: { user: 'drover:user:alice', groups: ['drover:authenticated', 'drover:global:user', 'drover:cluster:read-only'] } } });
   t.match(authenticateLocal('Bearer drover-admin-xyz', undefined, index, 1_000), { ok: true, caller: { user: 'admin', idp: 'admin-token' } }, 'the admin token by its whole hash');
+  const ext = indexAccess({ ...set, tokens: [{ ...set.tokens[0]!, idp: 'oidc', provider: 'dex' }] });
+  t.match(authenticateLocal('Bearer t-aaaaaaaaaa.alicesecret', undefined, ext, 1_000), { ok: true, caller: { idp: 'oidc', provider: 'dex' } }, 'an identity provider user: its provider travels to the audit');
 });
 
 t.test('local endpoint auth: expired, wrong, unknown and missing tokens are refused with 401', async (t) => {

@@ -10,6 +10,7 @@ import type { AccessSet, AccessToken, AccessUser } from './access-set.ts';
 export interface LocalCaller {
   user: string;
   idp: string;
+  provider?: string;
   identity: KubeIdentity;
   /** The Drover user an admin acts as (kubectl --as), if any. */
   impersonated?: string;
@@ -61,11 +62,12 @@ export function authenticateLocal(authorization: string | undefined, asked: Impe
   }
   const user = index.users.get(token.user);
   if (!user) return { ok: false, status: 401, message: 'this token\'s user has no role on this cluster' };
-  if (!asked) return { ok: true, caller: { user: user.name, idp: token.idp, identity: user.identity } };
+  const who = { user: user.name, idp: token.idp, ...(token.provider ? { provider: token.provider } : {}) };
+  if (!asked) return { ok: true, caller: { ...who, identity: user.identity } };
   const check = checkImpersonationRequest(user.name, user.globalRole, asked, index.droverGroups);
   if (!check.ok) return { ok: false, status: 403, message: check.message };
   const target = index.users.get(check.target.user);
   if (!target) return { ok: false, status: 403, message: `--as ${check.target.user}: no Drover user of that name with a role on this cluster` };
   const identity = { user: target.identity.user, groups: check.target.groups ?? target.identity.groups };
-  return { ok: true, caller: { user: user.name, idp: token.idp, identity, impersonated: target.name } };
+  return { ok: true, caller: { ...who, identity, impersonated: target.name } };
 }

@@ -154,6 +154,7 @@ export class LocalEndpoint {
             at,
             user: caller?.user ?? 'anonymous',
             idp: caller?.idp ?? 'none',
+            ...(caller?.provider ? { provider: caller.provider } : {}),
             verb: kubeVerb(method, path),
             path: `${LOCAL_AUDIT_PATH_PREFIX}${path.split('?')[0] ?? path}`,
             status,

@@ -42,3 +42,12 @@ t.test('access set: a project role on the cluster lets its user in, with no clus
   t.same(s.users.find((u) => u.name === 'bob')?.identity, { user: 'drover:user:bob', groups: ['drover:authenticated', 'drover:global:user'] });
   t.ok(s.tokens.some((x) => x.id === 't-b1'));
 });
+
+t.test('access set: tokens of identity-provider users carry the provider (audit rows from the edge name it)', async (t) => {
+  const s = buildAccessSet({ ...inputs, external: new Map([['alice', { idp: 'ldap', provider: 'corp' }]]) });
+  t.match(s.tokens.find((x) => x.id === 't-a1'), { idp: 'ldap', provider: 'corp' });
+  t.match(s.tokens.find((x) => x.id === 't-r1'), { idp: 'local' });
+  t.notOk('provider' in (s.tokens.find((x) => x.id === 't-r1') ?? {}));
+  const twice = buildAccessSet({ ...inputs, bindings: [...inputs.bindings, { ...inputs.bindings[0]!, createdAt: 1 }] });
+  t.same(twice.users[0]?.identity.groups, ['drover:authenticated', 'drover:global:user', 'drover:cluster:read-only'], 'a role held directly and through a group is one group');
+});

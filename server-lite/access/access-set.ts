@@ -17,6 +17,8 @@ export interface AccessInputs {
   projectUsers?: readonly string[];
   tokens: readonly UserTokenRecord[];
   adminTokenHash: string;
+  /** Users of identity providers: their provider's kind and name (everyone else is `local`). */
+  external?: ReadonlyMap<string, { idp: string; provider: string }>;
   droverGroups: Iterable<string>;
   endpoint: EndpointSettings | null;
   now: number;
@@ -38,7 +40,10 @@ export function buildAccessSet(i: AccessInputs): AccessSet {
   const tokens: AccessToken[] = i.tokens
     .filter((t) => allowed.has(t.userName) && t.revokedAt === null && (t.expiresAt === null || t.expiresAt > i.now))
     .sort((a, b) => a.id.localeCompare(b.id))
-    .map((t) => ({ id: t.id, secretHash: t.secretHash, user: t.userName, idp: 'local', expiresAt: t.expiresAt }));
+    .map((t) => {
+      const ext = i.external?.get(t.userName);
+      return { id: t.id, secretHash: t.secretHash, user: t.userName, idp: ext?.idp ?? 'local', ...(ext ? { provider: ext.provider } : {}), expiresAt: t.expiresAt };
+    });
   tokens.push({ id: 'admin-token', secretHash: i.adminTokenHash, user: BUILTIN_ADMIN, idp: 'admin-token', expiresAt: null });
   return withRevision({ endpoint: i.endpoint, users, tokens, droverGroups: [...i.droverGroups].sort() });
 }

@@ -30,7 +30,7 @@ export interface EndpointSyncState {
 
 interface AuditRow {
   seq: number;
-  entry: { at: number; user: string; idp: string; verb: string; path: string; status: number; latencyMs: number; impersonated?: string };
+  entry: { at: number; user: string; idp: string; provider?: string; verb: string; path: string; status: number; latencyMs: number; impersonated?: string };
 }
 
 export type AccessSyncContext = Pick<ServerContext, 'store' | 'sessions' | 'audit' | 'clock' | 'adminTokenHash' | 'dataDir'>;
@@ -127,8 +127,21 @@ export class AccessSync implements ClusterSync {
     const store = this.#ctx.store;
     const now = this.#ctx.clock.now();
     const bindings = await store.listBindings({ clusterId });
+    const users = await store.listUsers();
+    // Users of identity providers (issue 18): audit rows from the edge name their provider. Read from
+    // the store only: a membership refresh is the server's business when the user comes through it.
+    const external = new Map<string, { idp: string; provider: string }>();
+    const kinds = new Map((await store.listProviders()).map((p) => [p.name, p.kind]));
+    if (kinds.size > 0) {
+      for (const u of users) {
+        const ext = await store.getExternalUser(u.name);
+        const kind = ext ? kinds.get(ext.provider) : undefined;
+        if (ext && kind) external.set(u.name, { idp: kind, provider: ext.provider });
+      }
+    }
     const set = buildAccessSet({
-      users: await store.listUsers(),
+      users,
+      external,
       bindings,
       // A project role makes the cluster visible through the proxy; the same on the local endpoint.
       projectUsers: (await store.listProjectBindings({ clusterId })).map((b) => b.userName),
@@ -157,6 +170,7 @@ export class AccessSync implements ClusterSync {
           at: Number(e.at), user: String(e.user).slice(0, 128), idp: String(e.idp).slice(0, 64), clusterId,
           verb: String(e.verb).slice(0, 32), path: String(e.path).slice(0, 1024), status: Number(e.status) || 0,
           latencyMs: Number(e.latencyMs) || 0, ...(e.impersonated ? { impersonated: String(e.impersonated).slice(0, 128) } : {}),
+          ...(e.provider ? { provider: String(e.provider).slice(0, 64) } : {}),
         });
       }
       // Committed to the chain before the agent may forget them.

@@ -94,6 +94,7 @@ export function createK8sProxy(ctx: ServerContext) {
       at,
       user: p?.user ?? 'anonymous',
       idp: p?.idp ?? 'none',
+      ...(p?.provider ? { provider: p.provider } : {}),
       clusterId,
       verb: kubeVerb(method, path),
       path: path.split('?')[0] ?? path,
