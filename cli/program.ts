@@ -13,6 +13,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerBundle } from './commands/bundle.ts';
 import { registerGitRepo } from './commands/gitrepo.ts';
 import { registerClusterGroup } from './commands/clustergroup.ts';
+import { registerSecret } from './commands/secret.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerBundle(program);
   registerGitRepo(program);
   registerClusterGroup(program);
+  registerSecret(program);
   return program;
 }
 

@@ -24,6 +24,8 @@ import { createTunnelEndpoint } from './tunnel/connect.ts';
 import { createRouter } from './http/router.ts';
 import { FleetService } from './fleet/fleet-service.ts';
 import { fleetRoutes } from './fleet/fleet-api.ts';
+import { SecretStore } from './secrets-store/secret-store.ts';
+import { secretRoutes } from './secrets-store/secrets-api.ts';
 import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
@@ -144,16 +146,19 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     version: deps.version ?? '0.0.0-dev',
   };
 
+  // Source credentials (issue 19): sealed in the data dir, read by the git pollers and helm at use.
+  const secrets = new SecretStore(config.dataDir);
   // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
   const fleet = new FleetService({
     dataDir: config.dataDir,
+    secrets,
     log,
     now: () => clock.now(),
     clusters: async () => (await store.listClusters()).map((c) => ({ id: c.id, name: c.name, labels: c.labels })),
     clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...secretRoutes(secrets, () => clock.now())]);
   const proxy = createK8sProxy(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
@@ -242,6 +247,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       rbac.stop();
       kubeFacts.stop();
       await fleet.stop();
+      secrets.close();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {

@@ -13,6 +13,8 @@ import { FLEET_LIMITS } from './limits.ts';
 import { retargetDecision, type RetargetState } from './retarget-debounce.ts';
 import { parseTarget } from './target-spec.ts';
 import type { ClusterInfo } from './targeting.ts';
+import { gitCredentials, type SecretLookup } from './source-secrets.ts';
+import { helmAccessFor } from './helm-access.ts';
 
 export interface FleetServiceDeps {
   dataDir: string;
@@ -25,6 +27,8 @@ export interface FleetServiceDeps {
   sessions: () => FleetSession[];
   /** DROVER_HELM / DROVER_KUSTOMIZE / DROVER_GIT, else from PATH. */
   tools?: { helm: string; kustomize: string; git: string } | undefined;
+  /** Source secrets by name (issue 19): read at every poll and render, so rotation needs no restart. */
+  secrets?: SecretLookup | undefined;
 }
 
 export class FleetService {
@@ -35,6 +39,8 @@ export class FleetService {
   readonly #deps: FleetServiceDeps;
   readonly #git: string;
   /** Last poll result per gitrepo (for `gitrepo list`), with the targeting fingerprint it was rendered for. */
+  /** The chart version each bundle's `helm.version` resolved to at its last render (issue 19). */
+  readonly charts = new Map<string, { chart: string; version: string }>();
   readonly lastPoll = new Map<string, { commit?: string | undefined; error?: string | undefined; results: ApplyResult[]; fingerprint?: string | undefined }>();
   #retargetTimer: NodeJS.Timeout | undefined;
   #gcTimer: NodeJS.Timeout | undefined;
@@ -55,6 +61,8 @@ export class FleetService {
   }
 
   start(): void {
+    // Credential files of a fetch the server died in the middle of (source-secrets.ts).
+    rmSync(this.#credentialScratch(), { recursive: true, force: true });
     this.sync.start();
     for (const g of this.store.gitRepos()) this.#startPoller(g);
     this.#retargetTimer = setInterval(() => void this.retarget(), FLEET_LIMITS.retargetIntervalMs);
@@ -134,13 +142,23 @@ export class FleetService {
     for (const n of names) void this.#pollers.get(n)?.pollNow();
   }
 
+  #credentialScratch(): string {
+    return join(this.#deps.dataDir, 'fleet-git', '.credentials');
+  }
+
   #startPoller(g: GitRepoRow): void {
     const workDir = join(this.#deps.dataDir, 'fleet-git', g.name);
     mkdirSync(workDir, { recursive: true });
+    const secrets: SecretLookup = this.#deps.secrets ?? { get: () => undefined };
+    const scratch = this.#credentialScratch();
     const poller = new GitPoller({
       name: g.name, repo: g.spec.repo, branch: g.spec.branch, revision: g.spec.revision, paths: g.spec.paths,
       workDir, intervalMs: g.spec.pollIntervalSeconds * 1000, git: this.#git, log: this.#deps.log.child({ gitrepo: g.name }),
       onPoll: (r) => void this.#onPoll(g.name, r),
+      credentials: async () => {
+        mkdirSync(scratch, { recursive: true, mode: 0o700 });
+        return gitCredentials(g.spec.repo, g.spec, secrets, scratch, g.name);
+      },
     });
     this.#pollers.set(g.name, poller);
     poller.start();
@@ -163,7 +181,8 @@ export class FleetService {
     try {
       const spec = this.store.gitRepos().find((g) => g.name === name)?.spec;
       const targets = spec?.targets?.map(parseTarget);
-      const results = await this.manager.applyDiscovered(`git:${name}`, r.bundles, r.failed, targets && targets.length > 0 ? targets : undefined);
+      const access = spec ? helmAccessFor(name, spec, this.#deps.secrets ?? { get: () => undefined }, this.charts) : undefined;
+      const results = await this.manager.applyDiscovered(`git:${name}`, r.bundles, r.failed, targets && targets.length > 0 ? targets : undefined, access);
       this.lastPoll.set(name, { commit: r.commit, results, fingerprint });
     } catch (err) {
       // Forget the last poll so the next one renders this commit again instead of skipping it.
