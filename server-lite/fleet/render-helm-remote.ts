@@ -19,7 +19,7 @@ export interface RemoteChart {
 
 /** What helm's stderr says went wrong, as the code a user acts on. */
 export function helmFailureCode(stderr: string): 'HELM_REPO_AUTH_FAILED' | 'HELM_CHART_NOT_FOUND' | 'HELM_RENDER_FAILED' {
-  if (/401|403|unauthorized|authentication required|denied|forbidden/i.test(stderr)) return 'HELM_REPO_AUTH_FAILED';
+  if (/401|403|unauthorized|authentication required|denied|forbidden|basic credential|credentials? (not found|required)/i.test(stderr)) return 'HELM_REPO_AUTH_FAILED';
   if (/no chart version found|no chart name found|not found|could not find|invalid_reference|manifest unknown|name unknown|no matching version|no versions? (found|match)/i.test(stderr)) return 'HELM_CHART_NOT_FOUND';
   return 'HELM_RENDER_FAILED';
 }
@@ -68,6 +68,9 @@ export async function pullChart(input: {
     if (hasLogin) add.push('--username', access.username ?? '', '--password-stdin', '--pass-credentials');
     await run(add, hasLogin ? access.password : undefined);
     pullRef = `drover-source/${ref.chart}`;
+    // The chart archive may be fetched from another URL than the index: the same TLS options.
+    pullFlags.push(...tls);
+    if (access.insecureSkipTLSVerify) pullFlags.push('--insecure-skip-tls-verify');
   } else {
     if (hasLogin) {
       const host = new URL(ref.chart.replace(/^oci:/, 'https:')).host;

@@ -62,7 +62,7 @@ t.test('git over HTTPS with basic auth and a token: credentials, CA, rotation, r
   store.put({ name: 'https-creds', type: 'basic-auth', data: wrongPw }, 2, { replace: true });
   const workDir = join(root, 'rotating');
   const refused = await poll(url, { clientSecretName: 'https-creds' }, { branch: 'main' }, workDir);
-  t.equal(refused.error?.code, 'GIT_AUTH_FAILED', refused.error?.message);
+  t.equal(refused.error?.code, 'GIT_AUTH_FAILED', refused.error?.message ?? '');
   t.match(refused.error?.message ?? '', /clientSecretName/, 'the message says what to fix');
   store.put({ name: 'https-creds', type: 'basic-auth', data: { ...wrongPw, password: PASSWORD } }, 3, { replace: true });
   t.equal((await poll(url, { clientSecretName: 'https-creds' }, { branch: 'main' }, workDir)).commit, second, 'a rotated secret is used by the next poll, same process');
@@ -122,7 +122,7 @@ t.test('git over SSH: key and pinned known_hosts; a host key mismatch, a refused
   const otherPub = readFileSync(join(other, 'k.pub'), 'utf8').split(' ');
   store.put({ name: 'ssh-wrong-host', type: 'ssh', data: { privateKey: server.clientKey, knownHosts: `[127.0.0.1]:${server.port} ${otherPub[0]} ${otherPub[1]}\n` } }, 2);
   const mismatch = await poll(url, { clientSecretName: 'ssh-wrong-host' });
-  t.equal(mismatch.error?.code, 'GIT_HOST_KEY_MISMATCH', mismatch.error?.message);
+  t.equal(mismatch.error?.code, 'GIT_HOST_KEY_MISMATCH', mismatch.error?.message ?? '');
   t.match(mismatch.error?.message ?? '', /knownHosts/);
   store.put({ name: 'ssh-no-host', type: 'ssh', data: { privateKey: server.clientKey, knownHosts: `other.example ${otherPub[0]} ${otherPub[1]}\n` } }, 3);
   t.equal((await poll(url, { clientSecretName: 'ssh-no-host' })).error?.code, 'GIT_HOST_KEY_MISMATCH', 'an unknown host key is refused too (no trust on first use)');
