@@ -169,6 +169,11 @@ export class FleetService {
     if (r.error) {
       // The commit fetched (if git got that far) is shown next to the error it caused.
       this.store.gitRepoPolled(name, r.commit ?? null, `${r.error.code}: ${r.error.message}`, now);
+      // The gitrepo's bundles show the same error (issue 19), their last good revision applied;
+      // the next good poll renders them again, which clears it.
+      for (const b of this.store.bundles()) {
+        if (b.source === `git:${name}` && b.revision !== null) this.store.putBundleError(b.name, b.source, { code: r.error.code, message: r.error.message }, now);
+      }
       const last = this.lastPoll.get(name);
       this.lastPoll.set(name, { error: r.error.message, results: last?.results ?? [], fingerprint: last?.fingerprint });
       return;

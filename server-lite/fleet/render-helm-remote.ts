@@ -20,7 +20,7 @@ export interface RemoteChart {
 /** What helm's stderr says went wrong, as the code a user acts on. */
 export function helmFailureCode(stderr: string): 'HELM_REPO_AUTH_FAILED' | 'HELM_CHART_NOT_FOUND' | 'HELM_RENDER_FAILED' {
   if (/401|403|unauthorized|authentication required|denied|forbidden|basic credential|credentials? (not found|required)/i.test(stderr)) return 'HELM_REPO_AUTH_FAILED';
-  if (/no chart version found|no chart name found|not found|could not find|invalid_reference|manifest unknown|name unknown|no matching version|no versions? (found|match)/i.test(stderr)) return 'HELM_CHART_NOT_FOUND';
+  if (/no chart version found|no chart name found|not found|could not find|invalid_reference|manifest unknown|name unknown|no matching version|no versions? (found|match)|could not locate a version/i.test(stderr)) return 'HELM_CHART_NOT_FOUND';
   return 'HELM_RENDER_FAILED';
 }
 
