@@ -34,6 +34,8 @@ export interface GitRepoRow {
   bundles: string[];
   /** Bundles of this gitrepo that failed to render at the last commit (their earlier revision stays). */
   bundleErrors: { bundle: string; code: string; message: string }[];
+  /** The chart version each Helm bundle's `helm.version` resolved to at its last render (issue 19). */
+  charts?: { bundle: string; chart: string; version: string }[];
 }
 
 /** Joins the gitrepos with their bundles' errors: a gitrepo whose chart no longer renders is not healthy. */
@@ -156,6 +158,8 @@ export function registerGitRepo(program: Command): void {
         ...r.bundleErrors.map((e) => `${e.bundle}: ${e.code}: ${e.message}`),
       ]);
       process.stdout.write(table(lines));
+      const charts = rows.flatMap((r) => (r.charts ?? []).map((c) => `  ${c.bundle}: ${c.chart} ${c.version}`));
+      if (charts.length > 0) process.stdout.write(`\ncharts:\n${charts.join('\n')}\n`);
       if (details.length > 0) process.stdout.write(`\nerrors:\n${details.map((d) => `  ${d.replace(/\n/g, '\n    ')}`).join('\n')}\n`);
     }),
   );
