@@ -158,7 +158,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...secretRoutes(secrets, () => clock.now())]);
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name))]);
   const proxy = createK8sProxy(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).

@@ -16,6 +16,9 @@ import type { ClusterInfo } from './targeting.ts';
 import { gitCredentials, type SecretLookup } from './source-secrets.ts';
 import { helmAccessFor } from './helm-access.ts';
 
+/** Render failures caused outside the git commit: retried at every poll. */
+const RETRY_RENDER_CODES: ReadonlySet<string> = new Set(['HELM_REPO_AUTH_FAILED', 'HELM_CHART_NOT_FOUND', 'GIT_CREDENTIALS_MISSING']);
+
 export interface FleetServiceDeps {
   dataDir: string;
   log: Logger;
@@ -137,6 +140,17 @@ export class FleetService {
     return gone;
   }
 
+  /** A source secret was stored or replaced: gitrepos that use it poll now (no waiting out a backoff). */
+  secretChanged(secret: string): void {
+    const names = this.store.gitRepos().filter((g) => g.spec.clientSecretName === secret || g.spec.helmSecretName === secret).map((g) => g.name);
+    // Forgetting the last poll makes the next one render again at the same commit (new chart credentials).
+    for (const n of names) {
+      const last = this.lastPoll.get(n);
+      if (last) this.lastPoll.set(n, { ...last, commit: undefined });
+    }
+    this.pollNow(names);
+  }
+
   /** The webhook: poll these gitrepos now. */
   pollNow(names: readonly string[]): void {
     for (const n of names) void this.#pollers.get(n)?.pollNow();
@@ -182,7 +196,10 @@ export class FleetService {
     // Before rendering: clusters that change while it renders trigger one more.
     const fingerprint = await this.manager.fingerprint();
     const last = this.lastPoll.get(name);
-    if (!r.changed && last?.commit === r.commit && last?.fingerprint === fingerprint) return;
+    // A bundle whose chart could not be pulled (credentials, a version not yet published) is
+    // rendered again at the next poll even at the same commit: the fix is not in git (issue 19).
+    const retry = last?.results.some((x) => !x.ok && x.error !== undefined && RETRY_RENDER_CODES.has(x.error.code)) === true;
+    if (!r.changed && last?.commit === r.commit && last?.fingerprint === fingerprint && !retry) return;
     try {
       const spec = this.store.gitRepos().find((g) => g.name === name)?.spec;
       const targets = spec?.targets?.map(parseTarget);

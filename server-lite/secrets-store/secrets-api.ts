@@ -21,7 +21,8 @@ function asServerError(e: unknown): never {
   throw e;
 }
 
-export function secretRoutes(store: SecretStore, now: () => number): Route[] {
+/** `changed(name)` runs after a secret is stored or replaced (the fleet polls the gitrepos using it). */
+export function secretRoutes(store: SecretStore, now: () => number, changed: (name: string) => void = () => {}): Route[] {
   return [
     {
       method: 'GET', pattern: /^\/v1\/secrets$/, name: '/v1/secrets',
@@ -41,6 +42,7 @@ export function secretRoutes(store: SecretStore, now: () => number): Route[] {
           asServerError(e);
         }
         ctx.log.info({ secret: b.name, type: b.type, replaced: b.replace === true }, 'source secret stored');
+        changed(b.name);
         sendJson(res, 201, { name: b.name, type: b.type });
       },
     },

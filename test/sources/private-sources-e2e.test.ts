@@ -102,6 +102,13 @@ t.test('private sources end to end: HTTPS, SSH and OCI with credentials, errors 
     await ok(['secret', 'create', 'git-https', '--type', 'basic-auth', '--username', 'deploy', '--password-stdin', '--replace'], PASSWORD);
     await waitFor('rotated credentials used without a restart', async () => ((await bundle('apps-web'))?.error === undefined && (await gitrepo('apps'))?.error === null ? true : undefined), 60_000);
 
+    // Chart credentials rotated at the same commit: the bundle is rendered again at once.
+    await ok(['secret', 'create', 'oci', '--type', 'basic-auth', '--username', 'charts', '--password-stdin', '--replace'], 'wrong');
+    await waitFor('apps-oci fails with HELM_REPO_AUTH_FAILED at the same commit', async () => ((await bundle('apps-oci'))?.error?.code === 'HELM_REPO_AUTH_FAILED' ? true : undefined), 60_000);
+    t.equal(await cm('from-oci', 'chart'), '1.0.0', 'HELM_REPO_AUTH_FAILED: the last good revision stays applied');
+    await ok(['secret', 'create', 'oci', '--type', 'basic-auth', '--username', 'charts', '--password-stdin', '--replace'], PASSWORD);
+    await waitFor('apps-oci renders again with the rotated chart credentials', async () => ((await bundle('apps-oci'))?.error === undefined ? true : undefined), 60_000);
+
     await addHttps(url, 'nope');
     await failsWith('apps', 'apps-web', 'GIT_REF_NOT_FOUND', ['web', 'rev', '1']);
     const [dead] = await freePorts(1);
