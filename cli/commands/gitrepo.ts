@@ -127,8 +127,15 @@ export function registerGitRepo(program: Command): void {
         ...(targets.length > 0 ? { targets } : {}),
         ...accessBody(opts),
       };
-      await adminRequest(resolveConnection(opts), 'POST', '/v1/fleet/gitrepos', body);
+      const conn = resolveConnection(opts);
+      await adminRequest(conn, 'POST', '/v1/fleet/gitrepos', body);
       process.stdout.write(`gitrepo ${name}: polling ${opts.repo}\n`);
+      // Fleet lets a GitRepo name a secret made later; say so, the poll fails until it exists.
+      for (const [flag, secret] of [['--client-secret', opts.clientSecret], ['--helm-secret', opts.helmSecret]] as const) {
+        if (secret === undefined) continue;
+        const found = await adminRequest(conn, 'GET', `/v1/secrets/${encodeURIComponent(secret)}`).then(() => true, () => false);
+        if (!found) process.stderr.write(`drover: warning: ${flag} ${secret}: no such secret yet (drover secret create ${secret} --type …); polls fail with GIT_CREDENTIALS_MISSING until it exists\n`);
+      }
     }),
   );
 

@@ -54,6 +54,16 @@ t.test('secret cli: create from stdin and files, list without values, replace, d
   const gone = await drover(['secret', 'delete', 'charts', ...admin]);
   t.same([gone.exitCode, /SECRET_NOT_FOUND|no source secret named charts/.test(gone.stderr)], [1, true], gone.stderr);
 
+  // gitrepo add names secrets; a missing one is a warning (Fleet allows the secret to come later).
+  const add = await drover(['gitrepo', 'add', 'later', '--repo', 'https://127.0.0.1:1/x.git', '--client-secret', 'not-yet', '--helm-secret', 'git-creds', ...admin]);
+  t.equal(add.exitCode, 0, add.stderr);
+  t.match(add.stderr, /warning: --client-secret not-yet: no such secret yet/);
+  t.notMatch(add.stderr, /--helm-secret git-creds/, 'an existing secret is not warned about');
+  const badCa = await drover(['gitrepo', 'add', 'x', '--repo', 'https://h/x.git', '--ca-bundle-file', tokenFile, ...admin]);
+  t.same([badCa.exitCode, /holds no PEM certificate/.test(badCa.stderr)], [2, true], badCa.stderr);
+  const bad = await drover(['gitrepo', 'add', 'x', '--repo', 'https://h/x.git', '--helm-repo-url-regex', '(', ...admin]);
+  t.equal(bad.exitCode, 2, 'a broken helmRepoURLRegex is a usage error');
+
   await server.proc.stop();
   const everything = server.proc.output + readFileSync(join(server.dataDir, 'audit.log'), 'utf8') + readFileSync(join(server.dataDir, 'secrets.db')).toString('latin1');
   t.notMatch(everything, new RegExp(`${PASSWORD}|${TOKEN}|rotated-pw`), 'no value in the server log, the audit log or the database file');
