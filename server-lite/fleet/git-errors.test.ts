@@ -11,6 +11,7 @@ t.test('git errors: each cause a user fixes differently has its own code', async
     ["fatal: unable to access 'https://nohost.invalid/x.git/': Could not resolve host: nohost.invalid", 'GIT_HOST_UNREACHABLE'],
     ['ssh: connect to host 127.0.0.1 port 1: Connection refused', 'GIT_HOST_UNREACHABLE'],
     ["fatal: unable to access 'https://127.0.0.1/': SSL certificate problem: self-signed certificate", 'GIT_TLS_FAILED'],
+    ["fatal: unable to access 'https://127.0.0.1:1/x.git/': GnuTLS recv error (-12): A TLS fatal alert has been received.", 'GIT_TLS_FAILED'],
     ["fatal: couldn't find remote ref refs/heads/nope", 'GIT_REF_NOT_FOUND'],
     ["fatal: '/srv/x.git' does not appear to be a git repository", 'GIT_REPO_NOT_FOUND'],
     ["fatal: repository 'https://h/x.git/' not found", 'GIT_REPO_NOT_FOUND'],

@@ -19,8 +19,8 @@ const RULES: readonly { code: GitErrorCode; pattern: RegExp; advice: string }[] 
   },
   {
     code: 'GIT_TLS_FAILED',
-    pattern: /SSL certificate problem|server certificate verification failed|unable to get local issuer certificate|self-signed certificate|certificate verify failed/i,
-    advice: 'the server\'s TLS certificate is not trusted; give its CA in a secret\'s caBundle (or --insecure-skip-tls-verify for a test server)',
+    pattern: /SSL certificate problem|server certificate verification failed|unable to get local issuer certificate|self-signed certificate|certificate verify failed|TLS fatal alert|certificate required|handshake failure/i,
+    advice: 'TLS with the server failed: its certificate is not trusted (give its CA as caBundle, or --insecure-skip-tls-verify for a test server), or it wants a client certificate (a tls secret)',
   },
   {
     code: 'GIT_HOST_UNREACHABLE',

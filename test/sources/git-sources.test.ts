@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { GitPoller, type PollerTimers, type PollResult } from '../../server-lite/fleet/git-poller.ts';
 import { gitCredentials, type GitAccess } from '../../server-lite/fleet/source-secrets.ts';
 import { SecretStore } from '../../server-lite/secrets-store/secret-store.ts';
-import { bareRepo, startHttpsServer, startSshServer } from './servers.ts';
+import { bareRepo, makeClientCert, makeTls, startHttpsServer, startSshServer } from './servers.ts';
 import { configMap, workingCopy } from './git-repo.ts';
 import { freePorts } from '../k8s/ports.ts';
 
@@ -103,6 +103,26 @@ t.test('git over HTTPS with basic auth and a token: credentials, CA, rotation, r
 
   t.same(readdirSync(scratch), [], 'no credential file is left behind');
   t.notMatch(readFileSync(argvLog, 'utf8'), new RegExp(PASSWORD), 'the password was never on a git command line');
+});
+
+t.test('git over HTTPS with a client certificate (a tls secret)', async (t) => {
+  const tlsDir = mkdtempSync(join(root, 'mtls-'));
+  const ca = makeTls(tlsDir);
+  const client = makeClientCert(tlsDir, 'drover-client');
+  const server = await startHttpsServer('unused', 'unused', ca, { clientCerts: true });
+  t.teardown(() => server.stop());
+  const wc = workingCopy(bareRepo(server.reposDir, 'mtls.git'));
+  t.teardown(() => wc.remove());
+  const head = wc.commit({ 'web/cm.yaml': configMap('web') }, 'one');
+  const url = `${server.url}/git/mtls.git`;
+  store.put({ name: 'client-cert', type: 'tls', data: { caBundle: ca.caPem, cert: client.cert, key: client.key } }, 1);
+  const ok = await poll(url, { clientSecretName: 'client-cert' });
+  t.same([ok.error?.message, ok.commit], [undefined, head], 'fetched with the client certificate');
+  store.put({ name: 'ca-only', type: 'tls', data: { caBundle: ca.caPem } }, 2);
+  const refused = await poll(url, { clientSecretName: 'ca-only' });
+  t.equal(refused.error?.code, 'GIT_TLS_FAILED', 'without a client certificate the TLS handshake is refused');
+  t.match(refused.error?.message ?? '', /client certificate/, 'the message says a client certificate may be wanted');
+  t.same(readdirSync(scratch), [], 'the key file is gone');
 });
 
 t.test('git over SSH: key and pinned known_hosts; a host key mismatch, a refused key and a dead port are told apart', async (t) => {

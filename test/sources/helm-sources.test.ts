@@ -124,6 +124,8 @@ t.test('OCI registry (distribution, htpasswd): oci:// chart with a version range
   t.same([ranged.data, ranged.resolved], [{ color: 'oci', chart: '0.1.0' }, { chart: 'web', version: '0.1.0' }], '~0.1 resolves to 0.1.0');
   t.equal((await render(`helm:\n  chart: ${chart}\n  version: ">=0.1.0"\n`, { helmSecretName: 'oci' })).resolved?.version, '0.2.0');
   t.equal(await code(render(`helm:\n  chart: ${chart}\n  version: 3.0.0\n`, { helmSecretName: 'oci' })), 'HELM_CHART_NOT_FOUND');
+  store.put({ name: 'oci-token', type: 'token', data: { username: 'pusher', token: PASSWORD, caBundle: ca.caPem } }, 3);
+  t.equal((await render(`helm:\n  chart: ${chart}\n  version: 0.1.0\n`, { helmSecretName: 'oci-token' })).resolved?.version, '0.1.0', 'a token secret');
   store.put({ name: 'oci-wrong', type: 'basic-auth', data: { username: 'pusher', password: 'wrong', caBundle: ca.caPem } }, 2);
   t.equal(await code(render(`helm:\n  chart: ${chart}\n  version: 0.1.0\n`, { helmSecretName: 'oci-wrong' })), 'HELM_REPO_AUTH_FAILED');
   t.equal(await code(render(`helm:\n  chart: ${chart}\n  version: 0.1.0\n`, { caBundle: ca.caPem })), 'HELM_REPO_AUTH_FAILED', 'no credentials at all');

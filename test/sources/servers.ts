@@ -87,7 +87,20 @@ export interface HttpsGitServer extends Served {
   chartsDir: string;
 }
 
-export async function startHttpsServer(user: string, password: string, ca?: TestCa): Promise<HttpsGitServer> {
+/** A client certificate signed by the CA in `dir` (made by makeTls there), for tls secrets. */
+export function makeClientCert(dir: string, cn: string): { cert: string; key: string } {
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${cn}.key`, '-out', `${cn}.csr`, '-subj', `/CN=${cn}`]);
+  writeFileSync(join(dir, `${cn}.ext`), 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n');
+  run(['x509', '-req', '-in', `${cn}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${cn}.crt`, '-days', '2', '-extfile', `${cn}.ext`]);
+  return { cert: readFileSync(join(dir, `${cn}.crt`), 'utf8'), key: readFileSync(join(dir, `${cn}.key`), 'utf8') };
+}
+
+/**
+ * lighttpd over HTTPS. With `clientCerts`, a client certificate signed by the CA is required
+ * instead of basic auth (user and password are then unused).
+ */
+export async function startHttpsServer(user: string, password: string, ca?: TestCa, opts: { clientCerts?: boolean } = {}): Promise<HttpsGitServer> {
   const dir = mkdtempSync(join(tmpdir(), 'drover-https-src-'));
   const tls = ca ?? makeTls(dir);
   const [port] = await freePorts(1);
@@ -106,9 +119,11 @@ server.port = ${port}
 server.errorlog = "${dir}/error.log"
 ssl.engine = "enable"
 ssl.pemfile = "${dir}/server.pem"
-auth.backend = "htpasswd"
+${opts.clientCerts ? `ssl.ca-file = "${join(tls.certFile, '..', 'ca.crt')}"
+ssl.verifyclient.activate = "enable"
+ssl.verifyclient.enforce = "enable"` : `auth.backend = "htpasswd"
 auth.backend.htpasswd.userfile = "${dir}/htpasswd"
-auth.require = ( "/" => ( "method" => "basic", "realm" => "drover-test", "require" => "valid-user" ) )
+auth.require = ( "/" => ( "method" => "basic", "realm" => "drover-test", "require" => "valid-user" ) )`}
 alias.url = ( "/git" => "/usr/lib/git-core/git-http-backend" )
 $HTTP["url"] =~ "^/git" {
   cgi.assign = ( "" => "" )
