@@ -40,6 +40,7 @@ export const FLEET_ERRORS = Object.freeze({
   GIT_REF_NOT_FOUND: { status: 502, message: 'the branch, tag or commit does not exist in the repository' },
   GIT_CREDENTIALS_MISSING: { status: 400, message: 'the gitrepo names a secret (clientSecretName, helmSecretName) that is not stored or is of the wrong type' },
   HELM_CHART_NOT_FOUND: { status: 422, message: 'the chart, or a version matching helm.version, is not in the Helm repository or OCI registry' },
+  HELM_REPO_TLS_FAILED: { status: 422, message: 'the Helm repository\'s or OCI registry\'s TLS certificate is not trusted' },
   HELM_REPO_AUTH_FAILED: { status: 422, message: 'the Helm repository or OCI registry refused the credentials of helmSecretName (or asked for some)' },
 } as const);
 

@@ -15,6 +15,7 @@ import { parseTarget } from './target-spec.ts';
 import type { ClusterInfo } from './targeting.ts';
 import { gitCredentials, type SecretLookup } from './source-secrets.ts';
 import { helmAccessFor } from './helm-access.ts';
+import { ChartCache } from './chart-cache.ts';
 
 /** Render failures caused outside the git commit: retried at every poll. */
 const RETRY_RENDER_CODES: ReadonlySet<string> = new Set(['HELM_REPO_AUTH_FAILED', 'HELM_CHART_NOT_FOUND', 'GIT_CREDENTIALS_MISSING']);
@@ -203,8 +204,10 @@ export class FleetService {
     try {
       const spec = this.store.gitRepos().find((g) => g.name === name)?.spec;
       const targets = spec?.targets?.map(parseTarget);
-      const access = spec ? helmAccessFor(name, spec, this.#deps.secrets ?? { get: () => undefined }, this.charts) : undefined;
-      const results = await this.manager.applyDiscovered(`git:${name}`, r.bundles, r.failed, targets && targets.length > 0 ? targets : undefined, access);
+      // One chart pull per bundle and poll, shared by all its targets; removed after the render.
+      const cache = new ChartCache();
+      const access = spec ? helmAccessFor(name, spec, this.#deps.secrets ?? { get: () => undefined }, this.charts, cache) : undefined;
+      const results = await this.manager.applyDiscovered(`git:${name}`, r.bundles, r.failed, targets && targets.length > 0 ? targets : undefined, access).finally(() => cache.dispose());
       this.lastPoll.set(name, { commit: r.commit, results, fingerprint });
     } catch (err) {
       // Forget the last poll so the next one renders this commit again instead of skipping it.

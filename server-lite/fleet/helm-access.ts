@@ -4,6 +4,7 @@
 // Pure apart from the secret lookup, which happens at every render (rotation needs no restart).
 import { httpCredentials } from '../secrets-store/source-secret.ts';
 import type { SecretLookup } from './source-secrets.ts';
+import type { ChartCache } from './chart-cache.ts';
 import type { HelmSourceAccess, HelmUrlAccess } from './tools.ts';
 
 export interface HelmAccessSpec {
@@ -13,7 +14,7 @@ export interface HelmAccessSpec {
   caBundle?: string | undefined;
 }
 
-export function helmAccessFor(gitrepo: string, spec: HelmAccessSpec, secrets: SecretLookup, charts?: Map<string, { chart: string; version: string }>): HelmSourceAccess {
+export function helmAccessFor(gitrepo: string, spec: HelmAccessSpec, secrets: SecretLookup, charts?: Map<string, { chart: string; version: string }>, cache?: ChartCache): HelmSourceAccess {
   let regex: RegExp | undefined;
   try {
     regex = spec.helmRepoURLRegex !== undefined ? new RegExp(spec.helmRepoURLRegex) : undefined;
@@ -34,5 +35,6 @@ export function helmAccessFor(gitrepo: string, spec: HelmAccessSpec, secrets: Se
     resolved(bundle, chart, version) {
       charts?.set(bundle, { chart, version });
     },
+    cache,
   };
 }

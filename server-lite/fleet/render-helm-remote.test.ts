@@ -9,6 +9,7 @@ t.test('helm failures: credentials and a missing chart or version are told apart
     ['Error: chart "web" version "9.9.9" not found in https://127.0.0.1:1/charts repository', 'HELM_CHART_NOT_FOUND'],
     ['Error: Could not locate a version matching provided version string ~9.0', 'HELM_CHART_NOT_FOUND'],
     ['Error: chart "nope" not found in https://127.0.0.1:1/charts repository', 'HELM_CHART_NOT_FOUND'],
+    ['Error: Get "https://127.0.0.1:36205/charts/web-0.2.0.tgz": tls: failed to verify certificate: x509: certificate signed by unknown authority', 'HELM_REPO_TLS_FAILED'],
     ['Error: template: web/templates/cm.yaml:1:10: executing "web/templates/cm.yaml" at <.Values.x.y>: nil pointer evaluating interface {}.y', 'HELM_RENDER_FAILED'],
   ];
   for (const [stderr, code] of cases) t.equal(helmFailureCode(stderr), code, stderr.slice(0, 70));

@@ -18,7 +18,8 @@ export interface RemoteChart {
 }
 
 /** What helm's stderr says went wrong, as the code a user acts on. */
-export function helmFailureCode(stderr: string): 'HELM_REPO_AUTH_FAILED' | 'HELM_CHART_NOT_FOUND' | 'HELM_RENDER_FAILED' {
+export function helmFailureCode(stderr: string): 'HELM_REPO_AUTH_FAILED' | 'HELM_REPO_TLS_FAILED' | 'HELM_CHART_NOT_FOUND' | 'HELM_RENDER_FAILED' {
+  if (/x509:|certificate signed by unknown authority|failed to verify certificate|tls: /i.test(stderr)) return 'HELM_REPO_TLS_FAILED';
   if (/401|403|unauthorized|authentication required|denied|forbidden|basic credential|credentials? (not found|required)/i.test(stderr)) return 'HELM_REPO_AUTH_FAILED';
   if (/no chart version found|no chart name found|not found|could not find|invalid_reference|manifest unknown|name unknown|no matching version|no versions? (found|match)|could not locate a version/i.test(stderr)) return 'HELM_CHART_NOT_FOUND';
   return 'HELM_RENDER_FAILED';
@@ -60,37 +61,36 @@ export async function pullChart(input: {
     }
   };
   const hasLogin = access.username !== undefined && access.password !== undefined;
-  let pullRef: string;
-  const pullFlags: string[] = [];
-  if (ref.repo !== undefined) {
-    const add = ['repo', 'add', 'drover-source', ref.repo, ...tls];
-    if (access.insecureSkipTLSVerify) add.push('--insecure-skip-tls-verify');
-    if (hasLogin) add.push('--username', access.username ?? '', '--password-stdin', '--pass-credentials');
-    await run(add, hasLogin ? access.password : undefined);
-    pullRef = `drover-source/${ref.chart}`;
-    // The chart archive may be fetched from another URL than the index: the same TLS options.
-    pullFlags.push(...tls);
-    if (access.insecureSkipTLSVerify) pullFlags.push('--insecure-skip-tls-verify');
-  } else {
-    if (hasLogin) {
+  const pullRef = ref.repo !== undefined ? `drover-source/${ref.chart}` : ref.chart;
+  // The chart archive may be fetched from another URL than the index: the same TLS options.
+  const pullFlags = [...tls, ...(access.insecureSkipTLSVerify ? ['--insecure-skip-tls-verify'] : [])];
+  /** `helm repo add` or `helm registry login` in this render's helm home, password on stdin. */
+  const signIn = async (): Promise<void> => {
+    if (ref.repo !== undefined) {
+      const add = ['repo', 'add', 'drover-source', ref.repo, ...tls];
+      if (access.insecureSkipTLSVerify) add.push('--insecure-skip-tls-verify');
+      if (hasLogin) add.push('--username', access.username ?? '', '--password-stdin', '--pass-credentials');
+      await run(add, hasLogin ? access.password : undefined);
+    } else if (hasLogin) {
       const host = new URL(ref.chart.replace(/^oci:/, 'https:')).host;
       const login = ['registry', 'login', host, '--username', access.username ?? '', '--password-stdin', ...tls];
       if (access.insecureSkipTLSVerify) login.push('--insecure');
       await run(login, access.password);
     }
-    pullRef = ref.chart;
-    pullFlags.push(...tls);
-    if (access.insecureSkipTLSVerify) pullFlags.push('--insecure-skip-tls-verify');
-  }
-  const into = join(work, 'chart');
-  await mkdir(into, { recursive: true });
-  await run(['pull', pullRef, ...(ref.version !== undefined ? ['--version', ref.version] : []), '--untar', '--untardir', into, ...pullFlags]);
-  const entries = await readdir(into);
-  const name = entries[0];
-  if (entries.length !== 1 || name === undefined) throw new FleetError('HELM_RENDER_FAILED', `${what}: helm pull left ${entries.length} entries instead of one chart`, context);
-  const dir = join(into, name);
-  const meta = parse(await readFile(join(dir, 'Chart.yaml'), 'utf8')) as { version?: unknown; name?: unknown };
-  const version = String(meta.version ?? '?');
-  tools.helmSource?.resolved(bundle, String(meta.name ?? name), version);
-  return { dir, version };
+  };
+  const pull = async (into: string): Promise<{ dir: string; version: string }> => {
+    await signIn();
+    await mkdir(into, { recursive: true });
+    await run(['pull', pullRef, ...(ref.version !== undefined ? ['--version', ref.version] : []), '--untar', '--untardir', into, ...pullFlags]);
+    const entries = await readdir(into);
+    const name = entries[0];
+    if (entries.length !== 1 || name === undefined) throw new FleetError('HELM_RENDER_FAILED', `${what}: helm pull left ${entries.length} entries instead of one chart`, context);
+    const dir = join(into, name);
+    const meta = parse(await readFile(join(dir, 'Chart.yaml'), 'utf8')) as { version?: unknown; name?: unknown };
+    const version = String(meta.version ?? '?');
+    tools.helmSource?.resolved(bundle, String(meta.name ?? name), version);
+    return { dir, version };
+  };
+  const cache = tools.helmSource?.cache;
+  return cache ? cache.fetch(JSON.stringify([bundle, ref.repo ?? null, ref.chart, ref.version ?? null]), pull) : pull(join(work, 'chart'));
 }

@@ -4,6 +4,7 @@
 import { execa } from 'execa';
 import { FleetError, type FleetErrorCode, type FleetErrorContext } from './errors.ts';
 import { FLEET_LIMITS } from './limits.ts';
+import type { ChartCache } from './chart-cache.ts';
 
 export interface RenderTools {
   helm(): string;
@@ -18,6 +19,8 @@ export interface HelmSourceAccess {
   forUrl(url: string): HelmUrlAccess;
   /** Told which version a chart (and a `helm.version` range) resolved to. */
   resolved(bundle: string, chart: string, version: string): void;
+  /** Charts pulled once per render pass and shared by its targets (chart-cache.ts). */
+  cache?: ChartCache | undefined;
 }
 
 export interface HelmUrlAccess {

@@ -13,6 +13,7 @@ import { discoverBundles } from '../../server-lite/fleet/discovery.ts';
 import { renderBundle } from '../../server-lite/fleet/render-bundle.ts';
 import { resolveTargets, type ClusterInfo } from '../../server-lite/fleet/targeting.ts';
 import { helmAccessFor, type HelmAccessSpec } from '../../server-lite/fleet/helm-access.ts';
+import { ChartCache } from '../../server-lite/fleet/chart-cache.ts';
 import type { RenderTools } from '../../server-lite/fleet/tools.ts';
 import { GitPoller } from '../../server-lite/fleet/git-poller.ts';
 import { gitCredentials } from '../../server-lite/fleet/source-secrets.ts';
@@ -104,6 +105,7 @@ t.test('helm repository over HTTPS with basic auth: range resolved and reported,
   t.equal((await render(`helm:\n  repo: ${repo}\n  chart: web\n`, { helmSecretName: 'charts', helmRepoURLRegex: '^https://127\\.0\\.0\\.1:' })).resolved?.version, '0.2.0', 'helmRepoURLRegex matching; no version: the newest');
   t.equal(await code(render(`helm:\n  repo: ${repo}\n  chart: web\n`, { helmSecretName: 'missing' })), 'GIT_CREDENTIALS_MISSING');
   store.put({ name: 'charts-no-ca', type: 'basic-auth', data: { username: 'charts', password: PASSWORD } }, 3);
+  t.equal(await code(render(`helm:\n  repo: ${repo}\n  chart: web\n`, { helmSecretName: 'charts-no-ca' })), 'HELM_REPO_TLS_FAILED', 'no CA: the test CA is not trusted');
   t.equal((await render(`helm:\n  repo: ${repo}\n  chart: web\n`, { helmSecretName: 'charts-no-ca', insecureSkipTLSVerify: true })).resolved?.version, '0.2.0', 'insecureSkipTLSVerify');
   t.notMatch(readFileSync(argvLog, 'utf8'), new RegExp(PASSWORD), 'the password was never on a helm command line');
   t.same(readdirSync(renderTmp).filter((f) => f.startsWith('drover-helm-')), [], 'no render directory (repositories.yaml, CA files) is left behind');
@@ -129,6 +131,22 @@ t.test('OCI registry (distribution, htpasswd): oci:// chart with a version range
   store.put({ name: 'oci-wrong', type: 'basic-auth', data: { username: 'pusher', password: 'wrong', caBundle: ca.caPem } }, 2);
   t.equal(await code(render(`helm:\n  chart: ${chart}\n  version: 0.1.0\n`, { helmSecretName: 'oci-wrong' })), 'HELM_REPO_AUTH_FAILED');
   t.equal(await code(render(`helm:\n  chart: ${chart}\n  version: 0.1.0\n`, { caBundle: ca.caPem })), 'HELM_REPO_AUTH_FAILED', 'no credentials at all');
+
+  // Six clusters with distinct values (six helm runs) share one pull per render pass.
+  const many: ClusterInfo[] = Array.from({ length: 6 }, (_, i) => ({ id: `c${i}`, name: `site-${i}`, labels: {} }));
+  const dir = tree({ 'fleet.yaml': `helm:\n  chart: ${chart}\n  version: "~0.1"\n  values: { color: "\${ .ClusterName }" }\n` });
+  const [bundle] = await discoverBundles(dir, { prefix: 'many' });
+  if (!bundle) throw new Error('no bundle');
+  const cache = new ChartCache();
+  const pullsBefore = readFileSync(argvLog, 'utf8').split('\n').filter((l) => l.startsWith('pull ')).length;
+  const rendered = await renderBundle(bundle, resolveTargets({ bundle: bundle.name, fleetYaml: bundle.fleetYaml, clusters: many, groups: [] }).deployments,
+    { helm: () => helmWrapper, kustomize: () => tools.kustomize(), helmSource: helmAccessFor('src', { helmSecretName: 'oci' }, store, undefined, cache) });
+  t.same(rendered.map((r) => (r.set.objects[0]?.object as { data?: { color?: string } }).data?.color), many.map((c) => c.name), 'each cluster its own values');
+  t.equal(cache.pulls, 1, 'one pull for six helm runs');
+  t.equal(readFileSync(argvLog, 'utf8').split('\n').filter((l) => l.startsWith('pull ')).length - pullsBefore, 1, 'helm pull ran once');
+  await cache.dispose();
+  t.same(readdirSync(renderTmp).filter((f) => f.startsWith('drover-charts-')), [], 'the shared charts are removed after the pass');
+
   t.notMatch(readFileSync(argvLog, 'utf8'), new RegExp(PASSWORD), 'the password was never on a helm command line');
   t.same(readdirSync(renderTmp).filter((f) => f.startsWith('drover-helm-')), [], 'no render directory (registry config, CA files) is left behind');
 });
