@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { SourceSecret } from '../secrets-store/source-secret.ts';
 import { httpCredentials } from '../secrets-store/source-secret.ts';
 import { FleetError } from './errors.ts';
+import { redactUrl } from './git-checkout.ts';
 
 export interface SecretLookup {
   get(name: string): SourceSecret | undefined;
@@ -60,7 +61,7 @@ export async function gitCredentials(repo: string, access: GitAccess, secrets: S
     const ssh = isSshUrl(repo);
     if (secret !== undefined) {
       if (ssh && secret.type !== 'ssh') {
-        throw new FleetError('GIT_CREDENTIALS_MISSING', `gitrepo ${gitrepo}: ${repo.replace(/:.*/, ':…')} is an SSH URL but secret ${secret.name} is of type ${secret.type}; create one with --type ssh`);
+        throw new FleetError('GIT_CREDENTIALS_MISSING', `gitrepo ${gitrepo}: ${redactUrl(repo)} is an SSH URL but secret ${secret.name} is of type ${secret.type}; create one with --type ssh`);
       }
       if (!ssh && secret.type === 'ssh') {
         throw new FleetError('GIT_CREDENTIALS_MISSING', `gitrepo ${gitrepo}: secret ${secret.name} is an ssh secret but the URL is not ssh:// or user@host:path`);
