@@ -20,6 +20,9 @@ export class SecretStoreError extends Error {
   }
 }
 
+/** The server's one secrets key (source secrets and identity-provider secrets). */
+export const SECRETS_KEY_FILE = 'secrets.key';
+
 /** Reads the key, or creates it atomically (0600) when there is none. */
 export function ensureSecretsKey(path: string, random: (n: number) => Buffer = randomBytes): Buffer {
   if (!existsSync(path)) {
@@ -45,7 +48,7 @@ export class SecretStore {
   readonly #key: Buffer;
 
   constructor(dataDir: string) {
-    this.#key = ensureSecretsKey(join(dataDir, 'secrets.key'));
+    this.#key = ensureSecretsKey(join(dataDir, SECRETS_KEY_FILE));
     const path = join(dataDir, 'secrets.db');
     preparePrivateDatabase(path);
     this.#db = new Database(path);
