@@ -17,6 +17,7 @@ import { registerClusterGroup } from './commands/clustergroup.ts';
 import { registerAuth } from './commands/auth.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerShell } from './commands/shell.ts';
+import { registerSecret } from './commands/secret.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerAuth(program);
   registerLogin(program);
   registerShell(program);
+  registerSecret(program);
   return program;
 }
 

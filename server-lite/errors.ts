@@ -57,6 +57,9 @@ export const SERVER_ERRORS = Object.freeze({
   NODE_NOT_FOUND: { status: 404, message: 'no node with that id or name (see drover node list)' },
   NODE_UNAVAILABLE: { status: 503, message: "the node's node agent is not connected; retry when it is back" },
   INTERNAL: { status: 500, message: 'internal server error' },
+  SECRET_NOT_FOUND: { status: 404, message: 'no source secret with that name (see drover secret list)' },
+  SECRET_INVALID: { status: 400, message: 'the source secret lacks a field its type needs, or has one it does not' },
+  SECRET_EXISTS: { status: 409, message: 'a source secret with that name exists; give --replace to rotate it' },
 } as const);
 
 export type ServerErrorCode = keyof typeof SERVER_ERRORS;

@@ -25,6 +25,8 @@ import { createTunnelEndpoint } from './tunnel/connect.ts';
 import { createRouter } from './http/router.ts';
 import { FleetService } from './fleet/fleet-service.ts';
 import { fleetRoutes } from './fleet/fleet-api.ts';
+import { SecretStore } from './secrets-store/secret-store.ts';
+import { secretRoutes } from './secrets-store/secrets-api.ts';
 import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
@@ -181,9 +183,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   ctx.agentSettings = new AgentSettingsSync({ dataDir: config.dataDir, sessions, log, timers, sweepMs: agentSettingsSweepMs(process.env) });
   ctx.providers = new ProviderService({ store, sealer: dataDirSealer(config.dataDir), now: () => clock.now(), random, log, kick: (id) => rbac.kick(id) });
 
+  // Source credentials (issue 19): sealed in the data dir, read by the git pollers and helm at use.
+  const secrets = new SecretStore(config.dataDir);
   // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
   const fleet = new FleetService({
     dataDir: config.dataDir,
+    secrets,
     log,
     now: () => clock.now(),
     clusters: async () => (await store.listClusters()).map((c) => ({ id: c.id, name: c.name, labels: c.labels })),
@@ -191,7 +196,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet), ...endpointRoutes, ...serverAdminRoutes]);
+  const dispatch = createRouter([
+    ...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet),
+    ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name)),
+    ...endpointRoutes, ...serverAdminRoutes,
+  ]);
   const proxy = createK8sProxy(ctx);
   const shell = createShellEndpoint(ctx);
   // The web dashboard (issue 20): /ui/… on this port, audited by itself.
@@ -297,6 +306,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       ctx.agentSettings?.stop();
       await fleet.stop();
       dashboard.close();
+      secrets.close();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {

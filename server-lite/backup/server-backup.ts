@@ -16,9 +16,10 @@ import { accessBackupFiles } from '../access/backup-files.ts';
 
 export const BACKUP_FORMAT = 1;
 /** What a backup holds, relative to the data dir. */
-const DATABASES = ['server.db', 'fleet.db'] as const;
-// idp-secrets.key opens the identity providers' sealed secrets (auth/providers/sealed-value.ts).
-const FILES = ['admin-token', 'tls/ca.crt', 'tls/ca.key', 'tls/server.crt', 'tls/server.key', 'idp-secrets.key'] as const;
+const DATABASES = ['server.db', 'fleet.db', 'secrets.db'] as const;
+// secrets.key opens secrets.db (issue 19) and the identity providers' sealed secrets in server.db:
+// the sealed backup holds it, like the TLS keys.
+const FILES = ['admin-token', 'tls/ca.crt', 'tls/ca.key', 'tls/server.crt', 'tls/server.key', 'secrets.key'] as const;
 const AUDIT_LOG = 'audit.log';
 const MANIFEST = 'drover-backup.json';
 

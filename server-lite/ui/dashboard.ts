@@ -21,6 +21,7 @@ import { LiveEvents } from './events.ts';
 import { runAction, sendDownload } from './actions.ts';
 import { renderPage } from './pages/index.ts';
 import { loginPage } from './pages/login.ts';
+import { finishSso, ldapSession, loginOptions, startSso } from './provider-login.ts';
 import type { UiDeps } from './pages/deps.ts';
 import { ClusterSnapshot } from './cluster-snapshot.ts';
 import { SAMPLE_MS, StateHistory } from './state-history.ts';
@@ -84,10 +85,13 @@ export function createDashboard(wiring: Omit<UiDeps, 'clusters' | 'history'>): D
     const next = form.get('next') ?? '/ui/clusters';
     const target = /^\/ui\/[a-z][^\s]*$/.test(next) && !next.startsWith('/ui//') ? next : '/ui/clusters';
     const token = form.get('token');
+    const provider = form.get('provider');
     let bearer: string;
     let maxAge = SESSION_TTL_SECONDS;
     try {
-      if (token !== null) {
+      if (provider !== null) {
+        bearer = await ldapSession(ctx, provider, (form.get('username') ?? '').slice(0, 256), (form.get('password') ?? '').slice(0, 1024));
+      } else if (token !== null) {
         const p = await principalFor(token.trim(), { store: ctx.store, adminTokenHash: ctx.adminTokenHash, now: ctx.clock.now() });
         rememberPrincipal(req, p);
         bearer = token.trim();
@@ -100,7 +104,7 @@ export function createDashboard(wiring: Omit<UiDeps, 'clusters' | 'history'>): D
     } catch (err) {
       if (err instanceof ServerError && (err.code === 'LOGIN_FAILED' || err.code === 'UNAUTHENTICATED')) {
         res.statusCode = 401;
-        sendPage(res, undefined, loginPage(deps, { error: token !== null ? 'That token is not valid (wrong, expired or revoked).' : 'Wrong user name or password.', next: target }));
+        sendPage(res, undefined, loginPage(deps, { error: token !== null ? 'That token is not valid (wrong, expired or revoked).' : 'Wrong user name or password.', next: target, providers: await loginOptions(ctx) }));
         return;
       }
       throw err;
@@ -125,12 +129,28 @@ export function createDashboard(wiring: Omit<UiDeps, 'clusters' | 'history'>): D
       if (!sameOrigin(req.headers)) throw new ServerError('FORBIDDEN', 'this form was posted from another site');
       return login(req, res);
     }
+    const sso = /^\/ui\/login\/(sso|callback)\/([^/]+)$/.exec(path);
+    if (sso && method === 'GET') {
+      const [, step = '', provider = ''] = sso;
+      if (step === 'sso') return startSso(ctx, req, res, provider);
+      try {
+        const page = await finishSso(ctx, req, url, provider);
+        securityHeaders(res);
+        res.writeHead(200, page.headers);
+        res.end(page.body);
+      } catch (err) {
+        if (!(err instanceof ServerError) || !['LOGIN_FAILED', 'PROVIDER_NOT_FOUND', 'PROVIDER_UNAVAILABLE', 'PROVIDER_MISCONFIGURED'].includes(err.code)) throw err;
+        res.statusCode = err.status;
+        sendPage(res, undefined, loginPage(deps, { error: err.message, providers: await loginOptions(ctx) }));
+      }
+      return;
+    }
     const viewer = await viewerOf(ctx, req);
     if (path === '/ui/login') {
       if (viewer) return redirect(res, '/ui/clusters');
       // A cookie that no longer authenticates (revoked, expired) is cleared.
       if (sessionBearer(req.headers.cookie) !== undefined) res.setHeader('set-cookie', clearedSessionCookie());
-      return sendPage(res, undefined, loginPage(deps, { next: url.searchParams.get('next') ?? undefined }));
+      return sendPage(res, undefined, loginPage(deps, { next: url.searchParams.get('next') ?? undefined, providers: await loginOptions(ctx) }));
     }
     if (!viewer) {
       if (method !== 'GET' && method !== 'HEAD') {

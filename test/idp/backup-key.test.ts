@@ -8,7 +8,7 @@ import { createBackup, restoreBackup } from '../../server-lite/backup/server-bac
 import { dataDirSealer } from '../../server-lite/auth/providers/sealed-value.ts';
 import { SqliteStore } from '../../server-lite/store/sqlite-store.ts';
 
-t.test('backup: idp-secrets.key travels with the database', async (t) => {
+t.test('backup: secrets.key (which opens the provider secrets) travels with the database', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'drover-idp-backup-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, 'server');
@@ -17,7 +17,7 @@ t.test('backup: idp-secrets.key travels with the database', async (t) => {
   const sealed = dataDirSealer(dir).seal('bind-password-1', 'provider:corp');
   const pass = Buffer.from('a passphrase of some length');
   const { sealed: file, manifest } = await createBackup(dir, pass, 'test');
-  t.ok(manifest.files.some((f) => f.path === 'idp-secrets.key'));
+  t.ok(manifest.files.some((f) => f.path === 'secrets.key'));
   const restored = join(root, 'restored');
   await restoreBackup(file, pass, restored);
   t.equal(dataDirSealer(restored).open(sealed, 'provider:corp'), 'bind-password-1');

@@ -14,11 +14,6 @@ export interface UiDeps {
   clusters: ClusterSnapshot;
   /** Cluster states over time (in memory, since the server started). */
   history: StateHistory;
-  /**
-   * Extra ways to log in (OIDC, LDAP) shown on the login page when configured: the auth-providers
-   * work (server-lite/auth/providers/) plugs its start URLs in here.
-   */
-  loginProviders?: (() => readonly { name: string; label: string; href: string }[]) | undefined;
 }
 
 /** The clusters the viewer may see, as /v1/clusters shows them (views.ts). */
