@@ -44,7 +44,8 @@ export function fleetEndpoint(agent: FleetAgent, log: Logger): (req: IncomingMes
     const path = url.pathname;
     const deployment = /^\/v1\/fleet\/deployments\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && path === '/v1/fleet/resume') {
-      // `features`: what this agent accepts beyond whole sets (deltas, decision 0755).
+      // `features` is read only by servers before protocol 1.1; newer ones send deltas where both
+      // HELLOs list FLEET_DELTA (decisions 0755, 0981).
       send(res, 200, { deployments: agent.resumePoint(), features: ['delta'] });
     } else if (req.method === 'PUT' && deployment) {
       const body = await readJson(req, FLEET_ROLE_LIMITS.MAX_DESIRED_BYTES);

@@ -6,7 +6,7 @@
 // de-duplicated by (agent, seq) before acknowledging them. Bulk manifests ride streams, never
 // control messages. Each cycle is cheap when nothing changed: no stream is opened.
 import type { Logger } from 'pino';
-import type { TunnelStream } from '../../protocol/index.ts';
+import type { CapabilityName, TunnelStream } from '../../protocol/index.ts';
 import { agentCall, type AgentAnswer } from '../tunnel/agent-call.ts';
 import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
@@ -69,6 +69,9 @@ export interface FleetSession {
   agentId: string;
   clusterId: string;
   openStream(target: string, metadata?: Record<string, string>): TunnelStream;
+  /** Whether both HELLOs of the session listed the capability; deltas go only where FLEET_DELTA is
+   *  common (decision 0981). Absent: no optional feature. */
+  has?(cap: CapabilityName): boolean;
 }
 
 
@@ -113,8 +116,6 @@ export class FleetSync {
   #options = new Map<string, { options: Record<string, unknown>; json: string }>();
   #specs = new Map<string, BundleSpec>();
   #memoGeneration = -1;
-  /** Sessions whose agent applies deltas (it says so in its resume point). */
-  readonly #deltaCapable = new Set<string>();
   /** bundle, key and base → the delta body, or null when a delta is not worth it. */
   readonly #deltas = new Map<string, Buffer | null>();
 
@@ -172,7 +173,6 @@ export class FleetSync {
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
     for (const m of [this.#hotUntil, this.#drainedAt, this.#seenGeneration, this.#failing]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
-    for (const id of this.#deltaCapable) if (!live.has(id)) this.#deltaCapable.delete(id);
     for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
     // A change in who is online can open rollout gates (an Offline cluster came back).
     const online = new Set(sessions.map((s) => s.clusterId));
@@ -243,9 +243,6 @@ export class FleetSync {
       // An agent older than options in the resume point gets each deployment once more: harmless.
       const resume = r.json as { deployments?: { deploymentId: string; revision: string; options?: unknown }[]; features?: unknown };
       held = new Map((resume.deployments ?? []).map((d) => [d.deploymentId, heldKey(d.revision, d.options)]));
-      // Only an agent that says it applies deltas is sent one; an older agent gets whole sets.
-      if (Array.isArray(resume.features) && resume.features.includes('delta')) this.#deltaCapable.add(session.id);
-      else this.#deltaCapable.delete(session.id);
       this.#held.set(session.id, held);
       log.info({ holds: held.size }, 'fleet agent resume point');
     }
@@ -286,7 +283,8 @@ export class FleetSync {
       const url = `/v1/fleet/deployments/${encodeURIComponent(d.bundle)}`;
       // A delta against what the agent holds when that is much smaller (decision 0755); the whole
       // set when it holds nothing, the delta is not worth it, or the agent refuses it.
-      const delta = this.#deltaCapable.has(session.id) && heldRevision !== undefined && heldRevision !== d.desiredRevision ? await this.#deltaBody(d.bundle, key, heldRevision, set, options) : undefined;
+      // Only where both HELLOs listed FLEET_DELTA (the protocol's capability registry); otherwise whole sets.
+      const delta = session.has?.('FLEET_DELTA') === true && heldRevision !== undefined && heldRevision !== d.desiredRevision ? await this.#deltaBody(d.bundle, key, heldRevision, set, options) : undefined;
       let payload = delta ?? this.#fullBody(d.bundle, key, set, options);
       let r = await fleetRequest(session, 'PUT', url, payload);
       if (delta && r.status >= 400 && r.status < 500) {
