@@ -75,8 +75,10 @@ export type { RbacKind, RbacObject, RbacApplied } from './contracts/rbac.ts';
 export { FACTS_PATH, MAX_FACTS_NODES, MAX_FACTS_WARNINGS, MAX_FACTS_WARNING_MESSAGE, kubeFactsSchema, kubeFactsNodeSchema, kubeFactsWarningSchema, FACTS_ERROR_CODES } from './contracts/facts.ts';
 export type { KubeFacts } from './contracts/facts.ts';
 export {
-  FLEET_TARGET, FLEET_PATHS, AGENT_DEPLOYMENT_STATES, comparePatchSchema, deploymentOptionsSchema, kubeObjectSchema, desiredFullSchema, desiredDeltaSchema,
+  FLEET_TARGET, FLEET_PATHS, AGENT_DEPLOYMENT_STATES, SERVER_DEPLOYMENT_STATES, FLEET_DEPLOYMENT_STATES, comparePatchSchema, deploymentOptionsSchema, kubeObjectSchema, desiredFullSchema, desiredDeltaSchema,
   desiredBodySchema, desiredAckSchema, resumeAnswerSchema, removeAnswerSchema, deploymentStatusSchema, outboxRowSchema, outboxAnswerSchema, outboxAckSchema,
   outboxAckAnswerSchema, FLEET_ENDPOINT_ERRORS,
 } from './contracts/fleet.ts';
 export type { DeploymentOptionsWire, ComparePatchWire, DesiredFullWire, DesiredDeltaWire, ResumeAnswer, OutboxRowWire, OutboxAck } from './contracts/fleet.ts';
+export { AGENT_ROLES } from './contracts/roles.ts';
+export type { AgentRole } from './contracts/roles.ts';

@@ -16,8 +16,12 @@ export const FLEET_PATHS = Object.freeze({
   outboxAck: '/v1/fleet/outbox/ack',
 } as const);
 
-/** Fleet's per-deployment states an agent reports (the server adds Pending and Offline). */
+/** Fleet's per-deployment states an agent reports. */
 export const AGENT_DEPLOYMENT_STATES = Object.freeze(['Ready', 'NotReady', 'OutOfSync', 'Modified', 'WaitApplied', 'ErrApplied'] as const);
+/** The states only the server assigns: not delivered yet (Pending), agent not connected (Offline). */
+export const SERVER_DEPLOYMENT_STATES = Object.freeze(['Pending', 'Offline'] as const);
+/** Every state a deployment of a bundle can show (`drover bundle status`). */
+export const FLEET_DEPLOYMENT_STATES = Object.freeze([...AGENT_DEPLOYMENT_STATES, ...SERVER_DEPLOYMENT_STATES] as const);
 
 /** Fleet's `diff.comparePatches[]` entry: for matching objects, ignore the listed fields. */
 export const comparePatchSchema = z.object({

@@ -7,10 +7,15 @@ import { createServer, connect, type AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import {
-  createStreamHttpServer, desiredAckSchema, outboxAckAnswerSchema, outboxAnswerSchema, outboxRowSchema, rbacObjectSchema, rbacSetSchema,
+  AGENT_ROLES, createStreamHttpServer, desiredAckSchema, FLEET_DEPLOYMENT_STATES, outboxAckAnswerSchema, outboxAnswerSchema, outboxRowSchema, rbacObjectSchema, rbacSetSchema,
   removeAnswerSchema, requestOverStream, resumeAnswerSchema, targetErrorSchema,
 } from '../../protocol/index.ts';
 import { desiredRbac } from '../../server-lite/rbac/desired.ts';
+import { STATE_PRECEDENCE } from '../../server-lite/fleet/deployment-state.ts';
+import { DEPLOYMENT_STATES as DEPENDS_ON_STATES } from '../../server-lite/fleet/fleet-yaml.ts';
+import { ROLES as SERVER_ROLES } from '../../server-lite/store/store.ts';
+import { ROLES as AGENT_CONFIG_ROLES } from '../../agents/common/config.ts';
+import { DEPLOYMENT_STATES as AGENT_STATES, STATE_RANK } from '../../agents/fleet/types.ts';
 import { checkRbacSet } from '../../agents/cluster/rbac-set.ts';
 import { createFleetAgent } from '../../agents/fleet/fleet-agent.ts';
 import { fleetEndpoint } from '../../agents/fleet/fleet-endpoint.ts';
@@ -86,4 +91,12 @@ t.test('fleet: the agent endpoint answers by the contract; its errors are unifor
   uniform(await call(port, 'PUT', '/v1/fleet/deployments/web', '{not json'), 400, 'INVALID', 'not JSON');
   uniform(await call(port, 'PUT', '/v1/fleet/deployments/web', { ...desired, manifests: [{ kind: 'ConfigMap' }] }), 422, 'MANIFEST_INVALID', 'a manifest without its header (the agent\'s own check)');
   uniform(await call(port, 'PUT', '/v1/fleet/deployments/web', { ...desired, delta: { from: 'r0', upserts: [], removals: [] }, manifests: undefined }), 409, 'DELTA_MISMATCH', 'a delta for a base the agent does not hold');
+});
+
+t.test('roles and deployment states are the contract\'s on both sides', async (t) => {
+  t.equal(SERVER_ROLES, AGENT_ROLES, 'the server\'s roles are the contract\'s');
+  t.equal(AGENT_CONFIG_ROLES, AGENT_ROLES, 'and the agent\'s');
+  t.same([...STATE_PRECEDENCE].sort(), [...FLEET_DEPLOYMENT_STATES].sort(), 'the server ranks exactly the contract\'s states');
+  t.same(Object.keys(STATE_RANK).sort(), [...AGENT_STATES].sort(), 'the agent ranks exactly the states it reports');
+  for (const s of DEPENDS_ON_STATES) t.ok((FLEET_DEPLOYMENT_STATES as readonly string[]).includes(s), `dependsOn may accept ${s}, a state of the contract`);
 });
