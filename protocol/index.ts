@@ -65,7 +65,7 @@ export type { SessionPair } from './session-pair.ts';
 
 // Fleet manifest sets: how the server and the agent name the same set (delta deliveries, decision 0755)
 export { canonicalJson, manifestRevision, sha256Hex } from './manifest-digest.ts';
-export { CLUSTER_AGENT_TARGETS, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
+export { CLUSTER_AGENT_TARGETS, KUBE_IDENTITY_METADATA, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
 
 // Wire contracts of the stream targets (SPEC.md §10.1): zod schemas both server and agents parse with
 export { targetErrorSchema, targetError, readTargetError, describeTargetError } from './contracts/target-error.ts';
