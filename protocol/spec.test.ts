@@ -6,7 +6,9 @@
 // code or limit that differs from what the code does fails here.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { CAPABILITIES } from './capabilities.ts';
 import { decodeFrame, encodeFrame } from './codec.ts';
+import { ERROR_CODES } from './errors.ts';
 import type { Frame, Hello } from './frame.ts';
 import { createStreamHttpServer, requestOverStream } from './http-over-stream.ts';
 import * as L from './limits.ts';
@@ -321,4 +323,23 @@ t.test('SPEC §10: Expect: 100-continue with Connection: close gets 100 Continue
   const viaClient = await requestOverStream(server.openStream('http:x'), { method: 'PUT', path: '/v1/x', headers: { expect: '100-continue', 'content-length': '3' }, body: 'abc' });
   t.equal(viaClient.kind === 'response' ? viaClient.response.statusCode : 0, 200, 'the reference opener skips the interim response');
   if (viaClient.kind === 'response') viaClient.response.resume();
+});
+
+t.test('SPEC §5, §7, §9: the capability, control-message and error tables are the registries', async (t) => {
+  const caps = tableAfter('| wire | name             | since | meaning |').map(([wire, name, since]) => [Number(wire), (name ?? '').replace(/`/g, ''), since]);
+  t.same(caps, Object.entries(CAPABILITIES).map(([name, c]) => [c.wire, name, c.since]), 'capabilities: wire, name, since');
+  const kinds = tableAfter('| wire | kind        | since | required | direction | body |').map(([wire, kind, since, required]) => [Number(wire), (kind ?? '').replace(/`/g, ''), since, required === 'yes']);
+  t.same(kinds, Object.entries(MESSAGE_KINDS).map(([kind, k]) => [k.wire, kind, k.since, k.required]), 'control kinds: wire, kind, since, required');
+  const errors = tableAfter('| wire | code | close | retryable |');
+  const documented = new Map(errors.map(([wire, code, close, retryable]) => [(code ?? '').replace(/`/g, ''), { wire: Number(wire), close: /^\d+$/.test(close ?? '') ? Number(close) : undefined, retryable: retryable === 'yes' }]));
+  for (const [code, info] of Object.entries(ERROR_CODES)) {
+    if (code === 'UNKNOWN') continue;
+    const d = documented.get(code);
+    t.ok(d, `${code} is in §9`);
+    if (!d) continue;
+    t.equal(d.wire, info.wire, `${code}: wire number`);
+    t.equal(d.retryable, info.retryable, `${code}: retryable`);
+    if (d.close !== undefined) t.equal(d.close, info.close, `${code}: close code`);
+  }
+  t.equal(documented.size, Object.keys(ERROR_CODES).length - 1, 'and §9 names no other code');
 });
