@@ -14,6 +14,10 @@ import { registerAudit } from './commands/audit.ts';
 import { registerBundle } from './commands/bundle.ts';
 import { registerGitRepo } from './commands/gitrepo.ts';
 import { registerClusterGroup } from './commands/clustergroup.ts';
+import { registerAuth } from './commands/auth.ts';
+import { registerLogin } from './commands/login.ts';
+import { registerShell } from './commands/shell.ts';
+import { registerSecret } from './commands/secret.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -34,6 +38,10 @@ export function buildProgram(): Command {
   registerBundle(program);
   registerGitRepo(program);
   registerClusterGroup(program);
+  registerAuth(program);
+  registerLogin(program);
+  registerShell(program);
+  registerSecret(program);
   return program;
 }
 

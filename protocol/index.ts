@@ -65,7 +65,7 @@ export type { SessionPair } from './session-pair.ts';
 
 // Fleet manifest sets: how the server and the agent name the same set (delta deliveries, decision 0755)
 export { canonicalJson, manifestRevision, sha256Hex } from './manifest-digest.ts';
-export { CLUSTER_AGENT_TARGETS, KUBE_IDENTITY_METADATA, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
+export { CLUSTER_AGENT_TARGETS, NODE_AGENT_TARGETS, KUBE_IDENTITY_METADATA, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
 
 // Wire contracts of the stream targets (SPEC.md §10.1): zod schemas both server and agents parse with
 export { targetErrorSchema, targetError, readTargetError, describeTargetError } from './contracts/target-error.ts';
@@ -82,3 +82,7 @@ export {
 export type { DeploymentOptionsWire, ComparePatchWire, DesiredFullWire, DesiredDeltaWire, ResumeAnswer, OutboxRowWire, OutboxAck } from './contracts/fleet.ts';
 export { AGENT_ROLES } from './contracts/roles.ts';
 export type { AgentRole } from './contracts/roles.ts';
+
+// Remote shell on a node agent (issue 15): the `drover-shell` stream's frames, relayed by the server
+export { SHELL_FRAME, SHELL_TARGET, SHELL_METADATA, MAX_SHELL_FRAME, ShellFrameDecoder, encodeShellFrame, encodeShellData, resizeFrame, exitFrame, readResize, readExit, clampSize } from './shell-frames.ts';
+export type { ShellFrame, ShellFrameType } from './shell-frames.ts';

@@ -13,6 +13,7 @@ import type { TlsMaterial } from './tls/tls-material.ts';
 import type { LastSeen } from './tunnel/last-seen.ts';
 import type { SessionRegistry } from './tunnel/session-registry.ts';
 import type { AgentFrameBudgets } from './tunnel/frame-budget.ts';
+import type { ProviderService } from './auth/providers/provider-service.ts';
 
 export interface Clock {
   now(): number;
@@ -54,6 +55,8 @@ export interface ServerContext {
   onClusterDeleted: ((clusterId: string, agentIds: readonly string[]) => void)[];
   /** Per-agent budget for frames that cost an answer or work (tunnel/frame-budget.ts). */
   frameBudgets: AgentFrameBudgets;
+  /** Identity providers (LDAP, OIDC; issue 18). Absent: only local users and the admin token. */
+  providers?: ProviderService;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

@@ -37,6 +37,11 @@ export const SERVER_ERRORS = Object.freeze({
   AGENT_NOT_FOUND: { status: 404, message: 'no agent with that id' },
   UNAUTHENTICATED: { status: 401, message: 'the API token is missing, unknown, expired or revoked (--token, DROVER_TOKEN)' },
   LOGIN_FAILED: { status: 401, message: 'wrong user name or password' },
+  PROVIDER_NOT_FOUND: { status: 404, message: 'no identity provider of that name (see drover auth provider list)' },
+  PROVIDER_EXISTS: { status: 409, message: 'an identity provider of that name exists already' },
+  PROVIDER_UNAVAILABLE: { status: 503, message: 'the identity provider did not answer; local users are not affected' },
+  PROVIDER_MISCONFIGURED: { status: 502, message: "the identity provider refused Drover's own credentials or configuration (bind password, client secret, issuer)" },
+  GROUP_BINDING_NOT_FOUND: { status: 404, message: 'no such group role binding' },
   FORBIDDEN: { status: 403, message: 'your Drover role does not allow this; ask an admin' },
   IMPERSONATION_FORBIDDEN: { status: 403, message: 'only global admins may impersonate, and only Drover users and groups (--as NAME, --as-group drover:…)' },
   USER_NOT_FOUND: { status: 404, message: 'no user with that name (see drover user list)' },
@@ -49,7 +54,12 @@ export const SERVER_ERRORS = Object.freeze({
   UPSTREAM_FAILED: { status: 502, message: "the cluster agent could not complete the request to its Kubernetes API" },
   OVERLOADED: { status: 503, message: 'the server is busy; retry after the Retry-After delay' },
   NOT_READY: { status: 503, message: 'the server is not ready' },
+  NODE_NOT_FOUND: { status: 404, message: 'no node with that id or name (see drover node list)' },
+  NODE_UNAVAILABLE: { status: 503, message: "the node's node agent is not connected; retry when it is back" },
   INTERNAL: { status: 500, message: 'internal server error' },
+  SECRET_NOT_FOUND: { status: 404, message: 'no source secret with that name (see drover secret list)' },
+  SECRET_INVALID: { status: 400, message: 'the source secret lacks a field its type needs, or has one it does not' },
+  SECRET_EXISTS: { status: 409, message: 'a source secret with that name exists; give --replace to rotate it' },
 } as const);
 
 export type ServerErrorCode = keyof typeof SERVER_ERRORS;

@@ -100,6 +100,18 @@ export function registerAgentCommands(program: Command): void {
             roleFacts.cluster = clusterFactsProvider;
             roleStreams.cluster = clusterStreamProvider;
           }
+          if (cfg.roles.includes('node')) {
+            const { nodeFactsProvider } = await import('../../agents/node/facts-provider.ts');
+            const { nodeAccessStreams } = await import('../../agents/node/shell-role.ts');
+            const { nodeKubeconfig } = await import('../../agents/node/kube-fallback.ts');
+            const { clusterStreamHandler } = await import('../../agents/cluster/stream-router.ts');
+            roleFacts.node = (ctx) => nodeFactsProvider(ctx);
+            // Shell, and the cluster agent's own Kubernetes proxy as the fallback path (issue 15).
+            roleStreams.node = (ctx) => {
+              const kubeconfig = nodeKubeconfig(ctx.identity.kubeconfig);
+              return nodeAccessStreams(ctx, kubeconfig ? { kube: clusterStreamHandler(kubeconfig, ctx.logger) } : {});
+            };
+          }
           if (cfg.roles.includes('fleet')) {
             const { startFleetRole } = await import('../../agents/fleet/fleet-role.ts');
             // DROVER_FLEET_INTERVAL_MS: pause between reconcile passes (tests use a short one).

@@ -93,8 +93,8 @@ export function registerCluster(program: Command): void {
       .command('delete')
       .description("delete a cluster: its agents remove Drover's RBAC and bundle objects from it (now, or when an offline one next connects), its credentials stop working, its rows go")
       .argument('<id>', 'cluster id (see `drover cluster list`)')
-      .option('--keep-workloads', 'leave the objects of its bundles running on the cluster (only Drover itself is removed)')
-      .option('--uninstall-agents', 'the agents also uninstall themselves (drover-uninstall.sh --remove-state) after cleaning up')
+      .addOption(new Option('--keep-workloads', 'leave the objects of its bundles running on the cluster (only Drover itself is removed)').env('DROVER_KEEP_WORKLOADS'))
+      .addOption(new Option('--uninstall-agents', 'the agents also uninstall themselves (drover-uninstall.sh --remove-state) after cleaning up').env('DROVER_UNINSTALL_AGENTS'))
       .addOption(new Option('--json', 'print JSON').env('DROVER_JSON'))
       .addHelpText('after', '\nExample:\n  drover cluster delete c-abc123 --keep-workloads --data-dir /var/lib/drover/server\n\nThe cluster can join again later with a new join token (drover token create).'),
   ).action(

@@ -8,10 +8,12 @@ import { requireAdmin } from '../auth/guard.ts';
 import { labelKey, labelValue, labelsSchema } from '../schemas.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import type { Route } from '../http/router.ts';
+import { kubeAccessView } from '../proxy/kube-fallback.ts';
+import type { ServerContext } from '../context.ts';
 import { agentView, clusterView, indexBy, nodeView, sessionView, tokenView } from '../views.ts';
 
 
-const createTokenSchema = z
+export const createTokenSchema = z
   .object({
     /** Lifetime in seconds; 0 = never expires. */
     ttlSeconds: z.int().min(0).max(10 * 365 * 24 * 3600).optional(),
@@ -30,6 +32,30 @@ const patchClusterSchema = z
 const deleteClusterSchema = z
   .object({ keepWorkloads: z.boolean().optional(), uninstallAgents: z.boolean().optional() })
   .strict();
+/** Creates a join token (POST /v1/tokens, the dashboard's tokens page); the secret leaves only in this answer. */
+export async function createJoinToken(ctx: ServerContext, body: z.infer<typeof createTokenSchema>) {
+  if (body.clusterId !== undefined && !(await ctx.store.getCluster(body.clusterId))) {
+    throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${body.clusterId} (see drover cluster list)`);
+  }
+  const now = ctx.clock.now();
+  const ttlMs = body.ttlSeconds === undefined ? LIMITS.defaultTokenTtlMs : body.ttlSeconds * 1000;
+  const id = newTokenId(ctx.random);
+  const secret = newSecret(ctx.random);
+  const record = {
+    id,
+    secretHash: hashSecret(secret),
+    createdAt: now,
+    expiresAt: ttlMs === 0 ? null : now + ttlMs,
+    usesMax: body.uses ?? LIMITS.defaultTokenUses,
+    uses: 0,
+    clusterId: body.clusterId ?? null,
+    labels: body.clusterId === undefined ? (body.labels ?? {}) : {},
+    revokedAt: null,
+  };
+  await ctx.store.createToken(record);
+  ctx.log.info({ tokenId: id, clusterId: record.clusterId, usesMax: record.usesMax }, 'join token created');
+  return { token: formatJoinToken(ctx.tls.caHash, id, secret), ...tokenView(record, now) };
+}
 
 export const admin = (route: Route): Route => ({
   ...route,
@@ -54,28 +80,7 @@ export const adminRoutes: readonly Route[] = [
     pattern: /^\/v1\/tokens$/,
     name: '/v1/tokens',
     async handle(ctx, req, res) {
-      const body = await readJson(req, createTokenSchema, { emptyAsObject: true });
-      if (body.clusterId !== undefined && !(await ctx.store.getCluster(body.clusterId))) {
-        throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${body.clusterId} (see drover cluster list)`);
-      }
-      const now = ctx.clock.now();
-      const ttlMs = body.ttlSeconds === undefined ? LIMITS.defaultTokenTtlMs : body.ttlSeconds * 1000;
-      const id = newTokenId(ctx.random);
-      const secret = newSecret(ctx.random);
-      const record = {
-        id,
-        secretHash: hashSecret(secret),
-        createdAt: now,
-        expiresAt: ttlMs === 0 ? null : now + ttlMs,
-        usesMax: body.uses ?? LIMITS.defaultTokenUses,
-        uses: 0,
-        clusterId: body.clusterId ?? null,
-        labels: body.clusterId === undefined ? (body.labels ?? {}) : {},
-        revokedAt: null,
-      };
-      await ctx.store.createToken(record);
-      ctx.log.info({ tokenId: id, clusterId: record.clusterId, usesMax: record.usesMax }, 'join token created');
-      sendJson(res, 201, { token: formatJoinToken(ctx.tls.caHash, id, secret), ...tokenView(record, now) });
+      sendJson(res, 201, await createJoinToken(ctx, await readJson(req, createTokenSchema, { emptyAsObject: true })));
     },
   }),
   admin({
@@ -111,6 +116,7 @@ export const adminRoutes: readonly Route[] = [
       sendJson(res, 200, {
         ...clusterView(ctx, cluster, agents),
         kubernetes: (await ctx.store.getKubeFacts(id)) ?? null,
+        kubernetesAccess: await kubeAccessView(ctx, id),
         nodes: nodes.map((n) => nodeView(ctx, n, agents)),
         agents: agents.map((a) => agentView(ctx, a)),
       });

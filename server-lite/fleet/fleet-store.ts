@@ -133,6 +133,12 @@ export interface GitRepoRow {
     repo: string; branch?: string | undefined; revision?: string | undefined; paths?: string[] | undefined; pollIntervalSeconds: number;
     /** Fleet's GitRepo `targets`: `--target` values (selector, cluster=NAME, group=NAME); none = every cluster. */
     targets?: string[] | undefined;
+    /** Source credentials by secret name (issue 19; Fleet's GitRepo field names). */
+    clientSecretName?: string | undefined;
+    helmSecretName?: string | undefined;
+    helmRepoURLRegex?: string | undefined;
+    insecureSkipTLSVerify?: boolean | undefined;
+    caBundle?: string | undefined;
   };
   commit: string | null;
   error: string | null;

@@ -150,4 +150,41 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX project_bindings_project ON project_bindings(project);
     `,
   },
+  {
+    version: 6,
+    description: 'identity providers (LDAP, OIDC), their users and groups, group role bindings, the provider in audit rows',
+    sql: `
+      CREATE TABLE auth_providers (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        config TEXT NOT NULL,
+        sealed_secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE external_users (
+        user_name TEXT PRIMARY KEY REFERENCES users(name),
+        provider TEXT NOT NULL,
+        login TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        refreshed_at INTEGER NOT NULL,
+        sealed_refresh TEXT
+      );
+      CREATE INDEX external_users_provider ON external_users(provider);
+      CREATE TABLE group_members (
+        user_name TEXT NOT NULL REFERENCES users(name),
+        group_name TEXT NOT NULL,
+        PRIMARY KEY (user_name, group_name)
+      );
+      CREATE INDEX group_members_group ON group_members(group_name);
+      CREATE TABLE group_bindings (
+        group_name TEXT NOT NULL,
+        cluster_id TEXT NOT NULL REFERENCES clusters(id),
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (group_name, cluster_id, role)
+      );
+      CREATE INDEX group_bindings_cluster ON group_bindings(cluster_id);
+      ALTER TABLE audit ADD COLUMN provider TEXT;
+    `,
+  },
 ]);

@@ -71,6 +71,10 @@ t.test('store: lastSeen only moves forward; facts update node and cluster', asyn
   t.equal((await store.getCluster('c-1'))?.kubernetesVersion, 'v1.31.0');
   t.same((await store.listNodes({ clusterId: 'c-1' }))[0]?.facts, { kubernetesVersion: 'v1.31.0', os: 'linux' });
   t.equal((await store.getAgent('a-1'))?.lastSeen, 600);
+  // The node role reports device extras on its own tunnel: merged with the cluster role's facts.
+  await store.recordFacts('a-1', { os: 'linux', extras: { kernel: '6.1', 'node.cpus': '4' } }, 610);
+  await store.recordFacts('a-1', { os: 'linux', extras: { kernel: '6.1' } }, 620);
+  t.same((await store.listNodes({ clusterId: 'c-1' }))[0]?.facts, { kubernetesVersion: 'v1.31.0', os: 'linux', extras: { kernel: '6.1', 'node.cpus': '4' } }, 'one role does not wipe another role\'s facts');
   const patched = await store.patchClusterLabels('c-1', { a: '1', b: '2' });
   t.same(patched?.labels, { a: '1', b: '2' });
   t.same((await store.patchClusterLabels('c-1', { a: null }))?.labels, { b: '2' });

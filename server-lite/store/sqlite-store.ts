@@ -7,6 +7,7 @@ import { preparePrivateDatabase } from './private-file.ts';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.ts';
 import { SqliteIdentity } from './sqlite-identity.ts';
+import { SqliteProviders } from './sqlite-providers.ts';
 import { GroupCommit } from '../fleet/group-commit.ts';
 
 /**
@@ -15,6 +16,9 @@ import { GroupCommit } from '../fleet/group-commit.ts';
  */
 const FACTS_GROUP_COMMIT_MS = 20;
 import type {
+  ExternalUserRecord,
+  GroupBinding,
+  ProviderRecord,
   AuditRecord,
   ClusterRole,
   KubeFacts,
@@ -138,6 +142,7 @@ export function migrate(db: Database.Database): number {
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #id: SqliteIdentity;
+  readonly #providers: SqliteProviders;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -150,10 +155,47 @@ export class SqliteStore implements Store {
     this.#db.pragma('busy_timeout = 5000');
     migrate(this.#db);
     this.#id = new SqliteIdentity(this.#db);
+    this.#providers = new SqliteProviders(this.#db);
     this.#facts = new GroupCommit(this.#db, FACTS_GROUP_COMMIT_MS, (e: { agentId: string; facts: Facts; now: number }) => this.#writeFacts(e.agentId, e.facts, e.now));
   }
 
   readonly #facts: GroupCommit<{ agentId: string; facts: Facts; now: number }, void>;
+
+  async createProvider(p: ProviderRecord): Promise<boolean> {
+    return this.#providers.createProvider(p);
+  }
+
+  async getProvider(name: string): Promise<ProviderRecord | undefined> {
+    return this.#providers.getProvider(name);
+  }
+
+  async listProviders(): Promise<ProviderRecord[]> {
+    return this.#providers.listProviders();
+  }
+
+  async deleteProvider(name: string): Promise<{ deleted: boolean; users: string[] }> {
+    return this.#providers.deleteProvider(name);
+  }
+
+  async saveExternalUser(u: ExternalUserRecord, createdAt: number): Promise<void> {
+    this.#providers.saveExternalUser(u, createdAt);
+  }
+
+  async getExternalUser(userName: string): Promise<ExternalUserRecord | undefined> {
+    return this.#providers.getExternalUser(userName);
+  }
+
+  async bindGroup(b: GroupBinding): Promise<boolean> {
+    return this.#providers.bindGroup(b);
+  }
+
+  async unbindGroup(group: string, clusterId: string, role: ClusterRole): Promise<boolean> {
+    return this.#providers.unbindGroup(group, clusterId, role);
+  }
+
+  async listGroupBindings(filter?: { clusterId?: string }): Promise<GroupBinding[]> {
+    return this.#providers.listGroupBindings(filter);
+  }
 
   async createUser(u: UserRecord): Promise<boolean> {
     return this.#id.createUser(u);
@@ -352,8 +394,11 @@ export class SqliteStore implements Store {
   #writeFacts(agentId: string, facts: Facts, now: number): void {
     const db = this.#db;
     db.transaction(() => {
-      const a = db.prepare('SELECT cluster_id, node_id FROM agents WHERE id = ?').get(agentId) as Row | undefined;
+      const a = db.prepare('SELECT cluster_id, node_id, facts FROM agents WHERE id = ?').get(agentId) as Row | undefined;
       if (!a) return;
+      // Each role's tunnel reports its own facts (the cluster role its Kubernetes, the node role its
+      // device): merged, so one role's report does not wipe what another reported (issue 15).
+      facts = mergeRoleFacts(parseFacts(a.facts), facts);
       db.prepare('UPDATE agents SET facts = ?, last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?').run(
         JSON.stringify(facts),
         now,
@@ -419,6 +464,7 @@ export class SqliteStore implements Store {
          FROM agents WHERE cluster_id = ? AND removed_at IS NULL AND revoked_at IS NULL`,
       ).run(str(c.name), d.keepWorkloads ? 1 : 0, d.uninstallAgents ? 1 : 0, d.at, d.by, id);
       db.prepare('DELETE FROM role_bindings WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM group_bindings WHERE cluster_id = ?').run(id);
       db.prepare('DELETE FROM project_bindings WHERE project IN (SELECT name FROM projects WHERE cluster_id = ?)').run(id);
       db.prepare('DELETE FROM projects WHERE cluster_id = ?').run(id);
       db.prepare('DELETE FROM agents WHERE cluster_id = ?').run(id);
@@ -535,5 +581,23 @@ class EnrolAbort extends Error {
   constructor(reason: 'CLUSTER_NOT_FOUND') {
     super(reason);
     this.reason = reason;
+  }
+}
+
+/** Top-level facts and `extras` keys of the new report win; keys only an earlier report had stay. */
+export function mergeRoleFacts(old: Facts, next: Facts): Facts {
+  const extras = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const merged: Facts = { ...old, ...next };
+  if (old.extras !== undefined || next.extras !== undefined) merged.extras = { ...extras(old.extras), ...extras(next.extras) };
+  return merged;
+}
+
+function parseFacts(v: unknown): Facts {
+  if (typeof v !== 'string') return {};
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Facts) : {};
+  } catch {
+    return {};
   }
 }

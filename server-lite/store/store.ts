@@ -127,6 +127,40 @@ export interface RoleBinding {
   clusterId: string;
   role: ClusterRole;
   createdAt: number;
+  /** Set when the user holds the role through this group binding (listBindings expands them). */
+  group?: string;
+}
+
+/** A cluster role held by every member of an identity provider's group `PROVIDER:GROUP` (issue 18). */
+export interface GroupBinding {
+  group: string;
+  clusterId: string;
+  role: ClusterRole;
+  createdAt: number;
+}
+
+/** A configured identity provider; its secret is stored sealed (auth/providers/sealed-value.ts). */
+export interface ProviderRecord {
+  name: string;
+  kind: 'ldap' | 'oidc';
+  /** The validated configuration (auth/providers/provider-config.ts), without the secret. */
+  config: Record<string, unknown>;
+  sealedSecret: string;
+  createdAt: number;
+}
+
+/** A user who logs in through an identity provider; the users row has the name `PROVIDER:LOGIN`. */
+export interface ExternalUserRecord {
+  userName: string;
+  provider: string;
+  /** The name at the provider (LDAP user attribute, OIDC username claim). */
+  login: string;
+  subject: string;
+  /** Qualified group names `PROVIDER:GROUP`, as last read from the provider. */
+  groups: string[];
+  refreshedAt: number;
+  /** OIDC refresh token, sealed; null for LDAP (the service account re-reads groups). */
+  sealedRefresh: string | null;
 }
 
 /** One audit row: what was asked, by whom, with what result. `hash` chains it to the row before. */
@@ -142,6 +176,8 @@ export interface AuditFields {
   latencyMs: number;
   /** The Drover user a global admin acted as (kubectl --as), else absent. */
   impersonated?: string | null;
+  /** The identity provider's name for users of LDAP/OIDC providers (idp is then its kind), else absent. */
+  provider?: string | null;
 }
 
 export interface AuditRecord extends AuditFields {
@@ -228,7 +264,21 @@ export interface Store {
   bindRole(binding: RoleBinding): Promise<boolean>;
   /** false when there was no such binding. */
   unbindRole(userName: string, clusterId: string, role: ClusterRole): Promise<boolean>;
+  /** Direct bindings, and those held through group bindings (expanded per member, `group` set). */
   listBindings(filter?: { clusterId?: string; userName?: string }): Promise<RoleBinding[]>;
+
+  createProvider(p: ProviderRecord): Promise<boolean>;
+  getProvider(name: string): Promise<ProviderRecord | undefined>;
+  listProviders(): Promise<ProviderRecord[]>;
+  /** Deletes the provider and every user who logged in through it (with tokens and bindings). */
+  deleteProvider(name: string): Promise<{ deleted: boolean; users: string[] }>;
+  /** Creates the users row (global role `user`) on first login; replaces identity and groups. */
+  saveExternalUser(u: ExternalUserRecord, createdAt: number): Promise<void>;
+  getExternalUser(userName: string): Promise<ExternalUserRecord | undefined>;
+
+  bindGroup(b: GroupBinding): Promise<boolean>;
+  unbindGroup(group: string, clusterId: string, role: ClusterRole): Promise<boolean>;
+  listGroupBindings(filter?: { clusterId?: string }): Promise<GroupBinding[]>;
 
   /** false when a project of that name exists. */
   createProject(p: ProjectRecord): Promise<boolean>;
