@@ -7,6 +7,10 @@ export const CLUSTER_AGENT_TARGETS = Object.freeze({
   facts: 'http:drover-facts',
 } as const);
 
+/** OPEN metadata of an `http:kube-apiserver` stream: the caller the agent impersonates (decision
+ *  0700). `user` is the Kubernetes user name, `groups` a JSON array of group names. */
+export const KUBE_IDENTITY_METADATA = Object.freeze({ user: 'drover-user', groups: 'drover-groups' } as const);
+
 /** Every RBAC object Drover writes carries this label; only those are ever pruned. */
 export const RBAC_MANAGED_LABEL = 'app.kubernetes.io/managed-by';
 export const RBAC_MANAGED_VALUE = 'drover';

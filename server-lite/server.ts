@@ -46,7 +46,7 @@ import { createK8sProxy } from './proxy/k8s-proxy.ts';
 import { createShellEndpoint, isShellUrl } from './shell/shell-endpoint.ts';
 import { PROXY_PREFIX } from './proxy/request-shape.ts';
 import { join } from 'node:path';
-import { systemClock, type Clock as TimerClock } from '../protocol/index.ts';
+import { systemClock, type CapabilityName, type Clock as TimerClock } from '../protocol/index.ts';
 import { dataPaths, ensureAdminToken, ensureDataDir, writeServerRecord } from './data-dir.ts';
 import { createDashboard } from './ui/dashboard.ts';
 
@@ -165,7 +165,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     now: () => clock.now(),
     clusters: async () => (await store.listClusters()).map((c) => ({ id: c.id, name: c.name, labels: c.labels })),
     clustersVersion: () => store.clustersVersion?.(),
-    sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
+    sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s), has: (cap: CapabilityName) => s.has?.(cap) === true }] : [])),
   });
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
   const dispatch = createRouter([

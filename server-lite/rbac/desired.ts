@@ -7,6 +7,7 @@
 // set and deletes any other object carrying MANAGED_LABEL, so unbinding a user removes them on the
 // next sync.
 import { createHash } from 'node:crypto';
+import type { RbacObject as WireRbacObject } from '../../protocol/index.ts';
 import type { ClusterRole, ProjectBinding, ProjectRecord, RoleBinding } from '../store/store.ts';
 import { CLUSTER_ROLES, PROJECT_ROLES } from '../store/store.ts';
 import {
@@ -27,12 +28,8 @@ export const kubeUser = (name: string): string => `drover:user:${name}`;
 export const globalGroup = (role: string): string => `drover:global:${role}`;
 export const clusterGroup = (role: string): string => `drover:cluster:${role}`;
 
-export interface RbacObject {
-  apiVersion: 'rbac.authorization.k8s.io/v1';
-  kind: 'ClusterRole' | 'ClusterRoleBinding' | 'RoleBinding';
-  metadata: { name: string; namespace?: string; labels: Record<string, string>; annotations?: Record<string, string> };
-  [field: string]: unknown;
-}
+/** One object of the set, in the wire contract's shape (protocol/contracts/rbac.ts); always labelled. */
+export type RbacObject = WireRbacObject & { metadata: { labels: Record<string, string> } };
 
 const API = 'rbac.authorization.k8s.io/v1';
 const meta = (name: string, labels: Record<string, string> = {}) => ({ name, labels: { ...labels, [MANAGED_LABEL]: MANAGED_VALUE } });
