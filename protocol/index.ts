@@ -66,3 +66,5 @@ export type { SessionPair } from './session-pair.ts';
 // Fleet manifest sets: how the server and the agent name the same set (delta deliveries, decision 0755)
 export { canonicalJson, manifestRevision, sha256Hex } from './manifest-digest.ts';
 export { CLUSTER_AGENT_TARGETS, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
+export { NODE_PLAN_TARGET, PLAN_API_VERSION, PLAN_STATES, TERMINAL_PLAN_STATES, PLAN_LIMITS, PlanInvalid, checkPlan, planChecksum, planSteps, stepLabel, durationMs } from './node-plan.ts';
+export type { Plan, PlanFile, PlanInstruction, PlanPeriodic, PlanProbe, PlanState, PlanStep } from './node-plan.ts';
