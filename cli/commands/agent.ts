@@ -105,6 +105,11 @@ export function registerAgentCommands(program: Command): void {
             // DROVER_FLEET_INTERVAL_MS: pause between reconcile passes (tests use a short one).
             roleStreams.fleet = (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, intervalMs: fleetInterval() }).onStream;
           }
+          if (cfg.roles.includes('node')) {
+            const { startNodeRole } = await import('../../agents/node/node-role.ts');
+            // DROVER_NODE_PLAN_SCAN_MS: how often the local plan directory is read (tests use a short one).
+            roleStreams.node = (ctx) => startNodeRole({ db: ctx.db, dataDir: cfg.dataDir, logger: ctx.logger, onStop: ctx.onStop, scanMs: positiveEnv('DROVER_NODE_PLAN_SCAN_MS') }).onStream;
+          }
           await runAgent(cfg, { logger: cliLogger('info'), env: process.env, signal: controller.signal, roleFacts, roleStreams });
         } finally {
           process.off('SIGINT', stop);
@@ -142,5 +147,10 @@ export function registerAgentCommands(program: Command): void {
 
 function fleetInterval(): number | undefined {
   const v = Number(process.env.DROVER_FLEET_INTERVAL_MS);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+function positiveEnv(name: string): number | undefined {
+  const v = Number(process.env[name]);
   return Number.isInteger(v) && v > 0 ? v : undefined;
 }
