@@ -13,6 +13,8 @@ import { registerAudit } from './commands/audit.ts';
 import { registerBundle } from './commands/bundle.ts';
 import { registerGitRepo } from './commands/gitrepo.ts';
 import { registerClusterGroup } from './commands/clustergroup.ts';
+import { registerNode } from './commands/node.ts';
+import { registerPlan } from './commands/plan.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerBundle(program);
   registerGitRepo(program);
   registerClusterGroup(program);
+  registerNode(program);
+  registerPlan(program);
   return program;
 }
 

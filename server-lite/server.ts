@@ -24,6 +24,8 @@ import { createTunnelEndpoint } from './tunnel/connect.ts';
 import { createRouter } from './http/router.ts';
 import { FleetService } from './fleet/fleet-service.ts';
 import { fleetRoutes } from './fleet/fleet-api.ts';
+import { PlanService } from './plans/plan-service.ts';
+import { planRoutes } from './plans/plan-api.ts';
 import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
@@ -153,7 +155,19 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
   });
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
+  // Node plans (issue 15): their own store in the data dir, delivery over node-role tunnels.
+  const plans = new PlanService({
+    dataDir: config.dataDir,
+    log,
+    now: () => clock.now(),
+    nodes: async () => {
+      const clusters = new Map((await store.listClusters()).map((c) => [c.id, c]));
+      return (await store.listNodes()).flatMap((n) => (n.removedAt === null ? [{ id: n.id, name: n.name, clusterId: n.clusterId, clusterName: clusters.get(n.clusterId)?.name ?? n.clusterId, clusterLabels: clusters.get(n.clusterId)?.labels ?? {}, facts: n.facts }] : []));
+    },
+    sessions: () => sessions.byRole('node').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, nodeId: s.nodeId, openStream: s.openStream.bind(s) }] : [])),
+    syncMs: Number(process.env.DROVER_PLAN_SYNC_MS) > 0 ? Number(process.env.DROVER_PLAN_SYNC_MS) : undefined,
+  });
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...planRoutes(plans)]);
   const proxy = createK8sProxy(ctx);
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
@@ -230,6 +244,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   flusher.unref();
   rbac.start();
   fleet.start();
+  plans.start();
   kubeFacts.start();
 
   log.info({ url, dataDir: config.dataDir, caHash: tls.caHash, sans: [...sans] }, 'drover server listening');
@@ -242,6 +257,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       rbac.stop();
       kubeFacts.stop();
       await fleet.stop();
+      plans.stop();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {

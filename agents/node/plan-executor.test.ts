@@ -149,3 +149,12 @@ t.test('executor: cancel of a pending plan; a new checksum is refused while one 
   t.match(store.accept('c', planChecksum(other), other, 'server'), { accepted: false, reason: /running/ });
   t.equal(row.state, 'InProgress');
 });
+
+t.test('executor: a kick with nothing to run does not stop later kicks from running (regression)', async (t) => {
+  const { store, exec } = setup(t);
+  await exec.kick();
+  const { plan } = checkPlan({ kind: 'Plan', instructions: [{ command: '/bin/true', timeout: 1 }] });
+  store.accept('late', planChecksum(plan), plan, 'server');
+  await exec.kick();
+  t.equal(store.get('late')?.state, 'Succeeded');
+});

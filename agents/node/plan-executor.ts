@@ -47,6 +47,8 @@ export class PlanExecutor {
       return this.#running;
     }
     this.#running = (async () => {
+      // Yield first: a run that finds nothing to do must not clear the handle before it is set.
+      await null;
       try {
         do {
           this.#again = false;
