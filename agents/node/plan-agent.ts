@@ -11,6 +11,7 @@ import { createPlanStore, type PlanResult, type PlanStore } from './plan-store.t
 import { PlanExecutor } from './plan-executor.ts';
 import { markRejected, readLocalPlans } from './local-plans.ts';
 import { runCommand } from './run-command.ts';
+import { createExecutorLease } from './executor-lease.ts';
 
 export interface PlanAgentDeps {
   db: Database;
@@ -30,21 +31,35 @@ export class PlanAgent {
   #timer: NodeJS.Timeout | undefined;
   readonly #periodicBusy = new Set<string>();
   readonly #rejectedSeen = new Set<string>();
+  readonly #lease: ReturnType<typeof createExecutorLease>;
+  #leaseLogged = false;
 
   constructor(deps: PlanAgentDeps) {
     this.#deps = deps;
     this.store = createPlanStore(deps.db);
     this.plansDir = path.join(deps.dataDir, 'plans');
     this.executor = new PlanExecutor({ store: this.store, backupDir: path.join(deps.dataDir, 'plan-backups'), log: deps.log });
+    this.#lease = createExecutorLease(deps.db);
+  }
+
+  /** Runs plans only while this process holds the executor lease (executor-lease.ts). */
+  kick(): Promise<void> {
+    if (!this.#lease.take()) {
+      if (!this.#leaseLogged) this.#deps.log.warn({ holder: this.#lease.holder() }, 'another process runs the plans of this data dir; this one does not');
+      this.#leaseLogged = true;
+      return Promise.resolve();
+    }
+    this.#leaseLogged = false;
+    return this.executor.kick();
   }
 
   start(): void {
     this.scanLocal();
-    void this.executor.kick();
+    void this.kick();
     this.#timer = setInterval(() => {
       this.scanLocal();
       this.#periodic();
-      void this.executor.kick();
+      void this.kick();
     }, this.#deps.scanMs ?? 5000);
     this.#timer.unref();
   }
@@ -52,6 +67,7 @@ export class PlanAgent {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.executor.stop();
+    this.#lease.release();
   }
 
   /** A plan from the server: `document` is checked again here and must have the checksum named. */
@@ -68,13 +84,13 @@ export class PlanAgent {
     const r = this.store.accept(name, checksum, plan, 'server');
     if (!r.accepted) return { status: 409, body: { code: 'PLAN_BUSY', message: r.reason } };
     this.#deps.log.info({ plan: name, checksum: checksum.slice(0, 12), state: r.state }, 'plan stored');
-    void this.executor.kick();
+    void this.kick();
     return { status: 200, body: { name, checksum, state: r.state } };
   }
 
   cancel(name: string): boolean {
     const done = this.store.requestCancel(name);
-    if (done) void this.executor.kick();
+    if (done) void this.kick();
     return done;
   }
 

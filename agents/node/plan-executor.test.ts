@@ -9,6 +9,7 @@ import pino from 'pino';
 import { checkPlan, planChecksum } from '../../protocol/index.ts';
 import { createPlanStore, type PlanResult } from './plan-store.ts';
 import { PlanExecutor } from './plan-executor.ts';
+import { createExecutorLease } from './executor-lease.ts';
 import { selfSignedCert } from '../common/test-fixtures.ts';
 
 function setup(t: Test) {
@@ -157,4 +158,19 @@ t.test('executor: a kick with nothing to run does not stop later kicks from runn
   store.accept('late', planChecksum(plan), plan, 'server');
   await exec.kick();
   t.equal(store.get('late')?.state, 'Succeeded');
+});
+
+t.test('executor lease: one process runs a data dir\'s plans; a dead holder\'s lease is taken over at once', async (t) => {
+  const db = new Database(':memory:');
+  createPlanStore(db);
+  const alive = new Set([100, 200]);
+  const a = createExecutorLease(db, 100, (p) => alive.has(p));
+  const b = createExecutorLease(db, 200, (p) => alive.has(p));
+  t.ok(a.take());
+  t.notOk(b.take(), 'held by a live process');
+  t.ok(a.take(), 'the holder keeps it');
+  alive.delete(100);
+  t.ok(b.take(), 'taken over from a dead holder');
+  b.release();
+  t.equal(b.holder(), 0);
 });
