@@ -257,7 +257,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       rbac.stop();
       kubeFacts.stop();
       await fleet.stop();
-      plans.stop();
+      await plans.stop();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {

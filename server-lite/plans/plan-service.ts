@@ -58,8 +58,8 @@ export class PlanService {
     this.sync.start();
   }
 
-  stop(): void {
-    this.sync.stop();
+  async stop(): Promise<void> {
+    await this.sync.stop();
     this.store.close();
   }
 

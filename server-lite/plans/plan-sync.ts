@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { NODE_PLAN_TARGET, TERMINAL_PLAN_STATES, type PlanState, type TunnelStream } from '../../protocol/index.ts';
 import { agentCall, type AgentAnswer } from '../tunnel/agent-call.ts';
 import type { NodeResult } from './plan-store.ts';
+import { GroupCommit } from '../fleet/group-commit.ts';
 import type { PlanService } from './plan-service.ts';
 
 export interface NodeSession {
@@ -30,6 +31,8 @@ export const PLAN_SYNC_LIMITS = Object.freeze({
   /** A session whose requests fail waits this long before the next try (doubling to the cap). */
   failBackoffMs: 1000,
   failBackoffCapMs: 30_000,
+  /** Results submitted within this long share one transaction. */
+  resultFlushMs: 5,
 });
 
 interface Held { checksum: string; state: PlanState }
@@ -52,6 +55,8 @@ export class PlanSync {
   readonly #cancelSent = new Set<string>();
   /** Plan bodies serialised once per checksum (one plan to 5,000 nodes). */
   readonly #bodies = new Map<string, Buffer>();
+  /** Results of nodes draining within a few ms share one commit (one fsync): the fleet's group commit. */
+  readonly #results: GroupCommit<{ agentId: string; nodeId: string; rows: readonly { seq: number; result: NodeResult }[] }, number>;
   #online = new Set<string>();
   #planned = -1;
   #resultsChanged = false;
@@ -67,6 +72,8 @@ export class PlanSync {
     this.#sessions = sessions;
     this.#log = log.child({ component: 'plans' });
     this.#intervalMs = intervalMs ?? PLAN_SYNC_LIMITS.intervalMs;
+    const store = service.store;
+    this.#results = new GroupCommit(store.db, PLAN_SYNC_LIMITS.resultFlushMs, (d) => store.recordResults(d.agentId, d.nodeId, d.rows));
   }
 
   start(): void {
@@ -74,8 +81,12 @@ export class PlanSync {
     this.#timer.unref();
   }
 
-  stop(): void {
+  /** Stops the cycle timer and waits for a cycle in flight (the store closes after). */
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
+    this.#again = false;
+    await this.#cycle;
+    this.#results.flush();
   }
 
   kick(): void {
@@ -213,7 +224,7 @@ export class PlanSync {
       const rows = (a.json as { rows: { seq: number; result: NodeResult }[] }).rows;
       if (rows.length === 0) return;
       // Committed before the ack: the node drops rows once acknowledged.
-      const stored = this.#service.store.recordResults(s.agentId, s.nodeId, rows);
+      const stored = await this.#results.submit({ agentId: s.agentId, nodeId: s.nodeId, rows });
       this.stored += stored;
       for (const { result } of rows) {
         const h = held.get(result.plan);

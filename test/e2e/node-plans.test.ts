@@ -130,6 +130,20 @@ t.test('plan: an exec probe that fails rolls the plan back; pause and resume', a
   t.equal((await admin(['plan', 'resume', 'probe'])).exitCode, 0);
 });
 
+t.test('plan cancel: a running plan finishes its current step, rolls back and ends Canceled', async (t) => {
+  const f = path.join(work, 'cancel-config');
+  fs.writeFileSync(f, 'kept');
+  const steps = Array.from({ length: 4 }, (_, i) => `  - {name: c${i}, command: /bin/sleep, args: ["1"], timeout: 20s, idempotent: true}`).join('\n');
+  await admin(['plan', 'apply', writePlan('cancel-me', `kind: Plan\nfiles: [{path: ${f}, content: replaced}]\ninstructions:\n${steps}\n`), '--target', 'site=lab']);
+  await waitFor('the plan to run', async () => (await status('cancel-me'))?.nodes[0]?.state === 'InProgress');
+  t.equal((await admin(['plan', 'cancel', 'cancel-me'])).exitCode, 0);
+  const s = await finished('cancel-me');
+  t.equal(s.nodes[0]?.state, 'Canceled');
+  t.match(s.nodes[0]?.message, /canceled and rolled back/);
+  t.equal(fs.readFileSync(f, 'utf8'), 'kept', 'the file is back');
+  t.match((JSON.parse((await admin(['plan', 'list', '--json'])).stdout) as { name: string }[]).find((p) => p.name === 'cancel-me'), { canceled: true });
+});
+
 t.test('plan: with the link cut mid-plan the node finishes it, and the results arrive in order, exactly once, after reconnect', async (t) => {
   const marks = path.join(work, 'offline');
   fs.mkdirSync(marks);
