@@ -237,7 +237,12 @@ export class PlanSync {
       const last = rows[rows.length - 1]?.seq ?? 0;
       const ack = await request(s, 'POST', '/v1/node/outbox/ack', { seq: last });
       if (ack.status !== 200) throw new Error(`outbox ack answered ${ack.status}`);
-      if (rows.length < PLAN_SYNC_LIMITS.drainBatch) return;
+      if (rows.length < PLAN_SYNC_LIMITS.drainBatch) {
+        // Nothing running on the node: back to the idle drain (every idleDrainMs), so 5,000 finished
+        // nodes do not cost 5,000 outbox streams a second for the rest of the hot minute.
+        if ([...held.values()].every((h) => TERMINAL_PLAN_STATES.has(h.state))) this.#hotUntil.delete(s.id);
+        return;
+      }
     }
   }
 }

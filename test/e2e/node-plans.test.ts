@@ -133,7 +133,7 @@ t.test('plan: an exec probe that fails rolls the plan back; pause and resume', a
 t.test('plan cancel: a running plan finishes its current step, rolls back and ends Canceled', async (t) => {
   const f = path.join(work, 'cancel-config');
   fs.writeFileSync(f, 'kept');
-  const steps = Array.from({ length: 4 }, (_, i) => `  - {name: c${i}, command: /bin/sleep, args: ["1"], timeout: 20s, idempotent: true}`).join('\n');
+  const steps = Array.from({ length: 30 }, (_, i) => `  - {name: c${i}, command: /bin/sleep, args: ["1"], timeout: 20s, idempotent: true}`).join('\n');
   await admin(['plan', 'apply', writePlan('cancel-me', `kind: Plan\nfiles: [{path: ${f}, content: replaced}]\ninstructions:\n${steps}\n`), '--target', 'site=lab']);
   await waitFor('the plan to run', async () => (await status('cancel-me'))?.nodes[0]?.state === 'InProgress');
   t.equal((await admin(['plan', 'cancel', 'cancel-me'])).exitCode, 0);
