@@ -14,3 +14,12 @@ export const RBAC_MANAGED_VALUE = 'drover';
 export const EXCEPT_NAMESPACES_ANNOTATION = 'drover.dev/except-namespaces';
 /** A namespace labelled `drover.dev/protected=true` gets no RoleBinding template. */
 export const PROTECTED_NAMESPACE_LABEL = 'drover.dev/protected';
+
+/**
+ * The stream targets the node agent serves (issue 15): its remote shell (frames in shell-frames.ts)
+ * and, when it can reach its cluster's kube-apiserver, the same `http:kube-apiserver` target as
+ * the cluster agent, which the server uses as the fallback path while the cluster agent is down.
+ */
+export const NODE_AGENT_TARGETS = Object.freeze({
+  shell: 'drover-shell',
+} as const);

@@ -65,6 +65,10 @@ export type { SessionPair } from './session-pair.ts';
 
 // Fleet manifest sets: how the server and the agent name the same set (delta deliveries, decision 0755)
 export { canonicalJson, manifestRevision, sha256Hex } from './manifest-digest.ts';
-export { CLUSTER_AGENT_TARGETS, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
+export { CLUSTER_AGENT_TARGETS, NODE_AGENT_TARGETS, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
+
+// Remote shell on a node agent (issue 15): the `drover-shell` stream's frames, relayed by the server
+export { SHELL_FRAME, SHELL_TARGET, SHELL_METADATA, MAX_SHELL_FRAME, ShellFrameDecoder, encodeShellFrame, encodeShellData, resizeFrame, exitFrame, readResize, readExit, clampSize } from './shell-frames.ts';
+export type { ShellFrame, ShellFrameType } from './shell-frames.ts';
 export { NODE_PLAN_TARGET, PLAN_API_VERSION, PLAN_STATES, TERMINAL_PLAN_STATES, PLAN_LIMITS, PlanInvalid, checkPlan, planChecksum, planSteps, stepLabel, durationMs } from './node-plan.ts';
 export type { Plan, PlanFile, PlanInstruction, PlanPeriodic, PlanProbe, PlanState, PlanStep } from './node-plan.ts';

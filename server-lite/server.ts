@@ -32,16 +32,23 @@ import { adminRoutes } from './api/admin-api.ts';
 import { opsRoutes } from './api/ops-api.ts';
 import { userRoutes } from './api/user-api.ts';
 import { auditRoutes } from './api/audit-api.ts';
+import { providerRoutes } from './auth/providers/provider-api.ts';
+import { ProviderService } from './auth/providers/provider-service.ts';
+import { dataDirSealer } from './auth/providers/sealed-value.ts';
+import { groupBindingRoutes } from './rbac/group-bindings-api.ts';
+import { projectRoutes } from './api/project-api.ts';
 import { AuditWriter } from './audit/audit-writer.ts';
 import { callerOf } from './auth/caller.ts';
 import { auditStatus } from './http/audit-status.ts';
 import { RbacPropagator } from './rbac/propagator.ts';
 import { KubeFactsPoller } from './proxy/kube-facts.ts';
 import { createK8sProxy } from './proxy/k8s-proxy.ts';
+import { createShellEndpoint, isShellUrl } from './shell/shell-endpoint.ts';
 import { PROXY_PREFIX } from './proxy/request-shape.ts';
 import { join } from 'node:path';
 import { systemClock, type Clock as TimerClock } from '../protocol/index.ts';
 import { dataPaths, ensureAdminToken, ensureDataDir, writeServerRecord } from './data-dir.ts';
+import { createDashboard } from './ui/dashboard.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -143,8 +150,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     rbac,
     kubeFacts,
     clusterSyncs: [rbac, kubeFacts],
+    onClusterDeleted: [],
     version: deps.version ?? '0.0.0-dev',
   };
+  ctx.providers = new ProviderService({ store, sealer: dataDirSealer(config.dataDir), now: () => clock.now(), random, log, kick: (id) => rbac.kick(id) });
 
   // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
   const fleet = new FleetService({
@@ -167,8 +176,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     sessions: () => sessions.byRole('node').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, nodeId: s.nodeId, openStream: s.openStream.bind(s) }] : [])),
     syncMs: Number(process.env.DROVER_PLAN_SYNC_MS) > 0 ? Number(process.env.DROVER_PLAN_SYNC_MS) : undefined,
   });
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet), ...planRoutes(plans)]);
+  ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
+  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet), ...planRoutes(plans)]);
   const proxy = createK8sProxy(ctx);
+  const shell = createShellEndpoint(ctx);
+  // The web dashboard (issue 20): /ui/… on this port, audited by itself.
+  const dashboard = createDashboard({ ctx, fleet });
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
   const timeouts = {
@@ -190,6 +203,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       });
       return;
     }
+    if (dashboard.handle(req, res)) return;
     auditApiCall(ctx, req, res);
     dispatch(ctx, req, res).catch((err: unknown) => {
       log.error({ err }, 'request handler crashed');
@@ -198,7 +212,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   });
   const tunnels = createTunnelEndpoint(ctx);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
+    if (isShellUrl(req.url)) {
+      shell.handleUpgrade(req, socket, head).catch((err: unknown) => {
+        log.error({ err }, 'shell upgrade crashed');
+        socket.destroy();
+      });
+    } else if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
       proxy.handleUpgrade(req, socket, head).catch((err: unknown) => {
         log.error({ err }, 'proxy upgrade crashed');
         socket.destroy();
@@ -258,6 +277,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       kubeFacts.stop();
       await fleet.stop();
       await plans.stop();
+      dashboard.close();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {
@@ -301,6 +321,7 @@ function auditApiCall(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       at,
       user: caller.user,
       idp: caller.idp,
+      ...(caller.provider ? { provider: caller.provider } : {}),
       clusterId: m?.[1] ?? null,
       verb: (req.method ?? 'GET').toLowerCase(),
       path,

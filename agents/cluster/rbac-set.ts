@@ -3,7 +3,9 @@
 // bindings may only point at drover-named ClusterRoles, so the server cannot use the target to write
 // or bind anything else with the agent's credentials. A RoleBinding without a namespace is a
 // template: one copy in every namespace except those its annotation lists and those labelled
-// `drover.dev/protected=true` (server-lite/rbac/role-model.ts).
+// `drover.dev/protected=true` (server-lite/rbac/role-model.ts). A RoleBinding with a namespace (a
+// project role) goes into that namespace only. (Agents before projects refuse such a set whole,
+// so a project binding never turns into a template on an old agent: it fails closed.)
 
 import { EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL, RBAC_MANAGED_LABEL as MANAGED_LABEL, RBAC_MANAGED_VALUE as MANAGED_VALUE } from '../../protocol/index.ts';
 
@@ -25,6 +27,12 @@ export interface RbacObject {
 }
 
 const NAME = /^drover-[a-z0-9-]{1,60}$/;
+const NAMESPACE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A RoleBinding without a namespace: copied into every namespace it applies to. */
+export const isTemplate = (o: RbacObject): boolean => o.kind === 'RoleBinding' && o.metadata.namespace === undefined;
+/** A RoleBinding for one namespace (a project role). */
+export const isFixedBinding = (o: RbacObject): boolean => o.kind === 'RoleBinding' && o.metadata.namespace !== undefined;
 
 /** Checks the set; returns a reason for the first object that is not ours to write. */
 export function checkRbacSet(value: unknown): { ok: true; objects: RbacObject[] } | { ok: false; reason: string } {
@@ -38,15 +46,19 @@ export function checkRbacSet(value: unknown): { ok: true; objects: RbacObject[] 
     const name = o.metadata?.name ?? '';
     if (!NAME.test(name)) return { ok: false, reason: `name must start with drover-: ${String(name).slice(0, 80)}` };
     if (o.metadata.labels?.[MANAGED_LABEL] !== MANAGED_VALUE) return { ok: false, reason: `${name} lacks ${MANAGED_LABEL}=${MANAGED_VALUE}` };
-    if (o.metadata.namespace !== undefined) return { ok: false, reason: `${name}: RoleBindings come as templates, without a namespace` };
+    const ns = o.metadata.namespace;
+    if (ns !== undefined && (o.kind !== 'RoleBinding' || typeof ns !== 'string' || !NAMESPACE.test(ns))) {
+      return { ok: false, reason: `${name}: only a RoleBinding names a namespace, and it must be a valid one` };
+    }
     // No aggregate-to-view/edit/admin labels: a drover role must not inject rules into Kubernetes' own roles.
     const foreign = Object.keys(o.metadata.labels ?? {}).filter((k) => k !== MANAGED_LABEL && !k.startsWith('drover.dev/'));
     if (foreign.length > 0) return { ok: false, reason: `${name}: only drover.dev/ labels are accepted (not ${foreign.join(', ')})` };
     if (o.kind !== 'ClusterRole' && (o.roleRef?.kind !== 'ClusterRole' || !NAME.test(o.roleRef?.name ?? ''))) {
       return { ok: false, reason: `${o.kind} ${name} may only refer to a drover-* ClusterRole` };
     }
-    if (seen.has(`${o.kind}/${name}`)) return { ok: false, reason: `${o.kind} ${name} appears twice` };
-    seen.add(`${o.kind}/${name}`);
+    const key = ns === undefined ? `${o.kind}/${name}` : `${o.kind}/${ns}/${name}`;
+    if (seen.has(key)) return { ok: false, reason: `${o.kind} ${ns === undefined ? '' : `${ns}/`}${name} appears twice` };
+    seen.add(key);
   }
   return { ok: true, objects: objects as RbacObject[] };
 }

@@ -12,6 +12,8 @@ import { NamespaceWatch } from './namespace-watch.ts';
 import {
   checkRbacSet,
   instantiate,
+  isFixedBinding,
+  isTemplate,
   KINDS,
   MANAGED_LABEL,
   MANAGED_VALUE,
@@ -81,9 +83,12 @@ export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObj
   const wanted = new Set(ordered.map((o) => `${o.kind}/${o.metadata.name}`));
   let applied = 0;
   for (const o of ordered) if (await tryApply(o)) applied++;
-  const templates = objects.filter((o) => o.kind === 'RoleBinding');
+  const templates = objects.filter(isTemplate);
+  const fixed = objects.filter(isFixedBinding);
+  // Kept even where the namespace does not exist (yet): the namespace watch applies it when it appears.
+  for (const o of fixed) wanted.add(`RoleBinding/${o.metadata.namespace}/${o.metadata.name}`);
   let resourceVersion = '';
-  if (templates.length > 0) {
+  if (templates.length > 0 || fixed.length > 0) {
     const list = await listNamespaces(kube);
     resourceVersion = list.resourceVersion;
     for (const ns of list.namespaces) {
@@ -92,6 +97,8 @@ export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObj
         wanted.add(`RoleBinding/${ns.name}/${tpl.metadata.name}`);
         if (await tryApply(instantiate(tpl, ns.name))) applied++;
       }
+      if (ns.terminating) continue;
+      for (const o of fixed) if (o.metadata.namespace === ns.name && (await tryApply(o))) applied++;
     }
   }
   const deleted: string[] = [];
@@ -113,9 +120,13 @@ export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObj
   return { applied, deleted, resourceVersion };
 }
 
-/** Puts the templates into one namespace that appeared or changed, or takes them out of it. */
-async function applyToNamespace(kube: KubeUpstream, templates: readonly RbacObject[], ns: NamespaceInfo): Promise<void> {
-  for (const tpl of templates) {
+/**
+ * Puts the templates into one namespace that appeared or changed, or takes them out of it, and
+ * applies the bindings meant for that namespace alone (project roles).
+ */
+async function applyToNamespace(kube: KubeUpstream, objects: readonly RbacObject[], ns: NamespaceInfo): Promise<void> {
+  if (!ns.terminating) for (const o of objects.filter(isFixedBinding)) if (o.metadata.namespace === ns.name) await apply(kube, o);
+  for (const tpl of objects.filter(isTemplate)) {
     const copy = instantiate(tpl, ns.name);
     if (templateApplies(tpl, ns)) await apply(kube, copy);
     else if (!ns.terminating) {
@@ -145,6 +156,7 @@ export function rbacHandler(kube: KubeUpstream, log: Logger) {
     serial = next.catch(() => undefined);
     return next;
   };
+  /** What the namespace watch applies to a namespace that appears: templates and project bindings. */
   const templates = () => current.filter((o) => o.kind === 'RoleBinding');
   const watch = new NamespaceWatch({
     kube,

@@ -16,7 +16,8 @@ import { BackupError, openBackup, sealBackup } from './sealed-file.ts';
 export const BACKUP_FORMAT = 1;
 /** What a backup holds, relative to the data dir. */
 const DATABASES = ['server.db', 'fleet.db'] as const;
-const FILES = ['admin-token', 'tls/ca.crt', 'tls/ca.key', 'tls/server.crt', 'tls/server.key'] as const;
+// idp-secrets.key opens the identity providers' sealed secrets (auth/providers/sealed-value.ts).
+const FILES = ['admin-token', 'tls/ca.crt', 'tls/ca.key', 'tls/server.crt', 'tls/server.key', 'idp-secrets.key'] as const;
 const AUDIT_LOG = 'audit.log';
 const MANIFEST = 'drover-backup.json';
 

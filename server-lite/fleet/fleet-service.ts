@@ -101,6 +101,15 @@ export class FleetService {
     return this.#retargeting;
   }
 
+  /**
+   * A cluster was deleted (its rows in the server store are gone already): its fleet rows go too,
+   * in the fleet's own database (decision 0751), and bundles are targeted again without it.
+   */
+  forgetCluster(clusterId: string, agentIds: readonly string[]): void {
+    this.store.forgetCluster(clusterId, agentIds);
+    void this.retarget(true);
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#retargetTimer);
     clearInterval(this.#gcTimer);

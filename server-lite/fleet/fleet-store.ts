@@ -445,6 +445,16 @@ export class FleetStore {
     })();
   }
 
+  /** A deleted cluster: its targets, deployments, status history and its agents' sequence numbers go. */
+  forgetCluster(clusterId: string, agentIds: readonly string[]): void {
+    this.db.transaction(() => {
+      for (const table of ['fleet_targets', 'fleet_deployments', 'fleet_status_events', 'fleet_status_quarantine']) {
+        this.#stmt(`DELETE FROM ${table} WHERE cluster_id = ?`).run(clusterId);
+      }
+      for (const a of agentIds) this.#stmt('DELETE FROM fleet_agent_seq WHERE agent_id = ?').run(a);
+    })();
+  }
+
   lastSeq(agentId: string): number {
     return (this.#stmt('SELECT last_seq FROM fleet_agent_seq WHERE agent_id = ?').pluck().get(agentId) as number | undefined) ?? 0;
   }

@@ -15,10 +15,10 @@ export interface NodeTargetInfo {
   facts: Record<string, unknown>;
 }
 
-/** A node is a control-plane node when its facts say so (`controlPlane: true`, or extras.controlPlane "true"). */
+/** A node is a control-plane node when its facts say so (`controlPlane: true`, or extras `controlPlane` / `node.controlPlane` "true"). */
 export function isControlPlane(facts: Record<string, unknown>): boolean {
   const extras = facts.extras as Record<string, unknown> | undefined;
-  return facts.controlPlane === true || extras?.controlPlane === 'true';
+  return facts.controlPlane === true || extras?.controlPlane === 'true' || extras?.['node.controlPlane'] === 'true';
 }
 
 export function nodeLabels(n: NodeTargetInfo): Record<string, string> {

@@ -57,6 +57,10 @@ export class KubeFactsPoller implements ClusterSync {
     this.#scheduler.kick(clusterId);
   }
 
+  forget(clusterId: string): void {
+    this.#scheduler.forget(clusterId);
+  }
+
   /** Clusters with a pull scheduled. */
   get scheduled(): number {
     return this.#scheduler.scheduled;

@@ -15,7 +15,7 @@ import type { SessionRegistry } from '../tunnel/session-registry.ts';
 import { agentJson, AGENT_TARGETS } from '../proxy/agent-request.ts';
 import { AgentAnswerError, classifyAgentFailure } from '../proxy/agent-refusal.ts';
 import { ClusterScheduler, type WorkOutcome } from '../sync/cluster-scheduler.ts';
-import { desiredRbac, rbacHash } from './desired.ts';
+import { desiredRbac, rbacHash, type RbacObject } from './desired.ts';
 
 export type PropagationState = 'propagated' | 'pending';
 
@@ -72,6 +72,11 @@ export class RbacPropagator implements ClusterSync {
     this.#scheduler.kick(clusterId);
   }
 
+  forget(clusterId: string): void {
+    this.#applied.delete(clusterId);
+    this.#scheduler.forget(clusterId);
+  }
+
   /** Clusters with a push scheduled (retries waiting for their backoff, kicks waiting for a slot). */
   get scheduled(): number {
     return this.#scheduler.scheduled;
@@ -83,8 +88,18 @@ export class RbacPropagator implements ClusterSync {
   }
 
   async state(clusterId: string): Promise<PropagationState> {
-    const hash = rbacHash(desiredRbac(await this.#store.listBindings({ clusterId })));
+    const hash = rbacHash(await this.#desired(clusterId));
     return this.#applied.get(clusterId) === hash ? 'propagated' : 'pending';
+  }
+
+  /** The cluster's whole set: its cluster role bindings and its projects' bindings. */
+  async #desired(clusterId: string): Promise<RbacObject[]> {
+    const projects = await this.#store.listProjects({ clusterId });
+    const projectBindings = projects.length === 0 ? [] : await this.#store.listProjectBindings({ clusterId });
+    return desiredRbac(
+      await this.#store.listBindings({ clusterId }),
+      projects.map((project) => ({ project, bindings: projectBindings.filter((b) => b.project === project.name) })),
+    );
   }
 
   /** Kicks every connected cluster (operators' "push everything again"). */
@@ -97,7 +112,7 @@ export class RbacPropagator implements ClusterSync {
     const session = this.#sessions.clusterSession(clusterId);
     // Offline: the connect kick brings it back.
     if (!session) return { kind: 'park' };
-    const objects = desiredRbac(await this.#store.listBindings({ clusterId }));
+    const objects = await this.#desired(clusterId);
     const hash = rbacHash(objects);
     if (this.#applied.get(clusterId) === hash) return { kind: 'done' };
     this.attempts++;

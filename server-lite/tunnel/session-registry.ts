@@ -19,9 +19,10 @@ export interface SessionInfo {
 /**
  * Why the server ends a session. `superseded`: a newer connection for the same agent and role took
  * over. `revoked`: the credential was revoked or the agent unregistered (reconnects get 401).
- * `shutdown`: the server is stopping; reconnect with backoff.
+ * `shutdown`: the server is stopping; reconnect with backoff. `deleted`: the agent's cluster was
+ * deleted (`drover cluster delete`); the agent cleans up and reconnects are refused (410).
  */
-export type CloseReason = 'superseded' | 'revoked' | 'shutdown';
+export type CloseReason = 'superseded' | 'revoked' | 'shutdown' | 'deleted';
 
 /**
  * WebSocket close codes server-lite uses itself (api.md), from the protocol's application range
@@ -30,6 +31,7 @@ export type CloseReason = 'superseded' | 'revoked' | 'shutdown';
 export const SERVER_CLOSE_CODES = Object.freeze({
   superseded: { code: APPLICATION_CLOSE_CODES.SESSION_SUPERSEDED, reason: 'superseded by a newer connection' },
   revoked: { code: APPLICATION_CLOSE_CODES.CREDENTIAL_REVOKED, reason: 'credential revoked' },
+  deleted: { code: APPLICATION_CLOSE_CODES.CLUSTER_DELETED, reason: 'cluster deleted' },
 } as const);
 
 export interface SessionHandle extends SessionInfo {
