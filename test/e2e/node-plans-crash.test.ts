@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { createToken, drover, startAgent, startServer, waitFor, type Proc, type ServerProc } from './agent-helpers.ts';
 
 const KILLS = 20;
-const MAX_RUNS = 8;
+const MAX_RUNS = 20;
 const STEPS = 6;
 const AGENT_ENV = { DROVER_NODE_PLAN_SCAN_MS: '200', DROVER_LOG_LEVEL: 'info' };
 
