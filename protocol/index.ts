@@ -86,3 +86,5 @@ export type { AgentRole } from './contracts/roles.ts';
 // Remote shell on a node agent (issue 15): the `drover-shell` stream's frames, relayed by the server
 export { SHELL_FRAME, SHELL_TARGET, SHELL_METADATA, MAX_SHELL_FRAME, ShellFrameDecoder, encodeShellFrame, encodeShellData, resizeFrame, exitFrame, readResize, readExit, clampSize } from './shell-frames.ts';
 export type { ShellFrame, ShellFrameType } from './shell-frames.ts';
+export { NODE_PLAN_TARGET, PLAN_API_VERSION, PLAN_STATES, TERMINAL_PLAN_STATES, PLAN_LIMITS, PlanInvalid, checkPlan, planChecksum, planSteps, stepLabel, durationMs } from './node-plan.ts';
+export type { Plan, PlanFile, PlanInstruction, PlanPeriodic, PlanProbe, PlanState, PlanStep } from './node-plan.ts';

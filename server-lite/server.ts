@@ -26,6 +26,8 @@ import { FleetService } from './fleet/fleet-service.ts';
 import { fleetRoutes } from './fleet/fleet-api.ts';
 import { SecretStore } from './secrets-store/secret-store.ts';
 import { secretRoutes } from './secrets-store/secrets-api.ts';
+import { PlanService } from './plans/plan-service.ts';
+import { planRoutes } from './plans/plan-api.ts';
 import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
@@ -167,10 +169,23 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clustersVersion: () => store.clustersVersion?.(),
     sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s), has: (cap: CapabilityName) => s.has?.(cap) === true }] : [])),
   });
+  // Node plans (issue 15): their own store in the data dir, delivery over node-role tunnels.
+  const plans = new PlanService({
+    dataDir: config.dataDir,
+    log,
+    now: () => clock.now(),
+    nodes: async () => {
+      const clusters = new Map((await store.listClusters()).map((c) => [c.id, c]));
+      return (await store.listNodes()).flatMap((n) => (n.removedAt === null ? [{ id: n.id, name: n.name, clusterId: n.clusterId, clusterName: clusters.get(n.clusterId)?.name ?? n.clusterId, clusterLabels: clusters.get(n.clusterId)?.labels ?? {}, facts: n.facts }] : []));
+    },
+    sessions: () => sessions.byRole('node').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, nodeId: s.nodeId, openStream: s.openStream.bind(s) }] : [])),
+    syncMs: Number(process.env.DROVER_PLAN_SYNC_MS) > 0 ? Number(process.env.DROVER_PLAN_SYNC_MS) : undefined,
+  });
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
   const dispatch = createRouter([
     ...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet),
     ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name)),
+    ...planRoutes(plans),
   ]);
   const proxy = createK8sProxy(ctx);
   const shell = createShellEndpoint(ctx);
@@ -257,6 +272,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   flusher.unref();
   rbac.start();
   fleet.start();
+  plans.start();
   kubeFacts.start();
 
   log.info({ url, dataDir: config.dataDir, caHash: tls.caHash, sans: [...sans] }, 'drover server listening');
@@ -269,6 +285,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       rbac.stop();
       kubeFacts.stop();
       await fleet.stop();
+      await plans.stop();
       dashboard.close();
       secrets.close();
       sessions.closeAll('shutdown');
