@@ -18,6 +18,8 @@ import { registerAuth } from './commands/auth.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerShell } from './commands/shell.ts';
 import { registerSecret } from './commands/secret.ts';
+import { registerNode } from './commands/node.ts';
+import { registerPlan } from './commands/plan.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -42,6 +44,8 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerShell(program);
   registerSecret(program);
+  registerNode(program);
+  registerPlan(program);
   return program;
 }
 

@@ -11,6 +11,9 @@ export const CLUSTER_AGENT_TARGETS = Object.freeze({
 
 /** Served by every agent role (issue 18): settings the server pushes to the whole agent (trust bundle, server URL). */
 export const AGENT_SETTINGS_TARGET = 'http:drover-agent';
+/** OPEN metadata of an `http:kube-apiserver` stream: the caller the agent impersonates (decision
+ *  0700). `user` is the Kubernetes user name, `groups` a JSON array of group names. */
+export const KUBE_IDENTITY_METADATA = Object.freeze({ user: 'drover-user', groups: 'drover-groups' } as const);
 
 /** Every RBAC object Drover writes carries this label; only those are ever pruned. */
 export const RBAC_MANAGED_LABEL = 'app.kubernetes.io/managed-by';

@@ -27,6 +27,8 @@ import { FleetService } from './fleet/fleet-service.ts';
 import { fleetRoutes } from './fleet/fleet-api.ts';
 import { SecretStore } from './secrets-store/secret-store.ts';
 import { secretRoutes } from './secrets-store/secrets-api.ts';
+import { PlanService } from './plans/plan-service.ts';
+import { planRoutes } from './plans/plan-api.ts';
 import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
@@ -47,7 +49,7 @@ import { createK8sProxy } from './proxy/k8s-proxy.ts';
 import { createShellEndpoint, isShellUrl } from './shell/shell-endpoint.ts';
 import { PROXY_PREFIX } from './proxy/request-shape.ts';
 import { join } from 'node:path';
-import { systemClock, type Clock as TimerClock } from '../protocol/index.ts';
+import { systemClock, type CapabilityName, type Clock as TimerClock } from '../protocol/index.ts';
 import { dataPaths, ensureAdminToken, ensureDataDir, writeServerRecord } from './data-dir.ts';
 import { AccessSync } from './access/access-sync.ts';
 import { accessSyncIntervalMs } from './access/limits.ts';
@@ -193,13 +195,26 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     now: () => clock.now(),
     clusters: async () => (await store.listClusters()).map((c) => ({ id: c.id, name: c.name, labels: c.labels })),
     clustersVersion: () => store.clustersVersion?.(),
-    sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
+    sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s), has: (cap: CapabilityName) => s.has?.(cap) === true }] : [])),
+  });
+  // Node plans (issue 15): their own store in the data dir, delivery over node-role tunnels.
+  const plans = new PlanService({
+    dataDir: config.dataDir,
+    log,
+    now: () => clock.now(),
+    nodes: async () => {
+      const clusters = new Map((await store.listClusters()).map((c) => [c.id, c]));
+      return (await store.listNodes()).flatMap((n) => (n.removedAt === null ? [{ id: n.id, name: n.name, clusterId: n.clusterId, clusterName: clusters.get(n.clusterId)?.name ?? n.clusterId, clusterLabels: clusters.get(n.clusterId)?.labels ?? {}, facts: n.facts }] : []));
+    },
+    sessions: () => sessions.byRole('node').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, nodeId: s.nodeId, openStream: s.openStream.bind(s) }] : [])),
+    syncMs: Number(process.env.DROVER_PLAN_SYNC_MS) > 0 ? Number(process.env.DROVER_PLAN_SYNC_MS) : undefined,
   });
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
   const dispatch = createRouter([
     ...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet),
     ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name)),
     ...endpointRoutes, ...serverAdminRoutes,
+    ...planRoutes(plans),
   ]);
   const proxy = createK8sProxy(ctx);
   const shell = createShellEndpoint(ctx);
@@ -288,6 +303,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   flusher.unref();
   rbac.start();
   fleet.start();
+  plans.start();
   kubeFacts.start();
   ctx.access.start();
   ctx.agentSettings.start();
@@ -305,6 +321,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       tlsService.stop();
       ctx.agentSettings?.stop();
       await fleet.stop();
+      await plans.stop();
       dashboard.close();
       secrets.close();
       sessions.closeAll('shutdown');

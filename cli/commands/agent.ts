@@ -102,14 +102,17 @@ export function registerAgentCommands(program: Command): void {
           }
           if (cfg.roles.includes('node')) {
             const { nodeFactsProvider } = await import('../../agents/node/facts-provider.ts');
-            const { nodeAccessStreams } = await import('../../agents/node/shell-role.ts');
+            const { nodeAccessTargets } = await import('../../agents/node/shell-role.ts');
+            const { startNodeRole } = await import('../../agents/node/node-role.ts');
             const { nodeKubeconfig } = await import('../../agents/node/kube-fallback.ts');
             const { clusterStreamHandler } = await import('../../agents/cluster/stream-router.ts');
             roleFacts.node = (ctx) => nodeFactsProvider(ctx);
-            // Shell, and the cluster agent's own Kubernetes proxy as the fallback path (issue 15).
+            // Plans, the shell, and the cluster agent's own Kubernetes proxy as the fallback path (issue 15).
+            // DROVER_NODE_PLAN_SCAN_MS: how often the local plan directory is read (tests use a short one).
             roleStreams.node = (ctx) => {
               const kubeconfig = nodeKubeconfig(ctx.identity.kubeconfig);
-              return nodeAccessStreams(ctx, kubeconfig ? { kube: clusterStreamHandler(kubeconfig, ctx.logger) } : {});
+              const extraTargets = nodeAccessTargets(ctx, kubeconfig ? { kube: clusterStreamHandler(kubeconfig, ctx.logger) } : {});
+              return startNodeRole({ db: ctx.db, dataDir: cfg.dataDir, logger: ctx.logger, onStop: ctx.onStop, scanMs: positiveEnv('DROVER_NODE_PLAN_SCAN_MS'), extraTargets }).onStream;
             };
           }
           if (cfg.roles.includes('fleet')) {
@@ -154,5 +157,10 @@ export function registerAgentCommands(program: Command): void {
 
 function fleetInterval(): number | undefined {
   const v = Number(process.env.DROVER_FLEET_INTERVAL_MS);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+function positiveEnv(name: string): number | undefined {
+  const v = Number(process.env[name]);
   return Number.isInteger(v) && v > 0 ? v : undefined;
 }

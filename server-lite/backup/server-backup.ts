@@ -16,7 +16,7 @@ import { accessBackupFiles } from '../access/backup-files.ts';
 
 export const BACKUP_FORMAT = 1;
 /** What a backup holds, relative to the data dir. */
-const DATABASES = ['server.db', 'fleet.db', 'secrets.db'] as const;
+const DATABASES = ['server.db', 'fleet.db', 'secrets.db', 'plans.db'] as const;
 // secrets.key opens secrets.db (issue 19) and the identity providers' sealed secrets in server.db:
 // the sealed backup holds it, like the TLS keys.
 const FILES = ['admin-token', 'tls/ca.crt', 'tls/ca.key', 'tls/server.crt', 'tls/server.key', 'secrets.key'] as const;

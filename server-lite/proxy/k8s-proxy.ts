@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { KUBE_API_TARGET, kubeIdentityOf, requestOverStream, type TunnelStream } from '../../protocol/index.ts';
+import { KUBE_API_TARGET, KUBE_IDENTITY_METADATA, kubeIdentityOf, requestOverStream, type TunnelStream } from '../../protocol/index.ts';
 import { ServerError, errorBody } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
 import { authenticateUser } from '../auth/guard.ts';
@@ -19,7 +19,7 @@ import { kubePath } from './kube-fallback.ts';
 import type { GlobalRole } from '../store/store.ts';
 
 /** OPEN metadata keys the cluster agent reads (docs/api.md, "Proxy"). */
-export const IDENTITY_METADATA = Object.freeze({ user: 'drover-user', groups: 'drover-groups' } as const);
+export const IDENTITY_METADATA = KUBE_IDENTITY_METADATA;
 
 interface Admitted {
   principal: Principal;

@@ -8,6 +8,7 @@
 // next sync.
 import { createHash } from 'node:crypto';
 import { globalGroup, kubeUser } from '../../protocol/index.ts';
+import type { RbacObject as WireRbacObject } from '../../protocol/index.ts';
 import type { ClusterRole, ProjectBinding, ProjectRecord, RoleBinding } from '../store/store.ts';
 import { CLUSTER_ROLES, PROJECT_ROLES } from '../store/store.ts';
 import {
@@ -26,12 +27,8 @@ export { MANAGED_LABEL, MANAGED_VALUE } from './role-model.ts';
 /** Kubernetes user name of a Drover user (prefixed, so no Drover name can pose as a Kubernetes one). */
 export { kubeUser, globalGroup, clusterGroup } from '../../protocol/index.ts';
 
-export interface RbacObject {
-  apiVersion: 'rbac.authorization.k8s.io/v1';
-  kind: 'ClusterRole' | 'ClusterRoleBinding' | 'RoleBinding';
-  metadata: { name: string; namespace?: string; labels: Record<string, string>; annotations?: Record<string, string> };
-  [field: string]: unknown;
-}
+/** One object of the set, in the wire contract's shape (protocol/contracts/rbac.ts); always labelled. */
+export type RbacObject = WireRbacObject & { metadata: { labels: Record<string, string> } };
 
 const API = 'rbac.authorization.k8s.io/v1';
 const meta = (name: string, labels: Record<string, string> = {}) => ({ name, labels: { ...labels, [MANAGED_LABEL]: MANAGED_VALUE } });

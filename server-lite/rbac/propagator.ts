@@ -7,7 +7,7 @@
 // pushed when its agent connects. Each cluster's problem is logged once when it starts and once
 // when it ends, never per retry. Decisions 0701 and 0800.
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../../protocol/index.ts';
+import { describeTargetError, RBAC_PATH, rbacAppliedSchema, systemClock, type Clock } from '../../protocol/index.ts';
 import type { ClusterSync } from '../context.ts';
 import { LIMITS } from '../limits.ts';
 import type { Store } from '../store/store.ts';
@@ -117,13 +117,16 @@ export class RbacPropagator implements ClusterSync {
     if (this.#applied.get(clusterId) === hash) return { kind: 'done' };
     this.attempts++;
     try {
-      const { status, json } = await agentJson(session, AGENT_TARGETS.rbac, 'PUT', '/v1/rbac', { objects });
-      if (status !== 200) throw new AgentAnswerError(status, JSON.stringify(json).slice(0, 300));
+      const { status, json } = await agentJson(session, AGENT_TARGETS.rbac, 'PUT', RBAC_PATH, { objects });
+      if (status !== 200) throw new AgentAnswerError(status, describeTargetError(status, json).slice(0, 300));
+      // The answer by the contract (protocol/contracts/rbac.ts); a 200 of another shape is no acknowledgement.
+      const result = rbacAppliedSchema.safeParse(json);
+      if (!result.success) throw new AgentAnswerError(status, `not an RBAC result: ${JSON.stringify(json)?.slice(0, 200)}`);
       this.#applied.set(clusterId, hash);
       this.pushes++;
       const was = this.#problems.get(clusterId);
       this.#problems.delete(clusterId);
-      this.#log.info({ clusterId, objects: objects.length, result: json, ...(was ? { after: was } : {}) }, 'RBAC propagated');
+      this.#log.info({ clusterId, objects: objects.length, result: result.data, ...(was ? { after: was } : {}) }, 'RBAC propagated');
       return { kind: 'done' };
     } catch (err) {
       const failure = classifyAgentFailure(err);

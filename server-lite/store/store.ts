@@ -2,7 +2,10 @@
 // implementation (default) and a PostgreSQL one (HA, later issue) are interchangeable.
 // Times are epoch milliseconds; secrets are never stored, only their sha256.
 
-export const ROLES = ['cluster', 'node', 'fleet'] as const;
+import { AGENT_ROLES } from '../../protocol/index.ts';
+
+/** The agent roles, defined once for server and agents (protocol/contracts/roles.ts). */
+export const ROLES = AGENT_ROLES;
 export type Role = (typeof ROLES)[number];
 
 export type Labels = Record<string, string>;

@@ -1,7 +1,7 @@
 // Which agent, of which cluster, holds a tunnel for which role: since when, from where, with which
 // protocol version. At most one session per (agentId, role): the newest connection wins and the
 // older one is closed cleanly, so a half-open old session can never shadow a reconnect (issue 4).
-import { APPLICATION_CLOSE_CODES, type TunnelStream } from '../../protocol/index.ts';
+import { APPLICATION_CLOSE_CODES, type CapabilityName, type TunnelStream } from '../../protocol/index.ts';
 import { ROLES, type Role } from '../store/store.ts';
 
 export interface SessionInfo {
@@ -39,6 +39,8 @@ export interface SessionHandle extends SessionInfo {
   close(reason: CloseReason): void;
   /** Opens a stream to the agent (the Kubernetes proxy, RBAC sync, facts); absent in some tests. */
   openStream?(target: string, metadata?: Record<string, string>): TunnelStream;
+  /** Whether both HELLOs listed a capability (e.g. FLEET_DELTA); absent in some tests. */
+  has?(cap: CapabilityName): boolean;
 }
 
 const keyOf = (agentId: string, role: Role): string => `${agentId}/${role}`;
