@@ -5,7 +5,7 @@
 // PUT is answered, so what the server counts as synced survives a restart or a power cut.
 import type { Database } from 'better-sqlite3';
 import type { AccessSet } from './access-set.ts';
-import { createSeqOutbox, type SeqOutbox } from '../common/seq-outbox.ts';
+import { createSeqOutbox } from '../common/outbox.ts';
 
 export const ACCESS_MIGRATIONS: readonly string[] = Object.freeze([
   // v1: the synced set (one row, as JSON: it is replaced whole), the local audit outbox.
@@ -17,6 +17,8 @@ export const ACCESS_MIGRATIONS: readonly string[] = Object.freeze([
    );
    CREATE TABLE access_audit (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     k TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
      body TEXT NOT NULL,
      created_at TEXT NOT NULL
    );
@@ -55,11 +57,20 @@ export interface LocalAuditEntry {
   impersonated?: string;
 }
 
+/** The local audit outbox (agents/common/outbox.ts, drop-oldest): entries in, rows out as the server reads them. */
+export interface AuditOutbox {
+  enqueue(entry: LocalAuditEntry, now: Date): number;
+  peek(limit: number): { seq: number; createdAt: string; entry: LocalAuditEntry }[];
+  ack(seq: number): number;
+  length(): number;
+  dropped(): number;
+}
+
 export interface AccessStore {
   load(): { set: AccessSet; syncedAt: string } | undefined;
   /** Committed before the server's PUT is answered. */
   save(set: AccessSet, now: Date): void;
-  audit: SeqOutbox<LocalAuditEntry>;
+  audit: AuditOutbox;
 }
 
 /** Most local audit rows kept while the server is away; past it the oldest go (and are counted). */
@@ -79,6 +90,18 @@ export function openAccessStore(db: Database, now: () => Date): AccessStore {
     save(set, at) {
       put.run(set.revision, JSON.stringify(set), at.toISOString());
     },
-    audit: createSeqOutbox<LocalAuditEntry>(db, { table: 'access_audit', meta: 'access_meta', maxRows: AUDIT_OUTBOX_MAX_ROWS }),
+    audit: auditOutbox(db),
+  };
+}
+
+function auditOutbox(db: Database): AuditOutbox {
+  const q = createSeqOutbox(db, { table: 'access_audit', keyColumn: 'k', bodyColumn: 'body', extraColumns: [], metaTable: 'access_meta', maxRows: AUDIT_OUTBOX_MAX_ROWS, overflow: 'drop-oldest' });
+  return {
+    // Audit entries are never superseded: no fingerprint, every one is queued.
+    enqueue: (entry, now) => q.enqueue({ key: 'audit', body: JSON.stringify(entry) }, now) ?? 0,
+    peek: (limit) => q.peek(limit).map((r) => ({ seq: r.seq, createdAt: r.createdAt, entry: JSON.parse(r.body) as LocalAuditEntry })),
+    ack: (seq) => q.ack(seq),
+    length: () => q.length(),
+    dropped: () => q.dropped(),
   };
 }

@@ -43,3 +43,16 @@ t.test('seq outbox: table names must be plain identifiers', async (t) => {
   const { db } = outbox();
   t.throws(() => createSeqOutbox(db, { table: 'o; DROP TABLE m', keyColumn: 'k', bodyColumn: 'b', extraColumns: [], metaTable: 'm', maxRows: 1 }), /plain SQL identifier/);
 });
+
+t.test("outbox: 'drop-oldest' rows without a fingerprint are all queued; past the bound the oldest go and are counted", async (t) => {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE q (seq INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT NOT NULL, fingerprint TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL); CREATE TABLE m (key TEXT PRIMARY KEY, value TEXT NOT NULL);');
+  const q = createSeqOutbox(db, { table: 'q', keyColumn: 'k', bodyColumn: 'body', extraColumns: [], metaTable: 'm', maxRows: 3, overflow: 'drop-oldest' });
+  for (let n = 1; n <= 5; n++) q.enqueue({ key: 'audit', body: '{"same":true}' }, new Date(0));
+  t.equal(q.length(), 3, 'equal bodies are all queued (no fingerprint)');
+  t.same(q.peek(10).map((r) => r.seq), [3, 4, 5]);
+  t.equal(q.dropped(), 2);
+  t.equal(q.coalesced(), 0);
+  q.ack(4);
+  t.equal(q.enqueue({ key: 'audit', body: '{}' }, new Date(0)), 6, 'AUTOINCREMENT: seqs are never reused');
+});

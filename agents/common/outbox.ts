@@ -4,7 +4,9 @@
 // server acknowledges a sequence, so the server can de-duplicate a row sent twice and never misses
 // one. A row equal (by fingerprint) to the last one queued for the same key is not queued again.
 // Bounded: past `maxRows`, the oldest rows that a newer row of the same key superseded are dropped
-// (coalesced); the latest row of a key is never dropped. Each role owns its table; this owns the rule.
+// (coalesced); the latest row of a key is never dropped. Rows that are never superseded (the local
+// endpoint's audit entries: `overflow: 'drop-oldest'`, no fingerprint) lose the oldest instead, and
+// the count is kept so the loss is never silent. Each role owns its table; this owns the rule.
 import type { Database } from 'better-sqlite3';
 
 export interface OutboxTable {
@@ -17,6 +19,8 @@ export interface OutboxTable {
   /** `(key TEXT PRIMARY KEY, value TEXT)`: the last fingerprint per key and the coalesced count. */
   metaTable: string;
   maxRows: number;
+  /** Past maxRows: drop superseded rows (default), or the oldest rows whatever their key. */
+  overflow?: 'coalesce' | 'drop-oldest';
 }
 
 export interface SeqRow {
@@ -32,7 +36,7 @@ export interface SeqOutbox {
    * Queues a row unless its fingerprint equals the last one queued for `key`; returns its seq.
    * `also` runs inside the same transaction (a role's "latest state" row), only when queued.
    */
-  enqueue(row: { key: string; fingerprint: string; body: string; extras?: Record<string, string> }, now: Date, also?: () => void): number | undefined;
+  enqueue(row: OutboxRowInput, now: Date, also?: () => void): number | undefined;
   /** The oldest rows, in sequence order; they stay until acknowledged. */
   peek(limit: number): SeqRow[];
   /** The server has every row up to and including `seq`. Returns the rows removed. */
@@ -40,8 +44,18 @@ export interface SeqOutbox {
   length(): number;
   /** Rows dropped because a newer one of the same key superseded them. */
   coalesced(): number;
+  /** Rows dropped, oldest first, because the outbox was full (overflow 'drop-oldest'). */
+  dropped(): number;
   /** Forgets the last fingerprint of a key (the key's history is gone; the next row is queued). */
   forget(key: string): void;
+}
+
+/** A row to queue; without a fingerprint it is always queued (no de-duplication). */
+export interface OutboxRowInput {
+  key: string;
+  fingerprint?: string;
+  body: string;
+  extras?: Record<string, string>;
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
@@ -65,15 +79,21 @@ export function createSeqOutbox(db: Database, t: OutboxTable): SeqOutbox {
       ORDER BY o.seq LIMIT ?)`);
   const select = db.prepare(`SELECT seq, ${t.keyColumn} AS k, ${t.bodyColumn} AS b, created_at${extras.map((c) => `, ${c}`).join('')} FROM ${t.table} ORDER BY seq LIMIT ?`);
   const remove = db.prepare(`DELETE FROM ${t.table} WHERE seq <= ?`);
+  const dropOldest = db.prepare(`DELETE FROM ${t.table} WHERE seq IN (SELECT seq FROM ${t.table} ORDER BY seq LIMIT ?)`);
   const coalesced = (): number => Number(meta.get('outbox.coalesced') ?? 0);
+  const dropped = (): number => Number(meta.get('outbox.dropped') ?? 0);
 
-  const enqueue = db.transaction((row: { key: string; fingerprint: string; body: string; extras?: Record<string, string> }, now: Date, also?: () => void): number | undefined => {
-    if (meta.get(lastKey(row.key)) === row.fingerprint) return undefined;
-    setMeta.run(lastKey(row.key), row.fingerprint);
+  const enqueue = db.transaction((row: OutboxRowInput, now: Date, also?: () => void): number | undefined => {
+    if (row.fingerprint !== undefined) {
+      if (meta.get(lastKey(row.key)) === row.fingerprint) return undefined;
+      setMeta.run(lastKey(row.key), row.fingerprint);
+    }
     also?.();
-    const info = insert.run(row.key, ...extras.map((c) => row.extras?.[c] ?? ''), row.fingerprint, row.body, now.toISOString());
+    const info = insert.run(row.key, ...extras.map((c) => row.extras?.[c] ?? ''), row.fingerprint ?? '', row.body, now.toISOString());
     const excess = (count.get() as number) - t.maxRows;
-    if (excess > 0) {
+    if (excess > 0 && t.overflow === 'drop-oldest') {
+      setMeta.run('outbox.dropped', String(dropped() + dropOldest.run(excess).changes));
+    } else if (excess > 0) {
       const dropped = dropSuperseded.run(excess).changes;
       if (dropped > 0) setMeta.run('outbox.coalesced', String(coalesced() + dropped));
     }
@@ -92,6 +112,7 @@ export function createSeqOutbox(db: Database, t: OutboxTable): SeqOutbox {
     ack: (seq) => remove.run(seq).changes,
     length: () => count.get() as number,
     coalesced,
+    dropped,
     forget: (key) => void delMeta.run(lastKey(key)),
   };
 }
