@@ -7,29 +7,11 @@ import type { Logger } from 'pino';
 import { checkAccessSet } from './access-set.ts';
 import type { AccessStore } from './access-store.ts';
 import type { LocalEndpoint } from './local-endpoint.ts';
+import { BodyTooLarge, readJsonBody as readJson, sendJson as send } from '../common/json-body.ts';
 
 const MAX_SET_BYTES = 32 * 1024 * 1024;
 const MAX_SMALL_BYTES = 4096;
 export const AUDIT_DRAIN_MAX = 500;
-
-class BodyTooLarge extends Error {}
-
-async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new BodyTooLarge(`request body over ${max} bytes`);
-    chunks.push(chunk);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 export function accessEndpoint(o: { store: AccessStore; endpoint: LocalEndpoint; log: Logger; now: () => number }) {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -14,30 +14,12 @@ import type { FleetAgent } from './fleet-agent.ts';
 import { FLEET_AGENT_LIMITS, FLEET_ROLE_LIMITS } from './limits.ts';
 import { validateManifests } from './manifest-check.ts';
 import { applyDelta } from './manifest-delta.ts';
+import { BodyTooLarge, readJsonBody as readJson, sendJson as send } from '../common/json-body.ts';
 
 export { FLEET_TARGET };
 
-class BodyTooLarge extends Error {}
-
-async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new BodyTooLarge(`request body over ${max} bytes`);
-    chunks.push(chunk);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-}
-
 function issueText(issue: { path: PropertyKey[]; message: string } | undefined): string {
   return issue ? `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}` : 'invalid';
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 /** The request handler; errors become JSON `{"error":{"code","message"}}` answers, never a dropped stream. */

@@ -6,27 +6,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { PLAN_LIMITS } from '../../protocol/index.ts';
 import type { PlanAgent } from './plan-agent.ts';
+import { BodyTooLarge, readJsonBody as readJson, sendJson as send } from '../common/json-body.ts';
 
 export const OUTBOX_DRAIN_BATCH = 200;
-
-class BodyTooLarge extends Error {}
-
-async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new BodyTooLarge(`request body over ${max} bytes`);
-    chunks.push(chunk);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 export function planEndpoint(agent: PlanAgent, log: Logger, now: () => Date = () => new Date()): (req: IncomingMessage, res: ServerResponse) => void {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
