@@ -18,7 +18,7 @@ import { startServer, type TestServer } from '../packaging/testing/server.ts';
 import { describeMachine } from './lib/machine.ts';
 import { bareSea } from './footprint/bare-sea.ts';
 import { evict, startUntilConnected, type Started } from './footprint/process.ts';
-import { readMemory, sumMemory, toMiB, type ProcMemory } from './footprint/proc-memory.ts';
+import { readMemory, readSmapsByMapping, sumMemory, toMiB, type ProcMemory } from './footprint/proc-memory.ts';
 import { unitEnvironment } from './footprint/unit-env.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     apply: { type: 'boolean' },
     soak: { type: 'string' },
     unit: { type: 'string' },
+    profile: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -44,6 +45,7 @@ if (values.help) {
       '  --only LIST    scenarios: bare,bare-tls,cluster,node,fleet,all,split\n' +
       '  --unit FILE    unit whose Environment= the agents get (default: the installed agent unit)\n' +
       '  --no-unit-env  run the agents without the unit environment (GLIBC_TUNABLES…)\n' +
+      '  --profile      also print the resident memory per mapping of each scenario\n' +
       'Example:\n  node bench/footprint.ts --idle 30 --only bare-tls,all,split\n',
   );
   process.exit(0);
@@ -98,6 +100,8 @@ interface Figure {
   processes: number;
   connectedMs: number;
   memory: ProcMemory;
+  /** With --profile: resident MiB per mapping of the first process, largest first. */
+  profile?: [string, number][];
 }
 
 /** One launch of a scenario: its processes, started together. */
@@ -109,9 +113,12 @@ async function measure(scenario: string, exe: string, launch: Launch): Promise<F
   const procs = await launch();
   await sleep(idleMs);
   const memory = sumMemory(procs.map((p) => readMemory(p.pid)));
+  const profile = values.profile
+    ? [...readSmapsByMapping(procs[0]!.pid)].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]): [string, number] => [k.replace(work, '.'), toMiB(v)])
+    : undefined;
   const connectedMs = Math.max(...procs.map((p) => p.connectedMs));
   for (const p of procs) await p.stop();
-  return { scenario, processes: procs.length, connectedMs, memory };
+  return { scenario, processes: procs.length, connectedMs, memory, ...(profile ? { profile } : {}) };
 }
 
 const agentEnv = { ...baseEnv, ...unitEnv };
@@ -160,6 +167,7 @@ if (values.json) {
       `${f.scenario.padEnd(10)} ${String(f.processes).padStart(5)} ${[m.rss, m.pss, m.rssAnon, m.rssFile, m.pssAnon, m.pssFile].map((b) => toMiB(b).toFixed(1).padStart(7)).join('')}  ${f.connectedMs.toFixed(0).padStart(9)} ms      ${ratio}`,
     );
   }
+  for (const f of figures) if (f.profile) lines.push('', `${f.scenario}: resident MiB by mapping: ${f.profile.map(([k, v]) => `${k} ${v}`).join('; ')}`);
   lines.push('', 'MiB; "split" is the sum over its three processes (PSS shares their common executable pages).');
   process.stdout.write(lines.join('\n') + '\n');
 }

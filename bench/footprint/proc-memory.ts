@@ -49,3 +49,23 @@ export function sumMemory(list: readonly ProcMemory[]): ProcMemory {
 }
 
 export const toMiB = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
+
+/** Resident bytes per mapping kind ("/path r-xp", "[heap] rw-p", "[anon] rw-p") from /proc/PID/smaps. Pure. */
+export function parseSmapsByMapping(smaps: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let current = '';
+  for (const line of smaps.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      current = `${head[2] || '[anon]'} ${head[1]}`;
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out.set(current, (out.get(current) ?? 0) + Number(rss[1]) * 1024);
+  }
+  return out;
+}
+
+export function readSmapsByMapping(pid: number): Map<string, number> {
+  return parseSmapsByMapping(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
+}
