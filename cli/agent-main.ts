@@ -3,7 +3,9 @@
 // which the packaged executable carries as a separate asset (packaging/bundle.ts). So a device's
 // `drover agent run` never parses or evaluates the server, the admin CLI or their dependencies;
 // test/integration/agent-entry.test.ts keeps that true.
+import { isSea } from 'node:sea';
 import { Command } from 'commander';
+import { reexecServerWithJit } from '../packaging/runtime/jit-for-server.ts';
 import { registerAgentCommands } from './commands/agent.ts';
 import { EXIT } from './exit-codes.ts';
 import { runProgram } from './run-program.ts';
@@ -41,6 +43,7 @@ if (isAgentCommand(argv)) {
     },
   );
 } else {
+  reexecServerWithJit(isSea());
   // The full CLI runs itself on import (cli/main.ts); in the executable this is a separate asset.
   void import('./main.ts');
 }

@@ -43,6 +43,9 @@ export function seaConfig(inputs: SeaInputs, blob: string, sqliteAddon: string, 
     // V8 and Node flags chosen by measurement (targets.ts, issue 25). Only here: the same flags in
     // NODE_OPTIONS make the executable exit 9.
     execArgv: [...SEA_EXEC_ARGV],
+    // `--node-options=…` on the command line: how `drover server` turns the JIT back on
+    // (packaging/runtime/jit-for-server.ts).
+    execArgvExtension: 'cli',
     assets: {
       [SQLITE_ASSET]: sqliteAddon,
       [SQLITE_HASH_ASSET]: sqliteHash,

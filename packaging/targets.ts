@@ -25,7 +25,7 @@ export const INSTALL_SCRIPT_ASSET = 'install.sh';
  * see decision 0901. DROVER_SEA_EXEC_ARGV (a JSON array) overrides them for measuring.
  */
 export const SEA_EXEC_ARGV: readonly string[] = Object.freeze(
-  process.env['DROVER_SEA_EXEC_ARGV'] ? (JSON.parse(process.env['DROVER_SEA_EXEC_ARGV']) as string[]) : [],
+  process.env['DROVER_SEA_EXEC_ARGV'] ? (JSON.parse(process.env['DROVER_SEA_EXEC_ARGV']) as string[]) : ['--lite-mode'],
 );
 
 /** SEA assets holding the parts of the program a device's agent does not run (issue 25). */
