@@ -16,10 +16,13 @@ import { parseArgs } from 'node:util';
 import { droverCacheDir } from '../packaging/node-runtime.ts';
 import { startServer, type TestServer } from '../packaging/testing/server.ts';
 import { describeMachine } from './lib/machine.ts';
+import { median } from './lib/stats.ts';
 import { bareSea } from './footprint/bare-sea.ts';
 import { evict, startUntilConnected, type Started } from './footprint/process.ts';
 import { readMemory, readSmapsByMapping, sumMemory, toMiB, type ProcMemory } from './footprint/proc-memory.ts';
 import { unitEnvironment } from './footprint/unit-env.ts';
+import { applyAndSample, bigBundle, manyObjects, type ApplyFigure } from './footprint/apply.ts';
+import { startCluster, type TestCluster } from '../test/k8s/harness.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 
@@ -34,6 +37,7 @@ const { values } = parseArgs({
     soak: { type: 'string' },
     unit: { type: 'string' },
     profile: { type: 'boolean' },
+    starts: { type: 'string', default: '5' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -46,6 +50,7 @@ if (values.help) {
       '  --unit FILE    unit whose Environment= the agents get (default: the installed agent unit)\n' +
       '  --no-unit-env  run the agents without the unit environment (GLIBC_TUNABLES…)\n' +
       '  --profile      also print the resident memory per mapping of each scenario\n' +
+      '  --starts N     start → connected is the median of N starts (default 5)\n' +
       'Example:\n  node bench/footprint.ts --idle 30 --only bare-tls,all,split\n',
   );
   process.exit(0);
@@ -53,6 +58,7 @@ if (values.help) {
 
 const cache = droverCacheDir();
 const idleMs = Number(values.idle) * 1000;
+const starts = Math.max(1, Number(values.starts));
 
 function distDir(): string {
   if (values.dist) return path.resolve(values.dist);
@@ -116,8 +122,15 @@ async function measure(scenario: string, exe: string, launch: Launch): Promise<F
   const profile = values.profile
     ? [...readSmapsByMapping(procs[0]!.pid)].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]): [string, number] => [k.replace(work, '.'), toMiB(v)])
     : undefined;
-  const connectedMs = Math.max(...procs.map((p) => p.connectedMs));
+  const times = [Math.max(...procs.map((p) => p.connectedMs))];
   for (const p of procs) await p.stop();
+  // start → connected is the median of several starts: one run on a shared machine is noise.
+  for (let i = 1; i < starts; i++) {
+    const again = await launch();
+    times.push(Math.max(...again.map((p) => p.connectedMs)));
+    for (const p of again) await p.stop();
+  }
+  const connectedMs = median(times);
   return { scenario, processes: procs.length, connectedMs, memory, ...(profile ? { profile } : {}) };
 }
 
@@ -129,6 +142,27 @@ function agentLaunch(dataDir: string, roleSets: readonly string[]): Launch {
 const SCENARIOS = ['bare', 'bare-tls', 'cluster', 'node', 'fleet', 'all', 'split'] as const;
 const wanted = new Set(values.only ? values.only.split(',') : SCENARIOS);
 const figures: Figure[] = [];
+const applies: ApplyFigure[] = [];
+interface SoakFigure {
+  minutes: number;
+  serverRestarts: number;
+  revisions: number;
+  /** [minute, RSS MiB] samples; growth is the last minus the first after the warm-up minute. */
+  samples: [number, number][];
+  growthMiB: number;
+}
+let soak: SoakFigure | undefined;
+let cluster: TestCluster | undefined;
+
+/** The default install (all roles, one process) registered with a real cluster's kubeconfig. */
+async function clusterAgent(srv: TestServer, name: string): Promise<Started> {
+  cluster ??= await startCluster({ nodes: 1 });
+  const dataDir = path.join(work, `agent-${name}`);
+  const res = spawnSync(agentExe, ['agent', 'register', '--server', srv.url, '--token', srv.token(), '--name', name, '--kubeconfig', cluster.kubeconfig, '--data-dir', dataDir], { env: baseEnv, encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`register ${name}: ${res.stderr}`);
+  evict(agentExe);
+  return startUntilConnected(agentExe, ['agent', 'run', '--data-dir', dataDir], { ...agentEnv, DROVER_FLEET_INTERVAL_MS: '1000' }, 3);
+}
 const machine = describeMachine();
 process.stderr.write(`footprint: ${dist}, idle ${idleMs / 1000} s, unit env ${JSON.stringify(unitEnv)}\n`);
 try {
@@ -143,20 +177,72 @@ try {
     else if (s === 'all') figures.push(await measure(s, agentExe, agentLaunch(register(srv, s), ['cluster,node,fleet'])));
     else figures.push(await measure(s, agentExe, agentLaunch(register(srv, s), [s])));
   }
+  if (values.apply) {
+    process.stderr.write('footprint: apply (real kube-apiserver)…\n');
+    const agent = await clusterAgent(srv, 'apply');
+    await sleep(idleMs);
+    const common = { adminExe: serverExe, serverDataDir: srv.dataDir, env: baseEnv, agentPid: agent.pid, idleAfterMs: idleMs };
+    const small = path.join(work, 'bundle-500');
+    applies.push(await applyAndSample({ ...common, dir: small, name: 'objects-500', shape: manyObjects(small) }));
+    const big = path.join(work, 'bundle-21mb');
+    applies.push(await applyAndSample({ ...common, dir: big, name: 'bytes-21mb', shape: bigBundle(big) }));
+    await agent.stop();
+  }
+  if (values.soak) {
+    soak = await runSoak(Number(values.soak));
+  }
 } finally {
+  await cluster?.stop();
   await server?.stop();
   fs.rmSync(work, { recursive: true, force: true });
 }
 
+/**
+ * Soak: the default install against a real cluster for `minutes`; the server restarted every 5
+ * minutes (same port, agents reconnect), a new bundle revision every minute, RSS sampled every 10 s.
+ */
+async function runSoak(minutes: number): Promise<SoakFigure> {
+  process.stderr.write(`footprint: soak ${minutes} min…\n`);
+  let srv = await ensureServer();
+  const agent = await clusterAgent(srv, 'soak');
+  const listen = new URL(srv.url).host;
+  const dir = path.join(work, 'bundle-soak');
+  const samples: [number, number][] = [];
+  const t0 = Date.now();
+  let restarts = 0;
+  let revisions = 0;
+  for (let tick = 0; (Date.now() - t0) / 60_000 < minutes; tick++) {
+    const minute = (Date.now() - t0) / 60_000;
+    if (tick % 6 === 0) {
+      manyObjects(dir, 50 + (revisions % 5));
+      spawnSync(serverExe, ['bundle', 'apply', dir, '--name', 'soak', '--data-dir', srv.dataDir], { env: baseEnv });
+      revisions++;
+    }
+    if (tick > 0 && tick % 30 === 0) {
+      await srv.stop();
+      server = undefined;
+      srv = await startServer(serverExe, path.join(work, 'server'), listen);
+      server = srv;
+      restarts++;
+    }
+    samples.push([Math.round(minute * 10) / 10, toMiB(readMemory(agent.pid).rss)]);
+    await sleep(10_000);
+  }
+  await agent.stop();
+  const afterWarmup = samples.find(([m]) => m >= 1) ?? samples[0]!;
+  const last = samples[samples.length - 1]!;
+  return { minutes, serverRestarts: restarts, revisions, samples, growthMiB: Math.round((last[1] - afterWarmup[1]) * 10) / 10 };
+}
+
 const baseline = figures.find((f) => f.scenario === 'bare-tls') ?? figures.find((f) => f.scenario === 'bare');
 if (values.json) {
-  process.stdout.write(JSON.stringify({ machine, dist, idleSeconds: idleMs / 1000, unitEnv, figures }, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ machine, dist, idleSeconds: idleMs / 1000, unitEnv, figures, applies, soak }, null, 2) + '\n');
 } else {
   const sizes = fs.existsSync(path.join(dist, 'sizes.json')) ? (JSON.parse(fs.readFileSync(path.join(dist, 'sizes.json'), 'utf8')) as { artifact: string; rawBytes: number; gzipBytes: number }[]) : [];
   const lines = [
     `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.kernel}, load ${machine.loadAtStart.toFixed(2)} at start (${os.loadavg()[0]?.toFixed(2)} at end)`,
     `executable: ${sizes.map((s) => `${s.artifact} ${toMiB(s.rawBytes)} MiB raw, ${toMiB(s.gzipBytes)} MiB gzip`).join('; ')}`,
-    `idle ${idleMs / 1000} s after connecting; page cache evicted + one warm-up start before each figure; unit env ${JSON.stringify(unitEnv)}`,
+    `idle ${idleMs / 1000} s after connecting; page cache evicted + one warm-up start before each figure; start → connected: median of ${starts} starts; unit env ${JSON.stringify(unitEnv)}`,
     '',
     'scenario   procs   RSS    PSS  RssAnon RssFile PssAnon PssFile  start→connected  RSS/baseline',
   ];
@@ -168,6 +254,16 @@ if (values.json) {
     );
   }
   for (const f of figures) if (f.profile) lines.push('', `${f.scenario}: resident MiB by mapping: ${f.profile.map(([k, v]) => `${k} ${v}`).join('; ')}`);
+  if (applies.length > 0) {
+    lines.push('', 'apply (all roles, one process, real kube-apiserver)   objects   MiB   apply→ready   peak RSS   VmHWM   RSS after');
+    for (const a of applies) {
+      lines.push(`${a.bundle.padEnd(52)} ${String(a.objects).padStart(7)} ${toMiB(a.bytes).toFixed(1).padStart(5)} ${(a.applyMs / 1000).toFixed(1).padStart(10)} s ${a.peakRssMiB.toFixed(1).padStart(9)} ${a.hwmMiB.toFixed(1).padStart(7)} ${a.afterMiB.toFixed(1).padStart(10)}`);
+    }
+  }
+  if (soak) {
+    lines.push('', `soak ${soak.minutes} min: ${soak.serverRestarts} server restarts, ${soak.revisions} bundle revisions; RSS growth after the first minute ${soak.growthMiB} MiB`);
+    lines.push(`  samples (minute: MiB): ${soak.samples.map(([m, v]) => `${m}: ${v}`).join(', ')}`);
+  }
   lines.push('', 'MiB; "split" is the sum over its three processes (PSS shares their common executable pages).');
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -80,6 +80,9 @@ export function airgapName(target: Pick<Target, 'arch'>): string {
 /** The systemd units shipped with every artifact (ARCHITECTURE.md §5). */
 export const UNITS: readonly string[] = Object.freeze([
   'drover-server.service',
+  // All roles in one process: the default agent install (issue 25, decision 0902).
+  'drover-agent.service',
+  // One unit per role: INSTALL_DROVER_UNITS=per-role (privilege separation).
   'drover-cluster-agent.service',
   'drover-node-agent.service',
   'drover-fleet-agent.service',
