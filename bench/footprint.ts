@@ -21,6 +21,7 @@ import { bareSea } from './footprint/bare-sea.ts';
 import { evict, startUntilConnected, type Started } from './footprint/process.ts';
 import { readMemory, readSmapsByMapping, sumMemory, toMiB, type ProcMemory } from './footprint/proc-memory.ts';
 import { unitEnvironment } from './footprint/unit-env.ts';
+import { arm64Once } from './footprint/arm64.ts';
 import { applyAndSample, bigBundle, manyObjects, type ApplyFigure } from './footprint/apply.ts';
 import { startCluster, type TestCluster } from '../test/k8s/harness.ts';
 
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     json: { type: 'boolean' },
     apply: { type: 'boolean' },
     soak: { type: 'string' },
+    arm64: { type: 'boolean' },
     unit: { type: 'string' },
     profile: { type: 'boolean' },
     starts: { type: 'string', default: '5' },
@@ -51,6 +53,9 @@ if (values.help) {
       '  --no-unit-env  run the agents without the unit environment (GLIBC_TUNABLES…)\n' +
       '  --profile      also print the resident memory per mapping of each scenario\n' +
       '  --starts N     start → connected is the median of N starts (default 5)\n' +
+      '  --apply        peak RSS while applying a 500-object and a ~21 MB bundle (real kube-apiserver)\n' +
+      '  --soak MIN     RSS growth over MIN minutes; server restarted every 5 min, a revision a minute\n' +
+      '  --arm64        also the arm64 executable once under qemu (needs it in --dist)\n' +
       'Example:\n  node bench/footprint.ts --idle 30 --only bare-tls,all,split\n',
   );
   process.exit(0);
@@ -63,7 +68,8 @@ const starts = Math.max(1, Number(values.starts));
 function distDir(): string {
   if (values.dist) return path.resolve(values.dist);
   const out = path.join(cache, 'footprint', 'dist');
-  const res = spawnSync(process.execPath, [path.join(REPO, 'packaging', 'build.ts'), '--arch', 'amd64', '--no-airgap', '--out', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const arches = values.arm64 ? ['--arch', 'amd64', '--arch', 'arm64'] : ['--arch', 'amd64'];
+  const res = spawnSync(process.execPath, [path.join(REPO, 'packaging', 'build.ts'), ...arches, '--no-airgap', '--out', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (res.status !== 0) throw new Error(`npm run package failed:\n${res.stdout}`);
   process.stderr.write(res.stdout);
   return out;
@@ -153,6 +159,7 @@ interface SoakFigure {
 }
 let soak: SoakFigure | undefined;
 let cluster: TestCluster | undefined;
+let arm64: { rssMiB: number } | undefined;
 
 /** The default install (all roles, one process) registered with a real cluster's kubeconfig. */
 async function clusterAgent(srv: TestServer, name: string): Promise<Started> {
@@ -161,7 +168,7 @@ async function clusterAgent(srv: TestServer, name: string): Promise<Started> {
   const res = spawnSync(agentExe, ['agent', 'register', '--server', srv.url, '--token', srv.token(), '--name', name, '--kubeconfig', cluster.kubeconfig, '--data-dir', dataDir], { env: baseEnv, encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`register ${name}: ${res.stderr}`);
   evict(agentExe);
-  return startUntilConnected(agentExe, ['agent', 'run', '--data-dir', dataDir], { ...agentEnv, DROVER_FLEET_INTERVAL_MS: '1000' }, 3);
+  return startUntilConnected(agentExe, ['agent', 'run', '--data-dir', dataDir], agentEnv, 3);
 }
 const machine = describeMachine();
 process.stderr.write(`footprint: ${dist}, idle ${idleMs / 1000} s, unit env ${JSON.stringify(unitEnv)}\n`);
@@ -190,6 +197,10 @@ try {
   }
   if (values.soak) {
     soak = await runSoak(Number(values.soak));
+  }
+  if (values.arm64) {
+    process.stderr.write('footprint: arm64 under qemu…\n');
+    arm64 = await arm64Once(path.join(dist, 'drover-linux-arm64'), srv, idleMs);
   }
 } finally {
   await cluster?.stop();
@@ -236,7 +247,7 @@ async function runSoak(minutes: number): Promise<SoakFigure> {
 
 const baseline = figures.find((f) => f.scenario === 'bare-tls') ?? figures.find((f) => f.scenario === 'bare');
 if (values.json) {
-  process.stdout.write(JSON.stringify({ machine, dist, idleSeconds: idleMs / 1000, unitEnv, figures, applies, soak }, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ machine, dist, idleSeconds: idleMs / 1000, unitEnv, figures, applies, soak, arm64 }, null, 2) + '\n');
 } else {
   const sizes = fs.existsSync(path.join(dist, 'sizes.json')) ? (JSON.parse(fs.readFileSync(path.join(dist, 'sizes.json'), 'utf8')) as { artifact: string; rawBytes: number; gzipBytes: number }[]) : [];
   const lines = [
@@ -264,6 +275,7 @@ if (values.json) {
     lines.push('', `soak ${soak.minutes} min: ${soak.serverRestarts} server restarts, ${soak.revisions} bundle revisions; RSS growth after the first minute ${soak.growthMiB} MiB`);
     lines.push(`  samples (minute: MiB): ${soak.samples.map(([m, v]) => `${m}: ${v}`).join(', ')}`);
   }
+  if (arm64) lines.push('', `arm64 under qemu-aarch64-static, all roles in one process, idle ${idleMs / 1000} s: ${arm64.rssMiB} MiB RSS (the qemu process, emulator included)`);
   lines.push('', 'MiB; "split" is the sum over its three processes (PSS shares their common executable pages).');
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -42,7 +42,8 @@ if [ $rc != 0 ]; then echo "done=1" >>"$out"; systemctl poweroff; exit 1; fi
 i=0; while [ "$(connected)" -lt 3 ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
 drover agent status --json >/root/status.json
 show drover-agent one
-ls /var/cache/drover/*/native/ >/root/addons.txt
+addons() { for d in /var/cache/drover/*/native; do echo "$d:"; ls "$d"; done; }
+addons >/root/addons.txt
 kill -9 "$(systemctl show -p MainPID --value drover-agent)"
 i=0; while [ "$(systemctl show -p NRestarts --value drover-agent)" = 0 ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
 i=0; while [ "$(systemctl is-active drover-agent)" != active ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
@@ -54,7 +55,7 @@ i=0; while [ "$(connected)" -lt 3 ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)
 drover agent status --json >/root/status-per-role.json
 show drover-agent after
 for role in cluster node fleet; do show "drover-$role-agent" $role; done
-ls /var/cache/drover/*/native/ >/root/addons-per-role.txt
+addons >/root/addons-per-role.txt
 /usr/local/bin/drover-uninstall.sh --remove-state
 echo "uninstall=$?" >>"$out"
 systemctl list-unit-files 'drover-*' --no-legend >/root/unit-files.txt
@@ -117,7 +118,7 @@ t.test('systemd: install.sh under a booted systemd starts the all-roles agent, r
   t.equal(r['one.ActiveState'], 'active', 'drover-agent.service active');
   t.equal(r['one.NRestarts'], '0', 'drover-agent.service never restarted');
   const addons = fs.readFileSync(path.join(root.dir, 'root', 'addons.txt'), 'utf8');
-  t.match(addons, /\/var\/cache\/drover\/agent\/native\/:\nbetter_sqlite3-[0-9a-f]{64}\.node/, 'addon in its CacheDirectory=');
+  t.match(addons, /^\/var\/cache\/drover\/agent\/native:\nbetter_sqlite3-[0-9a-f]{64}\.node$/m, 'addon in its CacheDirectory=');
   t.equal(r['crashed.ActiveState'], 'active', 'the killed agent is running again');
   t.equal(r['crashed.NRestarts'], '1', 'restarted once by Restart=always');
   t.not(r['crashed.MainPID'], r['one.MainPID'], 'a new process');
@@ -132,7 +133,7 @@ t.test('systemd: install.sh under a booted systemd starts the all-roles agent, r
   }
   const perRoleAddons = fs.readFileSync(path.join(root.dir, 'root', 'addons-per-role.txt'), 'utf8');
   for (const unit of ['cluster-agent', 'node-agent', 'fleet-agent']) {
-    t.match(perRoleAddons, new RegExp(`/var/cache/drover/${unit}/native/:\\nbetter_sqlite3-[0-9a-f]{64}\\.node`), `${unit}: addon in its CacheDirectory=`);
+    t.match(perRoleAddons, new RegExp(`/var/cache/drover/${unit}/native:\\nbetter_sqlite3-[0-9a-f]{64}\\.node`), `${unit}: addon in its CacheDirectory=`);
   }
   t.equal(r['uninstall'], '0');
   t.equal(fs.readFileSync(path.join(root.dir, 'root', 'unit-files.txt'), 'utf8').trim(), '', 'no drover unit left');
