@@ -145,6 +145,13 @@ function agentLaunch(dataDir: string, roleSets: readonly string[]): Launch {
   return () => Promise.all(roleSets.map((roles) => startUntilConnected(agentExe, ['agent', 'run', '--roles', roles, '--data-dir', dataDir], agentEnv, roles.split(',').length)));
 }
 
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    process.stderr.write(`footprint: ${sig}, cleaning up\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
 const SCENARIOS = ['bare', 'bare-tls', 'cluster', 'node', 'fleet', 'all', 'split'] as const;
 const wanted = new Set(values.only ? values.only.split(',') : SCENARIOS);
 const figures: Figure[] = [];
@@ -165,7 +172,7 @@ let arm64: { rssMiB: number } | undefined;
 async function clusterAgent(srv: TestServer, name: string): Promise<Started> {
   cluster ??= await startCluster({ nodes: 1 });
   const dataDir = path.join(work, `agent-${name}`);
-  const res = spawnSync(agentExe, ['agent', 'register', '--server', srv.url, '--token', srv.token(), '--name', name, '--kubeconfig', cluster.kubeconfig, '--data-dir', dataDir], { env: baseEnv, encoding: 'utf8' });
+  const res = spawnSync(agentExe, ['agent', 'register', '--server', srv.url, '--token', srv.token(), '--name', name, '--labels', `footprint=${name}`, '--kubeconfig', cluster.kubeconfig, '--data-dir', dataDir], { env: baseEnv, encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`register ${name}: ${res.stderr}`);
   evict(agentExe);
   return startUntilConnected(agentExe, ['agent', 'run', '--data-dir', dataDir], agentEnv, 3);
@@ -188,7 +195,7 @@ try {
     process.stderr.write('footprint: apply (real kube-apiserver)…\n');
     const agent = await clusterAgent(srv, 'apply');
     await sleep(idleMs);
-    const common = { adminExe: serverExe, serverDataDir: srv.dataDir, env: baseEnv, agentPid: agent.pid, idleAfterMs: idleMs };
+    const common = { adminExe: serverExe, serverDataDir: srv.dataDir, env: baseEnv, agentPid: agent.pid, idleAfterMs: idleMs, target: 'footprint=apply' };
     const small = path.join(work, 'bundle-500');
     applies.push(await applyAndSample({ ...common, dir: small, name: 'objects-500', shape: manyObjects(small) }));
     const big = path.join(work, 'bundle-21mb');
@@ -203,6 +210,11 @@ try {
     arm64 = await arm64Once(path.join(dist, 'drover-linux-arm64'), srv, idleMs);
   }
 } finally {
+  await cleanup();
+}
+
+/** Stops what the run started (also on Ctrl-C): the cluster, the server, the scratch directory. */
+async function cleanup(): Promise<void> {
   await cluster?.stop();
   await server?.stop();
   fs.rmSync(work, { recursive: true, force: true });
@@ -226,7 +238,7 @@ async function runSoak(minutes: number): Promise<SoakFigure> {
     const minute = (Date.now() - t0) / 60_000;
     if (tick % 6 === 0) {
       manyObjects(dir, 50 + (revisions % 5));
-      spawnSync(serverExe, ['bundle', 'apply', dir, '--name', 'soak', '--data-dir', srv.dataDir], { env: baseEnv });
+      spawnSync(serverExe, ['bundle', 'apply', dir, '--name', 'soak', '--target', 'footprint=soak', '--data-dir', srv.dataDir], { env: baseEnv });
       revisions++;
     }
     if (tick > 0 && tick % 30 === 0) {

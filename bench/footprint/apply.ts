@@ -62,6 +62,8 @@ export async function applyAndSample(opts: {
   name: string;
   shape: { objects: number; bytes: number };
   idleAfterMs: number;
+  /** Label selector of the one cluster under test (others registered by the run stay out). */
+  target: string;
 }): Promise<ApplyFigure> {
   const admin = (args: string[]): string => execFileSync(opts.adminExe, [...args, '--data-dir', opts.serverDataDir], { env: opts.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   let peak = 0;
@@ -73,7 +75,7 @@ export async function applyAndSample(opts: {
     }
   }, 50);
   const t0 = performance.now();
-  admin(['bundle', 'apply', opts.dir, '--name', opts.name]);
+  admin(['bundle', 'apply', opts.dir, '--name', opts.name, '--target', opts.target]);
   let applyMs = NaN;
   // Bounded: 20 minutes of polls (a loaded 2-core machine), never a wall-clock assertion.
   for (let i = 0; i < 2400; i++) {
