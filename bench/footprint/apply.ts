@@ -23,11 +23,11 @@ export interface ApplyFigure {
 }
 
 /** 500 ConfigMaps of ~200 bytes of data each. */
-export function manyObjects(dir: string, count = 500): { objects: number; bytes: number } {
+export function manyObjects(dir: string, count = 500, namespace = 'default'): { objects: number; bytes: number } {
   fs.mkdirSync(dir, { recursive: true });
   const docs: string[] = [];
   for (let i = 0; i < count; i++) {
-    docs.push(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: small-${i}\n  namespace: default\ndata:\n  value: "${'x'.repeat(200)}"\n`);
+    docs.push(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: small-${i}\n  namespace: ${namespace}\ndata:\n  value: "${'x'.repeat(200)}"\n`);
   }
   const text = docs.join('---\n');
   fs.writeFileSync(path.join(dir, 'objects.yaml'), text);

@@ -3,11 +3,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { processCpuMs } from '../lib/cpu.ts';
 
 export interface Started {
   pid: number;
   /** ms from spawn to the last role's "tunnel connected". */
   connectedMs: number;
+  /** CPU (user + system) the process spent until then: what a busy shared machine does not inflate. */
+  connectedCpuMs: number;
   stderrTail(): string;
   stop(): Promise<void>;
 }
@@ -29,6 +32,7 @@ export async function startUntilConnected(exe: string, args: readonly string[], 
   let pending = '';
   let connected = 0;
   let connectedMs = NaN;
+  let connectedCpuMs = NaN;
   const done = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${exe} ${args.join(' ')}: not connected after ${CONNECT_TIMEOUT_MS} ms\n${tail}`)), CONNECT_TIMEOUT_MS);
     child.stderr!.on('data', (d: Buffer) => {
@@ -42,6 +46,7 @@ export async function startUntilConnected(exe: string, args: readonly string[], 
         connected++;
         if (connected === roles) {
           connectedMs = now - t0;
+          connectedCpuMs = processCpuMs(child.pid!);
           clearTimeout(timer);
           resolve();
         }
@@ -61,6 +66,7 @@ export async function startUntilConnected(exe: string, args: readonly string[], 
   return {
     pid: child.pid!,
     connectedMs,
+    connectedCpuMs,
     stderrTail: () => tail,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
