@@ -155,13 +155,15 @@ t.test('native sqlite: with the embedded hash, a start that finds the addon extr
   t.ok(nativeSqliteBinding(deps({ sea, env: { CACHE_DIRECTORY: cache } })));
   t.same(keys, [SQLITE_HASH_ASSET], 'next start: only the hash is read from the executable');
 
-  // A damaged file under the right name is not loaded: the addon is extracted again.
-  const file = path.join(cache, 'native', `better_sqlite3-${sha256Hex(bytes)}.node`);
-  fs.chmodSync(file, 0o600);
-  fs.writeFileSync(file, 'damaged');
+  // A damaged file under the right name is not loaded: the addon is extracted again. (A fresh
+  // directory: rewriting the file this process has dlopened in place would fault it, SIGBUS.)
+  const other = scratch(t);
+  fs.mkdirSync(path.join(other, 'native'), { mode: 0o700 });
+  const file = path.join(other, 'native', `better_sqlite3-${sha256Hex(bytes)}.node`);
+  fs.writeFileSync(file, 'damaged', { mode: 0o500 });
   keys.length = 0;
   resetNativeSqliteForTests();
-  nativeSqliteBinding(deps({ sea, env: { CACHE_DIRECTORY: cache } }));
+  nativeSqliteBinding(deps({ sea, env: { CACHE_DIRECTORY: other } }));
   t.same(keys, [SQLITE_HASH_ASSET, SQLITE_ASSET]);
   t.same(fs.readFileSync(file), bytes, 'the genuine addon is back');
 });
