@@ -42,7 +42,7 @@ t.test('fleet resources: what would change what is deployed or where is refused,
   const r = readFleetResources(`apiVersion: fleet.cattle.io/v1alpha1
 kind: GitRepo
 metadata: {name: priv}
-spec: {repo: git@example.com:x.git, clientSecretName: creds, paused: true, targetNamespace: x, targets: [{clusterGroupSelector: {matchLabels: {a: b}}}]}
+spec: {repo: git@example.com:x.git, helmSecretNameForPaths: creds, paused: true, targetNamespace: x, targets: [{clusterGroupSelector: {matchLabels: {a: b}}}]}
 ---
 apiVersion: fleet.cattle.io/v1alpha1
 kind: Bundle
@@ -53,7 +53,7 @@ kind: ConfigMap
 metadata: {name: c}
 `, 'g.yaml');
   t.equal(r.errors.length, 6, r.errors.join('\n'));
-  t.match(r.errors.join('\n'), /clientSecretName is not supported: git credentials[\s\S]*paused is not supported[\s\S]*targetNamespace is not supported[\s\S]*clusterGroupSelector is not supported[\s\S]*Fleet makes Bundle objects[\s\S]*apiVersion must be fleet\.cattle\.io\/v1alpha1/);
+  t.match(r.errors.join('\n'), /helmSecretNameForPaths is not supported: Helm repository credentials per path[\s\S]*paused is not supported[\s\S]*targetNamespace is not supported[\s\S]*clusterGroupSelector is not supported[\s\S]*Fleet makes Bundle objects[\s\S]*apiVersion must be fleet\.cattle\.io\/v1alpha1/);
 });
 
 t.test('fleet resources: a {} selector target means every cluster; durations as Go writes them', async (t) => {
@@ -69,4 +69,12 @@ t.test('fleet resources: gitrepo get -o yaml gives back a GitRepo that reads in 
   const yaml = gitRepoYaml(g);
   t.equal((parseDocument(yaml).toJS() as { kind: string }).kind, 'GitRepo');
   t.same(readFleetResources(yaml, 'back.yaml').gitrepos, [g]);
+});
+
+t.test('fleet resources: source credentials by secret name come over; caBundle base64 as Fleet writes it', async (t) => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const r = readFleetResources(`apiVersion: fleet.cattle.io/v1alpha1\nkind: GitRepo\nmetadata: {name: priv}\nspec: {repo: 'git@example.com:x.git', clientSecretName: creds, helmSecretName: charts, helmRepoURLRegex: '^https://charts', caBundle: ${Buffer.from(pem).toString('base64')}, insecureSkipTLSVerify: true}\n`, 'p.yaml');
+  t.same(r.errors, []);
+  t.same(r.gitrepos[0], { name: 'priv', repo: 'git@example.com:x.git', clientSecretName: 'creds', helmSecretName: 'charts', helmRepoURLRegex: '^https://charts', caBundle: pem, insecureSkipTLSVerify: true });
+  t.match(gitRepoYaml({ ...r.gitrepos[0]!, pollIntervalSeconds: 15 }), /clientSecretName: creds[\s\S]*helmSecretName: charts[\s\S]*caBundle: LS0t/);
 });

@@ -18,6 +18,13 @@ export interface GitRepoBody {
   paths?: string[];
   pollIntervalSeconds?: number;
   targets?: string[];
+  /** Source credentials by secret name, as Fleet names them (issue 19). */
+  clientSecretName?: string;
+  helmSecretName?: string;
+  helmRepoURLRegex?: string;
+  /** PEM (Fleet's YAML carries it base64-encoded; both are read). */
+  caBundle?: string;
+  insecureSkipTLSVerify?: boolean;
 }
 
 export interface ClusterGroupBody {
@@ -41,12 +48,7 @@ const GITREPO_UNSUPPORTED: Record<string, { refuse: boolean; reason: string }> =
   keepResources: { refuse: true, reason: 'set keepResources in each fleet.yaml; deleting the gitrepo would prune otherwise' },
   correctDrift: { refuse: true, reason: 'set correctDrift in each fleet.yaml; drift would stay uncorrected otherwise' },
   targetNamespace: { refuse: true, reason: 'set namespace in each fleet.yaml; objects would land in other namespaces otherwise' },
-  clientSecretName: { refuse: true, reason: 'git credentials are not supported yet; the repository could not be read' },
-  helmSecretName: { refuse: true, reason: 'Helm repository credentials are not supported yet' },
-  helmSecretNameForPaths: { refuse: true, reason: 'Helm repository credentials are not supported yet' },
-  helmRepoURLRegex: { refuse: true, reason: 'Helm repository credentials are not supported yet' },
-  caBundle: { refuse: true, reason: 'custom CAs for git are not supported yet' },
-  insecureSkipTLSVerify: { refuse: true, reason: 'Drover never skips TLS verification' },
+  helmSecretNameForPaths: { refuse: true, reason: 'Helm repository credentials per path are not supported; use helmSecretName with helmRepoURLRegex' },
   ociRegistry: { refuse: true, reason: 'OCI bundle storage is not supported' },
   serviceAccount: { refuse: false, reason: 'Drover applies as the fleet agent itself' },
   forceSyncGeneration: { refuse: false, reason: 'apply the bundle again to force one' },
@@ -55,7 +57,7 @@ const GITREPO_UNSUPPORTED: Record<string, { refuse: boolean; reason: string }> =
   deleteNamespace: { refuse: false, reason: 'Drover never deletes namespaces' },
   webhookSecret: { refuse: false, reason: 'Drover reads the webhook secret from DROVER_FLEET_WEBHOOK_SECRET on the server' },
 };
-const GITREPO_FIELDS = new Set(['repo', 'branch', 'revision', 'paths', 'targets', 'pollingInterval', 'disablePolling']);
+const GITREPO_FIELDS = new Set(['repo', 'branch', 'revision', 'paths', 'targets', 'pollingInterval', 'disablePolling', 'clientSecretName', 'helmSecretName', 'helmRepoURLRegex', 'caBundle', 'insecureSkipTLSVerify']);
 
 /** The target in Drover's `--target` form, 'all' for a selector matching everything, undefined after an error. */
 function targetOf(t: unknown, where: string, errors: string[]): string | 'all' | undefined {
@@ -100,6 +102,12 @@ function gitRepo(doc: Obj, where: string, out: FleetResources): void {
   if (typeof spec.branch === 'string' && spec.branch !== '') body.branch = spec.branch;
   if (typeof spec.revision === 'string' && spec.revision !== '') body.revision = spec.revision;
   if (Array.isArray(spec.paths) && spec.paths.length > 0) body.paths = spec.paths.map(String);
+  for (const k of ['clientSecretName', 'helmSecretName', 'helmRepoURLRegex'] as const) if (typeof spec[k] === 'string' && spec[k] !== '') body[k] = spec[k];
+  if (typeof spec.caBundle === 'string' && spec.caBundle !== '') {
+    body.caBundle = spec.caBundle.includes('-----BEGIN') ? spec.caBundle : Buffer.from(spec.caBundle, 'base64').toString('utf8');
+    if (!body.caBundle.includes('-----BEGIN CERTIFICATE-----')) out.errors.push(`${where}: spec.caBundle is neither PEM nor base64 of PEM`);
+  }
+  if (spec.insecureSkipTLSVerify === true) body.insecureSkipTLSVerify = true;
   if (spec.disablePolling === true) {
     body.pollIntervalSeconds = 86_400;
     out.warnings.push(`${where}: disablePolling: Drover polls once a day and on webhooks`);
@@ -168,7 +176,7 @@ export function readFleetResources(text: string, file: string): FleetResources {
 }
 
 /** A Drover gitrepo in Fleet's GitRepo form (what `drover gitrepo get NAME -o yaml` prints). */
-export function gitRepoYaml(g: { name: string; repo: string; branch?: string | undefined; revision?: string | undefined; paths?: string[] | undefined; pollIntervalSeconds?: number | undefined; targets?: string[] | undefined }): string {
+export function gitRepoYaml(g: { name: string; repo: string; branch?: string | undefined; revision?: string | undefined; paths?: string[] | undefined; pollIntervalSeconds?: number | undefined; targets?: string[] | undefined; clientSecretName?: string | undefined; helmSecretName?: string | undefined; helmRepoURLRegex?: string | undefined; caBundle?: string | undefined; insecureSkipTLSVerify?: boolean | undefined }): string {
   const targets = (g.targets ?? []).map((t, i) => {
     const m = /^(cluster|group)=(.+)$/.exec(t);
     if (m?.[1] === 'cluster') return { name: `target-${i}`, clusterName: m[2] };
@@ -181,5 +189,9 @@ export function gitRepoYaml(g: { name: string; repo: string; branch?: string | u
   if (g.paths && g.paths.length > 0) spec.paths = g.paths;
   if (g.pollIntervalSeconds !== undefined) spec.pollingInterval = `${g.pollIntervalSeconds}s`;
   if (targets.length > 0) spec.targets = targets;
+  for (const k of ['clientSecretName', 'helmSecretName', 'helmRepoURLRegex'] as const) if (g[k]) spec[k] = g[k];
+  // Fleet's caBundle is []byte: base64 in YAML.
+  if (g.caBundle) spec.caBundle = Buffer.from(g.caBundle).toString('base64');
+  if (g.insecureSkipTLSVerify) spec.insecureSkipTLSVerify = true;
   return stringify({ apiVersion: FLEET_API_VERSION, kind: 'GitRepo', metadata: { name: g.name }, spec });
 }

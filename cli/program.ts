@@ -8,11 +8,18 @@ import { registerServerAdmin } from './commands/server-admin.ts';
 import { buildInfo } from './build-info.ts';
 import { registerUser } from './commands/user.ts';
 import { registerRole } from './commands/role.ts';
+import { registerProject } from './commands/project.ts';
 import { registerKubeconfig } from './commands/kubeconfig.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBundle } from './commands/bundle.ts';
 import { registerGitRepo } from './commands/gitrepo.ts';
 import { registerClusterGroup } from './commands/clustergroup.ts';
+import { registerAuth } from './commands/auth.ts';
+import { registerLogin } from './commands/login.ts';
+import { registerShell } from './commands/shell.ts';
+import { registerSecret } from './commands/secret.ts';
+import { registerNode } from './commands/node.ts';
+import { registerPlan } from './commands/plan.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -27,11 +34,18 @@ export function buildProgram(): Command {
   registerServerAdmin(program);
   registerUser(program);
   registerRole(program);
+  registerProject(program);
   registerKubeconfig(program);
   registerAudit(program);
   registerBundle(program);
   registerGitRepo(program);
   registerClusterGroup(program);
+  registerAuth(program);
+  registerLogin(program);
+  registerShell(program);
+  registerSecret(program);
+  registerNode(program);
+  registerPlan(program);
   return program;
 }
 

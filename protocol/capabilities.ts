@@ -13,7 +13,8 @@ export interface CapabilityInfo {
 export const CAPABILITIES = Object.freeze({
   HTTP_STREAMS: { wire: 1, since: '1.0', description: 'Serves streams whose target starts with `http:` as one HTTP/1.1 exchange each (with upgrades).' },
   TCP_STREAMS: { wire: 2, since: '1.0', description: 'Serves streams whose target is `tcp:HOST:PORT` as a raw byte pipe to that address.' },
-  CONTROL_ERRORS: { wire: 3, since: '1.0', description: 'Answers refused control messages with an `error` message instead of dropping them silently.' },
+  CONTROL_ERRORS: { wire: 3, since: '1.0', description: 'Refused control messages (invalid body, unknown required kind) are answered with an `error` message; without it on both sides they are dropped silently (SPEC.md §7).' },
+  FLEET_DELTA: { wire: 4, since: '1.1', description: 'On `http:drover-fleet`, the server may send a desired deployment as a delta against the revision the agent holds; the agent rebuilds and checks it (decision 0755). Without it on both sides, whole sets only.' },
 } as const satisfies Record<string, CapabilityInfo>);
 
 export type CapabilityName = keyof typeof CAPABILITIES;

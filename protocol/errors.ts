@@ -40,6 +40,8 @@ export const APPLICATION_CLOSE_CODES = Object.freeze({
   SESSION_SUPERSEDED: 4500,
   /** The agent's credential was revoked or the agent unregistered; reconnects are refused (since 1.0). */
   CREDENTIAL_REVOKED: 4501,
+  /** The agent's cluster was deleted on the server: clean up (GET /v1/agent/cleanup), do not retry (since 1.0). */
+  CLUSTER_DELETED: 4502,
 } as const);
 
 export const ERROR_CODES = Object.freeze({

@@ -65,4 +65,26 @@ export type { SessionPair } from './session-pair.ts';
 
 // Fleet manifest sets: how the server and the agent name the same set (delta deliveries, decision 0755)
 export { canonicalJson, manifestRevision, sha256Hex } from './manifest-digest.ts';
-export { CLUSTER_AGENT_TARGETS, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
+export { CLUSTER_AGENT_TARGETS, NODE_AGENT_TARGETS, KUBE_IDENTITY_METADATA, RBAC_MANAGED_LABEL, RBAC_MANAGED_VALUE, EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL } from './cluster-targets.ts';
+
+// Wire contracts of the stream targets (SPEC.md §10.1): zod schemas both server and agents parse with
+export { targetErrorSchema, targetError, readTargetError, describeTargetError } from './contracts/target-error.ts';
+export type { TargetErrorBody } from './contracts/target-error.ts';
+export { RBAC_PATH, MAX_RBAC_SET_BYTES, RBAC_API_VERSION, RBAC_KINDS, rbacObjectSchema, rbacSetSchema, rbacAppliedSchema, RBAC_ERROR_CODES } from './contracts/rbac.ts';
+export type { RbacKind, RbacObject, RbacApplied } from './contracts/rbac.ts';
+export { FACTS_PATH, MAX_FACTS_NODES, MAX_FACTS_WARNINGS, MAX_FACTS_WARNING_MESSAGE, kubeFactsSchema, kubeFactsNodeSchema, kubeFactsWarningSchema, FACTS_ERROR_CODES } from './contracts/facts.ts';
+export type { KubeFacts } from './contracts/facts.ts';
+export {
+  FLEET_TARGET, FLEET_PATHS, AGENT_DEPLOYMENT_STATES, SERVER_DEPLOYMENT_STATES, FLEET_DEPLOYMENT_STATES, comparePatchSchema, deploymentOptionsSchema, kubeObjectSchema, desiredFullSchema, desiredDeltaSchema,
+  desiredBodySchema, desiredAckSchema, resumeAnswerSchema, removeAnswerSchema, deploymentStatusSchema, outboxRowSchema, outboxAnswerSchema, outboxAckSchema,
+  outboxAckAnswerSchema, FLEET_ENDPOINT_ERRORS,
+} from './contracts/fleet.ts';
+export type { DeploymentOptionsWire, ComparePatchWire, DesiredFullWire, DesiredDeltaWire, ResumeAnswer, OutboxRowWire, OutboxAck } from './contracts/fleet.ts';
+export { AGENT_ROLES } from './contracts/roles.ts';
+export type { AgentRole } from './contracts/roles.ts';
+
+// Remote shell on a node agent (issue 15): the `drover-shell` stream's frames, relayed by the server
+export { SHELL_FRAME, SHELL_TARGET, SHELL_METADATA, MAX_SHELL_FRAME, ShellFrameDecoder, encodeShellFrame, encodeShellData, resizeFrame, exitFrame, readResize, readExit, clampSize } from './shell-frames.ts';
+export type { ShellFrame, ShellFrameType } from './shell-frames.ts';
+export { NODE_PLAN_TARGET, PLAN_API_VERSION, PLAN_STATES, TERMINAL_PLAN_STATES, PLAN_LIMITS, PlanInvalid, checkPlan, planChecksum, planSteps, stepLabel, durationMs } from './node-plan.ts';
+export type { Plan, PlanFile, PlanInstruction, PlanPeriodic, PlanProbe, PlanState, PlanStep } from './node-plan.ts';

@@ -6,6 +6,7 @@ import { CLOSE_CODES } from './errors.ts';
 import type { Frame, Hello } from './frame.ts';
 import type { ManualClock } from './manual-clock.ts';
 import { bothReady, rawSession, sessionPair } from './session-pair.ts';
+import { CURRENT_MINOR } from './versions.ts';
 
 const hello = (over: Partial<Hello> = {}): Uint8Array => encodeFrame({
   type: 'HELLO',
@@ -100,7 +101,7 @@ t.test('negotiation: our HELLO is the first frame sent and carries our limits', 
   const f = decodeFrame(transport.sent[0] as Uint8Array);
   t.equal(f.type, 'HELLO');
   if (f.type === 'HELLO') {
-    t.same({ ...f.hello, peer: undefined }, { major: 1, minor: 0, streamWindow: 131072, maxDataPayload: 8192, maxStreams: 7, capabilities: [1, 3], peer: undefined });
+    t.same({ ...f.hello, peer: undefined }, { major: 1, minor: CURRENT_MINOR, streamWindow: 131072, maxDataPayload: 8192, maxStreams: 7, capabilities: [1, 3, 4], peer: undefined });
   }
 });
 

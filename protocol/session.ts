@@ -248,6 +248,11 @@ export class Session extends EventEmitter<SessionEvents> {
     const message = verdict.reason === 'unknown-required'
       ? `control message kind ${kind} is required but unknown to this peer (protocol ${this.major}.${this.minor}); upgrade it`
       : `control message ${verdict.kind} failed its schema: ${verdict.detail}`;
+    // The `error` reply is CONTROL_ERRORS' feature: sent only when both HELLOs list it (SPEC §7).
+    if (!this.has('CONTROL_ERRORS')) {
+      this.logger?.warn({ kind, code }, 'dropping a refused control message (the peer did not advertise CONTROL_ERRORS)');
+      return;
+    }
     this.logger?.warn({ kind, code }, 'refusing control message');
     this.sendControl(MESSAGE_KINDS.error.wire, { code, retryable: false, message: message.slice(0, 4096), ref: { kind } });
   }

@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer';
 export const SUPPORTED_MAJORS: readonly number[] = Object.freeze([1]);
 
 /** Minor version of the newest major that this build implements. */
-export const CURRENT_MINOR = 0;
+export const CURRENT_MINOR = 1;
 
 export const SUBPROTOCOL_PREFIX = 'drover.v';
 
@@ -15,7 +15,7 @@ export function subprotocolFor(major: number): string {
   return `${SUBPROTOCOL_PREFIX}${major}`;
 }
 
-/** Human-readable versions for `drover version`, e.g. `["1.0"]`. */
+/** Human-readable versions for `drover version`, e.g. `["1.1"]`. */
 export function describeVersions(): string[] {
   return SUPPORTED_MAJORS.map((major, i) => (i === 0 ? `${major}.${CURRENT_MINOR}` : `${major}`));
 }

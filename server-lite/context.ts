@@ -13,6 +13,7 @@ import type { TlsMaterial } from './tls/tls-material.ts';
 import type { LastSeen } from './tunnel/last-seen.ts';
 import type { SessionRegistry } from './tunnel/session-registry.ts';
 import type { AgentFrameBudgets } from './tunnel/frame-budget.ts';
+import type { ProviderService } from './auth/providers/provider-service.ts';
 
 export interface Clock {
   now(): number;
@@ -22,6 +23,8 @@ export interface Clock {
 export interface ClusterSync {
   /** Something changed for this cluster (or its agent connected): sync it soon. */
   kick(clusterId: string): void;
+  /** The cluster was deleted: drop what is scheduled or remembered for it. */
+  forget(clusterId: string): void;
 }
 
 export interface ServerContext {
@@ -48,8 +51,12 @@ export interface ServerContext {
   /** Kubernetes facts pulled from cluster agents; also in clusterSyncs. */
   kubeFacts: KubeFactsPoller;
   clusterSyncs: ClusterSync[];
+  /** Called after a cluster's rows were deleted (`drover cluster delete`): the fleet forgets it too. */
+  onClusterDeleted: ((clusterId: string, agentIds: readonly string[]) => void)[];
   /** Per-agent budget for frames that cost an answer or work (tunnel/frame-budget.ts). */
   frameBudgets: AgentFrameBudgets;
+  /** Identity providers (LDAP, OIDC; issue 18). Absent: only local users and the admin token. */
+  providers?: ProviderService;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

@@ -5,7 +5,7 @@
 import { ServerError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 import { formatCredential, hashesEqual, hashSecret, newSecret, parseCredential, type RandomBytes } from './secrets.ts';
-import type { AgentRecord, Store } from './store/store.ts';
+import type { AgentRecord, DeletedAgentRecord, Store } from './store/store.ts';
 
 export interface IssuedCredential {
   credential: string;
@@ -39,7 +39,11 @@ export async function authenticate(
   const parts = parseCredential(value);
   if (!parts) throw new ServerError('CREDENTIAL_INVALID');
   const agent = await store.getAgent(parts.agentId);
-  if (!agent) throw new ServerError('CREDENTIAL_INVALID');
+  if (!agent) {
+    // An agent of a deleted cluster is told so (it has cleaning up to do), not that it is unknown.
+    if (await authenticateDeleted(value, store).then(() => true, () => false)) throw new ServerError('CLUSTER_DELETED');
+    throw new ServerError('CREDENTIAL_INVALID');
+  }
   const hash = hashSecret(parts.secret);
   const current = hashesEqual(hash, agent.credentialHash);
   const previous = !current && agent.prevCredentialHash !== null && hashesEqual(hash, agent.prevCredentialHash);
@@ -74,4 +78,20 @@ export async function rotateCredential(
 /** Past half its lifetime the server asks a connecting agent to rotate. */
 export function shouldRotate(agent: AgentRecord, now: number): boolean {
   return now >= agent.credentialIssuedAt + (agent.credentialExpiresAt - agent.credentialIssuedAt) / 2;
+}
+
+/**
+ * Checks the credential of an agent whose cluster was deleted (current or rotated-out one: it is
+ * only good for reporting the clean-up). CREDENTIAL_INVALID for anything else.
+ */
+export async function authenticateDeleted(value: string | undefined, store: Store): Promise<DeletedAgentRecord> {
+  if (value === undefined) throw new ServerError('CREDENTIAL_MISSING');
+  const parts = parseCredential(value);
+  if (!parts) throw new ServerError('CREDENTIAL_INVALID');
+  const rec = await store.getDeletedAgent(parts.agentId);
+  if (!rec) throw new ServerError('CREDENTIAL_INVALID');
+  const hash = hashSecret(parts.secret);
+  const ok = hashesEqual(hash, rec.credentialHash) || (rec.prevCredentialHash !== null && hashesEqual(hash, rec.prevCredentialHash));
+  if (!ok) throw new ServerError('CREDENTIAL_INVALID');
+  return rec;
 }

@@ -24,22 +24,33 @@ import { createTunnelEndpoint } from './tunnel/connect.ts';
 import { createRouter } from './http/router.ts';
 import { FleetService } from './fleet/fleet-service.ts';
 import { fleetRoutes } from './fleet/fleet-api.ts';
+import { SecretStore } from './secrets-store/secret-store.ts';
+import { secretRoutes } from './secrets-store/secrets-api.ts';
+import { PlanService } from './plans/plan-service.ts';
+import { planRoutes } from './plans/plan-api.ts';
 import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
 import { opsRoutes } from './api/ops-api.ts';
 import { userRoutes } from './api/user-api.ts';
 import { auditRoutes } from './api/audit-api.ts';
+import { providerRoutes } from './auth/providers/provider-api.ts';
+import { ProviderService } from './auth/providers/provider-service.ts';
+import { dataDirSealer } from './auth/providers/sealed-value.ts';
+import { groupBindingRoutes } from './rbac/group-bindings-api.ts';
+import { projectRoutes } from './api/project-api.ts';
 import { AuditWriter } from './audit/audit-writer.ts';
 import { callerOf } from './auth/caller.ts';
 import { auditStatus } from './http/audit-status.ts';
 import { RbacPropagator } from './rbac/propagator.ts';
 import { KubeFactsPoller } from './proxy/kube-facts.ts';
 import { createK8sProxy } from './proxy/k8s-proxy.ts';
+import { createShellEndpoint, isShellUrl } from './shell/shell-endpoint.ts';
 import { PROXY_PREFIX } from './proxy/request-shape.ts';
 import { join } from 'node:path';
-import { systemClock, type Clock as TimerClock } from '../protocol/index.ts';
+import { systemClock, type CapabilityName, type Clock as TimerClock } from '../protocol/index.ts';
 import { dataPaths, ensureAdminToken, ensureDataDir, writeServerRecord } from './data-dir.ts';
+import { createDashboard } from './ui/dashboard.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -141,20 +152,45 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     rbac,
     kubeFacts,
     clusterSyncs: [rbac, kubeFacts],
+    onClusterDeleted: [],
     version: deps.version ?? '0.0.0-dev',
   };
+  ctx.providers = new ProviderService({ store, sealer: dataDirSealer(config.dataDir), now: () => clock.now(), random, log, kick: (id) => rbac.kick(id) });
 
+  // Source credentials (issue 19): sealed in the data dir, read by the git pollers and helm at use.
+  const secrets = new SecretStore(config.dataDir);
   // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
   const fleet = new FleetService({
     dataDir: config.dataDir,
+    secrets,
     log,
     now: () => clock.now(),
     clusters: async () => (await store.listClusters()).map((c) => ({ id: c.id, name: c.name, labels: c.labels })),
     clustersVersion: () => store.clustersVersion?.(),
-    sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s) }] : [])),
+    sessions: () => sessions.byRole('fleet').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, clusterId: s.clusterId, openStream: s.openStream.bind(s), has: (cap: CapabilityName) => s.has?.(cap) === true }] : [])),
   });
-  const dispatch = createRouter([...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...auditRoutes, ...fleetRoutes(fleet)]);
+  // Node plans (issue 15): their own store in the data dir, delivery over node-role tunnels.
+  const plans = new PlanService({
+    dataDir: config.dataDir,
+    log,
+    now: () => clock.now(),
+    nodes: async () => {
+      const clusters = new Map((await store.listClusters()).map((c) => [c.id, c]));
+      return (await store.listNodes()).flatMap((n) => (n.removedAt === null ? [{ id: n.id, name: n.name, clusterId: n.clusterId, clusterName: clusters.get(n.clusterId)?.name ?? n.clusterId, clusterLabels: clusters.get(n.clusterId)?.labels ?? {}, facts: n.facts }] : []));
+    },
+    sessions: () => sessions.byRole('node').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, nodeId: s.nodeId, openStream: s.openStream.bind(s) }] : [])),
+    syncMs: Number(process.env.DROVER_PLAN_SYNC_MS) > 0 ? Number(process.env.DROVER_PLAN_SYNC_MS) : undefined,
+  });
+  ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
+  const dispatch = createRouter([
+    ...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet),
+    ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name)),
+    ...planRoutes(plans),
+  ]);
   const proxy = createK8sProxy(ctx);
+  const shell = createShellEndpoint(ctx);
+  // The web dashboard (issue 20): /ui/… on this port, audited by itself.
+  const dashboard = createDashboard({ ctx, fleet });
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
   const timeouts = {
@@ -176,6 +212,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       });
       return;
     }
+    if (dashboard.handle(req, res)) return;
     auditApiCall(ctx, req, res);
     dispatch(ctx, req, res).catch((err: unknown) => {
       log.error({ err }, 'request handler crashed');
@@ -184,7 +221,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   });
   const tunnels = createTunnelEndpoint(ctx);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
+    if (isShellUrl(req.url)) {
+      shell.handleUpgrade(req, socket, head).catch((err: unknown) => {
+        log.error({ err }, 'shell upgrade crashed');
+        socket.destroy();
+      });
+    } else if ((req.url ?? '').startsWith(PROXY_PREFIX)) {
       proxy.handleUpgrade(req, socket, head).catch((err: unknown) => {
         log.error({ err }, 'proxy upgrade crashed');
         socket.destroy();
@@ -230,6 +272,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   flusher.unref();
   rbac.start();
   fleet.start();
+  plans.start();
   kubeFacts.start();
 
   log.info({ url, dataDir: config.dataDir, caHash: tls.caHash, sans: [...sans] }, 'drover server listening');
@@ -242,6 +285,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       rbac.stop();
       kubeFacts.stop();
       await fleet.stop();
+      await plans.stop();
+      dashboard.close();
+      secrets.close();
       sessions.closeAll('shutdown');
       await tunnels.drain(LIMITS.shutdownGraceMs);
       await new Promise<void>((resolve) => {
@@ -285,6 +331,7 @@ function auditApiCall(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       at,
       user: caller.user,
       idp: caller.idp,
+      ...(caller.provider ? { provider: caller.provider } : {}),
       clusterId: m?.[1] ?? null,
       verb: (req.method ?? 'GET').toLowerCase(),
       path,

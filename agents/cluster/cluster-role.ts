@@ -8,6 +8,8 @@ import type { Identity } from '../common/store.ts';
 import { describeError } from '../common/errors.ts';
 import { loadKubeConfig, readClusterFacts } from './cluster-facts.ts';
 import { clusterStreamHandler, type StreamHandler } from './stream-router.ts';
+import { applyRbacSet } from './rbac-sync.ts';
+import type { RoleCleanup } from '../common/cluster-deleted.ts';
 
 export function clusterFactsProvider(ctx: { identity: Identity; logger: Logger }): () => Promise<Partial<Facts>> {
   const path = ctx.identity.kubeconfig;
@@ -34,6 +36,14 @@ export function clusterFactsProvider(ctx: { identity: Identity; logger: Logger }
  * The cluster role's stream targets (the Kubernetes proxy, RBAC sync, facts for `cluster get`),
  * served with the kubeconfig given at registration; see stream-router.ts.
  */
-export function clusterStreamProvider(ctx: { identity: Identity; logger: Logger }): StreamHandler {
-  return clusterStreamHandler(ctx.identity.kubeconfig, ctx.logger);
+export function clusterStreamProvider(ctx: { identity: Identity; logger: Logger; onCleanup?: (fn: RoleCleanup) => void }): StreamHandler {
+  const path = ctx.identity.kubeconfig;
+  if (path) {
+    // Cluster deleted on the server: the RBAC Drover propagated goes (an empty set prunes it all).
+    ctx.onCleanup?.(async () => {
+      const { deleted } = await applyRbacSet(await loadKubeConfig(path), []);
+      ctx.logger.info({ deleted: deleted.length }, "Drover's RBAC removed from the cluster");
+    });
+  }
+  return clusterStreamHandler(path, ctx.logger);
 }

@@ -2,11 +2,10 @@
 // Kubernetes version, nodes with capacity, allocatable and conditions, and the most recent Warning
 // events — read as the agent itself. Bounded: node and event lists are paged/limited.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+// The answer's shape is the wire contract (protocol/contracts/facts.ts), which the server parses.
 import type { Logger } from 'pino';
+import { FACTS_PATH, MAX_FACTS_NODES as MAX_NODES, MAX_FACTS_WARNING_MESSAGE, MAX_FACTS_WARNINGS as MAX_WARNINGS, targetError, type KubeFacts } from '../../protocol/index.ts';
 import type { KubeUpstream } from './kube-upstream.ts';
-
-const MAX_NODES = 500;
-const MAX_WARNINGS = 20;
 
 interface NodeItem {
   metadata: { name: string; labels?: Record<string, string> };
@@ -28,7 +27,7 @@ interface EventItem {
   eventTime?: string | null;
 }
 
-export async function collectKubeFacts(kube: KubeUpstream) {
+export async function collectKubeFacts(kube: KubeUpstream): Promise<KubeFacts> {
   const version = await kube.json('GET', '/version');
   const nodes = await kube.json('GET', `/api/v1/nodes?limit=${MAX_NODES}`);
   const events = await kube.json('GET', `/api/v1/events?fieldSelector=${encodeURIComponent('type=Warning')}&limit=500`);
@@ -47,7 +46,7 @@ export async function collectKubeFacts(kube: KubeUpstream) {
       namespace: e.involvedObject?.namespace ?? e.metadata.namespace ?? null,
       object: `${e.involvedObject?.kind ?? '?'}/${e.involvedObject?.name ?? '?'}`,
       reason: e.reason ?? null,
-      message: (e.message ?? '').slice(0, 512),
+      message: (e.message ?? '').slice(0, MAX_FACTS_WARNING_MESSAGE),
       count: e.count ?? 1,
       lastSeen: when(e) || null,
     }));
@@ -62,15 +61,15 @@ export async function collectKubeFacts(kube: KubeUpstream) {
 export function factsHandler(kube: KubeUpstream, log: Logger) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     req.resume();
-    if (req.method !== 'GET' || req.url !== '/v1/facts') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'GET /v1/facts only' } }));
+    if (req.method !== 'GET' || req.url !== FACTS_PATH) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(targetError('NOT_FOUND', `GET ${FACTS_PATH} only`)));
       return;
     }
     collectKubeFacts(kube).then(
       (facts) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(facts)),
       (err: Error) => {
         log.debug({ err: err.message }, 'cannot collect Kubernetes facts');
-        res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'FACTS_FAILED', message: err.message } }));
+        res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify(targetError('FACTS_FAILED', err.message)));
       },
     );
   };

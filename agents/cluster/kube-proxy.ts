@@ -9,10 +9,11 @@ import https from 'node:https';
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { KUBE_IDENTITY_METADATA as IDENTITY_METADATA } from '../../protocol/index.ts';
 import type { KubeUpstream } from './kube-upstream.ts';
 
-/** OPEN metadata keys (server-lite/proxy/k8s-proxy.ts IDENTITY_METADATA). */
-export const IDENTITY_METADATA = Object.freeze({ user: 'drover-user', groups: 'drover-groups' } as const);
+/** OPEN metadata keys, defined once for server and agent (protocol/cluster-targets.ts). */
+export { IDENTITY_METADATA };
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 

@@ -24,7 +24,10 @@ t.test('rbac sync: only labelled drover-* RBAC objects, bound only to drover-* C
   t.match(checkRbacSet({ objects: [{ ...ok, apiVersion: 'v1' }] }), { ok: false });
   t.match(checkRbacSet({ objects: [{ ...tpl, roleRef: { ...ref, name: 'cluster-admin' } }] }), { ok: false, reason: /drover-\* ClusterRole/ }, 'no binding to cluster-admin');
   t.match(checkRbacSet({ objects: [{ ...tpl, roleRef: { ...ref, kind: 'Role' } }] }), { ok: false });
-  t.match(checkRbacSet({ objects: [{ ...tpl, metadata: { ...tpl.metadata, namespace: 'kube-system' } }] }), { ok: false, reason: /template/ }, 'no namespaced objects');
+  t.match(checkRbacSet({ objects: [{ ...tpl, metadata: { ...tpl.metadata, namespace: 'team-a' } }] }), { ok: true }, 'a RoleBinding for one namespace (project role)');
+  t.match(checkRbacSet({ objects: [tpl, { ...tpl, metadata: { ...tpl.metadata, namespace: 'team-a' } }] }), { ok: true }, 'the same name as a template and for one namespace');
+  t.match(checkRbacSet({ objects: [{ ...ok, metadata: { ...ok.metadata, namespace: 'team-a' } }] }), { ok: false, reason: /only a RoleBinding names a namespace/ }, 'no namespaced ClusterRole');
+  t.match(checkRbacSet({ objects: [{ ...tpl, metadata: { ...tpl.metadata, namespace: '../x' } }] }), { ok: false }, 'no invalid namespace');
   t.match(checkRbacSet({ objects: [ok, ok] }), { ok: false, reason: /twice/ });
 });
 

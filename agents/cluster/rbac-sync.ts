@@ -7,11 +7,14 @@
 // templates, a namespace watch puts them into namespaces created later.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { MAX_RBAC_SET_BYTES, RBAC_API_VERSION, RBAC_PATH, targetError, type RbacApplied } from '../../protocol/index.ts';
 import type { KubeUpstream } from './kube-upstream.ts';
 import { NamespaceWatch } from './namespace-watch.ts';
 import {
   checkRbacSet,
   instantiate,
+  isFixedBinding,
+  isTemplate,
   KINDS,
   MANAGED_LABEL,
   MANAGED_VALUE,
@@ -23,7 +26,6 @@ import {
 
 export { checkRbacSet, MANAGED_LABEL } from './rbac-set.ts';
 
-const MAX_BODY = 1024 * 1024;
 const base = '/apis/rbac.authorization.k8s.io/v1';
 const managed = `labelSelector=${encodeURIComponent(`${MANAGED_LABEL}=${MANAGED_VALUE}`)}`;
 
@@ -81,9 +83,12 @@ export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObj
   const wanted = new Set(ordered.map((o) => `${o.kind}/${o.metadata.name}`));
   let applied = 0;
   for (const o of ordered) if (await tryApply(o)) applied++;
-  const templates = objects.filter((o) => o.kind === 'RoleBinding');
+  const templates = objects.filter(isTemplate);
+  const fixed = objects.filter(isFixedBinding);
+  // Kept even where the namespace does not exist (yet): the namespace watch applies it when it appears.
+  for (const o of fixed) wanted.add(`RoleBinding/${o.metadata.namespace}/${o.metadata.name}`);
   let resourceVersion = '';
-  if (templates.length > 0) {
+  if (templates.length > 0 || fixed.length > 0) {
     const list = await listNamespaces(kube);
     resourceVersion = list.resourceVersion;
     for (const ns of list.namespaces) {
@@ -92,6 +97,8 @@ export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObj
         wanted.add(`RoleBinding/${ns.name}/${tpl.metadata.name}`);
         if (await tryApply(instantiate(tpl, ns.name))) applied++;
       }
+      if (ns.terminating) continue;
+      for (const o of fixed) if (o.metadata.namespace === ns.name && (await tryApply(o))) applied++;
     }
   }
   const deleted: string[] = [];
@@ -103,7 +110,7 @@ export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObj
       if (!item.metadata.name.startsWith('drover-')) continue;
       const ns = item.metadata.namespace;
       if (wanted.has(ns ? `${kind}/${ns}/${item.metadata.name}` : `${kind}/${item.metadata.name}`)) continue;
-      const o = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: kind as RbacObject['kind'], metadata: item.metadata };
+      const o: RbacObject = { apiVersion: RBAC_API_VERSION, kind: kind as RbacObject['kind'], metadata: item.metadata };
       const r = await kube.json('DELETE', objectPath(o));
       if (r.status >= 300 && r.status !== 404) throw new Error(`delete ${describe(o)}: ${r.status}`);
       deleted.push(ns ? `${kind}/${ns}/${item.metadata.name}` : `${kind}/${item.metadata.name}`);
@@ -113,9 +120,13 @@ export async function applyRbacSet(kube: KubeUpstream, objects: readonly RbacObj
   return { applied, deleted, resourceVersion };
 }
 
-/** Puts the templates into one namespace that appeared or changed, or takes them out of it. */
-async function applyToNamespace(kube: KubeUpstream, templates: readonly RbacObject[], ns: NamespaceInfo): Promise<void> {
-  for (const tpl of templates) {
+/**
+ * Puts the templates into one namespace that appeared or changed, or takes them out of it, and
+ * applies the bindings meant for that namespace alone (project roles).
+ */
+async function applyToNamespace(kube: KubeUpstream, objects: readonly RbacObject[], ns: NamespaceInfo): Promise<void> {
+  if (!ns.terminating) for (const o of objects.filter(isFixedBinding)) if (o.metadata.namespace === ns.name) await apply(kube, o);
+  for (const tpl of objects.filter(isTemplate)) {
     const copy = instantiate(tpl, ns.name);
     if (templateApplies(tpl, ns)) await apply(kube, copy);
     else if (!ns.terminating) {
@@ -130,7 +141,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_BODY) throw new Error('body too large');
+    if (size > MAX_RBAC_SET_BYTES) throw new Error(`body over ${MAX_RBAC_SET_BYTES} bytes`);
     chunks.push(c);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -145,6 +156,7 @@ export function rbacHandler(kube: KubeUpstream, log: Logger) {
     serial = next.catch(() => undefined);
     return next;
   };
+  /** What the namespace watch applies to a namespace that appears: templates and project bindings. */
   const templates = () => current.filter((o) => o.kind === 'RoleBinding');
   const watch = new NamespaceWatch({
     kube,
@@ -157,17 +169,24 @@ export function rbacHandler(kube: KubeUpstream, log: Logger) {
   });
 
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const answer = (status: number, code: string, body: unknown) =>
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status < 300 ? body : { error: { code, message: body } }));
-    if (req.method !== 'PUT' || req.url !== '/v1/rbac') {
+    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const refuse = (status: number, code: string, message: string) => json(status, targetError(code, message));
+    if (req.method !== 'PUT' || req.url !== RBAC_PATH) {
       req.resume();
-      answer(404, 'NOT_FOUND', 'PUT /v1/rbac only');
+      refuse(404, 'NOT_FOUND', `PUT ${RBAC_PATH} only`);
       return;
     }
     void (async () => {
+      // A body that is too large or not JSON is a bad set (400), not a failed apply (502).
+      let body: unknown;
       try {
-        const check = checkRbacSet(JSON.parse(await readBody(req)));
-        if (!check.ok) return answer(400, 'BAD_RBAC_SET', check.reason);
+        body = JSON.parse(await readBody(req));
+      } catch (err) {
+        return refuse(400, 'BAD_RBAC_SET', `the body is not a JSON RBAC set: ${(err as Error).message}`);
+      }
+      try {
+        const check = checkRbacSet(body);
+        if (!check.ok) return refuse(400, 'BAD_RBAC_SET', check.reason);
         const result = await queue(async () => {
           const r = await applyRbacSet(kube, check.objects);
           current = check.objects;
@@ -176,10 +195,10 @@ export function rbacHandler(kube: KubeUpstream, log: Logger) {
         if (templates().length > 0) watch.start(result.resourceVersion);
         else watch.stop();
         log.info({ applied: result.applied, deleted: result.deleted }, 'RBAC set applied');
-        answer(200, '', { applied: result.applied, deleted: result.deleted });
+        json(200, { applied: result.applied, deleted: result.deleted } satisfies RbacApplied);
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'applying the RBAC set failed');
-        answer(502, 'RBAC_APPLY_FAILED', (err as Error).message);
+        refuse(502, 'RBAC_APPLY_FAILED', (err as Error).message);
       }
     })();
   };

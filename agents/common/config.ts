@@ -4,8 +4,10 @@ import path from 'node:path';
 import { AgentError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 import type { BackoffOptions } from './backoff.ts';
+import { AGENT_ROLES } from '../../protocol/index.ts';
 
-export const ROLES = ['cluster', 'node', 'fleet'] as const;
+/** The agent roles, defined once for server and agents (protocol/contracts/roles.ts). */
+export const ROLES = AGENT_ROLES;
 export type Role = (typeof ROLES)[number];
 
 export const DEFAULT_DATA_DIR = '/var/lib/drover/agent';

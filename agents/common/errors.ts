@@ -16,6 +16,7 @@ export const AGENT_ERRORS = Object.freeze({
   TOKEN_UNKNOWN: { exit: 4, summary: 'the server does not know the join token (wrong id or secret)' },
   CREDENTIAL_INVALID: { exit: 4, summary: 'the server does not accept the agent credential' },
   CREDENTIAL_REVOKED: { exit: 4, summary: 'the agent credential was revoked on the server' },
+  CLUSTER_DELETED: { exit: 4, summary: "the agent's cluster was deleted on the server; the agent cleaned up and forgot its identity" },
   TUNNEL_CLOSED: { exit: 3, summary: 'an established tunnel ended (server restart, network drop, replaced by a newer connection)' },
   CREDENTIAL_SUPERSEDED: { exit: 4, summary: 'the credential was rotated out; the agent re-enrols once through /v1/agent/rotate' },
   TUNNEL_SUPERSEDED: { exit: 1, summary: 'the server replaced this tunnel with a newer one of the same agent and role (another process runs this role?)' },

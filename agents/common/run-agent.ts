@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock, TunnelStream } from '../../protocol/index.ts';
-import { AgentError } from './errors.ts';
+import { AgentError, describeError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 import { baseFacts, type Facts } from './facts.ts';
 import { transportFor } from './https-client.ts';
@@ -13,6 +13,7 @@ import { AgentStore, type Identity } from './store.ts';
 import { TunnelClient, type TunnelState } from './tunnel-client.ts';
 import { CredentialRotator } from './credential-rotator.ts';
 import type { Role, RunConfig } from './config.ts';
+import { cleanUpDeletedCluster, startUninstaller, type CleanupOutcome, type RoleCleanup } from './cluster-deleted.ts';
 
 /** Builds a role's extra facts (e.g. the cluster role's Kubernetes version) from the identity. */
 export type RoleFactsProvider = (ctx: { identity: Identity; logger: Logger }) => () => Promise<Partial<Facts>>;
@@ -25,6 +26,8 @@ export interface RoleContext {
   db: AgentStore['db'];
   signal: AbortSignal;
   onStop(fn: () => Promise<void>): void;
+  /** Registers what the role removes from the cluster when the cluster is deleted on the server. */
+  onCleanup(fn: RoleCleanup): void;
 }
 
 /** Serves the streams the server opens on a role's tunnel (the cluster role's Kubernetes proxy). */
@@ -60,10 +63,22 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
     const rotator = new CredentialRotator(store, transport, now, log);
     const base = baseFacts(cfg.agentVersion);
     const stops: (() => Promise<void>)[] = [];
+    const cleanups = new Map<Role, RoleCleanup>();
+    // The cluster was deleted on the server: one clean-up for all roles of this process, retried
+    // (on the next refusal) when it fails, e.g. with the kube-apiserver away.
+    let cleaning: Promise<void> | undefined;
+    let cleanedUp!: (o: CleanupOutcome) => void;
+    const deleted = new Promise<CleanupOutcome>((resolve) => (cleanedUp = resolve));
+    const onClusterDeleted = (): void => {
+      cleaning ??= cleanUpDeletedCluster({ store, transport, roles: cfg.roles, cleanups, log }).then(cleanedUp, (err: unknown) => {
+        log.error({ err: describeError(err) }, 'clean-up of the deleted cluster failed; retrying at the next refusal');
+        cleaning = undefined;
+      });
+    };
 
     const clients = cfg.roles.map((role) => {
       const extra = deps.roleFacts?.[role]?.({ identity, logger: log.child({ role }) });
-      const onStream = deps.roleStreams?.[role]?.({ identity, logger: log.child({ role }), db: store.db, signal: deps.signal, onStop: (fn) => void stops.push(fn) });
+      const onStream = deps.roleStreams?.[role]?.({ identity, logger: log.child({ role }), db: store.db, signal: deps.signal, onStop: (fn) => void stops.push(fn), onCleanup: (fn) => void cleanups.set(role, fn) });
       const persist = (s: TunnelState): void => {
         store.putRoleState({
           role,
@@ -91,6 +106,7 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
         onState: persist,
         onConnected: ({ rotateHint }) => void rotator.maybeRotate(rotateHint),
         recoverCredential: (refused) => rotator.recover(refused),
+        onClusterDeleted,
         ...(onStream ? { onStream } : {}),
         ...(deps.sessionClock ? { sessionClock: deps.sessionClock } : {}),
       });
@@ -104,11 +120,29 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
 
     const aborted = deps.signal.aborted ? Promise.resolve() : once(deps.signal, 'abort').then(() => undefined);
     const allFinished = Promise.all(clients.map((c) => c.finished)).then(() => 'unregistered' as const);
-    const why = await Promise.race([aborted.then(() => 'signal' as const), allFinished]);
+    let outcome: CleanupOutcome | undefined;
+    const why = await Promise.race([
+      aborted.then(() => 'signal' as const),
+      allFinished,
+      deleted.then((o) => {
+        outcome = o;
+        return 'deleted' as const;
+      }),
+    ]);
     clearInterval(rotationCheck);
     log.info({ why }, 'agent stopping');
-    await Promise.all(clients.map((c) => c.stop(why === 'signal' ? 'agent stopping' : 'agent unregistered')));
+    await Promise.all(clients.map((c) => c.stop(why === 'signal' ? 'agent stopping' : why === 'deleted' ? 'cluster deleted' : 'agent unregistered')));
     await Promise.all(stops.map((fn) => fn()));
+    if (outcome) {
+      const { order, remaining } = outcome;
+      if (remaining.length === 0 && order.uninstallAgents) startUninstaller(process.env, log);
+      throw new AgentError(
+        'CLUSTER_DELETED',
+        `cluster ${order.clusterName} (${order.clusterId}) was deleted on the server by ${order.deletedBy} at ${order.deletedAt}; ` +
+          `${order.keepWorkloads ? 'its workloads were kept' : 'its bundle objects were removed'}, Drover's RBAC removed` +
+          (remaining.length > 0 ? `; roles ${remaining.join(', ')} of this agent still to clean up in their own process` : '; identity forgotten: register again with a new join token to bring the site back'),
+      );
+    }
     if (why === 'unregistered') throw new AgentError('NOT_REGISTERED', `the identity in ${cfg.dataDir} was removed while running`);
   } finally {
     store.close();

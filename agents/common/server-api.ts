@@ -1,5 +1,5 @@
 // The agent's REST calls against server-lite (contract in docs/api.md): GET /v1/ca,
-// POST /v1/register, POST /v1/agent/rotate, POST /v1/agent/unregister. Replies are validated
+// POST /v1/register, POST /v1/agent/rotate, POST /v1/agent/unregister, GET/POST /v1/agent/cleanup. Replies are validated
 // with zod at this boundary; nothing past here sees unchecked JSON.
 import crypto from 'node:crypto';
 import { z } from 'zod';
@@ -75,4 +75,28 @@ export async function rotate(server: string, ca: string, transport: Transport, c
 
 export async function unregister(server: string, ca: string, transport: Transport, credential: string): Promise<void> {
   await requestJson({ method: 'POST', url: `${server}/v1/agent/unregister`, transport, ca, bearer: credential, json: {} }, 'unregister');
+}
+
+const cleanupReply = z.object({
+  clusterId: z.string(),
+  clusterName: z.string(),
+  deletedAt: z.string(),
+  deletedBy: z.string(),
+  keepWorkloads: z.boolean(),
+  uninstallAgents: z.boolean(),
+  roles: z.array(z.enum(['cluster', 'node', 'fleet'])),
+  cleanedRoles: z.array(z.enum(['cluster', 'node', 'fleet'])),
+});
+export type CleanupOrder = z.infer<typeof cleanupReply>;
+
+/** What to remove now that the cluster was deleted (only the deleted agent's credential is accepted). */
+export async function fetchCleanup(server: string, ca: string, transport: Transport, credential: string): Promise<CleanupOrder> {
+  const res = await requestJson({ method: 'GET', url: `${server}/v1/agent/cleanup`, transport, ca, bearer: credential }, 'clean-up order');
+  return parseReply(cleanupReply, res.body, 'clean-up order');
+}
+
+/** Reports roles cleaned up; answers the roles still to do (by other processes of this agent). */
+export async function reportCleaned(server: string, ca: string, transport: Transport, credential: string, roles: readonly Role[]): Promise<Role[]> {
+  const res = await requestJson({ method: 'POST', url: `${server}/v1/agent/cleanup`, transport, ca, bearer: credential, json: { roles } }, 'clean-up report');
+  return parseReply(z.object({ remainingRoles: z.array(z.enum(['cluster', 'node', 'fleet'])) }), res.body, 'clean-up report').remainingRoles;
 }

@@ -19,3 +19,7 @@ t.test('session close: the protocol meaning stands when the reason is not the se
   t.match(e.message, 'HANDSHAKE_FAILED');
   t.match(describeClose(info({ code: 'TRANSPORT_CLOSED', closeCode: 1006 }), 1006, '').message, 'connection lost');
 });
+
+t.test('session close: server-lite 4502 "cluster deleted" is CLUSTER_DELETED (the agent cleans up)', async (t) => {
+  t.equal(describeClose(info({ code: 'TRANSPORT_CLOSED', closeCode: 4502 }), 4502, 'cluster deleted').code, 'CLUSTER_DELETED');
+});

@@ -7,6 +7,7 @@ import { AgentError } from './errors.ts';
 export const SERVER_CLOSE = Object.freeze({
   superseded: APPLICATION_CLOSE_CODES.SESSION_SUPERSEDED,
   revoked: APPLICATION_CLOSE_CODES.CREDENTIAL_REVOKED,
+  deleted: APPLICATION_CLOSE_CODES.CLUSTER_DELETED,
   shutdown: 1001,
 } as const);
 
@@ -14,6 +15,9 @@ export function describeClose(info: SessionCloseInfo, wsCode: number, wsReason: 
   const reason = wsReason ? ` (${wsReason})` : '';
   if (wsCode === SERVER_CLOSE.revoked) {
     return new AgentError('CREDENTIAL_REVOKED', `the server closed the tunnel: credential revoked${reason}`);
+  }
+  if (wsCode === SERVER_CLOSE.deleted) {
+    return new AgentError('CLUSTER_DELETED', `the server closed the tunnel: this agent's cluster was deleted${reason}`);
   }
   if (wsCode === SERVER_CLOSE.superseded) {
     return new AgentError('TUNNEL_SUPERSEDED', `the server replaced this tunnel with a newer connection of this agent and role${reason}; is another process running this role?`);

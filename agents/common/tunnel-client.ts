@@ -43,6 +43,8 @@ export interface TunnelClientOptions {
    * rotating and saving. Resolves true when a fresh credential is now stored (retry at once).
    */
   recoverCredential?: (credential: string) => Promise<boolean>;
+  /** The server said this agent's cluster was deleted (close 4502 or 410 at connect): clean up. */
+  onClusterDeleted?: () => void;
   sessionClock?: Clock;
   /**
    * Serves streams the server opens on this role's tunnel (e.g. the cluster role's
@@ -227,6 +229,7 @@ export class TunnelClient {
     // newer tunnel of ours exists (api.md: do nothing); retrying only at the cap keeps two copies
     // of one role from taking the tunnel from each other in a tight loop.
     const refused = err instanceof AgentError && (err.exitCode === 4 || err.exitCode === 5 || err.code === 'TUNNEL_SUPERSEDED');
+    if (err instanceof AgentError && err.code === 'CLUSTER_DELETED') this.o.onClusterDeleted?.();
     if (refused) this.backoffState = { attempt: this.o.backoff.maxExponent };
     const retryAfter = err instanceof AgentError ? err.retryAfterMs : undefined;
     const delay = backoffDelay(this.backoffState, this.o.backoff, this.o.random, retryAfter);

@@ -2,15 +2,20 @@
 // the fleet tunnel (decision 0750). The server pulls the resume point, pushes desired deployments
 // (one stream each, so a 20 MiB bundle never rides a control message) and drains the outbox.
 // Every answer is sent only after SQLite committed (synchronous=FULL), so an acknowledgement is
-// never ahead of the disk.
+// never ahead of the disk. Bodies are parsed with the wire contract (protocol/contracts/fleet.ts),
+// errors answered as `{"error":{"code","message"}}`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import {
+  desiredDeltaSchema, desiredFullSchema, FLEET_PATHS, FLEET_TARGET, outboxAckSchema, targetError,
+  type ResumeAnswer,
+} from '../../protocol/index.ts';
 import type { FleetAgent } from './fleet-agent.ts';
-import type { DesiredDeployment } from './types.ts';
 import { FLEET_AGENT_LIMITS, FLEET_ROLE_LIMITS } from './limits.ts';
-import { applyDelta, isDesiredDelta } from './manifest-delta.ts';
+import { validateManifests } from './manifest-check.ts';
+import { applyDelta } from './manifest-delta.ts';
 
-export const FLEET_TARGET = 'http:drover-fleet';
+export { FLEET_TARGET };
 
 class BodyTooLarge extends Error {}
 
@@ -25,54 +30,60 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
 }
 
+function issueText(issue: { path: PropertyKey[]; message: string } | undefined): string {
+  return issue ? `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}` : 'invalid';
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-function isDesired(v: unknown): v is DesiredDeployment {
-  if (typeof v !== 'object' || v === null) return false;
-  const d = v as Record<string, unknown>;
-  return typeof d.id === 'string' && typeof d.bundle === 'string' && typeof d.revision === 'string' && Array.isArray(d.manifests) && typeof d.options === 'object' && d.options !== null;
-}
-
-/** The request handler; errors become JSON `{code, message}` answers, never a dropped stream. */
+/** The request handler; errors become JSON `{"error":{"code","message"}}` answers, never a dropped stream. */
 export function fleetEndpoint(agent: FleetAgent, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://drover-agent');
     const path = url.pathname;
-    const deployment = /^\/v1\/fleet\/deployments\/([^/]+)$/.exec(path);
-    if (req.method === 'GET' && path === '/v1/fleet/resume') {
-      // `features`: what this agent accepts beyond whole sets (deltas, decision 0755).
-      send(res, 200, { deployments: agent.resumePoint(), features: ['delta'] });
-    } else if (req.method === 'PUT' && deployment) {
+    const deployment = path.startsWith(FLEET_PATHS.deployments) && !path.slice(FLEET_PATHS.deployments.length).includes('/') && path.length > FLEET_PATHS.deployments.length
+      ? decodeURIComponent(path.slice(FLEET_PATHS.deployments.length))
+      : undefined;
+    if (req.method === 'GET' && path === FLEET_PATHS.resume) {
+      // `features` is read only by servers before protocol 1.1; newer ones send deltas where both
+      // HELLOs list FLEET_DELTA (decisions 0755, 0981).
+      send(res, 200, { deployments: agent.resumePoint(), features: ['delta'] } satisfies ResumeAnswer);
+    } else if (req.method === 'PUT' && deployment !== undefined) {
       const body = await readJson(req, FLEET_ROLE_LIMITS.MAX_DESIRED_BYTES);
-      if (isDesiredDelta(body) && body.id === decodeURIComponent(deployment[1] ?? '')) {
+      const delta = desiredDeltaSchema.safeParse(body);
+      if (delta.success && delta.data.id === deployment) {
         // Rebuilt against what is stored, checked against the revision named, then stored like a full set.
-        const full = applyDelta(agent.store.deployment(body.id), body);
+        const full = applyDelta(agent.store.deployment(delta.data.id), delta.data);
         send(res, 200, agent.accept(full));
         return;
       }
-      if (!isDesired(body) || body.id !== decodeURIComponent(deployment[1] ?? '')) {
-        send(res, 400, { code: 'MANIFEST_INVALID', message: 'the body is not a desired deployment for this id' });
+      const desired = desiredFullSchema.safeParse(body);
+      if (!desired.success || desired.data.id !== deployment) {
+        send(res, 400, targetError('MANIFEST_INVALID', desired.success ? `the body is for deployment ${desired.data.id.slice(0, 64)}, not ${deployment.slice(0, 64)}` : `the body is not a desired deployment: ${issueText(desired.error.issues[0])}`));
         return;
       }
-      send(res, 200, agent.accept(body));
-    } else if (req.method === 'DELETE' && deployment) {
-      send(res, 200, { removed: agent.remove(decodeURIComponent(deployment[1] ?? '')) });
-    } else if (req.method === 'GET' && path === '/v1/fleet/outbox') {
+      // Each manifest is the agent's to check (MANIFEST_INVALID, TOO_MANY_OBJECTS: 422).
+      const { manifests, ...header } = desired.data;
+      validateManifests(manifests);
+      send(res, 200, agent.accept({ ...header, manifests }));
+    } else if (req.method === 'DELETE' && deployment !== undefined) {
+      send(res, 200, { removed: agent.remove(deployment) });
+    } else if (req.method === 'GET' && path === FLEET_PATHS.outbox) {
       const limit = Math.min(Number(url.searchParams.get('limit') ?? FLEET_AGENT_LIMITS.OUTBOX_DRAIN_BATCH) || 1, FLEET_AGENT_LIMITS.OUTBOX_DRAIN_BATCH);
       send(res, 200, { rows: agent.pendingStatuses(limit) });
-    } else if (req.method === 'POST' && path === '/v1/fleet/outbox/ack') {
-      const body = (await readJson(req, FLEET_ROLE_LIMITS.MAX_SMALL_BYTES)) as { seq?: unknown };
-      if (typeof body.seq !== 'number' || !Number.isInteger(body.seq)) {
-        send(res, 400, { code: 'INVALID', message: 'seq must be an integer' });
+    } else if (req.method === 'POST' && path === FLEET_PATHS.outboxAck) {
+      const ack = outboxAckSchema.safeParse(await readJson(req, FLEET_ROLE_LIMITS.MAX_SMALL_BYTES));
+      if (!ack.success) {
+        send(res, 400, targetError('INVALID', 'the body must be {"seq": N}, N a whole number'));
         return;
       }
-      send(res, 200, { removed: agent.acknowledgeStatuses(body.seq) });
+      send(res, 200, { removed: agent.acknowledgeStatuses(ack.data.seq) });
     } else {
-      send(res, 404, { code: 'NOT_FOUND', message: `${req.method} ${path}` });
+      send(res, 404, targetError('NOT_FOUND', `${req.method} ${path}`));
     }
   };
   // Refusals logged at warn since the last success: the same one again (the server retrying while
@@ -92,7 +103,7 @@ export function fleetEndpoint(agent: FleetAgent, log: Logger): (req: IncomingMes
       const key = `${code} ${e.message}`;
       log[refusals.has(key) ? 'debug' : 'warn']({ code, err: e.message, path: req.url }, 'fleet request refused');
       refusals.add(key);
-      if (!res.headersSent) send(res, status, { code, message: e.message });
+      if (!res.headersSent) send(res, status, targetError(code, e.message));
       else res.destroy();
     });
   };

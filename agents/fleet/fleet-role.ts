@@ -10,6 +10,8 @@ import { createHttpsKube } from './kube-https.ts';
 import type { Kube } from './kube.ts';
 import { fleetEndpoint, FLEET_TARGET } from './fleet-endpoint.ts';
 import { FleetAgentError } from './errors.ts';
+import { cleanUpFleetSite } from './site-cleanup.ts';
+import type { RoleCleanup } from '../common/cluster-deleted.ts';
 
 export interface FleetRoleContext {
   kubeconfig: string | null | undefined;
@@ -17,6 +19,8 @@ export interface FleetRoleContext {
   logger: Logger;
   /** Registers the agent's stop, awaited by the runner before it closes the database. */
   onStop(fn: () => Promise<void>): void;
+  /** Registers the role's clean-up for a cluster deleted on the server (run-agent.ts). */
+  onCleanup?: ((fn: RoleCleanup) => void) | undefined;
   /** Pause between reconcile passes (DROVER_FLEET_INTERVAL_MS; default FLEET_AGENT_LIMITS). */
   intervalMs?: number | undefined;
 }
@@ -59,6 +63,10 @@ export function startFleetRole(ctx: FleetRoleContext): { agent: FleetAgent; onSt
   agent.start();
   ctx.logger.info({ deployments: agent.resumePoint().length }, 'fleet agent reconciling from local state');
   ctx.onStop(() => agent.stop().finally(() => kube.close()));
+  ctx.onCleanup?.(async (order) => {
+    const { deployments } = await cleanUpFleetSite(agent, { keepWorkloads: order.keepWorkloads });
+    ctx.logger.info({ deployments, keepWorkloads: order.keepWorkloads }, order.keepWorkloads ? 'bundles released; their objects kept' : 'bundle objects removed from the cluster');
+  });
   const server = createStreamHttpServer({ request: fleetEndpoint(agent, ctx.logger) });
   return {
     agent,

@@ -30,8 +30,8 @@ function parentOf(doc: unknown, tokens: string[]): { parent: Container; last: st
   return isContainer(cur) ? { parent: cur, last: tokens[tokens.length - 1]! } : undefined;
 }
 
-/** Applies one operation in place (on a clone the caller owns). */
-export function applyOperation(doc: unknown, op: { op: 'remove' | 'replace' | 'add'; path: string; value?: unknown }): void {
+/** Applies one operation in place (on a clone the caller owns): `remove`, `add`, anything else as `replace`. */
+export function applyOperation(doc: unknown, op: { op: string; path: string; value?: unknown }): void {
   const at = parentOf(doc, parsePointer(op.path));
   if (!at) return;
   const { parent, last } = at;

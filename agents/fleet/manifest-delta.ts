@@ -3,26 +3,18 @@
 // full set and checks that it hashes to the revision the server named, with the same naming the
 // server uses (protocol/manifest-digest.ts); a delta for another base, or one that does not add up,
 // is refused with DELTA_MISMATCH and the server sends the whole set instead. Pure.
-import { canonicalJson, manifestRevision, sha256Hex } from '../../protocol/index.ts';
+import { canonicalJson, desiredDeltaSchema, manifestRevision, sha256Hex, type DesiredDeltaWire } from '../../protocol/index.ts';
 import type { DesiredDeployment, KubeObject } from './types.ts';
 import { keyOf, refOf } from './object-ref.ts';
 import { FleetAgentError } from './errors.ts';
 
-export interface ManifestDeltaWire {
-  /** The revision the delta applies to: the one the agent holds. */
-  from: string;
-  upserts: { id: string; object: KubeObject }[];
-  removals: string[];
-}
+/** The PUT body as a delta: the wire contract (protocol/contracts/fleet.ts). `delta.from` is the
+ *  revision it applies to (the one the agent holds); upserts are whole objects with their ids. */
+export type DesiredDelta = DesiredDeltaWire;
 
-export type DesiredDelta = Omit<DesiredDeployment, 'manifests'> & { delta: ManifestDeltaWire };
-
+/** Whether a body is a delta by the contract (the schema has no transforms: what passes is what was sent). */
 export function isDesiredDelta(v: unknown): v is DesiredDelta {
-  if (typeof v !== 'object' || v === null) return false;
-  const d = v as Record<string, unknown>;
-  const delta = d.delta as Record<string, unknown> | undefined;
-  return typeof d.id === 'string' && typeof d.bundle === 'string' && typeof d.revision === 'string' && typeof d.options === 'object' && d.options !== null
-    && typeof delta === 'object' && delta !== null && typeof delta.from === 'string' && Array.isArray(delta.upserts) && Array.isArray(delta.removals);
+  return desiredDeltaSchema.safeParse(v).success;
 }
 
 /** The id the server gives an object: `group/kind/namespace/name` (the agent's key). */

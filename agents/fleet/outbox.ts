@@ -1,4 +1,5 @@
-// The status outbox: every status change of a deployment gets a sequence number that is never
+// The status outbox (the sequenced-outbox rule is agents/common/outbox.ts, shared with the node
+// agent's plan results): every status change of a deployment gets a sequence number that is never
 // reused (AUTOINCREMENT), rows drain in sequence order and leave only when the server acknowledges
 // a sequence, so the server can de-duplicate a status sent twice and never misses one.
 // Bounded: past `maxRows`, the oldest statuses that a newer status of the same deployment has
@@ -8,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { DeploymentState, DeploymentStatus } from './types.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
+import { createSeqOutbox } from '../common/outbox.ts';
 
 export interface OutboxRow {
   seq: number;
@@ -54,46 +56,29 @@ function readStatus(r: StoredRow): DeploymentStatus {
 }
 
 export function createOutbox(db: Database, opts: { maxRows?: number } = {}): Outbox {
-  const maxRows = opts.maxRows ?? FLEET_AGENT_LIMITS.OUTBOX_MAX_ROWS;
-  const lastFp = db.prepare('SELECT value FROM fleet_meta WHERE key = ?').pluck();
-  const setMeta = db.prepare('INSERT INTO fleet_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-  const insert = db.prepare('INSERT INTO fleet_outbox (deployment_id, revision, state, fingerprint, status, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-  const count = db.prepare('SELECT COUNT(*) FROM fleet_outbox').pluck();
-  // Superseded = a newer row of the same deployment exists; oldest first.
-  const dropSuperseded = db.prepare(`DELETE FROM fleet_outbox WHERE seq IN (
-      SELECT o.seq FROM fleet_outbox o
-      WHERE EXISTS (SELECT 1 FROM fleet_outbox n WHERE n.deployment_id = o.deployment_id AND n.seq > o.seq)
-      ORDER BY o.seq LIMIT ?)`);
-  const select = db.prepare('SELECT seq, deployment_id, revision, state, created_at, status FROM fleet_outbox ORDER BY seq LIMIT ?');
-  const remove = db.prepare('DELETE FROM fleet_outbox WHERE seq <= ?');
+  const rows = createSeqOutbox(db, {
+    table: 'fleet_outbox', keyColumn: 'deployment_id', bodyColumn: 'status', extraColumns: ['revision', 'state'],
+    metaTable: 'fleet_meta', maxRows: opts.maxRows ?? FLEET_AGENT_LIMITS.OUTBOX_MAX_ROWS,
+  });
   const latest = db.prepare(`INSERT INTO fleet_status (deployment_id, state, status, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (deployment_id) DO UPDATE SET state = excluded.state, status = excluded.status, updated_at = excluded.updated_at`);
-
-  const coalesced = (): number => Number(lastFp.get('outbox.coalesced') ?? 0);
-
-  const enqueue = db.transaction((status: DeploymentStatus, now: Date): number | undefined => {
-    const fp = statusFingerprint(status);
-    const key = `outbox.last.${status.deploymentId}`;
-    if (lastFp.get(key) === fp) return undefined;
-    setMeta.run(key, fp);
-    latest.run(status.deploymentId, status.state, JSON.stringify(status), now.toISOString());
-    const info = insert.run(status.deploymentId, status.revision, status.state, fp, JSON.stringify(status), now.toISOString());
-    const excess = (count.get() as number) - maxRows;
-    if (excess > 0) {
-      const dropped = dropSuperseded.run(excess).changes;
-      if (dropped > 0) setMeta.run('outbox.coalesced', String(coalesced() + dropped));
-    }
-    return Number(info.lastInsertRowid);
-  });
-
   return {
-    enqueue: (status, now) => enqueue(status, now),
-    peek(limit = FLEET_AGENT_LIMITS.OUTBOX_DRAIN_BATCH) {
-      const rows = select.all(limit) as StoredRow[];
-      return rows.map((r) => ({ seq: r.seq, deploymentId: r.deployment_id, createdAt: r.created_at, status: readStatus(r) }));
+    enqueue(status, now) {
+      const body = JSON.stringify(status);
+      return rows.enqueue(
+        { key: status.deploymentId, fingerprint: statusFingerprint(status), body, extras: { revision: status.revision, state: status.state } },
+        now,
+        () => void latest.run(status.deploymentId, status.state, body, now.toISOString()),
+      );
     },
-    ack: (seq) => remove.run(seq).changes,
-    length: () => count.get() as number,
-    coalesced,
+    peek(limit = FLEET_AGENT_LIMITS.OUTBOX_DRAIN_BATCH) {
+      return rows.peek(limit).map((r) => ({
+        seq: r.seq, deploymentId: r.key, createdAt: r.createdAt,
+        status: readStatus({ seq: r.seq, deployment_id: r.key, revision: r.extras.revision ?? '', state: r.extras.state ?? '', created_at: r.createdAt, status: r.body }),
+      }));
+    },
+    ack: (seq) => rows.ack(seq),
+    length: () => rows.length(),
+    coalesced: () => rows.coalesced(),
   };
 }

@@ -1,5 +1,6 @@
 // The fleet agent's vocabulary: Kubernetes objects as plain JSON, references to them, one
 // deployment (a bundle's rendered manifest set for this cluster at one revision) and its states.
+import { AGENT_DEPLOYMENT_STATES, type ComparePatchWire, type DeploymentOptionsWire } from '../../protocol/index.ts';
 
 /** A Kubernetes object as JSON. Only the header is typed; the rest is whatever the manifest says. */
 export interface KubeObject {
@@ -32,31 +33,13 @@ export interface InventoryEntry extends ObjectRef {
   uid: string;
 }
 
-/** Fleet's `diff.comparePatches[]` entry: for matching objects, ignore the listed fields. */
-export interface ComparePatch {
-  apiVersion?: string;
-  kind?: string;
-  name?: string;
-  namespace?: string;
-  /** JSON pointers whose differences are ignored. */
-  jsonPointers?: string[];
-  /** JSON-patch operations applied to both sides before comparing (Fleet uses `remove`). */
-  operations?: { op: 'remove' | 'replace' | 'add'; path: string; value?: unknown }[];
-}
+/** Fleet's `diff.comparePatches[]` entry: for matching objects, ignore the listed fields. The wire
+ *  contract's type (protocol/contracts/fleet.ts): an unknown `op` is read as Fleet reads it. */
+export type ComparePatch = ComparePatchWire;
 
-export interface DeploymentOptions {
-  /** Keep objects a new revision dropped (and on removal) instead of pruning them. */
-  keepResources?: boolean;
-  /** Re-apply objects that drifted from the desired state. */
-  correctDrift?: boolean;
-  comparePatches?: ComparePatch[];
-  /** Deployments (ids) that must be Ready (or in acceptedStates) before this one is applied. */
-  dependsOn?: { deploymentId: string; acceptedStates?: DeploymentState[] }[];
-  /** Namespace for namespaced objects that name none (Fleet's defaultNamespace). */
-  defaultNamespace?: string;
-  /** Take objects over from other bundles (Fleet's helm.takeOwnership). */
-  takeOwnership?: boolean;
-}
+/** keepResources, correctDrift, comparePatches, dependsOn (ids, acceptedStates), defaultNamespace,
+ *  takeOwnership: the wire contract's type, which the endpoint parses with (protocol/contracts/fleet.ts). */
+export type DeploymentOptions = DeploymentOptionsWire;
 
 /** What the server hands the agent: one bundle for this cluster at one content-addressed revision. */
 export interface DesiredDeployment {
@@ -67,8 +50,8 @@ export interface DesiredDeployment {
   options: DeploymentOptions;
 }
 
-/** Fleet's per-deployment states (Pending and Offline are the server's to assign). */
-export const DEPLOYMENT_STATES = Object.freeze(['Ready', 'NotReady', 'OutOfSync', 'Modified', 'WaitApplied', 'ErrApplied'] as const);
+/** Fleet's per-deployment states (Pending and Offline are the server's to assign); defined in the wire contract. */
+export const DEPLOYMENT_STATES = AGENT_DEPLOYMENT_STATES;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 
 /** Fleet's precedence: when several apply, the highest rank is reported. */

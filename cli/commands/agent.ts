@@ -100,10 +100,25 @@ export function registerAgentCommands(program: Command): void {
             roleFacts.cluster = clusterFactsProvider;
             roleStreams.cluster = clusterStreamProvider;
           }
+          if (cfg.roles.includes('node')) {
+            const { nodeFactsProvider } = await import('../../agents/node/facts-provider.ts');
+            const { nodeAccessTargets } = await import('../../agents/node/shell-role.ts');
+            const { startNodeRole } = await import('../../agents/node/node-role.ts');
+            const { nodeKubeconfig } = await import('../../agents/node/kube-fallback.ts');
+            const { clusterStreamHandler } = await import('../../agents/cluster/stream-router.ts');
+            roleFacts.node = (ctx) => nodeFactsProvider(ctx);
+            // Plans, the shell, and the cluster agent's own Kubernetes proxy as the fallback path (issue 15).
+            // DROVER_NODE_PLAN_SCAN_MS: how often the local plan directory is read (tests use a short one).
+            roleStreams.node = (ctx) => {
+              const kubeconfig = nodeKubeconfig(ctx.identity.kubeconfig);
+              const extraTargets = nodeAccessTargets(ctx, kubeconfig ? { kube: clusterStreamHandler(kubeconfig, ctx.logger) } : {});
+              return startNodeRole({ db: ctx.db, dataDir: cfg.dataDir, logger: ctx.logger, onStop: ctx.onStop, scanMs: positiveEnv('DROVER_NODE_PLAN_SCAN_MS'), extraTargets }).onStream;
+            };
+          }
           if (cfg.roles.includes('fleet')) {
             const { startFleetRole } = await import('../../agents/fleet/fleet-role.ts');
             // DROVER_FLEET_INTERVAL_MS: pause between reconcile passes (tests use a short one).
-            roleStreams.fleet = (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, intervalMs: fleetInterval() }).onStream;
+            roleStreams.fleet = (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, onCleanup: ctx.onCleanup, intervalMs: fleetInterval() }).onStream;
           }
           await runAgent(cfg, { logger: cliLogger('info'), env: process.env, signal: controller.signal, roleFacts, roleStreams });
         } finally {
@@ -142,5 +157,10 @@ export function registerAgentCommands(program: Command): void {
 
 function fleetInterval(): number | undefined {
   const v = Number(process.env.DROVER_FLEET_INTERVAL_MS);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+function positiveEnv(name: string): number | undefined {
+  const v = Number(process.env[name]);
   return Number.isInteger(v) && v > 0 ? v : undefined;
 }

@@ -42,3 +42,10 @@ t.test('cluster get: its bundles with state, revision and message, or a plain "n
   t.match(text, /demo-api\s+NotReady\s+fedcba987654\s+1 object\(s\) not ready: Deployment x/);
   t.match(renderClusterDetail({ ...base, fleet: { state: 'Ready', summary: {}, bundles: [] } }), /bundles:\s+none target this cluster/);
 });
+
+t.test('cluster get: says which path serves the Kubernetes API (cluster agent, node agent fallback, none)', async (t) => {
+  const base = { id: 'c-4', name: 'z', labels: {}, state: 'Connected', lastSeen: null, kubernetesVersion: null };
+  t.match(renderClusterDetail({ ...base, kubernetesAccess: { path: 'cluster-agent', agentId: 'a-1', nodeId: 'n-1' } }), /api access:\s+through the cluster agent/);
+  t.match(renderClusterDetail({ ...base, kubernetesAccess: { path: 'node-agent', agentId: 'a-2', nodeId: 'n-2' } }), /api access:\s+through the node agent on n-2 \(fallback: the cluster agent is not connected\)/);
+  t.match(renderClusterDetail({ ...base, kubernetesAccess: { path: 'none', agentId: null, nodeId: null } }), /api access:\s+none/);
+});

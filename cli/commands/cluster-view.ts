@@ -48,6 +48,15 @@ export interface ClusterDetail extends ClusterRow {
   kubernetes?: { kubernetesVersion: string | null; nodes?: KubeNode[]; warnings?: Warning[]; collectedAt?: string } | null;
   nodes?: { id: string; name: string; state: string; lastSeen: string | null; roles?: string[] }[];
   fleet?: ClusterFleet;
+  /** Which tunnel serves the cluster's Kubernetes API now (issue 15: node agent fallback). */
+  kubernetesAccess?: { path: 'cluster-agent' | 'node-agent' | 'none'; agentId: string | null; nodeId: string | null };
+}
+
+/** The `api access:` line of `cluster get`. */
+export function accessText(a: NonNullable<ClusterDetail['kubernetesAccess']>): string {
+  if (a.path === 'cluster-agent') return 'through the cluster agent';
+  if (a.path === 'node-agent') return `through the node agent on ${a.nodeId ?? '?'} (fallback: the cluster agent is not connected)`;
+  return 'none (neither the cluster agent nor a node agent that can reach the Kubernetes API is connected)';
 }
 
 const labelText = (labels: Record<string, string>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') || '-';
@@ -59,6 +68,7 @@ export function renderClusterDetail(c: ClusterDetail): string {
   out.push(`labels:      ${labelText(c.labels)}`);
   const k = c.kubernetes;
   out.push(`kubernetes:  ${k?.kubernetesVersion ?? c.kubernetesVersion ?? 'unknown'}${k?.collectedAt ? ` (facts from ${k.collectedAt})` : ''}`);
+  if (c.kubernetesAccess) out.push(`api access:  ${accessText(c.kubernetesAccess)}`);
   if (k?.nodes && k.nodes.length > 0) {
     out.push('', table([['NODE', 'READY', 'KUBELET', 'CPU', 'MEMORY', 'PODS'], ...k.nodes.map((n) => [
       n.name,

@@ -1,4 +1,4 @@
-// `drover cluster list|get|label`: the cluster registry (ARCHITECTURE.md §3). `list --json` prints
+// `drover cluster list|get|label|delete`: the cluster registry (ARCHITECTURE.md §3). `list --json` prints
 // the contract shape [{"id","name","labels","state","lastSeen","kubernetesVersion"}] (plus fields).
 import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
@@ -25,7 +25,7 @@ export function parseLabelEdits(args: readonly string[]): Record<string, string 
 export function registerCluster(program: Command): void {
   const cluster = program
     .command('cluster')
-    .description('list and label registered clusters (admin)')
+    .description('list, label and delete registered clusters (admin)')
     .addHelpText('after', '\nExample:\n  drover cluster list --data-dir /var/lib/drover/server');
 
   addAdminOptions(
@@ -85,6 +85,36 @@ export function registerCluster(program: Command): void {
       });
       const c = res.body as ClusterRow;
       process.stdout.write(`${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(',')}\n`);
+    }),
+  );
+
+  addAdminOptions(
+    cluster
+      .command('delete')
+      .description("delete a cluster: its agents remove Drover's RBAC and bundle objects from it (now, or when an offline one next connects), its credentials stop working, its rows go")
+      .argument('<id>', 'cluster id (see `drover cluster list`)')
+      .addOption(new Option('--keep-workloads', 'leave the objects of its bundles running on the cluster (only Drover itself is removed)').env('DROVER_KEEP_WORKLOADS'))
+      .addOption(new Option('--uninstall-agents', 'the agents also uninstall themselves (drover-uninstall.sh --remove-state) after cleaning up').env('DROVER_UNINSTALL_AGENTS'))
+      .addOption(new Option('--json', 'print JSON').env('DROVER_JSON'))
+      .addHelpText('after', '\nExample:\n  drover cluster delete c-abc123 --keep-workloads --data-dir /var/lib/drover/server\n\nThe cluster can join again later with a new join token (drover token create).'),
+  ).action(
+    withExitCodes(async (id: string, opts: AdminOptions & { json?: boolean; keepWorkloads?: boolean; uninstallAgents?: boolean }) => {
+      const res = await adminRequest(resolveConnection(opts), 'DELETE', `/v1/clusters/${encodeURIComponent(id)}`, {
+        keepWorkloads: opts.keepWorkloads === true,
+        uninstallAgents: opts.uninstallAgents === true,
+      });
+      const out = res.body as { id: string; keepWorkloads: boolean; uninstallAgents: boolean; agents: { id: string; roles: string[]; connected: boolean }[] };
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(out)}\n`);
+        return;
+      }
+      const now = out.agents.filter((a) => a.connected).length;
+      const later = out.agents.length - now;
+      const what = `${out.keepWorkloads ? 'keeping its workloads' : 'removing its bundle objects'}${out.uninstallAgents ? ', then uninstalling themselves' : ''}`;
+      process.stdout.write(
+        `cluster ${out.id} deleted; its credentials are refused from now on.\n` +
+          `${now} connected agent(s) are cleaning up now, ${later} offline agent(s) will when they next connect (${what}).\n`,
+      );
     }),
   );
 }

@@ -34,6 +34,8 @@ export interface GitRepoRow {
   bundles: string[];
   /** Bundles of this gitrepo that failed to render at the last commit (their earlier revision stays). */
   bundleErrors: { bundle: string; code: string; message: string }[];
+  /** The chart version each Helm bundle's `helm.version` resolved to at its last render (issue 19). */
+  charts?: { bundle: string; chart: string; version: string }[];
 }
 
 /** Joins the gitrepos with their bundles' errors: a gitrepo whose chart no longer renders is not healthy. */
@@ -57,6 +59,31 @@ export function errorColumn(g: GitRepoRow): string {
   return g.bundleErrors.map((e) => `${e.bundle}: ${e.code}`).join(', ') || '-';
 }
 
+/** The gitrepo's source-access fields from its flags (secret names and a CA file; no secret values). */
+export function accessBody(opts: { clientSecret?: string; helmSecret?: string; helmRepoUrlRegex?: string; caBundleFile?: string; insecureSkipTlsVerify?: boolean }): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  if (opts.clientSecret) out.clientSecretName = opts.clientSecret;
+  if (opts.helmSecret) out.helmSecretName = opts.helmSecret;
+  if (opts.helmRepoUrlRegex) {
+    try {
+      new RegExp(opts.helmRepoUrlRegex);
+    } catch (e) {
+      throw new CliError(EXIT.USAGE, `--helm-repo-url-regex: ${(e as Error).message}`);
+    }
+    out.helmRepoURLRegex = opts.helmRepoUrlRegex;
+  }
+  if (opts.caBundleFile) {
+    try {
+      out.caBundle = readFileSync(opts.caBundleFile, 'utf8');
+    } catch (e) {
+      throw new CliError(EXIT.USAGE, `--ca-bundle-file ${opts.caBundleFile}: ${(e as Error).message}`);
+    }
+    if (!/-----BEGIN CERTIFICATE-----/.test(String(out.caBundle))) throw new CliError(EXIT.USAGE, `--ca-bundle-file ${opts.caBundleFile} holds no PEM certificate`);
+  }
+  if (opts.insecureSkipTlsVerify) out.insecureSkipTLSVerify = true;
+  return out;
+}
+
 export function registerGitRepo(program: Command): void {
   const gitrepo = program
     .command('gitrepo')
@@ -74,9 +101,14 @@ export function registerGitRepo(program: Command): void {
       .addOption(new Option('--paths <a,b>', 'comma-separated directories to scan (default: the whole repository)').env('DROVER_GITREPO_PATHS'))
       .addOption(new Option('--poll-interval <duration>', 'time between polls, e.g. 15s, 5m').env('DROVER_GITREPO_POLL_INTERVAL').default('15s'))
       .addOption(new Option('--target <selector...>', 'clusters its bundles target: a label selector (env=edge), cluster=NAME or group=NAME; repeatable (default: every cluster; fleet.yaml targetCustomizations still apply)').env('DROVER_GITREPO_TARGET'))
-      .addHelpText('after', '\nExample:\n  drover gitrepo add demo --repo file:///srv/git/demo.git --paths plain,helm --poll-interval 10s --target env=edge'),
+      .addOption(new Option('--client-secret <name>', "secret with the git credentials (Fleet's clientSecretName): basic-auth or token for https://, ssh for ssh:// and user@host:path").env('DROVER_GITREPO_CLIENT_SECRET'))
+      .addOption(new Option('--helm-secret <name>', "secret for Helm repositories and OCI registries of its charts (Fleet's helmSecretName)").env('DROVER_GITREPO_HELM_SECRET'))
+      .addOption(new Option('--helm-repo-url-regex <regex>', 'use --helm-secret only for chart URLs matching this regular expression (helmRepoURLRegex)').env('DROVER_GITREPO_HELM_REPO_URL_REGEX'))
+      .addOption(new Option('--ca-bundle-file <file>', "PEM CA of the git server's and chart repositories' certificates (caBundle)").env('DROVER_GITREPO_CA_BUNDLE_FILE'))
+      .addOption(new Option('--insecure-skip-tls-verify', 'do not check TLS certificates of the git server and chart repositories (test servers only)').env('DROVER_GITREPO_INSECURE_SKIP_TLS_VERIFY'))
+      .addHelpText('after', '\nExamples:\n  drover gitrepo add demo --repo file:///srv/git/demo.git --paths plain,helm --poll-interval 10s --target env=edge\n  drover gitrepo add apps --repo git@git.example.com:ops/apps.git --client-secret git-ssh --helm-secret charts'),
   ).action(
-    withExitCodes(async (name: string, opts: AdminOptions & { repo: string; branch?: string; revision?: string; paths?: string; pollInterval: string; target?: string[] | string }) => {
+    withExitCodes(async (name: string, opts: AdminOptions & { repo: string; branch?: string; revision?: string; paths?: string; pollInterval: string; target?: string[] | string; clientSecret?: string; helmSecret?: string; helmRepoUrlRegex?: string; caBundleFile?: string; insecureSkipTlsVerify?: boolean }) => {
       const targets = typeof opts.target === 'string' ? [opts.target] : (opts.target ?? []);
       targets.forEach((t, i) => {
         try {
@@ -93,9 +125,17 @@ export function registerGitRepo(program: Command): void {
         ...(opts.revision ? { revision: opts.revision } : {}),
         ...(opts.paths ? { paths: opts.paths.split(',').map((p) => p.trim()).filter((p) => p !== '') } : {}),
         ...(targets.length > 0 ? { targets } : {}),
+        ...accessBody(opts),
       };
-      await adminRequest(resolveConnection(opts), 'POST', '/v1/fleet/gitrepos', body);
+      const conn = resolveConnection(opts);
+      await adminRequest(conn, 'POST', '/v1/fleet/gitrepos', body);
       process.stdout.write(`gitrepo ${name}: polling ${opts.repo}\n`);
+      // Fleet lets a GitRepo name a secret made later; say so, the poll fails until it exists.
+      for (const [flag, secret] of [['--client-secret', opts.clientSecret], ['--helm-secret', opts.helmSecret]] as const) {
+        if (secret === undefined) continue;
+        const found = await adminRequest(conn, 'GET', `/v1/secrets/${encodeURIComponent(secret)}`).then(() => true, () => false);
+        if (!found) process.stderr.write(`drover: warning: ${flag} ${secret}: no such secret yet (drover secret create ${secret} --type …); polls fail with GIT_CREDENTIALS_MISSING until it exists\n`);
+      }
     }),
   );
 
@@ -125,6 +165,8 @@ export function registerGitRepo(program: Command): void {
         ...r.bundleErrors.map((e) => `${e.bundle}: ${e.code}: ${e.message}`),
       ]);
       process.stdout.write(table(lines));
+      const charts = rows.flatMap((r) => (r.charts ?? []).map((c) => `  ${c.bundle}: ${c.chart} ${c.version}`));
+      if (charts.length > 0) process.stdout.write(`\ncharts:\n${charts.join('\n')}\n`);
       if (details.length > 0) process.stdout.write(`\nerrors:\n${details.map((d) => `  ${d.replace(/\n/g, '\n    ')}`).join('\n')}\n`);
     }),
   );

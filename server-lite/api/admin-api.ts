@@ -8,10 +8,12 @@ import { requireAdmin } from '../auth/guard.ts';
 import { labelKey, labelValue, labelsSchema } from '../schemas.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import type { Route } from '../http/router.ts';
+import { kubeAccessView } from '../proxy/kube-fallback.ts';
+import type { ServerContext } from '../context.ts';
 import { agentView, clusterView, indexBy, nodeView, sessionView, tokenView } from '../views.ts';
 
 
-const createTokenSchema = z
+export const createTokenSchema = z
   .object({
     /** Lifetime in seconds; 0 = never expires. */
     ttlSeconds: z.int().min(0).max(10 * 365 * 24 * 3600).optional(),
@@ -26,6 +28,34 @@ const createTokenSchema = z
 const patchClusterSchema = z
   .object({ labels: z.record(labelKey, labelValue.nullable()) })
   .strict();
+
+const deleteClusterSchema = z
+  .object({ keepWorkloads: z.boolean().optional(), uninstallAgents: z.boolean().optional() })
+  .strict();
+/** Creates a join token (POST /v1/tokens, the dashboard's tokens page); the secret leaves only in this answer. */
+export async function createJoinToken(ctx: ServerContext, body: z.infer<typeof createTokenSchema>) {
+  if (body.clusterId !== undefined && !(await ctx.store.getCluster(body.clusterId))) {
+    throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${body.clusterId} (see drover cluster list)`);
+  }
+  const now = ctx.clock.now();
+  const ttlMs = body.ttlSeconds === undefined ? LIMITS.defaultTokenTtlMs : body.ttlSeconds * 1000;
+  const id = newTokenId(ctx.random);
+  const secret = newSecret(ctx.random);
+  const record = {
+    id,
+    secretHash: hashSecret(secret),
+    createdAt: now,
+    expiresAt: ttlMs === 0 ? null : now + ttlMs,
+    usesMax: body.uses ?? LIMITS.defaultTokenUses,
+    uses: 0,
+    clusterId: body.clusterId ?? null,
+    labels: body.clusterId === undefined ? (body.labels ?? {}) : {},
+    revokedAt: null,
+  };
+  await ctx.store.createToken(record);
+  ctx.log.info({ tokenId: id, clusterId: record.clusterId, usesMax: record.usesMax }, 'join token created');
+  return { token: formatJoinToken(ctx.tls.caHash, id, secret), ...tokenView(record, now) };
+}
 
 export const admin = (route: Route): Route => ({
   ...route,
@@ -50,28 +80,7 @@ export const adminRoutes: readonly Route[] = [
     pattern: /^\/v1\/tokens$/,
     name: '/v1/tokens',
     async handle(ctx, req, res) {
-      const body = await readJson(req, createTokenSchema, { emptyAsObject: true });
-      if (body.clusterId !== undefined && !(await ctx.store.getCluster(body.clusterId))) {
-        throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${body.clusterId} (see drover cluster list)`);
-      }
-      const now = ctx.clock.now();
-      const ttlMs = body.ttlSeconds === undefined ? LIMITS.defaultTokenTtlMs : body.ttlSeconds * 1000;
-      const id = newTokenId(ctx.random);
-      const secret = newSecret(ctx.random);
-      const record = {
-        id,
-        secretHash: hashSecret(secret),
-        createdAt: now,
-        expiresAt: ttlMs === 0 ? null : now + ttlMs,
-        usesMax: body.uses ?? LIMITS.defaultTokenUses,
-        uses: 0,
-        clusterId: body.clusterId ?? null,
-        labels: body.clusterId === undefined ? (body.labels ?? {}) : {},
-        revokedAt: null,
-      };
-      await ctx.store.createToken(record);
-      ctx.log.info({ tokenId: id, clusterId: record.clusterId, usesMax: record.usesMax }, 'join token created');
-      sendJson(res, 201, { token: formatJoinToken(ctx.tls.caHash, id, secret), ...tokenView(record, now) });
+      sendJson(res, 201, await createJoinToken(ctx, await readJson(req, createTokenSchema, { emptyAsObject: true })));
     },
   }),
   admin({
@@ -107,6 +116,7 @@ export const adminRoutes: readonly Route[] = [
       sendJson(res, 200, {
         ...clusterView(ctx, cluster, agents),
         kubernetes: (await ctx.store.getKubeFacts(id)) ?? null,
+        kubernetesAccess: await kubeAccessView(ctx, id),
         nodes: nodes.map((n) => nodeView(ctx, n, agents)),
         agents: agents.map((a) => agentView(ctx, a)),
       });
@@ -124,6 +134,36 @@ export const adminRoutes: readonly Route[] = [
       sendJson(res, 200, clusterView(ctx, updated, await ctx.store.listAgents({ clusterId: id })));
     },
   }),
+  {
+    method: 'DELETE',
+    pattern: /^\/v1\/clusters\/([^/]+)$/,
+    name: '/v1/clusters/:id',
+    async handle(ctx, req, res, [id = '']) {
+      const who = await requireAdmin(ctx, req);
+      const body = await readJson(req, deleteClusterSchema, { emptyAsObject: true });
+      // The rows go in one transaction, before any session closes: a reconnect is already told
+      // CLUSTER_DELETED, and a registration cannot race into the deleted cluster.
+      const out = await ctx.store.deleteCluster(id, {
+        keepWorkloads: body.keepWorkloads ?? false,
+        uninstallAgents: body.uninstallAgents ?? false,
+        at: ctx.clock.now(),
+        by: who.user,
+      });
+      if (!out) throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${id} (see drover cluster list)`);
+      const agentIds = out.agents.map((a) => a.agentId);
+      for (const s of ctx.clusterSyncs) s.forget(id);
+      for (const fn of ctx.onClusterDeleted) fn(id, agentIds);
+      // Connected agents hear it now (close 4502) and clean up; offline ones when they next connect.
+      const connected = agentIds.filter((a) => ctx.sessions.closeAgent(a, 'deleted') > 0);
+      ctx.log.info({ clusterId: id, agents: agentIds.length, connected: connected.length, ...body }, 'cluster deleted');
+      sendJson(res, 200, {
+        id,
+        keepWorkloads: body.keepWorkloads ?? false,
+        uninstallAgents: body.uninstallAgents ?? false,
+        agents: out.agents.map((a) => ({ id: a.agentId, roles: a.roles, connected: connected.includes(a.agentId) })),
+      });
+    },
+  },
   admin({
     method: 'GET',
     pattern: /^\/v1\/nodes$/,

@@ -2,7 +2,8 @@
 // in their join token before trusting it), registration, credential rotation and unregistration.
 import { z } from 'zod';
 import type { IncomingMessage } from 'node:http';
-import { authenticate, rotateCredential, type Authenticated } from '../credentials.ts';
+import { authenticate, authenticateDeleted, rotateCredential, type Authenticated } from '../credentials.ts';
+import { ROLES, type DeletedAgentRecord } from '../store/store.ts';
 import type { ServerContext } from '../context.ts';
 import { rememberAgent } from '../auth/caller.ts';
 import { ServerError } from '../errors.ts';
@@ -13,6 +14,31 @@ import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import type { Route } from '../http/router.ts';
 
 const emptyObject = z.object({}).loose();
+const cleanedSchema = z.object({ roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length) }).strict();
+
+async function authenticateDeletedAgent(req: IncomingMessage, ctx: ServerContext): Promise<DeletedAgentRecord> {
+  try {
+    const rec = await authenticateDeleted(bearer(req.headers.authorization), ctx.store);
+    rememberAgent(req, rec.agentId);
+    return rec;
+  } catch (err) {
+    req.resume();
+    throw err;
+  }
+}
+
+function cleanupView(r: DeletedAgentRecord) {
+  return {
+    clusterId: r.clusterId,
+    clusterName: r.clusterName,
+    deletedAt: new Date(r.at).toISOString(),
+    deletedBy: r.by,
+    keepWorkloads: r.keepWorkloads,
+    uninstallAgents: r.uninstallAgents,
+    roles: r.roles,
+    cleanedRoles: r.cleanedRoles,
+  };
+}
 
 /** Authenticates the agent calling and names it for the audit row (`agent:<id>`). */
 async function authenticateAgent(ctx: ServerContext, req: IncomingMessage, opts: { allowPrevious: boolean }): Promise<Authenticated> {
@@ -100,6 +126,29 @@ export const agentRoutes: readonly Route[] = [
       const issued = await rotateCredential(auth, ctx.store, ctx.random, ctx.clock.now());
       ctx.log.info({ agentId: auth.agent.id, via: auth.via }, 'agent credential rotated');
       sendJson(res, 200, { credential: issued.credential, credentialExpiresAt: new Date(issued.expiresAt).toISOString() });
+    },
+  },
+  {
+    // The agent of a deleted cluster (close 4502, or 410 at connect) asks what to clean up.
+    method: 'GET',
+    pattern: /^\/v1\/agent\/cleanup$/,
+    name: '/v1/agent/cleanup',
+    async handle(ctx, req, res) {
+      const rec = await authenticateDeletedAgent(req, ctx);
+      sendJson(res, 200, cleanupView(rec));
+    },
+  },
+  {
+    // ... and reports the roles whose site it cleaned up; once all did, its credential is forgotten.
+    method: 'POST',
+    pattern: /^\/v1\/agent\/cleanup$/,
+    name: '/v1/agent/cleanup',
+    async handle(ctx, req, res) {
+      const rec = await authenticateDeletedAgent(req, ctx);
+      const body = await readJson(req, cleanedSchema);
+      const left = (await ctx.store.markCleaned(rec.agentId, body.roles)) ?? [];
+      ctx.log.info({ agentId: rec.agentId, clusterId: rec.clusterId, roles: body.roles, left }, 'deleted cluster cleaned up by its agent');
+      sendJson(res, 200, { remainingRoles: left });
     },
   },
   {

@@ -2,6 +2,7 @@
 // Admins manage everyone; a `user` may read themself, manage their own tokens and list their own
 // bindings. Binding changes kick the RBAC propagator for that cluster.
 import { z } from 'zod';
+import type { IncomingMessage } from 'node:http';
 import { ServerError } from '../errors.ts';
 import { LIMITS } from '../limits.ts';
 import { hashSecret, newSecret } from '../secrets.ts';
@@ -29,8 +30,8 @@ const tokenView = (t: UserTokenRecord, now: number) => ({
   revokedAt: iso(t.revokedAt),
 });
 
-/** Mints an API token for a user; the secret leaves only in this answer. */
-async function mint(ctx: ServerContext, user: string, ttl: number | undefined, description: string) {
+/** Mints an API token for a user; the secret leaves only in this answer (also the dashboard's). */
+export async function mint(ctx: ServerContext, user: string, ttl: number | undefined, description: string) {
   const now = ctx.clock.now();
   const ttlMs = ttl === undefined ? LIMITS.userTokenTtlMs : ttl * 1000;
   const secret = newSecret(ctx.random);
@@ -48,6 +49,19 @@ async function mint(ctx: ServerContext, user: string, ttl: number | undefined, d
   return { token: formatUserToken(record.id, secret), ...tokenView(record, now) };
 }
 
+/**
+ * Checks a local user's password (POST /v1/login, the dashboard's login form); throws LOGIN_FAILED.
+ * The attempt is audited under the name tried, so repeated failures for one account stand out.
+ */
+export async function passwordLogin(ctx: ServerContext, req: IncomingMessage, username: string, password: string): Promise<UserRecord> {
+  const user = await ctx.store.getUser(username);
+  rememberPrincipal(req, { user: username.slice(0, 64), idp: 'local', globalRole: user?.globalRole ?? 'user', tokenId: null });
+  // Same answer, same work for an unknown user and a wrong password.
+  const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, DUMMY_HASH), false);
+  if (!user || !ok) throw new ServerError('LOGIN_FAILED');
+  return user;
+}
+
 async function mustGetUser(ctx: ServerContext, name: string): Promise<UserRecord> {
   const u = await ctx.store.getUser(name);
   if (!u) throw new ServerError('USER_NOT_FOUND', `no user ${name} (see drover user list)`);
@@ -63,12 +77,7 @@ export const userRoutes: readonly Route[] = [
     name: '/v1/login',
     async handle(ctx, req, res) {
       const body = await readJson(req, z.object({ username: z.string().max(64), password: z.string().max(1024), ttlSeconds: ttlSeconds.optional() }).strict());
-      const user = await ctx.store.getUser(body.username);
-      // Audited under the name tried, so repeated failures for one account stand out.
-      rememberPrincipal(req, { user: body.username.slice(0, 64), idp: 'local', globalRole: user?.globalRole ?? 'user', tokenId: null });
-      // Same answer, same work for an unknown user and a wrong password.
-      const ok = user?.passwordHash ? await verifyPassword(body.password, user.passwordHash) : (await verifyPassword(body.password, DUMMY_HASH), false);
-      if (!user || !ok) throw new ServerError('LOGIN_FAILED');
+      const user = await passwordLogin(ctx, req, body.username, body.password);
       sendJson(res, 201, await mint(ctx, user.name, body.ttlSeconds, 'login'));
     },
   },
@@ -125,6 +134,10 @@ export const userRoutes: readonly Route[] = [
     async handle(ctx, req, res, [name = '']) {
       await requireAdmin(ctx, req);
       const clusters = new Set((await ctx.store.listBindings({ userName: name })).map((b) => b.clusterId));
+      for (const b of await ctx.store.listProjectBindings({ userName: name })) {
+        const p = await ctx.store.getProject(b.project);
+        if (p) clusters.add(p.clusterId);
+      }
       if (!(await ctx.store.deleteUser(name))) throw new ServerError('USER_NOT_FOUND', `no user ${name}`);
       for (const c of clusters) ctx.rbac.kick(c);
       sendNoContent(res);

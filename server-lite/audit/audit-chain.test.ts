@@ -44,3 +44,15 @@ t.test('audit chain: any edited field, deleted row or reordering is found at the
     }),
   );
 });
+
+t.test('audit chain: the identity provider is part of the hash, and rows without one hash as before', async (t) => {
+  const plain = row(1);
+  const [before] = chain(undefined, [plain]);
+  const [withUndefined] = chain(undefined, [{ ...plain, provider: null }]);
+  t.equal(withUndefined?.hash, before?.hash, 'no provider: same hash as a row written before the field existed');
+  const [ldap] = chain(undefined, [{ ...plain, idp: 'ldap', provider: 'corp' }]);
+  t.equal(verifyChain(ldap ? [ldap] : []), undefined);
+  t.same(verifyChain(ldap ? [{ ...ldap, provider: 'other' }] : []), { seq: 1, reason: 'edited' }, 'a changed provider breaks the row');
+  const [asImpersonated] = chain(undefined, [{ ...plain, idp: 'ldap', impersonated: 'corp' }]);
+  t.not(asImpersonated?.hash, ldap?.hash, 'a provider cannot pass for an impersonated user');
+});

@@ -9,9 +9,11 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export function auditHash(prevHash: string, seq: number, f: AuditFields): string {
   // An array, not an object: field order is part of the format and must never depend on key order.
-  // `impersonated` joins the array only when set, so rows written before it existed still verify.
+  // `impersonated` and `provider` join the array only when set, so rows written before they
+  // existed still verify; a provider always takes the 11th place (impersonated or null before it).
   const fields: unknown[] = [seq, f.at, f.user, f.idp, f.clusterId, f.verb, f.path, f.status, f.latencyMs];
-  if (f.impersonated) fields.push(f.impersonated);
+  if (f.impersonated || f.provider) fields.push(f.impersonated ?? null);
+  if (f.provider) fields.push(f.provider);
   const canonical = JSON.stringify(fields);
   return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
 }

@@ -73,6 +73,7 @@ export function jsonLine(r: AuditRecord) {
     status: r.status,
     latencyMs: r.latencyMs,
     ...(r.impersonated ? { impersonated: r.impersonated } : {}),
+    ...(r.provider ? { provider: r.provider } : {}),
     prevHash: r.prevHash,
     hash: r.hash,
   };

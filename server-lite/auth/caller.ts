@@ -7,6 +7,8 @@ import { principalSeen } from './guard.ts';
 export interface Caller {
   user: string;
   idp: string;
+  /** The identity provider's name for LDAP/OIDC users (issue 18). */
+  provider?: string;
 }
 
 export const AGENT_IDP = 'agent-credential';
@@ -24,7 +26,7 @@ export function rememberAgent(req: IncomingMessage, agentId: string): void {
 /** The caller to audit: the user principal if one was resolved, else the agent, else anonymous. */
 export function callerOf(req: IncomingMessage): Caller {
   const p = principalSeen(req);
-  if (p) return { user: p.user, idp: p.idp };
+  if (p) return { user: p.user, idp: p.idp, ...(p.provider ? { provider: p.provider } : {}) };
   const agentId = agents.get(req);
   return agentId === undefined ? ANONYMOUS : { user: agentUser(agentId), idp: AGENT_IDP };
 }

@@ -19,7 +19,7 @@ export function rememberPrincipal(req: IncomingMessage, p: Principal): void {
 
 export async function authenticateUser(ctx: ServerContext, req: IncomingMessage): Promise<Principal> {
   try {
-    const p = await principalOf(req, { store: ctx.store, adminTokenHash: ctx.adminTokenHash, now: ctx.clock.now() });
+    const p = await principalOf(req, { store: ctx.store, adminTokenHash: ctx.adminTokenHash, now: ctx.clock.now(), ...(ctx.providers ? { providers: ctx.providers } : {}) });
     seen.set(req, p);
     return p;
   } catch (err) {

@@ -9,7 +9,9 @@ import type { GlobalRole, Store } from '../store/store.ts';
 
 export interface Principal {
   user: string;
-  idp: 'admin-token' | 'local';
+  /** `ldap` and `oidc`: a user of a configured identity provider, named in `provider`. */
+  idp: 'admin-token' | 'local' | 'ldap' | 'oidc';
+  provider?: string;
   globalRole: GlobalRole;
   /** The API token id used (user tokens only), for audit and `token revoke`. */
   tokenId: string | null;
@@ -35,6 +37,8 @@ export interface AuthDeps {
   store: Store;
   adminTokenHash: string;
   now: number;
+  /** Users of identity providers: their provider, their groups refreshed when due (issue 18). */
+  providers?: { principalFor(userName: string): Promise<{ idp: 'ldap' | 'oidc'; provider: string } | undefined> };
 }
 
 /** Resolves a bearer value; throws UNAUTHENTICATED (401) for anything not valid right now. */
@@ -55,6 +59,8 @@ export async function principalFor(value: string | undefined, deps: AuthDeps): P
   }
   const user = await deps.store.getUser(token.userName);
   if (!user) throw new ServerError('UNAUTHENTICATED');
+  const external = await deps.providers?.principalFor(user.name);
+  if (external) return { user: user.name, idp: external.idp, provider: external.provider, globalRole: user.globalRole, tokenId: token.id };
   return { user: user.name, idp: 'local', globalRole: user.globalRole, tokenId: token.id };
 }
 

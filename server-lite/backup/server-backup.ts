@@ -15,8 +15,10 @@ import { BackupError, openBackup, sealBackup } from './sealed-file.ts';
 
 export const BACKUP_FORMAT = 1;
 /** What a backup holds, relative to the data dir. */
-const DATABASES = ['server.db', 'fleet.db'] as const;
-const FILES = ['admin-token', 'tls/ca.crt', 'tls/ca.key', 'tls/server.crt', 'tls/server.key'] as const;
+const DATABASES = ['server.db', 'fleet.db', 'secrets.db', 'plans.db'] as const;
+// secrets.key opens secrets.db (issue 19) and the identity providers' sealed secrets in server.db:
+// the sealed backup holds it, like the TLS keys.
+const FILES = ['admin-token', 'tls/ca.crt', 'tls/ca.key', 'tls/server.crt', 'tls/server.key', 'secrets.key'] as const;
 const AUDIT_LOG = 'audit.log';
 const MANIFEST = 'drover-backup.json';
 

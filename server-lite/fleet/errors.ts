@@ -32,6 +32,16 @@ export const FLEET_ERRORS = Object.freeze({
   WEBHOOK_INVALID: { status: 400, message: 'the webhook request is not a GitHub, Gitea or GitLab event this server understands' },
   WEBHOOK_UNAUTHORIZED: { status: 401, message: 'the webhook signature or token does not match the configured secret' },
   GIT_FAILED: { status: 502, message: 'a git command failed; the repository is unreachable or the ref does not exist' },
+  GIT_AUTH_FAILED: { status: 502, message: 'the git server refused the credentials of the gitrepo\'s clientSecretName (or asked for some and none were given)' },
+  GIT_HOST_KEY_MISMATCH: { status: 502, message: 'the SSH host key of the git server is not in the knownHosts of the gitrepo\'s ssh secret' },
+  GIT_HOST_UNREACHABLE: { status: 502, message: 'the git server\'s host name does not resolve or it does not answer' },
+  GIT_TLS_FAILED: { status: 502, message: 'the git server\'s TLS certificate is not trusted' },
+  GIT_REPO_NOT_FOUND: { status: 502, message: 'no git repository at that URL' },
+  GIT_REF_NOT_FOUND: { status: 502, message: 'the branch, tag or commit does not exist in the repository' },
+  GIT_CREDENTIALS_MISSING: { status: 400, message: 'the gitrepo names a secret (clientSecretName, helmSecretName) that is not stored or is of the wrong type' },
+  HELM_CHART_NOT_FOUND: { status: 422, message: 'the chart, or a version matching helm.version, is not in the Helm repository or OCI registry' },
+  HELM_REPO_TLS_FAILED: { status: 422, message: 'the Helm repository\'s or OCI registry\'s TLS certificate is not trusted' },
+  HELM_REPO_AUTH_FAILED: { status: 422, message: 'the Helm repository or OCI registry refused the credentials of helmSecretName (or asked for some)' },
 } as const);
 
 export type FleetErrorCode = keyof typeof FLEET_ERRORS;

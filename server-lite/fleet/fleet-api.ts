@@ -45,6 +45,12 @@ const gitRepoBody = z.object({
   paths: z.array(z.string().max(1024)).max(100).optional(),
   pollIntervalSeconds: z.int().min(1).max(86_400).default(15),
   targets: z.array(z.string().min(1).max(4096)).max(100).optional(),
+  // Source credentials (issue 19): secret names, never values.
+  clientSecretName: z.string().min(1).max(63).optional(),
+  helmSecretName: z.string().min(1).max(63).optional(),
+  helmRepoURLRegex: z.string().min(1).max(1024).optional(),
+  insecureSkipTLSVerify: z.boolean().optional(),
+  caBundle: z.string().max(64 * 1024).optional(),
 });
 
 const groupBody = z.object({ name: z.string().regex(NAME), selector: z.string().min(1).max(4096) });
@@ -70,7 +76,9 @@ export function fleetRoutes(fleet: FleetService): Route[] {
     bundles: () => m.list(),
     gitrepos: () => {
       const bundles = m.store.bundles();
-      return fleet.store.gitRepos().map((g) => ({ name: g.name, ...g.spec, commit: g.commit, error: g.error, polledAt: g.polledAt, bundles: bundles.filter((b) => b.source === `git:${g.name}`).map((b) => b.name) }));
+      return fleet.store.gitRepos().map((g) => ({ name: g.name, ...g.spec, commit: g.commit, error: g.error, polledAt: g.polledAt, bundles: bundles.filter((b) => b.source === `git:${g.name}`).map((b) => b.name),
+        // The chart version each Helm bundle's helm.version resolved to (issue 19).
+        charts: bundles.filter((b) => b.source === `git:${g.name}`).flatMap((b) => { const c = fleet.charts.get(b.name); return c ? [{ bundle: b.name, ...c }] : []; }) }));
     },
     clustergroups: () => fleet.store.groups(),
   };
@@ -167,7 +175,17 @@ export function fleetRoutes(fleet: FleetService): Route[] {
         await requireAdmin(ctx, req);
         const b = await readJson(req, gitRepoBody);
         b.targets?.forEach(parseTarget); // a malformed selector is refused now, not at every poll
-        await fleet.addGitRepo(b.name, { repo: b.repo, branch: b.branch, revision: b.revision, paths: b.paths, pollIntervalSeconds: b.pollIntervalSeconds, targets: b.targets });
+        if (b.helmRepoURLRegex !== undefined) {
+          try {
+            new RegExp(b.helmRepoURLRegex);
+          } catch (e) {
+            throw new FleetError('SELECTOR_INVALID', `helmRepoURLRegex is not a regular expression: ${(e as Error).message}`);
+          }
+        }
+        await fleet.addGitRepo(b.name, {
+          repo: b.repo, branch: b.branch, revision: b.revision, paths: b.paths, pollIntervalSeconds: b.pollIntervalSeconds, targets: b.targets,
+          clientSecretName: b.clientSecretName, helmSecretName: b.helmSecretName, helmRepoURLRegex: b.helmRepoURLRegex, insecureSkipTLSVerify: b.insecureSkipTLSVerify, caBundle: b.caBundle,
+        });
         sendJson(res, 201, { name: b.name });
       }),
     },

@@ -10,7 +10,7 @@ import { extractSource } from './source-archive.ts';
 import { renderDiscovered, renderSource, type BundleOutcome } from './render-source.ts';
 import type { DiscoveredBundle } from './discovery.ts';
 import type { ClusterInfo, TargetCriteria } from './targeting.ts';
-import type { RenderTools } from './tools.ts';
+import type { HelmSourceAccess, RenderTools } from './tools.ts';
 import type { RolloutPlan } from './rollout.ts';
 import { nextAssignments, type CurrentAssignment } from './deployments.ts';
 import { byCluster, deploymentState, observationOf, summarise, worstState, type BundleStatus, type ClusterFleetStatus, type DeploymentState } from './deployment-state.ts';
@@ -172,8 +172,10 @@ export class FleetManager {
   }
 
   /** A gitrepo poll found these bundles (the checkout stays in place while rendering). */
-  async applyDiscovered(source: string, bundles: readonly DiscoveredBundle[], failed: readonly { name: string; path: string; error: FleetError }[], targets?: readonly TargetCriteria[]): Promise<ApplyResult[]> {
-    const outcomes = await renderDiscovered({ bundles, clusters: await this.#host.clusters(), groups: this.store.groups(), targets, tools: this.#host.tools });
+  async applyDiscovered(source: string, bundles: readonly DiscoveredBundle[], failed: readonly { name: string; path: string; error: FleetError }[], targets?: readonly TargetCriteria[], helm?: HelmSourceAccess): Promise<ApplyResult[]> {
+    const t = this.#host.tools;
+    const tools: RenderTools = helm ? { helm: () => t.helm(), kustomize: () => t.kustomize(), helmSource: helm } : t;
+    const outcomes = await renderDiscovered({ bundles, clusters: await this.#host.clusters(), groups: this.store.groups(), targets, tools });
     const results = await this.#store([...failed.map((f) => ({ ok: false as const, ...f })), ...outcomes], source);
     // Bundles the repository no longer has are removed (their objects pruned unless keepResources).
     const present = new Set(results.map((r) => r.name));

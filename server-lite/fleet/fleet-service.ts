@@ -13,6 +13,12 @@ import { FLEET_LIMITS } from './limits.ts';
 import { retargetDecision, type RetargetState } from './retarget-debounce.ts';
 import { parseTarget } from './target-spec.ts';
 import type { ClusterInfo } from './targeting.ts';
+import { gitCredentials, type SecretLookup } from './source-secrets.ts';
+import { helmAccessFor } from './helm-access.ts';
+import { ChartCache } from './chart-cache.ts';
+
+/** Render failures caused outside the git commit: retried at every poll. */
+const RETRY_RENDER_CODES: ReadonlySet<string> = new Set(['HELM_REPO_AUTH_FAILED', 'HELM_CHART_NOT_FOUND', 'GIT_CREDENTIALS_MISSING']);
 
 export interface FleetServiceDeps {
   dataDir: string;
@@ -25,6 +31,8 @@ export interface FleetServiceDeps {
   sessions: () => FleetSession[];
   /** DROVER_HELM / DROVER_KUSTOMIZE / DROVER_GIT, else from PATH. */
   tools?: { helm: string; kustomize: string; git: string } | undefined;
+  /** Source secrets by name (issue 19): read at every poll and render, so rotation needs no restart. */
+  secrets?: SecretLookup | undefined;
 }
 
 export class FleetService {
@@ -35,6 +43,8 @@ export class FleetService {
   readonly #deps: FleetServiceDeps;
   readonly #git: string;
   /** Last poll result per gitrepo (for `gitrepo list`), with the targeting fingerprint it was rendered for. */
+  /** The chart version each bundle's `helm.version` resolved to at its last render (issue 19). */
+  readonly charts = new Map<string, { chart: string; version: string }>();
   readonly lastPoll = new Map<string, { commit?: string | undefined; error?: string | undefined; results: ApplyResult[]; fingerprint?: string | undefined }>();
   #retargetTimer: NodeJS.Timeout | undefined;
   #gcTimer: NodeJS.Timeout | undefined;
@@ -55,6 +65,8 @@ export class FleetService {
   }
 
   start(): void {
+    // Credential files of a fetch the server died in the middle of (source-secrets.ts).
+    rmSync(this.#credentialScratch(), { recursive: true, force: true });
     this.sync.start();
     for (const g of this.store.gitRepos()) this.#startPoller(g);
     this.#retargetTimer = setInterval(() => void this.retarget(), FLEET_LIMITS.retargetIntervalMs);
@@ -101,6 +113,15 @@ export class FleetService {
     return this.#retargeting;
   }
 
+  /**
+   * A cluster was deleted (its rows in the server store are gone already): its fleet rows go too,
+   * in the fleet's own database (decision 0751), and bundles are targeted again without it.
+   */
+  forgetCluster(clusterId: string, agentIds: readonly string[]): void {
+    this.store.forgetCluster(clusterId, agentIds);
+    void this.retarget(true);
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#retargetTimer);
     clearInterval(this.#gcTimer);
@@ -129,18 +150,39 @@ export class FleetService {
     return gone;
   }
 
+  /** A source secret was stored or replaced: gitrepos that use it poll now (no waiting out a backoff). */
+  secretChanged(secret: string): void {
+    const names = this.store.gitRepos().filter((g) => g.spec.clientSecretName === secret || g.spec.helmSecretName === secret).map((g) => g.name);
+    // Forgetting the last poll makes the next one render again at the same commit (new chart credentials).
+    for (const n of names) {
+      const last = this.lastPoll.get(n);
+      if (last) this.lastPoll.set(n, { ...last, commit: undefined });
+    }
+    this.pollNow(names);
+  }
+
   /** The webhook: poll these gitrepos now. */
   pollNow(names: readonly string[]): void {
     for (const n of names) void this.#pollers.get(n)?.pollNow();
   }
 
+  #credentialScratch(): string {
+    return join(this.#deps.dataDir, 'fleet-git', '.credentials');
+  }
+
   #startPoller(g: GitRepoRow): void {
     const workDir = join(this.#deps.dataDir, 'fleet-git', g.name);
     mkdirSync(workDir, { recursive: true });
+    const secrets: SecretLookup = this.#deps.secrets ?? { get: () => undefined };
+    const scratch = this.#credentialScratch();
     const poller = new GitPoller({
       name: g.name, repo: g.spec.repo, branch: g.spec.branch, revision: g.spec.revision, paths: g.spec.paths,
       workDir, intervalMs: g.spec.pollIntervalSeconds * 1000, git: this.#git, log: this.#deps.log.child({ gitrepo: g.name }),
       onPoll: (r) => void this.#onPoll(g.name, r),
+      credentials: async () => {
+        mkdirSync(scratch, { recursive: true, mode: 0o700 });
+        return gitCredentials(g.spec.repo, g.spec, secrets, scratch, g.name);
+      },
     });
     this.#pollers.set(g.name, poller);
     poller.start();
@@ -151,6 +193,11 @@ export class FleetService {
     if (r.error) {
       // The commit fetched (if git got that far) is shown next to the error it caused.
       this.store.gitRepoPolled(name, r.commit ?? null, `${r.error.code}: ${r.error.message}`, now);
+      // The gitrepo's bundles show the same error (issue 19), their last good revision applied;
+      // the next good poll renders them again, which clears it.
+      for (const b of this.store.bundles()) {
+        if (b.source === `git:${name}` && b.revision !== null) this.store.putBundleError(b.name, b.source, { code: r.error.code, message: r.error.message }, now);
+      }
       const last = this.lastPoll.get(name);
       this.lastPoll.set(name, { error: r.error.message, results: last?.results ?? [], fingerprint: last?.fingerprint });
       return;
@@ -159,11 +206,17 @@ export class FleetService {
     // Before rendering: clusters that change while it renders trigger one more.
     const fingerprint = await this.manager.fingerprint();
     const last = this.lastPoll.get(name);
-    if (!r.changed && last?.commit === r.commit && last?.fingerprint === fingerprint) return;
+    // A bundle whose chart could not be pulled (credentials, a version not yet published) is
+    // rendered again at the next poll even at the same commit: the fix is not in git (issue 19).
+    const retry = last?.results.some((x) => !x.ok && x.error !== undefined && RETRY_RENDER_CODES.has(x.error.code)) === true;
+    if (!r.changed && last?.commit === r.commit && last?.fingerprint === fingerprint && !retry) return;
     try {
       const spec = this.store.gitRepos().find((g) => g.name === name)?.spec;
       const targets = spec?.targets?.map(parseTarget);
-      const results = await this.manager.applyDiscovered(`git:${name}`, r.bundles, r.failed, targets && targets.length > 0 ? targets : undefined);
+      // One chart pull per bundle and poll, shared by all its targets; removed after the render.
+      const cache = new ChartCache();
+      const access = spec ? helmAccessFor(name, spec, this.#deps.secrets ?? { get: () => undefined }, this.charts, cache) : undefined;
+      const results = await this.manager.applyDiscovered(`git:${name}`, r.bundles, r.failed, targets && targets.length > 0 ? targets : undefined, access).finally(() => cache.dispose());
       this.lastPoll.set(name, { commit: r.commit, results, fingerprint });
     } catch (err) {
       // Forget the last poll so the next one renders this commit again instead of skipping it.

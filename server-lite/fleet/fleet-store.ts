@@ -133,6 +133,12 @@ export interface GitRepoRow {
     repo: string; branch?: string | undefined; revision?: string | undefined; paths?: string[] | undefined; pollIntervalSeconds: number;
     /** Fleet's GitRepo `targets`: `--target` values (selector, cluster=NAME, group=NAME); none = every cluster. */
     targets?: string[] | undefined;
+    /** Source credentials by secret name (issue 19; Fleet's GitRepo field names). */
+    clientSecretName?: string | undefined;
+    helmSecretName?: string | undefined;
+    helmRepoURLRegex?: string | undefined;
+    insecureSkipTLSVerify?: boolean | undefined;
+    caBundle?: string | undefined;
   };
   commit: string | null;
   error: string | null;
@@ -442,6 +448,16 @@ export class FleetStore {
         if (rest.length === 0) this.#stmt('DELETE FROM fleet_pushes WHERE name = ?').run(p.name);
         else this.#stmt('UPDATE fleet_pushes SET bundles = ? WHERE name = ?').run(JSON.stringify(rest), p.name);
       }
+    })();
+  }
+
+  /** A deleted cluster: its targets, deployments, status history and its agents' sequence numbers go. */
+  forgetCluster(clusterId: string, agentIds: readonly string[]): void {
+    this.db.transaction(() => {
+      for (const table of ['fleet_targets', 'fleet_deployments', 'fleet_status_events', 'fleet_status_quarantine']) {
+        this.#stmt(`DELETE FROM ${table} WHERE cluster_id = ?`).run(clusterId);
+      }
+      for (const a of agentIds) this.#stmt('DELETE FROM fleet_agent_seq WHERE agent_id = ?').run(a);
     })();
   }
 

@@ -6,7 +6,7 @@
 // de-duplicated by (agent, seq) before acknowledging them. Bulk manifests ride streams, never
 // control messages. Each cycle is cheap when nothing changed: no stream is opened.
 import type { Logger } from 'pino';
-import type { TunnelStream } from '../../protocol/index.ts';
+import { describeTargetError, FLEET_PATHS, FLEET_TARGET, readTargetError, resumeAnswerSchema, type CapabilityName, type OutboxAck, type TunnelStream } from '../../protocol/index.ts';
 import { agentCall, type AgentAnswer } from '../tunnel/agent-call.ts';
 import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
@@ -61,7 +61,7 @@ export function heldKey(revision: string, options: unknown): string {
 
 const heldKeyOf = (revision: string, optionsJson: string): string => `${revision}\n${optionsJson}`;
 
-export const FLEET_TARGET = 'http:drover-fleet';
+export { FLEET_TARGET };
 
 export interface FleetSession {
   /** Unique per connection. */
@@ -69,6 +69,9 @@ export interface FleetSession {
   agentId: string;
   clusterId: string;
   openStream(target: string, metadata?: Record<string, string>): TunnelStream;
+  /** Whether both HELLOs of the session listed the capability; deltas go only where FLEET_DELTA is
+   *  common (decision 0981). Absent: no optional feature. */
+  has?(cap: CapabilityName): boolean;
 }
 
 
@@ -113,8 +116,6 @@ export class FleetSync {
   #options = new Map<string, { options: Record<string, unknown>; json: string }>();
   #specs = new Map<string, BundleSpec>();
   #memoGeneration = -1;
-  /** Sessions whose agent applies deltas (it says so in its resume point). */
-  readonly #deltaCapable = new Set<string>();
   /** bundle, key and base → the delta body, or null when a delta is not worth it. */
   readonly #deltas = new Map<string, Buffer | null>();
 
@@ -172,7 +173,6 @@ export class FleetSync {
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
     for (const m of [this.#hotUntil, this.#drainedAt, this.#seenGeneration, this.#failing]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
-    for (const id of this.#deltaCapable) if (!live.has(id)) this.#deltaCapable.delete(id);
     for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
     // A change in who is online can open rollout gates (an Offline cluster came back).
     const online = new Set(sessions.map((s) => s.clusterId));
@@ -238,14 +238,13 @@ export class FleetSync {
     let held = this.#held.get(session.id);
     if (!held) {
       changed = true;
-      const r = await fleetRequest(session, 'GET', '/v1/fleet/resume');
-      if (r.status !== 200) throw new Error(`resume: agent answered ${r.status}`);
-      // An agent older than options in the resume point gets each deployment once more: harmless.
-      const resume = r.json as { deployments?: { deploymentId: string; revision: string; options?: unknown }[]; features?: unknown };
-      held = new Map((resume.deployments ?? []).map((d) => [d.deploymentId, heldKey(d.revision, d.options)]));
-      // Only an agent that says it applies deltas is sent one; an older agent gets whole sets.
-      if (Array.isArray(resume.features) && resume.features.includes('delta')) this.#deltaCapable.add(session.id);
-      else this.#deltaCapable.delete(session.id);
+      const r = await fleetRequest(session, 'GET', FLEET_PATHS.resume);
+      if (r.status !== 200) throw new Error(`resume: agent answered ${describeTargetError(r.status, r.json)}`);
+      // Parsed with the wire contract (protocol/contracts/fleet.ts). An agent older than options in
+      // the resume point gets each deployment once more: harmless.
+      const resume = resumeAnswerSchema.safeParse(r.json);
+      if (!resume.success) throw new Error(`resume: the agent's answer is not a resume point (${resume.error.issues[0]?.path.join('.')}: ${resume.error.issues[0]?.message})`);
+      held = new Map(resume.data.deployments.map((d) => [d.deploymentId, heldKey(d.revision, d.options)]));
       this.#held.set(session.id, held);
       log.info({ holds: held.size }, 'fleet agent resume point');
     }
@@ -254,8 +253,8 @@ export class FleetSync {
     for (const d of rows) {
       if (d.desiredRevision === null) {
         if (held.has(d.bundle)) {
-          const r = await fleetRequest(session, 'DELETE', `/v1/fleet/deployments/${encodeURIComponent(d.bundle)}`);
-          if (r.status !== 200) throw new Error(`remove ${d.bundle}: agent answered ${r.status}`);
+          const r = await fleetRequest(session, 'DELETE', `${FLEET_PATHS.deployments}${encodeURIComponent(d.bundle)}`);
+          if (r.status !== 200) throw new Error(`remove ${d.bundle}: agent answered ${describeTargetError(r.status, r.json)}`);
           held.delete(d.bundle);
           changed = true;
         }
@@ -283,14 +282,15 @@ export class FleetSync {
       const set = await this.#set(d.desiredRevision);
       const heldKeyNow = held.get(d.bundle);
       const heldRevision = heldKeyNow === undefined ? undefined : heldKeyNow.slice(0, heldKeyNow.indexOf('\n'));
-      const url = `/v1/fleet/deployments/${encodeURIComponent(d.bundle)}`;
+      const url = `${FLEET_PATHS.deployments}${encodeURIComponent(d.bundle)}`;
       // A delta against what the agent holds when that is much smaller (decision 0755); the whole
       // set when it holds nothing, the delta is not worth it, or the agent refuses it.
-      const delta = this.#deltaCapable.has(session.id) && heldRevision !== undefined && heldRevision !== d.desiredRevision ? await this.#deltaBody(d.bundle, key, heldRevision, set, options) : undefined;
+      // Only where both HELLOs listed FLEET_DELTA (the protocol's capability registry); otherwise whole sets.
+      const delta = session.has?.('FLEET_DELTA') === true && heldRevision !== undefined && heldRevision !== d.desiredRevision ? await this.#deltaBody(d.bundle, key, heldRevision, set, options) : undefined;
       let payload = delta ?? this.#fullBody(d.bundle, key, set, options);
       let r = await fleetRequest(session, 'PUT', url, payload);
       if (delta && r.status >= 400 && r.status < 500) {
-        log.info({ bundle: d.bundle, from: heldRevision, err: (r.json as { message?: string }).message }, 'fleet agent refused the delta; sending the whole set');
+        log.info({ bundle: d.bundle, from: heldRevision, err: describeTargetError(r.status, r.json) }, 'fleet agent refused the delta; sending the whole set');
         payload = this.#fullBody(d.bundle, key, set, options);
         r = await fleetRequest(session, 'PUT', url, payload);
       } else if (delta && r.status === 200) {
@@ -299,16 +299,16 @@ export class FleetSync {
       if (r.status >= 500) {
         // The agent could not store it now (its disk is full, its database busy): not a refusal of
         // the revision, which would be final; the sync fails and is retried with backoff (issue 14).
-        const e = r.json as { code?: string; message?: string } | undefined;
-        throw new Error(`deployment ${d.bundle}: the agent could not take it now (${r.status} ${e?.code ?? ''}: ${e?.message ?? ''})`);
+        throw new Error(`deployment ${d.bundle}: the agent could not take it now (${r.status} ${describeTargetError(r.status, r.json)})`);
       }
       if (r.status !== 200) {
-        const e = r.json as { code?: string; message?: string };
-        log.warn({ bundle: d.bundle, status: r.status, code: e.code, err: e.message }, 'fleet agent refused a deployment');
+        // The uniform `{"error":{"code","message"}}`, or the bare `{code, message}` of agents before 1.1.
+        const e = readTargetError(r.json);
+        log.warn({ bundle: d.bundle, status: r.status, code: e?.code, err: e?.message }, 'fleet agent refused a deployment');
         this.#refused.add(refusalKey);
         // A pending acknowledgement of an earlier revision must not land after (and over) the refusal.
         this.#acks.flush();
-        store.reportRefusal(d.bundle, session.clusterId, d.desiredRevision, `${e.code ?? r.status}: ${e.message ?? ''}`, now);
+        store.reportRefusal(d.bundle, session.clusterId, d.desiredRevision, e ? `${e.code}: ${e.message}` : `${r.status}: `, now);
         continue;
       }
       held.set(d.bundle, key);
@@ -322,7 +322,7 @@ export class FleetSync {
     const known = new Set(rows.map((d) => d.bundle));
     for (const id of [...held.keys()]) {
       if (known.has(id)) continue;
-      const r = await fleetRequest(session, 'DELETE', `/v1/fleet/deployments/${encodeURIComponent(id)}`);
+      const r = await fleetRequest(session, 'DELETE', `${FLEET_PATHS.deployments}${encodeURIComponent(id)}`);
       if (r.status === 200) held.delete(id);
       else complete = false;
       changed = true;
@@ -392,16 +392,16 @@ export class FleetSync {
   /** Outbox rows in order; stored (de-duplicated by seq) before the agent may drop them. */
   async #drain(session: FleetSession, log: Logger): Promise<void> {
     for (;;) {
-      const r = await fleetRequest(session, 'GET', `/v1/fleet/outbox?limit=${FLEET_SYNC_LIMITS.outboxBatch}`);
-      if (r.status !== 200) throw new Error(`outbox: agent answered ${r.status}`);
+      const r = await fleetRequest(session, 'GET', `${FLEET_PATHS.outbox}?limit=${FLEET_SYNC_LIMITS.outboxBatch}`);
+      if (r.status !== 200) throw new Error(`outbox: agent answered ${describeTargetError(r.status, r.json)}`);
       // Checked row by row: a bad row is quarantined and passed, never a stall (issue 14).
       const { rows, quarantined } = checkOutboxRows(r.json);
       if (rows.length + quarantined.length === 0) return;
       if (quarantined.length > 0) log.warn({ seqs: quarantined.map((q) => q.seq), reason: quarantined[0]?.reason }, 'outbox rows of the wrong shape quarantined');
       const fresh = await this.#statuses.submit({ agentId: session.agentId, clusterId: session.clusterId, rows, quarantined });
       const last = Math.max(...rows.map((x) => x.seq), ...quarantined.map((x) => x.seq));
-      const ack = await fleetRequest(session, 'POST', '/v1/fleet/outbox/ack', { seq: last });
-      if (ack.status !== 200) throw new Error(`outbox ack: agent answered ${ack.status}`);
+      const ack = await fleetRequest(session, 'POST', FLEET_PATHS.outboxAck, { seq: last } satisfies OutboxAck);
+      if (ack.status !== 200) throw new Error(`outbox ack: agent answered ${describeTargetError(ack.status, ack.json)}`);
       if (fresh > 0) this.#statusesChanged = true;
       log.debug({ rows: rows.length, fresh, last }, 'statuses stored');
       if (rows.length + quarantined.length < FLEET_SYNC_LIMITS.outboxBatch) return;

@@ -5,6 +5,7 @@
 // file is reported at once, with the file and the key path.
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { AGENT_DEPLOYMENT_STATES } from '../../protocol/index.ts';
 import { FleetError } from './errors.ts';
 import { FLEET_LIMITS } from './limits.ts';
 import { didYouMean, dropUnset, keyPaths, removeAt, UNSUPPORTED_FLEET_KEYS } from './fleet-yaml-keys.ts';
@@ -61,7 +62,8 @@ const targetCustomization = z.strictObject({
 });
 export type TargetCustomization = z.infer<typeof targetCustomization>;
 
-export const DEPLOYMENT_STATES = ['Ready', 'NotReady', 'WaitApplied', 'ErrApplied', 'OutOfSync', 'Modified', 'Pending'] as const;
+/** States a dependsOn may accept: what an agent reports, and Pending (protocol/contracts/fleet.ts). */
+export const DEPLOYMENT_STATES = [...AGENT_DEPLOYMENT_STATES, 'Pending'] as const;
 
 const dependsOn = z.strictObject({
   name: z.string().min(1).optional(),

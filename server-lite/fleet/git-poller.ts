@@ -7,6 +7,7 @@ import { backoffDelay } from './backoff.ts';
 import { scanBundles, type DiscoveredBundle, type DiscoveryResult } from './discovery.ts';
 import { FleetError, isFleetError } from './errors.ts';
 import { redactUrl, syncCheckout, type GitSourceSpec } from './git-checkout.ts';
+import type { GitCredentials } from './source-secrets.ts';
 import { FLEET_LIMITS } from './limits.ts';
 
 export interface PollerTimers {
@@ -46,6 +47,11 @@ export interface GitPollerOptions extends GitSourceSpec {
   random?: (() => number) | undefined;
   onPoll?: ((result: PollResult) => void) | undefined;
   log?: Logger | undefined;
+  /**
+   * Credentials for this poll, looked up at every poll (a rotated secret is used by the next one);
+   * cleanup() runs as soon as git is done, whether it succeeded or not.
+   */
+  credentials?: (() => Promise<GitCredentials>) | undefined;
 }
 
 export class GitPoller {
@@ -115,7 +121,12 @@ export class GitPoller {
     let changed = false;
     let result: Omit<PollResult, 'nextPollMs' | 'failures'>;
     try {
-      commit = await syncCheckout(o, o.workDir, o.git);
+      const creds = await o.credentials?.();
+      try {
+        commit = await syncCheckout(o, o.workDir, o.git, creds?.env);
+      } finally {
+        await creds?.cleanup();
+      }
       this.#failures = 0;
       changed = commit !== this.#lastCommit;
       this.#lastCommit = commit;

@@ -5,23 +5,11 @@
 // quarantined (kept, with why, for an operator) and its sequence number is consumed like any other,
 // so the rows after it still arrive, once and in order. Only an answer whose rows cannot be put in
 // sequence order at all (no `rows` array, a row without an integer `seq`) is refused as a whole.
+// The row and answer schemas are the wire contract (protocol/contracts/fleet.ts), shared with the agent.
 import { z } from 'zod';
+import { outboxAnswerSchema, outboxRowSchema as rowSchema } from '../../protocol/index.ts';
 
 export const MAX_QUARANTINED_RAW_BYTES = 4096;
-
-const statusSchema = z.object({
-  bundle: z.string().min(1).max(253),
-  revision: z.string().max(128),
-  appliedRevision: z.string().max(128).nullish().transform((v) => v ?? undefined),
-  state: z.string().min(1).max(64),
-  message: z.string(),
-}).loose();
-
-const rowSchema = z.object({
-  seq: z.int().min(1),
-  createdAt: z.string().max(64).nullish().transform((v) => v ?? undefined),
-  status: statusSchema,
-}).loose();
 
 export type OutboxRow = z.infer<typeof rowSchema>;
 
@@ -51,10 +39,10 @@ function rawText(value: unknown): string {
 
 /** Splits an agent's answer into valid rows and quarantined ones; throws when it has no order. */
 export function checkOutboxRows(answer: unknown): CheckedRows {
-  const rows = (answer as { rows?: unknown } | null)?.rows;
-  if (!Array.isArray(rows)) throw new Error('outbox: the agent answered without a rows array');
+  const answered = outboxAnswerSchema.safeParse(answer);
+  if (!answered.success) throw new Error('outbox: the agent answered without a rows array');
   const out: CheckedRows = { rows: [], quarantined: [] };
-  for (const row of rows as unknown[]) {
+  for (const row of answered.data.rows) {
     const seq = seqOnly.safeParse(row);
     if (!seq.success) throw new Error(`outbox: a row without an integer seq (${rawText(row).slice(0, 200)})`);
     const parsed = rowSchema.safeParse(row);

@@ -12,6 +12,7 @@ import { parseManifests, type JsonObject } from './manifest-set.ts';
 import type { Labels } from './label-selector.ts';
 import type { EffectiveOptions } from './targeting.ts';
 import { runTool, type RenderTools } from './tools.ts';
+import { isRemoteChart, pullChart } from './render-helm-remote.ts';
 import { mergeValues, templateValues, withClusterGlobals, type Values } from './values.ts';
 
 /** Helm release names are DNS labels of at most 53 characters. */
@@ -55,27 +56,33 @@ export async function renderHelm(input: {
   const { bundle, target, options, values } = input;
   const helm = options.helm;
   const chartRef = helm?.chart ?? '.';
-  // A chart from a repository or registry is passed through; anything else is a path in the bundle.
-  const remote = helm?.repo !== undefined || /^(oci|https?):\/\//.test(chartRef);
-  const chart = remote ? chartRef : await insideBundle(input.dir, chartRef, bundle);
+  // A chart from a Helm repository or OCI registry is pulled with the source's credentials
+  // (render-helm-remote.ts); a plain https:// tarball URL is passed through; anything else is a
+  // path in the bundle.
+  const pulled = isRemoteChart(helm?.chart, helm?.repo);
   const work = await mkdtemp(join(tmpdir(), 'drover-helm-'));
   try {
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: work,
+      HELM_CACHE_HOME: join(work, 'cache'),
+      HELM_CONFIG_HOME: join(work, 'config'),
+      HELM_DATA_HOME: join(work, 'data'),
+      HELM_REGISTRY_CONFIG: join(work, 'config', 'registry.json'),
+      HELM_REPOSITORY_CONFIG: join(work, 'config', 'repositories.yaml'),
+    };
+    const chart = pulled
+      ? (await pullChart({ work, ref: { chart: chartRef, repo: helm?.repo, version: helm?.version }, bundle, target, tools: input.tools, env })).dir
+      : /^https?:\/\//.test(chartRef) ? chartRef : await insideBundle(input.dir, chartRef, bundle);
     const valuesFile = join(work, 'values.json');
     await writeFile(valuesFile, JSON.stringify(values), { mode: 0o600 });
     const args = ['template', helm?.releaseName ?? releaseNameFor(bundle), chart, '--namespace', options.namespace ?? options.defaultNamespace ?? 'default', '--values', valuesFile, '--include-crds'];
-    if (helm?.repo !== undefined) args.push('--repo', helm.repo);
-    if (helm?.version !== undefined) args.push('--version', helm.version);
+    if (!pulled && helm?.version !== undefined && /^https?:\/\//.test(chartRef)) args.push('--version', helm.version);
     const out = await runTool(input.tools.helm(), args, {
       failure: 'HELM_RENDER_FAILED',
       what: `bundle ${bundle}, target ${target}: helm template ${chartRef}`,
       context: { bundle, target },
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: work,
-        HELM_CACHE_HOME: join(work, 'cache'),
-        HELM_CONFIG_HOME: join(work, 'config'),
-        HELM_DATA_HOME: join(work, 'data'),
-      },
+      env,
     }).catch((e: unknown) => {
       // helm's advice to re-run with --debug is for people at a shell, not for a bundle status.
       if (e instanceof FleetError) throw new FleetError(e.code, e.message.replace(/\s*Use --debug flag to render out invalid YAML\s*$/, ''), e.context);

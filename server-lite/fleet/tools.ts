@@ -4,10 +4,34 @@
 import { execa } from 'execa';
 import { FleetError, type FleetErrorCode, type FleetErrorContext } from './errors.ts';
 import { FLEET_LIMITS } from './limits.ts';
+import type { ChartCache } from './chart-cache.ts';
 
 export interface RenderTools {
   helm(): string;
   kustomize(): string;
+  /** Credentials and TLS options for charts from Helm repositories and OCI registries (issue 19). */
+  helmSource?: HelmSourceAccess | undefined;
+}
+
+/** How render-helm.ts reaches a chart repository; built per gitrepo by helm-access.ts. */
+export interface HelmSourceAccess {
+  /** Credentials and TLS material for this chart URL (`https://…` repository or `oci://…`). */
+  forUrl(url: string): HelmUrlAccess;
+  /** Told which version a chart (and a `helm.version` range) resolved to. */
+  resolved(bundle: string, chart: string, version: string): void;
+  /** Charts pulled once per render pass and shared by its targets (chart-cache.ts). */
+  cache?: ChartCache | undefined;
+}
+
+export interface HelmUrlAccess {
+  username?: string | undefined;
+  password?: string | undefined;
+  caBundle?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  insecureSkipTLSVerify?: boolean | undefined;
+  /** Set when helmSecretName names a secret that is not stored or cannot be used over HTTP. */
+  problem?: string | undefined;
 }
 
 /** Tool paths fixed at startup (from config). */
@@ -25,6 +49,8 @@ export interface RunToolOptions {
   context: FleetErrorContext;
   timeoutMs?: number;
   maxBytes?: number;
+  /** Written to the tool's stdin (a password for `--password-stdin`); stdin is closed otherwise. */
+  input?: string | undefined;
 }
 
 function tail(text: string): string {
@@ -38,7 +64,7 @@ export async function runTool(file: string, args: readonly string[], opts: RunTo
     cwd: opts.cwd,
     env: opts.env,
     extendEnv: opts.env === undefined,
-    stdin: 'ignore',
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
     timeout: opts.timeoutMs ?? FLEET_LIMITS.renderTimeoutMs,
     maxBuffer: opts.maxBytes ?? FLEET_LIMITS.maxRenderedBytes,
     stripFinalNewline: false,

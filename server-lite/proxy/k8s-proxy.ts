@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { KUBE_API_TARGET, requestOverStream, type TunnelStream } from '../../protocol/index.ts';
+import { KUBE_API_TARGET, KUBE_IDENTITY_METADATA, requestOverStream, type TunnelStream } from '../../protocol/index.ts';
 import { ServerError, errorBody } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
 import { authenticateUser } from '../auth/guard.ts';
@@ -16,10 +16,11 @@ import type { Principal } from '../auth/principal.ts';
 import { clusterGroup, globalGroup, kubeUser } from '../rbac/desired.ts';
 import { forwardHeaders, kubeVerb, parseProxyUrl, responseHeaders } from './request-shape.ts';
 import { checkImpersonation, readImpersonation } from './impersonation.ts';
+import { kubePath } from './kube-fallback.ts';
 import type { ClusterRole, GlobalRole } from '../store/store.ts';
 
 /** OPEN metadata keys the cluster agent reads (docs/api.md, "Proxy"). */
-export const IDENTITY_METADATA = Object.freeze({ user: 'drover-user', groups: 'drover-groups' } as const);
+export const IDENTITY_METADATA = KUBE_IDENTITY_METADATA;
 
 interface Admitted {
   principal: Principal;
@@ -48,7 +49,9 @@ export function createK8sProxy(ctx: ServerContext) {
       onlyGroups = target.groups;
     }
     const bindings = await ctx.store.listBindings({ clusterId, userName: user });
-    const visible = globalRole === 'admin' || bindings.length > 0;
+    // A project role makes the cluster visible too; Kubernetes RBAC then limits the user to the
+    // project's namespaces (the RoleBindings there are all the user holds).
+    const visible = globalRole === 'admin' || bindings.length > 0 || (await ctx.store.listProjectBindings({ clusterId, userName: user })).length > 0;
     const groups = onlyGroups ?? ['drover:authenticated', globalGroup(globalRole), ...bindings.map((b) => clusterGroup(b.role as ClusterRole))];
     return { user, visible, groups, impersonated: asked ? user : undefined };
   }
@@ -64,8 +67,9 @@ export function createK8sProxy(ctx: ServerContext) {
       const who = id.impersonated ? `that user ${id.impersonated} may see` : 'that you may see';
       throw new ServerError('CLUSTER_NOT_FOUND', `no cluster ${target.clusterId} ${who}`);
     }
-    const session = ctx.sessions.clusterSession(target.clusterId);
-    if (!session?.openStream) throw new ServerError('CLUSTER_UNAVAILABLE', `the agent of cluster ${target.clusterId} is not connected`);
+    // The cluster agent, or while it is down one of the cluster's node agents (kube-fallback.ts).
+    const session = (await kubePath(ctx, target.clusterId))?.session;
+    if (!session?.openStream) throw new ServerError('CLUSTER_UNAVAILABLE', `the agent of cluster ${target.clusterId} is not connected (nor a node agent that can reach its Kubernetes API)`);
     const stream = session.openStream(KUBE_API_TARGET, {
       [IDENTITY_METADATA.user]: kubeUser(id.user),
       [IDENTITY_METADATA.groups]: JSON.stringify(id.groups),
@@ -90,6 +94,7 @@ export function createK8sProxy(ctx: ServerContext) {
       at,
       user: p?.user ?? 'anonymous',
       idp: p?.idp ?? 'none',
+      ...(p?.provider ? { provider: p.provider } : {}),
       clusterId,
       verb: kubeVerb(method, path),
       path: path.split('?')[0] ?? path,

@@ -6,7 +6,7 @@
 // kind.) Failures back off; an agent that does not serve the target is asked again only when it
 // reconnects (decision 0800), so idle clusters cost no timer each.
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../../protocol/index.ts';
+import { describeTargetError, FACTS_PATH, kubeFactsSchema, systemClock, type Clock } from '../../protocol/index.ts';
 import type { ClusterSync } from '../context.ts';
 import { LIMITS } from '../limits.ts';
 import type { Store } from '../store/store.ts';
@@ -57,6 +57,10 @@ export class KubeFactsPoller implements ClusterSync {
     this.#scheduler.kick(clusterId);
   }
 
+  forget(clusterId: string): void {
+    this.#scheduler.forget(clusterId);
+  }
+
   /** Clusters with a pull scheduled. */
   get scheduled(): number {
     return this.#scheduler.scheduled;
@@ -87,9 +91,12 @@ export class KubeFactsPoller implements ClusterSync {
     const session = this.#sessions.clusterSession(clusterId);
     if (!session) return { kind: 'park' };
     try {
-      const { status, json } = await agentJson(session, AGENT_TARGETS.facts, 'GET', '/v1/facts');
-      if (status !== 200 || typeof json !== 'object' || json === null) throw new AgentAnswerError(status, '');
-      await this.#store.setKubeFacts(clusterId, { ...(json as Record<string, unknown>), collectedAt: new Date(this.#now()).toISOString() });
+      const { status, json } = await agentJson(session, AGENT_TARGETS.facts, 'GET', FACTS_PATH);
+      if (status !== 200) throw new AgentAnswerError(status, describeTargetError(status, json));
+      // Parsed with the contract the agent answers by (protocol/contracts/facts.ts): only its fields are stored.
+      const facts = kubeFactsSchema.safeParse(json);
+      if (!facts.success) throw new AgentAnswerError(status, `facts not in the expected shape: ${facts.error.issues[0]?.path.join('.')}: ${facts.error.issues[0]?.message}`);
+      await this.#store.setKubeFacts(clusterId, { ...facts.data, collectedAt: new Date(this.#now()).toISOString() });
       // Jittered so clusters that connected together do not refresh together.
       return { kind: 'done', againInMs: Math.round(LIMITS.kubeFactsIntervalMs * (0.75 + this.#random() / 2)) };
     } catch (err) {

@@ -58,3 +58,25 @@ t.test('rbac: the hash depends on the bindings, not their order', async (t) => {
   t.equal(rbacHash(desiredRbac(x)), rbacHash(desiredRbac([...x].reverse())));
   t.not(rbacHash(desiredRbac(x)), rbacHash(desiredRbac([b('a', 'read-only')])));
 });
+
+t.test('rbac: a project role is a RoleBinding in each of its namespaces only, on the cluster roles\' ClusterRoles', async (t) => {
+  const project = { name: 'shop', clusterId: 'c-1', namespaces: ['shop-prod', 'shop-dev'], createdAt: 0 };
+  const pb = (userName: string, role: 'project-owner' | 'project-member' | 'read-only') => ({ userName, project: 'shop', role, createdAt: 0 });
+  const set = desiredRbac([], [{ project, bindings: [pb('carol', 'project-member'), pb('dan', 'project-member'), pb('erin', 'read-only'), pb('fay', 'project-owner')] }]);
+  const projectBindings = set.filter((o) => o.metadata.namespace !== undefined);
+  t.same(
+    projectBindings.map((o) => `${o.metadata.namespace}/${o.metadata.name}->${(o.roleRef as { name: string }).name}:${subjects(o).join(',')}`),
+    [
+      'shop-dev/drover-project-shop-owner->drover-cluster-owner:drover:user:fay',
+      'shop-prod/drover-project-shop-owner->drover-cluster-owner:drover:user:fay',
+      'shop-dev/drover-project-shop-member->drover-cluster-member:drover:user:carol,drover:user:dan',
+      'shop-prod/drover-project-shop-member->drover-cluster-member:drover:user:carol,drover:user:dan',
+      'shop-dev/drover-project-shop-read-only->drover-read-only:drover:user:erin',
+      'shop-prod/drover-project-shop-read-only->drover-read-only:drover:user:erin',
+    ],
+  );
+  t.notOk(set.some((o) => o.kind === 'ClusterRoleBinding' && subjects(o).some((s) => ['drover:user:carol', 'drover:user:fay'].includes(s))), 'nothing cluster-wide for project users');
+  t.ok(projectBindings.every((o) => o.metadata.labels[MANAGED_LABEL] !== undefined && o.metadata.labels['drover.dev/project'] === 'shop'));
+  t.same(desiredRbac([], [{ project, bindings: [] }]).filter((o) => o.metadata.namespace !== undefined), [], 'a project without bindings sends nothing');
+  t.not(rbacHash(set), rbacHash(desiredRbac([], [{ project: { ...project, namespaces: ['shop-dev'] }, bindings: [pb('carol', 'project-member')] }])), 'a namespace leaving the project changes the set');
+});

@@ -7,12 +7,14 @@
 // set and deletes any other object carrying MANAGED_LABEL, so unbinding a user removes them on the
 // next sync.
 import { createHash } from 'node:crypto';
-import type { ClusterRole, RoleBinding } from '../store/store.ts';
-import { CLUSTER_ROLES } from '../store/store.ts';
+import type { RbacObject as WireRbacObject } from '../../protocol/index.ts';
+import type { ClusterRole, ProjectBinding, ProjectRecord, RoleBinding } from '../store/store.ts';
+import { CLUSTER_ROLES, PROJECT_ROLES } from '../store/store.ts';
 import {
   EXCEPT_NAMESPACES_ANNOTATION,
   MANAGED_LABEL,
   MANAGED_VALUE,
+  PROJECT_GRANTS,
   PROTECTED_NAMESPACES,
   ROLE_DEFINITIONS,
   ROLE_GRANTS,
@@ -26,19 +28,24 @@ export const kubeUser = (name: string): string => `drover:user:${name}`;
 export const globalGroup = (role: string): string => `drover:global:${role}`;
 export const clusterGroup = (role: string): string => `drover:cluster:${role}`;
 
-export interface RbacObject {
-  apiVersion: 'rbac.authorization.k8s.io/v1';
-  kind: 'ClusterRole' | 'ClusterRoleBinding' | 'RoleBinding';
-  metadata: { name: string; labels: Record<string, string>; annotations?: Record<string, string> };
-  [field: string]: unknown;
-}
+/** One object of the set, in the wire contract's shape (protocol/contracts/rbac.ts); always labelled. */
+export type RbacObject = WireRbacObject & { metadata: { labels: Record<string, string> } };
 
 const API = 'rbac.authorization.k8s.io/v1';
 const meta = (name: string, labels: Record<string, string> = {}) => ({ name, labels: { ...labels, [MANAGED_LABEL]: MANAGED_VALUE } });
 const roleRef = (name: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name });
 const userSubject = (u: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: kubeUser(u) });
 
-export function desiredRbac(bindings: readonly RoleBinding[]): RbacObject[] {
+/** A project of the cluster with its bindings, as desiredRbac needs it. */
+export interface ProjectGrants {
+  project: ProjectRecord;
+  bindings: readonly ProjectBinding[];
+}
+
+/** The RoleBinding of a project role (one per namespace of the project): `drover-project-<name>-<role>`. */
+export const projectBindingName = (project: string, role: string): string => `drover-project-${project}-${role.replace(/^project-/, '')}`;
+
+export function desiredRbac(bindings: readonly RoleBinding[], projects: readonly ProjectGrants[] = []): RbacObject[] {
   const out: RbacObject[] = [];
   for (const def of ROLE_DEFINITIONS) {
     const role: RbacObject = { apiVersion: API, kind: 'ClusterRole', metadata: meta(def.name, def.labels) };
@@ -73,6 +80,22 @@ export function desiredRbac(bindings: readonly RoleBinding[]): RbacObject[] {
       roleRef: roleRef(name),
       subjects: users.map(userSubject),
     });
+  }
+  // Project roles: a RoleBinding in each namespace of the project, and nowhere else.
+  for (const { project, bindings: pb } of [...projects].sort((a, b) => a.project.name.localeCompare(b.project.name))) {
+    for (const role of PROJECT_ROLES) {
+      const users = [...new Set(pb.filter((b) => b.role === role).map((b) => b.userName))].sort();
+      if (users.length === 0) continue;
+      for (const ns of [...project.namespaces].sort()) {
+        out.push({
+          apiVersion: API,
+          kind: 'RoleBinding',
+          metadata: { ...meta(projectBindingName(project.name, role), { 'drover.dev/project': project.name }), namespace: ns },
+          roleRef: roleRef(PROJECT_GRANTS[role]),
+          subjects: users.map(userSubject),
+        });
+      }
+    }
   }
   return out;
 }

@@ -7,7 +7,7 @@
 // pushed when its agent connects. Each cluster's problem is logged once when it starts and once
 // when it ends, never per retry. Decisions 0701 and 0800.
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../../protocol/index.ts';
+import { describeTargetError, RBAC_PATH, rbacAppliedSchema, systemClock, type Clock } from '../../protocol/index.ts';
 import type { ClusterSync } from '../context.ts';
 import { LIMITS } from '../limits.ts';
 import type { Store } from '../store/store.ts';
@@ -15,7 +15,7 @@ import type { SessionRegistry } from '../tunnel/session-registry.ts';
 import { agentJson, AGENT_TARGETS } from '../proxy/agent-request.ts';
 import { AgentAnswerError, classifyAgentFailure } from '../proxy/agent-refusal.ts';
 import { ClusterScheduler, type WorkOutcome } from '../sync/cluster-scheduler.ts';
-import { desiredRbac, rbacHash } from './desired.ts';
+import { desiredRbac, rbacHash, type RbacObject } from './desired.ts';
 
 export type PropagationState = 'propagated' | 'pending';
 
@@ -72,6 +72,11 @@ export class RbacPropagator implements ClusterSync {
     this.#scheduler.kick(clusterId);
   }
 
+  forget(clusterId: string): void {
+    this.#applied.delete(clusterId);
+    this.#scheduler.forget(clusterId);
+  }
+
   /** Clusters with a push scheduled (retries waiting for their backoff, kicks waiting for a slot). */
   get scheduled(): number {
     return this.#scheduler.scheduled;
@@ -83,8 +88,18 @@ export class RbacPropagator implements ClusterSync {
   }
 
   async state(clusterId: string): Promise<PropagationState> {
-    const hash = rbacHash(desiredRbac(await this.#store.listBindings({ clusterId })));
+    const hash = rbacHash(await this.#desired(clusterId));
     return this.#applied.get(clusterId) === hash ? 'propagated' : 'pending';
+  }
+
+  /** The cluster's whole set: its cluster role bindings and its projects' bindings. */
+  async #desired(clusterId: string): Promise<RbacObject[]> {
+    const projects = await this.#store.listProjects({ clusterId });
+    const projectBindings = projects.length === 0 ? [] : await this.#store.listProjectBindings({ clusterId });
+    return desiredRbac(
+      await this.#store.listBindings({ clusterId }),
+      projects.map((project) => ({ project, bindings: projectBindings.filter((b) => b.project === project.name) })),
+    );
   }
 
   /** Kicks every connected cluster (operators' "push everything again"). */
@@ -97,18 +112,21 @@ export class RbacPropagator implements ClusterSync {
     const session = this.#sessions.clusterSession(clusterId);
     // Offline: the connect kick brings it back.
     if (!session) return { kind: 'park' };
-    const objects = desiredRbac(await this.#store.listBindings({ clusterId }));
+    const objects = await this.#desired(clusterId);
     const hash = rbacHash(objects);
     if (this.#applied.get(clusterId) === hash) return { kind: 'done' };
     this.attempts++;
     try {
-      const { status, json } = await agentJson(session, AGENT_TARGETS.rbac, 'PUT', '/v1/rbac', { objects });
-      if (status !== 200) throw new AgentAnswerError(status, JSON.stringify(json).slice(0, 300));
+      const { status, json } = await agentJson(session, AGENT_TARGETS.rbac, 'PUT', RBAC_PATH, { objects });
+      if (status !== 200) throw new AgentAnswerError(status, describeTargetError(status, json).slice(0, 300));
+      // The answer by the contract (protocol/contracts/rbac.ts); a 200 of another shape is no acknowledgement.
+      const result = rbacAppliedSchema.safeParse(json);
+      if (!result.success) throw new AgentAnswerError(status, `not an RBAC result: ${JSON.stringify(json)?.slice(0, 200)}`);
       this.#applied.set(clusterId, hash);
       this.pushes++;
       const was = this.#problems.get(clusterId);
       this.#problems.delete(clusterId);
-      this.#log.info({ clusterId, objects: objects.length, result: json, ...(was ? { after: was } : {}) }, 'RBAC propagated');
+      this.#log.info({ clusterId, objects: objects.length, result: result.data, ...(was ? { after: was } : {}) }, 'RBAC propagated');
       return { kind: 'done' };
     } catch (err) {
       const failure = classifyAgentFailure(err);

@@ -9,7 +9,7 @@
 //   mint credentials or impersonate) in every namespace except the system ones, which the cluster
 //   agent binds namespace by namespace (a RoleBinding template, below); may create namespaces.
 // - cluster-owner: everything on the cluster (cluster-admin).
-import type { ClusterRole } from '../store/store.ts';
+import type { ClusterRole, ProjectRole } from '../store/store.ts';
 
 import { EXCEPT_NAMESPACES_ANNOTATION, PROTECTED_NAMESPACE_LABEL, RBAC_MANAGED_LABEL as MANAGED_LABEL, RBAC_MANAGED_VALUE as MANAGED_VALUE } from '../../protocol/index.ts';
 
@@ -129,6 +129,16 @@ export interface RoleGrant {
   clusterWide: string[];
   perNamespace: string[];
 }
+
+/**
+ * What a project role grants in each namespace of its project: the same ClusterRoles the cluster
+ * roles use, bound by a RoleBinding in that namespace only (never cluster-wide).
+ */
+export const PROJECT_GRANTS: Readonly<Record<ProjectRole, string>> = Object.freeze({
+  'project-owner': ROLE_NAMES.owner,
+  'project-member': ROLE_NAMES.member,
+  'read-only': ROLE_NAMES.readOnly,
+});
 
 export const ROLE_GRANTS: Readonly<Record<ClusterRole, RoleGrant>> = Object.freeze({
   'cluster-owner': { clusterWide: [ROLE_NAMES.owner], perNamespace: [] },

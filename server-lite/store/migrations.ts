@@ -109,4 +109,82 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE audit ADD COLUMN impersonated TEXT;
     `,
   },
+  {
+    version: 4,
+    description: 'agents of deleted clusters, kept until each of their roles cleaned up its site',
+    sql: `
+      CREATE TABLE deleted_agents (
+        agent_id TEXT PRIMARY KEY,
+        cluster_id TEXT NOT NULL,
+        cluster_name TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        credential_hash TEXT NOT NULL,
+        prev_credential_hash TEXT,
+        keep_workloads INTEGER NOT NULL,
+        uninstall INTEGER NOT NULL,
+        deleted_at INTEGER NOT NULL,
+        deleted_by TEXT NOT NULL,
+        cleaned_roles TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE INDEX deleted_agents_cluster ON deleted_agents(cluster_id);
+    `,
+  },
+  {
+    version: 5,
+    description: 'projects (named groups of namespaces of one cluster) and project role bindings',
+    sql: `
+      CREATE TABLE projects (
+        name TEXT PRIMARY KEY,
+        cluster_id TEXT NOT NULL REFERENCES clusters(id),
+        namespaces TEXT NOT NULL DEFAULT '[]',
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX projects_cluster ON projects(cluster_id);
+      CREATE TABLE project_bindings (
+        user_name TEXT NOT NULL REFERENCES users(name),
+        project TEXT NOT NULL REFERENCES projects(name),
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_name, project, role)
+      );
+      CREATE INDEX project_bindings_project ON project_bindings(project);
+    `,
+  },
+  {
+    version: 6,
+    description: 'identity providers (LDAP, OIDC), their users and groups, group role bindings, the provider in audit rows',
+    sql: `
+      CREATE TABLE auth_providers (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        config TEXT NOT NULL,
+        sealed_secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE external_users (
+        user_name TEXT PRIMARY KEY REFERENCES users(name),
+        provider TEXT NOT NULL,
+        login TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        refreshed_at INTEGER NOT NULL,
+        sealed_refresh TEXT
+      );
+      CREATE INDEX external_users_provider ON external_users(provider);
+      CREATE TABLE group_members (
+        user_name TEXT NOT NULL REFERENCES users(name),
+        group_name TEXT NOT NULL,
+        PRIMARY KEY (user_name, group_name)
+      );
+      CREATE INDEX group_members_group ON group_members(group_name);
+      CREATE TABLE group_bindings (
+        group_name TEXT NOT NULL,
+        cluster_id TEXT NOT NULL REFERENCES clusters(id),
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (group_name, cluster_id, role)
+      );
+      CREATE INDEX group_bindings_cluster ON group_bindings(cluster_id);
+      ALTER TABLE audit ADD COLUMN provider TEXT;
+    `,
+  },
 ]);

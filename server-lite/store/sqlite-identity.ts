@@ -2,6 +2,7 @@
 // clusters' Kubernetes facts (migration 2). Kept apart from sqlite-store.ts (agents, tokens,
 // clusters) so each file holds one concern; SqliteStore delegates here.
 import type Database from 'better-sqlite3';
+import { deleteExternal } from './sqlite-providers.ts';
 import type { AuditRecord, ClusterRole, GlobalRole, KubeFacts, RoleBinding, UserRecord, UserTokenRecord } from './store.ts';
 
 type Row = Record<string, unknown>;
@@ -29,6 +30,7 @@ const bindingFrom = (r: Row): RoleBinding => ({
   clusterId: String(r.cluster_id),
   role: String(r.role) as ClusterRole,
   createdAt: Number(r.created_at),
+  ...(r.via_group == null ? {} : { group: String(r.via_group) }),
 });
 
 const auditFrom = (r: Row): AuditRecord => ({
@@ -42,6 +44,7 @@ const auditFrom = (r: Row): AuditRecord => ({
   status: Number(r.status),
   latencyMs: Number(r.latency_ms),
   ...(r.impersonated == null ? {} : { impersonated: String(r.impersonated) }),
+  ...(r.provider == null ? {} : { provider: String(r.provider) }),
   prevHash: String(r.prev_hash),
   hash: String(r.hash),
 });
@@ -72,9 +75,9 @@ export class SqliteIdentity {
   deleteUser(name: string): boolean {
     const db = this.#db;
     return db.transaction(() => {
-      db.prepare('DELETE FROM user_tokens WHERE user_name = ?').run(name);
-      db.prepare('DELETE FROM role_bindings WHERE user_name = ?').run(name);
-      return db.prepare('DELETE FROM users WHERE name = ?').run(name).changes > 0;
+      const existed = db.prepare('SELECT 1 FROM users WHERE name = ?').get(name) !== undefined;
+      deleteExternal(db, name);
+      return existed;
     })();
   }
 
@@ -130,17 +133,23 @@ export class SqliteIdentity {
       where.push('user_name = ?');
       args.push(filter.userName);
     }
-    const sql = `SELECT * FROM role_bindings ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY cluster_id, user_name, role`;
+    // Group bindings count for every current member (issue 18), so the proxy, the RBAC set pushed
+    // to clusters and the listings all see them; membership changes show up on the next call.
+    const all = `SELECT user_name, cluster_id, role, created_at, NULL AS via_group FROM role_bindings
+      UNION ALL
+      SELECT m.user_name, g.cluster_id, g.role, g.created_at, g.group_name AS via_group
+        FROM group_bindings g JOIN group_members m ON m.group_name = g.group_name`;
+    const sql = `SELECT * FROM (${all}) ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY cluster_id, user_name, role, via_group`;
     return (this.#db.prepare(sql).all(...args) as Row[]).map(bindingFrom);
   }
 
   appendAudit(rows: readonly AuditRecord[]): void {
     const stmt = this.#db.prepare(
-      `INSERT INTO audit (seq, at, user_name, idp, cluster_id, verb, path, status, latency_ms, prev_hash, hash, impersonated)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit (seq, at, user_name, idp, cluster_id, verb, path, status, latency_ms, prev_hash, hash, impersonated, provider)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#db.transaction(() => {
-      for (const a of rows) stmt.run(a.seq, a.at, a.user, a.idp, a.clusterId, a.verb, a.path, a.status, a.latencyMs, a.prevHash, a.hash, a.impersonated ?? null);
+      for (const a of rows) stmt.run(a.seq, a.at, a.user, a.idp, a.clusterId, a.verb, a.path, a.status, a.latencyMs, a.prevHash, a.hash, a.impersonated ?? null, a.provider ?? null);
     })();
   }
 

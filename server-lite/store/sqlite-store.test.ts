@@ -71,10 +71,44 @@ t.test('store: lastSeen only moves forward; facts update node and cluster', asyn
   t.equal((await store.getCluster('c-1'))?.kubernetesVersion, 'v1.31.0');
   t.same((await store.listNodes({ clusterId: 'c-1' }))[0]?.facts, { kubernetesVersion: 'v1.31.0', os: 'linux' });
   t.equal((await store.getAgent('a-1'))?.lastSeen, 600);
+  // The node role reports device extras on its own tunnel: merged with the cluster role's facts.
+  await store.recordFacts('a-1', { os: 'linux', extras: { kernel: '6.1', 'node.cpus': '4' } }, 610);
+  await store.recordFacts('a-1', { os: 'linux', extras: { kernel: '6.1' } }, 620);
+  t.same((await store.listNodes({ clusterId: 'c-1' }))[0]?.facts, { kubernetesVersion: 'v1.31.0', os: 'linux', extras: { kernel: '6.1', 'node.cpus': '4' } }, 'one role does not wipe another role\'s facts');
   const patched = await store.patchClusterLabels('c-1', { a: '1', b: '2' });
   t.same(patched?.labels, { a: '1', b: '2' });
   t.same((await store.patchClusterLabels('c-1', { a: null }))?.labels, { b: '2' });
   t.equal(await store.patchClusterLabels('c-none', { a: '1' }), undefined);
   t.ok(await store.removeAgent('a-1', 700));
   t.equal((await store.listNodes())[0]?.removedAt, 700);
+});
+
+t.test('store: deleteCluster removes every row of the cluster in one go and keeps tombstones until each role cleaned up', async (t) => {
+  const store = new SqliteStore(join(dir, 'd.db'));
+  t.teardown(() => store.close());
+  await store.createToken(token({ usesMax: 0, expiresAt: null }));
+  const e = enrolment('tok0000001', 1);
+  e.agent.roles = ['cluster', 'fleet'];
+  await store.enrol(e);
+  await store.enrol(enrolment('tok0000001', 2));
+  await store.createToken(token({ id: 'tok0000009', clusterId: 'c-1', expiresAt: null }));
+  await store.createUser({ name: 'bob', globalRole: 'user', passwordHash: null, createdAt: 0 });
+  await store.bindRole({ userName: 'bob', clusterId: 'c-1', role: 'read-only', createdAt: 0 });
+  await store.bindRole({ userName: 'bob', clusterId: 'c-2', role: 'read-only', createdAt: 0 });
+  const v0 = store.clustersVersion();
+  const out = await store.deleteCluster('c-1', { keepWorkloads: true, uninstallAgents: false, at: 50, by: 'admin' });
+  t.match(out?.agents, [{ agentId: 'a-1', clusterId: 'c-1', clusterName: 'dev1', roles: ['cluster', 'fleet'], credentialHash: 'cd', keepWorkloads: true, uninstallAgents: false, at: 50, by: 'admin', cleanedRoles: [] }]);
+  t.equal(await store.getCluster('c-1'), undefined);
+  t.equal(await store.getAgent('a-1'), undefined);
+  t.same(await store.listNodes({ clusterId: 'c-1' }), []);
+  t.same((await store.listBindings()).map((b) => b.clusterId), ['c-2'], "only the other cluster's binding is left");
+  t.equal(await store.getToken('tok0000009'), undefined, 'a join token scoped to the cluster goes');
+  t.ok(await store.getCluster('c-2'), 'the other cluster is untouched');
+  t.not(store.clustersVersion(), v0, 'targeting sees the change');
+  t.equal(await store.deleteCluster('c-1', { keepWorkloads: false, uninstallAgents: false, at: 60, by: 'admin' }), undefined, 'gone: undefined');
+  t.same(await store.markCleaned('a-1', ['fleet']), ['cluster']);
+  t.same((await store.getDeletedAgent('a-1'))?.cleanedRoles, ['fleet']);
+  t.same(await store.markCleaned('a-1', ['cluster', 'node']), [], 'a role the agent never had is ignored');
+  t.equal(await store.getDeletedAgent('a-1'), undefined, 'all roles cleaned: the tombstone goes');
+  t.equal(await store.markCleaned('a-1', ['cluster']), undefined);
 });

@@ -7,6 +7,7 @@ import { preparePrivateDatabase } from './private-file.ts';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.ts';
 import { SqliteIdentity } from './sqlite-identity.ts';
+import { SqliteProviders } from './sqlite-providers.ts';
 import { GroupCommit } from '../fleet/group-commit.ts';
 
 /**
@@ -15,6 +16,9 @@ import { GroupCommit } from '../fleet/group-commit.ts';
  */
 const FACTS_GROUP_COMMIT_MS = 20;
 import type {
+  ExternalUserRecord,
+  GroupBinding,
+  ProviderRecord,
   AuditRecord,
   ClusterRole,
   KubeFacts,
@@ -23,6 +27,11 @@ import type {
   UserTokenRecord,
   AgentRecord,
   ClusterRecord,
+  ClusterDeletion,
+  DeletedAgentRecord,
+  ProjectBinding,
+  ProjectRecord,
+  ProjectRole,
   CredentialUpdate,
   Enrolment,
   EnrolOutcome,
@@ -96,6 +105,26 @@ function agentFrom(r: Row): AgentRecord {
   };
 }
 
+function projectFrom(r: Row): ProjectRecord {
+  return { name: str(r.name), clusterId: str(r.cluster_id), namespaces: json<string[]>(r.namespaces), createdAt: num(r.created_at) };
+}
+
+function deletedAgentFrom(r: Row): DeletedAgentRecord {
+  return {
+    agentId: str(r.agent_id),
+    clusterId: str(r.cluster_id),
+    clusterName: str(r.cluster_name),
+    roles: json<Role[]>(r.roles),
+    credentialHash: str(r.credential_hash),
+    prevCredentialHash: strOrNull(r.prev_credential_hash),
+    keepWorkloads: num(r.keep_workloads) === 1,
+    uninstallAgents: num(r.uninstall) === 1,
+    at: num(r.deleted_at),
+    by: str(r.deleted_by),
+    cleanedRoles: json<Role[]>(r.cleaned_roles),
+  };
+}
+
 export function migrate(db: Database.Database): number {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
   const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
@@ -113,6 +142,7 @@ export function migrate(db: Database.Database): number {
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #id: SqliteIdentity;
+  readonly #providers: SqliteProviders;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -125,10 +155,47 @@ export class SqliteStore implements Store {
     this.#db.pragma('busy_timeout = 5000');
     migrate(this.#db);
     this.#id = new SqliteIdentity(this.#db);
+    this.#providers = new SqliteProviders(this.#db);
     this.#facts = new GroupCommit(this.#db, FACTS_GROUP_COMMIT_MS, (e: { agentId: string; facts: Facts; now: number }) => this.#writeFacts(e.agentId, e.facts, e.now));
   }
 
   readonly #facts: GroupCommit<{ agentId: string; facts: Facts; now: number }, void>;
+
+  async createProvider(p: ProviderRecord): Promise<boolean> {
+    return this.#providers.createProvider(p);
+  }
+
+  async getProvider(name: string): Promise<ProviderRecord | undefined> {
+    return this.#providers.getProvider(name);
+  }
+
+  async listProviders(): Promise<ProviderRecord[]> {
+    return this.#providers.listProviders();
+  }
+
+  async deleteProvider(name: string): Promise<{ deleted: boolean; users: string[] }> {
+    return this.#providers.deleteProvider(name);
+  }
+
+  async saveExternalUser(u: ExternalUserRecord, createdAt: number): Promise<void> {
+    this.#providers.saveExternalUser(u, createdAt);
+  }
+
+  async getExternalUser(userName: string): Promise<ExternalUserRecord | undefined> {
+    return this.#providers.getExternalUser(userName);
+  }
+
+  async bindGroup(b: GroupBinding): Promise<boolean> {
+    return this.#providers.bindGroup(b);
+  }
+
+  async unbindGroup(group: string, clusterId: string, role: ClusterRole): Promise<boolean> {
+    return this.#providers.unbindGroup(group, clusterId, role);
+  }
+
+  async listGroupBindings(filter?: { clusterId?: string }): Promise<GroupBinding[]> {
+    return this.#providers.listGroupBindings(filter);
+  }
 
   async createUser(u: UserRecord): Promise<boolean> {
     return this.#id.createUser(u);
@@ -327,8 +394,11 @@ export class SqliteStore implements Store {
   #writeFacts(agentId: string, facts: Facts, now: number): void {
     const db = this.#db;
     db.transaction(() => {
-      const a = db.prepare('SELECT cluster_id, node_id FROM agents WHERE id = ?').get(agentId) as Row | undefined;
+      const a = db.prepare('SELECT cluster_id, node_id, facts FROM agents WHERE id = ?').get(agentId) as Row | undefined;
       if (!a) return;
+      // Each role's tunnel reports its own facts (the cluster role its Kubernetes, the node role its
+      // device): merged, so one role's report does not wipe what another reported (issue 15).
+      facts = mergeRoleFacts(parseFacts(a.facts), facts);
       db.prepare('UPDATE agents SET facts = ?, last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?').run(
         JSON.stringify(facts),
         now,
@@ -381,6 +451,113 @@ export class SqliteStore implements Store {
     })();
   }
 
+  async deleteCluster(id: string, d: ClusterDeletion): Promise<{ agents: DeletedAgentRecord[] } | undefined> {
+    const db = this.#db;
+    const run = db.transaction((): { agents: DeletedAgentRecord[] } | undefined => {
+      const c = db.prepare('SELECT name FROM clusters WHERE id = ?').get(id) as Row | undefined;
+      if (!c) return undefined;
+      // Agents already unregistered or revoked have nothing left to be told: only live ones move.
+      db.prepare(
+        `INSERT OR REPLACE INTO deleted_agents (agent_id, cluster_id, cluster_name, roles, credential_hash,
+           prev_credential_hash, keep_workloads, uninstall, deleted_at, deleted_by, cleaned_roles)
+         SELECT id, cluster_id, ?, roles, credential_hash, prev_credential_hash, ?, ?, ?, ?, '[]'
+         FROM agents WHERE cluster_id = ? AND removed_at IS NULL AND revoked_at IS NULL`,
+      ).run(str(c.name), d.keepWorkloads ? 1 : 0, d.uninstallAgents ? 1 : 0, d.at, d.by, id);
+      db.prepare('DELETE FROM role_bindings WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM group_bindings WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM project_bindings WHERE project IN (SELECT name FROM projects WHERE cluster_id = ?)').run(id);
+      db.prepare('DELETE FROM projects WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM agents WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM nodes WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM tokens WHERE cluster_id = ?').run(id);
+      db.prepare('DELETE FROM clusters WHERE id = ?').run(id);
+      this.#clustersVersion++;
+      const rows = db.prepare('SELECT * FROM deleted_agents WHERE cluster_id = ? ORDER BY agent_id').all(id) as Row[];
+      return { agents: rows.map(deletedAgentFrom) };
+    });
+    return run.immediate();
+  }
+
+  async createProject(p: ProjectRecord): Promise<boolean> {
+    const r = this.#db
+      .prepare('INSERT OR IGNORE INTO projects (name, cluster_id, namespaces, created_at) VALUES (?, ?, ?, ?)')
+      .run(p.name, p.clusterId, JSON.stringify(p.namespaces), p.createdAt);
+    return r.changes > 0;
+  }
+
+  async getProject(name: string): Promise<ProjectRecord | undefined> {
+    const r = this.#db.prepare('SELECT * FROM projects WHERE name = ?').get(name) as Row | undefined;
+    return r ? projectFrom(r) : undefined;
+  }
+
+  async listProjects(filter?: { clusterId?: string }): Promise<ProjectRecord[]> {
+    const rows = filter?.clusterId
+      ? this.#db.prepare('SELECT * FROM projects WHERE cluster_id = ? ORDER BY name').all(filter.clusterId)
+      : this.#db.prepare('SELECT * FROM projects ORDER BY name').all();
+    return (rows as Row[]).map(projectFrom);
+  }
+
+  async setProjectNamespaces(name: string, namespaces: readonly string[]): Promise<ProjectRecord | undefined> {
+    this.#db.prepare('UPDATE projects SET namespaces = ? WHERE name = ?').run(JSON.stringify([...new Set(namespaces)].sort()), name);
+    return this.getProject(name);
+  }
+
+  async deleteProject(name: string): Promise<boolean> {
+    const db = this.#db;
+    return db.transaction(() => {
+      db.prepare('DELETE FROM project_bindings WHERE project = ?').run(name);
+      return db.prepare('DELETE FROM projects WHERE name = ?').run(name).changes > 0;
+    })();
+  }
+
+  async bindProjectRole(b: ProjectBinding): Promise<boolean> {
+    const r = this.#db
+      .prepare('INSERT OR IGNORE INTO project_bindings (user_name, project, role, created_at) VALUES (?, ?, ?, ?)')
+      .run(b.userName, b.project, b.role, b.createdAt);
+    return r.changes > 0;
+  }
+
+  async unbindProjectRole(userName: string, project: string, role: ProjectRole): Promise<boolean> {
+    return this.#db.prepare('DELETE FROM project_bindings WHERE user_name = ? AND project = ? AND role = ?').run(userName, project, role).changes > 0;
+  }
+
+  async listProjectBindings(filter: { project?: string; userName?: string; clusterId?: string } = {}): Promise<ProjectBinding[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT b.* FROM project_bindings b JOIN projects p ON p.name = b.project
+         WHERE (? IS NULL OR b.project = ?) AND (? IS NULL OR b.user_name = ?) AND (? IS NULL OR p.cluster_id = ?)
+         ORDER BY b.project, b.user_name, b.role`,
+      )
+      .all(filter.project ?? null, filter.project ?? null, filter.userName ?? null, filter.userName ?? null, filter.clusterId ?? null, filter.clusterId ?? null) as Row[];
+    return rows.map((r) => ({ userName: str(r.user_name), project: str(r.project), role: str(r.role) as ProjectRole, createdAt: num(r.created_at) }));
+  }
+
+  async getDeletedAgent(agentId: string): Promise<DeletedAgentRecord | undefined> {
+    const r = this.#db.prepare('SELECT * FROM deleted_agents WHERE agent_id = ?').get(agentId) as Row | undefined;
+    return r ? deletedAgentFrom(r) : undefined;
+  }
+
+  async listDeletedAgents(filter?: { clusterId?: string }): Promise<DeletedAgentRecord[]> {
+    const rows = filter?.clusterId
+      ? this.#db.prepare('SELECT * FROM deleted_agents WHERE cluster_id = ? ORDER BY deleted_at, agent_id').all(filter.clusterId)
+      : this.#db.prepare('SELECT * FROM deleted_agents ORDER BY deleted_at, agent_id').all();
+    return (rows as Row[]).map(deletedAgentFrom);
+  }
+
+  async markCleaned(agentId: string, roles: readonly Role[]): Promise<Role[] | undefined> {
+    const db = this.#db;
+    return db.transaction((): Role[] | undefined => {
+      const r = db.prepare('SELECT * FROM deleted_agents WHERE agent_id = ?').get(agentId) as Row | undefined;
+      if (!r) return undefined;
+      const rec = deletedAgentFrom(r);
+      const cleaned = [...new Set([...rec.cleanedRoles, ...roles.filter((x) => rec.roles.includes(x))])].sort();
+      const left = rec.roles.filter((x) => !cleaned.includes(x));
+      if (left.length === 0) db.prepare('DELETE FROM deleted_agents WHERE agent_id = ?').run(agentId);
+      else db.prepare('UPDATE deleted_agents SET cleaned_roles = ? WHERE agent_id = ?').run(JSON.stringify(cleaned), agentId);
+      return left;
+    }).immediate();
+  }
+
   async listNodes(filter?: { clusterId?: string }): Promise<NodeRecord[]> {
     const rows = filter?.clusterId
       ? this.#db.prepare('SELECT * FROM nodes WHERE cluster_id = ? ORDER BY created_at, id').all(filter.clusterId)
@@ -404,5 +581,23 @@ class EnrolAbort extends Error {
   constructor(reason: 'CLUSTER_NOT_FOUND') {
     super(reason);
     this.reason = reason;
+  }
+}
+
+/** Top-level facts and `extras` keys of the new report win; keys only an earlier report had stay. */
+export function mergeRoleFacts(old: Facts, next: Facts): Facts {
+  const extras = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const merged: Facts = { ...old, ...next };
+  if (old.extras !== undefined || next.extras !== undefined) merged.extras = { ...extras(old.extras), ...extras(next.extras) };
+  return merged;
+}
+
+function parseFacts(v: unknown): Facts {
+  if (typeof v !== 'string') return {};
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Facts) : {};
+  } catch {
+    return {};
   }
 }

@@ -2,7 +2,10 @@
 // implementation (default) and a PostgreSQL one (HA, later issue) are interchangeable.
 // Times are epoch milliseconds; secrets are never stored, only their sha256.
 
-export const ROLES = ['cluster', 'node', 'fleet'] as const;
+import { AGENT_ROLES } from '../../protocol/index.ts';
+
+/** The agent roles, defined once for server and agents (protocol/contracts/roles.ts). */
+export const ROLES = AGENT_ROLES;
 export type Role = (typeof ROLES)[number];
 
 export type Labels = Record<string, string>;
@@ -101,11 +104,63 @@ export interface UserTokenRecord {
   revokedAt: number | null;
 }
 
+export const PROJECT_ROLES = ['project-owner', 'project-member', 'read-only'] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+/** A named group of namespaces of one cluster, with its own owners and members. */
+export interface ProjectRecord {
+  name: string;
+  clusterId: string;
+  namespaces: string[];
+  createdAt: number;
+}
+
+export interface ProjectBinding {
+  userName: string;
+  project: string;
+  role: ProjectRole;
+  createdAt: number;
+}
+
 export interface RoleBinding {
   userName: string;
   clusterId: string;
   role: ClusterRole;
   createdAt: number;
+  /** Set when the user holds the role through this group binding (listBindings expands them). */
+  group?: string;
+}
+
+/** A cluster role held by every member of an identity provider's group `PROVIDER:GROUP` (issue 18). */
+export interface GroupBinding {
+  group: string;
+  clusterId: string;
+  role: ClusterRole;
+  createdAt: number;
+}
+
+/** A configured identity provider; its secret is stored sealed (auth/providers/sealed-value.ts). */
+export interface ProviderRecord {
+  name: string;
+  kind: 'ldap' | 'oidc';
+  /** The validated configuration (auth/providers/provider-config.ts), without the secret. */
+  config: Record<string, unknown>;
+  sealedSecret: string;
+  createdAt: number;
+}
+
+/** A user who logs in through an identity provider; the users row has the name `PROVIDER:LOGIN`. */
+export interface ExternalUserRecord {
+  userName: string;
+  provider: string;
+  /** The name at the provider (LDAP user attribute, OIDC username claim). */
+  login: string;
+  subject: string;
+  /** Qualified group names `PROVIDER:GROUP`, as last read from the provider. */
+  groups: string[];
+  refreshedAt: number;
+  /** OIDC refresh token, sealed; null for LDAP (the service account re-reads groups). */
+  sealedRefresh: string | null;
 }
 
 /** One audit row: what was asked, by whom, with what result. `hash` chains it to the row before. */
@@ -121,12 +176,37 @@ export interface AuditFields {
   latencyMs: number;
   /** The Drover user a global admin acted as (kubectl --as), else absent. */
   impersonated?: string | null;
+  /** The identity provider's name for users of LDAP/OIDC providers (idp is then its kind), else absent. */
+  provider?: string | null;
 }
 
 export interface AuditRecord extends AuditFields {
   seq: number;
   prevHash: string;
   hash: string;
+}
+
+/** What `drover cluster delete` asked of the cluster's agents. */
+export interface ClusterDeletion {
+  keepWorkloads: boolean;
+  uninstallAgents: boolean;
+  at: number;
+  /** Who asked (the audit's user name). */
+  by: string;
+}
+
+/**
+ * An agent of a deleted cluster: its credential hashes are kept only so that, online now or when
+ * it next connects, it is told to clean up; the row goes once every role it registered did.
+ */
+export interface DeletedAgentRecord extends ClusterDeletion {
+  agentId: string;
+  clusterId: string;
+  clusterName: string;
+  roles: Role[];
+  credentialHash: string;
+  prevCredentialHash: string | null;
+  cleanedRoles: Role[];
 }
 
 /** Kubernetes facts the cluster agent reports on request (nodes, Warning events). */
@@ -184,12 +264,48 @@ export interface Store {
   bindRole(binding: RoleBinding): Promise<boolean>;
   /** false when there was no such binding. */
   unbindRole(userName: string, clusterId: string, role: ClusterRole): Promise<boolean>;
+  /** Direct bindings, and those held through group bindings (expanded per member, `group` set). */
   listBindings(filter?: { clusterId?: string; userName?: string }): Promise<RoleBinding[]>;
+
+  createProvider(p: ProviderRecord): Promise<boolean>;
+  getProvider(name: string): Promise<ProviderRecord | undefined>;
+  listProviders(): Promise<ProviderRecord[]>;
+  /** Deletes the provider and every user who logged in through it (with tokens and bindings). */
+  deleteProvider(name: string): Promise<{ deleted: boolean; users: string[] }>;
+  /** Creates the users row (global role `user`) on first login; replaces identity and groups. */
+  saveExternalUser(u: ExternalUserRecord, createdAt: number): Promise<void>;
+  getExternalUser(userName: string): Promise<ExternalUserRecord | undefined>;
+
+  bindGroup(b: GroupBinding): Promise<boolean>;
+  unbindGroup(group: string, clusterId: string, role: ClusterRole): Promise<boolean>;
+  listGroupBindings(filter?: { clusterId?: string }): Promise<GroupBinding[]>;
+
+  /** false when a project of that name exists. */
+  createProject(p: ProjectRecord): Promise<boolean>;
+  getProject(name: string): Promise<ProjectRecord | undefined>;
+  listProjects(filter?: { clusterId?: string }): Promise<ProjectRecord[]>;
+  setProjectNamespaces(name: string, namespaces: readonly string[]): Promise<ProjectRecord | undefined>;
+  /** Deletes the project with its bindings; false when no such project. */
+  deleteProject(name: string): Promise<boolean>;
+  /** false when the binding already existed. */
+  bindProjectRole(b: ProjectBinding): Promise<boolean>;
+  unbindProjectRole(userName: string, project: string, role: ProjectRole): Promise<boolean>;
+  listProjectBindings(filter?: { project?: string; userName?: string; clusterId?: string }): Promise<ProjectBinding[]>;
 
   /** Appends rows whose seq/prevHash/hash the caller computed (audit/audit-writer.ts), in one transaction. */
   appendAudit(rows: readonly AuditRecord[]): Promise<void>;
   lastAudit(): Promise<AuditRecord | undefined>;
   listAudit(filter?: { afterSeq?: number; limit?: number }): Promise<AuditRecord[]>;
+
+  /**
+   * Deletes the cluster with its nodes, agents, role bindings and join tokens in one transaction;
+   * its agents move to deleted_agents. Undefined when there is no such cluster.
+   */
+  deleteCluster(id: string, deletion: ClusterDeletion): Promise<{ agents: DeletedAgentRecord[] } | undefined>;
+  getDeletedAgent(agentId: string): Promise<DeletedAgentRecord | undefined>;
+  listDeletedAgents(filter?: { clusterId?: string }): Promise<DeletedAgentRecord[]>;
+  /** Records roles as cleaned up; the row is dropped once all of them are. Returns the roles left. */
+  markCleaned(agentId: string, roles: readonly Role[]): Promise<Role[] | undefined>;
 
   setKubeFacts(clusterId: string, facts: KubeFacts): Promise<void>;
   getKubeFacts(clusterId: string): Promise<KubeFacts | undefined>;

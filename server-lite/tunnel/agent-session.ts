@@ -37,6 +37,7 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
   const handle: SessionHandle = {
     ...info,
     openStream: (target, metadata) => session.openStream(target, metadata),
+    has: (cap) => session.has(cap),
     close(reason: CloseReason) {
       if (reason === 'shutdown') {
         session.close('GOING_AWAY', 'server shutting down; reconnect');

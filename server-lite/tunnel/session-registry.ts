@@ -1,7 +1,7 @@
 // Which agent, of which cluster, holds a tunnel for which role: since when, from where, with which
 // protocol version. At most one session per (agentId, role): the newest connection wins and the
 // older one is closed cleanly, so a half-open old session can never shadow a reconnect (issue 4).
-import { APPLICATION_CLOSE_CODES, type TunnelStream } from '../../protocol/index.ts';
+import { APPLICATION_CLOSE_CODES, type CapabilityName, type TunnelStream } from '../../protocol/index.ts';
 import { ROLES, type Role } from '../store/store.ts';
 
 export interface SessionInfo {
@@ -19,9 +19,10 @@ export interface SessionInfo {
 /**
  * Why the server ends a session. `superseded`: a newer connection for the same agent and role took
  * over. `revoked`: the credential was revoked or the agent unregistered (reconnects get 401).
- * `shutdown`: the server is stopping; reconnect with backoff.
+ * `shutdown`: the server is stopping; reconnect with backoff. `deleted`: the agent's cluster was
+ * deleted (`drover cluster delete`); the agent cleans up and reconnects are refused (410).
  */
-export type CloseReason = 'superseded' | 'revoked' | 'shutdown';
+export type CloseReason = 'superseded' | 'revoked' | 'shutdown' | 'deleted';
 
 /**
  * WebSocket close codes server-lite uses itself (api.md), from the protocol's application range
@@ -30,6 +31,7 @@ export type CloseReason = 'superseded' | 'revoked' | 'shutdown';
 export const SERVER_CLOSE_CODES = Object.freeze({
   superseded: { code: APPLICATION_CLOSE_CODES.SESSION_SUPERSEDED, reason: 'superseded by a newer connection' },
   revoked: { code: APPLICATION_CLOSE_CODES.CREDENTIAL_REVOKED, reason: 'credential revoked' },
+  deleted: { code: APPLICATION_CLOSE_CODES.CLUSTER_DELETED, reason: 'cluster deleted' },
 } as const);
 
 export interface SessionHandle extends SessionInfo {
@@ -37,6 +39,8 @@ export interface SessionHandle extends SessionInfo {
   close(reason: CloseReason): void;
   /** Opens a stream to the agent (the Kubernetes proxy, RBAC sync, facts); absent in some tests. */
   openStream?(target: string, metadata?: Record<string, string>): TunnelStream;
+  /** Whether both HELLOs listed a capability (e.g. FLEET_DELTA); absent in some tests. */
+  has?(cap: CapabilityName): boolean;
 }
 
 const keyOf = (agentId: string, role: Role): string => `${agentId}/${role}`;

@@ -402,10 +402,10 @@ t.test('fleet sources: cluster groups, push webhook, a chart that stops renderin
     t.equal(back.exitCode, 0, back.stderr);
     t.match(back.stdout, /kind: GitRepo[\s\S]*pollingInterval: 3600s[\s\S]*clusterGroup: only-b/);
     const refused = path.join(dir, 'refused.yaml');
-    writeFileSync(refused, `apiVersion: fleet.cattle.io/v1alpha1\nkind: GitRepo\nmetadata: {name: priv}\nspec: {repo: ${repoUrl}, clientSecretName: creds}\n`);
+    writeFileSync(refused, `apiVersion: fleet.cattle.io/v1alpha1\nkind: GitRepo\nmetadata: {name: priv}\nspec: {repo: ${repoUrl}, helmSecretNameForPaths: creds}\n`);
     const no = await admin(['gitrepo', 'apply', '-f', refused]);
     t.equal(no.exitCode, 1);
-    t.match(no.stderr, /nothing applied:[\s\S]*clientSecretName is not supported/);
+    t.match(no.stderr, /nothing applied:[\s\S]*helmSecretNameForPaths is not supported/);
     t.notOk(await gitrepo('priv'), 'nothing was created');
     t.equal((await admin(['gitrepo', 'delete', 'imp'])).exitCode, 0);
   });

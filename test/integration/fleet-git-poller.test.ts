@@ -93,7 +93,7 @@ t.test('git poller: follows a named branch, and a pinned revision (commit or tag
   const repinned = await new GitPoller({ name: 'x', repo: `file://${src.dir}`, revision: second, paths: ['b'], workDir: shallowThenPinned, timers: recordingTimers() }).pollNow();
   t.same([repinned.commit, repinned.error], [second, undefined], 'a shallow branch checkout can later be pinned to an older commit');
   const missing = await new GitPoller({ name: 'x', repo: `file://${src.dir}`, branch: 'nope', workDir: join(work, '4'), timers: recordingTimers() }).pollNow();
-  t.equal(missing.error?.code, 'GIT_FAILED');
+  t.equal(missing.error?.code, 'GIT_REF_NOT_FOUND');
 });
 
 t.test('git poller: an unreachable repository backs off exponentially, then recovers to the interval', async (t) => {
@@ -111,10 +111,10 @@ t.test('git poller: an unreachable repository backs off exponentially, then reco
   const fails: PollResult[] = [];
   for (let i = 0; i < 4; i++) fails.push(await poller.pollNow());
   t.same(fails.map((f) => [f.error?.code, f.failures, f.nextPollMs]), [
-    ['GIT_FAILED', 1, 1000],
-    ['GIT_FAILED', 2, 2000],
-    ['GIT_FAILED', 3, 4000],
-    ['GIT_FAILED', 4, 8000],
+    ['GIT_REPO_NOT_FOUND', 1, 1000],
+    ['GIT_REPO_NOT_FOUND', 2, 2000],
+    ['GIT_REPO_NOT_FOUND', 3, 4000],
+    ['GIT_REPO_NOT_FOUND', 4, 8000],
   ]);
   t.same(fails[0]?.bundles, [], 'nothing partial on failure');
   renameSync(away, src.dir);
@@ -152,10 +152,10 @@ t.test('git poller: start() polls at once and stop() waits for it; credentials i
     check();
   });
   await poller.stop();
-  t.equal(seen[0]?.error?.code, 'GIT_FAILED');
+  t.equal(seen[0]?.error?.code, 'GIT_HOST_UNREACHABLE');
   t.notMatch(seen[0]?.error?.message ?? '', /hunter2/);
   const logged = JSON.parse(lines[0] ?? '{}') as { gitrepo?: string; code?: string; repo?: string };
-  t.same([logged.gitrepo, logged.code, logged.repo], ['x', 'GIT_FAILED', `http://***@127.0.0.1:${port}/repo.git`], 'structured log line');
+  t.same([logged.gitrepo, logged.code, logged.repo], ['x', 'GIT_HOST_UNREACHABLE', `http://***@127.0.0.1:${port}/repo.git`], 'structured log line');
   t.notMatch(lines.join(''), /hunter2/, 'the secret never reaches the log');
   t.equal(redactUrl('https://user:secret@host/x.git'), 'https://***@host/x.git');
   t.equal(redactUrl('file:///tmp/x'), 'file:///tmp/x');

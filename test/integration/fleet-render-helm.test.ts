@@ -170,7 +170,7 @@ t.test('helm render: helm.repo and helm.version fetch the chart from a chart rep
   const [b2] = await discoverBundles(missing, { prefix: 'remote' });
   if (!b2) throw new Error('no bundle');
   await t.rejects(renderBundle(b2, resolveTargets({ bundle: b2.name, fleetYaml: b2.fleetYaml, clusters: clusters.slice(0, 1), groups: [] }).deployments, tools), {
-    code: 'HELM_RENDER_FAILED',
+    code: 'HELM_CHART_NOT_FOUND',
     message: /9\.9\.9/,
   });
 });

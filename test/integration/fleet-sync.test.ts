@@ -1,7 +1,8 @@
 // The server's delivery loop (FleetSync) against a real fleet agent endpoint over a real protocol
 // session pair in memory (no sockets, no cluster: the agent's Kube is the in-memory fake, because
 // what is tested is what travels, not what gets applied). Covers: whole set first, then a delta
-// to an agent that advertises them, whole sets to one that does not, an options-only change, and
+// to an agent whose session has FLEET_DELTA, whole sets to one whose HELLO lacks it (even though
+// its resume point still says `features: ['delta']`, which only servers before 1.1 read), an options-only change, and
 // a change that lands after a cycle's options memo was filled (the memo must not go stale).
 import t from 'tap';
 import { join } from 'node:path';
@@ -19,9 +20,9 @@ import { memoryDb } from '../../agents/fleet/test-fixtures.ts';
 const log = pino({ level: 'silent' });
 const cms = (n: number, v: string): JsonObject[] => Array.from({ length: n }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm${i}`, namespace: 'x' }, data: { v: i === 0 ? v : 'same'.repeat(200) } }));
 
-/** One agent behind a session pair; `legacy` answers the resume point as an agent from before deltas. */
+/** One agent behind a session pair; `legacy`: its HELLO lacks FLEET_DELTA (an agent from before deltas, or one that masks them). */
 async function agentSession(id: string, clusterId: string, legacy = false): Promise<{ session: FleetSession; agent: FleetAgent; puts: string[] }> {
-  const pair = sessionPair();
+  const pair = sessionPair(legacy ? { client: { maskCapabilities: ['FLEET_DELTA'] } } : {});
   await bothReady(pair.client, pair.server);
   const agent = createFleetAgent({ db: memoryDb(), kube: new FakeKube({ namespaces: ['x'] }), log });
   const endpoint = fleetEndpoint(agent, log);
@@ -33,16 +34,11 @@ async function agentSession(id: string, clusterId: string, legacy = false): Prom
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => puts.push(JSON.parse(Buffer.concat(chunks).toString()).delta ? 'delta' : 'full'));
       }
-      if (legacy && req.url === '/v1/fleet/resume') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ deployments: agent.resumePoint().map((d) => ({ deploymentId: d.deploymentId, revision: d.revision })) }));
-        return;
-      }
       endpoint(req, res);
     },
   });
   pair.client.on('stream', (s: TunnelStream) => http.serve(s));
-  return { session: { id, agentId: `a-${id}`, clusterId, openStream: (target, md) => pair.server.openStream(target, md) }, agent, puts };
+  return { session: { id, agentId: `a-${id}`, clusterId, openStream: (target, md) => pair.server.openStream(target, md), has: (cap) => pair.server.has(cap) }, agent, puts };
 }
 
 t.test('fleet sync: whole set, then deltas only where advertised; options-only changes; a change mid-cycle', async (t) => {
@@ -74,7 +70,8 @@ t.test('fleet sync: whole set, then deltas only where advertised; options-only c
   await sync.syncAll();
   t.equal(held(modern.agent)?.revision, r2, 'the delta rebuilt the new revision on the agent');
   t.equal(held(legacy.agent)?.revision, r2);
-  t.same([modern.puts.at(-1), legacy.puts.at(-1)], ['delta', 'full'], 'a delta only to the agent that advertises deltas');
+  t.same([modern.puts.at(-1), legacy.puts.at(-1)], ['delta', 'full'], 'a delta only where both HELLOs list FLEET_DELTA; the other agent gets the whole manifest set');
+  t.notOk(legacy.session.has?.('FLEET_DELTA'), 'the capability was negotiated off for the legacy agent');
   t.equal(sync.deltaDeliveries, 1);
 
   await put('2', { correctDrift: true });

@@ -60,7 +60,7 @@ async function connect(a: Agent, kind: 'no-targets' | 'answers-500'): Promise<Te
         }
         a.puts.push(clock.now());
         res.statusCode = a.status;
-        res.end(a.status === 200 ? '{"applied":0,"pruned":0}' : '{"error":"apply refused"}');
+        res.end(a.status === 200 ? '{"applied":0,"deleted":[]}' : '{"error":{"code":"RBAC_APPLY_FAILED","message":"apply refused"}}');
       },
     });
     tunnel.session.on('stream', (s) => http.serve(s));

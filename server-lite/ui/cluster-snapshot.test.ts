@@ -1,0 +1,45 @@
+import t from 'tap';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClusterSnapshot, MAX_AGE_MS } from './cluster-snapshot.ts';
+import { LastSeen } from '../tunnel/last-seen.ts';
+import { SessionRegistry } from '../tunnel/session-registry.ts';
+import { DEFAULT_HEALTH_POLICY } from '../health.ts';
+import type { ServerContext } from '../context.ts';
+import type { ClusterRecord } from '../store/store.ts';
+
+// Only what clusterView and the snapshot read; the store counts how often it is asked.
+function context(clusters: ClusterRecord[]) {
+  const calls = { clusters: 0, agents: 0 };
+  const store = {
+    async listClusters() {
+      calls.clusters += 1;
+      await sleep(5);
+      return clusters.map((c) => ({ ...c }));
+    },
+    async listAgents() {
+      calls.agents += 1;
+      return [];
+    },
+  };
+  const ctx = { store, lastSeen: new LastSeen(), sessions: new SessionRegistry(), clock: { now: () => Date.parse('2026-12-05T12:00:00Z') }, health: DEFAULT_HEALTH_POLICY } as unknown as ServerContext;
+  return { ctx, calls };
+}
+
+t.test('cluster snapshot: concurrent callers share one build; a fresh one is reused; an old or invalidated one is rebuilt', async (t) => {
+  const clusters: ClusterRecord[] = [{ id: 'c-1', name: 'one', labels: { env: 'prod' }, createdAt: 0, kubernetesVersion: 'v1.34.4' }];
+  const { ctx, calls } = context(clusters);
+  const snap = new ClusterSnapshot(ctx);
+  const [a, b] = await Promise.all([snap.get(), snap.get()]);
+  t.equal(calls.clusters, 1, 'one build for two concurrent callers');
+  t.equal(a, b);
+  t.same(a.map((c) => [c.id, c.state, c.labels.env]), [['c-1', 'Offline', 'prod']]);
+  await snap.get();
+  t.equal(calls.clusters, 1, 'reused while younger than MAX_AGE_MS');
+  snap.invalidate();
+  await snap.get();
+  t.equal(calls.clusters, 2, 'rebuilt after invalidate');
+  await sleep(MAX_AGE_MS + 50);
+  await snap.get();
+  t.equal(calls.clusters, 3, 'rebuilt once older than MAX_AGE_MS');
+  t.equal(calls.agents, 3);
+});
