@@ -1,7 +1,7 @@
 // Builds the `drover` command tree. Each command lives in cli/commands/<name>.ts and exports a
 // `register…(program)` function; this file only wires them together.
-import { Command, CommanderError } from 'commander';
-import { EXIT } from './exit-codes.ts';
+import { Command } from 'commander';
+import { runProgram } from './run-program.ts';
 import { registerVersion } from './commands/version.ts';
 import { registerAgentCommands } from './commands/agent.ts';
 import { registerServerAdmin } from './commands/server-admin.ts';
@@ -51,17 +51,5 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; resolves to the process exit code. Usage errors exit 2 (ARCHITECTURE.md §3). */
 export async function runCli(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-        return EXIT.OK;
-      }
-      return EXIT.USAGE;
-    }
-    throw err;
-  }
+  return runProgram(buildProgram(), argv);
 }

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildAirgap, measure, mib, sha256File, sha256sumsText, type SizeReport } from './artifacts.ts';
-import { bundleCli } from './bundle.ts';
+import { bundleApp } from './bundle.ts';
 import { PackagingError, PACKAGING_ERRORS } from './errors.ts';
 import { droverCacheDir, officialNode, strippedNode } from './node-runtime.ts';
 import { buildExecutable } from './sea.ts';
-import { airgapName, artifactName, GZIP_BUDGET_BYTES, NODE_VERSION, TARGETS, UNITS, type Target } from './targets.ts';
+import { airgapName, artifactName, GZIP_BUDGET_BYTES, NODE_VERSION, SEA_EXEC_ARGV, TARGETS, UNITS, type Target } from './targets.ts';
 
 export interface BuildOptions {
   repoRoot: string;
@@ -73,10 +73,14 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
   const work = path.join(opts.outDir, '.build');
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  const bundle = await bundleCli(opts.repoRoot, path.join(work, 'drover.cjs'));
-  opts.log(`bundle: ${mib(bundle.bytes)} (${bundle.warnings.length} esbuild warnings)`);
-  for (const w of bundle.warnings) opts.log(`  warning ${w}`);
-  const bundleBytes = fs.readFileSync(bundle.file);
+  const app = await bundleApp(opts.repoRoot, work);
+  const bundle = app.main;
+  for (const [name, b] of [['main', bundle] as const, ...Object.entries(app.assets)]) {
+    opts.log(`bundle ${name}: ${mib(b.bytes)} (${b.warnings.length} esbuild warnings)`);
+    for (const w of b.warnings) opts.log(`  warning ${w}`);
+  }
+  const appAssets = Object.fromEntries(Object.entries(app.assets).map(([name, b]) => [name, b.file]));
+  const bundleBytes = [bundle.file, ...Object.values(appAssets)].map((f) => fs.readFileSync(f));
 
   const executables: string[] = [];
   const sizes: SizeReport[] = [];
@@ -85,10 +89,10 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
     const node = strippedNode(officialNode(opts.repoRoot, target, opts.cacheDir), target, opts.cacheDir);
     const addon = fs.readFileSync(path.join(opts.repoRoot, 'node_modules', 'better-sqlite3', target.sqlitePrebuild));
     const installSh = fs.readFileSync(path.join(opts.repoRoot, 'packaging', 'install.sh'));
-    const key = hashOf([NODE_VERSION, target.arch, bundleBytes, path.basename(path.dirname(node)), addon, installSh]);
+    const key = hashOf([NODE_VERSION, target.arch, ...bundleBytes, JSON.stringify(SEA_EXEC_ARGV), path.basename(path.dirname(node)), addon, installSh]);
     const out = path.join(opts.outDir, artifactName(target));
     const hit = cachedCopy(path.join(opts.cacheDir, 'sea', `${target.arch}-${key}`, 'drover'), out, (dest) =>
-      buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, node, target, workDir: work, output: dest }),
+      buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, appAssets, node, target, workDir: work, output: dest }),
     );
     pruneCache(path.join(opts.cacheDir, 'sea'), `${target.arch}-`);
     const size = measure(out);

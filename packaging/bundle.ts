@@ -1,13 +1,28 @@
-// Step 1 of `npm run package`: esbuild turns the ESM/TypeScript CLI into one CommonJS file,
-// because a Node 24 SEA main script must be CommonJS and may only require() built-in modules.
+// Step 1 of `npm run package`: esbuild turns the ESM/TypeScript CLI into CommonJS, because a
+// Node 24 SEA main script must be CommonJS and may only require() built-in modules.
+// Issue 25 splits it in three, so a device's agent parses and evaluates only what it runs:
+//   drover.cjs         the SEA main: cli/agent-main.ts, i.e. `drover agent …` and nothing else
+//   app/cli.cjs        asset: the full CLI (server, admin commands), loaded for any other command
+//   app/client-node.cjs asset: @kubernetes/client-node (and undici), loaded on first use
+// An import of an asset-borne module becomes a stub that asks packaging/runtime/asset-module.ts.
 import path from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { PackagingError, PACKAGING_ERRORS } from './errors.ts';
+import { APP_ASSETS } from './targets.ts';
 
 export interface BundleResult {
   file: string;
   bytes: number;
   warnings: string[];
+  /** Repository-relative input files that went into this bundle (esbuild's metafile). */
+  inputs: string[];
+}
+
+export interface AppBundles {
+  /** The SEA main script. */
+  main: BundleResult;
+  /** SEA asset name → bundle. */
+  assets: Record<string, BundleResult>;
 }
 
 /**
@@ -43,17 +58,70 @@ function sqliteBindingPlugin(repoRoot: string): Plugin {
   };
 }
 
-/** Bundles `cli/main.ts` (and everything it imports) into `outFile`. */
-export async function bundleCli(repoRoot: string, outFile: string): Promise<BundleResult> {
+/** pino-pretty stays in the bundle but is evaluated only when called (agents/common/pino-pretty-loader.ts). */
+function lazyPrettyPlugin(): Plugin {
+  return {
+    name: 'drover-lazy-pino-pretty',
+    setup(b) {
+      b.onLoad({ filter: /agents[\\/]common[\\/]pino-pretty-loader\.ts$/ }, (args) => ({
+        loader: 'js',
+        resolveDir: path.dirname(args.path),
+        contents: `export function loadPinoPretty() { return require('pino-pretty'); }`,
+      }));
+    },
+  };
+}
+
+/**
+ * Routes imports of `modules` (bare package names, or repository files such as `cli/main.ts`)
+ * to a stub that evaluates the named SEA asset on first use. Dynamic imports of the stub stay
+ * lazy: esbuild wraps CommonJS modules in a function run on first require.
+ */
+function assetModulesPlugin(repoRoot: string, modules: Record<string, string>): Plugin {
+  const loader = path.join(repoRoot, 'packaging', 'runtime', 'asset-module.ts');
+  return {
+    name: 'drover-asset-modules',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === 'entry-point') return undefined;
+        const bare = modules[args.path];
+        if (bare !== undefined) return { path: bare, namespace: 'drover-asset' };
+        if (args.path.startsWith('.')) {
+          const rel = path.relative(repoRoot, path.resolve(args.resolveDir, args.path));
+          const asset = modules[rel];
+          if (asset !== undefined) return { path: asset, namespace: 'drover-asset' };
+        }
+        return undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'drover-asset' }, (args) => ({
+        loader: 'js',
+        resolveDir: path.dirname(loader),
+        contents: `module.exports = require(${JSON.stringify(loader)}).requireAsset(${JSON.stringify(args.path)});`,
+      }));
+    },
+  };
+}
+
+interface OneBundle {
+  entry: { file: string } | { contents: string };
+  outFile: string;
+  assetModules: Record<string, string>;
+}
+
+async function bundleOne(repoRoot: string, spec: OneBundle): Promise<BundleResult> {
   try {
     const result = await build({
       absWorkingDir: repoRoot,
-      entryPoints: [path.join(repoRoot, 'cli', 'main.ts')],
-      outfile: outFile,
+      ...('file' in spec.entry
+        ? { entryPoints: [path.join(repoRoot, spec.entry.file)] }
+        : { stdin: { contents: spec.entry.contents, resolveDir: repoRoot, loader: 'js' as const } }),
+      outfile: spec.outFile,
       bundle: true,
       platform: 'node',
       format: 'cjs',
       target: 'node24',
+      // Whitespace and syntax only: minified identifiers made the agent bigger (issue 25: the
+      // parse peak doubles), and keepNames keeps stack traces and class names readable.
       minifyWhitespace: true,
       minifySyntax: true,
       keepNames: true,
@@ -70,15 +138,33 @@ export async function bundleCli(repoRoot: string, outFile: string): Promise<Bund
       banner: {
         js: `var __drover_import_meta_url = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,
       },
-      plugins: [sqliteBindingPlugin(repoRoot)],
+      plugins: [assetModulesPlugin(repoRoot, spec.assetModules), lazyPrettyPlugin(), sqliteBindingPlugin(repoRoot)],
       metafile: true,
     });
-    const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-    const warnings = result.warnings.map((w) => `${w.location?.file ?? ''}: ${w.text}`);
-    return { file: outFile, bytes, warnings };
+    return {
+      file: spec.outFile,
+      bytes: Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0),
+      warnings: result.warnings.map((w) => `${w.location?.file ?? ''}: ${w.text}`),
+      inputs: inputsOf(result.metafile),
+    };
   } catch (cause) {
-    throw new PackagingError(PACKAGING_ERRORS.BUILD_TOOL_FAILED, `esbuild could not bundle cli/main.ts: ${String(cause)}`, {
+    throw new PackagingError(PACKAGING_ERRORS.BUILD_TOOL_FAILED, `esbuild could not bundle ${'file' in spec.entry ? spec.entry.file : spec.outFile}: ${String(cause)}`, {
       cause,
     });
   }
+}
+
+function inputsOf(meta: Metafile): string[] {
+  return Object.keys(meta.inputs).sort();
+}
+
+/** Bundles the SEA main and its asset bundles into `outDir`. */
+export async function bundleApp(repoRoot: string, outDir: string): Promise<AppBundles> {
+  const clientNode = { '@kubernetes/client-node': APP_ASSETS.clientNode };
+  const [main, cli, kube] = await Promise.all([
+    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'drover.cjs'), assetModules: { ...clientNode, 'cli/main.ts': APP_ASSETS.cli } }),
+    bundleOne(repoRoot, { entry: { file: 'cli/main.ts' }, outFile: path.join(outDir, 'cli.cjs'), assetModules: clientNode }),
+    bundleOne(repoRoot, { entry: { contents: `module.exports = require('@kubernetes/client-node');` }, outFile: path.join(outDir, 'client-node.cjs'), assetModules: {} }),
+  ]);
+  return { main, assets: { [APP_ASSETS.cli]: cli, [APP_ASSETS.clientNode]: kube } };
 }

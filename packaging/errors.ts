@@ -16,6 +16,8 @@ export const PACKAGING_ERRORS = Object.freeze({
   NATIVE_CACHE_DIR_UNSAFE: 'NATIVE_CACHE_DIR_UNSAFE',
   /** The extracted addon's SHA-256 differs from the embedded asset's, even after rewriting it. */
   NATIVE_ADDON_MISMATCH: 'NATIVE_ADDON_MISMATCH',
+  /** A module the executable loads from one of its assets (the full CLI, client-node) is missing. */
+  BUNDLED_MODULE_MISSING: 'BUNDLED_MODULE_MISSING',
 } as const);
 
 export type PackagingErrorCode = (typeof PACKAGING_ERRORS)[keyof typeof PACKAGING_ERRORS];

@@ -26,6 +26,11 @@
 #   INSTALL_DROVER_CA_FILE         CA bundle for the download when no join token pins the CA
 #   INSTALL_DROVER_ARCH            override the detected CPU (amd64 or arm64)
 #   INSTALL_DROVER_SYSTEMD_DIR     where units go (default /etc/systemd/system)
+#   INSTALL_DROVER_UNITS           agent only: "one" (default) runs every role in one process under
+#                                  drover-agent.service; "per-role" runs one unit per role
+#                                  (drover-<role>-agent.service: cluster and fleet without any
+#                                  capability). Remembered in agent.env for re-runs; switching
+#                                  stops and removes the other layout's units, keeping the identity
 #   INSTALL_DROVER_ROOT            root prefix for packagers and tests (like DESTDIR): every path is
 #                                  written below it, systemctl runs with --root, nothing is started
 #                                  and the agent is not registered
@@ -76,7 +81,14 @@ done
 SERVER=${SERVER%/}
 DOWNLOAD_URL=${INSTALL_DROVER_DOWNLOAD_URL:-$SERVER}
 DOWNLOAD_URL=${DOWNLOAD_URL%/}
+ROLE_UNITS=" drover-cluster-agent.service drover-node-agent.service drover-fleet-agent.service"
+AGENT_UNITS=" drover-agent.service$ROLE_UNITS"
 if [ "$MODE" = agent ]; then
+  # A re-run keeps the layout chosen before; an install from before issue 25 (no record) moves
+  # to the default, one process.
+  LAYOUT=${INSTALL_DROVER_UNITS:-$(sed -n 's/^#INSTALL_DROVER_UNITS=//p' "$ROOT$CONF_DIR/agent.env" 2>/dev/null || true)}
+  LAYOUT=${LAYOUT:-one}
+  case "$LAYOUT" in one | per-role) ;; *) fatal "INSTALL_DROVER_UNITS must be 'one' or 'per-role', not '$LAYOUT'" ;; esac
   UNITS=
   for role in $(echo "$ROLES" | tr ',' ' '); do
     case "$role" in
@@ -85,6 +97,7 @@ if [ "$MODE" = agent ]; then
     esac
   done
   [ -n "$UNITS" ] || fatal "--roles: name at least one role"
+  if [ "$LAYOUT" = one ]; then UNITS=" drover-agent.service"; fi
   [ -n "$SERVER" ] || fatal "--server is required (e.g. --server https://drover.example.com:9443)"
   ENV_FILE=$CONF_DIR/agent.env
   # /var/cache/drover holds only the extracted SQLite addon (units: per-unit subdirectories).
@@ -200,7 +213,9 @@ write_env() {
   {
     echo "# Written by drover's install.sh; read by the drover units (EnvironmentFile=)."
     if [ "$MODE" = agent ]; then
-      # Each unit names its own --roles; these are the installed ones: $ROLES
+      echo "#INSTALL_DROVER_UNITS=$LAYOUT"
+      # drover-agent.service runs these roles; per-role units name their own --roles.
+      echo "DROVER_AGENT_ROLES=$ROLES"
       echo "DROVER_SERVER=$SERVER"
       [ -z "$KUBECONFIG_PATH" ] || echo "DROVER_KUBECONFIG=$KUBECONFIG_PATH"
       echo "#DROVER_LOG_LEVEL=info"
@@ -280,6 +295,62 @@ LimitNOFILE=1048576
 WantedBy=multi-user.target
 DROVER_UNIT
       ;;
+    drover-agent.service)
+      cat <<'DROVER_UNIT'
+# Drover agent, all roles in one process (the default install since issue 25, decision 0902):
+# one tunnel per role, one Node runtime for all of them (about a third of the memory of three
+# role units). Roles come from DROVER_AGENT_ROLES in /etc/drover/agent.env (default all three).
+# The node role changes the host, so this unit keeps root's capabilities and may write the system
+# paths plans touch, as drover-node-agent.service does; everything else stays locked down.
+# Installed by install.sh; see docs/packaging.md.
+[Unit]
+Description=Drover agent (cluster, node and fleet roles)
+Wants=network-online.target
+After=network-online.target
+# Never stop retrying: an edge site may be offline for days (the agent backs off by itself).
+StartLimitIntervalSec=0
+
+[Service]
+Type=exec
+# glibc keeps freed parse-time memory in its heap unless large blocks are mapped separately
+# (measured by bench/footprint.ts, decision 0901); glibc reads tunables only from the environment.
+Environment=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384
+EnvironmentFile=-/etc/drover/agent.env
+ExecStart=/usr/local/bin/drover agent run --data-dir /var/lib/drover/agent
+Restart=always
+RestartSec=5s
+# Commands a plan started (an upgrade, a reboot helper) must survive an agent restart.
+KillMode=process
+TimeoutStopSec=30s
+StateDirectory=drover/agent
+StateDirectoryMode=0700
+# The executable extracts its SQLite addon here, never in /tmp (packaging/runtime/native-sqlite.ts).
+CacheDirectory=drover/agent
+CacheDirectoryMode=0700
+StandardOutput=journal
+StandardError=journal
+SyslogIdentifier=drover-agent
+UMask=0022
+# Plans write configuration and binaries; the rest of the system stays read-only.
+ProtectSystem=strict
+ReadWritePaths=/etc /var /opt /usr/local /run
+ProtectHome=read-only
+PrivateTmp=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictRealtime=yes
+LockPersonality=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
+SystemCallArchitectures=native
+# V8's JIT needs writable+executable memory: MemoryDenyWriteExecute=yes kills Node.
+MemoryDenyWriteExecute=no
+
+[Install]
+WantedBy=multi-user.target
+DROVER_UNIT
+      ;;
     drover-cluster-agent.service)
       cat <<'DROVER_UNIT'
 # Drover cluster agent: keeps the tunnel to the server and proxies Kubernetes API calls
@@ -293,6 +364,8 @@ StartLimitIntervalSec=0
 
 [Service]
 Type=exec
+# glibc keeps freed parse-time memory unless large blocks are mapped separately (decision 0901).
+Environment=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384
 EnvironmentFile=-/etc/drover/agent.env
 ExecStart=/usr/local/bin/drover agent run --roles cluster --data-dir /var/lib/drover/agent
 Restart=always
@@ -356,6 +429,8 @@ StartLimitIntervalSec=0
 
 [Service]
 Type=exec
+# glibc keeps freed parse-time memory unless large blocks are mapped separately (decision 0901).
+Environment=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384
 EnvironmentFile=-/etc/drover/agent.env
 ExecStart=/usr/local/bin/drover agent run --roles node --data-dir /var/lib/drover/agent
 Restart=always
@@ -405,6 +480,8 @@ StartLimitIntervalSec=0
 
 [Service]
 Type=exec
+# glibc keeps freed parse-time memory unless large blocks are mapped separately (decision 0901).
+Environment=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384
 EnvironmentFile=-/etc/drover/agent.env
 ExecStart=/usr/local/bin/drover agent run --roles fleet --data-dir /var/lib/drover/agent
 Restart=always
@@ -469,11 +546,38 @@ install_units() {
 }
 install_units
 
+# Units of the other layout (an install from before issue 25 has the three role units): stop,
+# disable and remove them. The identity and data in /var/lib/drover/agent are shared and stay.
+retire_other_units() {
+  [ "$MODE" = agent ] || return 0
+  old=
+  for unit in $AGENT_UNITS; do
+    case " $UNITS " in *" $unit "*) continue ;; esac
+    [ -f "$ROOT$SYSTEMD_DIR/$unit" ] && old="$old $unit"
+  done
+  [ -n "$old" ] || return 0
+  if command -v systemctl >/dev/null 2>&1; then
+    # shellcheck disable=SC2086 # $old is a list of unit names
+    if [ -n "$ROOT" ]; then
+      systemctl --root="$ROOT" disable $old >/dev/null 2>&1 || true
+    else
+      if [ -d /run/systemd/system ]; then systemctl stop $old >/dev/null 2>&1 || true; fi
+      systemctl disable $old >/dev/null 2>&1 || true
+    fi
+  fi
+  for unit in $old; do rm -f "$ROOT$SYSTEMD_DIR/$unit"; done
+  info "replaced units:$old (layout $LAYOUT; identity and data kept)"
+}
+retire_other_units
+
 # --- uninstaller --------------------------------------------------------------------------
 write_uninstaller() {
   uninstaller=$ROOT$BIN_DIR/drover-uninstall.sh
+  # An agent's uninstaller removes the units of both layouts (whichever a later re-run chose).
+  all_units=$UNITS
+  if [ "$MODE" = agent ]; then all_units=$AGENT_UNITS; fi
   unit_paths=
-  for unit in $UNITS; do unit_paths="$unit_paths $SYSTEMD_DIR/$unit"; done
+  for unit in $all_units; do unit_paths="$unit_paths $SYSTEMD_DIR/$unit"; done
   cat >"$uninstaller" <<EOF
 #!/bin/sh
 # Written by drover's install.sh: removes what it installed. --remove-state also deletes the
@@ -484,10 +588,10 @@ REMOVE_STATE=false
 [ "\${1:-}" = --remove-state ] && REMOVE_STATE=true
 if command -v systemctl >/dev/null 2>&1; then
   if [ -n "\$ROOT" ]; then
-    systemctl --root="\$ROOT" disable$UNITS >/dev/null 2>&1 || true
+    systemctl --root="\$ROOT" disable$all_units >/dev/null 2>&1 || true
   else
-    if [ -d /run/systemd/system ]; then systemctl stop$UNITS >/dev/null 2>&1 || true; fi
-    systemctl disable$UNITS >/dev/null 2>&1 || true
+    if [ -d /run/systemd/system ]; then systemctl stop$all_units >/dev/null 2>&1 || true; fi
+    systemctl disable$all_units >/dev/null 2>&1 || true
   fi
 fi
 for f in$unit_paths $ENV_FILE; do rm -f "\$ROOT\$f"; done

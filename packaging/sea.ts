@@ -1,16 +1,19 @@
 // Step 3 of `npm run package`: Node's single-executable application support. Writes the SEA
 // config, has Node 24 produce the blob (no snapshot, no code cache: the blob made on x86_64 must
 // also run on arm64), and injects it into a copy of the stripped Node binary with postject.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PackagingError, PACKAGING_ERRORS } from './errors.ts';
-import { INSTALL_SCRIPT_ASSET, NODE_VERSION, SEA_FUSE, SEA_RESOURCE, SQLITE_ASSET, type Target } from './targets.ts';
+import { INSTALL_SCRIPT_ASSET, NODE_VERSION, SEA_EXEC_ARGV, SEA_FUSE, SEA_RESOURCE, SQLITE_ASSET, SQLITE_HASH_ASSET, type Target } from './targets.ts';
 import { runTool } from './tool.ts';
 
 export interface SeaInputs {
   repoRoot: string;
-  /** The CommonJS bundle from bundle.ts. */
+  /** The CommonJS main bundle from bundle.ts. */
   bundle: string;
+  /** Further bundles carried as SEA assets (asset name → file), from bundle.ts. */
+  appAssets: Readonly<Record<string, string>>;
   /** Stripped Node binary for the target, from node-runtime.ts. */
   node: string;
   target: Target;
@@ -30,16 +33,24 @@ function assertGeneratorVersion(): void {
   }
 }
 
-export function seaConfig(inputs: SeaInputs, blob: string, sqliteAddon: string): Record<string, unknown> {
+export function seaConfig(inputs: SeaInputs, blob: string, sqliteAddon: string, sqliteHash: string): Record<string, unknown> {
   return {
     main: inputs.bundle,
     output: blob,
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: false,
+    // V8 and Node flags chosen by measurement (targets.ts, issue 25). Only here: the same flags in
+    // NODE_OPTIONS make the executable exit 9.
+    execArgv: [...SEA_EXEC_ARGV],
+    // `--node-options=…` on the command line: how `drover server` turns the JIT back on
+    // (packaging/runtime/jit-for-server.ts).
+    execArgvExtension: 'cli',
     assets: {
       [SQLITE_ASSET]: sqliteAddon,
+      [SQLITE_HASH_ASSET]: sqliteHash,
       [INSTALL_SCRIPT_ASSET]: path.join(inputs.repoRoot, 'packaging', 'install.sh'),
+      ...inputs.appAssets,
     },
   };
 }
@@ -56,7 +67,9 @@ export function buildExecutable(inputs: SeaInputs): string {
   fs.mkdirSync(inputs.workDir, { recursive: true });
   const blob = path.join(inputs.workDir, `sea-${inputs.target.arch}.blob`);
   const config = path.join(inputs.workDir, `sea-config-${inputs.target.arch}.json`);
-  fs.writeFileSync(config, JSON.stringify(seaConfig(inputs, blob, sqliteAddon), null, 2));
+  const sqliteHash = path.join(inputs.workDir, `better_sqlite3-${inputs.target.arch}.sha256`);
+  fs.writeFileSync(sqliteHash, createHash('sha256').update(fs.readFileSync(sqliteAddon)).digest('hex'));
+  fs.writeFileSync(config, JSON.stringify(seaConfig(inputs, blob, sqliteAddon, sqliteHash), null, 2));
   runTool(process.execPath, ['--experimental-sea-config', config], { cwd: inputs.workDir });
 
   fs.mkdirSync(path.dirname(inputs.output), { recursive: true });

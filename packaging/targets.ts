@@ -13,8 +13,28 @@ export const SEA_RESOURCE = 'NODE_SEA_BLOB';
 /** SEA asset key of the better-sqlite3 addon (read by packaging/runtime/native-sqlite.ts). */
 export const SQLITE_ASSET = 'native/better_sqlite3.node';
 
+/** SEA asset key of the addon's SHA-256 (hex), so a start that finds the addon already extracted
+ *  never reads the 2 MiB asset out of the executable (issue 25: those pages stayed resident). */
+export const SQLITE_HASH_ASSET = 'native/better_sqlite3.node.sha256';
+
 /** SEA asset key of install.sh, so a server can serve GET /install.sh with no file on disk. */
 export const INSTALL_SCRIPT_ASSET = 'install.sh';
+
+/**
+ * Flags baked into the executable (the SEA config's execArgv), chosen by bench/footprint.ts:
+ * see decision 0901. DROVER_SEA_EXEC_ARGV (a JSON array) overrides them for measuring.
+ */
+export const SEA_EXEC_ARGV: readonly string[] = Object.freeze(
+  process.env['DROVER_SEA_EXEC_ARGV'] ? (JSON.parse(process.env['DROVER_SEA_EXEC_ARGV']) as string[]) : ['--lite-mode'],
+);
+
+/** SEA assets holding the parts of the program a device's agent does not run (issue 25). */
+export const APP_ASSETS = Object.freeze({
+  /** The full CLI (cli/main.ts): server, admin commands. */
+  cli: 'app/cli.cjs',
+  /** @kubernetes/client-node with undici: only for kubeconfig credential plugins and the server. */
+  clientNode: 'app/client-node.cjs',
+} as const);
 
 /** Budget from issue 7: each executable at most 45 MiB once gzipped. */
 export const GZIP_BUDGET_BYTES = 45 * 1024 * 1024;
@@ -60,6 +80,9 @@ export function airgapName(target: Pick<Target, 'arch'>): string {
 /** The systemd units shipped with every artifact (ARCHITECTURE.md §5). */
 export const UNITS: readonly string[] = Object.freeze([
   'drover-server.service',
+  // All roles in one process: the default agent install (issue 25, decision 0902).
+  'drover-agent.service',
+  // One unit per role: INSTALL_DROVER_UNITS=per-role (privilege separation).
   'drover-cluster-agent.service',
   'drover-node-agent.service',
   'drover-fleet-agent.service',

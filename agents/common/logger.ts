@@ -2,7 +2,7 @@
 // stderr is a terminal. Secrets never go into fields: credentials and tokens are redacted by path
 // as a second line of defence behind not logging them in the first place.
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { loadPinoPretty } from './pino-pretty-loader.ts';
 
 const REDACT = ['credential', 'token', 'secret', '*.credential', '*.token', '*.secret', 'headers.authorization'];
 
@@ -10,7 +10,7 @@ export function createLogger(opts: { level?: string; pretty?: boolean; name?: st
   const level = opts.level ?? process.env.DROVER_LOG_LEVEL ?? 'info';
   const usePretty = opts.pretty ?? process.stderr.isTTY === true;
   const base = { level, name: opts.name ?? 'drover-agent', redact: { paths: REDACT, censor: '[redacted]' } };
-  if (usePretty) return pino(base, pretty({ destination: 2, colorize: true, sync: true }));
+  if (usePretty) return pino(base, loadPinoPretty()({ destination: 2, colorize: true, sync: true }));
   return pino(base, pino.destination({ dest: 2, sync: true }));
 }
 

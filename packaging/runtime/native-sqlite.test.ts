@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import t from 'tap';
 import Database from 'better-sqlite3';
 import { PACKAGING_ERRORS } from '../errors.ts';
-import { SQLITE_ASSET } from '../targets.ts';
+import { SQLITE_ASSET, SQLITE_HASH_ASSET } from '../targets.ts';
 import {
   ensurePrivateDir,
   extractVerified,
@@ -123,11 +123,47 @@ t.test('native sqlite: the real prebuild, extracted and dlopened, serves better-
     },
   };
   const binding = nativeSqliteBinding(deps({ sea, env: { CACHE_DIRECTORY: cache } }));
-  t.same(keys, [SQLITE_ASSET]);
+  t.same(keys, [SQLITE_HASH_ASSET, SQLITE_ASSET], 'an executable without the hash asset reads the addon');
   t.ok(fs.existsSync(path.join(cache, 'native', `better_sqlite3-${sha256Hex(bytes)}.node`)));
   t.equal(nativeSqliteBinding(deps({ sea, env: { CACHE_DIRECTORY: cache } })), binding, 'loaded once per process');
   // @types/better-sqlite3 9 types nativeBinding as a path; version 13 also takes the loaded addon.
   const db = new Database(':memory:', { nativeBinding: binding as unknown as string });
   t.equal((db.prepare('select 6 * 7 as n').get() as { n: number }).n, 42);
   db.close();
+});
+
+t.test('native sqlite: with the embedded hash, a start that finds the addon extracted never reads the addon asset', async (t) => {
+  const require = createRequire(import.meta.url);
+  const prebuild = path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'prebuilds', `linux-${process.arch}.node`);
+  const bytes = fs.readFileSync(prebuild);
+  const hash = new TextEncoder().encode(`${sha256Hex(bytes)}\n`);
+  const cache = scratch(t);
+  const keys: string[] = [];
+  const sea = {
+    isSea: () => true,
+    getAsset: (key: string): ArrayBuffer => {
+      keys.push(key);
+      const b = key === SQLITE_HASH_ASSET ? hash : bytes;
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    },
+  };
+  resetNativeSqliteForTests();
+  nativeSqliteBinding(deps({ sea, env: { CACHE_DIRECTORY: cache } }));
+  t.same(keys, [SQLITE_HASH_ASSET, SQLITE_ASSET], 'first start: extracts the addon');
+  keys.length = 0;
+  resetNativeSqliteForTests();
+  t.ok(nativeSqliteBinding(deps({ sea, env: { CACHE_DIRECTORY: cache } })));
+  t.same(keys, [SQLITE_HASH_ASSET], 'next start: only the hash is read from the executable');
+
+  // A damaged file under the right name is not loaded: the addon is extracted again. (A fresh
+  // directory: rewriting the file this process has dlopened in place would fault it, SIGBUS.)
+  const other = scratch(t);
+  fs.mkdirSync(path.join(other, 'native'), { mode: 0o700 });
+  const file = path.join(other, 'native', `better_sqlite3-${sha256Hex(bytes)}.node`);
+  fs.writeFileSync(file, 'damaged', { mode: 0o500 });
+  keys.length = 0;
+  resetNativeSqliteForTests();
+  nativeSqliteBinding(deps({ sea, env: { CACHE_DIRECTORY: other } }));
+  t.same(keys, [SQLITE_HASH_ASSET, SQLITE_ASSET]);
+  t.same(fs.readFileSync(file), bytes, 'the genuine addon is back');
 });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as nodeSea from 'node:sea';
 import { PackagingError, PACKAGING_ERRORS } from '../errors.ts';
-import { SQLITE_ASSET } from '../targets.ts';
+import { SQLITE_ASSET, SQLITE_HASH_ASSET } from '../targets.ts';
 import { chooseCacheDir, isTempPath } from './cache-dir.ts';
 
 /** The slice of `node:sea` we use, so tests can hand in a fake executable. */
@@ -40,6 +40,22 @@ let loaded: object | undefined;
 export function nativeSqliteBinding(deps: NativeSqliteDeps = defaultDeps()): object | undefined {
   if (!deps.sea.isSea()) return undefined;
   if (loaded) return loaded;
+  const dir = chooseCacheDir(deps.env, deps.uid);
+  if (dir === undefined) {
+    throw new PackagingError(
+      PACKAGING_ERRORS.NATIVE_CACHE_DIR_UNAVAILABLE,
+      'no private cache directory for the SQLite addon: run under the systemd unit (CacheDirectory=) or set DROVER_CACHE_DIR',
+    );
+  }
+  // Every start after the first: the addon is on disk already; check it against the embedded hash
+  // and load it without reading the addon out of the executable (those pages would stay resident).
+  const known = embeddedHash(deps.sea);
+  if (known !== undefined) {
+    const nativeDir = path.join(dir, 'native');
+    ensurePrivateDir(nativeDir, deps.uid);
+    const file = path.join(nativeDir, `better_sqlite3-${known}.node`);
+    if (matches(file, known, deps.uid)) return load(deps, file);
+  }
   let asset: ArrayBuffer;
   try {
     asset = deps.sea.getAsset(SQLITE_ASSET);
@@ -50,18 +66,24 @@ export function nativeSqliteBinding(deps: NativeSqliteDeps = defaultDeps()): obj
       { cause },
     );
   }
-  const dir = chooseCacheDir(deps.env, deps.uid);
-  if (dir === undefined) {
-    throw new PackagingError(
-      PACKAGING_ERRORS.NATIVE_CACHE_DIR_UNAVAILABLE,
-      'no private cache directory for the SQLite addon: run under the systemd unit (CacheDirectory=) or set DROVER_CACHE_DIR',
-    );
-  }
-  const file = extractVerified(new Uint8Array(asset), path.join(dir, 'native'), deps.uid);
+  return load(deps, extractVerified(new Uint8Array(asset), path.join(dir, 'native'), deps.uid));
+}
+
+function load(deps: NativeSqliteDeps, file: string): object {
   const module = { exports: {} as unknown };
   deps.dlopen(module, file);
   loaded = module.exports as object;
   return loaded;
+}
+
+/** The addon's SHA-256 the build embedded beside it; undefined for executables built before it. */
+function embeddedHash(sea: SeaLike): string | undefined {
+  try {
+    const hex = new TextDecoder().decode(sea.getAsset(SQLITE_HASH_ASSET)).trim();
+    return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

@@ -17,12 +17,13 @@ export interface TestServer {
 const START_POLLS = 300;
 const POLL_MS = 100;
 
-export async function startServer(exe: string, dataDir: string): Promise<TestServer> {
+/** `listen` defaults to a free loopback port; give the old address to restart a server in place. */
+export async function startServer(exe: string, dataDir: string, listen = '127.0.0.1:0'): Promise<TestServer> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const cacheDir = path.join(dataDir, '..', 'server-cache');
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', DROVER_CACHE_DIR: cacheDir };
-  const child: ChildProcess = spawn(exe, ['server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--log-level', 'warn'], {
+  const child: ChildProcess = spawn(exe, ['server', '--data-dir', dataDir, '--listen', listen, '--log-level', 'warn'], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

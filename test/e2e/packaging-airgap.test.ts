@@ -26,6 +26,7 @@ t.test('air gap: the tarball holds the executable, install.sh, the units, sha256
     `${top}/install.sh`,
     `${top}/sha256sums`,
     `${top}/systemd/`,
+    `${top}/systemd/drover-agent.service`,
     `${top}/systemd/drover-cluster-agent.service`,
     `${top}/systemd/drover-fleet-agent.service`,
     `${top}/systemd/drover-node-agent.service`,
@@ -51,7 +52,7 @@ t.test('air gap: INSTALL_DROVER_ARTIFACT_PATH installs inside unshare -n, where 
   t.equal(res.status, 0, res.stdout + res.stderr);
   t.match(res.stderr, /verified drover-linux-amd64 sha256/);
   t.ok(fs.existsSync(path.join(root.dir, 'usr/local/bin/drover')));
-  t.equal(inRoot(root.dir, 'amd64', ['systemctl', 'is-enabled', 'drover-fleet-agent.service']).stdout.trim(), 'enabled');
+  t.equal(inRoot(root.dir, 'amd64', ['systemctl', 'is-enabled', 'drover-agent.service']).stdout.trim(), 'enabled', 'all roles in one unit by default');
   const version = inRoot(root.dir, 'amd64', ['drover', 'version', '--json'], {}, true);
   t.equal((JSON.parse(version.stdout) as { arch: string }).arch, 'amd64');
 });
@@ -82,7 +83,7 @@ t.test('install.sh: INSTALL_DROVER_ROOT and INSTALL_DROVER_BIN_DIR place everyth
   };
   const sh = (args: string[], extra: Record<string, string> = {}) =>
     spawnSync('sh', [path.join(REPO_ROOT, 'packaging', 'install.sh'), ...args], { encoding: 'utf8', env: { ...env, ...extra } });
-  const res = sh(['agent', '--server', 'https://drover.example.com:9443', '--roles', 'cluster,fleet']);
+  const res = sh(['agent', '--server', 'https://drover.example.com:9443', '--roles', 'cluster,fleet'], { INSTALL_DROVER_UNITS: 'per-role' });
   t.equal(res.status, 0, res.stderr);
   t.ok(fs.existsSync(path.join(prefix, 'opt/drover/bin/drover')));
   t.notOk(fs.existsSync(path.join(prefix, 'etc/systemd/system/drover-node-agent.service')), 'only the chosen roles');
@@ -93,6 +94,12 @@ t.test('install.sh: INSTALL_DROVER_ROOT and INSTALL_DROVER_BIN_DIR place everyth
   const again = sh(['agent', '--server', 'https://drover.example.com:9443', '--roles', 'cluster,fleet'], { INSTALL_DROVER_SKIP_DOWNLOAD: 'true' });
   t.equal(again.status, 0, again.stderr);
   t.match(again.stderr, /skipping download/);
+  t.ok(fs.existsSync(path.join(prefix, 'etc/systemd/system/drover-cluster-agent.service')), 'a re-run keeps the per-role layout it recorded');
+  t.notOk(fs.existsSync(path.join(prefix, 'etc/systemd/system/drover-agent.service')));
+
+  const bad = sh(['agent', '--server', 'https://drover.example.com:9443'], { INSTALL_DROVER_SKIP_DOWNLOAD: 'true', INSTALL_DROVER_UNITS: 'two' });
+  t.not(bad.status, 0);
+  t.match(bad.stderr, /INSTALL_DROVER_UNITS must be 'one' or 'per-role'/);
 
   const un = spawnSync(path.join(prefix, 'opt/drover/bin/drover-uninstall.sh'), ['--remove-state'], { encoding: 'utf8', env });
   t.equal(un.status, 0, un.stderr);

@@ -74,8 +74,10 @@ t.test('install.sh: over https, a server whose CA does not match the join token 
 });
 
 let agentId: string | undefined;
+// The first install uses the layout every install had before issue 25 (one unit per role): a
+// per-role install whose layout record is then removed, as the older installer never wrote it.
 t.test('install.sh: curl | sh installs, verifies, writes config, enables units, registers', async (t) => {
-  const res = curlInstall(downloads.url, `agent --server ${server.url} --token ${server.token()} --labels site=lab`);
+  const res = curlInstall(downloads.url, `agent --server ${server.url} --token ${server.token()} --labels site=lab`, { INSTALL_DROVER_UNITS: 'per-role' });
   t.equal(res.status, 0, res.stderr);
   t.match(res.stderr, /verified drover-linux-amd64 sha256 [0-9a-f]{64}/);
   t.match(res.stderr, /downloading https:/, 'over https, with the CA pinned by the token');
@@ -92,10 +94,14 @@ t.test('install.sh: curl | sh installs, verifies, writes config, enables units, 
     );
     t.equal(inRoot(root.dir, 'amd64', ['systemctl', 'is-enabled', unit]).stdout.trim(), 'enabled');
   }
+  t.notOk(exists('etc/systemd/system/drover-agent.service'), 'per-role: no all-roles unit');
   const status = agentStatus(root.dir, 'amd64');
   t.match(status?.clusterId, /\S/);
   agentId = (status as { agentId?: string } | undefined)?.agentId;
   t.ok(agentId);
+  const env = path.join(root.dir, 'etc/drover/agent.env');
+  t.match(fs.readFileSync(env, 'utf8'), /^#INSTALL_DROVER_UNITS=per-role$/m, 'the layout is recorded for re-runs');
+  fs.writeFileSync(env, fs.readFileSync(env, 'utf8').replace(/^#INSTALL_DROVER_UNITS=.*\n/m, ''));
 });
 
 t.test('install.sh: the installed fleet unit command connects to the server', async (t) => {
@@ -121,6 +127,34 @@ t.test('install.sh: re-running without a token upgrades in place (CA pinned from
   t.match(upgrade.stderr, /installed \/usr\/local\/bin\/drover/);
   t.match(upgrade.stderr, /already registered; keeping its identity/);
   t.equal((agentStatus(root.dir, 'amd64') as { agentId?: string } | undefined)?.agentId, agentId);
+  // The install from before issue 25 moved to the default layout: one unit for all roles.
+  t.match(res.stderr, /replaced units: drover-cluster-agent\.service drover-node-agent\.service drover-fleet-agent\.service/);
+  t.equal(
+    fs.readFileSync(path.join(root.dir, 'etc/systemd/system/drover-agent.service'), 'utf8'),
+    fs.readFileSync(path.join(REPO_ROOT, 'systemd/drover-agent.service'), 'utf8'),
+    'drover-agent.service installed as shipped',
+  );
+  t.equal(inRoot(root.dir, 'amd64', ['systemctl', 'is-enabled', 'drover-agent.service']).stdout.trim(), 'enabled');
+  for (const unit of units) {
+    t.notOk(exists(`etc/systemd/system/${unit}`), `${unit} removed`);
+    t.notOk(exists(`etc/systemd/system/multi-user.target.wants/${unit}`), `${unit} disabled`);
+  }
+  const env = fs.readFileSync(path.join(root.dir, 'etc/drover/agent.env'), 'utf8');
+  t.match(env, /^#INSTALL_DROVER_UNITS=one$/m);
+  t.match(env, /^DROVER_AGENT_ROLES=cluster,node,fleet$/m);
+});
+
+t.test('install.sh: the all-roles unit command, after the upgrade, connects every role with the kept identity', async (t) => {
+  const unit = fs.readFileSync(path.join(root.dir, 'etc/systemd/system/drover-agent.service'), 'utf8');
+  t.match(unit, /^ExecStart=\/usr\/local\/bin\/drover agent run --data-dir \/var\/lib\/drover\/agent$/m);
+  // The chroot has no systemd to read agent.env: the roles it names are passed as --roles.
+  const agent = runAgent(root.dir, 'amd64', 'cluster,node,fleet');
+  t.teardown(() => agent.stop());
+  for (const role of ['cluster', 'node', 'fleet']) {
+    const status = await waitConnected(root.dir, 'amd64', role);
+    t.equal(status?.roles.find((r) => r.name === role)?.state, 'connected', `${role}: ${JSON.stringify(status)}`);
+  }
+  t.equal((agentStatus(root.dir, 'amd64') as { agentId?: string } | undefined)?.agentId, agentId);
 });
 
 t.test('install.sh: re-running with a new token also keeps the identity', async (t) => {
@@ -141,6 +175,8 @@ t.test('uninstaller: removes everything it installed and keeps the state; --remo
 
   const again = curlInstall(downloads.url, `agent --server ${server.url} --token ${server.token()}`);
   t.equal(again.status, 0, again.stderr);
+  t.equal(inRoot(root.dir, 'amd64', ['systemctl', 'is-enabled', 'drover-agent.service']).stdout.trim(), 'enabled', 'a new install: one unit');
+  t.notOk(exists('etc/systemd/system/drover-fleet-agent.service'));
   const purge = inRoot(root.dir, 'amd64', ['/usr/local/bin/drover-uninstall.sh', '--remove-state']);
   t.equal(purge.status, 0, purge.stderr);
   t.same(diffSnapshots(before, snapshot(root.dir)), { added: [], removed: [] });

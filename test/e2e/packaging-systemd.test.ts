@@ -1,9 +1,10 @@
 // The units under a real systemd (issue 7): the debootstrap root is booted with systemd-nspawn
 // (systemd as PID 1, host network, so the server on the host's loopback is reachable). A one-shot
 // test unit inside runs the documented `curl | sh` install, then records what systemd reports:
-// all three hardened agent units active and connected, the SQLite addon in each CacheDirectory=,
-// a killed agent restarted by Restart=always, the uninstaller stopping and removing the units; then
-// the same for `install.sh server`.
+// the default install's one agent unit (all roles in one process, issue 25) active and connected,
+// the SQLite addon in its CacheDirectory=, a killed agent restarted by Restart=always; a re-run
+// with INSTALL_DROVER_UNITS=per-role switching to the three hardened role units, all connected;
+// the uninstaller stopping and removing the units; then the same for `install.sh server`.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,7 +33,7 @@ t.teardown(root.cleanup);
 const BOOT_SCRIPT = `#!/bin/sh
 out=/root/results
 exec >/root/boot-test.log 2>&1
-show() { systemctl show -p ActiveState -p NRestarts -p MainPID "drover-$1-agent" | sed "s/^/$2./" >>"$out"; }
+show() { systemctl show -p ActiveState -p NRestarts -p MainPID "$1" | sed "s/^/$2./" >>"$out"; }
 connected() { drover agent status --json | grep -o '"state":"connected"' | wc -l; }
 curl -sfLk "$DL/install.sh" | INSTALL_DROVER_DOWNLOAD_URL="$DL" sh -s - agent --server "$SRV" --token "$TOKEN"
 rc=$?
@@ -40,12 +41,21 @@ echo "install=$rc" >>"$out"
 if [ $rc != 0 ]; then echo "done=1" >>"$out"; systemctl poweroff; exit 1; fi
 i=0; while [ "$(connected)" -lt 3 ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
 drover agent status --json >/root/status.json
-for role in cluster node fleet; do show $role $role; done
-ls /var/cache/drover/*/native/ >/root/addons.txt
-kill -9 "$(systemctl show -p MainPID --value drover-cluster-agent)"
-i=0; while [ "$(systemctl show -p NRestarts --value drover-cluster-agent)" = 0 ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
-i=0; while [ "$(systemctl is-active drover-cluster-agent)" != active ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
-show cluster crashed
+show drover-agent one
+addons() { for d in /var/cache/drover/*/native; do echo "$d:"; ls "$d"; done; }
+addons >/root/addons.txt
+kill -9 "$(systemctl show -p MainPID --value drover-agent)"
+i=0; while [ "$(systemctl show -p NRestarts --value drover-agent)" = 0 ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
+i=0; while [ "$(systemctl is-active drover-agent)" != active ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
+show drover-agent crashed
+curl -sfLk "$DL/install.sh" | INSTALL_DROVER_UNITS=per-role INSTALL_DROVER_DOWNLOAD_URL="$DL" sh -s - agent --server "$SRV"
+echo "perrole.install=$?" >>"$out"
+sleep 1
+i=0; while [ "$(connected)" -lt 3 ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
+drover agent status --json >/root/status-per-role.json
+show drover-agent after
+for role in cluster node fleet; do show "drover-$role-agent" $role; done
+addons >/root/addons-per-role.txt
 /usr/local/bin/drover-uninstall.sh --remove-state
 echo "uninstall=$?" >>"$out"
 systemctl list-unit-files 'drover-*' --no-legend >/root/unit-files.txt
@@ -85,7 +95,7 @@ function readResults(): Record<string, string> {
   );
 }
 
-t.test('systemd: install.sh under a booted systemd starts three hardened agents that connect, restart after a crash, and uninstall cleanly', async (t) => {
+t.test('systemd: install.sh under a booted systemd starts the all-roles agent, restarts it after a crash, switches to three hardened role units, and uninstalls cleanly', async (t) => {
   fs.writeFileSync(path.join(root.dir, 'root', 'boot-test.sh'), BOOT_SCRIPT, { mode: 0o755 });
   fs.writeFileSync(path.join(root.dir, 'root', 'boot-test.env'), `DL=${downloads.url}\nMIRROR=${mirror.url}\nSRV=${server.url}\nTOKEN=${server.token()}\n`);
   fs.writeFileSync(path.join(root.dir, 'etc', 'systemd', 'system', 'boot-test.service'), BOOT_UNIT);
@@ -102,19 +112,29 @@ t.test('systemd: install.sh under a booted systemd starts three hardened agents 
   t.equal(r['done'], '1', 'the boot script ran to the end');
   t.equal(r['install'], '0', fs.existsSync(path.join(root.dir, 'root', 'boot-test.log')) ? log() : boot.stderr);
 
-  const status = JSON.parse(fs.readFileSync(path.join(root.dir, 'root', 'status.json'), 'utf8')) as { roles: { name: string; state: string }[] };
-  for (const role of ['cluster', 'node', 'fleet']) {
-    t.equal(status.roles.find((x) => x.name === role)?.state, 'connected', `${role} agent connected`);
-    t.equal(r[`${role}.ActiveState`], 'active', `drover-${role}-agent.service active`);
-    t.equal(r[`${role}.NRestarts`], '0', `drover-${role}-agent.service never restarted`);
-  }
+  type Status = { agentId: string; roles: { name: string; state: string }[] };
+  const status = JSON.parse(fs.readFileSync(path.join(root.dir, 'root', 'status.json'), 'utf8')) as Status;
+  for (const role of ['cluster', 'node', 'fleet']) t.equal(status.roles.find((x) => x.name === role)?.state, 'connected', `${role} role connected`);
+  t.equal(r['one.ActiveState'], 'active', 'drover-agent.service active');
+  t.equal(r['one.NRestarts'], '0', 'drover-agent.service never restarted');
   const addons = fs.readFileSync(path.join(root.dir, 'root', 'addons.txt'), 'utf8');
-  for (const unit of ['cluster-agent', 'node-agent', 'fleet-agent']) {
-    t.match(addons, new RegExp(`/var/cache/drover/${unit}/native/:\\nbetter_sqlite3-[0-9a-f]{64}\\.node`), `${unit}: addon in its CacheDirectory=`);
-  }
-  t.equal(r['crashed.ActiveState'], 'active', 'the killed cluster agent is running again');
+  t.match(addons, /^\/var\/cache\/drover\/agent\/native:\nbetter_sqlite3-[0-9a-f]{64}\.node$/m, 'addon in its CacheDirectory=');
+  t.equal(r['crashed.ActiveState'], 'active', 'the killed agent is running again');
   t.equal(r['crashed.NRestarts'], '1', 'restarted once by Restart=always');
-  t.not(r['crashed.MainPID'], r['cluster.MainPID'], 'a new process');
+  t.not(r['crashed.MainPID'], r['one.MainPID'], 'a new process');
+
+  t.equal(r['perrole.install'], '0', 'the per-role re-run succeeded');
+  t.equal(r['after.ActiveState'], 'inactive', 'the all-roles unit was stopped');
+  const perRole = JSON.parse(fs.readFileSync(path.join(root.dir, 'root', 'status-per-role.json'), 'utf8')) as Status;
+  t.equal(perRole.agentId, status.agentId, 'the identity is kept');
+  for (const role of ['cluster', 'node', 'fleet']) {
+    t.equal(perRole.roles.find((x) => x.name === role)?.state, 'connected', `${role} agent connected`);
+    t.equal(r[`${role}.ActiveState`], 'active', `drover-${role}-agent.service active`);
+  }
+  const perRoleAddons = fs.readFileSync(path.join(root.dir, 'root', 'addons-per-role.txt'), 'utf8');
+  for (const unit of ['cluster-agent', 'node-agent', 'fleet-agent']) {
+    t.match(perRoleAddons, new RegExp(`/var/cache/drover/${unit}/native:\\nbetter_sqlite3-[0-9a-f]{64}\\.node`), `${unit}: addon in its CacheDirectory=`);
+  }
   t.equal(r['uninstall'], '0');
   t.equal(fs.readFileSync(path.join(root.dir, 'root', 'unit-files.txt'), 'utf8').trim(), '', 'no drover unit left');
   t.notOk(fs.existsSync(path.join(root.dir, 'var', 'lib', 'drover')), 'state removed with --remove-state');

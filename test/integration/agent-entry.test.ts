@@ -1,0 +1,98 @@
+// Issue 25: a device's `drover agent …` never evaluates server-side code. Two proofs:
+// 1. the packaged executable's main script (esbuild's metafile of the bundle) holds no server
+//    module and none of the server-only packages; they live in assets loaded only by other commands;
+// 2. a real `drover agent run` of all three roles, connected to a real server, under a module-load
+//    hook, loads no server-lite/ module, no full CLI and none of the heavy packages it does not use.
+// Both lists are prefixes, so modules added later under server-lite/ (dashboard, PostgreSQL
+// driver, OIDC/LDAP) are caught without touching this test.
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { bundleApp } from '../../packaging/bundle.ts';
+import { APP_ASSETS } from '../../packaging/targets.ts';
+import { createToken, removeDir, serverForTest, tempDir } from './server-harness.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const NODE = process.execPath;
+
+/** Server-side code: folders of the repository and packages only the server and admin CLI use. */
+const SERVER_SIDE = [
+  'server-lite/',
+  'cli/main.ts',
+  'cli/program.ts',
+  'cli/commands/server',
+  'node_modules/@kubernetes/client-node/',
+  'node_modules/undici/',
+  'node_modules/tar/',
+  'node_modules/execa/',
+  'node_modules/prom-client/',
+  'node_modules/pg/',
+  'node_modules/openid-client/',
+  'node_modules/ldapts/',
+];
+/** Evaluated only for a person at a terminal (agents/common/pino-pretty-loader.ts). */
+const AT_A_TERMINAL_ONLY = ['node_modules/pino-pretty/'];
+
+/** Repository-relative, with packages as `node_modules/…` (node_modules may be a symlink elsewhere). */
+function repoPath(file: string): string {
+  const i = file.indexOf('/node_modules/');
+  return i >= 0 ? file.slice(i + 1) : path.relative(ROOT, file);
+}
+
+function offenders(files: readonly string[], prefixes: readonly string[]): string[] {
+  return files.filter((f) => prefixes.some((p) => f.startsWith(p) || f.includes(`/${p}`)));
+}
+
+t.test('agent entry: the executable main bundle holds no server module; the full CLI asset does', async (t) => {
+  const out = tempDir('drover-agent-entry-');
+  t.teardown(() => removeDir(out));
+  const app = await bundleApp(ROOT, out);
+  t.same(offenders(app.main.inputs, SERVER_SIDE), [], 'no server-side input in the SEA main');
+  t.ok(app.main.inputs.some((f) => f.startsWith('agents/fleet/')), 'the main bundle does hold the agent roles');
+  t.ok(app.main.inputs.includes(`drover-asset:${APP_ASSETS.cli}`), 'other commands reach the full CLI through its asset');
+  t.ok(app.main.inputs.includes(`drover-asset:${APP_ASSETS.clientNode}`), 'client-node is reached through its asset');
+  const cli = app.assets[APP_ASSETS.cli]!;
+  t.ok(cli.inputs.some((f) => f.startsWith('server-lite/')), 'the full CLI asset holds the server (so the check above can fail)');
+  t.same(offenders(cli.inputs, ['node_modules/@kubernetes/client-node/']), [], 'client-node is not duplicated into the CLI asset');
+});
+
+t.test('agent entry: `drover agent run` of all roles, connected, loads no server-side module', async (t) => {
+  const server = await serverForTest(t);
+  const dir = tempDir('drover-agent-entry-run-');
+  t.teardown(() => removeDir(dir));
+  const dataDir = path.join(dir, 'agent');
+  const log = path.join(dir, 'modules.log');
+  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, DROVER_LOG_LEVEL: 'info', DROVER_MODULE_LOG: log };
+  const entry = path.join(ROOT, 'cli', 'agent-main.ts');
+  const hook = path.join(ROOT, 'test', 'fixtures', 'module-load-log.mjs');
+  const { full } = await createToken(server);
+  // Asynchronously: the server runs in this process and must answer the registration.
+  await promisify(execFile)(NODE, [entry, 'agent', 'register', '--server', server.url, '--token', full, '--data-dir', dataDir], { env });
+
+  const agent = spawn(NODE, ['--import', hook, entry, 'agent', 'run', '--roles', 'cluster,node,fleet', '--data-dir', dataDir], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const connected = new Promise<void>((resolve, reject) => {
+    agent.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if ((stderr.match(/"tunnel connected"/g) ?? []).length === 3) resolve();
+    });
+    agent.once('exit', (code) => reject(new Error(`agent exited ${code}: ${stderr}`)));
+  });
+  await connected;
+  const exited = once(agent, 'exit');
+  agent.kill('SIGTERM');
+  await exited;
+
+  const loaded = fs
+    .readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((u) => u.startsWith('file://'))
+    .map((u) => repoPath(new URL(u).pathname));
+  t.ok(loaded.some((f) => f.startsWith('agents/fleet/')) && loaded.some((f) => f.startsWith('agents/cluster/')), 'the hook saw the roles load (so it can see the rest)');
+  t.ok(loaded.some((f) => f.startsWith('node_modules/ws/')), 'the hook sees require()d packages too');
+  t.same(offenders(loaded, SERVER_SIDE), [], 'no server-side module evaluated');
+  t.same(offenders(loaded, AT_A_TERMINAL_ONLY), [], 'no pino-pretty without a terminal');
+});
