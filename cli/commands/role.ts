@@ -52,9 +52,9 @@ export function registerRole(program: Command): void {
     .addHelpText('after', '\nExample:\n  drover role bind alice --cluster c-abc123 --role read-only');
 
   addAdminOptions(
-    bindingOptions(role.command('bind').description('give a user a role on a cluster (admin)')).addHelpText(
+    bindingOptions(role.command('bind').description('give a user (or a group) a role on a cluster, or a user a role in a project (admin)')).addHelpText(
       'after',
-      '\nExamples:\n  drover role bind alice --cluster c-abc123 --role cluster-member\n  drover role bind --group corp:ops --cluster c-abc123 --role read-only',
+      '\nExample:\n  drover role bind alice --cluster c-abc123 --role cluster-member\n  drover role bind --group corp:ops --cluster c-abc123 --role read-only\n  drover role bind carol --project shop --role project-member',
     ),
   ).action(
     withExitCodes(async (user: string | undefined, opts: BindOpts) => {
