@@ -28,5 +28,5 @@ show tar -xzf "$dir/dist/drover-airgap-linux-amd64.tar.gz" -C "$dir/airgap"
 show env INSTALL_DROVER_ROOT="$dir/device" INSTALL_DROVER_ARTIFACT_PATH="$dir/airgap/drover-airgap-linux-amd64" \
   sh packaging/install.sh agent --server https://drover.example.com:9443
 show find "$dir/device" -type f -o -type l
-show grep -E '^(ExecStart|StateDirectory|CacheDirectory|CapabilityBoundingSet|ProtectSystem)=' "$dir/device/etc/systemd/system/drover-fleet-agent.service"
+show grep -E '^(ExecStart|StateDirectory|CacheDirectory|CapabilityBoundingSet|ProtectSystem)=' "$dir/device/etc/systemd/system/drover-agent.service"
 show "$dir/device/usr/local/bin/drover-uninstall.sh" --remove-state

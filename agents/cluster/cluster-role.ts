@@ -53,9 +53,10 @@ export function clusterStreamProvider(
   let stopEndpoint: (() => Promise<void>) | undefined;
   ctx.onCleanup?.(async () => {
     await stopEndpoint?.();
-    if (!path) return;
+    if (!path) return undefined;
     const { deleted } = await applyRbacSet(await loadKubeConfig(path), []);
     ctx.logger.info({ deleted: deleted.length }, "Drover's RBAC removed from the cluster");
+    return `removed Drover's RBAC (${deleted.length} object(s))`;
   });
   const router = clusterStreamHandler(path, ctx.logger);
   if (!ctx.db) return router;

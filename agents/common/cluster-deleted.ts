@@ -13,8 +13,11 @@ import type { Transport } from './https-client.ts';
 import { fetchCleanup, reportCleaned, type CleanupOrder } from './server-api.ts';
 import type { AgentStore } from './store.ts';
 
-/** A role's clean-up: removes what the role put on the cluster (idempotent: it may run again). */
-export type RoleCleanup = (order: CleanupOrder) => Promise<void>;
+/**
+ * A role's clean-up: removes what the role put on the cluster (idempotent: it may run again) and
+ * says what it did, for the person reading the agent's last words.
+ */
+export type RoleCleanup = (order: CleanupOrder) => Promise<string | undefined>;
 
 /** Where install.sh writes the uninstaller (ARCHITECTURE.md §5); DROVER_UNINSTALLER overrides (tests). */
 export const UNINSTALLER = '/usr/local/bin/drover-uninstall.sh';
@@ -23,6 +26,8 @@ export interface CleanupOutcome {
   order: CleanupOrder;
   /** Roles of this agent still to clean up elsewhere (another process); empty: identity forgotten. */
   remaining: Role[];
+  /** What the roles of this process did ("removed 12 RBAC object(s)", …). */
+  done: string[];
 }
 
 export async function cleanUpDeletedCluster(deps: {
@@ -37,16 +42,18 @@ export async function cleanUpDeletedCluster(deps: {
   const order = await fetchCleanup(id.serverUrl, id.caPem, deps.transport, id.credential);
   deps.log.warn({ cluster: order.clusterName, deletedBy: order.deletedBy, deletedAt: order.deletedAt, keepWorkloads: order.keepWorkloads }, 'this cluster was deleted on the server; cleaning up');
   const mine = deps.roles.filter((r) => order.roles.includes(r) && !order.cleanedRoles.includes(r));
+  const done: string[] = [];
   for (const role of mine) {
     const fn = deps.cleanups.get(role);
-    // Roles that put nothing on the cluster (the node role) have nothing to remove.
-    if (fn) await fn(order);
-    deps.log.info({ role }, 'role cleaned up');
+    // Roles that put nothing on the cluster (the node role, a role without a kubeconfig) have nothing to remove.
+    const what = fn ? await fn(order) : undefined;
+    if (what) done.push(what);
+    deps.log.info({ role, done: what ?? 'nothing to remove' }, 'role cleaned up');
   }
   const report = mine.length > 0 ? mine : deps.roles.filter((r) => order.roles.includes(r));
   const remaining = report.length > 0 ? await reportCleaned(id.serverUrl, id.caPem, deps.transport, id.credential, report) : order.roles.filter((r) => !order.cleanedRoles.includes(r));
   if (remaining.length === 0) deps.store.clearIdentity();
-  return { order, remaining };
+  return { order, remaining, done };
 }
 
 /**

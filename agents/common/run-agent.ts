@@ -160,12 +160,12 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
     await Promise.all(clients.map((c) => c.stop(why === 'signal' ? 'agent stopping' : why === 'deleted' ? 'cluster deleted' : 'agent unregistered')));
     await Promise.all(stops.map((fn) => fn()));
     if (outcome) {
-      const { order, remaining } = outcome;
+      const { order, remaining, done } = outcome;
       if (remaining.length === 0 && order.uninstallAgents) startUninstaller(process.env, log);
       throw new AgentError(
         'CLUSTER_DELETED',
         `cluster ${order.clusterName} (${order.clusterId}) was deleted on the server by ${order.deletedBy} at ${order.deletedAt}; ` +
-          `${order.keepWorkloads ? 'its workloads were kept' : 'its bundle objects were removed'}, Drover's RBAC removed` +
+          `${done.length > 0 ? done.join('; ') : "nothing of Drover's was on the cluster to remove"}` +
           (remaining.length > 0 ? `; roles ${remaining.join(', ')} of this agent still to clean up in their own process` : '; identity forgotten: register again with a new join token to bring the site back'),
       );
     }

@@ -66,6 +66,8 @@ export function startFleetRole(ctx: FleetRoleContext): { agent: FleetAgent; onSt
   ctx.onCleanup?.(async (order) => {
     const { deployments } = await cleanUpFleetSite(agent, { keepWorkloads: order.keepWorkloads });
     ctx.logger.info({ deployments, keepWorkloads: order.keepWorkloads }, order.keepWorkloads ? 'bundles released; their objects kept' : 'bundle objects removed from the cluster');
+    if (deployments === 0) return undefined;
+    return order.keepWorkloads ? `released ${deployments} bundle(s), their objects kept` : `removed the objects of ${deployments} bundle(s)`;
   });
   const server = createStreamHttpServer({ request: fleetEndpoint(agent, ctx.logger) });
   return {

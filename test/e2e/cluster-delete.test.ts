@@ -98,7 +98,7 @@ t.test('cluster delete: one cluster online, one offline, both cleaned up; re-reg
 
   // A cleans up now and stops with CLUSTER_DELETED (exit 4).
   t.equal(await exitOf(a.agent), 4, 'agent A exits 4');
-  t.match(a.agent.output, /CLUSTER_DELETED/);
+  t.match(a.agent.output, /CLUSTER_DELETED: .*removed Drover's RBAC \(\d+ object\(s\)\); removed the objects of 1 bundle\(s\)/);
   t.same(await droverRbac(ca), [], "A: Drover's RBAC removed");
   t.not((await kubectl(ca, ['get', 'configmap', 'web-settings'])).exitCode, 0, 'A: bundle object removed');
   t.match((await drover(['agent', 'status', '--data-dir', a.dir])).stderr, /NOT_REGISTERED|not registered/i, 'A: identity forgotten');
@@ -112,7 +112,7 @@ t.test('cluster delete: one cluster online, one offline, both cleaned up; re-reg
   const back = startAgent(b.dir, ['--roles', 'cluster,node,fleet'], { ...FLEET_AGENT_ENV, DROVER_UNINSTALLER: uninstaller });
   t.teardown(() => back.stop());
   t.equal(await exitOf(back), 4, 'agent B exits 4 after cleaning up');
-  t.match(back.output, /its workloads were kept/);
+  t.match(back.output, /removed Drover's RBAC \(\d+ object\(s\)\); released 1 bundle\(s\), their objects kept/);
   t.same(await droverRbac(cb), [], "B: Drover's RBAC removed");
   t.equal((await kubectl(cb, ['get', 'configmap', 'web-settings'])).exitCode, 0, 'B: workload kept (--keep-workloads)');
   t.equal((await waitFor('the uninstaller ran', () => existsSync(ran) && readFileSync(ran, 'utf8'))).trim(), '--remove-state', 'B: uninstalled itself (--uninstall-agents)');
