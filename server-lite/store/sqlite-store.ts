@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { preparePrivateDatabase } from './private-file.ts';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.ts';
+import { cacheStatements } from './statement-cache.ts';
 import { SqliteIdentity } from './sqlite-identity.ts';
 import { SqliteProviders } from './sqlite-providers.ts';
 import { GroupCommit } from '../fleet/group-commit.ts';
@@ -154,6 +155,7 @@ export class SqliteStore implements Store {
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     migrate(this.#db);
+    cacheStatements(this.#db);
     this.#id = new SqliteIdentity(this.#db);
     this.#providers = new SqliteProviders(this.#db);
     this.#facts = new GroupCommit(this.#db, FACTS_GROUP_COMMIT_MS, (e: { agentId: string; facts: Facts; now: number }) => this.#writeFacts(e.agentId, e.facts, e.now));
