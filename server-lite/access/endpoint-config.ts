@@ -16,11 +16,21 @@ export type EndpointConfigs = Record<string, EndpointConfig>;
 
 export const accessDir = (dataDir: string): string => join(dataDir, 'access');
 
+/**
+ * Read once per data dir and kept: every cluster agent's connect asks (access-sync.ts), and the
+ * file changes only through writeEndpointConfigs below, which refreshes the copy. Callers get a
+ * copy of their own, so editing it changes nothing until it is written.
+ */
+const known = new Map<string, EndpointConfigs>();
+
 export function readEndpointConfigs(dataDir: string): EndpointConfigs {
-  const file = join(accessDir(dataDir), 'endpoints.json');
-  if (!existsSync(file)) return {};
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as { clusters?: EndpointConfigs };
-  return doc.clusters ?? {};
+  let configs = known.get(dataDir);
+  if (configs === undefined) {
+    const file = join(accessDir(dataDir), 'endpoints.json');
+    configs = existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { clusters?: EndpointConfigs }).clusters ?? {}) : {};
+    known.set(dataDir, configs);
+  }
+  return structuredClone(configs);
 }
 
 export function writeEndpointConfigs(dataDir: string, clusters: EndpointConfigs): void {
@@ -36,4 +46,5 @@ export function writeEndpointConfigs(dataDir: string, clusters: EndpointConfigs)
     closeSync(fd);
   }
   renameSync(tmp, file);
+  known.set(dataDir, structuredClone(clusters));
 }
