@@ -4,11 +4,12 @@
 // cluster's agent over the tunnel. A CA of its own per cluster: a device that leaks its key can
 // impersonate only its own endpoint, and the server CA can rotate without touching kubeconfigs of
 // local contexts. Re-issued when the names change or it nears expiry (renewal, decision 0953).
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { buildCertificate, derToPem } from '../tls/certificate.ts';
+import { certificateSerial, ensureCaFiles, writeSecretFile } from '../tls/ca-files.ts';
 import { ACCESS_LIMITS } from './limits.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -19,16 +20,6 @@ export interface EndpointTls {
   keyPem: string;
 }
 
-function serial(): Buffer {
-  const b = randomBytes(16);
-  b[0] = (b[0] ?? 0) & 0x7f;
-  return b;
-}
-
-function writeSecret(path: string, content: string): void {
-  writeFileSync(path, content, { mode: 0o600 });
-  chmodSync(path, 0o600);
-}
 
 /** The names the serving certificate carries: FQDN, the listen host unless a wildcard, loopback. */
 export function endpointNames(listenHost: string, fqdn: string | null): string[] {
@@ -54,22 +45,7 @@ export function ensureEndpointTls(accessDir: string, clusterId: string, names: r
   const caKeyFile = join(dir, 'ca.key');
   const certFile = join(dir, 'tls.crt');
   const keyFile = join(dir, 'tls.key');
-  if (!existsSync(caFile) || !existsSync(caKeyFile)) {
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const der = buildCertificate({
-      subjectCommonName: `drover-endpoint-ca-${clusterId}`,
-      issuerCommonName: `drover-endpoint-ca-${clusterId}`,
-      serial: serial(),
-      notBefore: new Date(now - DAY_MS),
-      notAfter: new Date(now + ACCESS_LIMITS.endpointCaLifetimeDays * DAY_MS),
-      publicKey,
-      signingKey: privateKey,
-      issuerPublicKey: publicKey,
-      isCA: true,
-    });
-    writeSecret(caKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-    writeFileSync(caFile, derToPem(der), { mode: 0o644 });
-  }
+  ensureCaFiles(caFile, caKeyFile, `drover-endpoint-ca-${clusterId}`, ACCESS_LIMITS.endpointCaLifetimeDays, now);
   const caPem = readFileSync(caFile, 'utf8');
   if (!existsSync(certFile) || !existsSync(keyFile) || needsReissue(readFileSync(certFile, 'utf8'), caPem, names, now)) {
     const caKey = createPrivateKey(readFileSync(caKeyFile, 'utf8'));
@@ -77,7 +53,7 @@ export function ensureEndpointTls(accessDir: string, clusterId: string, names: r
     const der = buildCertificate({
       subjectCommonName: `drover-endpoint-${clusterId}`,
       issuerCommonName: `drover-endpoint-ca-${clusterId}`,
-      serial: serial(),
+      serial: certificateSerial(),
       notBefore: new Date(now - DAY_MS),
       notAfter: new Date(now + ACCESS_LIMITS.endpointCertLifetimeDays * DAY_MS),
       publicKey,
@@ -86,7 +62,7 @@ export function ensureEndpointTls(accessDir: string, clusterId: string, names: r
       isCA: false,
       subjectAltNames: names,
     });
-    writeSecret(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    writeSecretFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
     writeFileSync(certFile, derToPem(der), { mode: 0o644 });
   }
   return { caPem, certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') };

@@ -14,11 +14,12 @@
 //     (leaf → old CA' → new CA), which clients that trust only the new CA follow. The next rotation,
 //     from a CA without the limit, is a `successor` one.
 // File moves are ordered so a crash at any point leaves a state `ensureTlsMaterial` can serve.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCertificate, caHash, derToPem } from './certificate.ts';
 import { LIMITS } from '../limits.ts';
+import { certificateSerial } from './ca-files.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -46,11 +47,6 @@ const files = (dataDir: string) => {
   };
 };
 
-function serial(): Buffer {
-  const b = randomBytes(16);
-  b[0] = (b[0] ?? 0) & 0x7f;
-  return b;
-}
 
 function writeAtomic(path: string, content: string, mode: number): void {
   writeFileSync(`${path}.tmp`, content, { mode });
@@ -104,7 +100,7 @@ export function startRotation(dataDir: string, now: number, overlapMs: number): 
   const name = `drover-server-ca-${new Date(now).toISOString().replace(/[-:TZ.]/g, '').slice(0, 14)}`;
   const notAfter = new Date(now + LIMITS.caLifetimeDays * DAY_MS);
   const nextDer = buildCertificate({
-    subjectCommonName: name, issuerCommonName: name, serial: serial(), notBefore: new Date(now - DAY_MS), notAfter,
+    subjectCommonName: name, issuerCommonName: name, serial: certificateSerial(), notBefore: new Date(now - DAY_MS), notAfter,
     publicKey, signingKey: privateKey, issuerPublicKey: publicKey, isCA: true, pathLen: null,
   });
   const mode: RotationState['mode'] = pathLenOf(currentCert.raw) === 0 ? 'keep-signer' : 'successor';
@@ -114,11 +110,11 @@ export function startRotation(dataDir: string, now: number, overlapMs: number): 
   const crossDer =
     mode === 'successor'
       ? buildCertificate({
-          subjectCommonName: name, issuerCommonName: commonName(currentCert), serial: serial(), notBefore: new Date(now - DAY_MS), notAfter: until,
+          subjectCommonName: name, issuerCommonName: commonName(currentCert), serial: certificateSerial(), notBefore: new Date(now - DAY_MS), notAfter: until,
           publicKey, signingKey: currentKey, issuerPublicKey: createPublicKey(currentKey), isCA: true, pathLen: null,
         })
       : buildCertificate({
-          subjectCommonName: commonName(currentCert), issuerCommonName: name, serial: serial(), notBefore: new Date(now - DAY_MS), notAfter: until,
+          subjectCommonName: commonName(currentCert), issuerCommonName: name, serial: certificateSerial(), notBefore: new Date(now - DAY_MS), notAfter: until,
           publicKey: createPublicKey(currentKey), signingKey: privateKey, issuerPublicKey: publicKey, isCA: true, pathLen: 0,
         });
   mkdirSync(f.dir, { recursive: true, mode: 0o700 });

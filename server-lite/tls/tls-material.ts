@@ -1,10 +1,11 @@
 // The server's TLS identity under DIR/tls/: a CA (whose hash goes into every join token) and a
 // serving certificate signed by it. Created on first start, reused on restart; the serving
 // certificate is re-issued (same CA, so join tokens stay valid) when a SAN is added or it nears expiry.
-import { generateKeyPairSync, createPrivateKey, createPublicKey, X509Certificate, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { generateKeyPairSync, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCertificate, caHash, derToPem, ipBytes } from './certificate.ts';
+import { certificateSerial, ensureCaFiles, writeSecretFile } from './ca-files.ts';
 import { isIP } from 'node:net';
 import { LIMITS } from '../limits.ts';
 
@@ -34,10 +35,6 @@ export const DEFAULT_SERVING_CERT_POLICY: ServingCertPolicy = Object.freeze({
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-function writeSecret(path: string, content: string): void {
-  writeFileSync(path, content, { mode: 0o600 });
-  chmodSync(path, 0o600); // mode is ignored when the file already existed
-}
 
 function pemToDer(pem: string): Buffer {
   return new X509Certificate(pem).raw;
@@ -57,11 +54,6 @@ function canonicalName(name: string): string {
   return isIP(name) ? `ip:${ipBytes(name).toString('hex')}` : `dns:${name.toLowerCase()}`;
 }
 
-function serial(): Buffer {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f;
-  return bytes;
-}
 
 /** Loads or creates the CA and serving certificate. `now` is injected for tests. */
 export function ensureTlsMaterial(dataDir: string, subjectAltNames: readonly string[], now: Date, policy: ServingCertPolicy = DEFAULT_SERVING_CERT_POLICY): TlsMaterial {
@@ -72,22 +64,7 @@ export function ensureTlsMaterial(dataDir: string, subjectAltNames: readonly str
   const certFile = join(dir, 'server.crt');
   const keyFile = join(dir, 'server.key');
 
-  if (!existsSync(caFile) || !existsSync(caKeyFile)) {
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const der = buildCertificate({
-      subjectCommonName: 'drover-server-ca',
-      issuerCommonName: 'drover-server-ca',
-      serial: serial(),
-      notBefore: new Date(now.getTime() - DAY_MS), // tolerate small clock skew on devices
-      notAfter: new Date(now.getTime() + LIMITS.caLifetimeDays * DAY_MS),
-      publicKey,
-      signingKey: privateKey,
-      issuerPublicKey: publicKey,
-      isCA: true,
-    });
-    writeSecret(caKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-    writeFileSync(caFile, derToPem(der), { mode: 0o644 });
-  }
+  ensureCaFiles(caFile, caKeyFile, 'drover-server-ca', LIMITS.caLifetimeDays, now.getTime());
   const caPem = readFileSync(caFile, 'utf8');
   // The CA that signs leaves: the CA itself, or after a `keep-signer` CA rotation the previous CA
   // (signer.crt/.key; ca-rotation.ts, decision 0952).
@@ -111,7 +88,7 @@ export function ensureTlsMaterial(dataDir: string, subjectAltNames: readonly str
       subjectCommonName: 'drover-server',
       // The issuer's name as the CA spells it (rotated CAs have names of their own).
       issuerCommonName: /(?:^|\n)CN=([^\n]+)/.exec(new X509Certificate(signerPem).subject)?.[1] ?? 'drover-server-ca',
-      serial: serial(),
+      serial: certificateSerial(),
       notBefore: new Date(now.getTime() - DAY_MS),
       notAfter: new Date(now.getTime() + policy.lifetimeMs),
       publicKey,
@@ -120,7 +97,7 @@ export function ensureTlsMaterial(dataDir: string, subjectAltNames: readonly str
       isCA: false,
       subjectAltNames: [...wanted],
     });
-    writeSecret(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    writeSecretFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
     writeFileSync(certFile, derToPem(der), { mode: 0o644 });
   }
   const caDer = pemToDer(caPem);
