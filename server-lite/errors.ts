@@ -22,6 +22,7 @@ export const SERVER_ERRORS = Object.freeze({
   ADMIN_TOKEN_INVALID: { status: 401, message: 'the admin token is missing or wrong (--token, DROVER_TOKEN)' },
   ROLE_INVALID: { status: 400, message: 'X-Drover-Role must be one of cluster, node, fleet' },
   ROLE_NOT_GRANTED: { status: 403, message: 'this agent did not register that role' },
+  AGENT_VERSION_UNSUPPORTED: { status: 400, message: "the agent's version is outside this server's support window; the message names both versions" },
   UNSUPPORTED_VERSION: { status: 400, message: 'no tunnel protocol version in common; the message lists the supported ones' },
   UPGRADE_REQUIRED: { status: 426, message: 'this endpoint needs a WebSocket upgrade' },
   UPGRADE_INVALID: { status: 400, message: 'malformed WebSocket upgrade request' },

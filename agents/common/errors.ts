@@ -20,6 +20,7 @@ export const AGENT_ERRORS = Object.freeze({
   TUNNEL_CLOSED: { exit: 3, summary: 'an established tunnel ended (server restart, network drop, replaced by a newer connection)' },
   CREDENTIAL_SUPERSEDED: { exit: 4, summary: 'the credential was rotated out; the agent re-enrols once through /v1/agent/rotate' },
   TUNNEL_SUPERSEDED: { exit: 1, summary: 'the server replaced this tunnel with a newer one of the same agent and role (another process runs this role?)' },
+  AGENT_VERSION_UNSUPPORTED: { exit: 1, summary: "the server does not support this agent's version (outside its window of two minor versions back); the message names both" },
   OVERLOADED: { exit: 3, summary: 'the server shed load (503) more often than the agent retries' },
   INVALID_REQUEST: { exit: 1, summary: 'the server rejected the request body (a bug or a version mismatch)' },
   SERVER_ERROR: { exit: 1, summary: 'the server answered with an unexpected status or body' },

@@ -22,6 +22,10 @@ export function describeClose(info: SessionCloseInfo, wsCode: number, wsReason: 
   if (wsCode === SERVER_CLOSE.superseded) {
     return new AgentError('TUNNEL_SUPERSEDED', `the server replaced this tunnel with a newer connection of this agent and role${reason}; is another process running this role?`);
   }
+  if (info.code === 'UNSUPPORTED_VERSION' && info.remote) {
+    // The server's support window, checked at HELLO (decision 1011); the message names both versions.
+    return new AgentError('AGENT_VERSION_UNSUPPORTED', `the server refused the tunnel: ${info.message}`);
+  }
   if (info.code === 'TRANSPORT_CLOSED') return new AgentError('TUNNEL_CLOSED', `tunnel connection lost: ${info.message}`);
   const side = info.remote ? 'server' : 'agent';
   return new AgentError('TUNNEL_CLOSED', `tunnel closed by the ${side}: ${info.code} ${info.message}`);

@@ -164,7 +164,7 @@ export class TunnelClient {
     const url = urls[i] ?? this.o.serverUrl;
     this.setState({ state: 'connecting', since: this.o.now(), url });
     const agent = this.o.agentFor ? this.o.agentFor(url) : this.o.agent;
-    dial({ serverUrl: url, role: this.role, credential, ca, agent, now: this.o.now }).then(
+    dial({ serverUrl: url, role: this.role, credential, ca, agent, now: this.o.now, agentVersion: this.o.agentVersion }).then(
       ({ ws, rotateHint }) => this.run(ws, rotateHint, url),
       (err: unknown) => {
         const credentialRefused = err instanceof AgentError && err.exitCode === 4;
@@ -261,8 +261,9 @@ export class TunnelClient {
     // A refused credential will not fix itself quickly: retry at the cap (another process may
     // rotate it, or an admin re-registers) instead of hammering the server. Superseded means a
     // newer tunnel of ours exists (api.md: do nothing); retrying only at the cap keeps two copies
-    // of one role from taking the tunnel from each other in a tight loop.
-    const refused = err instanceof AgentError && (err.exitCode === 4 || err.exitCode === 5 || err.code === 'TUNNEL_SUPERSEDED');
+    // of one role from taking the tunnel from each other in a tight loop. A version outside the
+    // server's window changes only when one side is upgraded: retry at the cap too (decision 1011).
+    const refused = err instanceof AgentError && (err.exitCode === 4 || err.exitCode === 5 || err.code === 'TUNNEL_SUPERSEDED' || err.code === 'AGENT_VERSION_UNSUPPORTED');
     if (err instanceof AgentError && err.code === 'CLUSTER_DELETED') this.o.onClusterDeleted?.();
     if (refused) this.backoffState = { attempt: this.o.backoff.maxExponent };
     const retryAfter = err instanceof AgentError ? err.retryAfterMs : undefined;

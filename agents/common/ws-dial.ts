@@ -13,6 +13,8 @@ import type { Role } from './config.ts';
 /** Role header and rotation hint, as server-lite names them (docs/api.md). */
 export const ROLE_HEADER = 'X-Drover-Role';
 export const ROTATE_HINT_HEADER = 'x-drover-rotate-credential';
+/** This agent's release version, for the server's support window (decision 1011). */
+export const AGENT_VERSION_HEADER = 'X-Drover-Agent-Version';
 
 export interface DialOptions {
   serverUrl: string;
@@ -21,6 +23,8 @@ export interface DialOptions {
   ca: string;
   agent: https.Agent | undefined;
   now: () => number;
+  /** Sent as X-Drover-Agent-Version when given. */
+  agentVersion?: string;
 }
 
 export interface Dialled {
@@ -60,7 +64,7 @@ export function dial(opts: DialOptions): Promise<Dialled> {
     let settled = false;
     let rotateHint = false;
     const ws = new WebSocket(connectUrl(opts.serverUrl), offeredSubprotocols(), {
-      headers: { authorization: `Bearer ${opts.credential}`, [ROLE_HEADER]: opts.role },
+      headers: { authorization: `Bearer ${opts.credential}`, [ROLE_HEADER]: opts.role, ...(opts.agentVersion === undefined ? {} : { [AGENT_VERSION_HEADER]: opts.agentVersion }) },
       ca: opts.ca,
       ...(opts.agent ? { agent: opts.agent } : {}),
       maxPayload: MAX_WS_MESSAGE,

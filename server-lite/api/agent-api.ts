@@ -13,6 +13,7 @@ import { bearer } from '../secrets.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import { knownCas } from '../tls/ca-rotation.ts';
 import type { Route } from '../http/router.ts';
+import { agentVersionRefusal } from '../agent-version-gate.ts';
 
 const emptyObject = z.object({}).loose();
 const cleanedSchema = z.object({ roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length) }).strict();
@@ -96,6 +97,12 @@ export const agentRoutes: readonly Route[] = [
           ctx.log.info({ code: err.code, remote }, 'registration refused');
         }
         throw err;
+      }
+      // The support window (decision 1011): refused before a join token use is spent.
+      const versionRefused = agentVersionRefusal(ctx.log, ctx.version, typeof body.facts?.agentVersion === 'string' ? body.facts.agentVersion : undefined, { remote, where: 'register' });
+      if (versionRefused) {
+        ctx.metrics.registrations.inc({ result: versionRefused.code });
+        throw versionRefused;
       }
       const release = ctx.limiters.registrations.tryAcquire();
       if (!release) {

@@ -7,6 +7,7 @@ import { attachWebSocket, type ControlMessage } from '../../protocol/index.ts';
 import type { ServerContext } from '../context.ts';
 import { LIMITS } from '../limits.ts';
 import type { AgentRecord } from '../store/store.ts';
+import { agentVersionRefusal } from '../agent-version-gate.ts';
 import { SERVER_CLOSE_CODES, type CloseReason, type SessionHandle, type SessionInfo } from './session-registry.ts';
 
 /**
@@ -80,6 +81,13 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
   });
 
   session.once('ready', handshakeDone);
+  // The support window for agents older than the X-Drover-Agent-Version header (before 0.2.0):
+  // their HELLO names their version. Closed with the protocol's UNSUPPORTED_VERSION (4000), whose
+  // GOAWAY message every agent logs and shows in `agent status` (decision 1011).
+  session.once('ready', (hello) => {
+    const refused = agentVersionRefusal(ctx.log, ctx.version, hello.peer.version, { agentId: agent.id, where: 'hello' });
+    if (refused) session.close('UNSUPPORTED_VERSION', refused.message);
+  });
   session.once('close', handshakeDone);
   const replaced = ctx.sessions.add(handle);
   ctx.lastSeen.mark(agent.id, info.since);

@@ -13,6 +13,7 @@ import { AGENT_IDP, agentUser, ANONYMOUS } from '../auth/caller.ts';
 import type { ServerContext } from '../context.ts';
 import { ACCEPTED_SUBPROTOCOLS, checkUpgradeRequest, chooseSubprotocol, parseRole, refuseUpgrade, ROLE_HEADER } from './upgrade.ts';
 import { runAgentSession } from './agent-session.ts';
+import { AGENT_VERSION_HEADER, agentVersionRefusal, headerVersion } from '../agent-version-gate.ts';
 
 /** Header on the 101 answer asking the agent to rotate its credential (past half its lifetime). */
 export const ROTATE_HEADER = 'x-drover-rotate-credential';
@@ -68,6 +69,9 @@ export function createTunnelEndpoint(ctx: ServerContext) {
       if (!agent.roles.includes(role)) {
         throw new ServerError('ROLE_NOT_GRANTED', `agent ${agent.id} registered roles ${agent.roles.join(', ')}, not ${role}`);
       }
+      // The support window (decision 1011); agents before 0.2.0 send no header: checked at HELLO.
+      const versionRefused = agentVersionRefusal(ctx.log, ctx.version, headerVersion(req.headers[AGENT_VERSION_HEADER]), { agentId: agent.id, where: 'connect' });
+      if (versionRefused) throw versionRefused;
       // Checked after authentication so that an agent replacing its own (maybe half-open) session
       // is never refused: replacement does not grow the registry.
       if (ctx.sessions.size >= ctx.maxSessions && !ctx.sessions.has(agent.id, role)) {
