@@ -27,8 +27,9 @@ export interface CmdResult {
   stderr: string;
 }
 
-export async function drover(args: string[], env: Record<string, string> = {}): Promise<CmdResult> {
-  const r = await execa(DROVER, args, { reject: false, env: childEnv(env), extendEnv: false, timeout: 60_000 });
+/** `bin`: another build's `drover` (the version-skew tests run the previous release's). */
+export async function drover(args: string[], env: Record<string, string> = {}, bin = DROVER): Promise<CmdResult> {
+  const r = await execa(bin, args, { reject: false, env: childEnv(env), extendEnv: false, timeout: 60_000 });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -37,8 +38,8 @@ export class Proc {
   output = '';
   private readonly exited: Promise<number | null>;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(DROVER, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], env: Record<string, string> = {}, bin = DROVER) {
+    this.child = spawn(bin, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (b: Buffer) => (this.output += b.toString('utf8')));
     this.child.stderr?.on('data', (b: Buffer) => (this.output += b.toString('utf8')));
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
@@ -112,9 +113,9 @@ export interface ServerProc {
 }
 
 /** `drover server` on 127.0.0.1 (port 0 picks a free one; pass the old port to restart in place). */
-export async function startServer(dataDir: string, port = 0, env: Record<string, string> = {}, host = '127.0.0.1'): Promise<ServerProc> {
+export async function startServer(dataDir: string, port = 0, env: Record<string, string> = {}, host = '127.0.0.1', bin = DROVER): Promise<ServerProc> {
   // The 'listening' line is logged at info: never run the server quieter than that here.
-  const proc = new Proc(['server', '--data-dir', dataDir, '--listen', `${host}:${port}`], { ...env, DROVER_LOG_LEVEL: env.DROVER_LOG_LEVEL ?? 'debug' });
+  const proc = new Proc(['server', '--data-dir', dataDir, '--listen', `${host}:${port}`], { ...env, DROVER_LOG_LEVEL: env.DROVER_LOG_LEVEL ?? 'debug' }, bin);
   let line: Record<string, unknown>;
   try {
     line = await waitFor('the server to listen', () => {
