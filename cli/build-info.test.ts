@@ -15,3 +15,9 @@ t.test('version: build info lists every supported protocol major, newest first',
   t.match(info.protocols[0], new RegExp(`^${SUPPORTED_MAJORS[0]}\\.\\d+$`));
   t.match(info.version, /^\d+\.\d+\.\d+/);
 });
+
+t.test('version: one place — package.json — and a semantic version (decision 1010)', async (t) => {
+  const { default: pkg } = await import('../package.json', { with: { type: 'json' } });
+  t.equal(buildInfo().version, pkg.version, 'drover version reports package.json');
+  t.match(pkg.version, /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/);
+});
