@@ -35,7 +35,7 @@ t.test('window: another major is refused either way', async (t) => {
 
 t.test('window: near the bottom of a major the range starts at .0', async (t) => {
   t.equal(supportedRange({ major: 0, minor: 1, patch: 0 }), '0.0.0 to 0.1.x');
-  t.ok(checkAgentVersion('0.0.1', '0.1.0').ok);
+  t.same(checkAgentVersion('0.0.1', '0.1.0'), { ok: true, checked: true });
   t.ok(checkAgentVersion('0.1.0', '0.2.0').ok, 'the previous release (0.1.0) is inside the window of 0.2.0');
 });
 
@@ -43,4 +43,6 @@ t.test('window: a version that is not semantic is not checked', async (t) => {
   t.same(checkAgentVersion('test', '0.2.0'), { ok: true, checked: false });
   t.same(checkAgentVersion(undefined, '0.2.0'), { ok: true, checked: false });
   t.same(checkAgentVersion('0.9.0', 'test'), { ok: true, checked: false });
+  t.same(checkAgentVersion('0.2.0', '0.0.0-dev'), { ok: true, checked: false }, 'the in-process server default is a development build');
+  t.same(checkAgentVersion('0.0.0-test', '0.5.0'), { ok: true, checked: false });
 });

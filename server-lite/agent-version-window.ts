@@ -20,6 +20,12 @@ export function parseSemVer(text: string): SemVer | undefined {
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
 }
 
+/** A release's version; undefined for anything else, including development builds (0.0.0…). */
+function releaseVersion(text: string): SemVer | undefined {
+  const v = parseSemVer(text);
+  return v === undefined || (v.major === 0 && v.minor === 0 && v.patch === 0) ? undefined : v;
+}
+
 export type WindowVerdict =
   | { ok: true; checked: boolean }
   | { ok: false; reason: 'too-old' | 'too-new' | 'other-major'; message: string };
@@ -31,12 +37,13 @@ export function supportedRange(server: SemVer): string {
 
 /**
  * Whether a server of version `serverVersion` accepts an agent of `agentVersion`. A version that
- * is not semantic (a development build, `test`, an agent too old to say) is not checked
- * (`checked: false`): the window guards compatibility between releases, it is not authentication.
+ * is not semantic (`test`, an agent too old to say) or is a development build (0.0.0, e.g. the
+ * in-process server's default `0.0.0-dev`) is not checked (`checked: false`): the window guards
+ * compatibility between releases, it is not authentication.
  */
 export function checkAgentVersion(agentVersion: string | undefined, serverVersion: string): WindowVerdict {
-  const server = parseSemVer(serverVersion);
-  const agent = agentVersion === undefined ? undefined : parseSemVer(agentVersion);
+  const server = releaseVersion(serverVersion);
+  const agent = agentVersion === undefined ? undefined : releaseVersion(agentVersion);
   if (server === undefined || agent === undefined) return { ok: true, checked: false };
   const range = supportedRange(server);
   const refuse = (reason: 'too-old' | 'too-new' | 'other-major', why: string): WindowVerdict => ({
