@@ -23,3 +23,11 @@ t.test('session close: the protocol meaning stands when the reason is not the se
 t.test('session close: server-lite 4502 "cluster deleted" is CLUSTER_DELETED (the agent cleans up)', async (t) => {
   t.equal(describeClose(info({ code: 'TRANSPORT_CLOSED', closeCode: 4502 }), 4502, 'cluster deleted').code, 'CLUSTER_DELETED');
 });
+
+t.test('session close: the server refusing our version at HELLO (4000) is AGENT_VERSION_UNSUPPORTED with its message', async (t) => {
+  const message = 'agent version 0.3.0 is newer than server version 0.2.0, which supports agents 0.0.0 to 0.2.x';
+  const e = describeClose(info({ code: 'UNSUPPORTED_VERSION', closeCode: 4000, message, retryable: false }), 4000, message);
+  t.equal(e.code, 'AGENT_VERSION_UNSUPPORTED');
+  t.match(e.message, message);
+  t.equal(describeClose(info({ code: 'UNSUPPORTED_VERSION', closeCode: 4000, remote: false }), 4000, 'x').code, 'TUNNEL_CLOSED', 'our own refusal of the server is not the window');
+});
