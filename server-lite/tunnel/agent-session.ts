@@ -23,6 +23,9 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
   // tunnels log only their connect and close, so the child is made when a session first logs.
   let child: Logger | undefined;
   const log = (): Logger => (child ??= ctx.log.child({ agentId: agent.id, clusterId: agent.clusterId, role: info.role, session: info.id }));
+  // Set when the agent's version is refused at HELLO: the gate logged that once; the protocol's
+  // own "session failed" warning would repeat it on every retry of the agent.
+  let versionRefused = false;
   const session = attachWebSocket(ws, {
     side: 'server',
     peer: { role: 'server', version: ctx.version },
@@ -32,7 +35,7 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
       debug: (obj, msg) => {
         if (ctx.log.isLevelEnabled('debug')) log().debug(obj, msg);
       },
-      warn: (obj, msg) => (ctx.closing ? ctx.log.isLevelEnabled('debug') && log().debug(obj, msg) : log().warn(obj, msg)),
+      warn: (obj, msg) => (ctx.closing || versionRefused ? ctx.log.isLevelEnabled('debug') && log().debug(obj, msg) : log().warn(obj, msg)),
     },
   });
   const handle: SessionHandle = {
@@ -86,7 +89,10 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
   // GOAWAY message every agent logs and shows in `agent status` (decision 1011).
   session.once('ready', (hello) => {
     const refused = agentVersionRefusal(ctx.log, ctx.version, hello.peer.version, { agentId: agent.id, where: 'hello' });
-    if (refused) session.close('UNSUPPORTED_VERSION', refused.message);
+    if (refused) {
+      versionRefused = true;
+      session.close('UNSUPPORTED_VERSION', refused.message);
+    }
   });
   session.once('close', handshakeDone);
   const replaced = ctx.sessions.add(handle);

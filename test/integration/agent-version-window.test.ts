@@ -66,5 +66,6 @@ t.test('support window: refusals at register, upgrade and HELLO name both versio
     t.match(info.message, /agent version 0\.3\.1 is newer than server version 0\.2\.0/);
     t.equal((await closedWs).code, 4000);
     t.equal(refusalLogs().filter((l) => l.agentVersion === '0.3.1' && l.at === 'hello').length, 1, 'the server logged it');
+    t.equal(lines().filter((l) => l.msg === 'tunnel session failed' && (l.level as number) >= 40).length, 0, "and not again as the protocol's session failure");
   });
 });
