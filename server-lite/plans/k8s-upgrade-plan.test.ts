@@ -83,7 +83,8 @@ function site(t: Test, newBinary: string) {
   const plan = checkPlan(kubernetesUpgradePlan({ version: 'v1.34.4', distribution: 'binaries', artifacts: [{ name: 'kube-apiserver', sha256: sha(newBinary) }, { name: 'kubelet', sha256: A }], layout: join(dir, 'layout.env'), workDir: join(dir, 'work') })).plan;
   const step = (name: string) => {
     const i = [...plan.instructions, ...plan.rollback].find((x) => x.name === name)!;
-    return spawnSync(i.command, i.args, { env: { ...process.env, ...i.env }, encoding: 'utf8' });
+    // The environment the node agent gives an instruction (run-command.ts): PATH and the plan's env only.
+    return spawnSync(i.command, i.args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...i.env }, encoding: 'utf8' });
   };
   return { dir, plan, step, bin: (n = 'kube-apiserver') => readFileSync(join(dir, 'bin', n), 'utf8'), svc: () => (existsSync(join(dir, 'svc', 'log')) ? readFileSync(join(dir, 'svc', 'log'), 'utf8').trim().split('\n') : []) };
 }
@@ -105,7 +106,7 @@ t.test('script: a full run swaps only the binaries the node has, keeps the previ
   t.equal(s.bin('kube-apiserver.previous'), fakeBinary('v1.33.13'));
   t.equal(readFileSync(join(s.dir, 'svc', 'fetches'), 'utf8').split('\n').filter(Boolean).length, 1, 'a verified staged binary is not fetched twice');
   const probe = s.plan.probes[0]!.exec!;
-  t.equal(spawnSync(probe.command, probe.args).status, 0, 'the probe runs the same script with the same values');
+  t.equal(spawnSync(probe.command, probe.args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }).status, 0, 'the probe runs the same script with the same values');
 });
 
 t.test('script: rollback restores the previous binary and restarts; without a swap it touches nothing', async (t) => {

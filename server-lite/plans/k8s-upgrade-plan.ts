@@ -133,6 +133,6 @@ export function kubernetesUpgradePlan(r: K8sUpgradeRequest): Record<string, unkn
     // A last look once everything ran (the same checks as `health`, once more after uncordon).
     probes: [{ name: 'kubernetes-healthy', exec: { command: '/bin/sh', args: ['-c', `export ${Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ')}; exec /bin/sh -c "$0" drover-k8s-upgrade check`, K8S_UPGRADE_SCRIPT] }, period: '2s', timeout: '30s', failureThreshold: 5 }],
     onFailure: 'rollback',
-    rollback: [{ ...run({ step: 'rollback', timeout: '', idempotent: true }), timeout: `${health + 5 * 60 + 60}s` }],
+    rollback: [{ ...run({ step: 'rollback', timeout: '', idempotent: true }), timeout: `${health + 300 + 10 * 60}s` }], // the wait for the old version (health + 300 s), stop and start
   };
 }

@@ -21,7 +21,7 @@ K8S_BIN_DIR=/usr/local/bin
 K8S_KUBECTL=kubectl
 K8S_KUBECONFIG=/etc/kubernetes/admin.conf
 K8S_APISERVER_URL=https://127.0.0.1:6443
-K8S_NODE_NAME=$(hostname)
+K8S_NODE_NAME=$(cat /proc/sys/kernel/hostname 2>/dev/null || uname -n)
 K8S_STOP=
 K8S_START=
 K8S_SNAPSHOT=
@@ -155,6 +155,9 @@ rollback)
       say "$n: previous binary restored"
     done
     start_services
+    # The version that served before gets longer than the health timeout to come back: failing
+    # here would leave the node Failed with nothing serving.
+    HEALTH_TIMEOUT=$((HEALTH_TIMEOUT + 300))
     wait_healthy
     for n in $kept; do rm -f "$STAGE/kept-$n"; done
   else
