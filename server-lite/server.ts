@@ -29,6 +29,8 @@ import { SecretStore } from './secrets-store/secret-store.ts';
 import { secretRoutes } from './secrets-store/secrets-api.ts';
 import { PlanService } from './plans/plan-service.ts';
 import { planRoutes } from './plans/plan-api.ts';
+import { k8sArtifactRoutes } from './plans/k8s-artifact-api.ts';
+import { K8sArtifactStore } from './plans/k8s-artifacts.ts';
 import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
@@ -215,6 +217,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name)),
     ...endpointRoutes, ...serverAdminRoutes,
     ...planRoutes(plans),
+    ...k8sArtifactRoutes(new K8sArtifactStore(config.dataDir)), // Kubernetes upgrades' binaries (issue 15)
   ]);
   const proxy = createK8sProxy(ctx);
   const shell = createShellEndpoint(ctx);

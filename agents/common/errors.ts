@@ -28,6 +28,7 @@ export const AGENT_ERRORS = Object.freeze({
   ALREADY_REGISTERED: { exit: 1, summary: 'this data dir already holds an identity; run `drover agent unregister` first' },
   INVALID_CONFIG: { exit: 2, summary: 'a flag or environment variable has an invalid value' },
   STORE_ERROR: { exit: 1, summary: 'the local SQLite store could not be opened or migrated' },
+  ARTIFACT_CHECKSUM_MISMATCH: { exit: 1, summary: 'an artifact fetched from the server (a Kubernetes binary of an upgrade plan) does not have the SHA-256 the plan names; nothing was installed' },
 } as const);
 
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;

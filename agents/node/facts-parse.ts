@@ -126,3 +126,18 @@ export function detectKubernetes(versions: Partial<Record<(typeof KUBE_DISTRIBUT
 export function versionIn(text: string): string | undefined {
   return /\bv\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?/.exec(text)?.[0];
 }
+
+/**
+ * Whether a process makes this node a control-plane node (the fact `node.controlPlane`): a
+ * kube-apiserver (static binary or a static pod's process), or a k3s/rke2 server (which run the
+ * apiserver inside their own process: argv `k3s server`, comm `k3s-server`).
+ */
+export function isControlPlaneProcess(comm: string, argv: readonly string[]): boolean {
+  const exe = (argv[0] ?? '').split('/').pop() ?? '';
+  if (comm === 'kube-apiserver' || exe === 'kube-apiserver') return true;
+  if (comm === 'k3s-server' || comm === 'rke2-server') return true;
+  // k3s rewrites its argv to one string, "k3s server …".
+  const words = argv.length === 1 ? (argv[0] ?? '').split(' ') : [...argv];
+  const bin = (words[0] ?? '').split('/').pop() ?? '';
+  return (bin === 'k3s' || bin === 'rke2') && words[1] === 'server';
+}

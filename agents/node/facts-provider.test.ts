@@ -67,3 +67,30 @@ t.test('node facts provider: free values move in 1 % steps, so facts are not re-
   t.equal(quantiseFree(total / 2 + 12345, total), quantiseFree(total / 2 + 54321, total));
   t.not(quantiseFree(total / 2, total), quantiseFree(total / 2 + total / 50, total));
 });
+
+t.test('node facts provider: node.controlPlane from the processes under /proc (kube-apiserver, k3s/rke2 server)', async (t) => {
+  const { root, bin } = tree(t);
+  const proc = (pid: number, comm: string, argv: string[]): void => {
+    mkdirSync(join(root, 'proc', String(pid)));
+    writeFileSync(join(root, 'proc', String(pid), 'comm'), `${comm}\n`);
+    writeFileSync(join(root, 'proc', String(pid), 'cmdline'), `${argv.join('\0')}\0`);
+  };
+  const read = async () => (await nodeFactsProvider({ logger: pino({ level: 'silent' }) }, { sources: { root, path: bin } })()).extras?.[NODE_FACT_KEYS.controlPlane];
+  proc(10, 'kubelet', ['/usr/local/bin/kubelet', '--config=/var/lib/kubelet/config.yaml']);
+  proc(11, 'k3s-agent', ['/usr/local/bin/k3s agent']);
+  t.equal(await read(), 'false', 'a kubelet and a k3s agent: a worker');
+  proc(12, 'kube-apiserver', ['/usr/local/bin/kube-apiserver', '--secure-port=6443']);
+  t.equal(await read(), 'true', 'a kube-apiserver runs here');
+});
+
+t.test('isControlPlaneProcess: the shapes the distributions give their server processes', async (t) => {
+  const { isControlPlaneProcess } = await import('./facts-parse.ts');
+  t.ok(isControlPlaneProcess('kube-apiserver', ['kube-apiserver', '--v=0']));
+  t.ok(isControlPlaneProcess('sh', ['/opt/k8s/bin/kube-apiserver']), 'started through a wrapper that exec-ed it');
+  t.ok(isControlPlaneProcess('k3s-server', ['/usr/local/bin/k3s server']));
+  t.ok(isControlPlaneProcess('k3s', ['/usr/local/bin/k3s server --cluster-init']), "k3s's one-string argv");
+  t.ok(isControlPlaneProcess('rke2', ['/usr/local/bin/rke2', 'server']));
+  t.notOk(isControlPlaneProcess('k3s-agent', ['/usr/local/bin/k3s agent']));
+  t.notOk(isControlPlaneProcess('kubelet', ['/usr/bin/kubelet']));
+  t.notOk(isControlPlaneProcess('grep', ['grep', 'kube-apiserver']), 'a command that only mentions it');
+});

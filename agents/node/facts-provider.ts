@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Facts } from '../common/facts.ts';
 import { quantiseUptime } from './facts-parse.ts';
-import { readHostFacts, readKubernetes, type FactsSources, type NodeFacts } from './facts-read.ts';
+import { readControlPlane, readHostFacts, readKubernetes, type FactsSources, type NodeFacts } from './facts-read.ts';
 import type { KubeOnNode } from './facts-parse.ts';
 import { nodeKubeconfig } from './kube-fallback.ts';
 
@@ -26,6 +26,8 @@ export const NODE_FACT_KEYS = Object.freeze({
   kubernetesVersion: 'node.kubernetes.version',
   /** `available` when this node agent has a kubeconfig to serve its cluster's Kubernetes API as the fallback path, else `none`. */
   kubeApiFallback: 'node.kubeApiFallback',
+  /** `true` when the node runs a kube-apiserver (or a k3s/rke2 server): plans and upgrades go to these first, one at a time. */
+  controlPlane: 'node.controlPlane',
 } as const);
 
 /** The Kubernetes binaries are asked again this often (an upgrade changes the answer). */
@@ -38,7 +40,7 @@ export function quantiseFree(free: number, total: number): number {
 }
 
 /** The facts as protocol extras (strings). */
-export function factsExtras(f: NodeFacts, kubeApiFallback = false): Record<string, string> {
+export function factsExtras(f: NodeFacts, kubeApiFallback = false, controlPlane = false): Record<string, string> {
   const k = NODE_FACT_KEYS;
   return {
     // The base facts' own `kernel` extra (agents/common/facts.ts), kept: role extras replace base extras.
@@ -56,6 +58,7 @@ export function factsExtras(f: NodeFacts, kubeApiFallback = false): Record<strin
     [k.kubernetesDistribution]: f.kubernetes.distribution,
     [k.kubernetesVersion]: f.kubernetes.version,
     [k.kubeApiFallback]: kubeApiFallback ? 'available' : 'none',
+    [k.controlPlane]: controlPlane ? 'true' : 'false',
   };
 }
 
@@ -70,12 +73,18 @@ export interface NodeFactsOptions {
 export function nodeFactsProvider(ctx: { logger: Logger; identity?: { kubeconfig?: string | null } }, opts: NodeFactsOptions = {}): () => Promise<Partial<Facts>> {
   const sources = opts.sources ?? { root: '/', path: process.env.PATH ?? '' };
   const now = opts.now ?? Date.now;
-  let kube: { at: number; value: KubeOnNode } | undefined;
+  let kube: { at: number; value: KubeOnNode; controlPlane: boolean } | undefined;
+  // DROVER_NODE_CONTROL_PLANE=true|false: for an agent that cannot see the host's processes (a
+  // container without the host's /proc), or a node whose role the processes do not show.
+  const override = process.env.DROVER_NODE_CONTROL_PLANE;
   return async () => {
     try {
-      if (!kube || now() - kube.at >= KUBE_PROBE_EVERY_MS) kube = { at: now(), value: await readKubernetes(sources.path) };
+      if (!kube || now() - kube.at >= KUBE_PROBE_EVERY_MS) {
+        const controlPlane = override === 'true' ? true : override === 'false' ? false : readControlPlane(sources.root);
+        kube = { at: now(), value: await readKubernetes(sources.path), controlPlane };
+      }
       const fallback = nodeKubeconfig(ctx.identity?.kubeconfig, opts.kubeconfigs) !== undefined;
-      return { extras: factsExtras({ ...readHostFacts(sources), kubernetes: kube.value }, fallback) };
+      return { extras: factsExtras({ ...readHostFacts(sources), kubernetes: kube.value }, fallback, kube.controlPlane) };
     } catch (err) {
       ctx.logger.warn({ err: (err as Error).message }, 'cannot read node facts');
       return {};

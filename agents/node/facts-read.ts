@@ -2,10 +2,10 @@
 // and `--version` of the Kubernetes binaries it finds. Every read is bounded (file size, process
 // time) and a failed read leaves that fact out rather than failing the whole report.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, openSync, readSync, closeSync, statfsSync } from 'node:fs';
+import { accessSync, constants, openSync, readSync, closeSync, statfsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { delimiter, join } from 'node:path';
-import { KUBE_DISTRIBUTIONS, detectKubernetes, parseMeminfo, parseMounts, parseOsRelease, parseUptime, type KubeOnNode, type MemInfo, type OsRelease } from './facts-parse.ts';
+import { KUBE_DISTRIBUTIONS, detectKubernetes, isControlPlaneProcess, parseMeminfo, parseMounts, parseOsRelease, parseUptime, type KubeOnNode, type MemInfo, type OsRelease } from './facts-parse.ts';
 
 /** System files are small; a larger one is read up to this and parsed as far as it goes. */
 const MAX_FILE_BYTES = 256 * 1024;
@@ -131,3 +131,22 @@ export function readHostFacts(src: FactsSources): Omit<NodeFacts, 'kubernetes'> 
     uptimeSeconds: tryRead(() => parseUptime(readText(at('proc/uptime')))) ?? Math.floor(os.uptime()),
   };
 }
+
+/** True when a process under ROOT/proc is a kube-apiserver or a k3s/rke2 server (isControlPlaneProcess). */
+export function readControlPlane(root: string): boolean {
+  const proc = join(root, 'proc');
+  let pids: string[];
+  try {
+    pids = readdirSync(proc).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return false;
+  }
+  for (const pid of pids) {
+    const comm = tryRead(() => readText(join(proc, pid, 'comm')).trim());
+    const cmdline = tryRead(() => readText(join(proc, pid, 'cmdline')));
+    if (comm === undefined || cmdline === undefined) continue; // gone meanwhile, or not ours to read
+    if (isControlPlaneProcess(comm, cmdline.split('\0').filter(Boolean))) return true;
+  }
+  return false;
+}
+

@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { buildInfo } from '../build-info.ts';
 import { EXIT } from '../exit-codes.ts';
 import { AgentError, describeError } from '../../agents/common/errors.ts';
+import { registerAgentFetchArtifact } from './agent-fetch-artifact.ts';
 import { parseRegisterConfig, parseRunConfig, resolveDataDir, DEFAULT_DATA_DIR } from '../../agents/common/config.ts';
 import pino from 'pino';
 import { createLogger } from '../../agents/common/logger.ts';
@@ -153,6 +154,7 @@ export function registerAgentCommands(program: Command): void {
         process.stdout.write(`unregistered agent ${res.agentId}\n`);
       }),
     );
+  registerAgentFetchArtifact(agent); // a Kubernetes upgrade plan's fetch step (issue 15)
 }
 
 function fleetInterval(): number | undefined {

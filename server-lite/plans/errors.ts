@@ -6,6 +6,10 @@ export const PLAN_ERRORS = Object.freeze({
   PLAN_OPTIONS_INVALID: { status: 400, message: 'a rollout option (--target, --concurrency, --max-failures, --window) is malformed' },
   PLAN_NOT_FOUND: { status: 404, message: 'no plan has that name' },
   NODE_NOT_FOUND: { status: 404, message: 'no node has that id' },
+  ARTIFACT_INVALID: { status: 400, message: 'an artifact upload names a malformed version, binary or SHA-256' },
+  ARTIFACT_CHECKSUM_MISMATCH: { status: 400, message: 'the uploaded bytes do not have the SHA-256 the upload named' },
+  ARTIFACT_EXISTS: { status: 409, message: 'that version of that binary was imported before with other content' },
+  ARTIFACT_NOT_FOUND: { status: 404, message: 'no imported artifact has that name' },
 } as const);
 
 export type PlanErrorCode = keyof typeof PLAN_ERRORS;

@@ -19,15 +19,16 @@ export function componentKey(c: Component, goVersion: string): string {
   return h.digest('hex').slice(0, 16);
 }
 
-function stampPath(c: Component): string {
-  return join(binDir(), `.${c.module}.stamp`);
+function stampPath(c: Component, out: string): string {
+  return join(out, `.${c.module}.stamp`);
 }
 
-export function isBuilt(c: Component, goVersion: string): boolean {
-  const stamp = stampPath(c);
+/** `out`: the bin directory (the harness's version by default; the upgrade test's older one too). */
+export function isBuilt(c: Component, goVersion: string, out: string = binDir()): boolean {
+  const stamp = stampPath(c, out);
   if (!existsSync(stamp)) return false;
   if (readFileSync(stamp, 'utf8').trim() !== componentKey(c, goVersion)) return false;
-  return c.binaries.every((b) => existsSync(join(binDir(), b)));
+  return c.binaries.every((b) => existsSync(join(out, b)));
 }
 
 function run(cmd: string, args: string[], cwd: string, log: (line: string) => void): Promise<void> {
@@ -45,7 +46,7 @@ function run(cmd: string, args: string[], cwd: string, log: (line: string) => vo
   });
 }
 
-async function goVersion(): Promise<string> {
+export async function goVersion(): Promise<string> {
   let out = '';
   await run('go', ['env', 'GOVERSION'], MODULES_DIR, (l) => (out = l.trim()));
   return out;
@@ -72,8 +73,7 @@ function progress(label: string): { note(line: string): void; done(): void } {
   };
 }
 
-export async function buildComponent(c: Component, gover: string): Promise<void> {
-  const out = binDir();
+export async function buildComponent(c: Component, gover: string, out: string = binDir()): Promise<void> {
   const tmp = join(out, `.tmp-${c.module}`);
   mkdirSync(tmp, { recursive: true });
   const p = progress(`${c.module} (${c.binaries.join(', ')})`);
@@ -87,7 +87,7 @@ export async function buildComponent(c: Component, gover: string): Promise<void>
   }
   // Move into place only after the whole build succeeded, so a half build never looks finished.
   for (const b of c.binaries) renameSync(join(tmp, b), join(out, b));
-  writeFileSync(stampPath(c), componentKey(c, gover) + '\n');
+  writeFileSync(stampPath(c, out), componentKey(c, gover) + '\n');
 }
 
 /** Builds whatever is missing or stale; returns the bin directory. */

@@ -30,6 +30,12 @@ export interface UpOptions {
   nodes?: number;
   /** How long to wait for the API and the nodes. */
   timeoutMs?: number;
+  /**
+   * Start kube-apiserver through this (issue 15's upgrade test runs it under a restarting
+   * supervisor from a node-local bin dir, as a systemd unit would): given the harness's binary and
+   * flags, returns what to start. The process must keep DIR in its command line (the flags do).
+   */
+  apiserverCommand?: (bin: string, args: string[]) => { bin: string; args: string[] };
 }
 
 const STATE_FILE = 'cluster.json';
@@ -144,7 +150,7 @@ export async function up(dirArg: string, opts: UpOptions = {}): Promise<ClusterS
     save();
     await waitFor('etcd', deadline, procs, async () => (await fetch(`${etcdUrl}/health`)).ok);
 
-    procs.push(startDetached('kube-apiserver', b('kube-apiserver'), [
+    const apiserverArgs = [
       `--etcd-servers=${etcdUrl}`, `--cert-dir=${pki.dir}`,
       `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`, `--client-ca-file=${pki.caCert}`,
       `--secure-port=${apiserver}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
@@ -152,7 +158,9 @@ export async function up(dirArg: string, opts: UpOptions = {}): Promise<ClusterS
       `--service-account-issuer=${server}/`, `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
       '--endpoint-reconciler-type=none', `--kubelet-client-certificate=${pki.adminCert}`, `--kubelet-client-key=${pki.adminKey}`,
       '--profiling=false', '--v=0',
-    ], logs, dir));
+    ];
+    const apiserverCmd = opts.apiserverCommand?.(b('kube-apiserver'), apiserverArgs) ?? { bin: b('kube-apiserver'), args: apiserverArgs };
+    procs.push(startDetached('kube-apiserver', apiserverCmd.bin, apiserverCmd.args, logs, dir));
     save();
     const api = apiClient(server, pki);
     await waitFor('kube-apiserver /readyz', deadline, procs, async () => (await api('GET', '/readyz')).status === 200);

@@ -58,3 +58,22 @@ export const COMPONENTS: readonly Component[] = [
 ];
 
 export const ALL_BINARIES: readonly string[] = COMPONENTS.flatMap((c) => c.binaries);
+
+/**
+ * The older release the Kubernetes-upgrade test starts from (issue 15): only kube-apiserver, the
+ * one binary the test's control plane swaps. Built by test/k8s/build-upgrade-from.ts into
+ * ~/.cache/drover/k8s/<UPGRADE_FROM_VERSION>/bin; etcd and the client tools come from K8S_VERSION.
+ */
+export const UPGRADE_FROM_VERSION = 'v1.33.13';
+
+export const UPGRADE_FROM_COMPONENT: Component = {
+  module: 'kubernetes-old',
+  packages: ['k8s.io/kubernetes/cmd/kube-apiserver'],
+  binaries: ['kube-apiserver'],
+  ldflags: [
+    `k8s.io/component-base/version.gitVersion=${UPGRADE_FROM_VERSION}`,
+    'k8s.io/component-base/version.gitMajor=1',
+    'k8s.io/component-base/version.gitMinor=33',
+    'k8s.io/component-base/version.gitTreeState=clean',
+  ],
+};
