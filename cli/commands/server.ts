@@ -8,6 +8,7 @@ import { EXIT } from '../exit-codes.ts';
 import { durationSeconds } from '../duration.ts';
 import { buildInfo } from '../build-info.ts';
 import { backupPassphrase, PASSPHRASE_ENV, registerServerBackup } from './server-backup.ts';
+import { registerServerMigrate } from './server-migrate.ts';
 import { MIN_PASSPHRASE_BYTES } from '../../server-lite/backup/sealed-file.ts';
 import { CliError, withExitCodes } from '../admin-client.ts';
 import { DEFAULT_DATA_DIR } from '../../server-lite/data-dir.ts';
@@ -98,6 +99,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, .
 export function registerServer(program: Command): void {
   const server = program.command('server').enablePositionalOptions();
   registerServerBackup(server);
+  registerServerMigrate(server);
   server
     .description('run the Drover server (API, registration, agent tunnels) with HTTPS and WSS on one port')
     .addOption(new Option('--data-dir <dir>', 'state: TLS identity, admin token, SQLite database').default(DEFAULT_DATA_DIR).env('DROVER_SERVER_DATA_DIR'))
