@@ -81,6 +81,13 @@ export class PgDb implements Sql {
   async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
+    // The pool listens for errors of idle connections only: one that dies while checked out (the
+    // database restarted mid-transaction) would otherwise raise an unhandled 'error' event.
+    const onError = (err: Error): void => {
+      broken = true;
+      this.lastError = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       try {
@@ -92,6 +99,7 @@ export class PgDb implements Sql {
         throw err;
       }
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
