@@ -96,3 +96,4 @@ export type { KubeIdentity, ImpersonationHeaders, ImpersonationTarget, Impersona
 export type { AccessSet, AccessToken, AccessUser, EndpointSettings } from './access-set.ts';
 export { NODE_PLAN_TARGET, PLAN_API_VERSION, PLAN_STATES, TERMINAL_PLAN_STATES, PLAN_LIMITS, PlanInvalid, checkPlan, planChecksum, planSteps, stepLabel, durationMs } from './node-plan.ts';
 export type { Plan, PlanFile, PlanInstruction, PlanPeriodic, PlanProbe, PlanState, PlanStep } from './node-plan.ts';
+export { BodyTooLarge, readBounded } from './bounded-read.ts';
