@@ -16,6 +16,7 @@ import type { AgentFrameBudgets } from './tunnel/frame-budget.ts';
 import type { AccessSync } from './access/access-sync.ts';
 import type { TlsService } from './tls/tls-service.ts';
 import type { AgentSettingsSync } from './access/agent-settings-sync.ts';
+import type { ConnectionLog } from './tunnel/connection-log.ts';
 import type { ProviderService } from './auth/providers/provider-service.ts';
 
 export interface Clock {
@@ -66,6 +67,8 @@ export interface ServerContext {
   frameBudgets: AgentFrameBudgets;
   /** Identity providers (LDAP, OIDC; issue 18). Absent: only local users and the admin token. */
   providers?: ProviderService;
+  /** Connection history of agent tunnels, written with the lastSeen flush (issue 20). */
+  connections?: ConnectionLog;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

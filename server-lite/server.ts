@@ -19,6 +19,7 @@ import { openStore } from './store/open-store.ts';
 import type { ServingCertPolicy } from './tls/tls-material.ts';
 import { TlsService } from './tls/tls-service.ts';
 import { LastSeen } from './tunnel/last-seen.ts';
+import { ConnectionLog } from './tunnel/connection-log.ts';
 import { SessionRegistry } from './tunnel/session-registry.ts';
 import { AgentFrameBudgets } from './tunnel/frame-budget.ts';
 import { createTunnelEndpoint } from './tunnel/connect.ts';
@@ -155,6 +156,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     store,
     sessions,
     lastSeen: new LastSeen(),
+    connections: new ConnectionLog(),
     clock,
     random,
     unit,
@@ -296,9 +298,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
 
   const flush = async (): Promise<void> => {
     await ctx.lastSeen.flush(store, true);
+    await ctx.connections?.flush(store, clock.now());
   };
   const flusher = setInterval(() => {
     ctx.lastSeen.flush(store).catch((err: unknown) => log.error({ err }, 'lastSeen flush failed'));
+    ctx.connections?.flush(store, clock.now()).catch((err: unknown) => log.error({ err }, 'connection history flush failed'));
   }, LIMITS.lastSeenFlushMs);
   flusher.unref();
   rbac.start();

@@ -187,4 +187,22 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE audit ADD COLUMN provider TEXT;
     `,
   },
+  {
+    version: 7,
+    description: 'connection history: agent tunnel connects and disconnects per cluster, with reasons (issue 20)',
+    sql: `
+      CREATE TABLE connection_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        cluster_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        remote TEXT
+      );
+      CREATE INDEX connection_events_cluster ON connection_events(cluster_id, at);
+    `,
+  },
 ]);

@@ -29,6 +29,7 @@ import type {
   AgentRecord,
   ClusterRecord,
   ClusterDeletion,
+  ConnectionEventRecord,
   DeletedAgentRecord,
   ProjectBinding,
   ProjectRecord,
@@ -418,6 +419,33 @@ export class SqliteStore implements Store {
     const stmt = this.#db.prepare('UPDATE agents SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?');
     this.#db.transaction(() => {
       for (const e of entries) stmt.run(e.at, e.agentId);
+    })();
+  }
+
+  async recordConnectionEvents(events: readonly ConnectionEventRecord[]): Promise<void> {
+    if (events.length === 0) return;
+    const stmt = this.#db.prepare('INSERT INTO connection_events (cluster_id, agent_id, role, session_id, kind, at, reason, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.#db.transaction(() => {
+      for (const e of events) stmt.run(e.clusterId, e.agentId, e.role, e.sessionId, e.kind, e.at, e.reason, e.remote);
+    })();
+  }
+
+  async connectionEvents(clusterId: string, limit: number): Promise<ConnectionEventRecord[]> {
+    const rows = this.#db.prepare('SELECT * FROM connection_events WHERE cluster_id = ? ORDER BY at DESC, id DESC LIMIT ?').all(clusterId, limit) as Row[];
+    return rows.map((r) => ({
+      clusterId: String(r.cluster_id), agentId: String(r.agent_id), role: String(r.role) as Role, sessionId: String(r.session_id),
+      kind: r.kind === 'connect' ? 'connect' : 'disconnect', at: Number(r.at), reason: String(r.reason), remote: r.remote === null ? null : String(r.remote),
+    }));
+  }
+
+  async pruneConnectionEvents(before: number, perCluster: number): Promise<number> {
+    return this.#db.transaction(() => {
+      let n = this.#db.prepare('DELETE FROM connection_events WHERE at < ? OR cluster_id NOT IN (SELECT id FROM clusters)').run(before).changes;
+      n += this.#db.prepare(
+        `DELETE FROM connection_events WHERE id IN (
+           SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY cluster_id ORDER BY at DESC, id DESC) AS n FROM connection_events) ranked WHERE n > ?)`,
+      ).run(perCluster).changes;
+      return n;
     })();
   }
 

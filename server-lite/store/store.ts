@@ -209,6 +209,18 @@ export interface DeletedAgentRecord extends ClusterDeletion {
   cleanedRoles: Role[];
 }
 
+/** One agent tunnel's connect or disconnect (connection history, tunnel/connection-log.ts). */
+export interface ConnectionEventRecord {
+  clusterId: string;
+  agentId: string;
+  role: Role;
+  sessionId: string;
+  kind: 'connect' | 'disconnect';
+  at: number;
+  reason: string;
+  remote: string | null;
+}
+
 /** Kubernetes facts the cluster agent reports on request (nodes, Warning events). */
 export type KubeFacts = Record<string, unknown>;
 
@@ -309,6 +321,13 @@ export interface Store {
 
   setKubeFacts(clusterId: string, facts: KubeFacts): Promise<void>;
   getKubeFacts(clusterId: string): Promise<KubeFacts | undefined>;
+
+  /** Connection history (issue 20). Optional: a store without it keeps no history. */
+  recordConnectionEvents?(events: readonly ConnectionEventRecord[]): Promise<void>;
+  /** A cluster's events, newest first. */
+  connectionEvents?(clusterId: string, limit: number): Promise<ConnectionEventRecord[]>;
+  /** Drops events before `before`, past the newest `perCluster` of each cluster, and of deleted clusters. */
+  pruneConnectionEvents?(before: number, perCluster: number): Promise<number>;
 
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
