@@ -10,6 +10,7 @@ import { bundlePage, bundlesPage } from './bundles.ts';
 import { gitReposPage } from './gitrepos.ts';
 import { auditPage } from './audit.ts';
 import { tokensPage } from './tokens.ts';
+import { planPage, plansPage } from './plans.ts';
 
 const segment = (s: string): string => {
   try {
@@ -43,6 +44,9 @@ export async function renderPage(deps: UiDeps, viewer: Viewer, url: URL): Promis
     adminOnly(viewer, 'git repos');
     return gitReposPage(deps);
   }
+  if (p === '/ui/plans') return plansPage(deps, viewer);
+  m = /^\/ui\/plans\/([^/]+)$/.exec(p);
+  if (m) return planPage(deps, viewer, segment(m[1] ?? ''));
   if (p === '/ui/audit') {
     adminOnly(viewer, 'audit');
     return auditPage(deps, url);
