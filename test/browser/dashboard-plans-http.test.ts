@@ -36,7 +36,7 @@ async function setup(t: Test) {
 const planStatus = async (server: Server) => (await api(server, 'GET', '/v1/plans/patch', { bearer: server.adminToken })).json as { paused: boolean; canceled: boolean; nodes: { name: string; state: string }[] };
 
 t.test('plans: an admin sees the plan, its nodes, and controls it from the page', async (t) => {
-  const { server } = await setup(t);
+  const { server, a, b } = await setup(t);
   const cookie = await login(server, { token: server.adminToken });
   const list = await get(server, '/ui/plans', cookie);
   t.equal(list.status, 200);
@@ -45,8 +45,8 @@ t.test('plans: an admin sees the plan, its nodes, and controls it from the page'
   t.match(list.text, /href="\/ui\/plans"[^>]*aria-current="page"/);
   const page = await get(server, '/ui/plans/patch', cookie);
   t.equal(page.status, 200);
-  t.match(page.text, /data-node="alpha" data-state="Offline"/);
-  t.match(page.text, /data-node="beta" data-state="Offline"/);
+  t.match(page.text, new RegExp(`data-cluster="${a.clusterId}" data-state="Offline">\\s*<td>alpha`));
+  t.match(page.text, new RegExp(`data-cluster="${b.clusterId}" data-state="Offline">\\s*<td>beta`));
   t.match(page.text, /node agent not connected; deferred until it is back/);
   t.match(page.text, /action="\/ui\/plans\/patch\/pause"/);
   t.match(page.text, /action="\/ui\/plans\/patch\/cancel"/);
@@ -73,7 +73,7 @@ t.test('plans: an admin sees the plan, its nodes, and controls it from the page'
 });
 
 t.test('plans: a read-only user sees only her nodes, no buttons; the dashboard and the API refuse her the actions', async (t) => {
-  const { server } = await setup(t);
+  const { server, a, b } = await setup(t);
   const cookie = await login(server, { username: 'alice', password: 'alice-password' });
   const list = await get(server, '/ui/plans', cookie);
   t.equal(list.status, 200);
@@ -81,8 +81,8 @@ t.test('plans: a read-only user sees only her nodes, no buttons; the dashboard a
   t.match(list.text, /href="\/ui\/plans"/, 'the plans page is in her navigation');
   const page = await get(server, '/ui/plans/patch', cookie);
   t.equal(page.status, 200);
-  t.match(page.text, /data-node="alpha"/);
-  t.notMatch(page.text, /data-node="beta"/, 'not a node of a cluster she holds no role on');
+  t.match(page.text, new RegExp(`data-cluster="${a.clusterId}"`));
+  t.notMatch(page.text, new RegExp(`data-cluster="${b.clusterId}"`), 'not a node of a cluster she holds no role on');
   t.notMatch(page.text, /\/ui\/plans\/patch\/(pause|resume|cancel)/, 'no pause, resume or cancel button');
   const csrf = csrfIn(page.text);
   for (const action of ['pause', 'resume', 'cancel']) {
@@ -106,7 +106,7 @@ t.test('plans: a user with no cluster in the plan does not see it', async (t) =>
   t.notMatch((await get(server, '/ui/plans', cookie)).text, /data-plan="patch"/);
   t.equal((await get(server, '/ui/plans/patch', cookie)).status, 404);
   t.equal((await api(server, 'POST', '/v1/rolebindings', { bearer: server.adminToken, body: { user: 'bob', clusterId: b.clusterId, role: 'read-only' } })).status, 201);
-  t.match((await get(server, '/ui/plans/patch', await login(server, { username: 'bob', password: 'bob-password' }))).text, /data-node="beta"/);
+  t.match((await get(server, '/ui/plans/patch', await login(server, { username: 'bob', password: 'bob-password' }))).text, new RegExp(`data-cluster="${b.clusterId}"`));
 });
 
 t.test('cluster page: connection history with connects, disconnects and their reasons', async (t) => {

@@ -98,6 +98,8 @@ export async function planPage(deps: UiDeps, viewer: Viewer, name: string): Prom
   if (!p) throw new ServerError('NOT_FOUND', `no plan ${name} (or it targets none of your clusters)`);
   const now = deps.ctx.clock.now();
   const condition = planCondition(p);
+  const clusterOf = await nodeClusters(deps)();
+  const clusterName = new Map((await deps.clusters.get()).map((c) => [c.id, c.name]));
   const controls: Html | string = canAdminister(viewer) && planActions(p).length > 0
     ? html`<div class="actions" data-testid="plan-actions">${planActions(p).map((a) => html`<form class="inline" method="post" action="/ui/plans/${encodeURIComponent(p.name)}/${a}">
         <input type="hidden" name="csrf" value="${viewer.csrf}"><button type="submit"${a === 'cancel' ? html` class="danger"` : ''}>${a === 'pause' ? 'Pause' : a === 'resume' ? 'Resume' : 'Cancel'} plan</button></form>`)}</div>`
@@ -113,9 +115,12 @@ export async function planPage(deps: UiDeps, viewer: Viewer, name: string): Prom
     ${stackedBar(`Plan ${p.name} nodes by state`, planSegments(p.summary))}
     <p>${progressBar('Succeeded', p.summary.succeeded, total(p.summary))} <span class="muted">${planSummaryText(p.summary)}</span></p></section></div>
   <h2>Nodes</h2>
-  <table><thead><tr><th scope="col">Node</th><th scope="col">State</th><th scope="col">Instruction</th><th scope="col">Exit code</th><th scope="col">Message</th><th scope="col">Since</th></tr></thead>
-  <tbody>${p.nodes.length === 0 ? html`<tr><td colspan="6" class="muted">No node matches the target.</td></tr>` : p.nodes.map((n) => html`<tr data-node="${n.name}" data-state="${n.state}">
-    <td>${n.name}<div class="muted mono">${n.id}</div></td><td>${badge(n.state)}</td><td>${n.instruction ?? '-'}</td>
-    <td class="num">${n.exitCode ?? '-'}</td><td>${n.message}</td><td>${when(n.since, now)}</td></tr>`)}</tbody></table>`;
+  <table><thead><tr><th scope="col">Node</th><th scope="col">Cluster</th><th scope="col">State</th><th scope="col">Instruction</th><th scope="col">Exit code</th><th scope="col">Message</th><th scope="col">Since</th></tr></thead>
+  <tbody>${p.nodes.length === 0 ? html`<tr><td colspan="7" class="muted">No node matches the target.</td></tr>` : p.nodes.map((n) => {
+    const cluster = clusterOf.get(n.id) ?? '';
+    return html`<tr data-node="${n.id}" data-cluster="${cluster}" data-state="${n.state}">
+    <td>${n.name}<div class="muted mono">${n.id}</div></td><td><a href="/ui/clusters/${encodeURIComponent(cluster)}">${clusterName.get(cluster) ?? cluster}</a></td><td>${badge(n.state)}</td><td>${n.instruction ?? '-'}</td>
+    <td class="num">${n.exitCode ?? '-'}</td><td>${n.message}</td><td>${when(n.since, now)}</td></tr>`;
+  })}</tbody></table>`;
   return { title: `Plan ${p.name}`, nav: 'plans', main, live: liveUrl(`/ui/plans/${encodeURIComponent(name)}`) };
 }
