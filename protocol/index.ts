@@ -22,7 +22,7 @@ export type { TunnelStreamStats } from './tunnel-stream.ts';
 export type { FrameTransport } from './transport.ts';
 export { attachWebSocket, openTunnel, WebSocketTransport } from './ws-binding.ts';
 export type { WebSocketLike, WebSocketSessionOptions } from './ws-binding.ts';
-export { systemClock } from './clock.ts';
+export { systemClock, wallClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
 
 // Versions and negotiation

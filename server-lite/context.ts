@@ -1,6 +1,7 @@
 // Everything a request handler needs, built once by server.ts: the store, the session registry,
 // clock and randomness (injected, so tests control time), limits, metrics and the logger.
 import type { Logger } from 'pino';
+import type { Clock as TimerClock } from '../protocol/index.ts';
 import type { HealthPolicy } from './health.ts';
 import type { InFlightLimiter } from './load-shedding.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -19,9 +20,9 @@ import type { AgentSettingsSync } from './access/agent-settings-sync.ts';
 import type { ConnectionLog } from './tunnel/connection-log.ts';
 import type { ProviderService } from './auth/providers/provider-service.ts';
 
-export interface Clock {
-  now(): number;
-}
+/** The server's reading of the one Clock (protocol/clock.ts): epoch milliseconds (wallClock,
+ *  or a ManualClock / TestClock in tests). Shells that also need timers take the whole Clock. */
+export type Clock = Pick<TimerClock, 'now'>;
 
 /** Work pushed to or pulled from cluster agents (RBAC propagation, Kubernetes facts). */
 export interface ClusterSync {

@@ -9,7 +9,7 @@
 // deployment, the held key), delivery-plan.ts (pure: the steps for one agent), body-cache.ts (PUT
 // bodies and manifest sets), fleet-session.ts (the session and one request to the agent).
 import type { Logger } from 'pino';
-import { describeTargetError, FLEET_PATHS, readTargetError, resumeAnswerSchema, type OutboxAck } from '../../protocol/index.ts';
+import { describeTargetError, FLEET_PATHS, readTargetError, resumeAnswerSchema, wallClock, type Clock, type OutboxAck, type TimerHandle } from '../../protocol/index.ts';
 import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -38,7 +38,10 @@ export class FleetSync {
   readonly #failing = new Map<string, { failures: number; until: number; message: string }>();
   /** `session/bundle/revision` the agent refused: not offered again on this session. */
   readonly #refused = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: TimerHandle | undefined;
+  #running = false;
+  /** Epoch milliseconds and timers (protocol/clock.ts); a ManualClock in tests steps the backoff. */
+  readonly #clock: Clock;
   #online = new Set<string>();
   #statusesChanged = false;
   /** PUT bodies and the manifest sets they come from, shared by every agent. */
@@ -59,8 +62,9 @@ export class FleetSync {
   /** Deliveries completed (tests, bench). */
   deliveries = 0;
 
-  constructor(manager: FleetManager, sessions: () => FleetSession[], log: Logger) {
+  constructor(manager: FleetManager, sessions: () => FleetSession[], log: Logger, clock: Clock = wallClock) {
     this.#manager = manager;
+    this.#clock = clock;
     const store = manager.store;
     this.#bodies = new DeliveryBodies((revision) => store.manifestSet(revision));
     this.#options = new DeliveryOptionsMemo((bundle) => store.bundle(bundle)?.spec ?? {});
@@ -69,20 +73,26 @@ export class FleetSync {
       return store.recordStatuses(d.agentId, d.clusterId, d.rows, (seq) => {
         const row = byseq.get(seq);
         return row && row.status.appliedRevision === row.status.revision ? row.createdAt ?? null : null;
-      }, Date.now(), d.quarantined);
+      }, this.#clock.now(), d.quarantined);
     });
-    this.#acks = new GroupCommit(store.db, FLEET_SYNC_LIMITS.ackFlushMs, (a: Ack) => store.acked(a.bundle, a.clusterId, a.revision, Date.now()));
+    this.#acks = new GroupCommit(store.db, FLEET_SYNC_LIMITS.ackFlushMs, (a: Ack) => store.acked(a.bundle, a.clusterId, a.revision, this.#clock.now()));
     this.#sessions = sessions;
     this.#log = log.child({ component: 'fleet' });
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.syncAll(), FLEET_SYNC_LIMITS.intervalMs);
-    this.#timer.unref();
+    this.#running = true;
+    const tick = (): void => {
+      if (!this.#running) return;
+      void this.syncAll();
+      this.#timer = this.#clock.setTimeout(tick, FLEET_SYNC_LIMITS.intervalMs);
+    };
+    this.#timer = this.#clock.setTimeout(tick, FLEET_SYNC_LIMITS.intervalMs);
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#running = false;
+    this.#clock.clearTimeout(this.#timer);
     this.#acks.flush();
     this.#statuses.flush();
   }
@@ -123,12 +133,12 @@ export class FleetSync {
   async sync(session: FleetSession): Promise<void> {
     if (this.#busy.has(session.id)) return;
     const failing = this.#failing.get(session.id);
-    if (failing && Date.now() < failing.until) return;
+    if (failing && this.#clock.now() < failing.until) return;
     this.#busy.add(session.id);
     const log = this.#log.child({ clusterId: session.clusterId, agentId: session.agentId });
     try {
       const delivered = await this.#deliver(session, log);
-      const now = Date.now();
+      const now = this.#clock.now();
       if (delivered) this.#hotUntil.set(session.id, now + FLEET_SYNC_LIMITS.hotDrainMs);
       const hot = (this.#hotUntil.get(session.id) ?? 0) > now;
       if (hot || now - (this.#drainedAt.get(session.id) ?? 0) >= FLEET_SYNC_LIMITS.idleDrainMs) {
@@ -140,7 +150,7 @@ export class FleetSync {
       const message = (err as Error).message;
       const failures = (failing?.failures ?? 0) + 1;
       const delay = backoffDelay(failures, FLEET_SYNC_LIMITS.retryBackoff);
-      this.#failing.set(session.id, { failures, until: Date.now() + delay, message });
+      this.#failing.set(session.id, { failures, until: this.#clock.now() + delay, message });
       // Once per distinct failure, not once per retry.
       log[message === failing?.message ? 'debug' : 'warn']({ err: message, failures, retryInMs: delay }, 'fleet sync failed; retrying with backoff');
       this.#held.delete(session.id);
@@ -172,7 +182,7 @@ export class FleetSync {
       this.#held.set(session.id, held);
       log.info({ holds: held.size }, 'fleet agent resume point');
     }
-    const now = Date.now();
+    const now = this.#clock.now();
     const steps = planDelivery({
       rows: store.deployments({ clusterId: session.clusterId }),
       held,
