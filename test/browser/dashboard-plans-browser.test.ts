@@ -7,26 +7,15 @@
 // actions. Screenshots (test/browser/screenshots/2N-*.png) and axe-core on every page.
 import t from 'tap';
 import path from 'node:path';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import type { Page } from 'puppeteer-core';
 import { createToken, drover, startAgent, waitFor, type Proc } from '../e2e/agent-helpers.ts';
 import { api, startTestServer } from '../integration/server-harness.ts';
-import { axe, launch, screenshot, unlabelledControls } from './browser-helpers.ts';
+import { axe, launch, screenshot, teardownInOrder, unlabelledControls } from './browser-helpers.ts';
 
 t.test('dashboard in Chromium: a plan rolling out live, pause/resume/cancel, connection history, a read-only user', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'drover-dashboard-plans-'));
-  const stops: (() => Promise<unknown> | unknown)[] = [];
-  t.teardown(async () => {
-    for (const stop of stops.reverse()) {
-      try {
-        await stop();
-      } catch (err) {
-        t.comment(`teardown: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-  });
+  // One teardown, in order: browser, agents, server, files.
+  const { dir, stops } = teardownInOrder(t, 'drover-dashboard-plans-');
   // Plan delivery every 200 ms instead of seconds (read by the plan service at start).
   process.env.DROVER_PLAN_SYNC_MS = '200';
   const serverDir = path.join(dir, 'server');
