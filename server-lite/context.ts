@@ -2,6 +2,7 @@
 // clock and randomness (injected, so tests control time), limits, metrics and the logger.
 import type { Logger } from 'pino';
 import type { Clock as TimerClock } from '../protocol/index.ts';
+import type { ClusterSync } from './sync/cluster-sync.ts';
 import type { HealthPolicy } from './health.ts';
 import type { InFlightLimiter } from './load-shedding.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -24,13 +25,8 @@ import type { ProviderService } from './auth/providers/provider-service.ts';
  *  or a ManualClock / TestClock in tests). Shells that also need timers take the whole Clock. */
 export type Clock = Pick<TimerClock, 'now'>;
 
-/** Work pushed to or pulled from cluster agents (RBAC propagation, Kubernetes facts). */
-export interface ClusterSync {
-  /** Something changed for this cluster (or its agent connected): sync it soon. */
-  kick(clusterId: string): void;
-  /** The cluster was deleted: drop what is scheduled or remembered for it. */
-  forget(clusterId: string): void;
-}
+/** Work pushed to or pulled from cluster agents (its own file: no import circle with the services). */
+export type { ClusterSync };
 
 export interface ServerContext {
   store: Store;
