@@ -203,6 +203,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         remote TEXT
       );
       CREATE INDEX connection_events_cluster ON connection_events(cluster_id, at);
+      CREATE INDEX connection_events_at ON connection_events(at);
     `,
   },
 ]);

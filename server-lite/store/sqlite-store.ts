@@ -438,13 +438,15 @@ export class SqliteStore implements Store {
     }));
   }
 
-  async pruneConnectionEvents(before: number, perCluster: number): Promise<number> {
+  async pruneConnectionEvents(before: number, perCluster: number, clusters: readonly string[]): Promise<number> {
+    const old = this.#db.prepare('DELETE FROM connection_events WHERE at < ?');
+    const over = this.#db.prepare(
+      `DELETE FROM connection_events WHERE cluster_id = ? AND id NOT IN (
+         SELECT id FROM connection_events WHERE cluster_id = ? ORDER BY at DESC, id DESC LIMIT ?)`,
+    );
     return this.#db.transaction(() => {
-      let n = this.#db.prepare('DELETE FROM connection_events WHERE at < ? OR cluster_id NOT IN (SELECT id FROM clusters)').run(before).changes;
-      n += this.#db.prepare(
-        `DELETE FROM connection_events WHERE id IN (
-           SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY cluster_id ORDER BY at DESC, id DESC) AS n FROM connection_events) ranked WHERE n > ?)`,
-      ).run(perCluster).changes;
+      let n = old.run(before).changes;
+      for (const c of clusters) n += over.run(c, c, perCluster).changes;
       return n;
     })();
   }

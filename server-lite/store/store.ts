@@ -326,8 +326,9 @@ export interface Store {
   recordConnectionEvents?(events: readonly ConnectionEventRecord[]): Promise<void>;
   /** A cluster's events, newest first. */
   connectionEvents?(clusterId: string, limit: number): Promise<ConnectionEventRecord[]>;
-  /** Drops events before `before`, past the newest `perCluster` of each cluster, and of deleted clusters. */
-  pruneConnectionEvents?(before: number, perCluster: number): Promise<number>;
+  /** Drops events before `before`, and past the newest `perCluster` of each of `clusters` (those
+   *  that got events since the last prune: no scan of the whole table). */
+  pruneConnectionEvents?(before: number, perCluster: number, clusters: readonly string[]): Promise<number>;
 
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;

@@ -75,15 +75,28 @@ t.test('pending events are bounded while the store fails: the oldest go first', 
   t.same(seen, [5, CONNECTION_HISTORY.maxPending]);
 });
 
-t.test('pruning: older than the retention, past the newest N per cluster, and deleted clusters', async (t) => {
+t.test('pruning: older than the retention, and past the newest N of the clusters named', async (t) => {
   const store = await storeWithClusters('p.db', ['c1', 'c2']);
   t.teardown(() => store.close());
-  await store.recordConnectionEvents([ev('c1', 1), ev('c1', 50), ev('c1', 60), ev('c1', 70), ev('c2', 55), ev('gone', 80)]);
-  const removed = await store.pruneConnectionEvents(10, 2);
-  t.equal(removed, 3, 'c1@1 by age, gone@80 by cluster, c1@50 past the newest 2');
+  await store.recordConnectionEvents([ev('c1', 1), ev('c1', 50), ev('c1', 60), ev('c1', 70), ev('c2', 55), ev('c2', 56), ev('c2', 57)]);
+  const removed = await store.pruneConnectionEvents(10, 2, ['c1']);
+  t.equal(removed, 2, 'c1@1 by age, c1@50 past the newest 2');
   t.same((await store.connectionEvents('c1', 10)).map((e) => e.at), [70, 60]);
-  t.same((await store.connectionEvents('c2', 10)).map((e) => e.at), [55]);
-  t.same(await store.connectionEvents('gone', 10), []);
+  t.same((await store.connectionEvents('c2', 10)).map((e) => e.at), [57, 56, 55], 'c2 was not named: left for when it gets events');
+  t.equal(await store.pruneConnectionEvents(10, 2, ['c2']), 1);
+});
+
+t.test('flush names the clusters written since the last prune', async (t) => {
+  const named: string[][] = [];
+  const store = { recordConnectionEvents: async () => {}, pruneConnectionEvents: async (_b: number, _n: number, c: readonly string[]) => { named.push([...c]); return 0; } } as unknown as Store;
+  const log = new ConnectionLog();
+  log.record(ev('c1', 1));
+  log.record(ev('c2', 2));
+  await log.flush(store, CONNECTION_HISTORY.pruneEveryMs);
+  log.record(ev('c3', 3));
+  await log.flush(store, CONNECTION_HISTORY.pruneEveryMs + 1);
+  await log.flush(store, 2 * CONNECTION_HISTORY.pruneEveryMs);
+  t.same(named, [['c1', 'c2'], ['c3']]);
 });
 
 t.test('flush prunes at most every pruneEveryMs', async (t) => {

@@ -1,8 +1,10 @@
 // Connection history per cluster (issue 20): every agent tunnel's connect and disconnect, with time
 // and reason, kept in the store for the dashboard's cluster page. Events land in memory and are
 // written in one batch per lastSeen flush (a reconnect storm of 10,000 agents is a few batches, not
-// 20,000 transactions); old events are pruned on the same timer: older than the retention, or past
-// the newest `perCluster` of a cluster. The reasons are what the session's close said.
+// 20,000 transactions); old events are pruned on the same timer: older than the retention (by an
+// index on time), or past the newest `perCluster` of a cluster that got events since the last
+// prune (by the cluster's index; never a scan of the whole table). Events of a deleted cluster age
+// out with the retention. The reasons are what the session's close said.
 import type { SessionCloseInfo } from '../../protocol/index.ts';
 import type { ConnectionEventRecord, Store } from '../store/store.ts';
 import type { CloseReason, SessionInfo } from './session-registry.ts';
@@ -41,6 +43,8 @@ export function disconnectReason(close: SessionCloseInfo, byServer: CloseReason 
 export class ConnectionLog {
   #pending: ConnectionEventRecord[] = [];
   #lastPrune = 0;
+  /** Clusters written since the last prune: only they can be over the per-cluster cap. */
+  #touched = new Set<string>();
   /** Events dropped because the store could not take them (metrics, tests). */
   dropped = 0;
 
@@ -64,13 +68,16 @@ export class ConnectionLog {
     this.#pending = [];
     try {
       if (batch.length > 0) await store.recordConnectionEvents(batch);
+      for (const e of batch) this.#touched.add(e.clusterId);
     } catch (err) {
       this.#pending = batch.concat(this.#pending).slice(-CONNECTION_HISTORY.maxPending);
       throw err;
     }
     if (store.pruneConnectionEvents && now - this.#lastPrune >= CONNECTION_HISTORY.pruneEveryMs) {
       this.#lastPrune = now;
-      await store.pruneConnectionEvents(now - CONNECTION_HISTORY.retentionMs, CONNECTION_HISTORY.perCluster);
+      const touched = [...this.#touched];
+      this.#touched = new Set();
+      await store.pruneConnectionEvents(now - CONNECTION_HISTORY.retentionMs, CONNECTION_HISTORY.perCluster, touched);
     }
     return batch.length;
   }
