@@ -26,6 +26,7 @@ import type {
   RoleBinding,
   UserRecord,
   UserTokenRecord,
+  AgentLiveness,
   AgentRecord,
   ClusterRecord,
   ClusterDeletion,
@@ -357,6 +358,11 @@ export class SqliteStore implements Store {
       ? this.#db.prepare('SELECT * FROM agents WHERE cluster_id = ? ORDER BY created_at, id').all(filter.clusterId)
       : this.#db.prepare('SELECT * FROM agents ORDER BY created_at, id').all();
     return (rows as Row[]).map(agentFrom);
+  }
+
+  async listAgentLiveness(): Promise<AgentLiveness[]> {
+    const rows = this.#db.prepare('SELECT id, cluster_id, node_id, revoked_at, removed_at, last_seen FROM agents ORDER BY created_at, id').raw().all() as unknown[][];
+    return rows.map((r) => ({ id: str(r[0]), clusterId: str(r[1]), nodeId: str(r[2]), revokedAt: numOrNull(r[3]), removedAt: numOrNull(r[4]), lastSeen: numOrNull(r[5]) }));
   }
 
   async setCredential(agentId: string, u: CredentialUpdate): Promise<void> {

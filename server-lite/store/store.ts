@@ -209,6 +209,9 @@ export interface DeletedAgentRecord extends ClusterDeletion {
   cleanedRoles: Role[];
 }
 
+/** What a cluster's state needs of each agent (views.ts clusterView): no facts, roles or credentials. */
+export type AgentLiveness = Pick<AgentRecord, 'id' | 'clusterId' | 'nodeId' | 'revokedAt' | 'removedAt' | 'lastSeen'>;
+
 /** One agent tunnel's connect or disconnect (connection history, tunnel/connection-log.ts). */
 export interface ConnectionEventRecord {
   clusterId: string;
@@ -239,6 +242,9 @@ export interface Store {
 
   getAgent(id: string): Promise<AgentRecord | undefined>;
   listAgents(filter?: { clusterId?: string }): Promise<AgentRecord[]>;
+  /** Every agent's liveness columns only (the dashboard's snapshot of 10,000 clusters: parsing
+   *  every agent's facts was most of its cost). Optional: callers fall back to listAgents. */
+  listAgentLiveness?(): Promise<AgentLiveness[]>;
   setCredential(agentId: string, update: CredentialUpdate): Promise<void>;
   clearPrevCredential(agentId: string): Promise<void>;
   revokeAgent(agentId: string, now: number): Promise<boolean>;

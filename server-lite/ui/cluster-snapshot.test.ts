@@ -48,3 +48,16 @@ t.test('cluster snapshot: concurrent callers share one build; a fresh one is reu
   t.equal(calls.clusters, 3, 'rebuilt once MAX_AGE_MS old');
   t.equal(calls.agents, 3);
 });
+
+t.test('cluster snapshot: reads only the agents\' liveness columns when the store offers them', async (t) => {
+  const clusters: ClusterRecord[] = [{ id: 'c-1', name: 'one', labels: {}, createdAt: 0, kubernetesVersion: null }];
+  const { ctx } = context(clusters);
+  const store = ctx.store as unknown as Record<string, unknown>;
+  store.listAgents = async () => {
+    throw new Error('full agent rows (with facts) are not needed for cluster states');
+  };
+  store.listAgentLiveness = async () => [{ id: 'a-1', clusterId: 'c-1', nodeId: 'n-1', revokedAt: null, removedAt: null, lastSeen: Date.parse('2026-12-05T11:59:59Z') }];
+  const [view] = await new ClusterSnapshot(ctx).get();
+  t.equal(view?.nodeCount, 1);
+  t.equal(view?.lastSeen, '2026-12-05T11:59:59.000Z');
+});

@@ -28,7 +28,9 @@ export class ClusterSnapshot {
     if (this.#built && now >= this.#built.at && now - this.#built.at < MAX_AGE_MS) return this.#built.views;
     this.#building ??= (async () => {
       try {
-        const byCluster = indexBy(await this.#ctx.store.listAgents(), 'clusterId');
+        const store = this.#ctx.store;
+        // Liveness columns only when the store has them: facts JSON of 10,000 agents is not parsed.
+        const byCluster = indexBy(store.listAgentLiveness ? await store.listAgentLiveness() : await store.listAgents(), 'clusterId');
         const views = (await this.#ctx.store.listClusters()).map((c) => clusterView(this.#ctx, c, byCluster.get(c.id) ?? []));
         this.#built = { at: this.#ctx.clock.now(), views };
         this.#onBuilt?.(views);
