@@ -22,6 +22,8 @@ export interface BuildOptions {
   airgap: boolean;
   cacheDir: string;
   log: (line: string) => void;
+  /** Build as this version instead of package.json's (tests: a second release of the same tree). */
+  versionOverride?: string | undefined;
 }
 
 export interface BuildResult {
@@ -75,7 +77,7 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
   const work = path.join(opts.outDir, '.build');
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  const app = await bundleApp(opts.repoRoot, work);
+  const app = await bundleApp(opts.repoRoot, work, opts.versionOverride);
   const bundle = app.main;
   for (const [name, b] of [['main', bundle] as const, ...Object.entries(app.assets)]) {
     opts.log(`bundle ${name}: ${mib(b.bytes)} (${b.warnings.length} esbuild warnings)`);
@@ -116,7 +118,7 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
   }
   // The release's version, listed (so signed) in sha256sums: what `drover release import` stores it under.
   const versionFile = path.join(opts.outDir, 'VERSION');
-  fs.writeFileSync(versionFile, `${buildInfo().version}\n`);
+  fs.writeFileSync(versionFile, `${opts.versionOverride ?? buildInfo().version}\n`);
   fs.writeFileSync(path.join(opts.outDir, 'sha256sums'), sha256sumsText([versionFile, ...executables]));
 
   const tarballs: string[] = [];
@@ -149,6 +151,7 @@ if (import.meta.filename === process.argv[1]) {
       out: { type: 'string' },
       arch: { type: 'string', multiple: true },
       'no-airgap': { type: 'boolean' },
+      'version-override': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -159,6 +162,7 @@ if (import.meta.filename === process.argv[1]) {
         '  --out DIR     output directory (default dist/, env DROVER_DIST_DIR)',
         '  --arch A      build only this CPU (repeatable; default both)',
         '  --no-airgap   skip the air-gap tarballs',
+        '  --version-override V   build as version V (tests: a second release to upgrade to)',
         'Cache: ~/.cache/drover (env DROVER_BUILD_CACHE). Docs: docs/packaging.md',
         '',
         'Example:',
@@ -181,6 +185,7 @@ if (import.meta.filename === process.argv[1]) {
     arches,
     airgap: !values['no-airgap'],
     cacheDir: droverCacheDir(),
+    versionOverride: values['version-override'],
     log: (line) => process.stdout.write(`package: ${line}\n`),
   }).then(
     () => process.stdout.write(`package: done → ${outDir}\n`),

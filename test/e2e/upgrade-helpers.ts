@@ -55,8 +55,11 @@ export class Supervisor {
   readonly dataDir: string;
   readonly env: Record<string, string>;
   readonly args: string[];
+  /** A command every executable runs under (arm64: qemu-aarch64-static -L /). */
+  readonly wrap: string[];
 
-  constructor(exe: string, dataDir: string, env: Record<string, string>, args: string[] = ['--roles', 'cluster']) {
+  constructor(exe: string, dataDir: string, env: Record<string, string>, args: string[] = ['--roles', 'cluster'], wrap: string[] = []) {
+    this.wrap = wrap;
     this.exe = exe;
     this.dataDir = dataDir;
     this.env = env;
@@ -68,12 +71,14 @@ export class Supervisor {
     while (!this.#stopped) {
       const previous = `${this.exe}.previous`;
       if (fs.existsSync(previous)) {
-        const pre = spawnSync(previous, ['agent', 'upgrade', '--recover', '--data-dir', this.dataDir], { env: childEnv(this.env), encoding: 'utf8', timeout: 60_000 });
+        const [cmd, ...pre0] = [...this.wrap, previous];
+        const pre = spawnSync(cmd ?? previous, [...pre0, 'agent', 'upgrade', '--recover', '--data-dir', this.dataDir], { env: childEnv(this.env), encoding: 'utf8', timeout: 60_000 });
         this.output += `[pre-start exit ${pre.status}] ${pre.stderr}`;
       }
       if (this.#stopped) break;
       this.starts += 1;
-      const child = spawn(this.exe, ['agent', 'run', '--data-dir', this.dataDir, '--backoff-cap', '1s', ...this.args], { env: childEnv(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
+      const [cmd, ...run0] = [...this.wrap, this.exe];
+      const child = spawn(cmd ?? this.exe, [...run0, 'agent', 'run', '--data-dir', this.dataDir, '--backoff-cap', '1s', ...this.args], { env: childEnv(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
       this.child = child;
       child.stdout?.on('data', (b: Buffer) => (this.output += b.toString('utf8')));
       child.stderr?.on('data', (b: Buffer) => (this.output += b.toString('utf8')));
