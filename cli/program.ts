@@ -20,6 +20,8 @@ import { registerShell } from './commands/shell.ts';
 import { registerSecret } from './commands/secret.ts';
 import { registerNode } from './commands/node.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerRelease } from './commands/release.ts';
+import { registerUpgrade } from './commands/upgrade.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -46,6 +48,8 @@ export function buildProgram(): Command {
   registerSecret(program);
   registerNode(program);
   registerPlan(program);
+  registerRelease(program);
+  registerUpgrade(program);
   return program;
 }
 

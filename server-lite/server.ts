@@ -30,6 +30,7 @@ import { SecretStore } from './secrets-store/secret-store.ts';
 import { secretRoutes } from './secrets-store/secrets-api.ts';
 import { PlanService } from './plans/plan-service.ts';
 import { planRoutes } from './plans/plan-api.ts';
+import { startUpgrades } from './upgrades/upgrade-wiring.ts';
 import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
@@ -212,11 +213,14 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     syncMs: Number(process.env.DROVER_PLAN_SYNC_MS) > 0 ? Number(process.env.DROVER_PLAN_SYNC_MS) : undefined,
   });
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
+  // Releases and agent upgrades (issue 16): rows in the store, executables in the data dir.
+  const upgrades = startUpgrades(ctx);
   const dispatch = createRouter([
     ...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet),
     ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name)),
     ...endpointRoutes, ...serverAdminRoutes,
     ...planRoutes(plans),
+    ...upgrades.routes,
   ]);
   const proxy = createK8sProxy(ctx);
   const shell = createShellEndpoint(ctx);
@@ -326,6 +330,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       ctx.agentSettings?.stop();
       await fleet.stop();
       await plans.stop();
+      await upgrades.stop();
       dashboard.close();
       secrets.close();
       sessions.closeAll('shutdown');

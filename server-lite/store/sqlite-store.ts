@@ -9,6 +9,7 @@ import { MIGRATIONS } from './migrations.ts';
 import { cacheStatements } from './statement-cache.ts';
 import { SqliteIdentity } from './sqlite-identity.ts';
 import { SqliteProviders } from './sqlite-providers.ts';
+import { SqliteUpgrades } from './sqlite-upgrades.ts';
 import { GroupCommit } from '../fleet/group-commit.ts';
 
 /**
@@ -146,6 +147,8 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #id: SqliteIdentity;
   readonly #providers: SqliteProviders;
+  /** Releases and agent upgrade rollouts (issue 16). */
+  readonly upgrades: SqliteUpgrades;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -160,6 +163,7 @@ export class SqliteStore implements Store {
     cacheStatements(this.#db);
     this.#id = new SqliteIdentity(this.#db);
     this.#providers = new SqliteProviders(this.#db);
+    this.upgrades = new SqliteUpgrades(this.#db);
     this.#facts = new GroupCommit(this.#db, FACTS_GROUP_COMMIT_MS, (e: { agentId: string; facts: Facts; now: number }) => this.#writeFacts(e.agentId, e.facts, e.now));
   }
 

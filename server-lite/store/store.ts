@@ -3,6 +3,7 @@
 // Times are epoch milliseconds; secrets are never stored, only their sha256.
 
 import { AGENT_ROLES } from '../../protocol/index.ts';
+import type { UpgradeRecords } from '../upgrades/upgrade-records.ts';
 
 /** The agent roles, defined once for server and agents (protocol/contracts/roles.ts). */
 export const ROLES = AGENT_ROLES;
@@ -228,6 +229,8 @@ export interface ConnectionEventRecord {
 export type KubeFacts = Record<string, unknown>;
 
 export interface Store {
+  /** Releases and agent upgrade rollouts (issue 16); absent in stores that do not keep them yet. */
+  upgrades?: UpgradeRecords;
   createToken(token: TokenRecord): Promise<void>;
   getToken(id: string): Promise<TokenRecord | undefined>;
   listTokens(): Promise<TokenRecord[]>;
