@@ -225,7 +225,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const proxy = createK8sProxy(ctx);
   const shell = createShellEndpoint(ctx);
   // The web dashboard (issue 20): /ui/… on this port, audited by itself.
-  const dashboard = createDashboard({ ctx, fleet, plans });
+  const dashboard = createDashboard({ ctx, fleet, plans, upgrades: upgrades.service });
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
   const timeouts = {

@@ -30,6 +30,14 @@ const CLASS: Record<string, string> = {
   halted: 'st-bad',
   Canceled: 'st-none',
   canceled: 'st-none',
+  // Agent upgrades (pages/upgrades.ts): agent states and a rollout's state.
+  Downloading: 'st-warn',
+  Staged: 'st-warn',
+  Restarting: 'st-warn',
+  Running: 'st-warn',
+  Halted: 'st-bad',
+  Done: 'st-ready',
+  Superseded: 'st-none',
 };
 
 export const stateClass = (state: string): string => CLASS[state] ?? 'st-none';

@@ -5,7 +5,7 @@ import { html, type Html } from './html.ts';
 import { ASSETS } from './assets.ts';
 import type { Viewer } from './viewer.ts';
 
-export type NavKey = 'clusters' | 'bundles' | 'gitrepos' | 'plans' | 'audit' | 'tokens' | 'login' | 'none';
+export type NavKey = 'clusters' | 'bundles' | 'gitrepos' | 'plans' | 'upgrades' | 'audit' | 'tokens' | 'login' | 'none';
 
 export interface Page {
   title: string;
@@ -36,6 +36,7 @@ const NAV: { key: NavKey; href: string; label: string; admin: boolean }[] = [
   { key: 'bundles', href: '/ui/bundles', label: 'Bundles', admin: true },
   { key: 'gitrepos', href: '/ui/gitrepos', label: 'Git repos', admin: true },
   { key: 'plans', href: '/ui/plans', label: 'Plans', admin: false },
+  { key: 'upgrades', href: '/ui/upgrades', label: 'Upgrades', admin: true },
   { key: 'audit', href: '/ui/audit', label: 'Audit', admin: true },
   { key: 'tokens', href: '/ui/tokens', label: 'Tokens', admin: false },
 ];

@@ -11,6 +11,7 @@ import { gitReposPage } from './gitrepos.ts';
 import { auditPage } from './audit.ts';
 import { tokensPage } from './tokens.ts';
 import { planPage, plansPage } from './plans.ts';
+import { upgradesPage } from './upgrades.ts';
 
 const segment = (s: string): string => {
   try {
@@ -47,6 +48,10 @@ export async function renderPage(deps: UiDeps, viewer: Viewer, url: URL): Promis
   if (p === '/ui/plans') return plansPage(deps, viewer);
   m = /^\/ui\/plans\/([^/]+)$/.exec(p);
   if (m) return planPage(deps, viewer, segment(m[1] ?? ''));
+  if (p === '/ui/upgrades') {
+    adminOnly(viewer, 'upgrades');
+    return upgradesPage(deps);
+  }
   if (p === '/ui/audit') {
     adminOnly(viewer, 'audit');
     return auditPage(deps, url);
