@@ -7,10 +7,11 @@
 // actions. Screenshots (test/browser/screenshots/2N-*.png) and axe-core on every page.
 import t from 'tap';
 import path from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from 'puppeteer-core';
 import { createToken, drover, startAgent, waitFor, type Proc } from '../e2e/agent-helpers.ts';
 import { api, startTestServer } from '../integration/server-harness.ts';
+import { makeRelease, scriptExe, testKey } from '../e2e/upgrade-helpers.ts';
 import { axe, launch, screenshot, teardownInOrder, unlabelledControls } from './browser-helpers.ts';
 
 t.test('dashboard in Chromium: a plan rolling out live, pause/resume/cancel, connection history, a read-only user', async (t) => {
@@ -18,6 +19,9 @@ t.test('dashboard in Chromium: a plan rolling out live, pause/resume/cancel, con
   const { dir, stops } = teardownInOrder(t, 'drover-dashboard-plans-');
   // Plan delivery every 200 ms instead of seconds (read by the plan service at start).
   process.env.DROVER_PLAN_SYNC_MS = '200';
+  // Release signatures are checked with this key (read at start): the upgrades page shows a release.
+  const key = testKey(dir);
+  process.env.DROVER_RELEASE_PUBLIC_KEY = key.publicFile;
   const serverDir = path.join(dir, 'server');
   const server = await startTestServer({ dataDir: serverDir, health: { offlineAfterMs: 5000 } });
   stops.push(() => server.close());
@@ -106,6 +110,20 @@ t.test('dashboard in Chromium: a plan rolling out live, pause/resume/cancel, con
   t.ok(await page.$('tr[data-plan="held"][data-condition="canceled"]'));
   t.ok(await page.$('svg[aria-label="rollout nodes by state: 2 Succeeded"]'), 'the state picture');
   await check(page, '24-plans');
+
+  // The upgrades page: a signed release imported as `drover release import` does, and a rollout
+  // that targets no agent here (these agents run from the checkout and are not to be replaced).
+  const rel = makeRelease(path.join(dir, 'release'), '9.9.9', scriptExe('9.9.9'), key);
+  const imported = await api(server, 'POST', '/v1/releases/9.9.9/drover-linux-amd64', {
+    bearer: admin, raw: readFileSync(path.join(rel, 'drover-linux-amd64')), contentType: 'application/octet-stream',
+    headers: { 'x-drover-sums': readFileSync(path.join(rel, 'sha256sums')).toString('base64'), 'x-drover-signature': readFileSync(path.join(rel, 'sha256sums.sig'), 'utf8').trim() },
+  });
+  t.equal(imported.status, 201, imported.text);
+  t.equal((await api(server, 'POST', '/v1/upgrades', { bearer: admin, body: { version: '9.9.9', target: 'site=nowhere' } })).status, 201);
+  await page.goto(url('/ui/upgrades'));
+  t.ok(await page.$('tr[data-release="9.9.9/amd64"]'), 'the release');
+  t.ok(await page.$('[data-testid=rollout]'), 'the rollout');
+  await check(page, '28-upgrades');
 
   // Connection history: the agent's connect, then its disconnect after it stops, on the open page.
   await page.goto(url(`/ui/clusters/${a}`));
