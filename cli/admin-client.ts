@@ -4,12 +4,32 @@
 // exit-code contract: 3 unreachable, 4 token rejected, 5 CA mismatch, 1 anything else.
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Option, type Command } from 'commander';
 import { EXIT, type ExitCode } from './exit-codes.ts';
 import { dataPaths, DEFAULT_DATA_DIR, readServerRecord } from '../server-lite/data-dir.ts';
+import { BodyTooLarge, readBounded } from '../protocol/index.ts';
 
 /** An admin request that gets no answer within this time counts as an unreachable server (exit 3). */
 export const ADMIN_REQUEST_TIMEOUT_MS = 30_000;
+
+/** The most the CLI reads of one server answer: a listing of 10,000 clusters is a few MiB; a
+ *  server (or something posing as one) sending more gets the request dropped, not the CLI's memory. */
+export const ADMIN_MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/** The text of a server's answer, read by the one bounded reader (protocol/bounded-read.ts);
+ *  past `limit` the request is dropped and the promise rejects with BodyTooLarge. */
+export function readAnswer(req: ClientRequest, res: IncomingMessage, limit = ADMIN_MAX_ANSWER_BYTES): Promise<{ status: number; text: string }> {
+  return readBounded(res, limit, 'the server\'s answer').then((body) => ({ status: res.statusCode ?? 0, text: body.toString('utf8') }), (err: unknown) => {
+    req.destroy();
+    throw err;
+  });
+}
+
+/** A too-large answer as the CLI reports it (exit 1). */
+export function tooLarge(err: unknown, method: string, path: string): CliError | undefined {
+  return err instanceof BodyTooLarge ? new CliError(EXIT.FAILURE, `${method} ${path}: ${err.message}; refused`) : undefined;
+}
 
 export class CliError extends Error {
   readonly exitCode: ExitCode;
@@ -96,7 +116,7 @@ export interface AdminResponse {
 }
 
 /** One admin request. Error answers become CliErrors with the contract's exit codes. */
-export async function adminRequest(conn: AdminConnection, method: string, path: string, json?: unknown): Promise<AdminResponse> {
+export async function adminRequest(conn: AdminConnection, method: string, path: string, json?: unknown, maxAnswerBytes = ADMIN_MAX_ANSWER_BYTES): Promise<AdminResponse> {
   const payload = json === undefined ? undefined : JSON.stringify(json);
   const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = https.request(
@@ -111,17 +131,14 @@ export async function adminRequest(conn: AdminConnection, method: string, path: 
         },
         timeout: ADMIN_REQUEST_TIMEOUT_MS,
       },
-      (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        r.on('error', reject);
-      },
+      (r) => void readAnswer(req, r, maxAnswerBytes).then(resolve, reject),
     );
     req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end(payload);
   }).catch((err: NodeJS.ErrnoException) => {
+    const big = tooLarge(err, method, path);
+    if (big) throw big;
     if (err.code !== undefined && TLS_IDENTITY_CODES.has(err.code)) {
       throw new CliError(EXIT.CA_MISMATCH, `${conn.url} presented a certificate the CA does not vouch for (${err.code}); check --ca-file`);
     }
@@ -159,14 +176,10 @@ export function withExitCodes<A extends unknown[]>(action: (...args: A) => Promi
 
 /** Reads all of stdin (for --password-stdin), without the trailing newline. Bounded: 64 KiB. */
 export async function readStdin(limit = 64 * 1024): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new CliError(EXIT.USAGE, 'stdin is too large for a password');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const text = await readBounded(process.stdin, limit).catch((err: unknown) => {
+    throw err instanceof BodyTooLarge ? new CliError(EXIT.USAGE, 'stdin is too large for a password') : err;
+  });
+  return text.toString('utf8').replace(/\r?\n$/, '');
 }
 
 /** The caller's own identity (GET /v1/whoami). */

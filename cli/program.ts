@@ -21,6 +21,8 @@ import { registerSecret } from './commands/secret.ts';
 import { registerNode } from './commands/node.ts';
 import { registerPlan } from './commands/plan.ts';
 import { registerUpgradeKubernetes } from './commands/upgrade-kubernetes.ts';
+import { registerRelease } from './commands/release.ts';
+import { registerUpgrade } from './commands/upgrade.ts';
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -47,8 +49,8 @@ export function buildProgram(): Command {
   registerSecret(program);
   registerNode(program);
   registerPlan(program);
-  // `upgrade` parent created here until issue 16's cli/commands/upgrade.ts (upgrade agents|status) is merged: then it passes its parent.
-  registerUpgradeKubernetes(program.command('upgrade').description('upgrade Kubernetes on nodes (and, with issue 16, the agents)'));
+  registerRelease(program);
+  registerUpgrade(program, [registerUpgradeKubernetes]);
   return program;
 }
 

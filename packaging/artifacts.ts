@@ -34,7 +34,14 @@ export const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
  * Builds dist/drover-airgap-linux-<arch>.tar.gz with one top directory. Owner, order and times
  * are fixed so the same inputs give the same bytes (reviewable checksums).
  */
-export function buildAirgap(repoRoot: string, distDir: string, target: Target, workDir: string): string {
+export interface AirgapSigning {
+  /** dist/VERSION, listed in the tarball's own sha256sums (issue 16). */
+  versionFile: string;
+  /** Signs the tarball's sha256sums into sha256sums.sig, so `drover agent upgrade --from` can verify it. */
+  sign: (sumsText: string) => string;
+}
+
+export function buildAirgap(repoRoot: string, distDir: string, target: Target, workDir: string, signing?: AirgapSigning): string {
   const top = `drover-airgap-linux-${target.arch}`;
   const stage = path.join(workDir, top);
   fs.rmSync(stage, { recursive: true, force: true });
@@ -51,10 +58,13 @@ export function buildAirgap(repoRoot: string, distDir: string, target: Target, w
     return dest;
   });
   const summed = [exe, path.join(stage, 'install.sh'), path.join(stage, 'README.md')];
-  fs.writeFileSync(
-    path.join(stage, 'sha256sums'),
-    sha256sumsText(summed) + units.map((u) => `${sha256File(u)}  systemd/${path.basename(u)}\n`).join(''),
-  );
+  if (signing) {
+    fs.copyFileSync(signing.versionFile, path.join(stage, 'VERSION'));
+    summed.unshift(path.join(stage, 'VERSION'));
+  }
+  const sums = sha256sumsText(summed) + units.map((u) => `${sha256File(u)}  systemd/${path.basename(u)}\n`).join('');
+  fs.writeFileSync(path.join(stage, 'sha256sums'), sums);
+  if (signing) fs.writeFileSync(path.join(stage, 'sha256sums.sig'), signing.sign(sums));
   const out = path.join(distDir, airgapName(target));
   const tarFile = path.join(workDir, `${top}.tar`);
   runTool('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', tarFile, '-C', workDir, top]);

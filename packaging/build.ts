@@ -11,6 +11,8 @@ import { bundleApp } from './bundle.ts';
 import { PackagingError, PACKAGING_ERRORS } from './errors.ts';
 import { droverCacheDir, officialNode, strippedNode } from './node-runtime.ts';
 import { buildExecutable } from './sea.ts';
+import { loadReleaseKey, signText } from './release-signing.ts';
+import { buildInfo } from '../cli/build-info.ts';
 import { airgapName, artifactName, GZIP_BUDGET_BYTES, NODE_VERSION, SEA_EXEC_ARGV, TARGETS, UNITS, type Target } from './targets.ts';
 
 export interface BuildOptions {
@@ -20,6 +22,8 @@ export interface BuildOptions {
   airgap: boolean;
   cacheDir: string;
   log: (line: string) => void;
+  /** Build as this version instead of package.json's (tests: a second release of the same tree). */
+  versionOverride?: string | undefined;
 }
 
 export interface BuildResult {
@@ -73,7 +77,7 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
   const work = path.join(opts.outDir, '.build');
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  const app = await bundleApp(opts.repoRoot, work);
+  const app = await bundleApp(opts.repoRoot, work, opts.versionOverride);
   const bundle = app.main;
   for (const [name, b] of [['main', bundle] as const, ...Object.entries(app.assets)]) {
     opts.log(`bundle ${name}: ${mib(b.bytes)} (${b.warnings.length} esbuild warnings)`);
@@ -81,6 +85,11 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
   }
   const appAssets = Object.fromEntries(Object.entries(app.assets).map(([name, b]) => [name, b.file]));
   const bundleBytes = [bundle.file, ...Object.values(appAssets)].map((f) => fs.readFileSync(f));
+  // Issue 16: the release key signs dist/sha256sums; its public half goes into every executable.
+  const releaseKey = loadReleaseKey(process.env, opts.cacheDir);
+  const releasePublicKey = path.join(work, 'release-public-key.pem');
+  fs.writeFileSync(releasePublicKey, releaseKey.publicKeyPem);
+  opts.log(`release key: ${releaseKey.source}`);
 
   const executables: string[] = [];
   const sizes: SizeReport[] = [];
@@ -89,10 +98,10 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
     const node = strippedNode(officialNode(opts.repoRoot, target, opts.cacheDir), target, opts.cacheDir);
     const addon = fs.readFileSync(path.join(opts.repoRoot, 'node_modules', 'better-sqlite3', target.sqlitePrebuild));
     const installSh = fs.readFileSync(path.join(opts.repoRoot, 'packaging', 'install.sh'));
-    const key = hashOf([NODE_VERSION, target.arch, ...bundleBytes, JSON.stringify(SEA_EXEC_ARGV), path.basename(path.dirname(node)), addon, installSh]);
+    const key = hashOf([NODE_VERSION, target.arch, ...bundleBytes, JSON.stringify(SEA_EXEC_ARGV), path.basename(path.dirname(node)), addon, installSh, releaseKey.publicKeyPem]);
     const out = path.join(opts.outDir, artifactName(target));
     const hit = cachedCopy(path.join(opts.cacheDir, 'sea', `${target.arch}-${key}`, 'drover'), out, (dest) =>
-      buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, appAssets, node, target, workDir: work, output: dest }),
+      buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, appAssets, node, target, workDir: work, output: dest, releasePublicKey }),
     );
     pruneCache(path.join(opts.cacheDir, 'sea'), `${target.arch}-`);
     const size = measure(out);
@@ -107,7 +116,10 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
     executables.push(out);
     sizes.push(size);
   }
-  fs.writeFileSync(path.join(opts.outDir, 'sha256sums'), sha256sumsText(executables));
+  // The release's version, listed (so signed) in sha256sums: what `drover release import` stores it under.
+  const versionFile = path.join(opts.outDir, 'VERSION');
+  fs.writeFileSync(versionFile, `${opts.versionOverride ?? buildInfo().version}\n`);
+  fs.writeFileSync(path.join(opts.outDir, 'sha256sums'), sha256sumsText([versionFile, ...executables]));
 
   const tarballs: string[] = [];
   if (opts.airgap) {
@@ -115,10 +127,10 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
     const extraBytes = extras.map((f) => fs.readFileSync(path.join(opts.repoRoot, f)));
     for (const target of targets) {
       const exe = path.join(opts.outDir, artifactName(target));
-      const key = hashOf([sha256File(exe), ...extraBytes]);
+      const key = hashOf([sha256File(exe), ...extraBytes, fs.readFileSync(versionFile), releaseKey.publicKeyPem]);
       const out = path.join(opts.outDir, airgapName(target));
       cachedCopy(path.join(opts.cacheDir, 'sea', `airgap-${target.arch}-${key}`, airgapName(target)), out, (dest) => {
-        fs.renameSync(buildAirgap(opts.repoRoot, opts.outDir, target, work), dest);
+        fs.renameSync(buildAirgap(opts.repoRoot, opts.outDir, target, work, { versionFile, sign: (text) => signText(text, releaseKey) }), dest);
       });
       pruneCache(path.join(opts.cacheDir, 'sea'), `airgap-${target.arch}-`);
       fs.chmodSync(out, 0o644);
@@ -127,6 +139,7 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
     }
     fs.appendFileSync(path.join(opts.outDir, 'sha256sums'), sha256sumsText(tarballs));
   }
+  fs.writeFileSync(path.join(opts.outDir, 'sha256sums.sig'), signText(fs.readFileSync(path.join(opts.outDir, 'sha256sums'), 'utf8'), releaseKey));
   fs.writeFileSync(path.join(opts.outDir, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n');
   fs.rmSync(work, { recursive: true, force: true });
   return { executables, tarballs, sizes };
@@ -138,6 +151,7 @@ if (import.meta.filename === process.argv[1]) {
       out: { type: 'string' },
       arch: { type: 'string', multiple: true },
       'no-airgap': { type: 'boolean' },
+      'version-override': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -148,6 +162,7 @@ if (import.meta.filename === process.argv[1]) {
         '  --out DIR     output directory (default dist/, env DROVER_DIST_DIR)',
         '  --arch A      build only this CPU (repeatable; default both)',
         '  --no-airgap   skip the air-gap tarballs',
+        '  --version-override V   build as version V (tests: a second release to upgrade to)',
         'Cache: ~/.cache/drover (env DROVER_BUILD_CACHE). Docs: docs/packaging.md',
         '',
         'Example:',
@@ -170,6 +185,7 @@ if (import.meta.filename === process.argv[1]) {
     arches,
     airgap: !values['no-airgap'],
     cacheDir: droverCacheDir(),
+    versionOverride: values['version-override'],
     log: (line) => process.stdout.write(`package: ${line}\n`),
   }).then(
     () => process.stdout.write(`package: done → ${outDir}\n`),

@@ -102,10 +102,30 @@ function assetModulesPlugin(repoRoot: string, modules: Record<string, string>): 
   };
 }
 
+/**
+ * `npm run package -- --version-override V` (issue 16): the executable reports version V instead of
+ * package.json's, so tests can build a second, distinct release of the same tree to upgrade to.
+ */
+function versionPlugin(repoRoot: string, version: string | undefined): Plugin[] {
+  if (version === undefined) return [];
+  const file = path.join(repoRoot, 'package.json');
+  return [{
+    name: 'drover-version-override',
+    setup(b) {
+      b.onLoad({ filter: /package\.json$/ }, async (args) => {
+        if (path.resolve(args.path) !== file) return undefined;
+        const { readFile } = await import('node:fs/promises');
+        return { loader: 'json', contents: JSON.stringify({ ...(JSON.parse(await readFile(file, 'utf8')) as object), version }) };
+      });
+    },
+  }];
+}
+
 interface OneBundle {
   entry: { file: string } | { contents: string };
   outFile: string;
   assetModules: Record<string, string>;
+  version?: string | undefined;
 }
 
 async function bundleOne(repoRoot: string, spec: OneBundle): Promise<BundleResult> {
@@ -138,7 +158,7 @@ async function bundleOne(repoRoot: string, spec: OneBundle): Promise<BundleResul
       banner: {
         js: `var __drover_import_meta_url = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,
       },
-      plugins: [assetModulesPlugin(repoRoot, spec.assetModules), lazyPrettyPlugin(), sqliteBindingPlugin(repoRoot)],
+      plugins: [...versionPlugin(repoRoot, spec.version), assetModulesPlugin(repoRoot, spec.assetModules), lazyPrettyPlugin(), sqliteBindingPlugin(repoRoot)],
       metafile: true,
     });
     return {
@@ -159,11 +179,11 @@ function inputsOf(meta: Metafile): string[] {
 }
 
 /** Bundles the SEA main and its asset bundles into `outDir`. */
-export async function bundleApp(repoRoot: string, outDir: string): Promise<AppBundles> {
+export async function bundleApp(repoRoot: string, outDir: string, version?: string): Promise<AppBundles> {
   const clientNode = { '@kubernetes/client-node': APP_ASSETS.clientNode };
   const [main, cli, kube] = await Promise.all([
-    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'drover.cjs'), assetModules: { ...clientNode, 'cli/main.ts': APP_ASSETS.cli } }),
-    bundleOne(repoRoot, { entry: { file: 'cli/main.ts' }, outFile: path.join(outDir, 'cli.cjs'), assetModules: clientNode }),
+    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'drover.cjs'), assetModules: { ...clientNode, 'cli/main.ts': APP_ASSETS.cli }, version }),
+    bundleOne(repoRoot, { entry: { file: 'cli/main.ts' }, outFile: path.join(outDir, 'cli.cjs'), assetModules: clientNode, version }),
     bundleOne(repoRoot, { entry: { contents: `module.exports = require('@kubernetes/client-node');` }, outFile: path.join(outDir, 'client-node.cjs'), assetModules: {} }),
   ]);
   return { main, assets: { [APP_ASSETS.cli]: cli, [APP_ASSETS.clientNode]: kube } };

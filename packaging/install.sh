@@ -316,6 +316,10 @@ Type=exec
 # (measured by bench/footprint.ts, decision 0901); glibc reads tunables only from the environment.
 Environment=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384
 EnvironmentFile=-/etc/drover/agent.env
+# Agent self-upgrade (issue 16, decision 1002): while an upgrade is on probation the previous
+# executable is kept; it runs first and rolls back a new one that died before it connected or
+# missed its deadline. "-": this step never keeps the agent from starting.
+ExecStartPre=-/bin/sh -c 'if [ -x /usr/local/bin/drover.previous ]; then exec /usr/local/bin/drover.previous agent upgrade --recover --data-dir /var/lib/drover/agent; fi'
 ExecStart=/usr/local/bin/drover agent run --data-dir /var/lib/drover/agent
 Restart=always
 RestartSec=5s

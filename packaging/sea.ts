@@ -7,6 +7,7 @@ import path from 'node:path';
 import { PackagingError, PACKAGING_ERRORS } from './errors.ts';
 import { INSTALL_SCRIPT_ASSET, NODE_VERSION, SEA_EXEC_ARGV, SEA_FUSE, SEA_RESOURCE, SQLITE_ASSET, SQLITE_HASH_ASSET, type Target } from './targets.ts';
 import { runTool } from './tool.ts';
+import { RELEASE_KEY_ASSET } from './release-signing.ts';
 
 export interface SeaInputs {
   repoRoot: string;
@@ -21,6 +22,8 @@ export interface SeaInputs {
   workDir: string;
   /** Where the executable goes (dist/drover-linux-<arch>). */
   output: string;
+  /** The release public key file (PEM) carried as an asset (issue 16); absent: none built in. */
+  releasePublicKey?: string | undefined;
 }
 
 /** The blob generator and the runtime must be the very same Node version. */
@@ -50,6 +53,7 @@ export function seaConfig(inputs: SeaInputs, blob: string, sqliteAddon: string, 
       [SQLITE_ASSET]: sqliteAddon,
       [SQLITE_HASH_ASSET]: sqliteHash,
       [INSTALL_SCRIPT_ASSET]: path.join(inputs.repoRoot, 'packaging', 'install.sh'),
+      ...(inputs.releasePublicKey ? { [RELEASE_KEY_ASSET]: inputs.releasePublicKey } : {}),
       ...inputs.appAssets,
     },
   };

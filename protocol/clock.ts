@@ -22,3 +22,10 @@ export const systemClock: Clock = Object.freeze({
   },
   clearTimeout: (handle: TimerHandle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 });
+
+/**
+ * The same timers with epoch milliseconds (Date.now) as `now`: for shells that also store or show
+ * times (the server's store, statuses, acknowledgements). Differences work as with systemClock,
+ * apart from wall-clock steps; ManualClock stands in for either in tests.
+ */
+export const wallClock: Clock = Object.freeze({ ...systemClock, now: () => Date.now() });

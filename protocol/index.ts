@@ -22,7 +22,7 @@ export type { TunnelStreamStats } from './tunnel-stream.ts';
 export type { FrameTransport } from './transport.ts';
 export { attachWebSocket, openTunnel, WebSocketTransport } from './ws-binding.ts';
 export type { WebSocketLike, WebSocketSessionOptions } from './ws-binding.ts';
-export { systemClock } from './clock.ts';
+export { systemClock, wallClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
 
 // Versions and negotiation
@@ -96,3 +96,4 @@ export type { KubeIdentity, ImpersonationHeaders, ImpersonationTarget, Impersona
 export type { AccessSet, AccessToken, AccessUser, EndpointSettings } from './access-set.ts';
 export { NODE_PLAN_TARGET, PLAN_API_VERSION, PLAN_STATES, TERMINAL_PLAN_STATES, PLAN_LIMITS, PlanInvalid, checkPlan, planChecksum, planSteps, stepLabel, durationMs } from './node-plan.ts';
 export type { Plan, PlanFile, PlanInstruction, PlanPeriodic, PlanProbe, PlanState, PlanStep } from './node-plan.ts';
+export { BodyTooLarge, readBounded } from './bounded-read.ts';

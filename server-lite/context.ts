@@ -1,6 +1,8 @@
 // Everything a request handler needs, built once by server.ts: the store, the session registry,
 // clock and randomness (injected, so tests control time), limits, metrics and the logger.
 import type { Logger } from 'pino';
+import type { Clock as TimerClock } from '../protocol/index.ts';
+import type { ClusterSync } from './sync/cluster-sync.ts';
 import type { HealthPolicy } from './health.ts';
 import type { InFlightLimiter } from './load-shedding.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -16,19 +18,15 @@ import type { AgentFrameBudgets } from './tunnel/frame-budget.ts';
 import type { AccessSync } from './access/access-sync.ts';
 import type { TlsService } from './tls/tls-service.ts';
 import type { AgentSettingsSync } from './access/agent-settings-sync.ts';
+import type { ConnectionLog } from './tunnel/connection-log.ts';
 import type { ProviderService } from './auth/providers/provider-service.ts';
 
-export interface Clock {
-  now(): number;
-}
+/** The server's reading of the one Clock (protocol/clock.ts): epoch milliseconds (wallClock,
+ *  or a ManualClock / TestClock in tests). Shells that also need timers take the whole Clock. */
+export type Clock = Pick<TimerClock, 'now'>;
 
-/** Work pushed to or pulled from cluster agents (RBAC propagation, Kubernetes facts). */
-export interface ClusterSync {
-  /** Something changed for this cluster (or its agent connected): sync it soon. */
-  kick(clusterId: string): void;
-  /** The cluster was deleted: drop what is scheduled or remembered for it. */
-  forget(clusterId: string): void;
-}
+/** Work pushed to or pulled from cluster agents (its own file: no import circle with the services). */
+export type { ClusterSync };
 
 export interface ServerContext {
   store: Store;
@@ -66,6 +64,8 @@ export interface ServerContext {
   frameBudgets: AgentFrameBudgets;
   /** Identity providers (LDAP, OIDC; issue 18). Absent: only local users and the admin token. */
   providers?: ProviderService;
+  /** Connection history of agent tunnels, written with the lastSeen flush (issue 20). */
+  connections?: ConnectionLog;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

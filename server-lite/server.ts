@@ -19,6 +19,7 @@ import { openStore } from './store/open-store.ts';
 import type { ServingCertPolicy } from './tls/tls-material.ts';
 import { TlsService } from './tls/tls-service.ts';
 import { LastSeen } from './tunnel/last-seen.ts';
+import { ConnectionLog } from './tunnel/connection-log.ts';
 import { SessionRegistry } from './tunnel/session-registry.ts';
 import { AgentFrameBudgets } from './tunnel/frame-budget.ts';
 import { createTunnelEndpoint } from './tunnel/connect.ts';
@@ -33,6 +34,7 @@ import { PlanService } from './plans/plan-service.ts';
 import { planRoutes } from './plans/plan-api.ts';
 import { k8sArtifactRoutes } from './plans/k8s-artifact-api.ts';
 import { K8sArtifactStore } from './plans/k8s-artifacts.ts';
+import { startUpgrades } from './upgrades/upgrade-wiring.ts';
 import { sendError } from './http/body.ts';
 import { agentRoutes } from './api/agent-api.ts';
 import { adminRoutes } from './api/admin-api.ts';
@@ -159,6 +161,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     store,
     sessions,
     lastSeen: new LastSeen(),
+    connections: new ConnectionLog(),
     clock,
     random,
     unit,
@@ -214,17 +217,20 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     syncMs: Number(process.env.DROVER_PLAN_SYNC_MS) > 0 ? Number(process.env.DROVER_PLAN_SYNC_MS) : undefined,
   });
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
+  // Releases and agent upgrades (issue 16): rows in the store, executables in the data dir.
+  const upgrades = startUpgrades(ctx);
   const dispatch = createRouter([
     ...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet),
     ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name)),
     ...endpointRoutes, ...serverAdminRoutes,
     ...planRoutes(plans),
     ...k8sArtifactRoutes(new K8sArtifactStore(config.dataDir)), // Kubernetes upgrades' binaries (issue 15)
+    ...upgrades.routes,
   ]);
   const proxy = createK8sProxy(ctx);
   const shell = createShellEndpoint(ctx);
   // The web dashboard (issue 20): /ui/… on this port, audited by itself.
-  const dashboard = createDashboard({ ctx, fleet });
+  const dashboard = createDashboard({ ctx, fleet, plans, upgrades: upgrades.service });
   // Node enforces headersTimeout and requestTimeout only when it checks its connections, every
   // connectionsCheckingInterval (default 30 s): both are set here, at creation (issue 14).
   const timeouts = {
@@ -301,9 +307,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
 
   const flush = async (): Promise<void> => {
     await ctx.lastSeen.flush(store, true);
+    await ctx.connections?.flush(store, clock.now());
   };
   const flusher = setInterval(() => {
     ctx.lastSeen.flush(store).catch((err: unknown) => log.error({ err }, 'lastSeen flush failed'));
+    ctx.connections?.flush(store, clock.now()).catch((err: unknown) => log.error({ err }, 'connection history flush failed'));
   }, LIMITS.lastSeenFlushMs);
   flusher.unref();
   rbac.start();
@@ -327,6 +335,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       ctx.agentSettings?.stop();
       await fleet.stop();
       await plans.stop();
+      await upgrades.stop();
       dashboard.close();
       secrets.close();
       sessions.closeAll('shutdown');

@@ -2,7 +2,7 @@
 // computed here, at read time, from lastSeen, live sessions and the clock.
 import { healthState, latest, type HealthState } from './health.ts';
 import type { ServerContext } from './context.ts';
-import type { AgentRecord, ClusterRecord, Labels, NodeRecord, Role, TokenRecord } from './store/store.ts';
+import type { AgentLiveness, AgentRecord, ClusterRecord, Labels, NodeRecord, Role, TokenRecord } from './store/store.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -18,8 +18,8 @@ export interface ClusterView {
 }
 
 /** Groups agents by a key once, so listings stay linear with 10k clusters. */
-export function indexBy(agents: readonly AgentRecord[], key: 'clusterId' | 'nodeId'): Map<string, AgentRecord[]> {
-  const out = new Map<string, AgentRecord[]>();
+export function indexBy<A extends AgentLiveness>(agents: readonly A[], key: 'clusterId' | 'nodeId'): Map<string, A[]> {
+  const out = new Map<string, A[]>();
   for (const a of agents) {
     const list = out.get(a[key]);
     if (list) list.push(a);
@@ -29,7 +29,7 @@ export function indexBy(agents: readonly AgentRecord[], key: 'clusterId' | 'node
 }
 
 /** `agents`: the agents of this cluster (see indexBy). */
-export function clusterView(ctx: ServerContext, c: ClusterRecord, agents: readonly AgentRecord[]): ClusterView {
+export function clusterView(ctx: ServerContext, c: ClusterRecord, agents: readonly AgentLiveness[]): ClusterView {
   const live = agents.filter((a) => a.clusterId === c.id && a.removedAt === null);
   const lastSeen = latest(live.map((a) => ctx.lastSeen.merge(a.id, a.lastSeen)));
   const hasSession = live.some((a) => a.revokedAt === null && ctx.sessions.hasAgent(a.id));

@@ -5,7 +5,7 @@
 import https from 'node:https';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { loadKubeconfig } from '../common/kubeconfig.ts';
-import { DEFAULT_LIMITS } from '../../protocol/index.ts';
+import { DEFAULT_LIMITS, readBounded } from '../../protocol/index.ts';
 
 /** The agent's own JSON calls: answers above this are refused (a node list of 5,000 fits). */
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
@@ -50,15 +50,8 @@ export class KubeUpstream {
     if (payload !== undefined) Object.assign(headers, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
     return new Promise((resolve, reject) => {
       const req = https.request(this.options(method, path, headers, false), (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_JSON_BYTES) req.destroy(new Error(`answer to ${path} is larger than ${MAX_JSON_BYTES} bytes`));
-          else chunks.push(c);
-        });
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+        readBounded(res, MAX_JSON_BYTES, `answer to ${path}`).then((answer) => {
+          const text = answer.toString('utf8');
           let parsed: unknown = text;
           try {
             parsed = JSON.parse(text);
@@ -66,8 +59,10 @@ export class KubeUpstream {
             // Kubernetes answers JSON; keep text for the error message otherwise.
           }
           resolve({ status: res.statusCode ?? 0, body: parsed });
+        }, (err: unknown) => {
+          req.destroy();
+          reject(err as Error);
         });
-        res.on('error', reject);
       });
       req.on('error', reject);
       req.end(payload);

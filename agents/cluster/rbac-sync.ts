@@ -7,7 +7,7 @@
 // templates, a namespace watch puts them into namespaces created later.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { MAX_RBAC_SET_BYTES, RBAC_API_VERSION, RBAC_PATH, targetError, type RbacApplied } from '../../protocol/index.ts';
+import { MAX_RBAC_SET_BYTES, readBounded, RBAC_API_VERSION, RBAC_PATH, targetError, type RbacApplied } from '../../protocol/index.ts';
 import type { KubeUpstream } from './kube-upstream.ts';
 import { NamespaceWatch } from './namespace-watch.ts';
 import {
@@ -137,14 +137,7 @@ async function applyToNamespace(kube: KubeUpstream, objects: readonly RbacObject
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_RBAC_SET_BYTES) throw new Error(`body over ${MAX_RBAC_SET_BYTES} bytes`);
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return (await readBounded(req, MAX_RBAC_SET_BYTES, 'body')).toString('utf8');
 }
 
 export function rbacHandler(kube: KubeUpstream, log: Logger) {

@@ -9,6 +9,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AgentStore } from './store.ts';
+import { readBounded } from '../../protocol/index.ts';
 
 export { AGENT_SETTINGS_TARGET } from '../../protocol/index.ts';
 const MAX_BODY = 256 * 1024;
@@ -78,14 +79,7 @@ export function agentSettingsHandler(store: AgentStore, log: Logger) {
     }
     void (async () => {
       try {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const c of req as AsyncIterable<Buffer>) {
-          size += c.length;
-          if (size > MAX_BODY) throw new Error('body too large');
-          chunks.push(c);
-        }
-        const settings = checkSettings(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        const settings = checkSettings(JSON.parse((await readBounded(req, MAX_BODY, 'body')).toString('utf8')));
         const changed = applySettings(store, settings);
         if (changed.length > 0) log.info({ revision: settings.revision, changed, serverUrl: settings.serverUrl?.url }, 'agent settings from the server applied');
         send(200, { revision: settings.revision, changed });

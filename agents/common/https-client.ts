@@ -8,6 +8,7 @@ import { LIMITS } from './limits.ts';
 import { AgentError } from './errors.ts';
 import { httpError, networkError, parseRetryAfter } from './server-errors.ts';
 import { proxyForUrl, type ProxyEnv } from './proxy-env.ts';
+import { BodyTooLarge, readBounded } from '../../protocol/index.ts';
 
 export interface Transport {
   /** Undefined for a direct connection with a fresh socket per request. */
@@ -56,19 +57,14 @@ export function httpsRequest(opts: RequestOptions): Promise<HttpResult> {
     req.once('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
     req.once('error', (err) => reject(networkError(err, target)));
     req.once('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > LIMITS.maxResponseBytes) {
+      readBounded(res, LIMITS.maxResponseBytes).then(
+        (body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }),
+        (err: unknown) => {
+          if (!(err instanceof BodyTooLarge)) return reject(networkError(err as Error, target));
           req.destroy();
           reject(new AgentError('SERVER_ERROR', `${target} sent more than ${LIMITS.maxResponseBytes} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.once('error', (err) => reject(networkError(err, target)));
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        },
+      );
     });
     req.end(payload);
   });

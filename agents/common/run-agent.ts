@@ -42,6 +42,8 @@ export interface RunDeps {
   signal: AbortSignal;
   roleFacts?: Partial<Record<Role, RoleFactsProvider>>;
   roleStreams?: Partial<Record<Role, RoleStreamHandler>>;
+  /** Stream targets served on every role's tunnel (agent self-upgrade, issue 16). */
+  agentTargets?: Readonly<Record<string, (stream: TunnelStream) => void>>;
   now?: () => number;
   random?: () => number;
   sessionClock?: Clock;
@@ -96,10 +98,12 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
       const extra = deps.roleFacts?.[role]?.({ identity, logger: log.child({ role }) });
       const roleStream = deps.roleStreams?.[role]?.({ identity, logger: log.child({ role }), db: store.db, signal: deps.signal, onStop: (fn) => void stops.push(fn), onCleanup: (fn) => void cleanups.set(role, fn) });
       const onStream = (stream: TunnelStream): void => {
+        const agentTarget = deps.agentTargets?.[stream.target];
         if (stream.target === AGENT_SETTINGS_TARGET) {
           stream.on('error', () => {});
           settings.serve(stream);
-        } else if (roleStream) roleStream(stream);
+        } else if (agentTarget) agentTarget(stream);
+        else if (roleStream) roleStream(stream);
         else stream.reset('STREAM_REFUSED', `the ${role} role serves no ${stream.target.slice(0, 64)}`);
       };
       const persist = (s: TunnelState): void => {

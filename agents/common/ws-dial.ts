@@ -5,7 +5,7 @@
 import type https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
-import { MAX_WS_MESSAGE, offeredSubprotocols } from '../../protocol/index.ts';
+import { MAX_WS_MESSAGE, offeredSubprotocols, readBounded } from '../../protocol/index.ts';
 import { LIMITS } from './limits.ts';
 import { httpError, networkError, parseRetryAfter } from './server-errors.ts';
 import type { Role } from './config.ts';
@@ -39,23 +39,13 @@ export function connectUrl(serverUrl: string): string {
   return u.href;
 }
 
-function readBody(res: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= LIMITS.maxResponseBytes) chunks.push(c);
-    });
-    res.once('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        resolve(undefined);
-      }
-    });
-    res.once('error', () => resolve(undefined));
-  });
+/** The JSON of a refused upgrade's answer; undefined when it is not JSON, too large or cut off. */
+async function readBody(res: IncomingMessage): Promise<unknown> {
+  try {
+    return JSON.parse((await readBounded(res, LIMITS.maxResponseBytes)).toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 export function dial(opts: DialOptions): Promise<Dialled> {

@@ -23,8 +23,8 @@ t.test('plan agent: a delivered plan is stored only when it is valid and hashes 
   const { a } = agent(t);
   const doc = { kind: 'Plan', instructions: [{ command: '/bin/true', timeout: 1 }] };
   const sum = planChecksum(checkPlan(doc).plan);
-  t.match(a.accept('p', 'f'.repeat(64), doc), { status: 422, body: { code: 'PLAN_CHECKSUM_MISMATCH' } });
-  t.match(a.accept('p', sum, { kind: 'Plan', instructions: [{ command: '/bin/true' }] }), { status: 422, body: { code: 'PLAN_INVALID', message: /timeout: is required/ } });
+  t.match(a.accept('p', 'f'.repeat(64), doc), { status: 422, body: { error: { code: 'PLAN_CHECKSUM_MISMATCH' } } });
+  t.match(a.accept('p', sum, { kind: 'Plan', instructions: [{ command: '/bin/true' }] }), { status: 422, body: { error: { code: 'PLAN_INVALID', message: /timeout: is required/ } } });
   t.same(a.resumePoint(), [], 'nothing stored');
   t.match(a.accept('p', sum, doc), { status: 200, body: { name: 'p', checksum: sum } });
   t.match(a.accept('p', sum, doc), { status: 200 }, 'the same delivery again is harmless');

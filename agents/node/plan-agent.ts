@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { checkPlan, planChecksum, PlanInvalid, type PlanState } from '../../protocol/index.ts';
+import { checkPlan, planChecksum, PlanInvalid, targetError, type PlanState, type TargetErrorBody } from '../../protocol/index.ts';
 import { createPlanStore, type PlanResult, type PlanStore } from './plan-store.ts';
 import { PlanExecutor } from './plan-executor.ts';
 import { markRejected, readLocalPlans } from './local-plans.ts';
@@ -21,7 +21,7 @@ export interface PlanAgentDeps {
   scanMs?: number | undefined;
 }
 
-export type AcceptAnswer = { status: 200; body: { name: string; checksum: string; state: PlanState } } | { status: 409 | 422; body: { code: string; message: string } };
+export type AcceptAnswer = { status: 200; body: { name: string; checksum: string; state: PlanState } } | { status: 409 | 422; body: TargetErrorBody };
 
 export class PlanAgent {
   readonly store: PlanStore;
@@ -76,13 +76,13 @@ export class PlanAgent {
     try {
       plan = checkPlan(document).plan;
     } catch (err) {
-      if (err instanceof PlanInvalid) return { status: 422, body: { code: 'PLAN_INVALID', message: err.message } };
+      if (err instanceof PlanInvalid) return { status: 422, body: targetError('PLAN_INVALID', err.message) };
       throw err;
     }
     const actual = planChecksum(plan);
-    if (actual !== checksum) return { status: 422, body: { code: 'PLAN_CHECKSUM_MISMATCH', message: `the plan's checksum is ${actual}, not ${checksum}` } };
+    if (actual !== checksum) return { status: 422, body: targetError('PLAN_CHECKSUM_MISMATCH', `the plan's checksum is ${actual}, not ${checksum}`) };
     const r = this.store.accept(name, checksum, plan, 'server');
-    if (!r.accepted) return { status: 409, body: { code: 'PLAN_BUSY', message: r.reason } };
+    if (!r.accepted) return { status: 409, body: targetError('PLAN_BUSY', r.reason) };
     this.#deps.log.info({ plan: name, checksum: checksum.slice(0, 12), state: r.state }, 'plan stored');
     void this.kick();
     return { status: 200, body: { name, checksum, state: r.state } };

@@ -4,7 +4,7 @@
 // and drains the results outbox. A PUT is answered only after SQLite committed the plan.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { PLAN_LIMITS } from '../../protocol/index.ts';
+import { PLAN_LIMITS, targetError } from '../../protocol/index.ts';
 import type { PlanAgent } from './plan-agent.ts';
 import { BodyTooLarge, readJsonBody as readJson, sendJson as send } from '../common/json-body.ts';
 
@@ -23,7 +23,7 @@ export function planEndpoint(agent: PlanAgent, log: Logger, now: () => Date = ()
     } else if (req.method === 'PUT' && plan) {
       const body = (await readJson(req, PLAN_LIMITS.maxPlanBytes * 2)) as { checksum?: unknown; document?: unknown };
       if (typeof body.checksum !== 'string') {
-        send(res, 400, { code: 'INVALID', message: 'checksum must be a string' });
+        send(res, 400, targetError('INVALID', 'checksum must be a string'));
         return;
       }
       const a = agent.accept(decodeURIComponent(plan[1] ?? ''), body.checksum, body.document);
@@ -36,12 +36,12 @@ export function planEndpoint(agent: PlanAgent, log: Logger, now: () => Date = ()
     } else if (req.method === 'POST' && p === '/v1/node/outbox/ack') {
       const body = (await readJson(req, 4096)) as { seq?: unknown };
       if (typeof body.seq !== 'number' || !Number.isInteger(body.seq)) {
-        send(res, 400, { code: 'INVALID', message: 'seq must be an integer' });
+        send(res, 400, targetError('INVALID', 'seq must be an integer'));
         return;
       }
       send(res, 200, { removed: agent.acknowledge(body.seq) });
     } else {
-      send(res, 404, { code: 'NOT_FOUND', message: `${req.method} ${p}` });
+      send(res, 404, targetError('NOT_FOUND', `${req.method} ${p}`));
     }
   };
   return (req, res) => {
@@ -50,7 +50,7 @@ export function planEndpoint(agent: PlanAgent, log: Logger, now: () => Date = ()
       const storage = typeof e.code === 'string' && e.code.startsWith('SQLITE_');
       const status = err instanceof BodyTooLarge ? 413 : err instanceof SyntaxError ? 400 : storage ? 503 : 500;
       log.warn({ err: e.message, path: req.url }, 'plan request refused');
-      if (!res.headersSent) send(res, status, { code: typeof e.code === 'string' ? e.code : 'INVALID', message: e.message });
+      if (!res.headersSent) send(res, status, targetError(typeof e.code === 'string' ? e.code : 'INVALID', e.message));
       else res.destroy();
     });
   };

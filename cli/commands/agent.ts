@@ -12,6 +12,7 @@ import { createLogger } from '../../agents/common/logger.ts';
 import { defaultRegisterDeps, registerAgent } from '../../agents/common/register.ts';
 import { unregisterAgent } from '../../agents/common/unregister.ts';
 import { readStatus } from '../agent-status.ts';
+import { registerAgentUpgrade } from './agent-upgrade.ts';
 import { formatStatus } from '../../agents/common/status.ts';
 // The agent loop and each role are loaded by `agent run` for the roles it runs (await import
 // below): `agent status`, `register` and a node-only agent never evaluate the cluster or fleet code.
@@ -88,6 +89,10 @@ export function registerAgentCommands(program: Command): void {
     .action((opts: { roles?: string; backoffCap?: string; dataDir?: string }) =>
       guarded(async () => {
         const cfg = parseRunConfig(opts, buildInfo().version);
+        // Self-upgrade (issue 16): finish or undo an interrupted upgrade before anything else.
+        const upgrade = await import('../../agents/upgrade/agent-upgrade.ts');
+        const gate = upgrade.gateAgentRun(cfg.dataDir, cfg.roles, cliLogger('info'));
+        if (gate.mustExit) return EXIT.FAILURE;
         const controller = new AbortController();
         const stop = (): void => controller.abort();
         process.once('SIGINT', stop);
@@ -121,8 +126,11 @@ export function registerAgentCommands(program: Command): void {
             // DROVER_FLEET_INTERVAL_MS: pause between reconcile passes (tests use a short one).
             roleStreams.fleet = (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, onCleanup: ctx.onCleanup, intervalMs: fleetInterval() }).onStream;
           }
-          await runAgent(cfg, { logger: cliLogger('info'), env: process.env, signal: controller.signal, roleFacts, roleStreams });
+          const { UPGRADE_TARGET } = await import('../../protocol/contracts/agent-upgrade.ts');
+          const target = upgrade.upgradeTarget(cfg.dataDir, cfg.agentVersion, cliLogger('info'));
+          await runAgent(cfg, { logger: cliLogger('info'), env: process.env, signal: controller.signal, roleFacts, roleStreams, agentTargets: { [UPGRADE_TARGET]: (s) => target.serve(s) } });
         } finally {
+          gate.stop();
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
         }
@@ -141,6 +149,8 @@ export function registerAgentCommands(program: Command): void {
         process.stdout.write(opts.json ? JSON.stringify(status) + '\n' : formatStatus(status));
       }),
     );
+
+  registerAgentUpgrade(agent);
 
   agent
     .command('unregister')

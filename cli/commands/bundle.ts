@@ -5,7 +5,7 @@ import https from 'node:https';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
-import { addAdminOptions, adminRequest, CliError, resolveConnection, withExitCodes, type AdminConnection, type AdminOptions } from '../admin-client.ts';
+import { addAdminOptions, adminRequest, CliError, readAnswer, resolveConnection, tooLarge, withExitCodes, type AdminConnection, type AdminOptions } from '../admin-client.ts';
 import { packSource } from '../../server-lite/fleet/source-archive.ts';
 import { isFleetError } from '../../server-lite/fleet/errors.ts';
 import { table } from './token.ts';
@@ -48,16 +48,13 @@ async function upload(conn: AdminConnection, path: string, body: Buffer): Promis
       ...(conn.ca === undefined ? {} : { ca: conn.ca }),
       headers: { authorization: `Bearer ${conn.token}`, accept: 'application/json', 'content-type': 'application/gzip', 'content-length': body.length },
       timeout: APPLY_TIMEOUT_MS,
-    }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => resolvePromise({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      r.on('error', reject);
-    });
+    }, (r) => void readAnswer(req, r).then(resolvePromise, reject));
     req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end(body);
   }).catch((err: NodeJS.ErrnoException) => {
+    const big = tooLarge(err, 'POST', path);
+    if (big) throw big;
     if (err.code?.startsWith('ERR_TLS') || err.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || err.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || err.code === 'SELF_SIGNED_CERT_IN_CHAIN') {
       throw new CliError(EXIT.CA_MISMATCH, `${conn.url} presented a certificate the CA does not vouch for (${err.code}); check --ca-file`);
     }

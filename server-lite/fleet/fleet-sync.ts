@@ -5,83 +5,27 @@
 // ones no longer targeted, and drains the agent's outbox in sequence order, storing statuses
 // de-duplicated by (agent, seq) before acknowledging them. Bulk manifests ride streams, never
 // control messages. Each cycle is cheap when nothing changed: no stream is opened.
+// This file is the loop; its parts are one concept each: delivery-options.ts (what is sent with a
+// deployment, the held key), delivery-plan.ts (pure: the steps for one agent), body-cache.ts (PUT
+// bodies and manifest sets), fleet-session.ts (the session and one request to the agent).
 import type { Logger } from 'pino';
-import { describeTargetError, FLEET_PATHS, FLEET_TARGET, readTargetError, resumeAnswerSchema, type CapabilityName, type OutboxAck, type TunnelStream } from '../../protocol/index.ts';
-import { agentCall, type AgentAnswer } from '../tunnel/agent-call.ts';
+import { describeTargetError, FLEET_PATHS, readTargetError, resumeAnswerSchema, wallClock, type Clock, type OutboxAck, type TimerHandle } from '../../protocol/index.ts';
 import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
-import { canonicalJson, type ManifestSet } from './manifest-set.ts';
-import { diffManifestSets } from './manifest-delta.ts';
 import { GroupCommit } from './group-commit.ts';
 import { backoffDelay } from './backoff.ts';
 import { checkOutboxRows, type OutboxRow, type QuarantinedRow } from './outbox-rows.ts';
+import { DeliveryOptionsMemo, heldKey } from './delivery-options.ts';
+import { planDelivery } from './delivery-plan.ts';
+import { DeliveryBodies } from './body-cache.ts';
+import { fleetRequest, type FleetSession } from './fleet-session.ts';
+
+// Re-exported for importers of the file before the split.
+export { agentOptions, heldKey, resolveDependsOn } from './delivery-options.ts';
+export { fleetRequest, FLEET_TARGET, type FleetSession } from './fleet-session.ts';
 
 interface Ack { sessionId: string; bundle: string; clusterId: string; revision: string }
 interface Drain { agentId: string; clusterId: string; rows: readonly OutboxRow[]; quarantined: readonly QuarantinedRow[] }
-import type { BundleSpec } from './fleet-store.ts';
-import { matchesSelector } from './label-selector.ts';
-
-/**
- * The bundles a `dependsOn` entry names on one cluster: by name, or every other bundle on that
- * cluster whose labels match its selector (both: must match both). A selector that matches nothing
- * there stays a dependency on a deployment the agent does not hold, so it waits, as in Fleet.
- */
-export function resolveDependsOn(
-  self: string,
-  dep: NonNullable<BundleSpec['dependsOn']>[number],
-  onCluster: readonly { name: string; labels: Record<string, string> }[],
-): string[] {
-  if (dep.selector === undefined) return dep.name === undefined ? [] : [dep.name];
-  const selector = dep.selector;
-  const names = onCluster.filter((b) => b.name !== self && (dep.name === undefined || b.name === dep.name) && matchesSelector(selector, b.labels)).map((b) => b.name).sort();
-  return names.length > 0 ? names : [`selector:${canonicalJson(selector)}`];
-}
-
-/**
- * The deployment options the agent enforces, from a bundle's spec (fields absent when unset);
- * `onCluster` (the bundles deployed to the same cluster, with their labels) resolves selectors.
- */
-export function agentOptions(spec: BundleSpec, self = '', onCluster: readonly { name: string; labels: Record<string, string> }[] = []): Record<string, unknown> {
-  return {
-    ...(spec.keepResources === undefined ? {} : { keepResources: spec.keepResources }),
-    ...(spec.correctDrift === undefined ? {} : { correctDrift: spec.correctDrift }),
-    ...(spec.comparePatches === undefined ? {} : { comparePatches: spec.comparePatches }),
-    ...(spec.defaultNamespace === undefined ? {} : { defaultNamespace: spec.defaultNamespace }),
-    ...(spec.takeOwnership === true ? { takeOwnership: true } : {}),
-    ...(spec.dependsOn === undefined ? {} : {
-      dependsOn: spec.dependsOn.flatMap((x) => resolveDependsOn(self, x, onCluster).map((deploymentId) => ({ deploymentId, ...(x.acceptedStates ? { acceptedStates: x.acceptedStates } : {}) }))),
-    }),
-  };
-}
-
-/** What an agent holds for one deployment, comparable with what the server would send. */
-export function heldKey(revision: string, options: unknown): string {
-  return heldKeyOf(revision, canonicalJson(options ?? null));
-}
-
-const heldKeyOf = (revision: string, optionsJson: string): string => `${revision}\n${optionsJson}`;
-
-export { FLEET_TARGET };
-
-export interface FleetSession {
-  /** Unique per connection. */
-  id: string;
-  agentId: string;
-  clusterId: string;
-  openStream(target: string, metadata?: Record<string, string>): TunnelStream;
-  /** Whether both HELLOs of the session listed the capability; deltas go only where FLEET_DELTA is
-   *  common (decision 0981). Absent: no optional feature. */
-  has?(cap: CapabilityName): boolean;
-}
-
-
-/** One request to the fleet agent over a fresh stream (tunnel/agent-call.ts). */
-export function fleetRequest(session: FleetSession, method: string, path: string, body?: unknown): Promise<AgentAnswer> {
-  return agentCall((t, m) => session.openStream(t, m), FLEET_TARGET, method, path, body, {
-    timeoutMs: FLEET_SYNC_LIMITS.requestTimeoutMs,
-    maxAnswerBytes: FLEET_SYNC_LIMITS.maxAnswerBytes,
-  });
-}
 
 export class FleetSync {
   readonly #manager: FleetManager;
@@ -94,12 +38,14 @@ export class FleetSync {
   readonly #failing = new Map<string, { failures: number; until: number; message: string }>();
   /** `session/bundle/revision` the agent refused: not offered again on this session. */
   readonly #refused = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: TimerHandle | undefined;
+  #running = false;
+  /** Epoch milliseconds and timers (protocol/clock.ts); a ManualClock in tests steps the backoff. */
+  readonly #clock: Clock;
   #online = new Set<string>();
   #statusesChanged = false;
-  /** Recently sent manifest sets by revision: one change to 10k clusters reassembles its blobs once,
-   *  not 10k times. Revisions are content addresses, so an entry is never stale. */
-  readonly #sets = new Map<string, Promise<ManifestSet>>();
+  /** PUT bodies and the manifest sets they come from, shared by every agent. */
+  readonly #bodies: DeliveryBodies;
   /** session id → until when the outbox is drained every cycle, and when it was drained last. */
   readonly #hotUntil = new Map<string, number>();
   readonly #drainedAt = new Map<string, number>();
@@ -108,53 +54,45 @@ export class FleetSync {
   readonly #acks: GroupCommit<Ack, void>;
   /** session id → the store generation its last complete delivery saw. */
   readonly #seenGeneration = new Map<string, number>();
-  /** Serialised PUT bodies by bundle, revision and options (the newest few). */
-  readonly #bodies = new Map<string, Buffer>();
-  /** bundle → its spec, and the options delivered with it with their canonical JSON: both depend only
-   *  on the store, so they hold for one store generation (`#memoGeneration`) and are read once per
-   *  bundle, not once per deployment and agent. */
-  #options = new Map<string, { options: Record<string, unknown>; json: string }>();
-  #specs = new Map<string, BundleSpec>();
-  #memoGeneration = -1;
-  /** bundle, key and base → the delta body, or null when a delta is not worth it. */
-  readonly #deltas = new Map<string, Buffer | null>();
-
-  #spec(bundle: string): BundleSpec {
-    let spec = this.#specs.get(bundle);
-    if (!spec) {
-      spec = this.#manager.store.bundle(bundle)?.spec ?? {};
-      this.#specs.set(bundle, spec);
-    }
-    return spec;
-  }
+  /** Options per bundle, for one store generation. */
+  readonly #options: DeliveryOptionsMemo;
   /** Deliveries sent as deltas, and bytes of PUT bodies sent (tests, bench, metrics). */
   deltaDeliveries = 0;
   deliveredBytes = 0;
   /** Deliveries completed (tests, bench). */
   deliveries = 0;
 
-  constructor(manager: FleetManager, sessions: () => FleetSession[], log: Logger) {
+  constructor(manager: FleetManager, sessions: () => FleetSession[], log: Logger, clock: Clock = wallClock) {
     this.#manager = manager;
+    this.#clock = clock;
     const store = manager.store;
+    this.#bodies = new DeliveryBodies((revision) => store.manifestSet(revision));
+    this.#options = new DeliveryOptionsMemo((bundle) => store.bundle(bundle)?.spec ?? {});
     this.#statuses = new GroupCommit(store.db, FLEET_SYNC_LIMITS.statusFlushMs, (d: Drain) => {
       const byseq = new Map(d.rows.map((x) => [x.seq, x]));
       return store.recordStatuses(d.agentId, d.clusterId, d.rows, (seq) => {
         const row = byseq.get(seq);
         return row && row.status.appliedRevision === row.status.revision ? row.createdAt ?? null : null;
-      }, Date.now(), d.quarantined);
+      }, this.#clock.now(), d.quarantined);
     });
-    this.#acks = new GroupCommit(store.db, FLEET_SYNC_LIMITS.ackFlushMs, (a: Ack) => store.acked(a.bundle, a.clusterId, a.revision, Date.now()));
+    this.#acks = new GroupCommit(store.db, FLEET_SYNC_LIMITS.ackFlushMs, (a: Ack) => store.acked(a.bundle, a.clusterId, a.revision, this.#clock.now()));
     this.#sessions = sessions;
     this.#log = log.child({ component: 'fleet' });
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.syncAll(), FLEET_SYNC_LIMITS.intervalMs);
-    this.#timer.unref();
+    this.#running = true;
+    const tick = (): void => {
+      if (!this.#running) return;
+      void this.syncAll();
+      this.#timer = this.#clock.setTimeout(tick, FLEET_SYNC_LIMITS.intervalMs);
+    };
+    this.#timer = this.#clock.setTimeout(tick, FLEET_SYNC_LIMITS.intervalMs);
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#running = false;
+    this.#clock.clearTimeout(this.#timer);
     this.#acks.flush();
     this.#statuses.flush();
   }
@@ -195,12 +133,12 @@ export class FleetSync {
   async sync(session: FleetSession): Promise<void> {
     if (this.#busy.has(session.id)) return;
     const failing = this.#failing.get(session.id);
-    if (failing && Date.now() < failing.until) return;
+    if (failing && this.#clock.now() < failing.until) return;
     this.#busy.add(session.id);
     const log = this.#log.child({ clusterId: session.clusterId, agentId: session.agentId });
     try {
       const delivered = await this.#deliver(session, log);
-      const now = Date.now();
+      const now = this.#clock.now();
       if (delivered) this.#hotUntil.set(session.id, now + FLEET_SYNC_LIMITS.hotDrainMs);
       const hot = (this.#hotUntil.get(session.id) ?? 0) > now;
       if (hot || now - (this.#drainedAt.get(session.id) ?? 0) >= FLEET_SYNC_LIMITS.idleDrainMs) {
@@ -212,7 +150,7 @@ export class FleetSync {
       const message = (err as Error).message;
       const failures = (failing?.failures ?? 0) + 1;
       const delay = backoffDelay(failures, FLEET_SYNC_LIMITS.retryBackoff);
-      this.#failing.set(session.id, { failures, until: Date.now() + delay, message });
+      this.#failing.set(session.id, { failures, until: this.#clock.now() + delay, message });
       // Once per distinct failure, not once per retry.
       log[message === failing?.message ? 'debug' : 'warn']({ err: message, failures, retryInMs: delay }, 'fleet sync failed; retrying with backoff');
       this.#held.delete(session.id);
@@ -227,12 +165,8 @@ export class FleetSync {
     // Nothing changed since this agent's last complete delivery: no query, no stream.
     const generation = store.generation;
     if (this.#held.has(session.id) && this.#seenGeneration.get(session.id) === generation) return false;
-    if (this.#memoGeneration !== generation) {
-      // A bundle changed since the memos were filled (at any point of a cycle): never compare against stale options.
-      this.#options = new Map();
-      this.#specs = new Map();
-      this.#memoGeneration = generation;
-    }
+    // A bundle changed since the memos were filled (at any point of a cycle): never compare against stale options.
+    this.#options.at(generation);
     let complete = true;
     let changed = false;
     let held = this.#held.get(session.id);
@@ -248,50 +182,49 @@ export class FleetSync {
       this.#held.set(session.id, held);
       log.info({ holds: held.size }, 'fleet agent resume point');
     }
-    const now = Date.now();
-    const rows = store.deployments({ clusterId: session.clusterId });
-    for (const d of rows) {
-      if (d.desiredRevision === null) {
-        if (held.has(d.bundle)) {
-          const r = await fleetRequest(session, 'DELETE', `${FLEET_PATHS.deployments}${encodeURIComponent(d.bundle)}`);
-          if (r.status !== 200) throw new Error(`remove ${d.bundle}: agent answered ${describeTargetError(r.status, r.json)}`);
-          held.delete(d.bundle);
-          changed = true;
-        }
-        store.forgetDeployment(d.bundle, session.clusterId);
+    const now = this.#clock.now();
+    const steps = planDelivery({
+      rows: store.deployments({ clusterId: session.clusterId }),
+      held,
+      optionsOf: (bundle, assigned) => this.#options.of(bundle, assigned),
+      refused: (bundle, key) => this.#refused.has(`${session.id}/${bundle}/${key}`),
+    });
+    for (const step of steps) {
+      const url = `${FLEET_PATHS.deployments}${encodeURIComponent(step.bundle)}`;
+      if (step.kind === 'remove') {
+        const r = await fleetRequest(session, 'DELETE', url);
+        if (r.status !== 200) throw new Error(`remove ${step.bundle}: agent answered ${describeTargetError(r.status, r.json)}`);
+        held.delete(step.bundle);
+        changed = true;
+        store.forgetDeployment(step.bundle, session.clusterId);
         continue;
       }
-      let opts = this.#options.get(d.bundle);
-      if (!opts) {
-        const spec = this.#spec(d.bundle);
-        // dependsOn selectors resolve against the bundles on this cluster: per cluster, not cached.
-        const perCluster = spec.dependsOn?.some((x) => x.selector !== undefined) === true;
-        const onCluster = perCluster ? rows.filter((r) => r.desiredRevision !== null).map((r) => ({ name: r.bundle, labels: this.#spec(r.bundle).labels ?? {} })) : [];
-        const options = agentOptions(spec, d.bundle, onCluster);
-        opts = { options, json: canonicalJson(options) };
-        if (!perCluster) this.#options.set(d.bundle, opts);
-      }
-      const { options } = opts;
-      const key = heldKeyOf(d.desiredRevision, opts.json);
-      if (held.get(d.bundle) === key) {
-        if (d.ackedRevision !== d.desiredRevision) this.#ack({ sessionId: session.id, bundle: d.bundle, clusterId: session.clusterId, revision: d.desiredRevision });
+      if (step.kind === 'forget') {
+        store.forgetDeployment(step.bundle, session.clusterId);
         continue;
       }
-      const refusalKey = `${session.id}/${d.bundle}/${key}`;
-      if (this.#refused.has(refusalKey)) continue;
-      const set = await this.#set(d.desiredRevision);
-      const heldKeyNow = held.get(d.bundle);
-      const heldRevision = heldKeyNow === undefined ? undefined : heldKeyNow.slice(0, heldKeyNow.indexOf('\n'));
-      const url = `${FLEET_PATHS.deployments}${encodeURIComponent(d.bundle)}`;
+      if (step.kind === 'ack') {
+        this.#ack({ sessionId: session.id, bundle: step.bundle, clusterId: session.clusterId, revision: step.revision });
+        continue;
+      }
+      if (step.kind === 'orphan') {
+        const r = await fleetRequest(session, 'DELETE', url);
+        if (r.status === 200) held.delete(step.bundle);
+        else complete = false;
+        changed = true;
+        continue;
+      }
+      const { bundle, revision, key, options, heldRevision } = step;
+      const set = await this.#bodies.set(revision);
       // A delta against what the agent holds when that is much smaller (decision 0755); the whole
       // set when it holds nothing, the delta is not worth it, or the agent refuses it.
       // Only where both HELLOs listed FLEET_DELTA (the protocol's capability registry); otherwise whole sets.
-      const delta = session.has?.('FLEET_DELTA') === true && heldRevision !== undefined && heldRevision !== d.desiredRevision ? await this.#deltaBody(d.bundle, key, heldRevision, set, options) : undefined;
-      let payload = delta ?? this.#fullBody(d.bundle, key, set, options);
+      const delta = session.has?.('FLEET_DELTA') === true && heldRevision !== undefined && heldRevision !== revision ? await this.#bodies.delta(bundle, key, heldRevision, set, options) : undefined;
+      let payload = delta ?? this.#bodies.full(bundle, key, set, options);
       let r = await fleetRequest(session, 'PUT', url, payload);
       if (delta && r.status >= 400 && r.status < 500) {
-        log.info({ bundle: d.bundle, from: heldRevision, err: describeTargetError(r.status, r.json) }, 'fleet agent refused the delta; sending the whole set');
-        payload = this.#fullBody(d.bundle, key, set, options);
+        log.info({ bundle, from: heldRevision, err: describeTargetError(r.status, r.json) }, 'fleet agent refused the delta; sending the whole set');
+        payload = this.#bodies.full(bundle, key, set, options);
         r = await fleetRequest(session, 'PUT', url, payload);
       } else if (delta && r.status === 200) {
         this.deltaDeliveries++;
@@ -299,74 +232,27 @@ export class FleetSync {
       if (r.status >= 500) {
         // The agent could not store it now (its disk is full, its database busy): not a refusal of
         // the revision, which would be final; the sync fails and is retried with backoff (issue 14).
-        throw new Error(`deployment ${d.bundle}: the agent could not take it now (${r.status} ${describeTargetError(r.status, r.json)})`);
+        throw new Error(`deployment ${bundle}: the agent could not take it now (${r.status} ${describeTargetError(r.status, r.json)})`);
       }
       if (r.status !== 200) {
         // The uniform `{"error":{"code","message"}}`, or the bare `{code, message}` of agents before 1.1.
         const e = readTargetError(r.json);
-        log.warn({ bundle: d.bundle, status: r.status, code: e?.code, err: e?.message }, 'fleet agent refused a deployment');
-        this.#refused.add(refusalKey);
+        log.warn({ bundle, status: r.status, code: e?.code, err: e?.message }, 'fleet agent refused a deployment');
+        this.#refused.add(`${session.id}/${bundle}/${key}`);
         // A pending acknowledgement of an earlier revision must not land after (and over) the refusal.
         this.#acks.flush();
-        store.reportRefusal(d.bundle, session.clusterId, d.desiredRevision, e ? `${e.code}: ${e.message}` : `${r.status}: `, now);
+        store.reportRefusal(bundle, session.clusterId, revision, e ? `${e.code}: ${e.message}` : `${r.status}: `, now);
         continue;
       }
-      held.set(d.bundle, key);
+      held.set(bundle, key);
       changed = true;
-      this.#ack({ sessionId: session.id, bundle: d.bundle, clusterId: session.clusterId, revision: d.desiredRevision });
+      this.#ack({ sessionId: session.id, bundle, clusterId: session.clusterId, revision });
       this.deliveries++;
       this.deliveredBytes += payload.length;
-      log.info({ bundle: d.bundle, revision: d.desiredRevision, objects: set.objects.length, bytes: payload.length, delta: payload === delta }, 'deployment delivered');
-    }
-    // Deployments the agent holds that the server never assigned it (deleted while offline).
-    const known = new Set(rows.map((d) => d.bundle));
-    for (const id of [...held.keys()]) {
-      if (known.has(id)) continue;
-      const r = await fleetRequest(session, 'DELETE', `${FLEET_PATHS.deployments}${encodeURIComponent(id)}`);
-      if (r.status === 200) held.delete(id);
-      else complete = false;
-      changed = true;
+      log.info({ bundle, revision, objects: set.objects.length, bytes: payload.length, delta: payload === delta }, 'deployment delivered');
     }
     if (complete) this.#seenGeneration.set(session.id, generation);
     return changed;
-  }
-
-  /** The PUT body with the whole set; the same bytes for every agent of this revision and options. */
-  #fullBody(bundle: string, key: string, set: ManifestSet, options: Record<string, unknown>): Buffer {
-    return this.#cachedBody(`${bundle}\n${key}`, () => ({ id: bundle, bundle, revision: set.revision, manifests: set.objects.map((o) => o.object), options }));
-  }
-
-  /** The PUT body as a delta from `from`, or undefined when the base is gone or the delta is not much smaller. */
-  async #deltaBody(bundle: string, key: string, from: string, set: ManifestSet, options: Record<string, unknown>): Promise<Buffer | undefined> {
-    const cacheKey = `${bundle}\n${key}\n${from}`;
-    const known = this.#deltas.get(cacheKey);
-    if (known !== undefined) return known ?? undefined;
-    let base: ManifestSet;
-    try {
-      base = await this.#set(from);
-    } catch {
-      return undefined;
-    }
-    const d = diffManifestSets(base, set);
-    const body = Buffer.from(JSON.stringify({
-      id: bundle, bundle, revision: set.revision, options,
-      delta: { from, upserts: d.upserts.map((e) => ({ id: e.id, object: e.object })), removals: d.removals },
-    }));
-    // The decision is cached with the body: every agent at this base gets the same answer.
-    const worth = body.length * FLEET_SYNC_LIMITS.deltaMinSaving < this.#fullBody(bundle, key, set, options).length ? body : null;
-    this.#deltas.set(cacheKey, worth);
-    while (this.#deltas.size > FLEET_SYNC_LIMITS.cachedBodies) this.#deltas.delete(this.#deltas.keys().next().value ?? '');
-    return worth ?? undefined;
-  }
-
-  #cachedBody(cacheKey: string, make: () => unknown): Buffer {
-    let body = this.#bodies.get(cacheKey);
-    if (!body) {
-      body = Buffer.from(JSON.stringify(make()));
-      this.#bodies.set(cacheKey, body);
-      while (this.#bodies.size > FLEET_SYNC_LIMITS.cachedBodies) this.#bodies.delete(this.#bodies.keys().next().value ?? '');
-    }
-    return body;
   }
 
   /** Not awaited: an acknowledgement that fails to store makes the next pass deliver-check this agent again. */
@@ -375,18 +261,6 @@ export class FleetSync {
       this.#seenGeneration.delete(a.sessionId);
       this.#log.warn({ err: (err as Error).message, bundle: a.bundle, clusterId: a.clusterId }, 'storing a delivery acknowledgement failed; the next pass writes it again');
     });
-  }
-
-  #set(revision: string): Promise<ManifestSet> {
-    let p = this.#sets.get(revision);
-    if (!p) {
-      p = this.#manager.store.manifestSet(revision);
-      p.catch(() => this.#sets.delete(revision));
-      this.#sets.set(revision, p);
-      // Keep the newest few: sets can be tens of MiB.
-      while (this.#sets.size > FLEET_SYNC_LIMITS.cachedSets) this.#sets.delete(this.#sets.keys().next().value ?? '');
-    }
-    return p;
   }
 
   /** Outbox rows in order; stored (de-duplicated by seq) before the agent may drop them. */

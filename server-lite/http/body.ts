@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { ServerError, errorBody, type ServerErrorCode } from '../errors.ts';
 import { LIMITS } from '../limits.ts';
 import { jsonDepth } from './json-depth.ts';
+import { BodyTooLarge, readBounded } from '../../protocol/index.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -46,23 +47,16 @@ export async function readBody(req: IncomingMessage, limit: number = LIMITS.maxB
     req.resume();
     fail('BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) {
-        req.resume();
-        fail('BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`);
-      }
-      chunks.push(chunk);
-    }
+    return await readBounded(req, limit);
   } catch (err) {
-    if (err instanceof ServerError) throw err;
+    if (err instanceof BodyTooLarge) {
+      req.resume();
+      fail('BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`);
+    }
     // The connection went away (the client left, or a timeout closed it) before the body arrived.
     fail('REQUEST_ABORTED', `the connection closed before the request body arrived (${(err as Error).message})`);
   }
-  return Buffer.concat(chunks);
 }
 
 /**

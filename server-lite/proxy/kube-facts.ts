@@ -7,7 +7,7 @@
 // reconnects (decision 0800), so idle clusters cost no timer each.
 import type { Logger } from 'pino';
 import { describeTargetError, FACTS_PATH, kubeFactsSchema, systemClock, type Clock } from '../../protocol/index.ts';
-import type { ClusterSync } from '../context.ts';
+import type { ClusterSync } from '../sync/cluster-sync.ts';
 import { LIMITS } from '../limits.ts';
 import type { Store } from '../store/store.ts';
 import type { SessionRegistry } from '../tunnel/session-registry.ts';

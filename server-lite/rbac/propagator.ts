@@ -8,7 +8,7 @@
 // when it ends, never per retry. Decisions 0701 and 0800.
 import type { Logger } from 'pino';
 import { describeTargetError, RBAC_PATH, rbacAppliedSchema, systemClock, type Clock } from '../../protocol/index.ts';
-import type { ClusterSync } from '../context.ts';
+import type { ClusterSync } from '../sync/cluster-sync.ts';
 import { LIMITS } from '../limits.ts';
 import type { Store } from '../store/store.ts';
 import type { SessionRegistry } from '../tunnel/session-registry.ts';

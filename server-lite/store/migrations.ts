@@ -187,4 +187,65 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE audit ADD COLUMN provider TEXT;
     `,
   },
+  {
+    version: 7,
+    description: 'signed releases and agent upgrade rollouts (issue 16)',
+    // Portable SQL (SQLite and PostgreSQL): TEXT and INTEGER columns, no AUTOINCREMENT, no JSON type.
+    sql: `
+      CREATE TABLE releases (
+        version TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        artifact TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sums TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        file TEXT NOT NULL,
+        imported_at INTEGER NOT NULL,
+        PRIMARY KEY (version, arch)
+      );
+      CREATE TABLE upgrade_rollouts (
+        id TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        target TEXT NOT NULL,
+        max_unavailable TEXT NOT NULL,
+        canary INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        message TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE upgrade_agents (
+        rollout_id TEXT NOT NULL REFERENCES upgrade_rollouts(id),
+        agent_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        canary INTEGER NOT NULL DEFAULT 0,
+        from_version TEXT,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        total INTEGER NOT NULL DEFAULT 0,
+        message TEXT NOT NULL DEFAULT '',
+        since INTEGER NOT NULL,
+        PRIMARY KEY (rollout_id, agent_id)
+      );
+    `,
+  },
+  {
+    version: 8,
+    description: 'connection history: agent tunnel connects and disconnects per cluster, with reasons (issue 20)',
+    sql: `
+      CREATE TABLE connection_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        cluster_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        remote TEXT
+      );
+      CREATE INDEX connection_events_cluster ON connection_events(cluster_id, at);
+      CREATE INDEX connection_events_at ON connection_events(at);
+    `,
+  },
 ]);

@@ -9,6 +9,7 @@ import { MIGRATIONS } from './migrations.ts';
 import { cacheStatements } from './statement-cache.ts';
 import { SqliteIdentity } from './sqlite-identity.ts';
 import { SqliteProviders } from './sqlite-providers.ts';
+import { SqliteUpgrades } from './sqlite-upgrades.ts';
 import { GroupCommit } from '../fleet/group-commit.ts';
 
 /**
@@ -26,9 +27,11 @@ import type {
   RoleBinding,
   UserRecord,
   UserTokenRecord,
+  AgentLiveness,
   AgentRecord,
   ClusterRecord,
   ClusterDeletion,
+  ConnectionEventRecord,
   DeletedAgentRecord,
   ProjectBinding,
   ProjectRecord,
@@ -144,6 +147,8 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #id: SqliteIdentity;
   readonly #providers: SqliteProviders;
+  /** Releases and agent upgrade rollouts (issue 16). */
+  readonly upgrades: SqliteUpgrades;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -158,6 +163,7 @@ export class SqliteStore implements Store {
     cacheStatements(this.#db);
     this.#id = new SqliteIdentity(this.#db);
     this.#providers = new SqliteProviders(this.#db);
+    this.upgrades = new SqliteUpgrades(this.#db);
     this.#facts = new GroupCommit(this.#db, FACTS_GROUP_COMMIT_MS, (e: { agentId: string; facts: Facts; now: number }) => this.#writeFacts(e.agentId, e.facts, e.now));
   }
 
@@ -359,6 +365,11 @@ export class SqliteStore implements Store {
     return (rows as Row[]).map(agentFrom);
   }
 
+  async listAgentLiveness(): Promise<AgentLiveness[]> {
+    const rows = this.#db.prepare('SELECT id, cluster_id, node_id, revoked_at, removed_at, last_seen FROM agents ORDER BY created_at, id').raw().all() as unknown[][];
+    return rows.map((r) => ({ id: str(r[0]), clusterId: str(r[1]), nodeId: str(r[2]), revokedAt: numOrNull(r[3]), removedAt: numOrNull(r[4]), lastSeen: numOrNull(r[5]) }));
+  }
+
   async setCredential(agentId: string, u: CredentialUpdate): Promise<void> {
     // Committed before the new credential is returned: the agent relies on it from then on.
     this.#db
@@ -419,6 +430,35 @@ export class SqliteStore implements Store {
     const stmt = this.#db.prepare('UPDATE agents SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?');
     this.#db.transaction(() => {
       for (const e of entries) stmt.run(e.at, e.agentId);
+    })();
+  }
+
+  async recordConnectionEvents(events: readonly ConnectionEventRecord[]): Promise<void> {
+    if (events.length === 0) return;
+    const stmt = this.#db.prepare('INSERT INTO connection_events (cluster_id, agent_id, role, session_id, kind, at, reason, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.#db.transaction(() => {
+      for (const e of events) stmt.run(e.clusterId, e.agentId, e.role, e.sessionId, e.kind, e.at, e.reason, e.remote);
+    })();
+  }
+
+  async connectionEvents(clusterId: string, limit: number): Promise<ConnectionEventRecord[]> {
+    const rows = this.#db.prepare('SELECT * FROM connection_events WHERE cluster_id = ? ORDER BY at DESC, id DESC LIMIT ?').all(clusterId, limit) as Row[];
+    return rows.map((r) => ({
+      clusterId: String(r.cluster_id), agentId: String(r.agent_id), role: String(r.role) as Role, sessionId: String(r.session_id),
+      kind: r.kind === 'connect' ? 'connect' : 'disconnect', at: Number(r.at), reason: String(r.reason), remote: r.remote === null ? null : String(r.remote),
+    }));
+  }
+
+  async pruneConnectionEvents(before: number, perCluster: number, clusters: readonly string[]): Promise<number> {
+    const old = this.#db.prepare('DELETE FROM connection_events WHERE at < ?');
+    const over = this.#db.prepare(
+      `DELETE FROM connection_events WHERE cluster_id = ? AND id NOT IN (
+         SELECT id FROM connection_events WHERE cluster_id = ? ORDER BY at DESC, id DESC LIMIT ?)`,
+    );
+    return this.#db.transaction(() => {
+      let n = old.run(before).changes;
+      for (const c of clusters) n += over.run(c, c, perCluster).changes;
+      return n;
     })();
   }
 

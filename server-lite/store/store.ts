@@ -3,6 +3,7 @@
 // Times are epoch milliseconds; secrets are never stored, only their sha256.
 
 import { AGENT_ROLES } from '../../protocol/index.ts';
+import type { UpgradeRecords } from '../upgrades/upgrade-records.ts';
 
 /** The agent roles, defined once for server and agents (protocol/contracts/roles.ts). */
 export const ROLES = AGENT_ROLES;
@@ -209,10 +210,27 @@ export interface DeletedAgentRecord extends ClusterDeletion {
   cleanedRoles: Role[];
 }
 
+/** What a cluster's state needs of each agent (views.ts clusterView): no facts, roles or credentials. */
+export type AgentLiveness = Pick<AgentRecord, 'id' | 'clusterId' | 'nodeId' | 'revokedAt' | 'removedAt' | 'lastSeen'>;
+
+/** One agent tunnel's connect or disconnect (connection history, tunnel/connection-log.ts). */
+export interface ConnectionEventRecord {
+  clusterId: string;
+  agentId: string;
+  role: Role;
+  sessionId: string;
+  kind: 'connect' | 'disconnect';
+  at: number;
+  reason: string;
+  remote: string | null;
+}
+
 /** Kubernetes facts the cluster agent reports on request (nodes, Warning events). */
 export type KubeFacts = Record<string, unknown>;
 
 export interface Store {
+  /** Releases and agent upgrade rollouts (issue 16); absent in stores that do not keep them yet. */
+  upgrades?: UpgradeRecords;
   createToken(token: TokenRecord): Promise<void>;
   getToken(id: string): Promise<TokenRecord | undefined>;
   listTokens(): Promise<TokenRecord[]>;
@@ -227,6 +245,9 @@ export interface Store {
 
   getAgent(id: string): Promise<AgentRecord | undefined>;
   listAgents(filter?: { clusterId?: string }): Promise<AgentRecord[]>;
+  /** Every agent's liveness columns only (the dashboard's snapshot of 10,000 clusters: parsing
+   *  every agent's facts was most of its cost). Optional: callers fall back to listAgents. */
+  listAgentLiveness?(): Promise<AgentLiveness[]>;
   setCredential(agentId: string, update: CredentialUpdate): Promise<void>;
   clearPrevCredential(agentId: string): Promise<void>;
   revokeAgent(agentId: string, now: number): Promise<boolean>;
@@ -313,6 +334,14 @@ export interface Store {
 
   setKubeFacts(clusterId: string, facts: KubeFacts): Promise<void>;
   getKubeFacts(clusterId: string): Promise<KubeFacts | undefined>;
+
+  /** Connection history (issue 20). Optional: a store without it keeps no history. */
+  recordConnectionEvents?(events: readonly ConnectionEventRecord[]): Promise<void>;
+  /** A cluster's events, newest first. */
+  connectionEvents?(clusterId: string, limit: number): Promise<ConnectionEventRecord[]>;
+  /** Drops events before `before`, and past the newest `perCluster` of each of `clusters` (those
+   *  that got events since the last prune: no scan of the whole table). */
+  pruneConnectionEvents?(before: number, perCluster: number, clusters: readonly string[]): Promise<number>;
 
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;

@@ -2,7 +2,7 @@
 // over a fresh tunnel stream, bounded in time and answer size, the answer parsed as JSON when it is
 // JSON. Any failure rejects; callers decide when to try again. Used for every agent stream target
 // the server calls (`http:drover-rbac`, `http:drover-facts`, `http:drover-fleet`).
-import { requestOverStream, type TunnelStream } from '../../protocol/index.ts';
+import { BodyTooLarge, readBounded, requestOverStream, type TunnelStream } from '../../protocol/index.ts';
 
 export interface AgentCallOptions {
   timeoutMs: number;
@@ -37,14 +37,10 @@ export async function agentCall(
       ...(payload === undefined ? {} : { body: payload }),
     });
     if (result.kind !== 'response') throw new Error(`the agent (${target}) answered with an upgrade`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of result.response as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > opts.maxAnswerBytes) throw new Error(`the agent's answer (${target}) is larger than ${opts.maxAnswerBytes} bytes`);
-      chunks.push(chunk);
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
+    const answer = await readBounded(result.response, opts.maxAnswerBytes).catch((err: unknown) => {
+      throw err instanceof BodyTooLarge ? new Error(`the agent's answer (${target}) is larger than ${opts.maxAnswerBytes} bytes`) : err;
+    });
+    const text = answer.toString('utf8');
     let json: unknown = text;
     try {
       json = JSON.parse(text);

@@ -9,6 +9,7 @@ import { LIMITS } from '../limits.ts';
 import type { AgentRecord } from '../store/store.ts';
 import { agentVersionRefusal } from '../agent-version-gate.ts';
 import { SERVER_CLOSE_CODES, type CloseReason, type SessionHandle, type SessionInfo } from './session-registry.ts';
+import { connectReason, disconnectReason } from './connection-log.ts';
 
 /**
  * The server waits longer for an agent's HELLO than the protocol default (10 s): in a reconnect
@@ -38,11 +39,15 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
       warn: (obj, msg) => (ctx.closing || versionRefused ? ctx.log.isLevelEnabled('debug') && log().debug(obj, msg) : log().warn(obj, msg)),
     },
   });
+  const event = { clusterId: agent.clusterId, agentId: agent.id, role: info.role, sessionId: info.id, remote: info.remoteAddress || null };
+  /** Why the server ended the session, when it did (connection history). */
+  let closedBy: CloseReason | undefined;
   const handle: SessionHandle = {
     ...info,
     openStream: (target, metadata) => session.openStream(target, metadata),
     has: (cap) => session.has(cap),
     close(reason: CloseReason) {
+      closedBy ??= reason;
       if (reason === 'shutdown') {
         session.close('GOING_AWAY', 'server shutting down; reconnect');
         return;
@@ -76,6 +81,7 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
     budget.release();
     const wasCurrent = ctx.sessions.remove(handle);
     log().info({ code: closeInfo.code, closeCode: closeInfo.closeCode, remote: closeInfo.remote, message: closeInfo.message, wasCurrent }, 'tunnel closed');
+    ctx.connections?.record({ ...event, kind: 'disconnect', at: ctx.clock.now(), reason: disconnectReason(closeInfo, closedBy) });
   });
   // The socket may close without the session noticing first (ws 'close' feeds it); belt and braces.
   ws.on('close', () => {
@@ -96,6 +102,7 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
   });
   session.once('close', handshakeDone);
   const replaced = ctx.sessions.add(handle);
+  ctx.connections?.record({ ...event, kind: 'connect', at: ctx.clock.now(), reason: connectReason(info, replaced?.id) });
   ctx.lastSeen.mark(agent.id, info.since);
   // A cluster agent came (back): push it what it missed (RBAC) and ask it for fresh facts.
   if (info.role === 'cluster') session.once('ready', () => ctx.clusterSyncs.forEach((s) => s.kick(agent.clusterId)));

@@ -6,6 +6,7 @@ import { ServerError } from '../errors.ts';
 import { createJoinToken, createTokenSchema } from '../api/admin-api.ts';
 import { mint } from '../api/user-api.ts';
 import { requireSelfOrAdmin } from '../auth/guard.ts';
+import { PlanError } from '../plans/errors.ts';
 import { securityHeaders, type Page } from './layout.ts';
 import { kubeconfigDocument } from './kubeconfig.ts';
 import { tokensPage, TTL_CHOICES } from './pages/tokens.ts';
@@ -72,6 +73,21 @@ export async function runAction(deps: UiDeps, viewer: Viewer, req: IncomingMessa
     if (!(await ctx.store.revokeToken(m[1] ?? '', ctx.clock.now()))) throw new ServerError('TOKEN_NOT_FOUND', `no join token ${m[1] ?? ''}`);
     ctx.log.info({ tokenId: m[1], by: viewer.principal.user }, 'join token revoked (dashboard)');
     return { redirect: '/ui/tokens' };
+  }
+  m = /^\/ui\/plans\/([^/]+)\/(pause|resume|cancel)$/.exec(path);
+  if (m) {
+    // As POST /v1/plans/NAME/pause|resume|cancel: admins only.
+    if (!canAdminister(viewer)) throw new ServerError('FORBIDDEN', `user ${viewer.principal.user} may not control plans; this needs admin`);
+    if (!deps.plans) throw new ServerError('NOT_FOUND', 'node plans are not served by this server');
+    const name = decodeURIComponent(m[1] ?? '');
+    try {
+      deps.plans.control(name, m[2] as 'pause' | 'resume' | 'cancel');
+    } catch (err) {
+      if (err instanceof PlanError) throw new ServerError('NOT_FOUND', err.message);
+      throw err;
+    }
+    ctx.log.info({ plan: name, action: m[2], by: viewer.principal.user }, 'plan control (dashboard)');
+    return { redirect: `/ui/plans/${encodeURIComponent(name)}` };
   }
   m = /^\/ui\/clusters\/([^/]+)\/kubeconfig$/.exec(path);
   if (m) {

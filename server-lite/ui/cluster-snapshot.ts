@@ -21,15 +21,18 @@ export class ClusterSnapshot {
     this.#onBuilt = onBuilt;
   }
 
-  /** The views, rebuilt when older than MAX_AGE_MS (monotonic time; concurrent callers share one build). */
+  /** The views, rebuilt when older than MAX_AGE_MS by the server's clock (ctx.clock; a step back
+   *  also rebuilds); concurrent callers share one build. */
   async get(): Promise<ClusterView[]> {
-    const now = performance.now();
-    if (this.#built && now - this.#built.at < MAX_AGE_MS) return this.#built.views;
+    const now = this.#ctx.clock.now();
+    if (this.#built && now >= this.#built.at && now - this.#built.at < MAX_AGE_MS) return this.#built.views;
     this.#building ??= (async () => {
       try {
-        const byCluster = indexBy(await this.#ctx.store.listAgents(), 'clusterId');
+        const store = this.#ctx.store;
+        // Liveness columns only when the store has them: facts JSON of 10,000 agents is not parsed.
+        const byCluster = indexBy(store.listAgentLiveness ? await store.listAgentLiveness() : await store.listAgents(), 'clusterId');
         const views = (await this.#ctx.store.listClusters()).map((c) => clusterView(this.#ctx, c, byCluster.get(c.id) ?? []));
-        this.#built = { at: performance.now(), views };
+        this.#built = { at: this.#ctx.clock.now(), views };
         this.#onBuilt?.(views);
         return views;
       } finally {

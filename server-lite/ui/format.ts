@@ -20,6 +20,24 @@ const CLASS: Record<string, string> = {
   revoked: 'st-none',
   expired: 'st-none',
   'used-up': 'st-none',
+  // Node plans (pages/plans.ts): node states and a plan's condition.
+  Succeeded: 'st-ready',
+  InProgress: 'st-warn',
+  Paused: 'st-warn',
+  paused: 'st-warn',
+  Failed: 'st-bad',
+  RolledBack: 'st-bad',
+  halted: 'st-bad',
+  Canceled: 'st-none',
+  canceled: 'st-none',
+  // Agent upgrades (pages/upgrades.ts): agent states and a rollout's state.
+  Downloading: 'st-warn',
+  Staged: 'st-warn',
+  Restarting: 'st-warn',
+  Running: 'st-warn',
+  Halted: 'st-bad',
+  Done: 'st-ready',
+  Superseded: 'st-none',
 };
 
 export const stateClass = (state: string): string => CLASS[state] ?? 'st-none';

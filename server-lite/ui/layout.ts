@@ -5,7 +5,7 @@ import { html, type Html } from './html.ts';
 import { ASSETS } from './assets.ts';
 import type { Viewer } from './viewer.ts';
 
-export type NavKey = 'clusters' | 'bundles' | 'gitrepos' | 'audit' | 'tokens' | 'login' | 'none';
+export type NavKey = 'clusters' | 'bundles' | 'gitrepos' | 'plans' | 'upgrades' | 'audit' | 'tokens' | 'login' | 'none';
 
 export interface Page {
   title: string;
@@ -35,6 +35,8 @@ const NAV: { key: NavKey; href: string; label: string; admin: boolean }[] = [
   { key: 'clusters', href: '/ui/clusters', label: 'Clusters', admin: false },
   { key: 'bundles', href: '/ui/bundles', label: 'Bundles', admin: true },
   { key: 'gitrepos', href: '/ui/gitrepos', label: 'Git repos', admin: true },
+  { key: 'plans', href: '/ui/plans', label: 'Plans', admin: false },
+  { key: 'upgrades', href: '/ui/upgrades', label: 'Upgrades', admin: true },
   { key: 'audit', href: '/ui/audit', label: 'Audit', admin: true },
   { key: 'tokens', href: '/ui/tokens', label: 'Tokens', admin: false },
 ];

@@ -3,7 +3,8 @@
 // --ignore-certificate-errors-spki-list, not every certificate), plus screenshots, axe-core and a
 // keyboard walk.
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,4 +89,24 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
     .filter((e) => e.type !== 'hidden')
     .filter((e) => !(e.id && document.querySelector('label[for="' + e.id + '"]')) && !e.closest('label') && !e.getAttribute('aria-label'))
     .map((e) => e.outerHTML.slice(0, 120))`)) as string[];
+}
+
+/**
+ * A temp dir and a list of things to stop, undone at teardown in reverse order (browser, agents,
+ * server, control plane…), each failure only commented, then the dir removed.
+ */
+export function teardownInOrder(t: { teardown(fn: () => unknown): void; comment(msg: string): void }, prefix: string): { dir: string; stops: (() => Promise<unknown> | unknown)[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const stops: (() => Promise<unknown> | unknown)[] = [];
+  t.teardown(async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        t.comment(`teardown: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  });
+  return { dir, stops };
 }

@@ -8,32 +8,20 @@
 // clusters page is walked with the keyboard.
 import t from 'tap';
 import path from 'node:path';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import type { Page } from 'puppeteer-core';
 import { startCluster, tools } from '../k8s/harness.ts';
 import { createToken, drover, startAgent, waitFor, type Proc } from '../e2e/agent-helpers.ts';
 import { FLEET_AGENT_ENV } from '../e2e/fleet-helpers.ts';
 import { api, startTestServer } from '../integration/server-harness.ts';
-import { axe, launch, screenshot, tabWalk, unlabelledControls } from './browser-helpers.ts';
+import { axe, launch, screenshot, teardownInOrder, tabWalk, unlabelledControls } from './browser-helpers.ts';
 
 const OFFLINE_AFTER_MS = 5000;
 
 t.test('dashboard in Chromium: log in, filter, open, tokens, a bundle going Ready, a cluster going Offline, a read-only user', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'drover-dashboard-browser-'));
   // One teardown, in order: browser, agents, server, control plane, files.
-  const stops: (() => Promise<unknown> | unknown)[] = [];
-  t.teardown(async () => {
-    for (const stop of stops.reverse()) {
-      try {
-        await stop();
-      } catch (err) {
-        t.comment(`teardown: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-  });
+  const { dir, stops } = teardownInOrder(t, 'drover-dashboard-browser-');
   const cluster = await startCluster({ nodes: 1 });
   stops.push(() => cluster.stop());
   // The fleet service renders with the harness's tools (read from the environment at start).
@@ -115,7 +103,7 @@ t.test('dashboard in Chromium: log in, filter, open, tokens, a bundle going Read
   t.ok(await page.$(`tr[data-cluster="${a}"]`), 'site-a matches env=prod');
   t.notOk(await page.$(`tr[data-cluster="${b}"]`), 'site-b does not');
   await check(page, '03-clusters-filtered');
-  const walk = await tabWalk(page, 20);
+  const walk = await tabWalk(page, 26); // header links (7 pages), log out, filters, then the rows
   t.equal(walk[0]?.name, 'Skip to content', 'the first Tab reaches the skip link');
   t.ok(walk.filter((f) => f.tag !== 'body').every((f) => f.name !== ''), `every focus stop has a name: ${JSON.stringify(walk)}`);
   t.ok(walk.some((f) => f.tag === 'a' && f.name === 'site-a'), 'the cluster link is reachable by Tab');

@@ -7,10 +7,11 @@
 import t from 'tap';
 import { join } from 'node:path';
 import pino from 'pino';
-import { sessionPair, bothReady, createStreamHttpServer, type TunnelStream } from '../../protocol/index.ts';
+import { ManualClock, sessionPair, bothReady, createStreamHttpServer, type TunnelStream } from '../../protocol/index.ts';
 import { FleetStore } from '../../server-lite/fleet/fleet-store.ts';
 import { FleetManager } from '../../server-lite/fleet/fleet-manager.ts';
 import { FleetSync, type FleetSession } from '../../server-lite/fleet/fleet-sync.ts';
+import { FLEET_SYNC_LIMITS } from '../../server-lite/fleet/limits.ts';
 import { normaliseManifests, type JsonObject } from '../../server-lite/fleet/manifest-set.ts';
 import { createFleetAgent, type FleetAgent } from '../../agents/fleet/fleet-agent.ts';
 import { fleetEndpoint } from '../../agents/fleet/fleet-endpoint.ts';
@@ -114,7 +115,9 @@ t.test('fleet sync: an agent that cannot store a deployment now (5xx) is retried
   });
   pair.client.on('stream', (s: TunnelStream) => http.serve(s));
   const session: FleetSession = { id: 's1', agentId: 'a-c1', clusterId: 'c1', openStream: (target, md) => pair.server.openStream(target, md) };
-  const sync = new FleetSync(manager, () => [session], log);
+  // The retry backoff runs on a manual clock: stepped, not waited for.
+  const clock = new ManualClock(Date.parse('2026-12-05T12:00:00Z'));
+  const sync = new FleetSync(manager, () => [session], log, clock);
   t.teardown(() => {
     sync.stop();
     store.close();
@@ -124,9 +127,9 @@ t.test('fleet sync: an agent that cannot store a deployment now (5xx) is retried
   await manager.plan();
   await sync.syncAll();
   t.not(manager.status('web')?.clusters[0]?.state, 'ErrApplied', 'a 503 is not a refusal of the revision');
-  for (let i = 0; i < 200 && agent.resumePoint().length === 0; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    await sync.syncAll();
-  }
+  await sync.syncAll();
+  t.equal(agent.resumePoint().length, 0, 'not retried before its backoff');
+  clock.advance(FLEET_SYNC_LIMITS.retryBackoff.baseMs);
+  await sync.syncAll();
   t.equal(agent.resumePoint().find((d) => d.deploymentId === 'web')?.revision, set.revision, 'delivered once the agent can store it');
 });

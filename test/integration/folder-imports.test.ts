@@ -16,6 +16,7 @@ const RULES: { folder: string; may: string[] }[] = [
   { folder: 'agents/cluster', may: ['protocol', 'agents/common', 'agents/cluster'] },
   { folder: 'agents/node', may: ['protocol', 'agents/common', 'agents/node'] },
   { folder: 'agents/fleet', may: ['protocol', 'agents/common', 'agents/fleet'] },
+  { folder: 'agents/upgrade', may: ['protocol', 'agents/common', 'agents/upgrade'] },
   { folder: 'server-lite', may: ['protocol', 'server-lite'] },
 ];
 

@@ -3,6 +3,7 @@
 // few KiB; a provider that sends megabytes is refused). Network failures become 'unavailable'.
 import https from 'node:https';
 import { ProviderError } from './provider-error.ts';
+import { BodyTooLarge, readBounded } from '../../../protocol/index.ts';
 
 export const OIDC_TIMEOUT_MS = 10_000;
 export const OIDC_MAX_ANSWER_BYTES = 256 * 1024;
@@ -27,19 +28,8 @@ export function httpsJson(url: string, opts: { ca: string | null; method?: 'GET'
   }
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method: opts.method ?? 'GET', headers, timeout: OIDC_TIMEOUT_MS, ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > OIDC_MAX_ANSWER_BYTES) {
-          res.destroy();
-          reject(new ProviderError('refused', `the provider's answer from ${url} is larger than ${OIDC_MAX_ANSWER_BYTES} bytes`));
-          return;
-        }
-        chunks.push(c);
-      });
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
+      readBounded(res, OIDC_MAX_ANSWER_BYTES).then((answer) => {
+        const text = answer.toString('utf8');
         let json: unknown;
         try {
           json = text === '' ? undefined : JSON.parse(text);
@@ -47,8 +37,11 @@ export function httpsJson(url: string, opts: { ca: string | null; method?: 'GET'
           json = undefined;
         }
         resolve({ status: res.statusCode ?? 0, json });
+      }, (err: unknown) => {
+        res.destroy();
+        if (err instanceof BodyTooLarge) reject(new ProviderError('refused', `the provider's answer from ${url} is larger than ${OIDC_MAX_ANSWER_BYTES} bytes`));
+        else reject(new ProviderError('unavailable', `the provider at ${url} failed: ${(err as Error).message}`));
       });
-      res.on('error', (err) => reject(new ProviderError('unavailable', `the provider at ${url} failed: ${err.message}`)));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', (err: NodeJS.ErrnoException) => reject(new ProviderError('unavailable', `the identity provider at ${new URL(url).origin} did not answer (${err.code ?? err.name}: ${err.message.slice(0, 200)})`)));

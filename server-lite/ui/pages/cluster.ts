@@ -34,6 +34,8 @@ const kubeFactsSchema = z.object({
 });
 
 const RECENT_EVENTS = 20;
+/** Connection history rows shown (the store keeps up to 200 per cluster, 30 days). */
+const RECENT_CONNECTIONS = 50;
 
 export async function clusterPage(deps: UiDeps, viewer: Viewer, id: string): Promise<Page> {
   const { ctx, fleet } = deps;
@@ -53,6 +55,8 @@ export async function clusterPage(deps: UiDeps, viewer: Viewer, id: string): Pro
     .sort((a, b) => b.receivedAt - a.receivedAt)
     .slice(0, RECENT_EVENTS);
   const offline = c.state === 'Offline';
+  const connections = (await ctx.store.connectionEvents?.(id, RECENT_CONNECTIONS)) ?? [];
+  const hostOf = new Map(agents.map((a) => [a.id, a.hostname]));
 
   const facts = html`<dl class="facts">
     <dt>Id</dt><dd class="mono">${c.id}</dd>
@@ -70,7 +74,7 @@ export async function clusterPage(deps: UiDeps, viewer: Viewer, id: string): Pro
       <td>${n.name}</td><td>${n.conditions?.find((x) => x.type === 'Ready')?.status ?? 'Unknown'}</td><td>${n.kubeletVersion ?? '-'}</td>
       <td>${n.allocatable?.cpu ?? '-'}</td><td>${n.allocatable?.memory ?? '-'}</td><td>${n.allocatable?.pods ?? '-'}</td></tr>`)}</tbody></table>`;
 
-  const droverNodes = html`<table><caption class="muted">Drover nodes and agents (connection: current tunnel sessions; earlier connections are not stored)</caption>
+  const droverNodes = html`<table><caption class="muted">Drover nodes and agents (connection: current tunnel sessions; earlier ones under Connection history)</caption>
     <thead><tr><th scope="col">Node</th><th scope="col">State</th><th scope="col">Last seen</th><th scope="col">Agent roles</th><th scope="col">Connected since</th></tr></thead>
     <tbody>${nodes.length === 0 ? html`<tr><td colspan="5" class="muted">No node registered.</td></tr>` : nodes.map((n) => {
       const a = agentRows.find((x) => x.id === n.agentId);
@@ -95,6 +99,12 @@ export async function clusterPage(deps: UiDeps, viewer: Viewer, id: string): Pro
       <tbody>${(kube.warnings ?? []).map((w) => html`<tr><td>${when(w.lastSeen ?? null, now)}</td><td>${w.namespace ? `${w.namespace}/${w.object}` : w.object}</td>
         <td>${w.reason ?? '-'}</td><td class="num">${w.count ?? 1}</td><td>${w.message}</td></tr>`)}</tbody></table>` : ''}`;
 
+  const history = html`<table data-testid="connection-history"><caption class="muted">Agent tunnels of this cluster, newest first (kept 30 days, at most 200)</caption>
+    <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Agent</th><th scope="col">Reason</th><th scope="col">From</th></tr></thead>
+    <tbody>${connections.length === 0 ? html`<tr><td colspan="5" class="muted">No connections recorded yet.</td></tr>` : connections.map((e) => html`<tr data-kind="${e.kind}">
+      <td>${when(new Date(e.at).toISOString(), now)}</td><td>${e.kind === 'connect' ? 'Connected' : 'Disconnected'}</td>
+      <td>${hostOf.get(e.agentId) ?? e.agentId} <span class="muted">(${e.role})</span></td><td>${e.reason}</td><td class="mono">${e.remote ?? '-'}</td></tr>`)}</tbody></table>`;
+
   const main: Html = html`<p><a href="/ui/clusters">← Clusters</a></p><h1>${c.name}</h1>
   ${offline ? html`<p class="notice" role="status" data-testid="offline-notice">Offline since ${when(c.lastSeen, now)} (${c.lastSeen ?? 'never seen'}). Everything below is the last-known state.</p>` : ''}
   <div class="grid"><section class="card" aria-labelledby="facts-h"><h2 id="facts-h">Facts</h2>${facts}</section>
@@ -103,6 +113,7 @@ export async function clusterPage(deps: UiDeps, viewer: Viewer, id: string): Pro
     <form method="post" action="/ui/clusters/${encodeURIComponent(c.id)}/kubeconfig"><input type="hidden" name="csrf" value="${viewer.csrf}"><button type="submit">Download kubeconfig</button></form></section></div>
   <section aria-labelledby="bundles-h"><h2 id="bundles-h">Bundles</h2>${bundles}</section>
   <section aria-labelledby="nodes-h"><h2 id="nodes-h">Nodes</h2>${nodeTable}${droverNodes}</section>
-  <section aria-labelledby="events-h"><h2 id="events-h">Recent events</h2>${eventList}</section>`;
+  <section aria-labelledby="events-h"><h2 id="events-h">Recent events</h2>${eventList}</section>
+  <section aria-labelledby="conn-h"><h2 id="conn-h">Connection history</h2>${history}</section>`;
   return { title: c.name, nav: 'clusters', main, live: liveUrl(`/ui/clusters/${encodeURIComponent(id)}`) };
 }

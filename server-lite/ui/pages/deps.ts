@@ -2,6 +2,8 @@
 // service (bundles, git repos), both passed in by server.ts; pages never open their own stores.
 import type { ServerContext } from '../../context.ts';
 import type { FleetService } from '../../fleet/fleet-service.ts';
+import type { PlanService } from '../../plans/plan-service.ts';
+import type { UpgradeService } from '../../upgrades/upgrade-service.ts';
 import type { ClusterView } from '../../views.ts';
 import type { ClusterSnapshot } from '../cluster-snapshot.ts';
 import type { StateHistory } from '../state-history.ts';
@@ -10,6 +12,10 @@ import { canSeeCluster, type Viewer } from '../viewer.ts';
 export interface UiDeps {
   ctx: ServerContext;
   fleet: FleetService;
+  /** Node plans (GET /v1/plans' service). Absent: no plans pages. */
+  plans?: PlanService;
+  /** Releases and agent upgrades (GET /v1/releases, /v1/upgrades' service). Absent: no upgrades page. */
+  upgrades?: UpgradeService | undefined;
   /** Every cluster's view, shared by pages and live streams (at most a second old). */
   clusters: ClusterSnapshot;
   /** Cluster states over time (in memory, since the server started). */

@@ -10,6 +10,8 @@ import { bundlePage, bundlesPage } from './bundles.ts';
 import { gitReposPage } from './gitrepos.ts';
 import { auditPage } from './audit.ts';
 import { tokensPage } from './tokens.ts';
+import { planPage, plansPage } from './plans.ts';
+import { upgradesPage } from './upgrades.ts';
 
 const segment = (s: string): string => {
   try {
@@ -42,6 +44,13 @@ export async function renderPage(deps: UiDeps, viewer: Viewer, url: URL): Promis
   if (p === '/ui/gitrepos') {
     adminOnly(viewer, 'git repos');
     return gitReposPage(deps);
+  }
+  if (p === '/ui/plans') return plansPage(deps, viewer);
+  m = /^\/ui\/plans\/([^/]+)$/.exec(p);
+  if (m) return planPage(deps, viewer, segment(m[1] ?? ''));
+  if (p === '/ui/upgrades') {
+    adminOnly(viewer, 'upgrades');
+    return upgradesPage(deps);
   }
   if (p === '/ui/audit') {
     adminOnly(viewer, 'audit');

@@ -2,7 +2,7 @@
 // the bundles on its cluster) and the key that decides whether a deployment must be sent again.
 // Delivery itself runs over real tunnels in test/e2e/fleet-wire.test.ts.
 import t from 'tap';
-import { agentOptions, heldKey, resolveDependsOn } from './fleet-sync.ts';
+import { agentOptions, heldKey, resolveDependsOn } from './delivery-options.ts';
 
 const onCluster: { name: string; labels: Record<string, string> }[] = [
   { name: 'infra-db', labels: { tier: 'infra' } },

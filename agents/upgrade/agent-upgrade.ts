@@ -1,0 +1,137 @@
+// Wires self-upgrade into `drover agent run` (issue 16): which executable this process may replace,
+// the health gate at start, and the `http:drover-upgrade` stream target. Also the air-gapped path,
+// `drover agent upgrade --from FILE` (an air-gap tarball, or a folder with sha256sums,
+// sha256sums.sig, VERSION and the executable): the same verification, staging and swap.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isSea } from 'node:sea';
+import type { Logger } from 'pino';
+import { AgentStore } from '../common/store.ts';
+import { UpgradeError } from '../../protocol/release-errors.ts';
+import { checkSha, verifiedVersion, verifyRelease } from '../../protocol/release-verify.ts';
+import { releasePublicKeyPem } from './release-key.ts';
+import { startHealthGate, type Gate } from './health-gate.ts';
+import { stagedPath, swapIn, HEALTH_DEADLINE_MS, type SwapHook } from './swap.ts';
+import { fileSha256, UpgradeTarget } from './upgrade-target.ts';
+import { readRecord, writeRecord } from './upgrade-state.ts';
+
+/** The executable to replace: DROVER_UPGRADE_EXE (tests, unusual layouts), else this SEA itself. */
+export function selfExecutable(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const e = env['DROVER_UPGRADE_EXE'];
+  if (e) return path.resolve(e);
+  return isSea() ? process.execPath : undefined;
+}
+
+export function healthMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env['DROVER_UPGRADE_HEALTH_MS']);
+  return Number.isInteger(v) && v > 0 ? v : HEALTH_DEADLINE_MS;
+}
+
+/** Test hook (DROVER_UPGRADE_TEST_STOP_AT=previous-kept|new-in-place): the process stops itself
+ *  there (SIGSTOP) so a test can kill -9 it mid-swap, as a power cut would. */
+export function swapHook(env: NodeJS.ProcessEnv = process.env): SwapHook | undefined {
+  const at = env['DROVER_UPGRADE_TEST_STOP_AT'];
+  return at ? (step) => void (step === at && process.kill(process.pid, 'SIGSTOP')) : undefined;
+}
+
+const archName = (a: string): string => (a === 'x64' ? 'amd64' : a);
+
+/** Recovery and the health gate for `agent run`; healthy = every role of this process connected. */
+export function gateAgentRun(dataDir: string, roles: readonly string[], log: Logger): Gate {
+  let store: AgentStore | undefined;
+  return startHealthGate({
+    dataDir,
+    now: Date.now,
+    log,
+    healthy: () => {
+      try {
+        store ??= AgentStore.open(dataDir, { create: false });
+        const states = store.roleStates().filter((s) => s.pid === process.pid && s.state === 'connected');
+        return roles.every((r) => states.some((s) => s.role === r));
+      } catch {
+        return false;
+      }
+    },
+    exit: (code) => {
+      process.exitCode = code;
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
+}
+
+export function upgradeTarget(dataDir: string, version: string, log: Logger): UpgradeTarget {
+  return new UpgradeTarget({
+    dataDir, version, arch: archName(process.arch), exe: selfExecutable(), publicKey: () => releasePublicKeyPem(), now: Date.now, log, healthMs: healthMs(), hook: swapHook(),
+    restart: () => process.kill(process.pid, 'SIGTERM'),
+  });
+}
+
+/** Finds sha256sums & co. in a folder, or unpacks a tarball into a temporary folder first. */
+export async function releaseFolder(from: string): Promise<{ dir: string; cleanup: () => void }> {
+  const st = fs.statSync(from, { throwIfNoEntry: false });
+  if (!st) throw new UpgradeError('SUMS_INVALID', `${from} does not exist`);
+  if (st.isDirectory()) return { dir: from, cleanup: () => {} };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-upgrade-'));
+  // The system's tar, not the npm package (which the agent's bundle must not carry, issue 25): GNU
+  // tar strips leading `/` and refuses members with `..` unless told otherwise (no path traversal).
+  const r = spawnSync('tar', ['-xzf', from, '-C', tmp, '--no-same-owner', '--no-same-permissions'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new UpgradeError('SUMS_INVALID', `${from} is not a readable .tar.gz (${(r.stderr || r.error?.message || '').trim().slice(0, 200)})`);
+  }
+  const inner = fs.readdirSync(tmp).filter((n) => fs.statSync(path.join(tmp, n)).isDirectory());
+  return { dir: inner.length === 1 && !fs.existsSync(path.join(tmp, 'sha256sums')) ? path.join(tmp, inner[0] ?? '') : tmp, cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+}
+
+/**
+ * `drover agent upgrade --from FILE`: verify (signature, then checksum), stage, swap. The caller
+ * restarts the unit (systemctl restart drover-agent); the health gate then decides as for a
+ * server-driven upgrade. Throws UpgradeError with nothing changed when anything does not verify.
+ */
+export async function upgradeFrom(from: string, dataDir: string, opts: { exe?: string | undefined; publicKey?: string | undefined; arch?: string } = {}): Promise<{ version: string; exe: string }> {
+  const exe = opts.exe ?? selfExecutable();
+  if (!exe) throw new UpgradeError('NOT_UPGRADABLE', 'this drover runs from a checkout; set DROVER_UPGRADE_EXE to the executable to replace');
+  const key = opts.publicKey ?? releasePublicKeyPem();
+  if (!key) throw new UpgradeError('SIGNATURE_INVALID', 'this drover has no release public key built in');
+  const rec = readRecord(dataDir);
+  if (rec.phase === 'Swapping' || rec.phase === 'Restarting' || rec.phase === 'Staged' || rec.phase === 'Downloading') {
+    throw new UpgradeError('UPGRADE_BUSY', `an upgrade to ${rec.version ?? '?'} is ${rec.phase}; wait for it or restart the agent`);
+  }
+  const { dir, cleanup } = await releaseFolder(from);
+  try {
+    const read = (name: string): Buffer | undefined => {
+      try {
+        return fs.readFileSync(path.join(dir, name));
+      } catch {
+        return undefined;
+      }
+    };
+    const sums = read('sha256sums');
+    if (!sums) throw new UpgradeError('SUMS_INVALID', `${from} holds no sha256sums`);
+    const sig = read('sha256sums.sig');
+    if (!sig) throw new UpgradeError('SIGNATURE_MISSING', `${from} holds no sha256sums.sig: unsigned releases are refused`);
+    const arch = opts.arch ?? archName(process.arch);
+    const v = verifyRelease({ sumsText: sums.toString('utf8'), signature: sig.toString('utf8'), publicKeyPem: key, arch });
+    const version = verifiedVersion(v.sums, read('VERSION'));
+    const artifact = path.join(dir, v.artifact);
+    if (!fs.existsSync(artifact)) throw new UpgradeError('ARTIFACT_MISSING', `${from} holds no ${v.artifact}`);
+    checkSha(v.artifact, await fileSha256(artifact), v.sha256);
+    const staged = stagedPath(exe);
+    fs.copyFileSync(artifact, staged);
+    // Checked again after the copy: what is swapped in is exactly what was verified.
+    try {
+      checkSha(v.artifact, await fileSha256(staged), v.sha256);
+    } catch (err) {
+      fs.rmSync(staged, { force: true });
+      throw err;
+    }
+    fs.chmodSync(staged, 0o755);
+    const staging = writeRecord(dataDir, { ...rec, phase: 'Staged', version, sha256: v.sha256, size: fs.statSync(staged).size, exe, starts: 0, prestarts: 0, deadline: null, message: `${version} from ${from} verified and staged`, updatedAt: Date.now() });
+    swapIn(dataDir, staging, Date.now(), healthMs(), swapHook());
+    return { version, exe };
+  } finally {
+    cleanup();
+  }
+}

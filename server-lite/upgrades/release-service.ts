@@ -1,0 +1,110 @@
+// Releases on the server (issue 16): `drover release import` uploads each executable with the
+// release's signed sha256sums and signature; the server checks both with its own built-in release
+// key before anything is stored (a file that does not verify leaves no trace), keeps the bytes in
+// DATA_DIR/releases/<version>/drover-linux-<arch> and a row in `releases`.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { checkSha, verifiedVersion, verifyRelease } from '../../protocol/release-verify.ts';
+import { UpgradeError } from '../../protocol/release-errors.ts';
+import { ReleaseApiError } from './errors.ts';
+import type { ReleaseRecord, UpgradeRecords } from './upgrade-records.ts';
+
+/** An executable is ~120 MiB raw; anything far beyond is not one of ours. */
+export const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
+const ARTIFACT = /^drover-linux-(amd64|arm64)$/;
+const VERSION = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]{1,64})?$/;
+
+export interface ReleaseView {
+  version: string;
+  arch: string;
+  artifact: string;
+  sha256: string;
+  size: number;
+  importedAt: string;
+}
+
+export const releaseView = (r: ReleaseRecord): ReleaseView => ({ version: r.version, arch: r.arch, artifact: r.artifact, sha256: r.sha256, size: r.size, importedAt: new Date(r.importedAt).toISOString() });
+
+export class ReleaseService {
+  readonly #dataDir: string;
+  readonly #records: UpgradeRecords;
+  readonly #publicKey: () => string | undefined;
+  readonly #now: () => number;
+
+  constructor(deps: { dataDir: string; records: UpgradeRecords; publicKey: () => string | undefined; now: () => number }) {
+    this.#dataDir = deps.dataDir;
+    this.#records = deps.records;
+    this.#publicKey = deps.publicKey;
+    this.#now = deps.now;
+  }
+
+  get records(): UpgradeRecords {
+    return this.#records;
+  }
+
+  list(): ReleaseView[] {
+    return this.#records.releases().map(releaseView);
+  }
+
+  /** Absolute path of a stored executable. */
+  fileOf(r: ReleaseRecord): string {
+    return path.join(this.#dataDir, r.file);
+  }
+
+  /** Streams the body to a temporary file while hashing it; verified, it becomes the release. */
+  async import(req: IncomingMessage, version: string, artifact: string): Promise<ReleaseView> {
+    const arch = ARTIFACT.exec(artifact)?.[1];
+    if (!arch) throw new ReleaseApiError('RELEASE_INVALID', `${artifact}: only drover-linux-amd64 and drover-linux-arm64 are releases`);
+    if (!VERSION.test(version)) throw new ReleaseApiError('RELEASE_INVALID', `${version}: not a semantic version`);
+    const sums = Buffer.from(String(req.headers['x-drover-sums'] ?? ''), 'base64').toString('utf8');
+    const signature = String(req.headers['x-drover-signature'] ?? '');
+    if (!sums || !signature) throw new ReleaseApiError('SIGNATURE_MISSING', 'the upload carries no X-Drover-Sums / X-Drover-Signature: unsigned releases are refused');
+    const key = this.#publicKey();
+    if (!key) throw new ReleaseApiError('RELEASE_KEY_MISSING');
+    let expected: string;
+    try {
+      const verified = verifyRelease({ sumsText: sums, signature, publicKeyPem: key, arch });
+      if (verifiedVersion(verified.sums, Buffer.from(`${version}\n`)) !== version) throw new UpgradeError('VERSION_MISSING', `the signed VERSION is not ${version}`);
+      expected = verified.sha256;
+    } catch (err) {
+      if (err instanceof UpgradeError) throw new ReleaseApiError(err.code, err.message);
+      throw err;
+    }
+    const rel = path.join('releases', version, artifact);
+    const dest = path.join(this.#dataDir, rel);
+    fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
+    const tmp = `${dest}.${process.pid}.upload`;
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      await pipeline(
+        req,
+        new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            size += chunk.length;
+            if (size > MAX_ARTIFACT_BYTES) return cb(new ReleaseApiError('RELEASE_INVALID', `${artifact} is larger than ${MAX_ARTIFACT_BYTES} bytes`));
+            hash.update(chunk);
+            cb(null, chunk);
+          },
+        }),
+        fs.createWriteStream(tmp, { mode: 0o644 }),
+      );
+      try {
+        checkSha(artifact, hash.digest('hex'), expected);
+      } catch (err) {
+        throw new ReleaseApiError('CHECKSUM_MISMATCH', (err as Error).message);
+      }
+      fs.renameSync(tmp, dest);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+    const record: ReleaseRecord = { version, arch, artifact, sha256: expected, size, sums, signature, file: rel, importedAt: this.#now() };
+    this.#records.putRelease(record);
+    return releaseView(record);
+  }
+}
+

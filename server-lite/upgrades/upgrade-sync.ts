@@ -1,0 +1,198 @@
+// The delivery loop of agent upgrades (issue 16): every pass plans (upgrade-service.ts), then for
+// each agent the planner starts, and each agent mid-upgrade whose tunnel is up, talks to the agent
+// over `http:drover-upgrade` on one of its tunnels (protocol/contracts/agent-upgrade.ts): reads its
+// state, sends the order (the signed sums, which the agent verifies with its own key), and streams
+// the executable from the offset the agent already holds (a dropped tunnel resumes, never
+// restarts). The agent swaps and restarts by itself; a later pass reads Succeeded or RolledBack.
+import fs from 'node:fs';
+import { Transform } from 'node:stream';
+import type { Logger } from 'pino';
+import { requestOverStream, type TunnelStream } from '../../protocol/index.ts';
+import { UPGRADE_ARTIFACT_PATH, UPGRADE_PATH, UPGRADE_TARGET, upgradeStateSchema, type UpgradeStateWire } from '../../protocol/contracts/agent-upgrade.ts';
+import type { ReleaseRecord, RolloutRecord, UpgradeAgentRecord } from './upgrade-records.ts';
+import type { UpgradeService, UpgradeTargetInfo } from './upgrade-service.ts';
+
+export interface UpgradeSession {
+  agentId: string;
+  openStream(target: string, metadata: Record<string, string>): TunnelStream;
+}
+
+/** How long one small call (state, order) may take. */
+const CALL_TIMEOUT_MS = 30_000;
+/** Progress is written to the store at most this often per agent. */
+const PROGRESS_EVERY_MS = 500;
+
+async function call(session: UpgradeSession, method: string, path: string, body: Buffer | fs.ReadStream | Transform | undefined, timeoutMs: number, length?: number): Promise<UpgradeStateWire> {
+  const stream = session.openStream(UPGRADE_TARGET, {});
+  const timer = setTimeout(() => stream.destroy(new Error(`no answer from agent ${session.agentId} within ${timeoutMs} ms`)), timeoutMs);
+  try {
+    const headers: Record<string, string | number> = { host: 'drover-agent' };
+    if (Buffer.isBuffer(body)) Object.assign(headers, { 'content-type': 'application/json', 'content-length': body.length });
+    else if (body !== undefined) Object.assign(headers, { 'content-type': 'application/octet-stream', ...(length === undefined ? {} : { 'content-length': length }) });
+    const result = await requestOverStream(stream, { method, path, headers, ...(body === undefined ? {} : { body }) });
+    if (result.kind !== 'response') throw new Error('the agent answered with an upgrade');
+    const chunks: Buffer[] = [];
+    for await (const c of result.response as AsyncIterable<Buffer>) chunks.push(c);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const json = JSON.parse(text) as unknown;
+    if ((result.response.statusCode ?? 0) >= 400) {
+      const e = (json as { error?: { code?: string; message?: string } }).error;
+      throw Object.assign(new Error(`${e?.code ?? 'ERROR'}: ${e?.message ?? text.slice(0, 200)}`), { agentCode: e?.code });
+    }
+    return upgradeStateSchema.parse(json);
+  } finally {
+    clearTimeout(timer);
+    stream.destroy();
+  }
+}
+
+export class UpgradeSync {
+  readonly #service: UpgradeService;
+  readonly #sessions: () => Map<string, UpgradeSession>;
+  readonly #log: Logger;
+  readonly #syncMs: number;
+  readonly #now: () => number;
+  readonly #inflight = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+
+  constructor(service: UpgradeService, sessions: () => Map<string, UpgradeSession>, log: Logger, now: () => number, syncMs = 1000) {
+    this.#service = service;
+    this.#sessions = sessions;
+    this.#log = log;
+    this.#now = now;
+    this.#syncMs = syncMs;
+    service.kick = () => this.kick();
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.kick(), this.#syncMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#pass()
+      .catch((err: unknown) => this.#log.error({ err }, 'agent upgrade pass failed'))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Agents being talked to right now (tests, bench). */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  async #pass(): Promise<void> {
+    const p = await this.#service.plan();
+    if (!p) return;
+    const sessions = this.#sessions();
+    const rows = new Map(this.#service.records.agents(p.rollout.id).map((r) => [r.agentId, r]));
+    const start = new Set(p.assign);
+    for (const [id, row] of rows) {
+      const target = p.targets.get(id);
+      const session = sessions.get(id);
+      if (!target || !session || this.#inflight.has(id)) continue;
+      const moving = row.state === 'Downloading' || row.state === 'Staged' || row.state === 'Restarting';
+      // Pending agents start only when the planner says so (and never in a stopped rollout).
+      if (!moving && !(row.state === 'Pending' && start.has(id) && p.rollout.state === 'Running')) continue;
+      this.#inflight.add(id);
+      void this.#drive(p.rollout, row, target, session).finally(() => {
+        this.#inflight.delete(id);
+        this.kick();
+      });
+    }
+  }
+
+  #put(row: UpgradeAgentRecord, patch: Partial<UpgradeAgentRecord>): UpgradeAgentRecord {
+    const next = { ...row, ...patch, since: patch.state !== undefined && patch.state !== row.state ? this.#now() : row.since };
+    this.#service.records.putAgent(next);
+    return next;
+  }
+
+  async #drive(rollout: RolloutRecord, row: UpgradeAgentRecord, target: UpgradeTargetInfo, session: UpgradeSession): Promise<void> {
+    const log = this.#log.child({ agentId: target.id, version: rollout.version });
+    const release = target.arch ? this.#service.records.release(rollout.version, target.arch) : undefined;
+    if (!release) {
+      this.#put(row, { state: 'Failed', message: `release ${rollout.version} has no executable for ${target.arch ?? 'an unknown CPU'} (drover release import it)` });
+      return;
+    }
+    try {
+      let s = await call(session, 'GET', UPGRADE_PATH, undefined, CALL_TIMEOUT_MS);
+      const ours = s.sha256 === release.sha256;
+      if (s.runningSha256 === release.sha256 && (s.phase === 'Idle' || s.phase === 'Succeeded')) {
+        this.#put(row, { state: 'Succeeded', bytes: release.size, total: release.size, message: `running ${s.runningVersion}` });
+        return;
+      }
+      if (ours && (s.phase === 'RolledBack' || s.phase === 'Failed')) {
+        this.#put(row, { state: s.phase, message: s.message });
+        return;
+      }
+      if (ours && (s.phase === 'Restarting' || s.phase === 'Staged')) {
+        this.#put(row, { state: 'Restarting', message: s.message });
+        return;
+      }
+      if (row.state === 'Restarting') {
+        // Back on something else without a verdict (the state file was lost): report, do not loop.
+        this.#put(row, { state: 'Failed', message: `the agent came back running ${s.runningVersion} with no upgrade record (${s.phase}: ${s.message})` });
+        return;
+      }
+      if (!(ours && s.phase === 'Downloading')) {
+        s = await call(session, 'POST', UPGRADE_PATH, Buffer.from(JSON.stringify({ version: release.version, sums: release.sums, signature: release.signature, size: release.size })), CALL_TIMEOUT_MS);
+        if (s.phase === 'Failed') {
+          this.#put(row, { state: 'Failed', message: s.message });
+          return;
+        }
+      }
+      row = this.#put(row, { state: 'Downloading', bytes: s.bytes, total: release.size, message: '' });
+      s = await this.#send(session, release, s.bytes, row, (r) => (row = r));
+      const state = s.phase === 'Staged' || s.phase === 'Restarting' ? 'Restarting' : s.phase === 'Failed' || s.phase === 'RolledBack' ? s.phase : 'Downloading';
+      this.#put(row, { state, bytes: s.bytes, message: s.message });
+      log.info({ phase: s.phase }, 'agent upgrade: artifact delivered');
+    } catch (err) {
+      const message = (err as Error).message.slice(0, 500);
+      log.warn({ err: message }, 'agent upgrade: call failed; retried on a later pass');
+      this.#put(row, { message });
+    }
+  }
+
+  /** Streams the executable from `offset`; progress goes to the store as it goes. */
+  async #send(session: UpgradeSession, release: ReleaseRecord, offset: number, row: UpgradeAgentRecord, update: (r: UpgradeAgentRecord) => void): Promise<UpgradeStateWire> {
+    let sent = offset;
+    let last = 0;
+    const progress = new Transform({
+      transform: (chunk: Buffer, _enc, cb) => {
+        sent += chunk.length;
+        const now = this.#now();
+        if (now - last >= PROGRESS_EVERY_MS) {
+          last = now;
+          update((row = this.#put(row, { bytes: sent })));
+        }
+        cb(null, chunk);
+      },
+    });
+    const file = fs.createReadStream(this.#service.releases.fileOf(release), { start: offset });
+    file.on('error', (err) => progress.destroy(err));
+    file.pipe(progress);
+    // A large executable over a slow link: the deadline scales with the size (≥ 64 KiB/s).
+    const timeout = CALL_TIMEOUT_MS + Math.ceil((release.size - offset) / 64);
+    return call(session, 'PUT', `${UPGRADE_ARTIFACT_PATH}?offset=${offset}`, progress, timeout, release.size - offset);
+  }
+}

@@ -1,0 +1,108 @@
+// Agent self-upgrade with the real packaged amd64 executables, run natively (issue 16): the
+// current tree as `npm run package` builds it is the installed "previous" release; the same tree
+// built with `--version-override 0.1.1-next` is the release upgraded to (no frozen build of an
+// earlier release exists on this branch). Both are signed with the build cache's development key,
+// whose public half is inside both executables. The server runs from this checkout.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { builtDist, REPO_ROOT } from '../../packaging/testing/dist.ts';
+import { droverCacheDir } from '../../packaging/node-runtime.ts';
+import { createToken, drover, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
+import { Supervisor } from './upgrade-helpers.ts';
+
+const NEXT = '0.1.1-next';
+
+/** The current tree built as version NEXT, cached like builtDist() (its own directory and lock). */
+function builtNext(): string {
+  const dir = path.join(droverCacheDir(), 'test-dist-next');
+  fs.mkdirSync(dir, { recursive: true });
+  const res = spawnSync('flock', [path.join(droverCacheDir(), 'test-dist-next.lock'), process.execPath, path.join(REPO_ROOT, 'packaging', 'build.ts'), '--out', dir, '--arch', 'amd64', '--no-airgap', '--version-override', NEXT], {
+    encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60 * 1000,
+  });
+  if (res.status !== 0) throw new Error(`npm run package --version-override failed:\n${res.stdout}\n${res.stderr}`);
+  return dir;
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-pkg-upgrade-'));
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const current = builtDist().dir;
+const next = builtNext();
+const exeOf = (dir: string) => path.join(dir, 'drover-linux-amd64');
+const versionOf = (exe: string): string => (JSON.parse(spawnSync(exe, ['version', '--json'], { encoding: 'utf8' }).stdout) as { version: string }).version;
+
+let server: ServerProc;
+const sups: Supervisor[] = [];
+t.before(async () => {
+  server = await startServer(path.join(tmp, 'server'), 0, { DROVER_UPGRADE_SYNC_MS: '250', DROVER_LOG_LEVEL: 'info' });
+});
+t.teardown(async () => {
+  for (const s of sups) await s.stop();
+  await server?.proc.stop();
+});
+const admin = (args: string[]) => drover([...args, '--data-dir', server.dataDir]);
+
+async function installed(name: string): Promise<{ exe: string; data: string; agentId: string }> {
+  const exe = path.join(tmp, name, 'bin', 'drover');
+  fs.mkdirSync(path.dirname(exe), { recursive: true });
+  fs.copyFileSync(exeOf(current), exe);
+  fs.chmodSync(exe, 0o755);
+  const data = path.join(tmp, name, 'data');
+  const token = await createToken(server.dataDir, ['--labels', `pkg=${name}`]);
+  const reg = spawnSync(exe, ['agent', 'register', '--server', server.url, '--token', token, '--name', name, '--data-dir', data], { encoding: 'utf8' });
+  if (reg.status !== 0) throw new Error(reg.stderr);
+  return { exe, data, agentId: /registered agent (\S+):/.exec(reg.stdout)?.[1] ?? '' };
+}
+
+t.test('packaged amd64: previous → next driven by the server; the agent runs the new executable', async (t) => {
+  t.equal(versionOf(exeOf(current)), '0.1.0');
+  t.equal(versionOf(exeOf(next)), NEXT);
+  const imp = await admin(['release', 'import', next]);
+  t.equal(imp.exitCode, 0, imp.stderr);
+  const dev = await installed('pkg1');
+  const sup = new Supervisor(dev.exe, dev.data, { DROVER_LOG_LEVEL: 'info' });
+  sups.push(sup);
+  t.equal((await admin(['upgrade', 'agents', '--version', NEXT, '--target', 'pkg=pkg1'])).exitCode, 0);
+  const row = await waitFor('the packaged agent upgraded', async () => {
+    const s = JSON.parse((await admin(['upgrade', 'status', '--json'])).stdout) as { agents: { id: string; state: string; total: number; version: string | null }[] };
+    const a = s.agents.find((x) => x.id === dev.agentId);
+    return a?.state === 'Succeeded' ? a : undefined;
+  }, 300_000);
+  t.equal(row.total, fs.statSync(exeOf(next)).size, 'the whole executable went through the tunnel');
+  t.equal(versionOf(dev.exe), NEXT, 'the installed executable is the new release');
+  t.notOk(fs.existsSync(`${dev.exe}.previous`), 'previous removed once the new one connected');
+  await waitFor('the server to see the new version in the facts', async () => {
+    const s = JSON.parse((await admin(['upgrade', 'status', '--json'])).stdout) as { agents: { id: string; version: string | null }[] };
+    return s.agents.find((x) => x.id === dev.agentId)?.version === NEXT;
+  }, 60_000);
+});
+
+t.test('packaged amd64: bad signature and bad checksum are refused by the agent; the running agent is untouched', async (t) => {
+  const dev = await installed('pkg2');
+  const before = fs.readFileSync(dev.exe);
+  const badSig = path.join(tmp, 'badsig');
+  fs.cpSync(next, badSig, { recursive: true });
+  const sig = Buffer.from(fs.readFileSync(path.join(badSig, 'sha256sums.sig'), 'utf8').trim(), 'base64');
+  sig[0] = (sig[0] ?? 0) ^ 0xff;
+  fs.writeFileSync(path.join(badSig, 'sha256sums.sig'), sig.toString('base64'));
+  let r = spawnSync(dev.exe, ['agent', 'upgrade', '--from', badSig, '--data-dir', dev.data], { encoding: 'utf8' });
+  t.equal(r.status, 1);
+  t.match(r.stderr, /SIGNATURE_INVALID/);
+  const badSum = path.join(tmp, 'badsum');
+  fs.cpSync(next, badSum, { recursive: true });
+  fs.appendFileSync(path.join(badSum, 'drover-linux-amd64'), Buffer.from('x'));
+  r = spawnSync(dev.exe, ['agent', 'upgrade', '--from', badSum, '--data-dir', dev.data], { encoding: 'utf8' });
+  t.equal(r.status, 1);
+  t.match(r.stderr, /CHECKSUM_MISMATCH/);
+  t.ok(fs.readFileSync(dev.exe).equals(before), 'the installed executable is byte for byte the same');
+  t.notOk(fs.existsSync(`${dev.exe}.previous`));
+  // Air gap, the good one: verified, swapped, and healthy after a start.
+  r = spawnSync(dev.exe, ['agent', 'upgrade', '--from', next, '--data-dir', dev.data, '--no-restart'], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(versionOf(dev.exe), NEXT);
+  const sup = new Supervisor(dev.exe, dev.data, { DROVER_LOG_LEVEL: 'info' });
+  sups.push(sup);
+  await waitFor('the air-gapped upgrade to commit', () => (JSON.parse(fs.readFileSync(path.join(dev.data, 'upgrade', 'state.json'), 'utf8')) as { phase: string }).phase === 'Succeeded', 120_000);
+});
