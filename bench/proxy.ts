@@ -205,6 +205,10 @@ async function main(): Promise<void> {
 }
 
 const ms = (x: number): string => `${x.toFixed(2)} ms`;
+
+/** Issue 12's budgets: overhead over direct, same run. */
+const BUDGET = { getP50Ms: 0.5, getP99Ms: 2, fanOutP50Ms: 1 } as const;
+const verdict = (overhead: number, budget: number): string => `${overhead <= budget ? 'PASS' : 'MISS'} (≤ +${budget} ms)`;
 function line(name: string, base: LatencySummary, via: LatencySummary): string {
   return `${name.padEnd(34)} p50 ${ms(base.p50).padStart(10)} → ${ms(via.p50).padStart(10)} (+${ms(via.p50 - base.p50)})   p99 ${ms(base.p99).padStart(10)} → ${ms(via.p99).padStart(10)} (+${ms(via.p99 - base.p99)})`;
 }
@@ -216,6 +220,7 @@ function report(r: { machine: ReturnType<typeof describeMachine>; get: { direct:
     `figures: direct to kube-apiserver → through drover (server + tunnel + cluster agent), same run`,
     line(`GET namespace (${r.get.direct.count} each)`, r.get.direct, r.get.proxied),
     line(`watch fan-out ${r.watchFanOut.watches}×${r.watchFanOut.events} events`, r.watchFanOut.direct, r.watchFanOut.proxied),
+    `budgets: GET p50 ${verdict(r.get.proxied.p50 - r.get.direct.p50, BUDGET.getP50Ms)}, GET p99 ${verdict(r.get.proxied.p99 - r.get.direct.p99, BUDGET.getP99Ms)}, fan-out p50 ${verdict(r.watchFanOut.proxied.p50 - r.watchFanOut.direct.p50, BUDGET.fanOutP50Ms)}`,
   ];
   if (r.warning) out.push(r.warning);
   process.stdout.write(`${out.join('\n')}\n`);
