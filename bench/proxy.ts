@@ -17,6 +17,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { startCluster } from '../test/k8s/harness.ts';
 import { describeMachine, busyWarning } from './lib/machine.ts';
 import { summarize, type LatencySummary } from './lib/stats.ts';
+import { processCpuMs } from './lib/cpu.ts';
 
 const QUICK = process.argv.includes('--quick') || process.env.DROVER_BENCH_QUICK === '1';
 const JSON_OUT = process.argv.includes('--json') || process.env.DROVER_BENCH_JSON === '1';
@@ -158,7 +159,8 @@ async function main(): Promise<void> {
     const token = await drover(['token', 'create', '--data-dir', serverDir, '--labels', 'bench=proxy']);
     const agentDir = path.join(dir, 'agent');
     await drover(['agent', 'register', '--server', record.url, '--token', token, '--kubeconfig', cluster.kubeconfig, '--data-dir', agentDir]);
-    procs.push(run(['agent', 'run', '--roles', 'cluster', '--data-dir', agentDir]));
+    const agent = run(['agent', 'run', '--roles', 'cluster', '--data-dir', agentDir]);
+    procs.push(agent);
     const status = JSON.parse(await drover(['agent', 'status', '--json', '--data-dir', agentDir])) as { clusterId: string };
     const admin = readFileSync(path.join(serverDir, 'admin-token'), 'utf8').trim();
     const ca = readFileSync(record.caFile, 'utf8');
@@ -182,16 +184,26 @@ async function main(): Promise<void> {
     await latency(proxied, obj, 50);
     const d: number[] = [];
     const p: number[] = [];
+    // CPU of the drover server and agent processes (/proc, 10 ms ticks): steady on a shared
+    // machine where wall-clock latency is not. Idle work (heartbeats) is included; it is tiny.
+    const droverPids = [server.pid, agent.pid].filter((x): x is number => x !== undefined);
+    const droverCpu = (): number => droverPids.reduce((a, pid) => a + processCpuMs(pid), 0);
+    let getCpuMs = 0;
     for (let r = 0; r < ROUNDS; r++) {
       d.push(...(await latency(direct, obj, GETS_PER_ROUND)));
+      const c0 = droverCpu();
       p.push(...(await latency(proxied, obj, GETS_PER_ROUND)));
+      getCpuMs += droverCpu() - c0;
     }
     const directFan = await fanOut(direct, direct, 'direct');
+    const f0 = droverCpu();
     const proxiedFan = await fanOut(proxied, direct, 'proxied');
+    const fanCpuMs = droverCpu() - f0;
     const results = {
       machine,
       get: { direct: summarize(d), proxied: summarize(p) },
       watchFanOut: { watches: WATCHES, events: EVENTS, direct: summarize(directFan), proxied: summarize(proxiedFan) },
+      droverCpu: { perGetUs: (getCpuMs * 1000) / p.length, perWatchEventUs: (fanCpuMs * 1000) / (WATCHES * EVENTS) },
       warning: busyWarning(machine.cores, machine.loadAtStart, os.loadavg()[0] ?? 0) ?? null,
     };
     if (JSON_OUT) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
@@ -205,17 +217,29 @@ async function main(): Promise<void> {
 }
 
 const ms = (x: number): string => `${x.toFixed(2)} ms`;
+
+/** Issue 12's budgets: overhead over direct, same run. */
+const BUDGET = { getP50Ms: 0.5, getP99Ms: 2, fanOutP50Ms: 1 } as const;
+const verdict = (overhead: number, budget: number): string => `${overhead <= budget ? 'PASS' : 'MISS'} (≤ +${budget} ms)`;
 function line(name: string, base: LatencySummary, via: LatencySummary): string {
   return `${name.padEnd(34)} p50 ${ms(base.p50).padStart(10)} → ${ms(via.p50).padStart(10)} (+${ms(via.p50 - base.p50)})   p99 ${ms(base.p99).padStart(10)} → ${ms(via.p99).padStart(10)} (+${ms(via.p99 - base.p99)})`;
 }
 
-function report(r: { machine: ReturnType<typeof describeMachine>; get: { direct: LatencySummary; proxied: LatencySummary }; watchFanOut: { watches: number; events: number; direct: LatencySummary; proxied: LatencySummary }; warning: string | null }): void {
+function report(r: {
+  machine: ReturnType<typeof describeMachine>;
+  get: { direct: LatencySummary; proxied: LatencySummary };
+  watchFanOut: { watches: number; events: number; direct: LatencySummary; proxied: LatencySummary };
+  droverCpu: { perGetUs: number; perWatchEventUs: number };
+  warning: string | null;
+}): void {
   const m = r.machine;
   const out = [
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}, node ${m.node}, load ${m.loadAtStart.toFixed(2)}`,
     `figures: direct to kube-apiserver → through drover (server + tunnel + cluster agent), same run`,
     line(`GET namespace (${r.get.direct.count} each)`, r.get.direct, r.get.proxied),
     line(`watch fan-out ${r.watchFanOut.watches}×${r.watchFanOut.events} events`, r.watchFanOut.direct, r.watchFanOut.proxied),
+    `drover server + agent CPU: ${r.droverCpu.perGetUs.toFixed(0)} µs per proxied GET, ${r.droverCpu.perWatchEventUs.toFixed(0)} µs per watch event delivered (fan-out phase, incl. watch setup)`,
+    `budgets: GET p50 ${verdict(r.get.proxied.p50 - r.get.direct.p50, BUDGET.getP50Ms)}, GET p99 ${verdict(r.get.proxied.p99 - r.get.direct.p99, BUDGET.getP99Ms)}, fan-out p50 ${verdict(r.watchFanOut.proxied.p50 - r.watchFanOut.direct.p50, BUDGET.fanOutP50Ms)}`,
   ];
   if (r.warning) out.push(r.warning);
   process.stdout.write(`${out.join('\n')}\n`);

@@ -235,3 +235,91 @@ t.test('flow control: credit consumed in one turn goes back as one WINDOW per st
   // One batch returns at most threshold + one 4 KiB frame; more means batches were merged.
   t.ok(inc > window / WINDOW_UPDATE_DIVISOR + 4096, `carrying the credit of several batches (${inc} bytes)`);
 });
+
+t.test('flow control: a window read faster than the credit comes back doubles up to its cap', async (t) => {
+  let now = 0;
+  const w = 1024 * 1024;
+  const growth = { max: 4 * w, left: 64 * w, fastMs: 20, now: () => now };
+  const rw = new ReceiveWindow(w, growth);
+  t.ok(rw.receive(w / 2));
+  now = 5;
+  t.equal(rw.consume(w / 2), w / 2 + w, 'half the window back plus one more window');
+  t.equal(rw.window, 2 * w);
+  t.ok(rw.receive(w));
+  now = 10;
+  t.equal(rw.consume(w), w + 2 * w, 'doubles again');
+  t.equal(rw.window, 4 * w);
+  t.ok(rw.receive(2 * w));
+  now = 15;
+  t.equal(rw.consume(2 * w), 2 * w, 'at the cap: only what was consumed');
+  t.equal(growth.left, 64 * w - 3 * w, 'growth taken from the session allowance');
+  rw.release();
+  t.equal(growth.left, 64 * w, 'and given back when the stream ends');
+});
+
+t.test('flow control: a slow reader, a stalled one and an exhausted allowance keep the window', async (t) => {
+  let now = 0;
+  const w = 512 * 1024;
+  const slow = new ReceiveWindow(w, { max: 16 * w, left: 64 * w, fastMs: 20, now: () => now });
+  for (let i = 0; i < 10; i++) {
+    now += 100;
+    t.ok(slow.receive(w / 2));
+    t.equal(slow.consume(w / 2), w / 2);
+  }
+  t.equal(slow.window, w, 'slow reader: fixed');
+  const stalled = new ReceiveWindow(w, { max: 16 * w, left: 64 * w, fastMs: 20, now: () => now });
+  t.ok(stalled.receive(w));
+  t.notOk(stalled.receive(1), 'stalled reader: the peer is held to the initial window');
+  const shared = { max: 16 * w, left: w, fastMs: 20, now: () => now };
+  const a = new ReceiveWindow(w, shared);
+  const b = new ReceiveWindow(w, shared);
+  a.receive(w / 2);
+  b.receive(w / 2);
+  t.equal(a.consume(w / 2), w / 2 + w, 'first stream takes the allowance');
+  t.equal(b.consume(w / 2), w / 2, 'second finds none left');
+  t.equal(shared.left, 0);
+});
+
+t.test('flow control: with growth, outstanding credit never exceeds the window nor the cap', async (t) => {
+  fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 0, max: 50 })), { maxLength: 200 }), (steps) => {
+    let now = 0;
+    const w = 64 * 1024;
+    const growth = { max: 8 * w, left: 4 * w, fastMs: 20, now: () => now };
+    const rw = new ReceiveWindow(w, growth);
+    const sc = new SendCredit(w);
+    for (const [n, dt] of steps) {
+      now += dt;
+      const k = Math.min(n, sc.credit);
+      sc.spend(k);
+      if (!rw.receive(k)) return false;
+      const inc = rw.consume(k);
+      if (inc > 0 && !sc.grant(inc)) return false;
+      if (sc.credit > rw.window || rw.window > growth.max || rw.window > w + 4 * w || growth.left < 0) return false;
+    }
+    return true;
+  }), { numRuns: 300 });
+});
+
+// sessionPair runs on a ManualClock that is not stepped: every credit return counts as fast.
+t.test('flow control: a bulk stream over a session pair grows its window; fixed when maxStreamWindow ≤ streamWindow', async (t) => {
+  for (const [limits, grows] of [[{}, true], [{ maxStreamWindow: DEFAULT_STREAM_WINDOW }, false]] as const) {
+    const { client, server } = sessionPair({ server: { limits } });
+    await bothReady(client, server);
+    const incoming = nextStream(server);
+    const s = client.openStream('sink');
+    const total = 16 * 1024 * 1024;
+    const done = pipeline(source(total), s);
+    const r = await incoming;
+    r.on('error', () => {});
+    s.on('error', () => {});
+    let got = 0;
+    const ended = new Promise((res) => r.once('end', res));
+    r.on('data', (c: Buffer) => (got += c.length));
+    await done;
+    await ended;
+    t.equal(got, total);
+    t.equal(r.recvWindow.window > DEFAULT_STREAM_WINDOW, grows, `window ${r.recvWindow.window} with ${JSON.stringify(limits)}`);
+    client.close();
+    server.close();
+  }
+});

@@ -51,6 +51,21 @@ export const MAX_WS_MESSAGE = FRAME_HEADER_BYTES + MAX_CONTROL_PAYLOAD;
  *  DATA frame: those sends were 14–19% of a receiver's CPU (decision 0150). */
 export const DEFAULT_STREAM_WINDOW = 512 * 1024;
 
+/** Largest window one stream's receive window may be auto-tuned to (flow-control.ts): a stream
+ *  whose reader consumes half its window within WINDOW_GROWTH_FAST_MS of the previous credit
+ *  return doubles its window, up to this. A 512 KiB window on a loaded or long path holds one
+ *  stream to window/RTT (issue 12: 0.5–0.7× raw ws on loopback at load 10+); a reader that
+ *  stops never grows, so a stalled stream still holds at most its window. */
+export const DEFAULT_MAX_STREAM_WINDOW = 8 * 1024 * 1024;
+
+/** Growth beyond the initial windows a whole session may grant (the sum over its streams), so
+ *  the memory a peer can make a session hold stays window × streams plus this. */
+export const SESSION_WINDOW_GROWTH_BYTES = 64 * 1024 * 1024;
+
+/** Half a window consumed within this long of the previous credit return means the window is
+ *  what limits the stream (≥ 12.5 MiB/s at 512 KiB); twice the measured RTT when that is longer. */
+export const WINDOW_GROWTH_FAST_MS = 20;
+
 /** Largest window a HELLO may announce (2^31 − 1, as in HTTP/2: credit arithmetic stays exact). */
 export const MAX_STREAM_WINDOW = 0x7fffffff;
 
@@ -122,6 +137,9 @@ export interface SessionLimits {
   helloTimeoutMs: number;
   /** Transport bytes in flight above which DATA pauses. */
   transportHighWater: number;
+  /** Largest a stream's receive window may be auto-tuned to; at or below `streamWindow`, windows
+   *  stay fixed (small devices, tests of exact credit). */
+  maxStreamWindow: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<SessionLimits> = Object.freeze({
@@ -132,6 +150,7 @@ export const DEFAULT_LIMITS: Readonly<SessionLimits> = Object.freeze({
   pingTimeoutMs: PING_TIMEOUT_MS,
   helloTimeoutMs: HELLO_TIMEOUT_MS,
   transportHighWater: TRANSPORT_HIGH_WATER,
+  maxStreamWindow: DEFAULT_MAX_STREAM_WINDOW,
 });
 
 /** Merges overrides onto the defaults and checks them against the wire bounds. */
@@ -140,6 +159,7 @@ export function resolveLimits(overrides: Partial<SessionLimits> = {}): SessionLi
   const within = (v: number, lo: number, hi: number) => Number.isInteger(v) && v >= lo && v <= hi;
   if (!within(l.streamWindow, MIN_STREAM_WINDOW, MAX_STREAM_WINDOW)) throw new RangeError(`streamWindow out of range: ${l.streamWindow}`);
   if (!within(l.maxDataPayload, MIN_DATA_PAYLOAD, MAX_DATA_PAYLOAD)) throw new RangeError(`maxDataPayload out of range: ${l.maxDataPayload}`);
+  if (!within(l.maxStreamWindow, MIN_STREAM_WINDOW, MAX_STREAM_WINDOW)) throw new RangeError(`maxStreamWindow out of range: ${l.maxStreamWindow}`);
   if (!within(l.maxStreams, 1, MAX_MAX_STREAMS)) throw new RangeError(`maxStreams out of range: ${l.maxStreams}`);
   for (const k of ['pingIntervalMs', 'pingTimeoutMs', 'helloTimeoutMs', 'transportHighWater'] as const) {
     if (!within(l[k], 1, Number.MAX_SAFE_INTEGER)) throw new RangeError(`${k} must be a positive integer`);

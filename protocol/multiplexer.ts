@@ -5,7 +5,8 @@ import { Buffer } from 'node:buffer';
 import { writeDataHeader, encodeFrame } from './codec.ts';
 import { ERROR_CODES, errorCodeFromWire, toTunnelError, TunnelError, type ErrorCode } from './errors.ts';
 import { FLAGS, type Hello } from './frame.ts';
-import { FRAME_HEADER_BYTES, POOLED_FRAME_MIN_BYTES, type SessionLimits } from './limits.ts';
+import { FRAME_HEADER_BYTES, POOLED_FRAME_MIN_BYTES, SESSION_WINDOW_GROWTH_BYTES, WINDOW_GROWTH_FAST_MS, type SessionLimits } from './limits.ts';
+import type { WindowGrowth } from './flow-control.ts';
 import type { SessionSide } from './session-types.ts';
 import { FramePool } from './frame-pool.ts';
 
@@ -23,6 +24,8 @@ export interface MultiplexerHost {
   /** Hands a peer-opened stream to the application; false if nobody listens. */
   accept(s: TunnelStream): boolean;
   closedError(): TunnelError;
+  /** The session's clock (ms), for window auto-tuning. */
+  now(): number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -50,12 +53,22 @@ export class Multiplexer implements StreamOwner {
   private pool = new FramePool(0);
   /** Smallest frame built in a pooled buffer (all full-size frames are). */
   private poolFrom = POOLED_FRAME_MIN_BYTES;
+  /** Window auto-tuning terms shared by this session's streams; undefined when windows are fixed. */
+  private readonly growth: WindowGrowth | undefined;
 
   constructor(host: MultiplexerHost, side: SessionSide, limits: Readonly<SessionLimits>) {
     this.host = host;
     this.side = side;
     this.limits = limits;
     this.nextLocalId = side === 'client' ? 1 : 2;
+    this.growth = limits.maxStreamWindow > limits.streamWindow
+      ? { max: limits.maxStreamWindow, left: SESSION_WINDOW_GROWTH_BYTES, fastMs: WINDOW_GROWTH_FAST_MS, now: () => host.now() }
+      : undefined;
+  }
+
+  /** The session measured a round trip: a window returned faster than two of them is too small. */
+  setRtt(ms: number): void {
+    if (this.growth !== undefined) this.growth.fastMs = Math.max(WINDOW_GROWTH_FAST_MS, 2 * ms);
   }
 
   /** The peer's HELLO arrived: learn its limits and send the OPENs that were waiting. */
@@ -72,7 +85,7 @@ export class Multiplexer implements StreamOwner {
 
   open(target: string, metadata: Record<string, string>): TunnelStream {
     const id = this.nextLocalId;
-    const s = new TunnelStream(this, id, target, metadata, true, 0, this.limits.streamWindow);
+    const s = new TunnelStream(this, id, target, metadata, true, 0, this.limits.streamWindow, this.growth);
     if (this.host.isClosed()) return this.abandon(s, this.host.closedError());
     if (id > MAX_STREAM_ID - 2) return this.abandon(s, new TunnelError('STREAM_LIMIT', 'stream ids exhausted on this session; reconnect'));
     this.nextLocalId += 2;
@@ -155,7 +168,7 @@ export class Multiplexer implements StreamOwner {
     if (id % 2 !== peerParity || id <= this.lastPeerId) throw new TunnelError('PROTOCOL_ERROR', `OPEN with invalid stream id ${id}`);
     this.lastPeerId = id;
     if (this.peerOpen >= this.limits.maxStreams) return this.refuse(id, 'STREAM_LIMIT', `at most ${this.limits.maxStreams} concurrent streams; retry when one finishes`);
-    const s = new TunnelStream(this, id, target, metadata, false, (this.peer as Hello).streamWindow, this.limits.streamWindow);
+    const s = new TunnelStream(this, id, target, metadata, false, (this.peer as Hello).streamWindow, this.limits.streamWindow, this.growth);
     this.streams.set(id, s);
     this.peerOpen++;
     if (!this.host.accept(s)) {
@@ -301,6 +314,7 @@ export class Multiplexer implements StreamOwner {
   private forget(s: TunnelStream): void {
     if (s.wireClosed) return;
     s.wireClosed = true;
+    s.recvWindow.release();
     this.writable.delete(s);
     if (this.streams.delete(s.id)) {
       if (s.local) this.localOpen--;

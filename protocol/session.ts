@@ -74,6 +74,7 @@ export class Session extends EventEmitter<SessionEvents> {
       congested: () => this.transport.bufferedAmount() >= this.limits.transportHighWater,
       accept: (s) => this.listenerCount('stream') > 0 && this.emit('stream', s),
       closedError: () => this.closedError(),
+      now: () => this.clock.now(),
     }, this.side, this.limits);
     this.liveness = new Liveness(this.clock, this.limits.pingIntervalMs, this.limits.pingTimeoutMs, {
       sendPing: (payload) => {
@@ -201,7 +202,9 @@ export class Session extends EventEmitter<SessionEvents> {
         this.sendFrame(encodeFrame({ type: 'PONG', payload: f.payload }));
         return;
       case 'PONG':
-        return this.liveness.onPong(f.payload);
+        this.liveness.onPong(f.payload);
+        if (this.liveness.rtt !== undefined) this.mux.setRtt(this.liveness.rtt);
+        return;
       case 'CONTROL':
         return this.onControl(f.kind, f.required, f.body);
       case 'GOAWAY': {

@@ -237,3 +237,22 @@ t.test('streams: corked writes go out as one DATA frame', async (t) => {
   const data = clientTransport.sent.map((f) => decodeFrame(f)).filter((f) => f.type === 'DATA' && f.payload.length > 0);
   t.equal(data.length, 1);
 });
+
+t.test('streams: end() again on an ended stream is a no-op; with a callback, Node still reports it', async (t) => {
+  const { client, server } = sessionPair();
+  await bothReady(client, server);
+  server.on('stream', (st: TunnelStream) => {
+    st.on('error', () => {});
+    st.resume();
+  });
+  const s = client.openStream('echo');
+  s.on('error', () => {});
+  s.end('x');
+  await once(s, 'finish');
+  t.equal(s.end(), s, 'returns the stream');
+  const err = await new Promise<Error | null | undefined>((r) => s.end(r));
+  t.match(err, { code: 'ERR_STREAM_ALREADY_FINISHED' }, 'an end with a callback is left to Node');
+  t.notOk(s.destroyed && s.errored, 'the stream was not errored');
+  client.close();
+  server.close();
+});

@@ -60,3 +60,28 @@ t.test('ws transport: a socket that is not open sends nothing and releases at on
   t.equal(ws.sends.length, 0);
   t.equal(released, 1);
 });
+
+t.test('ws transport: the frames of one event-loop turn go out under one cork, uncorked in setImmediate', async (t) => {
+  const log: string[] = [];
+  const ws = Object.assign(new FakeWs(), { _socket: { cork: () => log.push('cork'), uncork: () => log.push('uncork') } });
+  ws.send = (data: Uint8Array) => void log.push(`send ${data.length}`);
+  const tr = new WebSocketTransport(ws as unknown as WebSocketLike, 1 << 20);
+  tr.send(new Uint8Array(1));
+  tr.send(new Uint8Array(2));
+  await Promise.resolve();
+  tr.send(new Uint8Array(3));
+  t.same(log, ['cork', 'send 1', 'send 2', 'send 3'], 'microtasks do not end the turn');
+  await new Promise((r) => setImmediate(r));
+  t.same(log.slice(4), ['uncork']);
+  tr.send(new Uint8Array(4));
+  await new Promise((r) => setImmediate(r));
+  t.same(log.slice(5), ['cork', 'send 4', 'uncork'], 'the next turn corks again');
+});
+
+t.test('ws transport: without an underlying socket (not ws), frames are sent one by one', async (t) => {
+  const ws = new FakeWs();
+  const tr = new WebSocketTransport(ws as unknown as WebSocketLike, 1 << 20);
+  tr.send(new Uint8Array(1));
+  tr.send(new Uint8Array(2));
+  t.equal(ws.sends.length, 2);
+});

@@ -30,6 +30,9 @@ export interface WebSocketLike {
   once(event: 'error', listener: (err: Error) => void): unknown;
   once(event: 'close', listener: (code: number, reason: Buffer) => void): unknown;
   removeListener(event: 'open' | 'error' | 'close', listener: (...args: never[]) => void): unknown;
+  /** `ws`'s underlying socket (its `_socket`, set once open): corked while a turn of the event
+   *  loop sends frames, see WebSocketTransport. Absent in fakes: frames are then written one by one. */
+  readonly _socket?: { cork(): void; uncork(): void } | null;
 }
 
 export interface WebSocketSessionOptions extends Omit<SessionOptions, 'transport' | 'subprotocol' | 'clock'> {
@@ -51,10 +54,30 @@ export class WebSocketTransport implements FrameTransport {
     this.highWater = highWater;
   }
 
+  private corked: { cork(): void; uncork(): void } | undefined;
+  private readonly uncork = (): void => {
+    const socket = this.corked;
+    this.corked = undefined;
+    socket?.uncork();
+  };
+
   send(frame: Uint8Array, release?: () => void): void {
     if (this.ws.readyState !== 1) {
       release?.();
       return;
+    }
+    // Frames sent during one turn of the event loop leave in one socket write (one TLS record
+    // run, one syscall) when the turn's I/O callbacks are done: a watch event fanned out to 100
+    // streams, or a response's head, body and FIN, was one write each (issue 12). setImmediate,
+    // not a microtask: the frames of one turn come from many I/O callbacks (one per upstream
+    // socket), with microtasks run between them.
+    if (this.corked === undefined) {
+      const socket = this.ws._socket;
+      if (socket !== undefined && socket !== null) {
+        socket.cork();
+        this.corked = socket;
+        setImmediate(this.uncork);
+      }
     }
     // Every send made past half the high-water mark carries a callback; the last of them fires
     // once the socket has taken everything, which is when the session may send DATA again. Half,

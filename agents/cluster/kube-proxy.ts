@@ -78,7 +78,9 @@ export function kubeProxyHandlers(upstream: KubeUpstream, log: Logger, hooks: Ku
       const headers: OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(ur.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
       res.writeHead(ur.statusCode ?? 502, headers);
-      res.flushHeaders();
+      // A streamed answer (watch, logs -f: no length) gets its head at once; one of known length
+      // goes out with its body, one DATA frame instead of two (issue 12).
+      if (ur.headers['content-length'] === undefined) res.flushHeaders();
       ur.on('error', () => res.destroy());
       ur.pipe(res);
     });

@@ -135,8 +135,9 @@ export function createK8sProxy(ctx: ServerContext) {
       const upstream = result.response;
       const status = upstream.statusCode ?? 502;
       res.writeHead(status, responseHeaders(upstream.headers));
-      // Watches and `logs -f`: flush each chunk as it comes (no buffering on our side).
-      res.flushHeaders();
+      // Watches and `logs -f` (no length): the head goes out at once and each chunk as it comes;
+      // an answer of known length goes out with its body, one TLS write instead of two (issue 12).
+      if (upstream.headers['content-length'] === undefined) res.flushHeaders();
       record(principal, impersonated, clusterId, method, path, status, at, t0);
       upstream.on('error', () => res.destroy());
       upstream.pipe(res);
