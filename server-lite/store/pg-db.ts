@@ -7,7 +7,7 @@ import { numbered, schemaFor } from './dialect.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export type Row = Record<string, unknown>;
-export type Arg = string | number | boolean | null | Buffer | readonly string[] | readonly number[];
+export type Arg = string | number | boolean | null | Buffer | readonly string[] | readonly number[] | readonly (string | null)[];
 
 /** What a statement can run on: the pool (autocommit) or a transaction's connection. */
 export interface Sql {

@@ -14,6 +14,7 @@ import type {
   ClusterDeletion,
   ClusterRecord,
   ClusterRole,
+  ConnectionEventRecord,
   CredentialUpdate,
   DeletedAgentRecord,
   Enrolment,
@@ -271,6 +272,41 @@ export class PgStore implements Store {
   async getCluster(id: string): Promise<ClusterRecord | undefined> {
     const r = await this.#db.one('SELECT * FROM clusters WHERE id = ?', [id]);
     return r ? clusterFrom(r) : undefined;
+  }
+
+  async recordConnectionEvents(events: readonly ConnectionEventRecord[]): Promise<void> {
+    if (events.length === 0) return;
+    // One statement per batch (the connection history is flushed every few seconds).
+    await this.#db.run(
+      `INSERT INTO connection_events (cluster_id, agent_id, role, session_id, kind, at, reason, remote)
+       SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[])`,
+      [
+        events.map((e) => e.clusterId), events.map((e) => e.agentId), events.map((e) => e.role), events.map((e) => e.sessionId),
+        events.map((e) => e.kind), events.map((e) => e.at), events.map((e) => e.reason), events.map((e) => e.remote),
+      ],
+    );
+  }
+
+  async connectionEvents(clusterId: string, limit: number): Promise<ConnectionEventRecord[]> {
+    const rows = await this.#db.rows('SELECT * FROM connection_events WHERE cluster_id = ? ORDER BY at DESC, id DESC LIMIT ?', [clusterId, limit]);
+    return rows.map((r) => ({
+      clusterId: String(r.cluster_id), agentId: String(r.agent_id), role: String(r.role) as Role, sessionId: String(r.session_id),
+      kind: r.kind === 'connect' ? 'connect' : 'disconnect', at: Number(r.at), reason: String(r.reason), remote: r.remote === null ? null : String(r.remote),
+    }));
+  }
+
+  async pruneConnectionEvents(before: number, perCluster: number, clusters: readonly string[]): Promise<number> {
+    return this.#db.tx(async (sql) => {
+      let n = await sql.run('DELETE FROM connection_events WHERE at < ?', [before]);
+      for (const c of clusters) {
+        n += await sql.run(
+          `DELETE FROM connection_events WHERE cluster_id = ? AND id NOT IN (
+             SELECT id FROM connection_events WHERE cluster_id = ? ORDER BY at DESC, id DESC LIMIT ?)`,
+          [c, c, perCluster],
+        );
+      }
+      return n;
+    });
   }
 
   // No clustersVersion(): other replicas change clusters too, so callers re-derive every time.

@@ -161,6 +161,25 @@ for (const backend of backends) {
   });
 }
 
+for (const backend of backends) {
+  t.test(`${backend.name}: connection history is stored newest first and pruned by age and per cluster`, async (t) => {
+    const store = await backend.open();
+    t.teardown(() => store.close());
+    if (!store.recordConnectionEvents || !store.connectionEvents || !store.pruneConnectionEvents) throw new Error(`${backend.name} keeps no connection history`);
+    const ev = (clusterId: string, at: number, kind: 'connect' | 'disconnect' = 'connect') =>
+      ({ clusterId, agentId: `a-${clusterId}`, role: 'cluster' as const, sessionId: `s${at}`, kind, at, reason: kind === 'connect' ? 'connected' : 'ping timeout', remote: at % 2 ? null : '127.0.0.1' });
+    await store.recordConnectionEvents([ev('c1', 10), ev('c1', 20, 'disconnect'), ev('c2', 15), ...[30, 31, 32, 33].map((at) => ev('c1', at))]);
+    await store.recordConnectionEvents([]);
+    const c1 = await store.connectionEvents('c1', 10);
+    t.same(c1.map((e) => e.at), [33, 32, 31, 30, 20, 10], 'newest first');
+    t.same(c1[4], ev('c1', 20, 'disconnect'), 'every field round-trips, remote included');
+    t.same((await store.connectionEvents('c1', 2)).map((e) => e.at), [33, 32], 'limit');
+    t.equal(await store.pruneConnectionEvents(12, 3, ['c1']), 3, 'one older than the cut, two past the newest 3 of c1');
+    t.same((await store.connectionEvents('c1', 10)).map((e) => e.at), [33, 32, 31]);
+    t.same((await store.connectionEvents('c2', 10)).map((e) => e.at), [15], 'c2 was not named: kept');
+  });
+}
+
 const postgres = backends.find((b) => b.name === 'postgres');
 
 t.test('postgres: migrations run once and are recorded; several replicas opening together apply each once', async (t) => {
