@@ -17,6 +17,7 @@ import type { AccessSync } from './access/access-sync.ts';
 import type { TlsService } from './tls/tls-service.ts';
 import type { AgentSettingsSync } from './access/agent-settings-sync.ts';
 import type { ProviderService } from './auth/providers/provider-service.ts';
+import type { HaService } from './ha/ha-service.ts';
 
 export interface Clock {
   now(): number;
@@ -66,6 +67,8 @@ export interface ServerContext {
   frameBudgets: AgentFrameBudgets;
   /** Identity providers (LDAP, OIDC; issue 18). Absent: only local users and the admin token. */
   providers?: ProviderService;
+  /** HA replica (issue 17, `--advertise-address`): tunnel routes in the database, forwarding, leases. */
+  ha?: HaService;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

@@ -59,6 +59,7 @@ import { AgentSettingsSync } from './access/agent-settings-sync.ts';
 import { serverAdminRoutes } from './access/server-admin-api.ts';
 import { agentSettingsSweepMs } from './access/limits.ts';
 import { createDashboard } from './ui/dashboard.ts';
+import { startReplica } from './ha/replica-wiring.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -67,6 +68,8 @@ export interface ServerConfig {
   /** undefined: SQLite in the data dir. */
   datastore?: string | undefined;
   tlsSans: readonly string[];
+  /** HA replica (issue 17): HOST:PORT other replicas reach this one at (mutual TLS, server CA). */
+  advertiseAddress?: string | undefined;
 }
 
 export interface ServerDeps {
@@ -301,6 +304,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     ctx.lastSeen.flush(store).catch((err: unknown) => log.error({ err }, 'lastSeen flush failed'));
   }, LIMITS.lastSeenFlushMs);
   flusher.unref();
+  // HA (issue 17): routes in the database, the peer listener, singletons under leases.
+  ctx.ha = await startReplica(config, { ctx, fleet, timers, log });
   rbac.start();
   fleet.start();
   plans.start();
@@ -315,6 +320,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     closed ??= (async () => {
       ctx.closing = true;
       clearInterval(flusher);
+      await ctx.ha?.stop();
       rbac.stop();
       kubeFacts.stop();
       ctx.access?.stop();

@@ -9,6 +9,7 @@ import { MIGRATIONS } from './migrations.ts';
 import { cacheStatements } from './statement-cache.ts';
 import { SqliteIdentity } from './sqlite-identity.ts';
 import { SqliteProviders } from './sqlite-providers.ts';
+import { SqliteReplicas } from './sqlite-replicas.ts';
 import { GroupCommit } from '../fleet/group-commit.ts';
 
 /**
@@ -144,6 +145,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #id: SqliteIdentity;
   readonly #providers: SqliteProviders;
+  readonly replicas: SqliteReplicas;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -158,6 +160,7 @@ export class SqliteStore implements Store {
     cacheStatements(this.#db);
     this.#id = new SqliteIdentity(this.#db);
     this.#providers = new SqliteProviders(this.#db);
+    this.replicas = new SqliteReplicas(this.#db);
     this.#facts = new GroupCommit(this.#db, FACTS_GROUP_COMMIT_MS, (e: { agentId: string; facts: Facts; now: number }) => this.#writeFacts(e.agentId, e.facts, e.now));
   }
 

@@ -3,6 +3,7 @@
 // Times are epoch milliseconds; secrets are never stored, only their sha256.
 
 import { AGENT_ROLES } from '../../protocol/index.ts';
+import type { ReplicaStore } from './replica-store.ts';
 
 /** The agent roles, defined once for server and agents (protocol/contracts/roles.ts). */
 export const ROLES = AGENT_ROLES;
@@ -309,6 +310,9 @@ export interface Store {
 
   setKubeFacts(clusterId: string, facts: KubeFacts): Promise<void>;
   getKubeFacts(clusterId: string): Promise<KubeFacts | undefined>;
+
+  /** The HA tables (replicas, tunnel routes, leases; issue 17). Absent: this store cannot run replicas. */
+  readonly replicas?: ReplicaStore;
 
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
