@@ -36,6 +36,8 @@ export class TunnelRoutes implements SessionObserver {
   #beatTimer: TimerHandle | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** agentId → heartbeat of the live replica holding its tunnel (other replicas only), as of the last beat. */
+  #remote = new Map<string, number>();
   /** Beats that found the database unreachable in a row (readiness reads it). */
   failedBeats = 0;
 
@@ -109,6 +111,9 @@ export class TunnelRoutes implements SessionObserver {
         const [agentId = '', role = ''] = key.split('/');
         this.#o.supersede(agentId, role as Role, sessionId);
       }
+      const remote = new Map<string, number>();
+      for (const r of await this.#o.store.remoteAgents(this.#o.replicaId, now - this.#o.timings.staleAfterMs)) remote.set(r.agentId, r.heartbeatAt);
+      this.#remote = remote;
       this.failedBeats = 0;
     } catch (err) {
       this.failedBeats++;
@@ -126,6 +131,14 @@ export class TunnelRoutes implements SessionObserver {
     };
     void this.beat();
     loop();
+  }
+
+  /**
+   * When another live replica last vouched for the agent's tunnel (its heartbeat), if one holds it:
+   * that replica's ping/pong closes dead tunnels, so its heartbeat is as good as a frame seen here.
+   */
+  remoteSeen(agentId: string): number | undefined {
+    return this.#remote.get(agentId);
   }
 
   /** Clean shutdown: our routes go at once, so other replicas stop forwarding to us. */

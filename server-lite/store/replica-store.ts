@@ -60,6 +60,9 @@ export interface ReplicaStore {
   /** The tunnel of one agent for a role, on a live replica. */
   routeAgent(agentId: string, role: Role, freshAfter: number): Promise<SessionRoute | undefined>;
 
+  /** Every agent with a tunnel on a live replica other than `exceptReplica`, with that replica's heartbeat (status views). */
+  remoteAgents(exceptReplica: string, freshAfter: number): Promise<Array<{ agentId: string; replicaId: string; heartbeatAt: number }>>;
+
   /** Takes or renews the lease when free, expired or already ours; true when we hold it now. */
   acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
   /** Gives the lease up (expires it now) if we hold it. */

@@ -116,6 +116,13 @@ export class SqliteReplicas implements ReplicaStore {
     return r ? routeFrom(r) : undefined;
   }
 
+  async remoteAgents(exceptReplica: string, freshAfter: number): Promise<Array<{ agentId: string; replicaId: string; heartbeatAt: number }>> {
+    const rows = this.#db
+      .prepare('SELECT DISTINCT s.agent_id, s.replica_id, r.heartbeat_at FROM ha_sessions s JOIN ha_replicas r ON r.id = s.replica_id WHERE r.heartbeat_at >= ? AND s.replica_id <> ?')
+      .all(freshAfter, exceptReplica) as Row[];
+    return rows.map((r) => ({ agentId: String(r.agent_id), replicaId: String(r.replica_id), heartbeatAt: Number(r.heartbeat_at) }));
+  }
+
   async acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
     return this.#db.prepare(ACQUIRE_LEASE_SQL).run(name, holder, now + ttlMs, now).changes > 0;
   }

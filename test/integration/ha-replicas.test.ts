@@ -84,6 +84,12 @@ t.test('HA replicas on one database: forwarding, newest wins, leases', async (t)
     t.equal(unknown.status, 404, 'unknown clusters stay unknown on every replica');
   });
 
+  await t.test('the other replica shows the cluster Connected (its tunnel is alive on a live replica)', async (t) => {
+    const state = async () => ((await api(b, 'GET', '/v1/clusters', { bearer: b.adminToken })).json as Array<{ id: string; state: string }>).find((c) => c.id === reg.clusterId)?.state;
+    await eventually(async () => (await state()) === 'Connected', 'Connected on B');
+    t.equal(await state(), 'Connected');
+  });
+
   await t.test('a watch through the forwarding replica streams events as they happen', async (t) => {
     const events: string[] = [];
     const req = https.get(`${b.url}/k8s/clusters/${reg.clusterId}/api/v1/namespaces/default/configmaps?watch=true`, { ca: b.caPem, agent: false, headers: { authorization: `Bearer ${b.adminToken}` } }, (res) => {
