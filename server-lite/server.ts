@@ -128,7 +128,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   ensureDataDir(config.dataDir);
   const paths = dataPaths(config.dataDir);
   // First, so a bad --datastore fails before anything else is created or changed.
-  const store = openStore(config.datastore, paths.database);
+  const store = await openStore(config.datastore, paths.database);
 
   const sans = new Set(['localhost', '127.0.0.1', '::1', hostname(), ...config.tlsSans]);
   if (!WILDCARDS.has(config.host)) sans.add(config.host);

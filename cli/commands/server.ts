@@ -8,6 +8,7 @@ import { EXIT } from '../exit-codes.ts';
 import { durationSeconds } from '../duration.ts';
 import { buildInfo } from '../build-info.ts';
 import { backupPassphrase, PASSPHRASE_ENV, registerServerBackup } from './server-backup.ts';
+import { registerServerMigrate } from './server-migrate.ts';
 import { MIN_PASSPHRASE_BYTES } from '../../server-lite/backup/sealed-file.ts';
 import { CliError, withExitCodes } from '../admin-client.ts';
 import { DEFAULT_DATA_DIR } from '../../server-lite/data-dir.ts';
@@ -110,11 +111,12 @@ const collect = (value: string, previous: string[]): string[] => [...previous, .
 export function registerServer(program: Command): void {
   const server = program.command('server').enablePositionalOptions();
   registerServerBackup(server);
+  registerServerMigrate(server);
   server
     .description('run the Drover server (API, registration, agent tunnels) with HTTPS and WSS on one port')
     .addOption(new Option('--data-dir <dir>', 'state: TLS identity, admin token, SQLite database').default(DEFAULT_DATA_DIR).env('DROVER_SERVER_DATA_DIR'))
     .addOption(new Option('--listen <host:port>', 'address to listen on').default(DEFAULT_LISTEN).env('DROVER_LISTEN'))
-    .addOption(new Option('--datastore <url>', 'sqlite:///path/file.db (default: SQLite in the data dir); postgres://… for HA (not yet)').env('DROVER_DATASTORE'))
+    .addOption(new Option('--datastore <url>', 'sqlite:///path/file.db (default: SQLite in the data dir); postgres://USER:PASSWORD@HOST:PORT/DB for replicas on PostgreSQL (issue 17)').env('DROVER_DATASTORE'))
     .addOption(
       new Option('--tls-san <name>', 'extra DNS name or IP for the serving certificate (repeatable, or comma-separated)')
         .argParser(collect)
@@ -143,12 +145,13 @@ export function registerServer(program: Command): void {
         const schedule = backupSchedule(flags);
         const log = logger(flags.logLevel);
         const { startServer } = await import('../../server-lite/server.ts');
-        const { DatastoreError } = await import('../../server-lite/store/open-store.ts');
+        const { DatastoreError, DatastoreUnavailableError } = await import('../../server-lite/store/open-store.ts');
         let running;
         try {
           running = await startServer(config, { log, version: buildInfo().version, downloads: await downloadsHandler(flags.downloadsDir ?? join(flags.dataDir, 'downloads')) });
         } catch (err) {
           if (err instanceof DatastoreError) throw new CliError(EXIT.USAGE, err.message);
+          if (err instanceof DatastoreUnavailableError) throw new CliError(EXIT.FAILURE, err.message);
           const e = err as NodeJS.ErrnoException;
           if (e.code === 'EADDRINUSE') throw new CliError(EXIT.FAILURE, `${flags.listen} is already in use; pick another --listen`);
           if (e.code === 'EACCES') throw new CliError(EXIT.FAILURE, `permission denied for ${e.path ?? flags.listen}; check --data-dir and --listen`);

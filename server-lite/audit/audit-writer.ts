@@ -44,9 +44,9 @@ export class AuditWriter {
       const batch = this.#queue;
       if (batch.length === 0) return;
       this.#queue = [];
-      const rows = chain(this.#last, batch);
       try {
-        await this.#store.appendAudit(rows);
+        // As stored: another replica may have appended first (the store re-chains after its head).
+        const rows = await this.#store.appendAudit(chain(this.#last, batch));
         const last = rows.at(-1);
         if (last) this.#last = { seq: last.seq, hash: last.hash };
         appendFileSync(this.#logFile, rows.map((r) => JSON.stringify(jsonLine(r))).join('\n') + '\n');

@@ -8,14 +8,14 @@ import type { AuditRecord, ClusterRole, GlobalRole, KubeFacts, RoleBinding, User
 type Row = Record<string, unknown>;
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-const userFrom = (r: Row): UserRecord => ({
+export const userFrom = (r: Row): UserRecord => ({
   name: String(r.name),
   globalRole: String(r.global_role) as GlobalRole,
   passwordHash: r.password_hash === null ? null : String(r.password_hash),
   createdAt: Number(r.created_at),
 });
 
-const tokenFrom = (r: Row): UserTokenRecord => ({
+export const userTokenFrom = (r: Row): UserTokenRecord => ({
   id: String(r.id),
   userName: String(r.user_name),
   secretHash: String(r.secret_hash),
@@ -25,7 +25,7 @@ const tokenFrom = (r: Row): UserTokenRecord => ({
   revokedAt: numOrNull(r.revoked_at),
 });
 
-const bindingFrom = (r: Row): RoleBinding => ({
+export const bindingFrom = (r: Row): RoleBinding => ({
   userName: String(r.user_name),
   clusterId: String(r.cluster_id),
   role: String(r.role) as ClusterRole,
@@ -33,7 +33,7 @@ const bindingFrom = (r: Row): RoleBinding => ({
   ...(r.via_group == null ? {} : { group: String(r.via_group) }),
 });
 
-const auditFrom = (r: Row): AuditRecord => ({
+export const auditFrom = (r: Row): AuditRecord => ({
   seq: Number(r.seq),
   at: Number(r.at),
   user: String(r.user_name),
@@ -96,14 +96,14 @@ export class SqliteIdentity {
 
   getUserToken(id: string): UserTokenRecord | undefined {
     const r = this.#db.prepare('SELECT * FROM user_tokens WHERE id = ?').get(id) as Row | undefined;
-    return r ? tokenFrom(r) : undefined;
+    return r ? userTokenFrom(r) : undefined;
   }
 
   listUserTokens(userName?: string): UserTokenRecord[] {
     const rows = userName
       ? this.#db.prepare('SELECT * FROM user_tokens WHERE user_name = ? ORDER BY created_at, id').all(userName)
       : this.#db.prepare('SELECT * FROM user_tokens ORDER BY created_at, id').all();
-    return (rows as Row[]).map(tokenFrom);
+    return (rows as Row[]).map(userTokenFrom);
   }
 
   revokeUserToken(id: string, now: number): boolean {

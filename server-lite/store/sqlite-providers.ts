@@ -6,7 +6,7 @@ import type { ClusterRole, ExternalUserRecord, GroupBinding, ProviderRecord } fr
 
 type Row = Record<string, unknown>;
 
-const providerFrom = (r: Row): ProviderRecord => ({
+export const providerFrom = (r: Row): ProviderRecord => ({
   name: String(r.name),
   kind: String(r.kind) as ProviderRecord['kind'],
   config: JSON.parse(String(r.config)) as Record<string, unknown>,
@@ -14,7 +14,7 @@ const providerFrom = (r: Row): ProviderRecord => ({
   createdAt: Number(r.created_at),
 });
 
-const groupBindingFrom = (r: Row): GroupBinding => ({
+export const groupBindingFrom = (r: Row): GroupBinding => ({
   group: String(r.group_name),
   clusterId: String(r.cluster_id),
   role: String(r.role) as ClusterRole,

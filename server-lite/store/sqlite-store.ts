@@ -53,7 +53,7 @@ const numOrNull = (v: unknown): number | null => (v === null || v === undefined 
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
 
-function tokenFrom(r: Row): TokenRecord {
+export function tokenFrom(r: Row): TokenRecord {
   return {
     id: str(r.id),
     secretHash: str(r.secret_hash),
@@ -67,7 +67,7 @@ function tokenFrom(r: Row): TokenRecord {
   };
 }
 
-function clusterFrom(r: Row): ClusterRecord {
+export function clusterFrom(r: Row): ClusterRecord {
   return {
     id: str(r.id),
     name: str(r.name),
@@ -77,7 +77,7 @@ function clusterFrom(r: Row): ClusterRecord {
   };
 }
 
-function nodeFrom(r: Row): NodeRecord {
+export function nodeFrom(r: Row): NodeRecord {
   return {
     id: str(r.id),
     clusterId: str(r.cluster_id),
@@ -88,7 +88,7 @@ function nodeFrom(r: Row): NodeRecord {
   };
 }
 
-function agentFrom(r: Row): AgentRecord {
+export function agentFrom(r: Row): AgentRecord {
   return {
     id: str(r.id),
     clusterId: str(r.cluster_id),
@@ -107,11 +107,11 @@ function agentFrom(r: Row): AgentRecord {
   };
 }
 
-function projectFrom(r: Row): ProjectRecord {
+export function projectFrom(r: Row): ProjectRecord {
   return { name: str(r.name), clusterId: str(r.cluster_id), namespaces: json<string[]>(r.namespaces), createdAt: num(r.created_at) };
 }
 
-function deletedAgentFrom(r: Row): DeletedAgentRecord {
+export function deletedAgentFrom(r: Row): DeletedAgentRecord {
   return {
     agentId: str(r.agent_id),
     clusterId: str(r.cluster_id),
@@ -238,8 +238,9 @@ export class SqliteStore implements Store {
   async listBindings(filter?: { clusterId?: string; userName?: string }): Promise<RoleBinding[]> {
     return this.#id.listBindings(filter);
   }
-  async appendAudit(rows: readonly AuditRecord[]): Promise<void> {
+  async appendAudit(rows: readonly AuditRecord[]): Promise<readonly AuditRecord[]> {
     this.#id.appendAudit(rows);
+    return rows;
   }
   async lastAudit(): Promise<AuditRecord | undefined> {
     return this.#id.lastAudit();
@@ -597,7 +598,7 @@ export function mergeRoleFacts(old: Facts, next: Facts): Facts {
   return merged;
 }
 
-function parseFacts(v: unknown): Facts {
+export function parseFacts(v: unknown): Facts {
   if (typeof v !== 'string') return {};
   try {
     const parsed: unknown = JSON.parse(v);

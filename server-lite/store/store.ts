@@ -293,8 +293,12 @@ export interface Store {
   unbindProjectRole(userName: string, project: string, role: ProjectRole): Promise<boolean>;
   listProjectBindings(filter?: { project?: string; userName?: string; clusterId?: string }): Promise<ProjectBinding[]>;
 
-  /** Appends rows whose seq/prevHash/hash the caller computed (audit/audit-writer.ts), in one transaction. */
-  appendAudit(rows: readonly AuditRecord[]): Promise<void>;
+  /**
+   * Appends rows whose seq/prevHash/hash the caller computed (audit/audit-writer.ts), in one
+   * transaction. Returns the rows as stored: with several writers on one database (PostgreSQL
+   * replicas) the store re-chains them after the stored head when another writer appended first.
+   */
+  appendAudit(rows: readonly AuditRecord[]): Promise<readonly AuditRecord[]>;
   lastAudit(): Promise<AuditRecord | undefined>;
   listAudit(filter?: { afterSeq?: number; limit?: number }): Promise<AuditRecord[]>;
 

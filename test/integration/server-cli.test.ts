@@ -72,10 +72,13 @@ t.test('cli: errors map to exit codes and name the fault', async (t) => {
   t.equal(otherCa.code, 5, 'system CAs do not vouch for the server → CA mismatch');
   const unreachable = await run(['token', 'list', '--server', 'https://127.0.0.1:1', '--token', 'x']);
   t.equal(unreachable.code, 3);
-  const postgres = await run(['server', '--data-dir', server.dataDir, '--listen', '127.0.0.1:0', '--datastore', 'postgres://u:p@db/drover']);
-  t.equal(postgres.code, 2);
-  t.match(postgres.stderr, /not implemented yet/);
-  t.notMatch(postgres.stderr, /u:p/, 'credentials in the URL are not echoed');
+  const postgres = await run(['server', '--data-dir', server.dataDir, '--listen', '127.0.0.1:0', '--datastore', 'postgres://u:secretpw@127.0.0.1:1/drover']);
+  t.equal(postgres.code, 1, 'an unreachable PostgreSQL is a failure, not a usage error');
+  t.match(postgres.stderr, /cannot open the PostgreSQL datastore postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/drover/);
+  t.notMatch(postgres.stderr, /secretpw/, 'the password in the URL is not echoed');
+  const badScheme = await run(['server', '--data-dir', server.dataDir, '--listen', '127.0.0.1:0', '--datastore', 'mysql://u:secretpw@db/drover']);
+  t.equal(badScheme.code, 2);
+  t.notMatch(badScheme.stderr, /secretpw/);
   const help = await run(['token', 'create', '--help']);
   t.match(help.stdout, /Examples?:/);
 });
