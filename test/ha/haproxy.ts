@@ -28,13 +28,17 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export function haproxyConfig(port: number, backends: ReadonlyArray<{ name: string; port: number }>): string {
+export function haproxyConfig(port: number, backends: ReadonlyArray<{ name: string; port: number }>, maxconn = 4000): string {
   return [
     'global',
-    '  maxconn 60000',
+    // HAProxy needs about two descriptors per connection and refuses to start above the fd limit.
+    `  maxconn ${maxconn}`,
     'defaults',
     '  mode tcp',
     '  timeout connect 2s',
+    // A connect refused by a dead replica (before the health check marks it down) goes to another.
+    '  retries 2',
+    '  option redispatch 1',
     // Tunnels and watches are long-lived; the protocol's own pings keep them busy.
     '  timeout client 1h',
     '  timeout server 1h',
@@ -49,10 +53,10 @@ export function haproxyConfig(port: number, backends: ReadonlyArray<{ name: stri
   ].join('\n');
 }
 
-export async function startHaproxy(dir: string, backends: ReadonlyArray<{ name: string; port: number }>): Promise<Haproxy> {
+export async function startHaproxy(dir: string, backends: ReadonlyArray<{ name: string; port: number }>, maxconn?: number): Promise<Haproxy> {
   const port = await freePort();
   const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, haproxyConfig(port, backends));
+  writeFileSync(cfg, haproxyConfig(port, backends, maxconn));
   const child: ChildProcess = spawn(HAPROXY, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
