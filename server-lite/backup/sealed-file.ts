@@ -11,7 +11,7 @@ const TAG_BYTES = 16;
 const KDF = { N: 2 ** 15, r: 8, p: 1 } as const;
 
 export class BackupError extends Error {
-  readonly code: 'BACKUP_NOT_A_BACKUP' | 'BACKUP_UNREADABLE' | 'BACKUP_PASSPHRASE_TOO_SHORT';
+  readonly code: 'BACKUP_NOT_A_BACKUP' | 'BACKUP_UNREADABLE' | 'BACKUP_PASSPHRASE_TOO_SHORT' | 'BACKUP_POSTGRES';
   constructor(code: BackupError['code'], message: string) {
     super(message);
     this.name = 'BackupError';

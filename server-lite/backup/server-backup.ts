@@ -13,6 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { create, extract } from 'tar';
 import { BackupError, openBackup, sealBackup } from './sealed-file.ts';
 import { accessBackupFiles } from '../access/backup-files.ts';
+import { readDatastoreMarker } from '../store/datastore-marker.ts';
 
 export const BACKUP_FORMAT = 1;
 /** What a backup holds, relative to the data dir. */
@@ -48,6 +49,14 @@ async function completeLines(path: string): Promise<Buffer> {
 
 /** Takes a backup of `dataDir` (the server may be running) and returns the sealed file's bytes. */
 export async function createBackup(dataDir: string, passphrase: Buffer, version: string, now = new Date()): Promise<{ sealed: Buffer; manifest: BackupManifest }> {
+  // Issue 17: a server on PostgreSQL keeps its store there; server.db here would be stale (decision 1023).
+  const pg = readDatastoreMarker(dataDir);
+  if (pg) {
+    throw new BackupError(
+      'BACKUP_POSTGRES',
+      `the server of ${dataDir} keeps its store in PostgreSQL (${pg.url}); this backup would hold a stale server.db. Back the database up with pg_dump --format=custom, and this data dir (TLS CA and keys, admin token, secrets.key, fleet/plan/secret files) with a file copy: docs/decisions/1023-ha-bootstrap-and-backups-on-postgresql.md`,
+    );
+  }
   if (!existsSync(join(dataDir, 'server.db'))) throw new BackupError('BACKUP_NOT_A_BACKUP', `${dataDir} holds no server.db: not a Drover server data dir`);
   const work = await mkdtemp(join(tmpdir(), 'drover-backup-'));
   try {

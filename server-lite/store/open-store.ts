@@ -1,6 +1,8 @@
 // Chooses the Store implementation from --datastore: SQLite in the data dir by default,
 // `sqlite:///path/file.db` for another file, `postgres://…` (or `postgresql://…`) for PostgreSQL
 // (issue 17: several replicas on one database; decision 1020).
+import { dirname } from 'node:path';
+import { writeDatastoreMarker } from './datastore-marker.ts';
 import { PgStore } from './pg-store.ts';
 import { redactUrl } from './pg-db.ts';
 import { SqliteStore } from './sqlite-store.ts';
@@ -34,9 +36,17 @@ export function parseDatastore(datastore: string | undefined, defaultSqlitePath:
 
 export async function openStore(datastore: string | undefined, defaultSqlitePath: string): Promise<Store> {
   const d = parseDatastore(datastore, defaultSqlitePath);
-  if (d.kind === 'sqlite') return new SqliteStore(d.path);
+  // The data dir holds the default SQLite file; datastore.json there says where the state really is.
+  const dataDir = dirname(defaultSqlitePath);
+  if (d.kind === 'sqlite') {
+    const store = new SqliteStore(d.path);
+    writeDatastoreMarker(dataDir, 'sqlite');
+    return store;
+  }
   try {
-    return await PgStore.open(d.url);
+    const store = await PgStore.open(d.url);
+    writeDatastoreMarker(dataDir, 'postgres', d.url);
+    return store;
   } catch (err) {
     throw new DatastoreUnavailableError(`cannot open the PostgreSQL datastore ${redactUrl(d.url)}: ${(err as Error).message}`);
   }

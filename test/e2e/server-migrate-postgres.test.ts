@@ -3,8 +3,9 @@
 // Debian's PostgreSQL: refused while the server runs, copied and verified once it is stopped,
 // refused into a database that is no longer empty; the server then runs on PostgreSQL with the
 // same data dir, its clusters, users and audit chain intact, and a migrated agent connects with
-// its old credential.
+// its old credential; a file backup of its data dir is refused (the store is in PostgreSQL).
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { agentStatus, clusterList, createToken, drover, startAgent, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
 import { startPostgres } from '../pg/harness.ts';
@@ -64,6 +65,13 @@ t.test('server migrate: a populated SQLite server moves to PostgreSQL, verified'
   t.same(after.map((c) => [c.id, c.name, c.labels]), before.map((c) => [c.id, c.name, c.labels]), 'the same clusters, from PostgreSQL');
   const users = await admin('user', 'list', '--json');
   t.match(users.stdout, /"alice"/);
+  const marker = readFileSync(path.join(serverDir, 'datastore.json'), 'utf8');
+  t.match(marker, /"kind": "postgres"/, 'the data dir records that its store is in PostgreSQL');
+  t.notMatch(marker, pg.password);
+  const backup = await drover(['server', 'backup', '--to', path.join(dir, 'b.bak'), '--data-dir', serverDir], { DROVER_BACKUP_PASSPHRASE: 'a-long-enough-passphrase-1' });
+  t.equal(backup.exitCode, 1, 'a file backup of a PostgreSQL server is refused, not silently stale');
+  t.match(backup.stderr, /BACKUP_POSTGRES: .*pg_dump/);
+  t.notMatch(backup.stderr, pg.password);
   const verify = await admin('audit', 'verify');
   t.equal(verify.exitCode, 0, `the chain verifies on PostgreSQL (${verify.stdout}${verify.stderr})`);
 

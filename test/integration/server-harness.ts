@@ -9,6 +9,7 @@ import pino from 'pino';
 import { WebSocket } from 'ws';
 import { attachWebSocket, MAX_WS_MESSAGE, offeredSubprotocols, type Session, type SessionCloseInfo } from '../../protocol/index.ts';
 import { startServer, type RunningServer, type ServerDeps } from '../../server-lite/server.ts';
+import { startPostgres, type Postgres } from '../pg/harness.ts';
 
 export class TestClock {
   t: number;
@@ -27,13 +28,26 @@ export function tempDir(prefix = 'drover-server-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+let postgres: Promise<Postgres> | undefined;
+
+/**
+ * DROVER_TEST_PG=1 runs these servers on PostgreSQL (issue 17): one Debian PostgreSQL per test
+ * process (test/pg/harness.ts, stopped when the process exits), a new database per server.
+ */
+async function testDatastore(): Promise<string | undefined> {
+  if (process.env.DROVER_TEST_PG !== '1') return undefined;
+  postgres ??= startPostgres();
+  return (await postgres).createDatabase();
+}
+
 export async function startTestServer(
   deps: ServerDeps & { dataDir?: string; port?: number } = {},
 ): Promise<RunningServer & { dataDir: string }> {
   const { dataDir: given, port = 0, ...rest } = deps;
   const dataDir = given ?? tempDir();
+  const datastore = await testDatastore();
   const server = await startServer(
-    { dataDir, host: '127.0.0.1', port, tlsSans: [] },
+    { dataDir, host: '127.0.0.1', port, tlsSans: [], ...(datastore ? { datastore } : {}) },
     { log: pino({ level: process.env.DROVER_TEST_LOG ?? 'silent' }), defaultMetrics: false, ...rest },
   );
   return Object.assign(server, { dataDir });

@@ -64,14 +64,17 @@ const PASSWORD = 'drover-test-pw-1';
 
 /** Servers still running when the test process exits are stopped (a crashed test leaves no postmaster). */
 const running = new Set<ChildProcess>();
+const dirs = new Set<string>();
 process.once('exit', () => {
   for (const c of running) c.kill('SIGQUIT');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 export async function startPostgres(): Promise<Postgres> {
   const bin = postgresBinDir();
   const owner = runAs();
   const dir = mkdtempSync(join(tmpdir(), 'drover-pg-'));
+  dirs.add(dir);
   const dataDir = join(dir, 'data');
   const pwFile = join(dir, 'pw');
   writeFileSync(pwFile, PASSWORD + '\n', { mode: 0o600 });
@@ -110,6 +113,10 @@ export async function startPostgres(): Promise<Postgres> {
     c.stderr?.on('data', keep);
     c.once('exit', () => running.delete(c));
     running.add(c);
+    // A test process whose tests are done exits even if nobody called stop(); the exit hook above
+    // then stops the server and removes its directory.
+    c.unref();
+    for (const stream of [c.stdout, c.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
     child = c;
     await waitReady(port, c, () => out);
   };
@@ -168,6 +175,7 @@ export async function startPostgres(): Promise<Postgres> {
     async stop() {
       await halt('fast');
       rmSync(dir, { recursive: true, force: true });
+      dirs.delete(dir);
     },
   };
 }
