@@ -10,7 +10,7 @@
 // Usage: node bench/ha.ts [--agents 10000] [--gets 300]   (figures, not tests; see bench/README.md)
 import https from 'node:https';
 import path from 'node:path';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster } from '../test/k8s/harness.ts';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       if (copyFrom) {
         cpSync(path.join(copyFrom, 'tls'), path.join(dir, 'tls'), { recursive: true });
-        cpSync(path.join(copyFrom, 'admin-token'), path.join(dir, 'admin-token'));
+        for (const f of ['admin-token', 'secrets.key']) if (existsSync(path.join(copyFrom, f))) cpSync(path.join(copyFrom, f), path.join(dir, f));
       }
       const [port, peer] = [await freePort(), await freePort()];
       const proc = new Proc(['server', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--datastore', datastore, '--advertise-address', `127.0.0.1:${peer}`], { DROVER_LOG_LEVEL: 'warn' });

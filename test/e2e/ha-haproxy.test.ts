@@ -7,7 +7,7 @@
 // moves. The p99 reconnect time is printed for the closing note (not asserted: no wall-clock tests).
 import t from 'tap';
 import path from 'node:path';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import pg from 'pg';
@@ -47,9 +47,9 @@ t.test('HA: three replicas behind HAProxy on PostgreSQL', async (t) => {
     const rdir = path.join(dir, name);
     mkdirSync(rdir, { recursive: true, mode: 0o700 });
     if (copyFrom) {
-      // docs/ha.md: replicas share the CA and the admin token (a copied data dir).
+      // docs/ha.md, decision 1023: replicas share the CA, the admin token and the secrets key.
       cpSync(path.join(copyFrom, 'tls'), path.join(rdir, 'tls'), { recursive: true });
-      cpSync(path.join(copyFrom, 'admin-token'), path.join(rdir, 'admin-token'));
+      for (const f of ['admin-token', 'secrets.key']) if (existsSync(path.join(copyFrom, f))) cpSync(path.join(copyFrom, f), path.join(rdir, f));
     }
     const [port, peer] = [await freePort(), await freePort()];
     const proc = new Proc(['server', '--data-dir', rdir, '--listen', `127.0.0.1:${port}`, '--datastore', datastore, '--advertise-address', `127.0.0.1:${peer}`], {

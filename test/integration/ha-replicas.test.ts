@@ -6,7 +6,7 @@
 // newest wins across replicas, and the git-polling lease sits on one replica and moves.
 import t from 'tap';
 import https from 'node:https';
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startCluster } from '../k8s/harness.ts';
@@ -28,7 +28,7 @@ async function replica(name: string, copyFrom?: string): Promise<RunningServer &
   if (copyFrom) {
     // Replicas share the CA and the admin token (docs/ha.md: a copied data dir).
     cpSync(join(copyFrom, 'tls'), join(dataDir, 'tls'), { recursive: true });
-    cpSync(join(copyFrom, 'admin-token'), join(dataDir, 'admin-token'));
+    for (const f of ['admin-token', 'secrets.key']) if (existsSync(join(copyFrom, f))) cpSync(join(copyFrom, f), join(dataDir, f));
   }
   const s = await startServer(
     { dataDir, host: '127.0.0.1', port: 0, tlsSans: [], datastore: shared, advertiseAddress: '127.0.0.1:0' },
