@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     };
     const r0 = await replica('r0');
     await Promise.all([replica('r1', r0.dir), replica('r2', r0.dir)]);
+    replicas.sort((a, b) => a.name.localeCompare(b.name));
     cleanup.push(() => Promise.all(replicas.map((r) => r.proc.stop())));
     const ca = (await fetchCa(r0.url, transportFor(r0.url, {}))).pem;
     const { readFileSync } = await import('node:fs');
