@@ -19,6 +19,13 @@ export function splitAddress(address: string): PeerAddress {
   return { host: m[1], port };
 }
 
+/**
+ * The last TLS session per peer address: resuming it (TLS 1.3 PSK) skips the certificate exchange
+ * and verification on both ends for every forwarded stream after the first. Bounded by the number
+ * of replicas.
+ */
+const sessions = new Map<string, Buffer>();
+
 export class PeerStream extends Duplex {
   readonly #socket: TLSSocket;
   #ready = false;
@@ -33,7 +40,9 @@ export class PeerStream extends Duplex {
       host, port, key: tls.keyPem, cert: tls.certPem, ca: tls.caPem, minVersion: 'TLSv1.3',
       // Peers are named by their replica certificate, not by the host they were dialled at.
       checkServerIdentity: () => undefined,
+      ...(sessions.has(address) ? { session: sessions.get(address) } : {}),
     });
+    this.#socket.on('session', (ticket: Buffer) => sessions.set(address, ticket));
     this.#socket.setNoDelay(true);
     const timer = setTimeout(() => this.destroy(new Error(`the replica at ${address} holding ${what} did not answer within ${connectTimeoutMs} ms`)), connectTimeoutMs);
     this.#socket.once('secureConnect', () => this.#socket.write(encodeLine(request)));
