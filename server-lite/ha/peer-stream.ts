@@ -1,6 +1,6 @@
 // The caller's end of a peer link (issue 17): a Duplex the proxy and agent calls use exactly like
 // a local tunnel stream. It dials the owning replica (mutual TLS, peer-tls.ts), sends the request
-// line, and passes bytes only after the owner answered `ok`; writes made before wait in order.
+// line and the stream's bytes right behind it; it reads only after the owner answered `ok`.
 // A refusal (the tunnel moved) or a failed dial destroys the stream with a message saying so.
 import { Duplex } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
@@ -29,6 +29,8 @@ const sessions = new Map<string, Buffer>();
 export class PeerStream extends Duplex {
   readonly #socket: TLSSocket;
   #ready = false;
+  /** The request line is out: writes go straight behind it (no round trip waiting for `ok`). */
+  #headerSent = false;
   #queued: Array<{ chunk: Buffer; cb: (err?: Error | null) => void }> = [];
   #finalCb: ((err?: Error | null) => void) | undefined;
 
@@ -45,7 +47,15 @@ export class PeerStream extends Duplex {
     this.#socket.on('session', (ticket: Buffer) => sessions.set(address, ticket));
     this.#socket.setNoDelay(true);
     const timer = setTimeout(() => this.destroy(new Error(`the replica at ${address} holding ${what} did not answer within ${connectTimeoutMs} ms`)), connectTimeoutMs);
-    this.#socket.once('secureConnect', () => this.#socket.write(encodeLine(request)));
+    this.#socket.once('secureConnect', () => {
+      this.#socket.write(encodeLine(request));
+      this.#headerSent = true;
+      // Stream bytes follow the request line at once; the owner reads them after the line. If it
+      // refuses, they are dropped with the link and the caller sees the refusal.
+      for (const q of this.#queued) this.#socket.write(q.chunk, q.cb);
+      this.#queued = [];
+      if (this.#finalCb) this.#socket.end(this.#finalCb);
+    });
     this.#socket.on('error', (err) => this.destroy(new Error(`the link to the replica at ${address} holding ${what} failed: ${err.message}`)));
     const reader = new LineReader();
     const onHeader = (chunk: Buffer): void => {
@@ -62,9 +72,6 @@ export class PeerStream extends Duplex {
           if (!this.push(c)) this.#socket.pause();
         });
         this.#socket.on('end', () => this.push(null));
-        for (const q of this.#queued) this.#socket.write(q.chunk, q.cb);
-        this.#queued = [];
-        if (this.#finalCb) this.#socket.end(this.#finalCb);
       } catch (err) {
         this.destroy(err as Error);
       }
@@ -78,12 +85,12 @@ export class PeerStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.#ready) this.#socket.write(chunk, cb);
+    if (this.#headerSent) this.#socket.write(chunk, cb);
     else this.#queued.push({ chunk, cb });
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.#ready) this.#socket.end(() => cb());
+    if (this.#headerSent) this.#socket.end(() => cb());
     else this.#finalCb = () => cb();
   }
 
