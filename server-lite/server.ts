@@ -26,6 +26,8 @@ import { createRouter } from './http/router.ts';
 import { FleetService } from './fleet/fleet-service.ts';
 import { fleetRoutes } from './fleet/fleet-api.ts';
 import { SecretStore } from './secrets-store/secret-store.ts';
+import { PgSecretStore } from './secrets-store/pg-secret-store.ts';
+import { PgStore } from './store/pg-store.ts';
 import { secretRoutes } from './secrets-store/secrets-api.ts';
 import { PlanService } from './plans/plan-service.ts';
 import { planRoutes } from './plans/plan-api.ts';
@@ -189,7 +191,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   ctx.providers = new ProviderService({ store, sealer: dataDirSealer(config.dataDir), now: () => clock.now(), random, log, kick: (id) => rbac.kick(id) });
 
   // Source credentials (issue 19): sealed in the data dir, read by the git pollers and helm at use.
-  const secrets = new SecretStore(config.dataDir);
+  const secrets = store instanceof PgStore ? await PgSecretStore.open(store.db, config.dataDir) : new SecretStore(config.dataDir);
   // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
   const fleet = new FleetService({
     dataDir: config.dataDir,

@@ -54,7 +54,7 @@ export async function createBackup(dataDir: string, passphrase: Buffer, version:
   if (pg) {
     throw new BackupError(
       'BACKUP_POSTGRES',
-      `the server of ${dataDir} keeps its store in PostgreSQL (${pg.url}); this backup would hold a stale server.db. Back the database up with pg_dump --format=custom, and this data dir (TLS CA and keys, admin token, secrets.key, fleet/plan/secret files) with a file copy: docs/decisions/1023-ha-bootstrap-and-backups-on-postgresql.md`,
+      `the server of ${dataDir} keeps its store in PostgreSQL (${pg.url}); this backup would hold a stale server.db. Back the database up with pg_dump --format=custom, and this data dir (TLS CA and keys, admin token, secrets.key, fleet/plan files) with a file copy: docs/decisions/1023-ha-bootstrap-and-backups-on-postgresql.md`,
     );
   }
   if (!existsSync(join(dataDir, 'server.db'))) throw new BackupError('BACKUP_NOT_A_BACKUP', `${dataDir} holds no server.db: not a Drover server data dir`);

@@ -41,9 +41,18 @@ export function ensureSecretsKey(path: string, random: (n: number) => Buffer = r
   return key;
 }
 
+/** What the API and the fleet use: secrets.db (SecretStore) or PostgreSQL (PgSecretStore, issue 17). */
+export interface SourceSecretStore {
+  put(s: SourceSecret, now: number, opts?: { replace?: boolean }): void | Promise<void>;
+  get(name: string): SourceSecret | undefined;
+  list(): SecretSummary[];
+  delete(name: string): boolean | Promise<boolean>;
+  close(): void;
+}
+
 type Row = { name: string; type: string; sealed: Buffer; created_at: number; updated_at: number };
 
-export class SecretStore {
+export class SecretStore implements SourceSecretStore {
   readonly #db: Database.Database;
   readonly #key: Buffer;
 

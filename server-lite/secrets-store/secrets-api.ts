@@ -6,7 +6,7 @@ import { requireAdmin } from '../auth/guard.ts';
 import { ServerError } from '../errors.ts';
 import { readJson, sendJson, sendNoContent } from '../http/body.ts';
 import type { Route } from '../http/router.ts';
-import { SecretStoreError, type SecretStore } from './secret-store.ts';
+import { SecretStoreError, type SourceSecretStore } from './secret-store.ts';
 import { SECRET_TYPES } from './source-secret.ts';
 
 const createBody = z.object({
@@ -22,7 +22,7 @@ function asServerError(e: unknown): never {
 }
 
 /** `changed(name)` runs after a secret is stored or replaced (the fleet polls the gitrepos using it). */
-export function secretRoutes(store: SecretStore, now: () => number, changed: (name: string) => void = () => {}): Route[] {
+export function secretRoutes(store: SourceSecretStore, now: () => number, changed: (name: string) => void = () => {}): Route[] {
   return [
     {
       method: 'GET', pattern: /^\/v1\/secrets$/, name: '/v1/secrets',
@@ -37,7 +37,7 @@ export function secretRoutes(store: SecretStore, now: () => number, changed: (na
         await requireAdmin(ctx, req);
         const b = await readJson(req, createBody);
         try {
-          store.put({ name: b.name, type: b.type, data: b.data }, now(), { replace: b.replace === true });
+          await store.put({ name: b.name, type: b.type, data: b.data }, now(), { replace: b.replace === true });
         } catch (e) {
           asServerError(e);
         }
@@ -59,7 +59,7 @@ export function secretRoutes(store: SecretStore, now: () => number, changed: (na
       method: 'DELETE', pattern: /^\/v1\/secrets\/([^/]+)$/, name: '/v1/secrets/:name',
       handle: async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);
-        if (!store.delete(name ?? '')) throw new ServerError('SECRET_NOT_FOUND', `no source secret named ${name}`);
+        if (!(await store.delete(name ?? ''))) throw new ServerError('SECRET_NOT_FOUND', `no source secret named ${name}`);
         ctx.log.info({ secret: name }, 'source secret deleted');
         sendNoContent(res);
       },

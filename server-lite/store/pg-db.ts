@@ -7,7 +7,7 @@ import { numbered, schemaFor } from './dialect.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export type Row = Record<string, unknown>;
-export type Arg = string | number | boolean | null | readonly string[] | readonly number[];
+export type Arg = string | number | boolean | null | Buffer | readonly string[] | readonly number[];
 
 /** What a statement can run on: the pool (autocommit) or a transaction's connection. */
 export interface Sql {
@@ -27,7 +27,9 @@ const text = (sql: string, args: readonly Arg[]): string => {
   let t = texts.get(sql);
   if (t === undefined) {
     t = numbered(sql);
-    texts.set(sql, t);
+    // The store's fixed statements are cached; generated multi-row inserts (audit batches,
+    // migrate) vary in length and are converted each time instead of filling the cache.
+    if (sql.length <= 2000) texts.set(sql, t);
   }
   return t;
 };
@@ -58,7 +60,8 @@ export class PgDb implements Sql {
   lastError: Error | undefined;
 
   constructor(url: string, opts: { max?: number } = {}) {
-    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+    // keepAlive: a connection to a database that vanished without closing it (network partition) is noticed.
+    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, keepAlive: true });
     // An idle connection dropped by a database restart must not crash the process: the pool
     // discards it and the next query opens a new one.
     this.pool.on('error', (err) => {

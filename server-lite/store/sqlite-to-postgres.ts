@@ -1,6 +1,6 @@
 // `drover server migrate --from DIR --to postgres://…` (issue 17, decision 1022): copies a stopped
 // server's main store (server.db: every table of store/migrations.ts and any table a later
-// migration adds) into an empty PostgreSQL database in one transaction, then verifies row counts
+// migration adds) and its source secrets (secrets.db, still sealed) into an empty PostgreSQL database in one transaction, then verifies row counts
 // per table and the audit chain (verified end to end, same head as the source) before it commits:
 // nothing is left in the target unless everything copied and verified. A non-empty target is refused.
 import Database from 'better-sqlite3';
@@ -9,6 +9,8 @@ import { verifyChain } from '../audit/audit-chain.ts';
 import { dataPaths, readServerRecord } from '../data-dir.ts';
 import { redactUrl, type Arg, type Sql } from './pg-db.ts';
 import { PgStore } from './pg-store.ts';
+import { join } from 'node:path';
+import { SOURCE_SECRETS_TABLE } from '../secrets-store/pg-secret-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { auditFrom } from './sqlite-identity.ts';
 import type { AuditRecord } from './store.ts';
@@ -75,11 +77,14 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
   // Brings the source's schema to this version's (what starting this server would do), then reads it.
   await new SqliteStore(dbPath).close();
   const src = new Database(dbPath, { readonly: true, fileMustExist: true });
+  const secretsPath = join(fromDir, 'secrets.db');
+  const secretsDb = existsSync(secretsPath) ? new Database(secretsPath, { readonly: true, fileMustExist: true }) : undefined;
   let target: PgStore;
   try {
     target = await PgStore.open(toUrl, { max: 2 });
   } catch (err) {
     src.close();
+    secretsDb?.close();
     throw new MigrateError('TARGET_UNREACHABLE', `cannot open ${redactUrl(toUrl)}: ${(err as Error).message}`);
   }
   try {
@@ -105,17 +110,21 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
          FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE c.contype = 'f' AND n.nspname = current_schema()`,
       )
     ).map((r) => ({ from: String(r.from).replace(/"/g, ''), to: String(r.to).replace(/"/g, '') }));
-    const order = dependencyOrder(srcTables, refs);
+    // The main store's tables in foreign-key order, then the source secrets (secrets.db, sealed
+    // under secrets.key, which moves with the data dir) into the table PgSecretStore reads.
+    const jobs: { db: Database.Database; table: string }[] = dependencyOrder(srcTables, refs).map((table) => ({ db: src, table }));
+    if (secretsDb) jobs.push({ db: secretsDb, table: 'source_secrets' });
 
     const report = await pg.tx(async (sql): Promise<MigrateReport> => {
-      for (const table of order) {
+      if (secretsDb) await sql.run(SOURCE_SECRETS_TABLE);
+      for (const { db, table } of jobs) {
         const pgCols = (await sql.rows('SELECT column_name, is_identity FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position', [table])).map((r) => ({ name: String(r.column_name), identity: r.is_identity === 'YES' }));
-        const srcCols = (src.prepare(`PRAGMA table_info("${table}")`).all() as { name: string }[]).map((c) => c.name);
+        const srcCols = (db.prepare(`PRAGMA table_info("${table}")`).all() as { name: string }[]).map((c) => c.name);
         const extra = srcCols.filter((c) => !pgCols.some((p) => p.name === c));
         if (extra.length) throw new MigrateError('SCHEMA_MISMATCH', `${table}: columns missing in the target: ${extra.join(', ')}`);
         const cols = srcCols;
         const perBatch = Math.max(1, Math.floor(BATCH_PARAMS / cols.length));
-        const rows = src.prepare(`SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM "${table}"`).raw().iterate() as IterableIterator<unknown[]>;
+        const rows = db.prepare(`SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM "${table}"`).raw().iterate() as IterableIterator<unknown[]>;
         let batch: unknown[][] = [];
         let copied = 0;
         const flush = async (): Promise<void> => {
@@ -138,8 +147,8 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
       }
       // Verified inside the transaction: a mismatch rolls everything back and the target stays empty.
       const tables: TableCount[] = [];
-      for (const table of srcTables) {
-        const source = Number((src.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number }).n);
+      for (const { db, table } of jobs) {
+        const source = Number((db.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number }).n);
         tables.push({ table, source, target: await countRows(sql, table) });
       }
       const wrong = tables.filter((c) => c.source !== c.target);
@@ -165,6 +174,7 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
     return report;
   } finally {
     src.close();
+    secretsDb?.close();
     await target.close();
   }
 }

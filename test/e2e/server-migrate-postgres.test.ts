@@ -5,7 +5,7 @@
 // same data dir, its clusters, users and audit chain intact, and a migrated agent connects with
 // its old credential; a file backup of its data dir is refused (the store is in PostgreSQL).
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { agentStatus, clusterList, createToken, drover, startAgent, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
 import { startPostgres } from '../pg/harness.ts';
@@ -33,6 +33,9 @@ t.test('server migrate: a populated SQLite server moves to PostgreSQL, verified'
   const apiToken = await admin('user', 'token', 'create', 'alice', '--ttl', '7d');
   t.equal(apiToken.exitCode, 0, apiToken.stderr);
   await createToken(serverDir, ['--uses', '3']);
+  writeFileSync(path.join(dir, 'token.txt'), 'chart-token-value-1');
+  const secret = await admin('secret', 'create', 'charts', '--type', 'token', '--token-file', path.join(dir, 'token.txt'));
+  t.equal(secret.exitCode, 0, secret.stderr);
   const before = await clusterList(serverDir);
   t.equal(before.length, 2);
 
@@ -48,6 +51,7 @@ t.test('server migrate: a populated SQLite server moves to PostgreSQL, verified'
     return [table, { source: Number(source), target: Number(target) }] as const;
   }));
   t.match(Object.fromEntries(counts), { clusters: { source: 2, target: 2 }, agents: { source: 2, target: 2 }, users: { source: 1, target: 1 }, role_bindings: { source: 1, target: 1 }, user_tokens: { source: 1, target: 1 }, tokens: { source: 3, target: 3 } });
+  t.match(Object.fromEntries(counts), { source_secrets: { source: 1, target: 1 } }, 'the sealed source secrets move too');
   const audit = counts.get('audit');
   t.ok(audit && audit.source > 0 && audit.source === audit.target, 'audit rows copied');
   t.match(migrated.stdout, /audit chain verified: \d+ rows, head [0-9a-f]{64}/);
@@ -72,6 +76,9 @@ t.test('server migrate: a populated SQLite server moves to PostgreSQL, verified'
   t.equal(backup.exitCode, 1, 'a file backup of a PostgreSQL server is refused, not silently stale');
   t.match(backup.stderr, /BACKUP_POSTGRES: .*pg_dump/);
   t.notMatch(backup.stderr, pg.password);
+  const secrets = await admin('secret', 'list', '--json');
+  t.match(secrets.stdout, /"charts"/, 'the source secret is served from PostgreSQL');
+  t.notMatch(secrets.stdout, /cannot be opened/, 'and opens with the data dir\'s secrets.key');
   const verify = await admin('audit', 'verify');
   t.equal(verify.exitCode, 0, `the chain verifies on PostgreSQL (${verify.stdout}${verify.stderr})`);
 

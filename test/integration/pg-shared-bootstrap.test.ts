@@ -1,7 +1,8 @@
 // Issue 17, decision 1023: two server replicas on one PostgreSQL database, the second started
 // with a copy of the first's bootstrap files (tls/, admin-token, secrets.key). They present the
 // same CA, accept the same admin token, see each other's writes (users, join tokens, clusters
-// registered through the other replica) and append to one audit chain that verifies on both.
+// registered through the other replica, source secrets) and append to one audit chain that
+// verifies on both.
 import t from 'tap';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import pino from 'pino';
 import { startServer, type RunningServer } from '../../server-lite/server.ts';
 import { startPostgres } from '../pg/harness.ts';
 import { api, createToken, registerAgent, removeDir, tempDir } from './server-harness.ts';
+import { waitFor } from '../e2e/agent-helpers.ts';
 
 /** What a new replica's data dir needs from an existing one (decision 1023). */
 const BOOTSTRAP_FILES = ['tls', 'admin-token', 'secrets.key'] as const;
@@ -42,6 +44,14 @@ t.test('two replicas on one database with copied bootstrap files act as one serv
   const agent = await registerAgent(a, token.secret);
   const cluster = await api(b, 'GET', `/v1/clusters/${agent.clusterId}`, { bearer: b.adminToken });
   t.equal(cluster.status, 200, 'registered through A with a token made on B; B serves the cluster');
+
+  const put = await api(a, 'POST', '/v1/secrets', { body: { name: 'git-cred', type: 'token', data: { token: 'one' } }, bearer: a.adminToken });
+  t.equal(put.status, 201);
+  const seen = await waitFor('the secret stored through A to reach B', async () => {
+    const r = await api(b, 'GET', '/v1/secrets/git-cred', { bearer: b.adminToken });
+    return r.status === 200 ? r : undefined;
+  });
+  t.match(seen.json, { name: 'git-cred', type: 'token', fields: ['token'] }, 'one set of source secrets, opened with the shared secrets.key');
 
   for (const s of [a, b]) await s.ctx.audit.flush();
   for (const [name, s] of [['A', a], ['B', b]] as const) {
