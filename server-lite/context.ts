@@ -20,6 +20,7 @@ import type { TlsService } from './tls/tls-service.ts';
 import type { AgentSettingsSync } from './access/agent-settings-sync.ts';
 import type { ConnectionLog } from './tunnel/connection-log.ts';
 import type { ProviderService } from './auth/providers/provider-service.ts';
+import type { HaService } from './ha/ha-service.ts';
 
 /** The server's reading of the one Clock (protocol/clock.ts): epoch milliseconds (wallClock,
  *  or a ManualClock / TestClock in tests). Shells that also need timers take the whole Clock. */
@@ -66,6 +67,8 @@ export interface ServerContext {
   providers?: ProviderService;
   /** Connection history of agent tunnels, written with the lastSeen flush (issue 20). */
   connections?: ConnectionLog;
+  /** HA replica (issue 17, `--advertise-address`): tunnel routes in the database, forwarding, leases. */
+  ha?: HaService;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

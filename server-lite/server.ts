@@ -65,6 +65,7 @@ import { AgentSettingsSync } from './access/agent-settings-sync.ts';
 import { serverAdminRoutes } from './access/server-admin-api.ts';
 import { agentSettingsSweepMs } from './access/limits.ts';
 import { createDashboard } from './ui/dashboard.ts';
+import { startReplica } from './ha/replica-wiring.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -73,6 +74,8 @@ export interface ServerConfig {
   /** undefined: SQLite in the data dir. */
   datastore?: string | undefined;
   tlsSans: readonly string[];
+  /** HA replica (issue 17): HOST:PORT other replicas reach this one at (mutual TLS, server CA). */
+  advertiseAddress?: string | undefined;
 }
 
 export interface ServerDeps {
@@ -314,6 +317,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     ctx.connections?.flush(store, clock.now()).catch((err: unknown) => log.error({ err }, 'connection history flush failed'));
   }, LIMITS.lastSeenFlushMs);
   flusher.unref();
+  // HA (issue 17): routes in the database, the peer listener, singletons under leases.
+  ctx.ha = await startReplica(config, { ctx, fleet, timers, log });
   rbac.start();
   fleet.start();
   plans.start();
@@ -328,6 +333,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     closed ??= (async () => {
       ctx.closing = true;
       clearInterval(flusher);
+      await ctx.ha?.stop();
       rbac.stop();
       kubeFacts.stop();
       ctx.access?.stop();

@@ -28,11 +28,21 @@ export function indexBy<A extends AgentLiveness>(agents: readonly A[], key: 'clu
   return out;
 }
 
+/** A tunnel here, or (HA, issue 17) on another live replica. */
+function hasTunnel(ctx: ServerContext, agentId: string): boolean {
+  return ctx.sessions.hasAgent(agentId) || ctx.ha?.routes.remoteSeen(agentId) !== undefined;
+}
+
+/** lastSeen here or in the store, or (HA) the heartbeat of the replica holding the agent's tunnel. */
+function seenAt(ctx: ServerContext, a: AgentLiveness): number | null {
+  return latest([ctx.lastSeen.merge(a.id, a.lastSeen), ctx.ha?.routes.remoteSeen(a.id) ?? null]);
+}
+
 /** `agents`: the agents of this cluster (see indexBy). */
 export function clusterView(ctx: ServerContext, c: ClusterRecord, agents: readonly AgentLiveness[]): ClusterView {
   const live = agents.filter((a) => a.clusterId === c.id && a.removedAt === null);
-  const lastSeen = latest(live.map((a) => ctx.lastSeen.merge(a.id, a.lastSeen)));
-  const hasSession = live.some((a) => a.revokedAt === null && ctx.sessions.hasAgent(a.id));
+  const lastSeen = latest(live.map((a) => seenAt(ctx, a)));
+  const hasSession = live.some((a) => a.revokedAt === null && hasTunnel(ctx, a.id));
   return {
     id: c.id,
     name: c.name,
@@ -61,8 +71,8 @@ export interface NodeView {
 /** `agents`: the agents of this node (see indexBy). */
 export function nodeView(ctx: ServerContext, n: NodeRecord, agents: readonly AgentRecord[]): NodeView {
   const agent = agents.find((a) => a.nodeId === n.id);
-  const lastSeen = agent ? ctx.lastSeen.merge(agent.id, agent.lastSeen) : null;
-  const hasSession = agent !== undefined && ctx.sessions.hasAgent(agent.id);
+  const lastSeen = agent ? seenAt(ctx, agent) : null;
+  const hasSession = agent !== undefined && hasTunnel(ctx, agent.id);
   return {
     id: n.id,
     clusterId: n.clusterId,
@@ -78,14 +88,14 @@ export function nodeView(ctx: ServerContext, n: NodeRecord, agents: readonly Age
 }
 
 export function agentView(ctx: ServerContext, a: AgentRecord) {
-  const lastSeen = ctx.lastSeen.merge(a.id, a.lastSeen);
+  const lastSeen = seenAt(ctx, a);
   return {
     id: a.id,
     clusterId: a.clusterId,
     nodeId: a.nodeId,
     hostname: a.hostname,
     roles: a.roles,
-    state: healthState({ now: ctx.clock.now(), lastSeen, hasSession: ctx.sessions.hasAgent(a.id) }, ctx.health),
+    state: healthState({ now: ctx.clock.now(), lastSeen, hasSession: hasTunnel(ctx, a.id) }, ctx.health),
     lastSeen: iso(lastSeen),
     credentialExpiresAt: iso(a.credentialExpiresAt),
     revokedAt: iso(a.revokedAt),

@@ -60,6 +60,18 @@ interface ServerFlags {
   backupKeep: string;
   backupDir?: string;
   backupPassphraseFile?: string;
+  advertiseAddress?: string;
+}
+
+/** `--advertise-address`: where other replicas reach this one; a dialable HOST:PORT (issue 17). */
+function advertiseAddress(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || !(port > 0 && port < 65536) || ['0.0.0.0', '[::]'].includes(m[1] ?? '')) {
+    throw new CliError(EXIT.USAGE, `--advertise-address must be HOST:PORT that other replicas can dial, e.g. 10.0.0.5:9444 (got ${value})`);
+  }
+  return value;
 }
 
 /**
@@ -116,6 +128,7 @@ export function registerServer(program: Command): void {
     .addOption(new Option('--backup-keep <n>', 'scheduled backups to keep (the newest)').default('7').env('DROVER_BACKUP_KEEP'))
     .addOption(new Option('--backup-dir <dir>', 'where scheduled backups go (default: DATA_DIR/backups)').env('DROVER_BACKUP_DIR'))
     .addOption(new Option('--backup-passphrase-file <file>', `passphrase for scheduled backups (or ${PASSPHRASE_ENV})`).env('DROVER_BACKUP_PASSPHRASE_FILE'))
+    .addOption(new Option('--advertise-address <host:port>', 'HA replica (docs/ha.md): where other replicas reach this one (mutual TLS, server CA); it listens on that port').env('DROVER_ADVERTISE_ADDRESS'))
     .addOption(new Option('--log-level <level>', 'pino log level').choices(['debug', 'info', 'warn', 'error']).default('info').env('DROVER_LOG_LEVEL'))
     .addHelpText('after', '\nExample:\n  drover server --data-dir /var/lib/drover/server --listen 0.0.0.0:9443 --tls-san drover.example.com')
     .action(
@@ -127,6 +140,7 @@ export function registerServer(program: Command): void {
           port,
           datastore: flags.datastore,
           tlsSans: Object.freeze([...flags.tlsSan]),
+          advertiseAddress: advertiseAddress(flags.advertiseAddress),
         });
         const schedule = backupSchedule(flags);
         const log = logger(flags.logLevel);

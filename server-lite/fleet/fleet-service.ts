@@ -50,6 +50,8 @@ export class FleetService {
   #gcTimer: NodeJS.Timeout | undefined;
   #retargeting: Promise<void> | undefined;
   #retargetState: RetargetState = { rendered: undefined, lastSeen: undefined, pendingSince: undefined };
+  /** HA (issue 17): git polling is a singleton; replicas without its lease keep their pollers stopped. */
+  #pollingPaused = false;
 
   constructor(deps: FleetServiceDeps) {
     this.#deps = deps;
@@ -102,7 +104,7 @@ export class FleetService {
         await this.manager.retargetPushes(fp);
         for (const g of this.store.gitRepos()) {
           const last = this.lastPoll.get(g.name);
-          if (last?.commit !== undefined && last.fingerprint !== fp) void this.#pollers.get(g.name)?.pollNow();
+          if (last?.commit !== undefined && last.fingerprint !== fp && !this.#pollingPaused) void this.#pollers.get(g.name)?.pollNow();
         }
       } catch (err) {
         this.#deps.log.warn({ err: (err as Error).message }, 'fleet retarget failed; retrying next cycle');
@@ -161,8 +163,22 @@ export class FleetService {
     this.pollNow(names);
   }
 
+  /** HA (issue 17): run or pause every git poller (the replica holding the `git-polling` lease runs them). */
+  async setPolling(on: boolean): Promise<void> {
+    this.#pollingPaused = !on;
+    if (on) for (const p of this.#pollers.values()) p.start();
+    else await Promise.all([...this.#pollers.values()].map((p) => p.stop()));
+  }
+
+  /** Whether this replica's git pollers run (HA: only on the lease holder). */
+  get polling(): boolean {
+    return !this.#pollingPaused;
+  }
+
   /** The webhook: poll these gitrepos now. */
   pollNow(names: readonly string[]): void {
+    // A replica without the git-polling lease leaves it to the holder (its interval is the safety net).
+    if (this.#pollingPaused) return;
     for (const n of names) void this.#pollers.get(n)?.pollNow();
   }
 
@@ -185,7 +201,7 @@ export class FleetService {
       },
     });
     this.#pollers.set(g.name, poller);
-    poller.start();
+    if (!this.#pollingPaused) poller.start();
   }
 
   async #onPoll(name: string, r: PollResult): Promise<void> {

@@ -29,9 +29,12 @@ export function pickNodeSession<S extends { agentId: string; since: number }>(se
   return [...sessions].filter((s) => rank(s) > 0).sort((a, b) => rank(b) - rank(a) || b.since - a.since)[0];
 }
 
-export async function kubePath(ctx: Pick<ServerContext, 'sessions' | 'store'>, clusterId: string): Promise<KubePath | undefined> {
+export async function kubePath(ctx: Pick<ServerContext, 'sessions' | 'store' | 'ha'>, clusterId: string): Promise<KubePath | undefined> {
   const main = ctx.sessions.clusterSession(clusterId);
   if (main?.openStream) return { via: 'cluster-agent', session: main };
+  // HA (issue 17): the cluster agent's tunnel sits on another replica; streams are forwarded there.
+  const remote = await ctx.ha?.clusterSession(clusterId);
+  if (remote) return { via: 'cluster-agent', session: remote };
   // Only while the cluster agent is down: a scan of the node-role sessions is cheap next to that.
   const nodes = ctx.sessions.byRole('node').filter((s) => s.clusterId === clusterId && s.openStream);
   if (nodes.length === 0) return undefined;
@@ -41,7 +44,7 @@ export async function kubePath(ctx: Pick<ServerContext, 'sessions' | 'store'>, c
 }
 
 /** For `drover cluster get`: which path serves the cluster's Kubernetes API right now. */
-export async function kubeAccessView(ctx: Pick<ServerContext, 'sessions' | 'store'>, clusterId: string) {
+export async function kubeAccessView(ctx: Pick<ServerContext, 'sessions' | 'store' | 'ha'>, clusterId: string) {
   const p = await kubePath(ctx, clusterId);
   return p ? { path: p.via, agentId: p.session.agentId, nodeId: p.session.nodeId } : { path: 'none' as const, agentId: null, nodeId: null };
 }

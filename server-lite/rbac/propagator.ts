@@ -37,6 +37,8 @@ export class RbacPropagator implements ClusterSync {
   /** clusterId → hash of the set the agent last acknowledged (in memory: after a restart, push again). */
   readonly #applied = new Map<string, string>();
   readonly #problems = new Map<string, Problem>();
+  /** HA (issue 17): the cluster has no tunnel here; ask the replica that holds it to push. */
+  elsewhere: ((clusterId: string) => void) | undefined;
   /** Completed pushes (tests and metrics). */
   pushes = 0;
   /** Pushes attempted, successful or not (tests and metrics). */
@@ -110,8 +112,11 @@ export class RbacPropagator implements ClusterSync {
   /** One push to one cluster when its desired set differs from the acknowledged one. */
   async #push(clusterId: string): Promise<WorkOutcome> {
     const session = this.#sessions.clusterSession(clusterId);
-    // Offline: the connect kick brings it back.
-    if (!session) return { kind: 'park' };
+    // Offline: the connect kick brings it back. HA: the replica holding its tunnel is told instead.
+    if (!session) {
+      this.elsewhere?.(clusterId);
+      return { kind: 'park' };
+    }
     const objects = await this.#desired(clusterId);
     const hash = rbacHash(objects);
     if (this.#applied.get(clusterId) === hash) return { kind: 'done' };

@@ -248,4 +248,37 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX connection_events_at ON connection_events(at);
     `,
   },
+  {
+    version: 9,
+    description: 'HA replicas: live replicas, which replica holds which tunnel (newest wins by since, epoch bumped), singleton leases',
+    // Portable SQL (SQLite and PostgreSQL): BIGINT for epoch milliseconds, no foreign keys so a
+    // cluster's deletion never waits on the routing rows (they go with their tunnels).
+    sql: `
+      CREATE TABLE ha_replicas (
+        id TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL
+      );
+      CREATE TABLE ha_sessions (
+        agent_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        replica_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        since BIGINT NOT NULL,
+        epoch BIGINT NOT NULL DEFAULT 1,
+        PRIMARY KEY (agent_id, role)
+      );
+      CREATE INDEX ha_sessions_cluster ON ha_sessions(cluster_id, role);
+      CREATE INDEX ha_sessions_replica ON ha_sessions(replica_id);
+      CREATE TABLE ha_leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        epoch BIGINT NOT NULL DEFAULT 1
+      );
+    `,
+  },
 ]);

@@ -5,6 +5,7 @@
 // so concurrent enrolments cannot overspend it); the audit chain is appended under an advisory
 // lock and re-chained after the stored head when another replica wrote first (pg-identity.ts).
 // Users, providers, bindings and audit live in pg-identity.ts, as for SQLite.
+import { PgReplicas } from './pg-replicas.ts';
 import { PgDb, type Sql } from './pg-db.ts';
 import { PgIdentity } from './pg-identity.ts';
 import { agentFrom, clusterFrom, deletedAgentFrom, mergeRoleFacts, nodeFrom, parseFacts, projectFrom, tokenFrom } from './sqlite-store.ts';
@@ -40,10 +41,13 @@ import type {
 export class PgStore implements Store {
   readonly #db: PgDb;
   readonly #id: PgIdentity;
+  /** The HA tables (issue 17). */
+  readonly replicas: PgReplicas;
 
   private constructor(db: PgDb) {
     this.#db = db;
     this.#id = new PgIdentity(db);
+    this.replicas = new PgReplicas(db);
   }
 
   /** Connects and applies pending migrations; rejects when the database cannot be reached. */

@@ -10,6 +10,7 @@ import { cacheStatements } from './statement-cache.ts';
 import { SqliteIdentity } from './sqlite-identity.ts';
 import { SqliteProviders } from './sqlite-providers.ts';
 import { SqliteUpgrades } from './sqlite-upgrades.ts';
+import { SqliteReplicas } from './sqlite-replicas.ts';
 import { GroupCommit } from '../fleet/group-commit.ts';
 
 /**
@@ -149,6 +150,7 @@ export class SqliteStore implements Store {
   readonly #providers: SqliteProviders;
   /** Releases and agent upgrade rollouts (issue 16). */
   readonly upgrades: SqliteUpgrades;
+  readonly replicas: SqliteReplicas;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -164,6 +166,7 @@ export class SqliteStore implements Store {
     this.#id = new SqliteIdentity(this.#db);
     this.#providers = new SqliteProviders(this.#db);
     this.upgrades = new SqliteUpgrades(this.#db);
+    this.replicas = new SqliteReplicas(this.#db);
     this.#facts = new GroupCommit(this.#db, FACTS_GROUP_COMMIT_MS, (e: { agentId: string; facts: Facts; now: number }) => this.#writeFacts(e.agentId, e.facts, e.now));
   }
 

@@ -4,6 +4,7 @@
 
 import { AGENT_ROLES } from '../../protocol/index.ts';
 import type { UpgradeRecords } from '../upgrades/upgrade-records.ts';
+import type { ReplicaStore } from './replica-store.ts';
 
 /** The agent roles, defined once for server and agents (protocol/contracts/roles.ts). */
 export const ROLES = AGENT_ROLES;
@@ -342,6 +343,8 @@ export interface Store {
   /** Drops events before `before`, and past the newest `perCluster` of each of `clusters` (those
    *  that got events since the last prune: no scan of the whole table). */
   pruneConnectionEvents?(before: number, perCluster: number, clusters: readonly string[]): Promise<number>;
+  /** The HA tables (replicas, tunnel routes, leases; issue 17). Absent: this store cannot run replicas. */
+  readonly replicas?: ReplicaStore;
 
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;

@@ -29,6 +29,7 @@ const OID = {
   authorityKeyIdentifier: '2.5.29.35',
   extKeyUsage: '2.5.29.37',
   serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
 } as const;
 
 export interface CertificateSpec {
@@ -51,6 +52,8 @@ export interface CertificateSpec {
   pathLen?: number | null;
   /** DNS names and IP addresses for the subjectAltName extension (serving certificates). */
   subjectAltNames?: readonly string[];
+  /** Leaf certificates: extended key usages (default serverAuth only; HA replicas add clientAuth). */
+  extKeyUsages?: ReadonlyArray<'serverAuth' | 'clientAuth'>;
 }
 
 function name(commonName: string): Buffer {
@@ -108,7 +111,7 @@ function extensions(spec: CertificateSpec): Buffer {
     list.push(extension(OID.basicConstraints, true, sequence()));
     // digitalSignature (bit 0): 0b10000000, 7 unused bits.
     list.push(extension(OID.keyUsage, true, bitString(Buffer.from([0x80]), 7)));
-    list.push(extension(OID.extKeyUsage, false, sequence(oid(OID.serverAuth))));
+    list.push(extension(OID.extKeyUsage, false, sequence(...(spec.extKeyUsages ?? ['serverAuth']).map((u) => oid(OID[u])))));
     if (spec.subjectAltNames && spec.subjectAltNames.length > 0) {
       list.push(extension(OID.subjectAltName, false, subjectAltName(spec.subjectAltNames)));
     }

@@ -45,8 +45,25 @@ export interface SessionHandle extends SessionInfo {
 
 const keyOf = (agentId: string, role: Role): string => `${agentId}/${role}`;
 
+/** Told about registrations (HA: the database's tunnel routes, server-lite/ha/tunnel-routes.ts). */
+export interface SessionObserver {
+  added(s: SessionInfo): void;
+  removed(s: SessionInfo): void;
+}
+
 export class SessionRegistry {
   readonly #byKey = new Map<string, SessionHandle>();
+  #observer: SessionObserver | undefined;
+
+  /** One observer (HA replica routes); added after construction so tests need none. */
+  observe(observer: SessionObserver | undefined): void {
+    this.#observer = observer;
+  }
+
+  /** The registered session of an agent for a role (HA: a peer replica asks for a stream on it). */
+  get(agentId: string, role: Role): SessionHandle | undefined {
+    return this.#byKey.get(keyOf(agentId, role));
+  }
   /** clusterId → keys of its cluster-role sessions, so the proxy finds a tunnel without a scan. */
   readonly #clusterRole = new Map<string, Set<string>>();
 
@@ -79,6 +96,7 @@ export class SessionRegistry {
     const old = this.#byKey.get(key);
     this.#byKey.set(key, session);
     this.#index(session, true);
+    this.#observer?.added(session);
     if (old && old.id !== session.id) {
       old.close('superseded');
       return old;
@@ -93,6 +111,7 @@ export class SessionRegistry {
     if (current?.id !== session.id) return false;
     this.#byKey.delete(key);
     this.#index(current, false);
+    this.#observer?.removed(current);
     return true;
   }
 
@@ -102,6 +121,7 @@ export class SessionRegistry {
     for (const s of sessions) {
       this.#byKey.delete(keyOf(s.agentId, s.role));
       this.#index(s, false);
+      this.#observer?.removed(s);
       s.close(reason);
     }
     return sessions.length;

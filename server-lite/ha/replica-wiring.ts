@@ -1,0 +1,38 @@
+// Turns a server into an HA replica when `--advertise-address` is given (issue 17): starts the
+// HaService and connects it to the rest of the server in one place, so server.ts gains one line.
+// Singletons moved under leases: git polling (the fleet's pollers run on the lease holder only).
+import type { Logger } from 'pino';
+import type { Clock as TimerClock } from '../../protocol/index.ts';
+import type { ServerContext } from '../context.ts';
+import type { FleetService } from '../fleet/fleet-service.ts';
+import { DatastoreError } from '../store/open-store.ts';
+import { HaService } from './ha-service.ts';
+import { haTimings } from './limits.ts';
+
+/** Names of the leases (one row each in ha_leases). */
+export const LEASES = Object.freeze({ gitPolling: 'git-polling' });
+
+export async function startReplica(
+  config: { dataDir: string; advertiseAddress?: string | undefined },
+  d: { ctx: ServerContext; fleet: FleetService; timers: TimerClock; log: Logger },
+): Promise<HaService | undefined> {
+  if (config.advertiseAddress === undefined) return undefined;
+  const store = d.ctx.store.replicas;
+  if (!store) throw new DatastoreError('--advertise-address needs a datastore that replicas share (SQLite file or postgres://…)');
+  const ha = new HaService({ advertiseAddress: config.advertiseAddress }, {
+    store,
+    sessions: d.ctx.sessions,
+    dataDir: config.dataDir,
+    log: d.log.child({ component: 'ha' }),
+    now: () => d.ctx.clock.now(),
+    timers: d.timers,
+    timings: haTimings(process.env),
+    kick: (clusterId) => d.ctx.clusterSyncs.forEach((s) => s.kick(clusterId)),
+  });
+  // Binding changes made on this replica reach a cluster whose tunnel sits on another one.
+  d.ctx.rbac.elsewhere = (clusterId) => ha.kickElsewhere(clusterId);
+  await d.fleet.setPolling(false);
+  ha.singleton({ name: LEASES.gitPolling, start: () => void d.fleet.setPolling(true), stop: () => d.fleet.setPolling(false) });
+  await ha.start();
+  return ha;
+}
