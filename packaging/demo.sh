@@ -30,3 +30,35 @@ show env INSTALL_DROVER_ROOT="$dir/device" INSTALL_DROVER_ARTIFACT_PATH="$dir/ai
 show find "$dir/device" -type f -o -type l
 show grep -E '^(ExecStart|StateDirectory|CacheDirectory|CapabilityBoundingSet|ProtectSystem)=' "$dir/device/etc/systemd/system/drover-agent.service"
 show "$dir/device/usr/local/bin/drover-uninstall.sh" --remove-state
+
+# --- agent self-upgrade (issue 16) ---------------------------------------------------------------
+step "signed releases and agent self-upgrade: the server rolls a new release out to its agent, which verifies, swaps, restarts and proves itself healthy"
+exe="$dir/dist/drover-linux-amd64"
+show cat "$dir/dist/sha256sums.sig"
+# A second release of this tree (for the demo; a real one comes from the next tag's npm run package).
+next="$(cat "$dir/dist/VERSION")-demo.1"
+show node packaging/build.ts --out "$dir/next" --arch amd64 --no-airgap --version-override "$next" >/dev/null
+"$exe" server --data-dir "$dir/up-server" --listen 127.0.0.1:0 --log-level warn >"$dir/up-server.log" 2>&1 &
+up_server=$!
+for _ in $(seq 1 100); do [ -s "$dir/up-server/server.json" ] && break; sleep 0.2; done
+up_url=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$dir/up-server/server.json','utf8')).url)")
+mkdir -p "$dir/up-device/bin" && cp "$exe" "$dir/up-device/bin/drover"
+dev="$dir/up-device/bin/drover"
+"$dev" agent register --server "$up_url" --token "$("$exe" token create --data-dir "$dir/up-server" --labels site=demo)" --data-dir "$dir/up-device/data" >/dev/null
+# systemd's place: restart the agent whenever it exits (Restart=always), pre-start step included.
+( while [ -e "$dir/up-device/bin/drover" ]; do
+    [ -x "$dev.previous" ] && "$dev.previous" agent upgrade --recover --data-dir "$dir/up-device/data"
+    "$dev" agent run --roles cluster --data-dir "$dir/up-device/data" >>"$dir/up-agent.log" 2>&1 &
+    echo $! >"$dir/up-agent.pid"; wait "$(cat "$dir/up-agent.pid")" || true
+    sleep 0.5
+  done ) &
+up_sup=$!
+show "$exe" release import "$dir/next" --data-dir "$dir/up-server"
+show "$exe" release list --data-dir "$dir/up-server"
+show "$exe" upgrade agents --version "$next" --target site=demo --canary 1 --data-dir "$dir/up-server"
+for _ in $(seq 1 150); do "$exe" upgrade status --json --data-dir "$dir/up-server" | grep -q '"state":"Done"' && break; sleep 1; done
+show "$exe" upgrade status --data-dir "$dir/up-server"
+show "$dev" version
+rm -f "$dev"; kill "$(cat "$dir/up-agent.pid")" 2>/dev/null || true; wait "$up_sup" 2>/dev/null || true
+kill "$up_server" 2>/dev/null || true; wait "$up_server" 2>/dev/null || true
+# --- end agent self-upgrade ----------------------------------------------------------------------

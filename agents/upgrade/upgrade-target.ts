@@ -42,7 +42,7 @@ export function fileSha256(file: string): Promise<string> {
 
 export class UpgradeTarget {
   readonly #d: UpgradeTargetDeps;
-  readonly #http = createStreamHttpServer({ request: (req, res) => void this.#handle(req, res) });
+  readonly #http = createStreamHttpServer({ request: (req, res) => void this.#handle(req, res).catch(() => res.destroy()) });
   #runningSha: Promise<string | null> | undefined;
   #busy = false;
 

@@ -69,9 +69,13 @@ export class SqliteUpgrades implements UpgradeRecords {
   }
 
   putAgent(a: UpgradeAgentRecord): void {
-    this.#db.prepare('DELETE FROM upgrade_agents WHERE rollout_id = ? AND agent_id = ?').run(a.rolloutId, a.agentId);
+    // One statement (one commit); ON CONFLICT … DO UPDATE is the same in PostgreSQL.
     this.#db
-      .prepare('INSERT INTO upgrade_agents (rollout_id, agent_id, state, canary, from_version, bytes, total, message, since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        `INSERT INTO upgrade_agents (rollout_id, agent_id, state, canary, from_version, bytes, total, message, since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (rollout_id, agent_id) DO UPDATE SET state = excluded.state, canary = excluded.canary, from_version = excluded.from_version,
+           bytes = excluded.bytes, total = excluded.total, message = excluded.message, since = excluded.since`,
+      )
       .run(a.rolloutId, a.agentId, a.state, a.canary ? 1 : 0, a.fromVersion, a.bytes, a.total, a.message, a.since);
   }
 }

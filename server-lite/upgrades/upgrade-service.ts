@@ -69,6 +69,8 @@ export class UpgradeService {
   /** Set by the sync loop after each pass, for status. */
   lastDecision: UpgradeDecision | undefined;
   kick: () => void = () => {};
+  /** Bytes delivered so far to agents downloading right now (the sync loop's in-memory count). */
+  progressOf: (agentId: string) => number | undefined = () => undefined;
 
   constructor(deps: { releases: ReleaseService; targets: () => Promise<UpgradeTargetInfo[]>; online: (agentId: string) => boolean; now: () => number; log: Logger }) {
     this.releases = deps.releases;
@@ -157,7 +159,7 @@ export class UpgradeService {
       summary[SUMMARY_KEY[state]] += 1;
       return {
         id: r.agentId, cluster: t?.clusterName ?? '', hostname: t?.hostname ?? '', canary: r.canary, state, fromVersion: r.fromVersion, version: t?.version ?? null,
-        bytes: r.bytes, total: r.total, message: r.message, since: new Date(r.since).toISOString(),
+        bytes: this.progressOf(r.agentId) ?? r.bytes, total: r.total, message: r.message, since: new Date(r.since).toISOString(),
       };
     });
     return {

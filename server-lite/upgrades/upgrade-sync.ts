@@ -17,10 +17,11 @@ export interface UpgradeSession {
   openStream(target: string, metadata: Record<string, string>): TunnelStream;
 }
 
+/** Downloads the server streams at once, whatever --max-unavailable allows: a thousand executables
+ *  at once share the link so thinly that each would hit its deadline (bench/upgrades.ts). */
+const MAX_CONCURRENT_DOWNLOADS = 64;
 /** How long one small call (state, order) may take. */
 const CALL_TIMEOUT_MS = 30_000;
-/** Progress is written to the store at most this often per agent. */
-const PROGRESS_EVERY_MS = 500;
 
 async function call(session: UpgradeSession, method: string, path: string, body: Buffer | fs.ReadStream | Transform | undefined, timeoutMs: number, length?: number): Promise<UpgradeStateWire> {
   const stream = session.openStream(UPGRADE_TARGET, {});
@@ -53,6 +54,10 @@ export class UpgradeSync {
   readonly #syncMs: number;
   readonly #now: () => number;
   readonly #inflight = new Set<string>();
+  /** Bytes sent so far per agent while a download runs: kept in memory (status reads it), not
+   *  written to the store on every chunk — 1,000 agents' progress rows would be thousands of
+   *  synchronous commits a second (bench/upgrades.ts found it). The store gets the final count. */
+  readonly progress = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -65,6 +70,7 @@ export class UpgradeSync {
     this.#now = now;
     this.#syncMs = syncMs;
     service.kick = () => this.kick();
+    service.progressOf = (id) => this.progress.get(id);
   }
 
   start(): void {
@@ -113,6 +119,8 @@ export class UpgradeSync {
       const moving = row.state === 'Downloading' || row.state === 'Staged' || row.state === 'Restarting';
       // Pending agents start only when the planner says so (and never in a stopped rollout).
       if (!moving && !(row.state === 'Pending' && start.has(id) && p.rollout.state === 'Running')) continue;
+      // Polling a restarting agent is cheap; starting or resuming a download waits for a free slot.
+      if (row.state !== 'Restarting' && this.#inflight.size >= MAX_CONCURRENT_DOWNLOADS) continue;
       this.#inflight.add(id);
       void this.#drive(p.rollout, row, target, session).finally(() => {
         this.#inflight.delete(id);
@@ -162,7 +170,7 @@ export class UpgradeSync {
         }
       }
       row = this.#put(row, { state: 'Downloading', bytes: s.bytes, total: release.size, message: '' });
-      s = await this.#send(session, release, s.bytes, row, (r) => (row = r));
+      s = await this.#send(session, release, s.bytes);
       const state = s.phase === 'Staged' || s.phase === 'Restarting' ? 'Restarting' : s.phase === 'Failed' || s.phase === 'RolledBack' ? s.phase : 'Downloading';
       this.#put(row, { state, bytes: s.bytes, message: s.message });
       log.info({ phase: s.phase }, 'agent upgrade: artifact delivered');
@@ -174,17 +182,12 @@ export class UpgradeSync {
   }
 
   /** Streams the executable from `offset`; progress goes to the store as it goes. */
-  async #send(session: UpgradeSession, release: ReleaseRecord, offset: number, row: UpgradeAgentRecord, update: (r: UpgradeAgentRecord) => void): Promise<UpgradeStateWire> {
+  async #send(session: UpgradeSession, release: ReleaseRecord, offset: number): Promise<UpgradeStateWire> {
     let sent = offset;
-    let last = 0;
     const progress = new Transform({
       transform: (chunk: Buffer, _enc, cb) => {
         sent += chunk.length;
-        const now = this.#now();
-        if (now - last >= PROGRESS_EVERY_MS) {
-          last = now;
-          update((row = this.#put(row, { bytes: sent })));
-        }
+        this.progress.set(session.agentId, sent);
         cb(null, chunk);
       },
     });
@@ -193,6 +196,10 @@ export class UpgradeSync {
     file.pipe(progress);
     // A large executable over a slow link: the deadline scales with the size (≥ 64 KiB/s).
     const timeout = CALL_TIMEOUT_MS + Math.ceil((release.size - offset) / 64);
-    return call(session, 'PUT', `${UPGRADE_ARTIFACT_PATH}?offset=${offset}`, progress, timeout, release.size - offset);
+    try {
+      return await call(session, 'PUT', `${UPGRADE_ARTIFACT_PATH}?offset=${offset}`, progress, timeout, release.size - offset);
+    } finally {
+      this.progress.delete(session.agentId);
+    }
   }
 }
