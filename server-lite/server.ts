@@ -210,6 +210,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     syncMs: Number(process.env.DROVER_PLAN_SYNC_MS) > 0 ? Number(process.env.DROVER_PLAN_SYNC_MS) : undefined,
   });
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
+  ctx.onOutboxSignal = (sessionId, role) => (role === 'node' ? plans.sync.drainSoon(sessionId) : fleet.sync.drainSoon(sessionId));
   const dispatch = createRouter([
     ...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet),
     ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name)),

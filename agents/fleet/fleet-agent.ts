@@ -23,6 +23,8 @@ export interface FleetAgentDeps {
   onPass?: (report: PassReport) => void;
   /** Correct drift from Kubernetes watch events between passes (default: on when the Kube can watch). */
   watchDrift?: boolean;
+  /** Statuses were queued (after a pass or a drift correction): tell the server (decision 1041). */
+  onStatusQueued?: (queued: number) => void;
   /** Timers of the drift watch (debounce, backoff); the system clock by default. */
   clock?: Clock;
 }
@@ -54,14 +56,20 @@ export function createFleetAgent(deps: FleetAgentDeps): FleetAgent {
   let drift: DriftWatch | undefined;
   const loop = createReconciler({
     store, kube: deps.kube, log: deps.log, now,
-    afterEachPass: (r) => drift?.update(r.observed, new Map(store.held().map((h) => [h.deploymentId, h.revision]))),
+    afterEachPass: (r) => {
+      drift?.update(r.observed, new Map(store.held().map((h) => [h.deploymentId, h.revision])));
+      if (r.queued > 0) deps.onStatusQueued?.(r.queued);
+    },
     ...(deps.intervalMs === undefined ? {} : { intervalMs: deps.intervalMs }),
     ...(deps.onPass === undefined ? {} : { onPass: deps.onPass }),
   });
   if (deps.watchDrift !== false && DriftWatch.supported(deps.kube)) {
     drift = new DriftWatch({
       kube: deps.kube, log: deps.log, ...(deps.clock === undefined ? {} : { clock: deps.clock }),
-      correct: (drifted) => loop.correct(drifted),
+      correct: (drifted) => loop.correct(drifted).then((done) => {
+        if (done.length > 0) deps.onStatusQueued?.(done.length);
+        return done;
+      }),
       resync: () => soon(),
     });
   }

@@ -21,6 +21,8 @@ export interface FleetRoleContext {
   onStop(fn: () => Promise<void>): void;
   /** Registers the role's clean-up for a cluster deleted on the server (run-agent.ts). */
   onCleanup?: ((fn: RoleCleanup) => void) | undefined;
+  /** Tells the server statuses are queued (run-agent.ts RoleContext.notifyOutbox). */
+  notifyOutbox?: ((queued: number) => void) | undefined;
   /** Pause between reconcile passes (DROVER_FLEET_INTERVAL_MS; default FLEET_AGENT_LIMITS). */
   intervalMs?: number | undefined;
 }
@@ -73,6 +75,7 @@ export function startFleetRole(ctx: FleetRoleContext): { agent: FleetAgent; onSt
     db: ctx.db,
     kube,
     log: ctx.logger,
+    ...(ctx.notifyOutbox === undefined ? {} : { onStatusQueued: ctx.notifyOutbox }),
     ...(ctx.intervalMs === undefined ? {} : { intervalMs: ctx.intervalMs }),
   });
   agent.start();
