@@ -36,7 +36,11 @@ function openFilesLimit(): number {
 const TOTAL = Math.max(...STEPS);
 const SETTLE_MS = 3000;
 /** Server CPU is sampled over this window once a step's tunnels are all up and idle. */
-const IDLE_MS = 10_000;
+// 30 s: one whole idle PING period of the agents (decision 1041), so every tunnel's PING/PONG falls
+// in the window once, and after IDLE_SETTLE_MS: a step's connect-time work (a facts pull and an
+// RBAC push kicked per newly connected cluster, refused here) must not be read as idle cost.
+const IDLE_MS = Number(process.env.DROVER_BENCH_IDLE_MS ?? 30_000);
+const IDLE_SETTLE_MS = Number(process.env.DROVER_BENCH_IDLE_SETTLE_MS ?? 30_000);
 /** Clients started together while building up a step. */
 const WAVE = 1000;
 /** Agents that reconnect after the restart (the rest are stopped first). */
@@ -169,7 +173,7 @@ async function main(): Promise<void> {
       }
       await waitFor(`${step} tunnels`, () => clients.every((c) => c.state.state === 'connected'), 600_000);
       const connectMs = performance.now() - connectedAt;
-      await sleep(SETTLE_MS);
+      await sleep(IDLE_SETTLE_MS);
       const rss = rssBytes(serverPid(server));
       drover.set(step, perConnection(before, rss, step));
       const idle = await cpuShare(serverPid(server), IDLE_MS);

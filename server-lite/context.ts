@@ -59,6 +59,8 @@ export interface ServerContext {
   serverTls?: TlsService;
   /** Trust bundle and server URL pushed to agents (issue 18). */
   agentSettings?: AgentSettingsSync;
+  /** An agent's session said statuses are queued (a heartbeat with `outbox`): the fleet drains it. */
+  onOutboxSignal?: (sessionId: string, role: string) => void;
   /** Called after a cluster's rows were deleted (`drover cluster delete`): the fleet forgets it too. */
   onClusterDeleted: ((clusterId: string, agentIds: readonly string[]) => void)[];
   /** Per-agent budget for frames that cost an answer or work (tunnel/frame-budget.ts). */

@@ -40,8 +40,12 @@ export const LIMITS = Object.freeze({
   /** On shutdown, tunnels get this long to answer GOAWAY before their sockets are dropped. */
   shutdownGraceMs: 3_000,
 
-  /** Agents heartbeat at this interval; Stale after 2 intervals without traffic (issue 4). */
-  heartbeatIntervalMs: 15_000,
+  /** Agents send traffic at least this often (their idle PING, 30 s since issue 12; older agents
+   *  heartbeat every 15 s); Stale after 2 intervals without traffic (issue 4). */
+  heartbeatIntervalMs: 30_000,
+  /** The server PINGs a session only after this long without a frame: longer than the agents'
+   *  idle PING, so an idle tunnel carries one PING/PONG per 30 s, not two (decision 1041). */
+  sessionPingIntervalMs: 45_000,
   staleAfterIntervals: 2,
   /** Offline after this long without traffic (or no live session and never seen). */
   offlineAfterMs: 5 * 60_000,
@@ -94,8 +98,10 @@ export const LIMITS = Object.freeze({
    * Kubernetes facts (nodes, Warning events) are pulled when the agent connects, on `cluster get`,
    * and again about this long after each pull (±25 % jitter): 20k clusters cost ~70 pulls/s, not
    * the ~670/s of the former 30 s period. Failed pulls back off from the base up to this interval.
+   * 15 min since issue 12: a pull is ~2 KB on the agent's link, the largest idle cost after the
+   * keepalive; `cluster get` still pulls fresh facts on demand.
    */
-  kubeFactsIntervalMs: 5 * 60_000,
+  kubeFactsIntervalMs: 15 * 60_000,
   kubeFactsRetryBaseMs: 5_000,
   /** Pushes or pulls to cluster agents in flight at once per kind: a reconnect storm queues. */
   clusterSyncConcurrency: 16,

@@ -222,6 +222,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
   // Releases and agent upgrades (issue 16): rows in the store, executables in the data dir.
   const upgrades = startUpgrades(ctx);
+  ctx.onOutboxSignal = (sessionId, role) => (role === 'node' ? plans.sync.drainSoon(sessionId) : fleet.sync.drainSoon(sessionId));
   const dispatch = createRouter([
     ...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet),
     ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name)),

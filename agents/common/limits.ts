@@ -17,8 +17,13 @@ export const LIMITS = Object.freeze({
   // Keepalive inside the tunnel is the protocol's PING (protocol/limits.ts PING_INTERVAL_MS, 15 s,
   // dead peer after PING_TIMEOUT_MS): well below the 60 s idle timeout of typical load balancers
   // (AWS ALB, nginx) and NAT tables, so the path never looks idle.
-  /** Heartbeat message interval; server-lite marks an agent Stale after 2 intervals (issue 4). */
+  /** Heartbeat message interval of older agents (15 s). Agents no longer heartbeat on a period:
+   *  their idle PING (below) is the traffic the server's lastSeen needs (decision 1041). */
   heartbeatIntervalMs: 15_000,
+  /** The agent PINGs its session after this long without hearing the server: the keepalive of an
+   *  idle tunnel. Under the 60 s idle timeout of typical load balancers and NATs; the server marks
+   *  an agent Stale after 60 s without traffic and pings only after 45 s (issue 12: 250 bit/s). */
+  idlePingIntervalMs: 30_000,
   /** TCP-level keepalive on the underlying socket, a second line of defence. */
   tcpKeepaliveMs: 15_000,
 
@@ -35,6 +40,8 @@ export const LIMITS = Object.freeze({
 
   /** Cluster facts (Kubernetes version, node count) are re-read this often; sent only on change. */
   factsRefreshMs: 60_000,
+  /** …but a change is sent at most this often within one session (the first facts at once). */
+  factsMinResendMs: 10 * 60_000,
   /** Rotate the credential once this fraction of its lifetime has passed (while connected). */
   rotateAtLifetimeFraction: 0.5,
   /** A tunnel may stay up for months: while connected, re-check whether rotation is due this often. */

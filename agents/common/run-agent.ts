@@ -31,6 +31,8 @@ export interface RoleContext {
   onStop(fn: () => Promise<void>): void;
   /** Registers what the role removes from the cluster when the cluster is deleted on the server. */
   onCleanup(fn: RoleCleanup): void;
+  /** Tells the server over this role's tunnel that statuses are queued (`heartbeat` with `outbox`). */
+  notifyOutbox?(queued: number): void;
 }
 
 /** Serves the streams the server opens on a role's tunnel (the cluster role's Kubernetes proxy). */
@@ -95,8 +97,9 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
     };
 
     const clients = cfg.roles.map((role) => {
+      let client: TunnelClient | undefined;
       const extra = deps.roleFacts?.[role]?.({ identity, logger: log.child({ role }) });
-      const roleStream = deps.roleStreams?.[role]?.({ identity, logger: log.child({ role }), db: store.db, signal: deps.signal, onStop: (fn) => void stops.push(fn), onCleanup: (fn) => void cleanups.set(role, fn) });
+      const roleStream = deps.roleStreams?.[role]?.({ identity, logger: log.child({ role }), db: store.db, signal: deps.signal, onStop: (fn) => void stops.push(fn), onCleanup: (fn) => void cleanups.set(role, fn), notifyOutbox: (n) => client?.notifyOutbox(n) });
       const onStream = (stream: TunnelStream): void => {
         const agentTarget = deps.agentTargets?.[stream.target];
         if (stream.target === AGENT_SETTINGS_TARGET) {
@@ -118,7 +121,7 @@ export async function runAgent(cfg: RunConfig, deps: RunDeps): Promise<void> {
           updatedAt: new Date(now()).toISOString(),
         });
       };
-      return new TunnelClient({
+      return client = new TunnelClient({
         serverUrl: identity.serverUrl,
         role,
         agentId: identity.agentId,

@@ -136,3 +136,25 @@ t.test('tunnel client against a real TLS WebSocket server', async (t) => {
     t.equal(delays().at(-1), 500, 'random 0.5 of the 1 s cap');
   });
 });
+
+t.test('issue 12: no periodic heartbeat by default; queued statuses are announced once, with their count', async (t) => {
+  const server = await testServer(t.testdir());
+  t.teardown(server.close);
+  const client = new TunnelClient({
+    serverUrl: server.url, role: 'fleet', agentId: 'a-quiet', agentVersion: '9.9.9',
+    credential: () => 'a-quiet.secret', ca: server.cert, agent: undefined,
+    backoff: { baseMs: 20, capMs: 1000, stableAfterMs: 60_000, maxExponent: 30 },
+    random: () => 0.5, now: () => 1, logger: silentLogger(),
+    facts: async () => ({ hostname: 'h', os: 'linux', arch: 'amd64', agentVersion: '9.9.9' }),
+  });
+  t.teardown(() => client.stop());
+  client.notifyOutbox(5); // not connected yet: dropped (the server drains on every reconnect)
+  client.start();
+  await waitUntil(() => client.state.state === 'connected' && server.state.messages.some((m) => m.kind === 'facts'));
+  client.notifyOutbox(0);
+  client.notifyOutbox(2);
+  await waitUntil(() => server.state.messages.some((m) => m.kind === 'heartbeat'));
+  const beats = server.state.messages.filter((m) => m.kind === 'heartbeat');
+  t.equal(beats.length, 1, 'one heartbeat: none for an empty outbox or while down');
+  t.match(beats[0], { body: { outbox: 2 } });
+});

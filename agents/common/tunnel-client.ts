@@ -1,5 +1,5 @@
 // One role's tunnel: dial /v1/connect, run a protocol session over it, send facts (at connect
-// and on change) and heartbeats, and when it ends wait a backoff delay and dial again, forever,
+// and on change) and, when the role has statuses queued, a heartbeat saying so, and when it ends wait a backoff delay and dial again, forever,
 // until stopped. Connection state is reported through `onState` so the caller can persist it
 // (status) or, in the load test, just count it. One TunnelClient per role; many per process fine.
 import type https from 'node:https';
@@ -60,9 +60,15 @@ export interface TunnelClientOptions {
    * `http:kube-apiserver`). Without it every stream is refused (STREAM_REFUSED).
    */
   onStream?: (stream: TunnelStream) => void;
+  /** A periodic heartbeat message at this interval (the load test's old behaviour); by default
+   *  none: the session's PINGs keep the link and the server's lastSeen alive (decision 1041). */
   heartbeatIntervalMs?: number;
   factsRefreshMs?: number;
+  factsMinResendMs?: number;
 }
+
+/** One frozen object for every role's session (decision 0808: sessions share their limits). */
+const AGENT_SESSION_LIMITS = Object.freeze({ pingIntervalMs: LIMITS.idlePingIntervalMs });
 
 export class TunnelClient {
   readonly role: Role;
@@ -76,6 +82,8 @@ export class TunnelClient {
   private sessionEnded: Promise<void> = Promise.resolve();
   private current: TunnelState;
   private lastFacts: Facts | undefined;
+  /** When facts were last sent on this session (the agent's wall clock). */
+  private lastFactsAt = 0;
   /** Start of the current outage: status says "disconnected since" the link went, not the last retry. */
   private downSince: number | undefined;
   /** The last failure logged at warn/error: the same failure again is logged at debug (issue 14:
@@ -206,11 +214,13 @@ export class TunnelClient {
       peer: { role: this.role, version: this.o.agentVersion, name: this.o.agentId },
       clock: this.o.sessionClock ?? systemClock,
       logger: this.log,
+      limits: AGENT_SESSION_LIMITS,
     });
     this.session = session;
     if (this.o.onStream) session.on('stream', this.o.onStream);
     let readyAt: number | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
+    this.heartbeatSeq = 0;
     let factsTimer: NodeJS.Timeout | undefined;
     this.sessionEnded = new Promise<void>((resolve) => {
       session.once('close', (info: SessionCloseInfo) => {
@@ -232,15 +242,29 @@ export class TunnelClient {
       this.lastLoggedError = undefined;
       this.log.info({ protocol: ws.protocol, url }, 'tunnel connected');
       void this.sendFacts(session);
-      let seq = 0;
-      heartbeat = setInterval(() => {
-        session.sendMessage('heartbeat', { seq: seq++, sentAt: this.o.now(), uptimeSeconds: process.uptime(), outbox: 0 });
-      }, this.o.heartbeatIntervalMs ?? LIMITS.heartbeatIntervalMs);
-      heartbeat.unref();
+      if (this.o.heartbeatIntervalMs !== undefined) {
+        heartbeat = setInterval(() => {
+          session.sendMessage('heartbeat', { seq: this.heartbeatSeq++, sentAt: this.o.now(), uptimeSeconds: process.uptime(), outbox: 0 });
+        }, this.o.heartbeatIntervalMs);
+        heartbeat.unref();
+      }
       factsTimer = setInterval(() => void this.sendFacts(session), this.o.factsRefreshMs ?? LIMITS.factsRefreshMs);
       factsTimer.unref();
       this.o.onConnected?.({ rotateHint });
     });
+  }
+
+  private heartbeatSeq = 0;
+
+  /**
+   * Tells the server that `queued` statuses wait in this role's outbox, so it drains them now
+   * instead of at its idle period (the fleet role after a pass or a drift correction queued one).
+   * Dropped while disconnected: the server drains on every reconnect anyway.
+   */
+  notifyOutbox(queued: number): void {
+    const session = this.session;
+    if (session?.state !== 'open' || queued <= 0) return;
+    session.sendMessage('heartbeat', { seq: this.heartbeatSeq++, sentAt: this.o.now(), outbox: queued });
   }
 
   /** Sends facts when they changed since the last send on this session. */
@@ -249,7 +273,13 @@ export class TunnelClient {
       const facts = await this.o.facts();
       if (session.state !== 'open') return;
       if (this.lastFacts && factsEqual(this.lastFacts, facts)) return;
-      if (session.sendMessage('facts', facts)) this.lastFacts = facts;
+      // A change is re-sent at most every factsMinResendMs (free memory and disk drift on a busy
+      // host); the first facts of a session go at once (issue 12: idle wire cost).
+      if (this.lastFacts && this.o.now() - this.lastFactsAt < (this.o.factsMinResendMs ?? LIMITS.factsMinResendMs)) return;
+      if (session.sendMessage('facts', facts)) {
+        this.lastFacts = facts;
+        this.lastFactsAt = this.o.now();
+      }
     } catch (err) {
       this.log.warn({ err: describeError(err) }, 'could not collect or send facts');
     }

@@ -10,6 +10,8 @@ import type { OutboxRow } from './outbox.ts';
 import { createFleetStore, type FleetStore } from './store.ts';
 import { createReconciler, type PassReport } from './reconciler.ts';
 import { fleetStatusReport, type FleetStatusReport } from './status-report.ts';
+import { DriftWatch, type DriftWatchStats } from './drift-watch.ts';
+import type { Clock } from '../../protocol/index.ts';
 
 export interface FleetAgentDeps {
   db: Database;
@@ -19,6 +21,12 @@ export interface FleetAgentDeps {
   intervalMs?: number;
   outboxMaxRows?: number;
   onPass?: (report: PassReport) => void;
+  /** Correct drift from Kubernetes watch events between passes (default: on when the Kube can watch). */
+  watchDrift?: boolean;
+  /** Statuses were queued (after a pass or a drift correction): tell the server (decision 1041). */
+  onStatusQueued?: (queued: number) => void;
+  /** Timers of the drift watch (debounce, backoff); the system clock by default. */
+  clock?: Clock;
 }
 
 export interface FleetAgent {
@@ -34,6 +42,8 @@ export interface FleetAgent {
   /** The server stored every status up to `seq`. */
   acknowledgeStatuses(seq: number): number;
   status(): FleetStatusReport;
+  /** The drift watch's counters (undefined when the agent only polls). */
+  driftWatch(): DriftWatchStats | undefined;
   reconcileNow(): Promise<PassReport>;
   start(): void;
   stop(): Promise<void>;
@@ -43,11 +53,26 @@ export interface FleetAgent {
 export function createFleetAgent(deps: FleetAgentDeps): FleetAgent {
   const now = deps.now ?? (() => new Date());
   const store = createFleetStore(deps.db, { now, ...(deps.outboxMaxRows === undefined ? {} : { outboxMaxRows: deps.outboxMaxRows }) });
+  let drift: DriftWatch | undefined;
   const loop = createReconciler({
     store, kube: deps.kube, log: deps.log, now,
+    afterEachPass: (r) => {
+      drift?.update(r.observed, new Map(store.held().map((h) => [h.deploymentId, h.revision])));
+      if (r.queued > 0) deps.onStatusQueued?.(r.queued);
+    },
     ...(deps.intervalMs === undefined ? {} : { intervalMs: deps.intervalMs }),
     ...(deps.onPass === undefined ? {} : { onPass: deps.onPass }),
   });
+  if (deps.watchDrift !== false && DriftWatch.supported(deps.kube)) {
+    drift = new DriftWatch({
+      kube: deps.kube, log: deps.log, ...(deps.clock === undefined ? {} : { clock: deps.clock }),
+      correct: (drifted) => loop.correct(drifted).then((done) => {
+        if (done.length > 0) deps.onStatusQueued?.(done.length);
+        return done;
+      }),
+      resync: () => soon(),
+    });
+  }
   let running = false;
   // A new desired state is applied at once rather than at the next tick; failures are the
   // pass's to report (ErrApplied), never the acknowledgement's.
@@ -71,6 +96,7 @@ export function createFleetAgent(deps: FleetAgentDeps): FleetAgent {
     pendingStatuses: (limit) => store.outbox.peek(limit),
     acknowledgeStatuses: (seq) => store.outbox.ack(seq),
     status: () => fleetStatusReport(store),
+    driftWatch: () => drift?.stats(),
     reconcileNow: () => loop.trigger(),
     start() {
       running = true;
@@ -78,6 +104,7 @@ export function createFleetAgent(deps: FleetAgentDeps): FleetAgent {
     },
     async stop() {
       running = false;
+      drift?.stop();
       await loop.stop();
     },
   };

@@ -36,7 +36,7 @@ t.test('fleet endpoint: accept, resume, outbox drain and ack', async (t) => {
   t.teardown(() => server.close());
   const port = (server.address() as AddressInfo).port;
 
-  t.same((await call(port, 'GET', '/v1/fleet/resume')).json, { deployments: [], features: ['delta'] });
+  t.same((await call(port, 'GET', '/v1/fleet/resume')).json, { deployments: [], features: ['delta', 'outbox-signal'] });
   const desired = {
     id: 'web', bundle: 'web', revision: 'r1', options: {},
     manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' }, data: { k: 'v' } }],
@@ -44,7 +44,7 @@ t.test('fleet endpoint: accept, resume, outbox drain and ack', async (t) => {
   const ack = await call(port, 'PUT', '/v1/fleet/deployments/web', desired);
   t.equal(ack.status, 200);
   t.same(ack.json, { deploymentId: 'web', revision: 'r1' });
-  t.same((await call(port, 'GET', '/v1/fleet/resume')).json, { deployments: [{ deploymentId: 'web', revision: 'r1', options: {} }], features: ['delta'] });
+  t.same((await call(port, 'GET', '/v1/fleet/resume')).json, { deployments: [{ deploymentId: 'web', revision: 'r1', options: {} }], features: ['delta', 'outbox-signal'] });
 
   await agent.reconcileNow();
   const outbox = (await call(port, 'GET', '/v1/fleet/outbox?limit=10')).json as { rows: { seq: number; status: { revision: string } }[] };
@@ -56,6 +56,6 @@ t.test('fleet endpoint: accept, resume, outbox drain and ack', async (t) => {
 
   const bad = await call(port, 'PUT', '/v1/fleet/deployments/other', desired);
   t.equal(bad.status, 400, 'a body for another id is refused');
-  t.same((await call(port, 'GET', '/v1/fleet/resume')).json, { deployments: [{ deploymentId: 'web', revision: 'r1', options: {} }], features: ['delta'] }, 'nothing stored from the refusal');
+  t.same((await call(port, 'GET', '/v1/fleet/resume')).json, { deployments: [{ deploymentId: 'web', revision: 'r1', options: {} }], features: ['delta', 'outbox-signal'] }, 'nothing stored from the refusal');
   t.same((await call(port, 'DELETE', '/v1/fleet/deployments/web')).json, { removed: true });
 });

@@ -33,7 +33,7 @@ export function fleetEndpoint(agent: FleetAgent, log: Logger): (req: IncomingMes
     if (req.method === 'GET' && path === FLEET_PATHS.resume) {
       // `features` is read only by servers before protocol 1.1; newer ones send deltas where both
       // HELLOs list FLEET_DELTA (decisions 0755, 0981).
-      send(res, 200, { deployments: agent.resumePoint(), features: ['delta'] } satisfies ResumeAnswer);
+      send(res, 200, { deployments: agent.resumePoint(), features: ['delta', 'outbox-signal'] } satisfies ResumeAnswer);
     } else if (req.method === 'PUT' && deployment !== undefined) {
       const body = await readJson(req, FLEET_ROLE_LIMITS.MAX_DESIRED_BYTES);
       const delta = desiredDeltaSchema.safeParse(body);

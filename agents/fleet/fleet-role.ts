@@ -21,6 +21,8 @@ export interface FleetRoleContext {
   onStop(fn: () => Promise<void>): void;
   /** Registers the role's clean-up for a cluster deleted on the server (run-agent.ts). */
   onCleanup?: ((fn: RoleCleanup) => void) | undefined;
+  /** Tells the server statuses are queued (run-agent.ts RoleContext.notifyOutbox). */
+  notifyOutbox?: ((queued: number) => void) | undefined;
   /** Pause between reconcile passes (DROVER_FLEET_INTERVAL_MS; default FLEET_AGENT_LIMITS). */
   intervalMs?: number | undefined;
 }
@@ -39,7 +41,22 @@ export function lazyKube(build: () => Promise<Kube>): Kube {
     resource: async (ref) => (await get()).resource(ref),
     apply: async (obj) => (await get()).apply(obj),
     get: async (ref) => (await get()).get(ref),
-    list: async (scope) => (await get()).list(scope),
+    list: async (scope, opts) => (await get()).list(scope, opts),
+    collectionVersion: async (scope, opts) => {
+      const k = await get();
+      if (!k.collectionVersion) throw new FleetAgentError('KUBE_ERROR', 'this Kubernetes client cannot watch');
+      return k.collectionVersion(scope, opts);
+    },
+    watch(scope, opts, handlers) {
+      let inner: { stop(): void } | undefined;
+      let stopped = false;
+      get().then((k) => {
+        if (stopped) return;
+        if (!k.watch) return handlers.end({ message: 'this Kubernetes client cannot watch' });
+        inner = k.watch(scope, opts, handlers);
+      }, (err: unknown) => handlers.end({ message: err instanceof Error ? err.message : String(err) }));
+      return { stop: () => { stopped = true; inner?.stop(); } };
+    },
     delete: async (ref) => (await get()).delete(ref),
     close() {
       void kube?.then((k) => k.close(), () => undefined);
@@ -58,6 +75,7 @@ export function startFleetRole(ctx: FleetRoleContext): { agent: FleetAgent; onSt
     db: ctx.db,
     kube,
     log: ctx.logger,
+    ...(ctx.notifyOutbox === undefined ? {} : { onStatusQueued: ctx.notifyOutbox }),
     ...(ctx.intervalMs === undefined ? {} : { intervalMs: ctx.intervalMs }),
   });
   agent.start();

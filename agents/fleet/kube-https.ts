@@ -3,7 +3,7 @@
 // cached per apiVersion and re-read on a miss (a CRD applied a moment ago must become usable).
 import { Agent, request } from 'node:https';
 import { loadKubeconfig } from '../common/kubeconfig.ts';
-import type { Kube, ResourceInfo } from './kube.ts';
+import type { Kube, ListOptions, ResourceInfo, WatchEvent, WatchScope } from './kube.ts';
 import type { KubeObject, ObjectRef } from './types.ts';
 import { FleetAgentError } from './errors.ts';
 import { FIELD_MANAGER, FLEET_AGENT_LIMITS } from './limits.ts';
@@ -12,9 +12,14 @@ import { apiVersionOf, refOf } from './object-ref.ts';
 interface Answer { status: number; body: string }
 interface ApiResourceList { resources?: { name: string; kind: string; namespaced: boolean }[] }
 
+const selectorQuery = (opts: ListOptions): string => (opts.labelSelector ? `&labelSelector=${encodeURIComponent(opts.labelSelector)}` : '');
+
 export async function createHttpsKube(kubeconfig: string): Promise<Kube> {
   const target = await loadKubeconfig(kubeconfig);
   const agent = new Agent({ keepAlive: true, maxSockets: FLEET_AGENT_LIMITS.KUBE_CONCURRENCY, ...target.tls });
+  // Watches hold their socket for minutes: their own agent, so they never take one of the
+  // KUBE_CONCURRENCY sockets the reconcile pass reads and applies through.
+  const watchAgent = new Agent({ keepAlive: false, ...target.tls });
   const base = target.server.href.replace(/\/+$/, '');
   const headers = target.headers;
 
@@ -61,11 +66,12 @@ export async function createHttpsKube(kubeconfig: string): Promise<Kube> {
     return find(discovery.get(av));
   }
 
-  async function collectionOf(ref: Pick<ObjectRef, 'group' | 'version' | 'kind' | 'namespace'>): Promise<string> {
+  async function collectionOf(ref: Pick<ObjectRef, 'group' | 'version' | 'kind'> & { namespace: string | null }): Promise<string> {
     const info = await resource(ref);
     if (!info) throw new FleetAgentError('KIND_UNKNOWN', `the cluster does not serve ${apiVersionOf(ref)} ${ref.kind}`);
     const prefix = ref.group === '' ? `/api/${ref.version}` : `/apis/${ref.group}/${ref.version}`;
-    const ns = info.namespaced ? `/namespaces/${encodeURIComponent(ref.namespace || 'default')}` : '';
+    // namespace null: the kind in every namespace (a watch scope spanning many of them).
+    const ns = info.namespaced && ref.namespace !== null ? `/namespaces/${encodeURIComponent(ref.namespace || 'default')}` : '';
     return `${prefix}${ns}/${info.plural}`;
   }
   const pathOf = async (ref: ObjectRef): Promise<string> => `${await collectionOf(ref)}/${encodeURIComponent(ref.name)}`;
@@ -84,12 +90,12 @@ export async function createHttpsKube(kubeconfig: string): Promise<Kube> {
       if (a.status !== 200) throw new FleetAgentError('KUBE_ERROR', `GET ${ref.kind} ${ref.namespace}/${ref.name}: HTTP ${a.status} ${message(a)}`);
       return JSON.parse(a.body) as KubeObject;
     },
-    async list(scope) {
+    async list(scope, opts: ListOptions = {}) {
       const base = await collectionOf(scope);
       const items: KubeObject[] = [];
       let token: string | undefined;
       do {
-        const q = `?limit=${FLEET_AGENT_LIMITS.LIST_PAGE}${token ? `&continue=${encodeURIComponent(token)}` : ''}`;
+        const q = `?limit=${FLEET_AGENT_LIMITS.LIST_PAGE}${selectorQuery(opts)}${token ? `&continue=${encodeURIComponent(token)}` : ''}`;
         const a = await call('GET', `${base}${q}`);
         if (a.status !== 200) throw new FleetAgentError('KUBE_ERROR', `LIST ${scope.kind} ${scope.namespace}: HTTP ${a.status} ${message(a)}`);
         const page = JSON.parse(a.body) as { items?: KubeObject[]; metadata?: { continue?: string } };
@@ -104,6 +110,56 @@ export async function createHttpsKube(kubeconfig: string): Promise<Kube> {
       if (a.status !== 200 && a.status !== 202) throw new FleetAgentError('PRUNE_FAILED', `${ref.kind} ${ref.namespace}/${ref.name}: HTTP ${a.status} ${message(a)}`);
       return true;
     },
-    close: () => agent.destroy(),
+    async collectionVersion(scope: WatchScope, opts: ListOptions) {
+      const a = await call('GET', `${await collectionOf(scope)}?limit=1${selectorQuery(opts)}`);
+      if (a.status !== 200) throw new FleetAgentError('KUBE_ERROR', `LIST ${scope.kind} ${scope.namespace ?? '*'}: HTTP ${a.status} ${message(a)}`);
+      return String((JSON.parse(a.body) as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion ?? '');
+    },
+    watch(scope, opts, handlers) {
+      let req: ReturnType<typeof request> | undefined;
+      let ended = false;
+      const end = (err?: { status?: number; message: string }): void => {
+        if (ended) return;
+        ended = true;
+        req?.destroy();
+        handlers.end(err);
+      };
+      collectionOf(scope).then((path) => {
+        if (ended) return;
+        const q = `?watch=1&allowWatchBookmarks=true&timeoutSeconds=${opts.timeoutSeconds}&resourceVersion=${encodeURIComponent(opts.resourceVersion)}${selectorQuery(opts)}`;
+        req = request(`${base}${path}${q}`, { method: 'GET', agent: watchAgent, headers: { ...headers, accept: 'application/json' } }, (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            return end({ status: res.statusCode ?? 0, message: `watch answered HTTP ${res.statusCode}` });
+          }
+          let buffered = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buffered += chunk;
+            if (buffered.length > FLEET_AGENT_LIMITS.WATCH_MAX_EVENT_BYTES) return end({ message: 'watch event over WATCH_MAX_EVENT_BYTES' });
+            let nl: number;
+            while (!ended && (nl = buffered.indexOf('\n')) >= 0) {
+              const line = buffered.slice(0, nl);
+              buffered = buffered.slice(nl + 1);
+              if (line.trim() === '') continue;
+              let e: WatchEvent;
+              try { e = JSON.parse(line) as WatchEvent; } catch { return end({ message: 'unreadable watch event' }); }
+              handlers.event(e);
+            }
+          });
+          res.on('end', () => end());
+          res.on('error', (err) => end({ message: err.message }));
+        });
+        // No event or bookmark for this long past the asked timeout: the connection is dead.
+        req.setTimeout((opts.timeoutSeconds + 60) * 1000, () => end({ message: 'watch idle past its timeout' }));
+        req.on('error', (err) => end({ message: err.message }));
+        req.end();
+      }, (err: unknown) => end({ message: err instanceof Error ? err.message : String(err) }));
+      return { stop: () => { ended = true; req?.destroy(); } };
+    },
+    close: () => {
+      agent.destroy();
+      watchAgent.destroy();
+    },
   };
 }

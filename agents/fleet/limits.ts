@@ -30,6 +30,20 @@ export const FLEET_AGENT_LIMITS = Object.freeze({
   LIST_THRESHOLD: 4,
   /** Page size of those LISTs. */
   LIST_PAGE: 500,
+  /** One watch event line: a ConfigMap or Secret is at most 1 MiB of data, JSON adds the rest. */
+  WATCH_MAX_EVENT_BYTES: 4 * 1024 * 1024,
+  /** The apiserver ends each drift watch after about this long (jittered ±20 %); it is resumed
+   *  from the last resourceVersion seen, so this only bounds how long a half-dead socket lives. */
+  WATCH_TIMEOUT_S: 300,
+  /** Drift events arriving within this long of the first are corrected together: a `kubectl
+   *  delete -l …` of 200 objects is one correction, not 200, and 1 s restoration still holds. */
+  DRIFT_DEBOUNCE_MS: 100,
+  /** Objects drifted in one burst above which the whole deployment is re-read by a pass (LISTs)
+   *  instead of each object fetched and re-applied on its own. */
+  DRIFT_TARGETED_MAX: 64,
+  /** Namespaces of one kind watched one by one; more and the kind is watched in all namespaces
+   *  (one request), so a 5 000-object bundle spread over many namespaces holds few watches. */
+  WATCH_MAX_NAMESPACES_PER_KIND: 8,
   /** Bytes read from one Kubernetes API response; anything larger is refused. */
   KUBE_MAX_RESPONSE_BYTES: 64 * 1024 * 1024,
 } as const);

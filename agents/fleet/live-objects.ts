@@ -28,7 +28,7 @@ const goneIfUnknown = <T>(p: Promise<T>, absent: T): Promise<T> => p.catch((err:
 });
 
 /** keyOf(ref) → live object, or undefined when it does not exist. */
-export async function readLive(kube: Kube, refs: readonly ObjectRef[], threshold: number = FLEET_AGENT_LIMITS.LIST_THRESHOLD): Promise<Map<string, KubeObject | undefined>> {
+export async function readLive(kube: Kube, refs: readonly ObjectRef[], threshold: number = FLEET_AGENT_LIMITS.LIST_THRESHOLD, labelSelector?: string): Promise<Map<string, KubeObject | undefined>> {
   const groups = new Map<string, ObjectRef[]>();
   for (const r of refs) {
     const g = `${r.group}/${r.version}/${r.kind}/${r.namespace}`;
@@ -42,7 +42,7 @@ export async function readLive(kube: Kube, refs: readonly ObjectRef[], threshold
       out.set(keyOf(job.get), await goneIfUnknown(kube.get(job.get), undefined));
       return;
     }
-    const items = await goneIfUnknown(kube.list(job.list[0]!), []).catch(async (err: unknown) => {
+    const items = await goneIfUnknown(kube.list(job.list[0]!, labelSelector === undefined ? {} : { labelSelector }), []).catch(async (err: unknown) => {
       // A page over the response limit (a namespace of huge ConfigMaps): read ours one by one.
       if (!(err instanceof FleetAgentError && err.code === 'KUBE_RESPONSE_TOO_LARGE')) throw err;
       const got = await mapLimit(job.list, FLEET_AGENT_LIMITS.KUBE_CONCURRENCY, (r) => goneIfUnknown(kube.get(r), undefined));

@@ -21,6 +21,10 @@ import { describeFleetError } from './errors.ts';
 import { readLive } from './live-objects.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
 import { ensureNamespaces } from './ensure-namespaces.ts';
+import { BUNDLE_LABEL } from './ownership.ts';
+import { correctDrifted } from './drift-correct.ts';
+import type { WatchedObject } from './watch-scopes.ts';
+import type { WatchedDeployment } from './drift-watch.ts';
 
 export interface ReconcilerDeps extends Omit<ApplierDeps, 'store' | 'kube'> {
   store: FleetStore;
@@ -28,6 +32,8 @@ export interface ReconcilerDeps extends Omit<ApplierDeps, 'store' | 'kube'> {
   intervalMs?: number;
   /** Called with each periodic pass's report (status pages, tests). */
   onPass?: (report: PassReport) => void;
+  /** Called after every pass, periodic or triggered (the drift watch follows what it observed). */
+  afterEachPass?: (report: PassReport) => void;
 }
 
 export interface DeploymentReport {
@@ -41,10 +47,14 @@ export interface DeploymentReport {
 export interface PassReport {
   deployments: DeploymentReport[];
   queued: number;
+  /** Deployments observed at their desired revision, with their resolved objects and last status. */
+  observed: (WatchedDeployment & { status: DeploymentStatus })[];
 }
 
 async function observe(deps: ReconcilerDeps, d: DesiredDeployment, objs: readonly ResolvedObject[]): Promise<ObservedObject[]> {
-  const live = await readLive(deps.kube, objs.map((o) => o.ref));
+  // Only this bundle's objects: a namespace's other thousands of ConfigMaps are never read. One whose
+  // label was removed reads as missing, which is drift (the correction puts the label back).
+  const live = await readLive(deps.kube, objs.map((o) => o.ref), FLEET_AGENT_LIMITS.LIST_THRESHOLD, `${BUNDLE_LABEL}=${d.bundle}`);
   const observed: ObservedObject[] = objs.map((o) => {
     const obj = live.get(keyOf(o.ref));
     if (!obj) return { ref: o.ref, readiness: undefined, drift: [] };
@@ -70,6 +80,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
   const { order, cyclic } = orderDeployments(all.map((d) => ({ id: d.id, dependsOn: d.options.dependsOn ?? [] })));
   const states = new Map<string, DeploymentState>();
   const reports: DeploymentReport[] = [];
+  const watched: PassReport['observed'] = [];
   let queued = 0;
   const queue = (s: DeploymentStatus): void => {
     states.set(s.deploymentId, s.state);
@@ -102,8 +113,10 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
         if (!r.ok) report.error = r.error;
       }
       let observed: ObservedObject[] | undefined;
+      let resolved: ResolvedObject[] | undefined;
       if (!needsApply()) {
         const objs = await resolveManifests(deps.kube, d);
+        resolved = objs;
         observed = await observe(deps, d, objs);
         const drifted = observed.filter((o) => o.readiness === undefined || o.drift.length > 0);
         if (drifted.length > 0 && d.options.correctDrift === true) {
@@ -133,6 +146,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
       const s = computeStatus({ desired: d, applied: store.applied(id), journalOpen: store.journal.open(id) !== undefined, waitingFor: wait.waitingFor, observed });
       report.state = s.state;
       queue(s);
+      if (resolved !== undefined) watched.push({ deployment: d, objects: resolved, status: s });
     } catch (err) {
       // The apiserver is away (restarting, network): no status is better than a false one; the
       // next pass tries again.
@@ -140,7 +154,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
       log.warn({ deployment: id, err: report.error }, 'reconcile failed');
     }
   }
-  return { deployments: reports, queued };
+  return { deployments: reports, queued, observed: watched };
 }
 
 export interface Reconciler {
@@ -149,6 +163,8 @@ export interface Reconciler {
    * caller just made), one more right after it; triggers meanwhile share that next pass.
    */
   trigger(): Promise<PassReport>;
+  /** Re-applies objects a drift watch saw drift (drift-correct.ts), never beside a pass. */
+  correct(drifted: readonly WatchedObject[]): Promise<string[]>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -160,9 +176,24 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   let next: Promise<PassReport> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
+  // Passes and watch-driven corrections run one at a time, in the order asked.
+  let lock: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = lock.then(fn, fn);
+    lock = p.catch(() => undefined);
+    return p;
+  };
+  const lastStatus = new Map<string, DeploymentStatus>();
+  const pass = async (): Promise<PassReport> => {
+    const r = await reconcileOnce(deps);
+    lastStatus.clear();
+    for (const o of r.observed) lastStatus.set(o.deployment.id, o.status);
+    deps.afterEachPass?.(r);
+    return r;
+  };
   const trigger = (): Promise<PassReport> => {
     if (running === undefined) {
-      running = reconcileOnce(deps).finally(() => { running = undefined; });
+      running = exclusive(pass).finally(() => { running = undefined; });
       return running;
     }
     next ??= running.catch(() => undefined).then(() => {
@@ -178,6 +209,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   };
   return {
     trigger,
+    correct: (drifted) => exclusive(() => correctDrifted(deps, drifted, (id) => lastStatus.get(id))),
     start() {
       if (!stopped) return;
       stopped = false;
@@ -188,6 +220,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       if (timer) clearTimeout(timer);
       await running?.catch(() => undefined);
       await next?.catch(() => undefined);
+      await lock;
     },
   };
 }

@@ -16,6 +16,8 @@ export interface NodeRoleContext {
   onStop(fn: () => Promise<void>): void;
   /** Local plan directory and periodic check interval (DROVER_NODE_PLAN_SCAN_MS). */
   scanMs?: number | undefined;
+  /** Tells the server results are queued (run-agent.ts RoleContext.notifyOutbox, decision 1041). */
+  notifyOutbox?: ((queued: number) => void) | undefined;
   /** Other stream targets of the node role (shell, fallback proxy), by target name. */
   extraTargets?: ReadonlyMap<string, (stream: TunnelStream) => void> | undefined;
 }
@@ -24,7 +26,21 @@ export function startNodeRole(ctx: NodeRoleContext): { plans: PlanAgent; onStrea
   const plans = new PlanAgent({ db: ctx.db, dataDir: ctx.dataDir, log: ctx.logger, scanMs: ctx.scanMs });
   plans.start();
   ctx.logger.info({ plans: plans.resumePoint().length, dir: plans.plansDir }, 'node agent running plans from local state');
-  ctx.onStop(() => plans.stop());
+  // Results are announced to the server when the outbox gains rows, so it need not poll for them
+  // (decision 1041): a local check each second, no traffic while nothing changes.
+  let announced = '';
+  const notify = ctx.notifyOutbox;
+  const watcher = notify === undefined ? undefined : setInterval(() => {
+    const n = plans.store.outbox.length();
+    const key = n === 0 ? '' : `${n}/${plans.store.outbox.peek(1)[0]?.seq ?? 0}`;
+    if (key !== '' && key !== announced) notify(n);
+    announced = key;
+  }, 1_000);
+  watcher?.unref();
+  ctx.onStop(() => {
+    clearInterval(watcher);
+    return plans.stop();
+  });
   const server = createStreamHttpServer({ request: planEndpoint(plans, ctx.logger) });
   const targets = new Map<string, (stream: TunnelStream) => void>([[NODE_PLAN_TARGET, (s) => server.serve(s)], ...(ctx.extraTargets ?? [])]);
   return {

@@ -19,7 +19,7 @@ export function planEndpoint(agent: PlanAgent, log: Logger, now: () => Date = ()
     if (req.method === 'GET' && p === '/v1/node/resume') {
       const t = now();
       // The node's own clock: maintenance windows are in the node's local time.
-      send(res, 200, { plans: agent.resumePoint(), clock: { now: t.toISOString(), utcOffsetMinutes: -t.getTimezoneOffset() } });
+      send(res, 200, { plans: agent.resumePoint(), clock: { now: t.toISOString(), utcOffsetMinutes: -t.getTimezoneOffset() }, features: ['outbox-signal'] });
     } else if (req.method === 'PUT' && plan) {
       const body = (await readJson(req, PLAN_LIMITS.maxPlanBytes * 2)) as { checksum?: unknown; document?: unknown };
       if (typeof body.checksum !== 'string') {

@@ -118,13 +118,13 @@ export function registerAgentCommands(program: Command): void {
             roleStreams.node = (ctx) => {
               const kubeconfig = nodeKubeconfig(ctx.identity.kubeconfig);
               const extraTargets = nodeAccessTargets(ctx, kubeconfig ? { kube: clusterStreamHandler(kubeconfig, ctx.logger) } : {});
-              return startNodeRole({ db: ctx.db, dataDir: cfg.dataDir, logger: ctx.logger, onStop: ctx.onStop, scanMs: positiveEnv('DROVER_NODE_PLAN_SCAN_MS'), extraTargets }).onStream;
+              return startNodeRole({ db: ctx.db, dataDir: cfg.dataDir, logger: ctx.logger, onStop: ctx.onStop, scanMs: positiveEnv('DROVER_NODE_PLAN_SCAN_MS'), extraTargets, notifyOutbox: ctx.notifyOutbox }).onStream;
             };
           }
           if (cfg.roles.includes('fleet')) {
             const { startFleetRole } = await import('../../agents/fleet/fleet-role.ts');
             // DROVER_FLEET_INTERVAL_MS: pause between reconcile passes (tests use a short one).
-            roleStreams.fleet = (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, onCleanup: ctx.onCleanup, intervalMs: fleetInterval() }).onStream;
+            roleStreams.fleet = (ctx) => startFleetRole({ kubeconfig: ctx.identity.kubeconfig, db: ctx.db, logger: ctx.logger, onStop: ctx.onStop, onCleanup: ctx.onCleanup, notifyOutbox: ctx.notifyOutbox, intervalMs: fleetInterval() }).onStream;
           }
           const { UPGRADE_TARGET } = await import('../../protocol/contracts/agent-upgrade.ts');
           const target = upgrade.upgradeTarget(cfg.dataDir, cfg.agentVersion, cliLogger('info'));

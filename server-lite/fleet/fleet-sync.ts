@@ -49,6 +49,8 @@ export class FleetSync {
   /** session id → until when the outbox is drained every cycle, and when it was drained last. */
   readonly #hotUntil = new Map<string, number>();
   readonly #drainedAt = new Map<string, number>();
+  /** Sessions whose agent signals queued statuses (resume `features` has `outbox-signal`). */
+  readonly #signals = new Set<string>();
   /** Agents' statuses and delivery acknowledgements, each group-committed (decision 0754). */
   readonly #statuses: GroupCommit<Drain, number>;
   readonly #acks: GroupCommit<Ack, void>;
@@ -102,6 +104,11 @@ export class FleetSync {
     return new Set(this.#sessions().map((s) => s.clusterId));
   }
 
+  /** The agent said statuses are queued: drain its outbox at the next cycle. */
+  drainSoon(sessionId: string): void {
+    this.#drainedAt.delete(sessionId);
+  }
+
   kick(): void {
     setImmediate(() => void this.syncAll());
   }
@@ -111,6 +118,7 @@ export class FleetSync {
     const live = new Set(sessions.map((s) => s.id));
     for (const id of this.#held.keys()) if (!live.has(id)) this.#held.delete(id);
     for (const m of [this.#hotUntil, this.#drainedAt, this.#seenGeneration, this.#failing]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
+    for (const id of this.#signals) if (!live.has(id)) this.#signals.delete(id);
     for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
     // A change in who is online can open rollout gates (an Offline cluster came back).
     const online = new Set(sessions.map((s) => s.clusterId));
@@ -141,7 +149,7 @@ export class FleetSync {
       const now = this.#clock.now();
       if (delivered) this.#hotUntil.set(session.id, now + FLEET_SYNC_LIMITS.hotDrainMs);
       const hot = (this.#hotUntil.get(session.id) ?? 0) > now;
-      if (hot || now - (this.#drainedAt.get(session.id) ?? 0) >= FLEET_SYNC_LIMITS.idleDrainMs) {
+      if (hot || now - (this.#drainedAt.get(session.id) ?? 0) >= (this.#signals.has(session.id) ? FLEET_SYNC_LIMITS.signalledIdleDrainMs : FLEET_SYNC_LIMITS.idleDrainMs)) {
         this.#drainedAt.set(session.id, now);
         await this.#drain(session, log);
       }
@@ -178,6 +186,7 @@ export class FleetSync {
       // the resume point gets each deployment once more: harmless.
       const resume = resumeAnswerSchema.safeParse(r.json);
       if (!resume.success) throw new Error(`resume: the agent's answer is not a resume point (${resume.error.issues[0]?.path.join('.')}: ${resume.error.issues[0]?.message})`);
+      if (resume.data.features?.includes('outbox-signal') === true) this.#signals.add(session.id);
       held = new Map(resume.data.deployments.map((d) => [d.deploymentId, heldKey(d.revision, d.options)]));
       this.#held.set(session.id, held);
       log.info({ holds: held.size }, 'fleet agent resume point');

@@ -65,6 +65,9 @@ export const FLEET_SYNC_LIMITS = Object.freeze({
   /** An agent whose deployments did not change is asked for its outbox this often: polling 10k
    *  idle agents every second would cost 10k streams a second (decision 0750). */
   idleDrainMs: 10_000,
+  /** …and this often when its resume point says it signals queued statuses (`outbox-signal`,
+   *  decision 1041): it says so itself, so this is only the safety net. */
+  signalledIdleDrainMs: 10 * 60_000,
   /** After a delivery or a reconnect the outbox is drained every cycle for this long, so the
    *  new revision's states (WaitApplied → Ready) show up within a second or two. */
   hotDrainMs: 60_000,

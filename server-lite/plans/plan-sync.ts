@@ -24,6 +24,9 @@ export const PLAN_SYNC_LIMITS = Object.freeze({
   /** After a delivery or reconnect the outbox is drained every cycle for this long, else every idleDrainMs. */
   hotMs: 60_000,
   idleDrainMs: 10_000,
+  /** …or this long for a node whose resume point lists `outbox-signal`: it announces its results
+   *  (decision 1041), so this is only the safety net. */
+  signalledIdleDrainMs: 10 * 60_000,
   drainBatch: 200,
   concurrency: 64,
   requestTimeoutMs: 30_000,
@@ -51,6 +54,8 @@ export class PlanSync {
   readonly #busy = new Set<string>();
   readonly #hotUntil = new Map<string, number>();
   readonly #drainedAt = new Map<string, number>();
+  /** Sessions whose node announces queued results. */
+  readonly #signals = new Set<string>();
   readonly #failing = new Map<string, { failures: number; until: number }>();
   readonly #cancelSent = new Set<string>();
   /** Plan bodies serialised once per checksum (one plan to 5,000 nodes). */
@@ -128,6 +133,7 @@ export class PlanSync {
     const sessions = this.#sessions();
     const live = new Set(sessions.map((s) => s.id));
     for (const m of [this.#held, this.#hotUntil, this.#drainedAt, this.#failing]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
+    for (const id of this.#signals) if (!live.has(id)) this.#signals.delete(id);
     for (const k of this.#cancelSent) if (!live.has(k.slice(0, k.indexOf('/')))) this.#cancelSent.delete(k);
     const online = new Set(sessions.map((s) => s.nodeId));
     const store = this.#service.store;
@@ -174,7 +180,8 @@ export class PlanSync {
       if (!held) {
         const a = await request(s, 'GET', '/v1/node/resume');
         if (a.status !== 200) throw new Error(`resume answered ${a.status}: ${JSON.stringify(a.json).slice(0, 200)}`);
-        const body = a.json as { plans: { name: string; checksum: string; state: PlanState }[]; clock?: { utcOffsetMinutes?: number } };
+        const body = a.json as { plans: { name: string; checksum: string; state: PlanState }[]; clock?: { utcOffsetMinutes?: number }; features?: unknown };
+        if (Array.isArray(body.features) && body.features.includes('outbox-signal')) this.#signals.add(s.id);
         held = new Map(body.plans.map((p) => [p.name, { checksum: p.checksum, state: p.state }]));
         this.#held.set(s.id, held);
         if (typeof body.clock?.utcOffsetMinutes === 'number') this.#clocks.set(s.nodeId, body.clock.utcOffsetMinutes);
@@ -204,7 +211,7 @@ export class PlanSync {
         if (a.status === 200) this.#cancelSent.add(key);
       }
       const hot = (this.#hotUntil.get(s.id) ?? 0) > now;
-      if (hot || now - (this.#drainedAt.get(s.id) ?? 0) >= PLAN_SYNC_LIMITS.idleDrainMs) await this.#drain(s, held);
+      if (hot || now - (this.#drainedAt.get(s.id) ?? 0) >= (this.#signals.has(s.id) ? PLAN_SYNC_LIMITS.signalledIdleDrainMs : PLAN_SYNC_LIMITS.idleDrainMs)) await this.#drain(s, held);
       this.#failing.delete(s.id);
     } catch (err) {
       const failures = (this.#failing.get(s.id)?.failures ?? 0) + 1;
@@ -214,6 +221,11 @@ export class PlanSync {
     } finally {
       this.#busy.delete(s.id);
     }
+  }
+
+  /** The node said results are queued: drain its outbox at the next cycle. */
+  drainSoon(sessionId: string): void {
+    this.#drainedAt.delete(sessionId);
   }
 
   async #drain(s: NodeSession, held: Map<string, Held>): Promise<void> {

@@ -16,7 +16,7 @@ import { connectReason, disconnectReason } from './connection-log.ts';
  * storm an agent's HELLO can queue behind many TLS handshakes on either end, and cutting it off
  * only makes it come back. The admission slot it holds meanwhile bounds how many wait.
  */
-const SESSION_LIMITS = Object.freeze({ helloTimeoutMs: LIMITS.sessionHelloTimeoutMs });
+const SESSION_LIMITS = Object.freeze({ helloTimeoutMs: LIMITS.sessionHelloTimeoutMs, pingIntervalMs: LIMITS.sessionPingIntervalMs });
 
 /** `handshakeDone` is called once when the HELLO exchange ends (ready or closed): admission slot. */
 export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentRecord, info: SessionInfo, handshakeDone: () => void = () => {}): SessionHandle {
@@ -73,6 +73,9 @@ export function runAgentSession(ctx: ServerContext, ws: WebSocket, agent: AgentR
     if (message.kind === 'facts') {
       // Facts are small and change rarely: write them through.
       ctx.store.recordFacts(agent.id, message.body, ctx.clock.now()).catch((err: unknown) => log().error({ err }, 'recording facts failed'));
+    } else if (message.kind === 'heartbeat' && (message.body.outbox ?? 0) > 0) {
+      // The agent has statuses queued (decision 1041): collect them now, not at the idle period.
+      ctx.onOutboxSignal?.(info.id, info.role);
     } else if (message.kind === 'error') {
       log().warn({ code: message.body.code, message: message.body.message }, 'agent reported an error');
     }
