@@ -1,7 +1,7 @@
 // The HA tables (issue 17) on SQLite and on Debian's PostgreSQL: one contract for both
 // (replica-store-contract.ts), so newest-wins and leases mean the same on either datastore.
 import t from 'tap';
-import { storeBackends } from './store-backends.ts';
+import { storeBackends } from '../../test/pg/store-backends.ts';
 import { replicaStoreContract } from './replica-store-contract.ts';
 import type { Store } from './store.ts';
 

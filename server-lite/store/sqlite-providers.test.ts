@@ -3,7 +3,7 @@
 // take effect at once, and removing a provider or a user removes everything that came through it.
 import t from 'tap';
 import type { ExternalUserRecord, Store } from './store.ts';
-import { storeBackends } from './store-backends.ts';
+import { storeBackends } from '../../test/pg/store-backends.ts';
 import { desiredRbac } from '../rbac/desired.ts';
 
 const ext = (login: string, groups: string[]): ExternalUserRecord => ({

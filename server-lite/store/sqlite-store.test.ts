@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { migrate, SqliteStore } from './sqlite-store.ts';
 import { MIGRATIONS } from './migrations.ts';
 import type { Enrolment, TokenRecord } from './store.ts';
-import { storeBackends } from './store-backends.ts';
+import { storeBackends } from '../../test/pg/store-backends.ts';
 import { PgDb } from './pg-db.ts';
 import { PgStore } from './pg-store.ts';
 

@@ -4,10 +4,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPostgres, type Postgres } from '../../test/pg/harness.ts';
-import { PgStore } from './pg-store.ts';
-import { SqliteStore } from './sqlite-store.ts';
-import type { Store } from './store.ts';
+import { startPostgres, type Postgres } from './harness.ts';
+import { PgStore } from '../../server-lite/store/pg-store.ts';
+import { SqliteStore } from '../../server-lite/store/sqlite-store.ts';
+import type { Store } from '../../server-lite/store/store.ts';
 
 export interface StoreBackend {
   name: 'sqlite' | 'postgres';
