@@ -2,7 +2,7 @@
 // DROVER_… mirrors, env mirrors work, invalid flags exit 2 naming the flag.
 import t from 'tap';
 import path from 'node:path';
-import { drover } from './agent-helpers.ts';
+import { drover, testDir } from './agent-helpers.ts';
 
 t.test('agent cli: every subcommand documents an example and env mirrors', async (t) => {
   for (const sub of ['register', 'run', 'status', 'unregister']) {
@@ -18,7 +18,7 @@ t.test('agent cli: every subcommand documents an example and env mirrors', async
 });
 
 t.test('agent cli: invalid values exit 2 (usage) naming the flag', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const roles = await drover(['agent', 'run', '--roles', 'cluster,server', '--data-dir', dir]);
   t.equal(roles.exitCode, 2);
   t.match(roles.stderr, /INVALID_CONFIG: --roles/);
@@ -31,7 +31,7 @@ t.test('agent cli: invalid values exit 2 (usage) naming the flag', async (t) => 
 });
 
 t.test('agent cli: env mirrors stand in for flags', async (t) => {
-  const dir = path.join(t.testdir(), 'none');
+  const dir = path.join(testDir(t), 'none');
   const r = await drover(['agent', 'status'], { DROVER_AGENT_DATA_DIR: dir });
   t.equal(r.exitCode, 1);
   t.match(r.stderr, `NOT_REGISTERED: no agent state in ${dir}`, 'DROVER_AGENT_DATA_DIR was used');

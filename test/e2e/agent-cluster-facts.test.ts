@@ -5,7 +5,7 @@ import t from 'tap';
 import path from 'node:path';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { startCluster } from '../k8s/harness.ts';
-import { agentStatus, clusterGet, clusterList, createToken, drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, clusterGet, clusterList, createToken, drover, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 
 t.test('cluster role: Kubernetes version and node count reach the server', async (t) => {
   const cluster = await startCluster({ nodes: 2 });
@@ -16,7 +16,7 @@ t.test('cluster role: Kubernetes version and node count reach the server', async
   const nodeCount = (await kc.makeApiClient(CoreV1Api).listNode()).items.length;
   t.ok(nodeCount >= 2, `the harness has ${nodeCount} nodes`);
 
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const agentDir = path.join(dir, 'agent');
   const server = await startServer(serverDir);

@@ -4,6 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -215,4 +217,17 @@ export function counterTotal(metricsText: string, name: string): number {
     if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
+}
+
+/**
+ * A fresh directory for one test, removed after the test's other teardowns. tap runs teardowns last
+ * registered first, so calling this before starting processes makes the removal run after they are
+ * stopped. `t.testdir()` is removed before the teardowns instead, racing with a server still writing
+ * into it (ENOTEMPTY), and a failed removal skipped the teardowns that stop the processes: the file
+ * then hung until tap's timeout.
+ */
+export function testDir(t: { teardown(fn: () => void | Promise<void>): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-e2e-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
+  return dir;
 }

@@ -6,11 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   agentStatus, allRoles, clusterGet, clusterList, createToken, drover, startAgent, startServer, waitFor,
-  type ClusterJson, type ServerProc,
-} from './agent-helpers.ts';
+  type ClusterJson, type ServerProc, testDir } from './agent-helpers.ts';
 
 t.test('agent lifecycle: register, connect, survive a server restart, unregister', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const agentDir = path.join(dir, 'agent');
   let server: ServerProc = await startServer(serverDir);

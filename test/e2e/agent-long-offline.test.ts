@@ -13,12 +13,12 @@ import { readStatus } from '../../cli/agent-status.ts';
 import { rotate } from '../../agents/common/server-api.ts';
 import { transportFor } from '../../agents/common/https-client.ts';
 import { silentLogger } from '../../agents/common/logger.ts';
-import { createToken, drover, waitFor } from './agent-helpers.ts';
+import { createToken, drover, waitFor, testDir } from './agent-helpers.ts';
 
 const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
 
 t.test('long disconnection: a year offline, then connect, rotate, and recover an unsaved rotation', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const agentDir = path.join(dir, 'agent');
   const fake = { now: Date.now() };

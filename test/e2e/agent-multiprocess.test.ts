@@ -3,10 +3,10 @@
 // each role's own process, and a role whose process died is reported disconnected, never connected.
 import t from 'tap';
 import path from 'node:path';
-import { agentStatus, createToken, drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, createToken, drover, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 
 t.test('one process per role on one data dir', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const agentDir = path.join(dir, 'agent');
   const server = await startServer(serverDir);

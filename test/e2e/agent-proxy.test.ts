@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { agentStatus, allRoles, createToken, drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, allRoles, createToken, drover, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 
 const PROXY_SOURCE = '127.0.0.3';
 const tinyproxy = spawnSync('sh', ['-c', 'command -v tinyproxy']).stdout.toString().trim();
@@ -27,7 +27,7 @@ function tunnelRemotes(serverOutput: string): string[] {
 t.test('agent through an HTTP CONNECT proxy', async (t) => {
   // .ci/setup installs tinyproxy; a missing proxy is a broken setup, not a reason to skip acceptance.
   if (tinyproxy === '') throw new Error('tinyproxy not installed (run .ci/setup, or apt-get install -y tinyproxy)');
-  const dir = t.testdir();
+  const dir = testDir(t);
   const port = await freePort();
   const log = path.join(dir, 'tinyproxy.log');
   fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), [

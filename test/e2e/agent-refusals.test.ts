@@ -8,13 +8,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dial } from '../../agents/common/ws-dial.ts';
 import {
-  agentStatus, allRoles, counterTotal, createToken, drover, serverGet, startAgent, startServer, waitFor,
-} from './agent-helpers.ts';
+  agentStatus, allRoles, counterTotal, createToken, drover, serverGet, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 
 const REGISTRATIONS = 'drover_server_registrations_total';
 
 t.test('agent refusals', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir);
   t.teardown(() => server.proc.stop());

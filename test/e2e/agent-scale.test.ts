@@ -10,7 +10,7 @@ import { transportFor } from '../../agents/common/https-client.ts';
 import { AgentError } from '../../agents/common/errors.ts';
 import { TunnelClient } from '../../agents/common/tunnel-client.ts';
 import { silentLogger } from '../../agents/common/logger.ts';
-import { counterTotal, createToken, serverGet, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
+import { counterTotal, createToken, serverGet, startServer, waitFor, type ServerProc, testDir } from './agent-helpers.ts';
 
 const AGENTS = Number(process.env.DROVER_E2E_AGENTS ?? 500);
 const REGISTER_CONCURRENCY = 32;
@@ -36,7 +36,7 @@ async function sessionsGauge(server: ServerProc): Promise<number> {
 }
 
 t.test(`${AGENTS} simulated agents register, connect, and all reconnect after a server restart`, async (t) => {
-  const serverDir = path.join(t.testdir(), 'server');
+  const serverDir = path.join(testDir(t), 'server');
   let server = await startServer(serverDir, 0, { DROVER_LOG_LEVEL: 'info' });
   t.teardown(() => server.proc.stop());
   const joinToken = await createToken(serverDir, ['--uses', '0', '--labels', 'sim=scale']);

@@ -6,7 +6,7 @@
 import t from 'tap';
 import net from 'node:net';
 import path from 'node:path';
-import { agentStatus, createToken, drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, createToken, drover, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 
 interface Pair {
   agentSide: net.Socket;
@@ -53,7 +53,7 @@ async function sessionsOf(serverDir: string, agentId: string): Promise<SessionJs
 }
 
 t.test('session takeover after a half-open TCP connection', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const agentDir = path.join(dir, 'agent');
   const server = await startServer(serverDir);

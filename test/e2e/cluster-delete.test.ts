@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { startCluster, tools, type TestCluster } from '../k8s/harness.ts';
-import { agentStatus, createToken, drover, startAgent, startServer, waitFor, type Proc, type ServerProc } from './agent-helpers.ts';
+import { agentStatus, createToken, drover, startAgent, startServer, waitFor, type Proc, type ServerProc, testDir } from './agent-helpers.ts';
 import { FLEET_AGENT_ENV, fleetServerEnv } from './fleet-helpers.ts';
 
 interface Site {
@@ -58,7 +58,7 @@ function credentialIn(dir: string): string {
 t.test('cluster delete: one cluster online, one offline, both cleaned up; re-registration works', async (t) => {
   const [ca, cb] = await Promise.all([startCluster({ nodes: 1 }), startCluster({ nodes: 1 })]);
   t.teardown(() => Promise.all([ca.stop(), cb.stop()]).then(() => undefined));
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir, 0, fleetServerEnv());
   t.teardown(() => server.proc.stop());

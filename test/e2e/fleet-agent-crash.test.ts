@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { agentStatus, createToken, drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, createToken, drover, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 import { fleetServerEnv, FLEET_AGENT_ENV } from './fleet-helpers.ts';
 
 const cm = (name: string, data: string, ns = 'crash'): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: ${ns}}\ndata: {v: "${data}"}\n---\n`;
@@ -22,7 +22,7 @@ function writeDir(dir: string, files: Record<string, string>): void {
 t.test('fleet agent: kill -9 mid-apply, prune and keepResources, a 20 MiB bundle', async (t) => {
   const cluster = await startCluster({ nodes: 1 });
   t.teardown(() => cluster.stop());
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir, 0, fleetServerEnv());
   t.teardown(() => server.proc.stop());

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools, type TestCluster } from '../k8s/harness.ts';
-import { drover, startServer, waitFor } from './agent-helpers.ts';
+import { drover, startServer, waitFor, testDir } from './agent-helpers.ts';
 import { agentDirIn, fleetServerEnv, joinFleetAgent } from './fleet-helpers.ts';
 
 const FIXTURE = path.join(import.meta.dirname, '..', 'fixtures', 'bundles', 'helm-kustomize');
@@ -17,7 +17,7 @@ const FIXTURE = path.join(import.meta.dirname, '..', 'fixtures', 'bundles', 'hel
 t.test('fleet compat: Helm + kustomize per environment, deployed unchanged onto two clusters', async (t) => {
   const [cdev, cprod] = await Promise.all([startCluster({ nodes: 1 }), startCluster({ nodes: 1 })]);
   t.teardown(() => Promise.all([cdev.stop(), cprod.stop()]).then(() => undefined));
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir, 0, fleetServerEnv());
   t.teardown(() => server.proc.stop());

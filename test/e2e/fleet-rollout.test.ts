@@ -10,7 +10,7 @@ import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { drover, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 import { fleetServerEnv, FLEET_AGENT_ENV, joinFleetAgent, type FleetAgent } from './fleet-helpers.ts';
 
 interface Status {
@@ -24,7 +24,7 @@ const GATE_LABEL = 'drover-test/canary-ok';
 t.test('fleet rollout: partitions and maxUnavailable over three clusters, one Offline and deferred', async (t) => {
   const cluster = await startCluster({ nodes: 1 });
   t.teardown(() => cluster.stop());
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir, 0, fleetServerEnv());
   t.teardown(() => server.proc.stop());

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { startCluster, tools, type TestCluster } from '../k8s/harness.ts';
-import { drover, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
+import { drover, startServer, waitFor, type ServerProc, testDir } from './agent-helpers.ts';
 import { agentDirIn, fleetServerEnv, joinFleetAgent } from './fleet-helpers.ts';
 
 const SECRET = 'hook-secret-1';
@@ -41,7 +41,7 @@ interface GitRepoJson {
 t.test('fleet sources: cluster groups, push webhook, a chart that stops rendering, gitrepo list/delete', async (t) => {
   const [ca, cb] = await Promise.all([startCluster({ nodes: 1 }), startCluster({ nodes: 1 })]);
   t.teardown(() => Promise.all([ca.stop(), cb.stop()]).then(() => undefined));
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server: ServerProc = await startServer(serverDir, 0, fleetServerEnv({ DROVER_FLEET_WEBHOOK_SECRET: SECRET }));
   t.teardown(() => server.proc.stop());

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools, type TestCluster } from '../k8s/harness.ts';
-import { agentStatus as rawAgentStatus, drover, startAgent, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
+import { agentStatus as rawAgentStatus, drover, startAgent, startServer, waitFor, type ServerProc, testDir } from './agent-helpers.ts';
 import { agentDirIn, fleetServerEnv, FLEET_AGENT_ENV, joinFleetAgent } from './fleet-helpers.ts';
 
 const deployment = (name: string, replicas: number | string, extra = '', ns = 'fleet-demo'): string => `apiVersion: apps/v1
@@ -40,7 +40,7 @@ function write(file: string, text: string): void {
 t.test('fleet: gitrepo bundles targeted, offline drift correction, revision after reconnect, bad input', async (t) => {
   const [edge1, edge2, core] = await Promise.all([startCluster({ nodes: 1 }), startCluster({ nodes: 1 }), startCluster({ nodes: 1 })]);
   t.teardown(() => Promise.all([edge1.stop(), edge2.stop(), core.stop()]).then(() => undefined));
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const serverEnv = fleetServerEnv();
   let server: ServerProc = await startServer(serverDir, 0, serverEnv);

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { startCluster, tools } from '../k8s/harness.ts';
 import { startPostgres } from '../pg/harness.ts';
 import { freePort, startHaproxy } from '../ha/haproxy.ts';
-import { agentStatus, childEnv, createToken, drover, DROVER, Proc, startAgent, waitFor } from './agent-helpers.ts';
+import { agentStatus, childEnv, createToken, drover, DROVER, Proc, startAgent, waitFor, testDir } from './agent-helpers.ts';
 import { fetchCa } from '../../agents/common/server-api.ts';
 import { transportFor } from '../../agents/common/https-client.ts';
 import { TunnelClient } from '../../agents/common/tunnel-client.ts';
@@ -41,7 +41,7 @@ t.test('HA: three replicas behind HAProxy on PostgreSQL', async (t) => {
   const db = new pg.Client({ connectionString: datastore });
   await db.connect();
   t.teardown(() => db.end());
-  const dir = t.testdir();
+  const dir = testDir(t);
 
   async function replica(name: string, copyFrom?: string): Promise<Replica> {
     const rdir = path.join(dir, name);

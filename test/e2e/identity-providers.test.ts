@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
 import { freePorts } from '../k8s/ports.ts';
-import { agentStatus, childEnv, createToken, DROVER, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, childEnv, createToken, DROVER, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 import { LDAP_BASE, LDAP_PEOPLE, LDAP_READER, startSlapd } from '../idp/slapd.ts';
 import { DEX_MOCK_USER, startDex } from '../idp/dex.ts';
 import { followRedirects } from '../idp/browser.ts';
@@ -25,7 +25,7 @@ async function browse(start: string, ca: string, loopback: string): Promise<numb
 }
 
 t.test('identity providers: LDAP and OIDC users reach a real cluster through group-bound roles', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const [callbackPort = 0] = await freePorts(1);
   const loopback = `http://127.0.0.1:${callbackPort}/callback`;
   const [cluster, slapd, dex] = await Promise.all([

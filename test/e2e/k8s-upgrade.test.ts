@@ -23,7 +23,7 @@ import { startCluster, tools } from '../k8s/harness.ts';
 import { ensureUpgradeFromBinaries } from '../k8s/build-upgrade-from.ts';
 import { UPGRADE_FROM_VERSION, K8S_VERSION } from '../k8s/components.ts';
 import { binDir } from '../k8s/paths.ts';
-import { agentStatus, createToken, DROVER, drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, createToken, DROVER, drover, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 
 interface Status { name: string; checksum: string; nodes: { id: string; state: string; checksum: string | null; instruction: string | null; exitCode: number | null; message: string }[] }
 
@@ -60,7 +60,7 @@ esac
 t.test('upgrade kubernetes: v1.33 → v1.34 on a real control plane, automatic rollback of a crashing build, bad checksums refused', async (t) => {
   const oldBin = path.join(await ensureUpgradeFromBinaries(), 'kube-apiserver');
   const newBin = path.join(binDir(), 'kube-apiserver');
-  const dir = t.testdir();
+  const dir = testDir(t);
   const site = path.join(dir, 'site');
   mkdirSync(path.join(site, 'bin'), { recursive: true });
   mkdirSync(path.join(site, 'run'));

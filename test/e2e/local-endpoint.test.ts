@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { agentStatus, childEnv, createToken, drover, DROVER, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, childEnv, createToken, drover, DROVER, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -24,7 +24,7 @@ async function freePort(): Promise<number> {
 t.test('local endpoint: kubectl through CLUSTER-local with the server down', async (t) => {
   const cluster = await startCluster({ nodes: 1 });
   t.teardown(() => cluster.stop());
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   // Short sync period so "after the next sync" comes quickly (DROVER_ACCESS_SYNC_MS).
   const env = { DROVER_ACCESS_SYNC_MS: '500' };

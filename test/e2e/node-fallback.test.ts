@@ -10,12 +10,12 @@ import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { agentStatus, createToken, drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, createToken, drover, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 
 t.test('fallback: kubectl through the node agent while the cluster agent is down, RBAC unchanged', async (t) => {
   const cluster = await startCluster({ nodes: 1 });
   t.teardown(() => cluster.stop());
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const agentDir = path.join(dir, 'agent');
   const server = await startServer(serverDir);

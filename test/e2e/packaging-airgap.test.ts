@@ -16,15 +16,17 @@ const dist = builtDist();
 const tarball = path.join(dist.dir, 'drover-airgap-linux-amd64.tar.gz');
 const top = 'drover-airgap-linux-amd64';
 
-t.test('air gap: the tarball holds the executable, install.sh, the units, sha256sums and a README', async (t) => {
+t.test('air gap: the tarball holds the executable, install.sh, the units, the signed sha256sums, VERSION and a README', async (t) => {
   const res = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' });
   const names = res.stdout.trim().split('\n').sort();
   t.same(names, [
     `${top}/`,
     `${top}/README.md`,
+    `${top}/VERSION`,
     `${top}/drover-linux-amd64`,
     `${top}/install.sh`,
     `${top}/sha256sums`,
+    `${top}/sha256sums.sig`,
     `${top}/systemd/`,
     `${top}/systemd/drover-agent.service`,
     `${top}/systemd/drover-cluster-agent.service`,

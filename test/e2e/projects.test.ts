@@ -8,14 +8,14 @@ import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { agentStatus, createToken, drover, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, createToken, drover, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 
 const forbidden = (text: string): boolean => /forbidden/i.test(text);
 
 t.test('projects: a project-member works in the project namespaces only', async (t) => {
   const cluster = await startCluster({ nodes: 1 });
   t.teardown(() => cluster.stop());
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir);
   t.teardown(() => server.proc.stop());

@@ -4,10 +4,10 @@
 import t from 'tap';
 import path from 'node:path';
 import { execa } from 'execa';
-import { childEnv, drover, DROVER, startServer } from './agent-helpers.ts';
+import { childEnv, drover, DROVER, startServer, testDir } from './agent-helpers.ts';
 
 t.test('user, token, role, kubeconfig and audit commands', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir);
   t.teardown(() => server.proc.stop());

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { startCluster, tools, criLogLine, type TestCluster } from '../k8s/harness.ts';
-import { agentStatus, childEnv, clusterGet, createToken, drover, DROVER, startAgent, startServer, waitFor, type Proc } from './agent-helpers.ts';
+import { agentStatus, childEnv, clusterGet, createToken, drover, DROVER, startAgent, startServer, waitFor, type Proc, testDir } from './agent-helpers.ts';
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -29,7 +29,7 @@ spec:
 t.test('proxy: kubectl through the server to two clusters, RBAC, audit', async (t) => {
   const [a, b] = await Promise.all([startCluster({ nodes: 2 }), startCluster({ nodes: 1 })]);
   t.teardown(() => Promise.all([a.stop(), b.stop()]).then(() => undefined));
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir);
   t.teardown(() => server.proc.stop());

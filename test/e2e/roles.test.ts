@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { agentStatus, childEnv, createToken, drover, DROVER, ROOT, startAgent, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, childEnv, createToken, drover, DROVER, ROOT, startAgent, startServer, waitFor, testDir } from './agent-helpers.ts';
 import { ROLE_TABLE, ROLES, type RoleName, type RoleRow } from './role-table.ts';
 
 const USERS: Record<RoleName, string> = { 'read-only': 'rita', 'cluster-member': 'mark', 'cluster-owner': 'olga' };
@@ -105,7 +105,7 @@ const forbidden = (text: string): boolean => /forbidden|cannot .* in the namespa
 t.test('roles: what each Drover role may do, on a real apiserver with unmodified kubectl', async (t) => {
   const cluster = await startCluster({ nodes: 1 });
   t.teardown(() => cluster.stop());
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir);
   t.teardown(() => server.proc.stop());

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { agentStatus, drover, Proc, startServer, waitFor } from './agent-helpers.ts';
+import { agentStatus, drover, Proc, startServer, waitFor, testDir } from './agent-helpers.ts';
 import { agentDirIn, fleetServerEnv, joinFleetAgent } from './fleet-helpers.ts';
 
 const PASS = 'a long backup passphrase';
@@ -18,7 +18,7 @@ const PASS = 'a long backup passphrase';
 t.test('server backup: restore onto a new data dir; the agents come back with their identities', async (t) => {
   const cluster = await startCluster({ nodes: 1 });
   t.teardown(() => cluster.stop());
-  const dir = t.testdir();
+  const dir = testDir(t);
   const oldDir = path.join(dir, 'server-old');
   let server = await startServer(oldDir, 0, fleetServerEnv());
   t.teardown(() => server.proc.stop());

@@ -9,7 +9,7 @@ import t from 'tap';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { agentStatus, clusterList, createToken, drover, startAgent, startServer, waitFor, type Proc } from './agent-helpers.ts';
+import { agentStatus, clusterList, createToken, drover, startAgent, startServer, waitFor, type Proc, testDir } from './agent-helpers.ts';
 
 /** Issuer CNs of the certificates the server presents (leaf first). */
 async function servedChainIssuers(port: number): Promise<string[]> {
@@ -42,7 +42,7 @@ async function servedIssuer(port: number): Promise<string> {
 }
 
 t.test('CA rotation: a connected and an offline agent both reconnect, no re-registration', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir, 0, { DROVER_AGENT_SETTINGS_SWEEP_MS: '300' });
   t.teardown(() => server.proc.stop());

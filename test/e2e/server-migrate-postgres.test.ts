@@ -7,14 +7,14 @@
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { agentStatus, clusterList, createToken, drover, startAgent, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
+import { agentStatus, clusterList, createToken, drover, startAgent, startServer, waitFor, type ServerProc, testDir } from './agent-helpers.ts';
 import { startPostgres } from '../pg/harness.ts';
 
 t.test('server migrate: a populated SQLite server moves to PostgreSQL, verified', async (t) => {
   const pg = await startPostgres();
   t.teardown(() => pg.stop());
   const url = await pg.createDatabase('migrated');
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   let server: ServerProc = await startServer(serverDir);
   t.teardown(() => server.proc.stop());

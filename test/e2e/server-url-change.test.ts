@@ -6,10 +6,10 @@
 // The server listens on 0.0.0.0, so 127.0.0.1 and 127.0.0.2 are two URLs of the same server.
 import t from 'tap';
 import path from 'node:path';
-import { agentStatus, clusterList, createToken, drover, startAgent, startServer, waitFor, type Proc } from './agent-helpers.ts';
+import { agentStatus, clusterList, createToken, drover, startAgent, startServer, waitFor, type Proc, testDir } from './agent-helpers.ts';
 
 t.test('URL change: agents move to the new URL, fall back during the overlap, no re-registration', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const server = await startServer(serverDir, 0, { DROVER_AGENT_SETTINGS_SWEEP_MS: '300' }, '0.0.0.0');
   t.teardown(() => server.proc.stop());

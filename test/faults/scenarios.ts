@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { drover, Proc, startAgent, waitFor } from '../e2e/agent-helpers.ts';
+import { drover, Proc, startAgent, waitFor, testDir } from '../e2e/agent-helpers.ts';
 import { fleetServerEnv, FLEET_AGENT_ENV } from '../e2e/fleet-helpers.ts';
 import { checkLedger, type LedgerResult } from './ledger.ts';
 import { AGENT_PATH_ADDR, NetFaults } from './net-faults.ts';
@@ -45,7 +45,7 @@ const percentile = (xs: number[], p: number): number => {
 process.env.DROVER_TEST_PKI_BACKDATE = '-2h';
 const cluster = await startCluster({ nodes: 1 });
 t.teardown(() => cluster.stop());
-const dir = t.testdir();
+const dir = testDir(t);
 const serverDir = path.join(dir, 'server');
 const agentDir = path.join(dir, 'agent');
 const port = await freePort();

@@ -5,6 +5,7 @@
 // its resume point still says `features: ['delta']`, which only servers before 1.1 read), an options-only change, and
 // a change that lands after a cycle's options memo was filled (the memo must not go stale).
 import t from 'tap';
+import { testDir } from '../e2e/agent-helpers.ts';
 import { join } from 'node:path';
 import pino from 'pino';
 import { ManualClock, sessionPair, bothReady, createStreamHttpServer, type TunnelStream } from '../../protocol/index.ts';
@@ -43,7 +44,7 @@ async function agentSession(id: string, clusterId: string, legacy = false): Prom
 }
 
 t.test('fleet sync: whole set, then deltas only where advertised; options-only changes; a change mid-cycle', async (t) => {
-  const store = new FleetStore(join(t.testdir(), 'fleet.db'));
+  const store = new FleetStore(join(testDir(t), 'fleet.db'));
   const clusters = [{ id: 'c1', name: 'one', labels: {} }, { id: 'c2', name: 'two', labels: {} }];
   const manager = new FleetManager(store, { clusters: async () => clusters, online: () => new Set(['c1', 'c2']), now: () => 0, log, tools: { helm: () => 'helm', kustomize: () => 'kustomize' } });
   const modern = await agentSession('s1', 'c1');
@@ -92,7 +93,7 @@ t.test('fleet sync: whole set, then deltas only where advertised; options-only c
 });
 
 t.test('fleet sync: an agent that cannot store a deployment now (5xx) is retried, not recorded as refusing it (issue 14)', async (t) => {
-  const store = new FleetStore(join(t.testdir(), 'fleet.db'));
+  const store = new FleetStore(join(testDir(t), 'fleet.db'));
   const clusters = [{ id: 'c1', name: 'one', labels: {} }];
   const manager = new FleetManager(store, { clusters: async () => clusters, online: () => new Set(['c1']), now: () => 0, log, tools: { helm: () => 'helm', kustomize: () => 'kustomize' } });
   // The agent's disk is full for its first PUT: the endpoint answers 503 SQLITE_FULL.

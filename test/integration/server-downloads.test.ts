@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Agent, request } from 'undici';
-import { startServer } from '../e2e/agent-helpers.ts';
+import { startServer, testDir } from '../e2e/agent-helpers.ts';
 
 t.test('server: /install.sh and /v1/downloads/… come from the downloads directory, checksummed', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const downloads = path.join(dir, 'server', 'downloads');
   mkdirSync(downloads, { recursive: true });
   const fake = Buffer.from('#!/bin/sh\necho pretend executable\n');

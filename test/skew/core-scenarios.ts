@@ -7,7 +7,7 @@ import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { startServer, waitFor, type ServerProc } from '../e2e/agent-helpers.ts';
+import { startServer, waitFor, type ServerProc, testDir } from '../e2e/agent-helpers.ts';
 import { fleetServerEnv, FLEET_AGENT_ENV } from '../e2e/fleet-helpers.ts';
 import { agentStatusOf, createTokenOf, run, startAgentOf, waitRoles, type Build } from './skew-helpers.ts';
 
@@ -36,7 +36,7 @@ spec:
 };
 
 export async function coreScenarios(t: Test, server: Build, agent: Build): Promise<void> {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const serverDir = path.join(dir, 'server');
   const agentDir = path.join(dir, 'agent');
   // Both at once: the control plane's start is most of this file's setup time.

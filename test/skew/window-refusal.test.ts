@@ -9,7 +9,7 @@
 //   refused at register and, once registered, right after its HELLO (close 4000).
 import t from 'tap';
 import path from 'node:path';
-import { startServer, waitFor, type AgentStatusJson, type Proc } from '../e2e/agent-helpers.ts';
+import { startServer, waitFor, type AgentStatusJson, type Proc, testDir } from '../e2e/agent-helpers.ts';
 import { agentStatusOf, createTokenOf, currentBuild, previousBuild, run, startAgentOf, variantBuild, type Build } from './skew-helpers.ts';
 
 /** The node role's status: the tests run only that role (`--roles node`). */
@@ -19,7 +19,7 @@ const node = (s: AgentStatusJson) => s.roles.find((r) => r.name === 'node');
 const logLines = (p: Proc): Record<string, unknown>[] => p.logs();
 
 t.test('support window: refusals name both versions', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const current = currentBuild();
   const previous = previousBuild();
 

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { startCluster, tools } from '../k8s/harness.ts';
-import { childEnv, drover, DROVER, startAgent, startServer, waitFor, type ServerProc } from '../e2e/agent-helpers.ts';
+import { childEnv, drover, DROVER, startAgent, startServer, waitFor, type ServerProc, testDir } from '../e2e/agent-helpers.ts';
 import { agentDirIn, fleetServerEnv, joinFleetAgent, FLEET_AGENT_ENV } from '../e2e/fleet-helpers.ts';
 import { freePorts } from '../k8s/ports.ts';
 import { bareRepo, makeTls, startHttpsServer, startRegistry, startSshServer } from './servers.ts';
@@ -25,7 +25,7 @@ interface GitRepoJson { name: string; commit: string | null; error: string | nul
 interface BundleJson { revision: string; clusters: { id: string; state: string }[]; error?: { code: string; message: string } }
 
 t.test('private sources end to end: HTTPS, SSH and OCI with credentials, errors a user can act on, offline agent, force-push, rotation', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const ca = makeTls(dir);
   const caFile = path.join(dir, 'ca.crt');
   const [cluster, https, ssh, registry] = await Promise.all([startCluster({ nodes: 1 }), startHttpsServer('deploy', PASSWORD, ca), startSshServer(), startRegistry('charts', PASSWORD, ca)]);
