@@ -5,13 +5,14 @@
 // only when the SHA-256 is the one its plan names. A mismatch leaves nothing at PATH: the upgrade
 // plan fails at its first step, before anything on the node stops.
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, chmodSync } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, rmSync, chmodSync } from 'node:fs';
 import https from 'node:https';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import { AgentError } from '../common/errors.ts';
+import { fsyncPath } from '../common/fsync.ts';
 import { transportFor } from '../common/https-client.ts';
 import type { Identity } from '../common/store.ts';
 
@@ -71,14 +72,10 @@ export async function fetchArtifact(id: Identity, name: string, sha256: string, 
     await pipeline(res, count, createWriteStream(part, { mode: 0o600 }));
     const got = hash.digest('hex');
     if (got !== sha256) throw new AgentError('ARTIFACT_CHECKSUM_MISMATCH', `${name}: the server sent ${bytes} bytes with SHA-256 ${got}, not ${sha256} as the plan says; refused, nothing was changed`);
-    const fd = openSync(part, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fsyncPath(part);
     chmodSync(part, 0o755);
     renameSync(part, to);
+    fsyncPath(dirname(to));
     return { bytes, sha256: got };
   } catch (err) {
     rmSync(part, { force: true });

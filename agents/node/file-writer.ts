@@ -4,15 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+import { fsyncPath } from '../common/fsync.ts';
 
 function chown(target: string, owner: string | undefined): void {
   if (owner === undefined) return;
@@ -40,14 +32,14 @@ export function writeFileAtomic(target: string, data: Buffer, mode: number, owne
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  fsyncDir(dir);
+  fsyncPath(dir);
 }
 
 export function ensureDirectory(target: string, mode: number, owner?: string): void {
   fs.mkdirSync(target, { recursive: true, mode });
   fs.chmodSync(target, mode);
   chown(target, owner);
-  fsyncDir(path.dirname(target));
+  fsyncPath(path.dirname(target));
 }
 
 /**

@@ -6,7 +6,8 @@
 // by the previous one — can finish or undo whatever a crash or power cut interrupted.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDir, readRecord, writeRecord, type UpgradeRecord } from './upgrade-state.ts';
+import { readRecord, writeRecord, type UpgradeRecord } from './upgrade-state.ts';
+import { fsyncPath } from '../common/fsync.ts';
 
 export const stagedPath = (exe: string): string => `${exe}.new`;
 export const previousPath = (exe: string): string => `${exe}.previous`;
@@ -31,10 +32,10 @@ export function swapIn(dataDir: string, rec: UpgradeRecord, now: number, healthM
   writeRecord(dataDir, { ...rec, phase: 'Swapping', message: 'swapping executables', updatedAt: now });
   fs.rmSync(previous, { force: true });
   fs.linkSync(exe, previous);
-  fsyncDir(path.dirname(exe));
+  fsyncPath(path.dirname(exe));
   hook?.('previous-kept');
   fs.renameSync(staged, exe);
-  fsyncDir(path.dirname(exe));
+  fsyncPath(path.dirname(exe));
   hook?.('new-in-place');
   return writeRecord(dataDir, { ...rec, phase: 'Restarting', starts: 0, prestarts: 0, deadline: now + healthMs, message: `restarting into ${rec.version ?? 'the new version'}`, updatedAt: now });
 }
@@ -51,7 +52,7 @@ export function restorePrevious(exe: string): boolean {
   } else {
     fs.renameSync(previous, exe);
   }
-  fsyncDir(path.dirname(exe));
+  fsyncPath(path.dirname(exe));
   return true;
 }
 

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentUpgradePhase } from '../../protocol/contracts/agent-upgrade.ts';
+import { fsyncPath } from '../common/fsync.ts';
 
 export type LocalPhase = AgentUpgradePhase | 'Swapping';
 
@@ -41,15 +42,6 @@ export function readRecord(dataDir: string): UpgradeRecord {
   }
 }
 
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Durable before it returns: the next step may rely on it after a power cut. */
 export function writeRecord(dataDir: string, rec: UpgradeRecord): UpgradeRecord {
   const file = stateFile(dataDir);
@@ -63,8 +55,7 @@ export function writeRecord(dataDir: string, rec: UpgradeRecord): UpgradeRecord 
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  fsyncDir(path.dirname(file));
+  fsyncPath(path.dirname(file));
   return rec;
 }
 
-export { fsyncDir };
