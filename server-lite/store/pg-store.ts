@@ -10,6 +10,7 @@ import { PgDb, type Sql } from './pg-db.ts';
 import { PgIdentity } from './pg-identity.ts';
 import { agentFrom, clusterFrom, deletedAgentFrom, mergeRoleFacts, nodeFrom, parseFacts, projectFrom, tokenFrom } from './sqlite-store.ts';
 import type {
+  AgentLiveness,
   AgentRecord,
   AuditRecord,
   ClusterDeletion,
@@ -218,6 +219,12 @@ export class PgStore implements Store {
       ? await this.#db.rows('SELECT * FROM agents WHERE cluster_id = ? ORDER BY created_at, id', [filter.clusterId])
       : await this.#db.rows('SELECT * FROM agents ORDER BY created_at, id');
     return rows.map(agentFrom);
+  }
+
+  async listAgentLiveness(): Promise<AgentLiveness[]> {
+    const rows = await this.#db.rows('SELECT id, cluster_id, node_id, revoked_at, removed_at, last_seen FROM agents ORDER BY created_at, id');
+    const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+    return rows.map((r) => ({ id: String(r.id), clusterId: String(r.cluster_id), nodeId: String(r.node_id), revokedAt: num(r.revoked_at), removedAt: num(r.removed_at), lastSeen: num(r.last_seen) }));
   }
 
   async setCredential(agentId: string, u: CredentialUpdate): Promise<void> {

@@ -180,6 +180,21 @@ for (const backend of backends) {
   });
 }
 
+for (const backend of backends) {
+  t.test(`${backend.name}: agents' liveness columns match the full records`, async (t) => {
+    const store = await backend.open();
+    t.teardown(() => store.close());
+    if (!store.listAgentLiveness) throw new Error(`${backend.name} has no listAgentLiveness`);
+    await store.createToken(token({ usesMax: 0, expiresAt: null }));
+    for (const n of [1, 2]) await store.enrol(enrolment('tok0000001', n));
+    await store.touch([{ agentId: 'a-2', at: 2 ** 41 }]);
+    await store.revokeAgent('a-1', 7);
+    const full = await store.listAgents();
+    t.same(await store.listAgentLiveness(), full.map((a) => ({ id: a.id, clusterId: a.clusterId, nodeId: a.nodeId, revokedAt: a.revokedAt, removedAt: a.removedAt, lastSeen: a.lastSeen })));
+    t.equal((await store.listAgentLiveness())[1]?.lastSeen, 2 ** 41, 'epoch milliseconds beyond 32 bits');
+  });
+}
+
 const postgres = backends.find((b) => b.name === 'postgres');
 
 t.test('postgres: migrations run once and are recorded; several replicas opening together apply each once', async (t) => {
