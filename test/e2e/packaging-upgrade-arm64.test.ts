@@ -10,6 +10,10 @@ import { builtDist, REPO_ROOT } from '../../packaging/testing/dist.ts';
 import { droverCacheDir } from '../../packaging/node-runtime.ts';
 import { createToken, drover, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
 import { Supervisor } from './upgrade-helpers.ts';
+import { buildInfo } from '../../cli/build-info.ts';
+
+/** This tree's release (package.json), which the packaged "current" executable reports. */
+const CURRENT = buildInfo().version;
 
 const NEXT = '0.1.1-next';
 const QEMU = ['qemu-aarch64-static', '-L', '/'];
@@ -47,7 +51,7 @@ if (spawnSync('qemu-aarch64-static', ['--version']).status !== 0) {
     fs.mkdirSync(path.dirname(exe), { recursive: true });
     fs.copyFileSync(path.join(current, 'drover-linux-arm64'), exe);
     fs.chmodSync(exe, 0o755);
-    t.same(versionOf(exe), { ...versionOf(exe), version: '0.1.0', arch: 'arm64' });
+    t.same(versionOf(exe), { ...versionOf(exe), version: CURRENT, arch: 'arm64' });
     const imp = await drover(['release', 'import', built, '--data-dir', server.dataDir]);
     t.equal(imp.exitCode, 0, imp.stderr);
     t.match(imp.stdout, /imported 0\.1\.1-next drover-linux-arm64/);

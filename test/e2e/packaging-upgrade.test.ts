@@ -12,6 +12,10 @@ import { builtDist, REPO_ROOT } from '../../packaging/testing/dist.ts';
 import { droverCacheDir } from '../../packaging/node-runtime.ts';
 import { createToken, drover, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
 import { Supervisor } from './upgrade-helpers.ts';
+import { buildInfo } from '../../cli/build-info.ts';
+
+/** This tree's release (package.json), which the packaged "current" executable reports. */
+const CURRENT = buildInfo().version;
 
 const NEXT = '0.1.1-next';
 
@@ -57,7 +61,7 @@ async function installed(name: string): Promise<{ exe: string; data: string; age
 }
 
 t.test('packaged amd64: previous → next driven by the server; the agent runs the new executable', async (t) => {
-  t.equal(versionOf(exeOf(current)), '0.1.0');
+  t.equal(versionOf(exeOf(current)), CURRENT);
   t.equal(versionOf(exeOf(next)), NEXT);
   const imp = await admin(['release', 'import', next]);
   t.equal(imp.exitCode, 0, imp.stderr);
