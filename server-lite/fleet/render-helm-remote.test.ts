@@ -8,6 +8,10 @@ t.test('helm failures: credentials and a missing chart or version are told apart
     ['Error: failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://r/token: 403 Forbidden', 'HELM_REPO_AUTH_FAILED'],
     ['Error: chart "web" version "9.9.9" not found in https://127.0.0.1:1/charts repository', 'HELM_CHART_NOT_FOUND'],
     ['Error: Could not locate a version matching provided version string ~9.0', 'HELM_CHART_NOT_FOUND'],
+    // A port or a path that contains 401/403 is not an HTTP status (the registry of a test run sat on port 33401).
+    ['chart oci://127.0.0.1:33401/charts/web version ~9.0: Error: Could not locate a version matching provided version string ~9.0', 'HELM_CHART_NOT_FOUND'],
+    ['Error: chart "web" version "9.9.9" not found in https://charts.example.com/403/charts repository', 'HELM_CHART_NOT_FOUND'],
+    ['Error: failed to fetch 10.0.0.401:8401/charts/index.yaml : 401 Unauthorized', 'HELM_REPO_AUTH_FAILED'],
     ['Error: chart "nope" not found in https://127.0.0.1:1/charts repository', 'HELM_CHART_NOT_FOUND'],
     ['Error: Get "https://127.0.0.1:36205/charts/web-0.2.0.tgz": tls: failed to verify certificate: x509: certificate signed by unknown authority', 'HELM_REPO_TLS_FAILED'],
     ['Error: template: web/templates/cm.yaml:1:10: executing "web/templates/cm.yaml" at <.Values.x.y>: nil pointer evaluating interface {}.y', 'HELM_RENDER_FAILED'],

@@ -20,7 +20,9 @@ export interface RemoteChart {
 /** What helm's stderr says went wrong, as the code a user acts on. */
 export function helmFailureCode(stderr: string): 'HELM_REPO_AUTH_FAILED' | 'HELM_REPO_TLS_FAILED' | 'HELM_CHART_NOT_FOUND' | 'HELM_RENDER_FAILED' {
   if (/x509:|certificate signed by unknown authority|failed to verify certificate|tls: /i.test(stderr)) return 'HELM_REPO_TLS_FAILED';
-  if (/401|403|unauthorized|authentication required|denied|forbidden|basic credential|credentials? (not found|required)/i.test(stderr)) return 'HELM_REPO_AUTH_FAILED';
+  // URLs and addresses out first: a registry on port 33401 or a path with 403 in it is no HTTP status.
+  const text = stderr.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"']*/gi, ' ').replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?[^\s"']*/g, ' ');
+  if (/\b(?:401|403)\b|unauthorized|authentication required|denied|forbidden|basic credential|credentials? (not found|required)/i.test(text)) return 'HELM_REPO_AUTH_FAILED';
   if (/no chart version found|no chart name found|not found|could not find|invalid_reference|manifest unknown|name unknown|no matching version|no versions? (found|match)|could not locate a version/i.test(stderr)) return 'HELM_CHART_NOT_FOUND';
   return 'HELM_RENDER_FAILED';
 }
