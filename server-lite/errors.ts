@@ -83,3 +83,20 @@ export class ServerError extends Error {
 export function errorBody(code: ServerErrorCode, message?: string): { error: { code: ServerErrorCode; message: string } } {
   return { error: { code, message: message ?? SERVER_ERRORS[code].message } };
 }
+
+/**
+ * Marks an error of a feature's own registry (node plans, releases and upgrades) whose `code` and
+ * `status` the router answers as they are, exactly as it answers a ServerError, so no API needs a
+ * catch wrapper of its own.
+ */
+export const ANSWERED_AS_IS = Symbol('drover.answeredAsIs');
+
+export interface RegistryError extends Error {
+  readonly [ANSWERED_AS_IS]: true;
+  readonly code: string;
+  readonly status: number;
+}
+
+export function isRegistryError(e: unknown): e is RegistryError {
+  return e instanceof Error && (e as Partial<RegistryError>)[ANSWERED_AS_IS] === true;
+}

@@ -1,10 +1,10 @@
 // A small route table: method + path pattern → handler. Unknown paths answer 404 NOT_FOUND, known
-// paths with another method 405 METHOD_NOT_ALLOWED (with Allow), thrown ServerErrors their own
-// status, anything else 500 INTERNAL (logged, never leaked).
+// paths with another method 405 METHOD_NOT_ALLOWED (with Allow), thrown ServerErrors and registry
+// errors (errors.ts isRegistryError) their own status, anything else 500 INTERNAL (logged, never leaked).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ServerError } from '../errors.ts';
+import { isRegistryError, ServerError } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
-import { sendError } from './body.ts';
+import { sendError, sendJson } from './body.ts';
 
 export interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -30,6 +30,10 @@ export function createRouter(routes: readonly Route[]) {
     } catch (err) {
       if (err instanceof ServerError) {
         sendError(res, err);
+      } else if (isRegistryError(err)) {
+        req.resume();
+        if (res.headersSent) res.destroy();
+        else sendJson(res, err.status, { error: { code: err.code, message: err.message } });
       } else {
         ctx.log.error({ err, route: route?.name, method: req.method }, 'request failed');
         sendError(res, new ServerError('INTERNAL'));

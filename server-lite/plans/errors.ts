@@ -1,5 +1,6 @@
 // Error registry of node plans on the server (docs/errors-plans.md): every code `plan apply`,
 // `plan status` and the `/v1/plans` API can answer with, with its HTTP status.
+import { ANSWERED_AS_IS } from '../errors.ts';
 
 export const PLAN_ERRORS = Object.freeze({
   PLAN_INVALID: { status: 400, message: 'the plan does not match the plan schema (docs/plans.md)' },
@@ -15,6 +16,7 @@ export const PLAN_ERRORS = Object.freeze({
 export type PlanErrorCode = keyof typeof PLAN_ERRORS;
 
 export class PlanError extends Error {
+  readonly [ANSWERED_AS_IS] = true as const;
   readonly code: PlanErrorCode;
   readonly status: number;
   constructor(code: PlanErrorCode, message?: string) {

@@ -2,6 +2,7 @@
 // `/v1/releases` and `/v1/upgrades` answer with, with its HTTP status. Verification failures keep
 // the shared codes of protocol/release-errors.ts (SIGNATURE_INVALID, CHECKSUM_MISMATCH, …).
 import { UPGRADE_ERRORS, type UpgradeErrorCode } from '../../protocol/release-errors.ts';
+import { ANSWERED_AS_IS } from '../errors.ts';
 
 export const RELEASE_API_ERRORS = Object.freeze({
   RELEASE_NOT_FOUND: { status: 404, message: 'no release of that version is imported (see drover release list)' },
@@ -17,6 +18,7 @@ export type ReleaseApiErrorCode = keyof typeof RELEASE_API_ERRORS;
 const VERIFY_STATUS = 422;
 
 export class ReleaseApiError extends Error {
+  readonly [ANSWERED_AS_IS] = true as const;
   readonly code: ReleaseApiErrorCode | UpgradeErrorCode;
   readonly status: number;
   constructor(code: ReleaseApiErrorCode | UpgradeErrorCode, message?: string) {

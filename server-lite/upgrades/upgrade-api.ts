@@ -21,16 +21,11 @@ const startBody = z.strictObject({
   canary: z.int().min(0).max(1_000_000).optional(),
 });
 
-function guarded(handle: (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>): Route['handle'] {
+/** Admins only; a PlanError/ReleaseApiError thrown inside is answered by the router (errors.ts isRegistryError). */
+function guarded(handle: Route['handle']): Route['handle'] {
   return async (ctx, req, res, params) => {
     await requireAdmin(ctx, req);
-    try {
-      await handle(ctx, req, res, params);
-    } catch (e) {
-      if (!(e instanceof ReleaseApiError)) throw e;
-      req.resume();
-      sendJson(res, e.status, { error: { code: e.code, message: e.message } });
-    }
+    await handle(ctx, req, res, params);
   };
 }
 
