@@ -106,19 +106,27 @@ export class UpgradeSync {
     return this.#inflight.size;
   }
 
+  /** A Halted rollout found with nothing moving: later passes have nothing to do for it. */
+  #settled: string | undefined;
+
   async #pass(): Promise<void> {
+    // A halted rollout stays the active one until the next `upgrade agents`: without this the
+    // 1 s safety net would list every agent and cluster each second for nothing, for ever.
+    const active = this.#service.records.activeRollout();
+    if (!active || (active.state === 'Halted' && active.id === this.#settled)) return;
     const p = await this.#service.plan();
     if (!p) return;
     const sessions = this.#sessions();
     const rows = new Map(this.#service.records.agents(p.rollout.id).map((r) => [r.agentId, r]));
+    const moving = (state: string): boolean => state === 'Downloading' || state === 'Staged' || state === 'Restarting';
+    if (p.rollout.state === 'Halted' && this.#inflight.size === 0 && ![...rows.values()].some((r) => moving(r.state))) this.#settled = p.rollout.id;
     const start = new Set(p.assign);
     for (const [id, row] of rows) {
       const target = p.targets.get(id);
       const session = sessions.get(id);
       if (!target || !session || this.#inflight.has(id)) continue;
-      const moving = row.state === 'Downloading' || row.state === 'Staged' || row.state === 'Restarting';
       // Pending agents start only when the planner says so (and never in a stopped rollout).
-      if (!moving && !(row.state === 'Pending' && start.has(id) && p.rollout.state === 'Running')) continue;
+      if (!moving(row.state) && !(row.state === 'Pending' && start.has(id) && p.rollout.state === 'Running')) continue;
       // Polling a restarting agent is cheap; starting or resuming a download waits for a free slot.
       if (row.state !== 'Restarting' && this.#inflight.size >= MAX_CONCURRENT_DOWNLOADS) continue;
       this.#inflight.add(id);
