@@ -8,13 +8,13 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyO
 import fs from 'node:fs';
 import path from 'node:path';
 import { PackagingError, PACKAGING_ERRORS } from './errors.ts';
+import { DEV_PUBLIC_KEY_FILE } from '../protocol/release-key.ts';
 
-/** SEA asset holding the release public key (PEM, SPKI). Read by agents/upgrade/release-key.ts. */
-export const RELEASE_KEY_ASSET = 'release/public-key.pem';
+export { RELEASE_KEY_ASSET } from '../protocol/release-key.ts';
 export const RELEASE_KEY_ENV = 'DROVER_RELEASE_KEY';
 /** Files in the build cache: the development key pair. */
 export const DEV_KEY_FILE = 'dev-ed25519.pem';
-export const DEV_PUBLIC_KEY_FILE = 'dev-ed25519.pub.pem';
+export { DEV_PUBLIC_KEY_FILE };
 
 export interface ReleaseKey {
   privateKey: KeyObject;
