@@ -31,6 +31,8 @@ import { PgSecretStore } from './secrets-store/pg-secret-store.ts';
 import { PgStore } from './store/pg-store.ts';
 import { secretRoutes } from './secrets-store/secrets-api.ts';
 import { PlanService } from './plans/plan-service.ts';
+import { PgPlanStore } from './store/pg-plan-store.ts';
+import { remoteNodeIds, scheduleUnderLeases } from './plans/ha-scheduling.ts';
 import { planRoutes } from './plans/plan-api.ts';
 import { k8sArtifactRoutes } from './plans/k8s-artifact-api.ts';
 import { K8sArtifactStore } from './plans/k8s-artifacts.ts';
@@ -218,6 +220,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     },
     sessions: () => sessions.byRole('node').flatMap((s) => (s.openStream ? [{ id: s.id, agentId: s.agentId, nodeId: s.nodeId, openStream: s.openStream.bind(s) }] : [])),
     syncMs: Number(process.env.DROVER_PLAN_SYNC_MS) > 0 ? Number(process.env.DROVER_PLAN_SYNC_MS) : undefined,
+    store: store instanceof PgStore ? new PgPlanStore(store.db) : undefined, // issue 17: shared by replicas
+    remoteNodes: () => remoteNodeIds(ctx),
   });
   ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
   // Releases and agent upgrades (issue 16): rows in the store, executables in the data dir.
@@ -320,6 +324,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   flusher.unref();
   // HA (issue 17): routes in the database, the peer listener, singletons under leases.
   ctx.ha = await startReplica(config, { ctx, fleet, timers, log });
+  scheduleUnderLeases(ctx, plans, upgrades); // plan and upgrade scheduling on one replica (issue 17)
   rbac.start();
   fleet.start();
   plans.start();

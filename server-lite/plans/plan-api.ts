@@ -72,7 +72,7 @@ export function planRoutes(plans: PlanService): Route[] {
       method: 'POST', pattern: /^\/v1\/plans\/([^/]+)\/(pause|resume|cancel)$/, name: '/v1/plans/:name/:action',
       handle: guarded(async (_ctx, req, res, [name = '', action = '']) => {
         req.resume();
-        plans.control(name, action as 'pause' | 'resume' | 'cancel');
+        await plans.control(name, action as 'pause' | 'resume' | 'cancel');
         sendJson(res, 200, await plans.status(name));
       }),
     },
@@ -82,12 +82,12 @@ export function planRoutes(plans: PlanService): Route[] {
         const node = (await ctx.store.listNodes()).find((n) => n.id === id || n.name === id);
         if (!node) throw new PlanError('NODE_NOT_FOUND', `no node ${id} (see drover node list)`);
         const agents = indexBy(await ctx.store.listAgents(), 'nodeId').get(node.id) ?? [];
-        const online = plans.sync.online().has(node.id);
+        const online = (await plans.online()).has(node.id);
         sendJson(res, 200, {
           ...nodeView(ctx, node, agents),
           nodeAgent: online ? 'connected' : 'disconnected',
-          utcOffsetMinutes: plans.sync.clocks().get(node.id) ?? null,
-          plans: plans.store.nodePlans(node.id).map((p) => ({ name: p.plan, assigned: p.assigned, state: p.state, checksum: p.checksum, source: p.source, instruction: p.instruction, exitCode: p.exitCode, message: p.message, since: p.since, steps: p.steps })),
+          utcOffsetMinutes: (await plans.clocks()).get(node.id) ?? null,
+          plans: (await plans.store.nodePlans(node.id)).map((p) => ({ name: p.plan, assigned: p.assigned, state: p.state, checksum: p.checksum, source: p.source, instruction: p.instruction, exitCode: p.exitCode, message: p.message, since: p.since, steps: p.steps })),
         });
       }),
     },

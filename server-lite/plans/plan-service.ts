@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { checkPlan, planChecksum } from '../../protocol/index.ts';
 import { matchesSelector, parseSelectorString } from '../fleet/label-selector.ts';
 import type { IntOrPercent } from '../fleet/fleet-yaml.ts';
-import { PlanStore, type PlanRecord } from './plan-store.ts';
+import type { PlanAction, PlanRecord, PlanStore } from './plan-store.ts';
+import { SqlitePlanStore } from './sqlite-plan-store.ts';
 import { planRollout, type PlanRolloutDecision, type RolloutNode } from './plan-rollout.ts';
 import { nodeLabels, planStatusView, type NodeTargetInfo, type PlanStatusView } from './plan-view.ts';
 import { parseWindow } from './window.ts';
@@ -24,6 +25,10 @@ export interface PlanServiceDeps {
   sessions: () => NodeSession[];
   /** Delivery cycle (DROVER_PLAN_SYNC_MS; default 1 s). */
   syncMs?: number | undefined;
+  /** The records; default: the data dir's own plans.db. A PostgreSQL server passes its shared store. */
+  store?: PlanStore | undefined;
+  /** Nodes whose node agent is connected to another replica (HA); default none. */
+  remoteNodes?: (() => Promise<ReadonlySet<string>>) | undefined;
 }
 
 export interface ApplyRequest {
@@ -50,7 +55,7 @@ export class PlanService {
 
   constructor(deps: PlanServiceDeps) {
     this.#deps = deps;
-    this.store = new PlanStore(join(deps.dataDir, 'plans.db'));
+    this.store = deps.store ?? new SqlitePlanStore(join(deps.dataDir, 'plans.db'));
     this.sync = new PlanSync(this, deps.sessions, deps.log, deps.syncMs);
   }
 
@@ -60,7 +65,7 @@ export class PlanService {
 
   async stop(): Promise<void> {
     await this.sync.stop();
-    this.store.close();
+    await this.store.close();
   }
 
   /** Validates everything first: a refused plan stores nothing. */
@@ -87,16 +92,21 @@ export class PlanService {
       }
     }
     const checksum = planChecksum(plan);
-    this.store.putPlan({ name: req.name, checksum, document: req.document, target: req.target, concurrency, maxFailures: req.maxFailures ?? 0, window: req.window ?? null }, this.#deps.now());
+    await this.store.putPlan({ name: req.name, checksum, document: req.document, target: req.target, concurrency, maxFailures: req.maxFailures ?? 0, window: req.window ?? null }, this.#deps.now());
     const matched = (await this.#deps.nodes()).filter((n) => matchesSelector(selector, nodeLabels(n))).length;
     this.#deps.log.info({ plan: req.name, checksum: checksum.slice(0, 12), target: req.target, matched }, 'plan applied');
     this.sync.kick();
     return { name: req.name, checksum, matched };
   }
 
-  control(name: string, action: 'pause' | 'resume' | 'cancel'): void {
-    const failures = this.#decisions.get(name)?.failures ?? 0;
-    if (!this.store.control(name, action, failures, this.#deps.now())) throw new PlanError('PLAN_NOT_FOUND', `no plan ${name} (see drover plan list)`);
+  async control(name: string, action: PlanAction): Promise<void> {
+    let failures = this.#decisions.get(name)?.failures;
+    if (failures === undefined) {
+      // Not the scheduling replica: the same decision, derived here.
+      const plan = await this.store.plan(name);
+      failures = plan ? (await this.#decide(plan, await this.#deps.nodes(), await this.online(), await this.clocks())).decision.failures : 0;
+    }
+    if (!await this.store.control(name, action, failures, this.#deps.now())) throw new PlanError('PLAN_NOT_FOUND', `no plan ${name} (see drover plan list)`);
     this.#deps.log.info({ plan: name, action }, 'plan control');
     this.sync.kick();
   }
@@ -104,7 +114,7 @@ export class PlanService {
   /** The nodes a plan targets now, with what the rollout needs to know about each. */
   async #targets(plan: PlanRecord, all: readonly NodeTargetInfo[], online: ReadonlySet<string>, clocks: ReadonlyMap<string, number>): Promise<RolloutNode[]> {
     const selector = parseSelectorString(plan.target);
-    const rows = new Map(this.store.nodes(plan.name).map((r) => [r.nodeId, r]));
+    const rows = new Map((await this.store.nodes(plan.name)).map((r) => [r.nodeId, r]));
     return all.flatMap((n) => {
       const labels = nodeLabels(n);
       if (!matchesSelector(selector, labels)) return [];
@@ -113,34 +123,59 @@ export class PlanService {
     });
   }
 
-  /** Decides every plan's next assignments and stores them (the delivery loop sends them). */
+  /** Nodes with a connected node agent: this replica's tunnels and, with replicas, the others'. */
+  async online(): Promise<Set<string>> {
+    const here = this.sync.online();
+    const there = (await this.#deps.remoteNodes?.()) ?? new Set<string>();
+    return new Set([...here, ...there]);
+  }
+
+  /** The nodes' clocks as their agents reported them (to whichever replica holds their tunnel). */
+  clocks(): Promise<Map<string, number>> {
+    return this.store.clocks();
+  }
+
+  async #decide(plan: PlanRecord, all: readonly NodeTargetInfo[], online: ReadonlySet<string>, clocks: ReadonlyMap<string, number>): Promise<{ nodes: RolloutNode[]; decision: PlanRolloutDecision }> {
+    const nodes = await this.#targets(plan, all, online, clocks);
+    const decision = planRollout({
+      checksum: plan.checksum, concurrency: parseConcurrency(plan.concurrency), maxFailures: plan.maxFailures, failureBase: plan.failureBase,
+      window: plan.window === null ? undefined : parseWindow(plan.window), paused: plan.paused, canceled: plan.canceled, nodes, now: this.#deps.now(),
+    });
+    return { nodes, decision };
+  }
+
+  /** Decides every plan's next assignments and stores them (the delivery loops send them). Runs on one replica (the plan-scheduling lease). */
   async replan(online: ReadonlySet<string>, clocks: ReadonlyMap<string, number>): Promise<number> {
     const all = await this.#deps.nodes();
     let assigned = 0;
-    for (const plan of this.store.plans()) {
-      const nodes = await this.#targets(plan, all, online, clocks);
-      const d = planRollout({
-        checksum: plan.checksum, concurrency: parseConcurrency(plan.concurrency), maxFailures: plan.maxFailures, failureBase: plan.failureBase,
-        window: plan.window === null ? undefined : parseWindow(plan.window), paused: plan.paused, canceled: plan.canceled, nodes, now: this.#deps.now(),
-      });
+    for (const plan of await this.store.plans()) {
+      const { decision: d } = await this.#decide(plan, all, online, clocks);
       this.#decisions.set(plan.name, d);
-      this.store.assign(plan.name, d.assign, plan.checksum, this.#deps.now());
+      await this.store.assign(plan.name, d.assign, plan.checksum, this.#deps.now());
       assigned += d.assign.length;
     }
     return assigned;
   }
 
+  /** This replica stopped scheduling: its cached decisions go stale, status derives them afresh. */
+  forgetDecisions(): void {
+    this.#decisions.clear();
+  }
+
   async status(name: string): Promise<PlanStatusView> {
-    const plan = this.store.plan(name);
+    const plan = await this.store.plan(name);
     if (!plan) throw new PlanError('PLAN_NOT_FOUND', `no plan ${name} (see drover plan list)`);
-    const online = this.sync.online();
-    const nodes = await this.#targets(plan, await this.#deps.nodes(), online, this.sync.clocks());
-    return planStatusView({ plan, targets: nodes, rows: this.store.nodes(name), decision: this.#decisions.get(name) });
+    const online = await this.online();
+    const all = await this.#deps.nodes();
+    const clocks = await this.clocks();
+    const cached = this.#decisions.get(name);
+    const { nodes, decision } = cached ? { nodes: await this.#targets(plan, all, online, clocks), decision: cached } : await this.#decide(plan, all, online, clocks);
+    return planStatusView({ plan, targets: nodes, rows: await this.store.nodes(name), decision });
   }
 
   async list(): Promise<{ name: string; checksum: string; target: string; paused: boolean; canceled: boolean; halted: boolean; summary: PlanStatusView['summary']; updatedAt: string }[]> {
     const out = [];
-    for (const p of this.store.plans()) {
+    for (const p of await this.store.plans()) {
       const s = await this.status(p.name);
       out.push({ name: p.name, checksum: p.checksum, target: p.target, paused: p.paused, canceled: p.canceled, halted: s.halted, summary: s.summary, updatedAt: new Date(p.updatedAt).toISOString() });
     }

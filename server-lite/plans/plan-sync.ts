@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import { NODE_PLAN_TARGET, TERMINAL_PLAN_STATES, type PlanState, type TunnelStream } from '../../protocol/index.ts';
 import { agentCall, type AgentAnswer } from '../tunnel/agent-call.ts';
 import type { NodeResult } from './plan-store.ts';
-import { GroupCommit } from '../fleet/group-commit.ts';
 import type { PlanService } from './plan-service.ts';
 
 export interface NodeSession {
@@ -34,8 +33,6 @@ export const PLAN_SYNC_LIMITS = Object.freeze({
   /** A session whose requests fail waits this long before the next try (doubling to the cap). */
   failBackoffMs: 1000,
   failBackoffCapMs: 30_000,
-  /** Results submitted within this long share one transaction. */
-  resultFlushMs: 5,
 });
 
 interface Held { checksum: string; state: PlanState }
@@ -50,7 +47,6 @@ export class PlanSync {
   readonly #log: Logger;
   readonly #intervalMs: number;
   readonly #held = new Map<string, Map<string, Held>>();
-  readonly #clocks = new Map<string, number>();
   readonly #busy = new Set<string>();
   readonly #hotUntil = new Map<string, number>();
   readonly #drainedAt = new Map<string, number>();
@@ -60,14 +56,18 @@ export class PlanSync {
   readonly #cancelSent = new Set<string>();
   /** Plan bodies serialised once per checksum (one plan to 5,000 nodes). */
   readonly #bodies = new Map<string, Buffer>();
-  /** Results of nodes draining within a few ms share one commit (one fsync): the fleet's group commit. */
-  readonly #results: GroupCommit<{ agentId: string; nodeId: string; rows: readonly { seq: number; result: NodeResult }[] }, number>;
   #online = new Set<string>();
   #planned = -1;
   #resultsChanged = false;
   #timer: NodeJS.Timeout | undefined;
   #cycle: Promise<void> | undefined;
   #again = false;
+  /**
+   * Whether this replica decides the rollouts (replan). Delivery to the node tunnels held here runs
+   * on every replica; deciding is global and runs on the holder of the plan-scheduling lease
+   * (plan-singletons.ts). A single server always schedules.
+   */
+  scheduling = true;
   /** Results stored, deliveries made (tests, bench). */
   stored = 0;
   deliveries = 0;
@@ -77,8 +77,6 @@ export class PlanSync {
     this.#sessions = sessions;
     this.#log = log.child({ component: 'plans' });
     this.#intervalMs = intervalMs ?? PLAN_SYNC_LIMITS.intervalMs;
-    const store = service.store;
-    this.#results = new GroupCommit(store.db, PLAN_SYNC_LIMITS.resultFlushMs, (d) => store.recordResults(d.agentId, d.nodeId, d.rows));
   }
 
   start(): void {
@@ -91,19 +89,23 @@ export class PlanSync {
     clearInterval(this.#timer);
     this.#again = false;
     await this.#cycle;
-    this.#results.flush();
   }
 
   kick(): void {
     setImmediate(() => void this.syncAll());
   }
 
+  /** Nodes whose node agent is connected to this replica. */
   online(): ReadonlySet<string> {
     return new Set(this.#sessions().map((s) => s.nodeId));
   }
 
-  clocks(): ReadonlyMap<string, number> {
-    return this.#clocks;
+  /** Starts or stops deciding rollouts here (the plan-scheduling lease); the next cycle follows. */
+  setScheduling(on: boolean): void {
+    this.scheduling = on;
+    this.#planned = -1;
+    if (!on) this.#service.forgetDecisions();
+    else this.kick();
   }
 
   /** One cycle at a time; a kick during a cycle runs one more after it. */
@@ -135,17 +137,22 @@ export class PlanSync {
     for (const m of [this.#held, this.#hotUntil, this.#drainedAt, this.#failing]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
     for (const id of this.#signals) if (!live.has(id)) this.#signals.delete(id);
     for (const k of this.#cancelSent) if (!live.has(k.slice(0, k.indexOf('/')))) this.#cancelSent.delete(k);
-    const online = new Set(sessions.map((s) => s.nodeId));
     const store = this.#service.store;
-    const onlineChanged = online.size !== this.#online.size || [...online].some((n) => !this.#online.has(n));
-    if (onlineChanged || this.#resultsChanged || this.#planned !== store.generation) {
-      this.#resultsChanged = false;
-      this.#online = online;
-      await this.#service.replan(online, this.#clocks);
-      this.#planned = store.generation;
+    if (this.scheduling) {
+      const online = await this.#service.online();
+      const onlineChanged = online.size !== this.#online.size || [...online].some((n) => !this.#online.has(n));
+      // A shared store changes under us (plans applied and results stored through other replicas):
+      // the scheduler decides again every cycle there.
+      if (store.shared || onlineChanged || this.#resultsChanged || this.#planned !== store.generation) {
+        this.#resultsChanged = false;
+        this.#online = online;
+        await this.#service.replan(online, await this.#service.clocks());
+        this.#planned = store.generation;
+      }
     }
-    const assignments = store.assignments();
-    const canceled = store.plans().filter((p) => p.canceled).map((p) => [p.name, p.checksum] as const);
+    if (sessions.length === 0) return;
+    const assignments = await store.assignments();
+    const canceled = (await store.plans()).filter((p) => p.canceled).map((p) => [p.name, p.checksum] as const);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < sessions.length) {
@@ -156,11 +163,11 @@ export class PlanSync {
     await Promise.all(Array.from({ length: Math.min(PLAN_SYNC_LIMITS.concurrency, sessions.length) }, worker));
   }
 
-  #body(plan: string, checksum: string): Buffer {
+  async #body(plan: string, checksum: string): Promise<Buffer> {
     const key = `${plan}\n${checksum}`;
     let b = this.#bodies.get(key);
     if (!b) {
-      const rec = this.#service.store.plan(plan);
+      const rec = await this.#service.store.plan(plan);
       b = Buffer.from(JSON.stringify({ checksum, document: rec?.document }));
       if (this.#bodies.size > 64) this.#bodies.clear();
       this.#bodies.set(key, b);
@@ -184,14 +191,14 @@ export class PlanSync {
         if (Array.isArray(body.features) && body.features.includes('outbox-signal')) this.#signals.add(s.id);
         held = new Map(body.plans.map((p) => [p.name, { checksum: p.checksum, state: p.state }]));
         this.#held.set(s.id, held);
-        if (typeof body.clock?.utcOffsetMinutes === 'number') this.#clocks.set(s.nodeId, body.clock.utcOffsetMinutes);
+        if (typeof body.clock?.utcOffsetMinutes === 'number') await this.#service.store.putClock(s.nodeId, body.clock.utcOffsetMinutes, Date.now());
         this.#hotUntil.set(s.id, now + PLAN_SYNC_LIMITS.hotMs);
         // The node's clock can open a maintenance window: decide again with it.
         this.#resultsChanged = true;
       }
       for (const [plan, checksum] of assigned ?? []) {
         if (held.get(plan)?.checksum === checksum) continue;
-        const a = await request(s, 'PUT', `/v1/node/plans/${encodeURIComponent(plan)}`, this.#body(plan, checksum));
+        const a = await request(s, 'PUT', `/v1/node/plans/${encodeURIComponent(plan)}`, await this.#body(plan, checksum));
         if (a.status === 200) {
           held.set(plan, { checksum, state: (a.json as { state: PlanState }).state });
           this.deliveries++;
@@ -236,7 +243,7 @@ export class PlanSync {
       const rows = (a.json as { rows: { seq: number; result: NodeResult }[] }).rows;
       if (rows.length === 0) return;
       // Committed before the ack: the node drops rows once acknowledged.
-      const stored = await this.#results.submit({ agentId: s.agentId, nodeId: s.nodeId, rows });
+      const stored = await this.#service.store.recordResults(s.agentId, s.nodeId, rows);
       this.stored += stored;
       for (const { result } of rows) {
         const h = held.get(result.plan);

@@ -6,6 +6,7 @@
 // lock and re-chained after the stored head when another replica wrote first (pg-identity.ts).
 // Users, providers, bindings and audit live in pg-identity.ts, as for SQLite.
 import { PgReplicas } from './pg-replicas.ts';
+import { PgUpgrades } from './pg-upgrades.ts';
 import { PgDb, type Sql } from './pg-db.ts';
 import { PgIdentity } from './pg-identity.ts';
 import { agentFrom, clusterFrom, deletedAgentFrom, mergeRoleFacts, nodeFrom, parseFacts, projectFrom, tokenFrom } from './sqlite-store.ts';
@@ -44,11 +45,13 @@ export class PgStore implements Store {
   readonly #id: PgIdentity;
   /** The HA tables (issue 17). */
   readonly replicas: PgReplicas;
+  readonly upgrades: PgUpgrades;
 
   private constructor(db: PgDb) {
     this.#db = db;
     this.#id = new PgIdentity(db);
     this.replicas = new PgReplicas(db);
+    this.upgrades = new PgUpgrades(db);
   }
 
   /** Connects and applies pending migrations; rejects when the database cannot be reached. */

@@ -3,6 +3,8 @@
 // migration adds) and its source secrets (secrets.db, still sealed) into an empty PostgreSQL database in one transaction, then verifies row counts
 // per table and the audit chain (verified end to end, same head as the source) before it commits:
 // nothing is left in the target unless everything copied and verified. A non-empty target is refused.
+// Also (decisions 1110, 1111): the node plans of plans.db into the plan tables, and each imported
+// release's executable from DATA_DIR/releases/ into release_chunks, so every replica can deliver it.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { verifyChain } from '../audit/audit-chain.ts';
@@ -12,6 +14,8 @@ import { PgStore } from './pg-store.ts';
 import { join } from 'node:path';
 import { SOURCE_SECRETS_TABLE } from '../secrets-store/pg-secret-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
+import { SqlitePlanStore } from '../plans/sqlite-plan-store.ts';
+import { insertArtifact, RELEASE_CHUNK_BYTES } from './pg-upgrades.ts';
 import { auditFrom } from './sqlite-identity.ts';
 import type { AuditRecord } from './store.ts';
 
@@ -36,6 +40,11 @@ export interface MigrateReport {
 }
 
 const BATCH_PARAMS = 30_000;
+
+/** plans.db's tables (plans/sqlite-plan-store.ts); on PostgreSQL they are migration 10's. */
+const PLAN_TABLES: readonly string[] = ['plans', 'plan_nodes', 'plan_agent_seq'];
+/** plans.db's `window` is `time_window` on PostgreSQL (a reserved word there). */
+const PLAN_RENAMES: Readonly<Record<string, Readonly<Record<string, string>>>> = { plans: { window: 'time_window' } };
 
 /** Whether a process with this pid is alive (the server record names the last server's pid). */
 function alive(pid: number): boolean {
@@ -79,12 +88,16 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
   const src = new Database(dbPath, { readonly: true, fileMustExist: true });
   const secretsPath = join(fromDir, 'secrets.db');
   const secretsDb = existsSync(secretsPath) ? new Database(secretsPath, { readonly: true, fileMustExist: true }) : undefined;
+  const plansPath = join(fromDir, 'plans.db');
+  if (existsSync(plansPath)) await new SqlitePlanStore(plansPath).close();
+  const plansDb = existsSync(plansPath) ? new Database(plansPath, { readonly: true, fileMustExist: true }) : undefined;
   let target: PgStore;
   try {
     target = await PgStore.open(toUrl, { max: 2 });
   } catch (err) {
     src.close();
     secretsDb?.close();
+    plansDb?.close();
     throw new MigrateError('TARGET_UNREACHABLE', `cannot open ${redactUrl(toUrl)}: ${(err as Error).message}`);
   }
   try {
@@ -112,15 +125,20 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
     ).map((r) => ({ from: String(r.from).replace(/"/g, ''), to: String(r.to).replace(/"/g, '') }));
     // The main store's tables in foreign-key order, then the source secrets (secrets.db, sealed
     // under secrets.key, which moves with the data dir) into the table PgSecretStore reads.
-    const jobs: { db: Database.Database; table: string }[] = dependencyOrder(srcTables, refs).map((table) => ({ db: src, table }));
+    // server.db's own plan tables and release_chunks are empty on SQLite: plans.db and the release
+    // files fill them instead.
+    const own = srcTables.filter((t) => t !== 'release_chunks' && !(plansDb && PLAN_TABLES.includes(t)));
+    const jobs: { db: Database.Database; table: string; rename?: Readonly<Record<string, string>> | undefined }[] = dependencyOrder(own, refs).map((table) => ({ db: src, table }));
     if (secretsDb) jobs.push({ db: secretsDb, table: 'source_secrets' });
+    if (plansDb) for (const table of PLAN_TABLES) jobs.push({ db: plansDb, table, rename: PLAN_RENAMES[table] });
 
     const report = await pg.tx(async (sql): Promise<MigrateReport> => {
       if (secretsDb) await sql.run(SOURCE_SECRETS_TABLE);
-      for (const { db, table } of jobs) {
+      for (const { db, table, rename } of jobs) {
         const pgCols = (await sql.rows('SELECT column_name, is_identity FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position', [table])).map((r) => ({ name: String(r.column_name), identity: r.is_identity === 'YES' }));
         const srcCols = (db.prepare(`PRAGMA table_info("${table}")`).all() as { name: string }[]).map((c) => c.name);
-        const extra = srcCols.filter((c) => !pgCols.some((p) => p.name === c));
+        const to = (c: string): string => rename?.[c] ?? c;
+        const extra = srcCols.filter((c) => !pgCols.some((p) => p.name === to(c)));
         if (extra.length) throw new MigrateError('SCHEMA_MISMATCH', `${table}: columns missing in the target: ${extra.join(', ')}`);
         const cols = srcCols;
         const perBatch = Math.max(1, Math.floor(BATCH_PARAMS / cols.length));
@@ -130,7 +148,7 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
         const flush = async (): Promise<void> => {
           if (batch.length === 0) return;
           const values = batch.map(() => `(${cols.map(() => '?').join(', ')})`).join(', ');
-          await sql.run(`INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${values}`, batch.flat() as Arg[]);
+          await sql.run(`INSERT INTO "${table}" (${cols.map((c) => `"${to(c)}"`).join(', ')}) VALUES ${values}`, batch.flat() as Arg[]);
           copied += batch.length;
           batch = [];
         };
@@ -151,6 +169,20 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
         const source = Number((db.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number }).n);
         tables.push({ table, source, target: await countRows(sql, table) });
       }
+      // Release executables: the files of the source's data dir, as chunks (decision 1111).
+      let chunks = 0;
+      let bytes = 0;
+      for (const r of src.prepare('SELECT version, arch, file, size FROM releases ORDER BY version, arch').all() as { version: string; arch: string; file: string; size: number }[]) {
+        const file = join(fromDir, r.file);
+        if (!existsSync(file)) throw new MigrateError('VERIFY_FAILED', `release ${r.version} ${r.arch}: ${file} is missing (import the release again, or remove it)`);
+        await insertArtifact(sql, r.version, r.arch, file);
+        chunks += Math.ceil(r.size / RELEASE_CHUNK_BYTES);
+        bytes += r.size;
+      }
+      if (chunks > 0) say(`copied release_chunks: ${chunks} rows`);
+      const stored = await sql.one('SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(bytes)), 0) AS b FROM release_chunks');
+      tables.push({ table: 'release_chunks', source: chunks, target: Number(stored?.n ?? 0) });
+      if (Number(stored?.b ?? 0) !== bytes) throw new MigrateError('VERIFY_FAILED', `release executables: ${bytes} bytes in the source, ${Number(stored?.b ?? 0)} stored`);
       const wrong = tables.filter((c) => c.source !== c.target);
       if (wrong.length) throw new MigrateError('VERIFY_FAILED', `row counts differ: ${wrong.map((c) => `${c.table} ${c.source} → ${c.target}`).join(', ')}`);
       let start: { seq: number; hash: string } | undefined;
@@ -175,6 +207,7 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
   } finally {
     src.close();
     secretsDb?.close();
+    plansDb?.close();
     await target.close();
   }
 }

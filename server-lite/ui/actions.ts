@@ -81,7 +81,7 @@ export async function runAction(deps: UiDeps, viewer: Viewer, req: IncomingMessa
     if (!deps.plans) throw new ServerError('NOT_FOUND', 'node plans are not served by this server');
     const name = decodeURIComponent(m[1] ?? '');
     try {
-      deps.plans.control(name, m[2] as 'pause' | 'resume' | 'cancel');
+      await deps.plans.control(name, m[2] as 'pause' | 'resume' | 'cancel');
     } catch (err) {
       if (err instanceof PlanError) throw new ServerError('NOT_FOUND', err.message);
       throw err;

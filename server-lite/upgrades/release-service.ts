@@ -46,13 +46,40 @@ export class ReleaseService {
     return this.#records;
   }
 
-  list(): ReleaseView[] {
-    return this.#records.releases().map(releaseView);
+  async list(): Promise<ReleaseView[]> {
+    return (await this.#records.releases()).map(releaseView);
   }
 
   /** Absolute path of a stored executable. */
   fileOf(r: ReleaseRecord): string {
     return path.join(this.#dataDir, r.file);
+  }
+
+  /**
+   * The executable as a local file: this data dir's copy, or (a replica that did not receive the
+   * import) the bytes the shared store keeps, written here once and checked against the signed
+   * SHA-256 before use.
+   */
+  async localFile(r: ReleaseRecord): Promise<string> {
+    const file = this.fileOf(r);
+    if (fs.statSync(file, { throwIfNoEntry: false })?.size === r.size) return file;
+    if (!this.#records.readArtifact) return file;
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.fetch`;
+    try {
+      if (!(await this.#records.readArtifact(r.version, r.arch, tmp))) throw new ReleaseApiError('RELEASE_NOT_FOUND', `release ${r.version} ${r.artifact}: no copy in this data dir and none in the database (import it again)`);
+      const hash = createHash('sha256');
+      for await (const c of fs.createReadStream(tmp) as AsyncIterable<Buffer>) hash.update(c);
+      try {
+        checkSha(r.artifact, hash.digest('hex'), r.sha256);
+      } catch (err) {
+        throw new ReleaseApiError('CHECKSUM_MISMATCH', `the copy in the database: ${(err as Error).message}`);
+      }
+      fs.renameSync(tmp, file);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+    return file;
   }
 
   /** Streams the body to a temporary file while hashing it; verified, it becomes the release. */
@@ -103,7 +130,9 @@ export class ReleaseService {
       fs.rmSync(tmp, { force: true });
     }
     const record: ReleaseRecord = { version, arch, artifact, sha256: expected, size, sums, signature, file: rel, importedAt: this.#now() };
-    this.#records.putRelease(record);
+    // The bytes first (a shared store: other replicas fetch them), then the row that announces them.
+    await this.#records.putArtifact?.(version, arch, dest);
+    await this.#records.putRelease(record);
     return releaseView(record);
   }
 }

@@ -33,7 +33,7 @@ export function upgradeRoutes(upgrades: UpgradeService): Route[] {
   return [
     {
       method: 'GET', pattern: /^\/v1\/releases$/, name: '/v1/releases',
-      handle: guarded(async (_ctx, _req, res) => sendJson(res, 200, upgrades.releases.list())),
+      handle: guarded(async (_ctx, _req, res) => sendJson(res, 200, await upgrades.releases.list())),
     },
     {
       method: 'POST', pattern: /^\/v1\/releases\/([^/]+)\/([^/]+)$/, name: '/v1/releases/:version/:artifact',

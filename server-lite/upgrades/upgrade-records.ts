@@ -43,19 +43,31 @@ export interface UpgradeAgentRecord {
   total: number;
   message: string;
   since: number;
+  /** Told to start by the scheduling replica (HA); the replica holding the agent's tunnel delivers. */
+  assigned?: boolean;
 }
 
 export interface UpgradeRecords {
-  putRelease(r: ReleaseRecord): void;
-  releases(): ReleaseRecord[];
-  release(version: string, arch: string): ReleaseRecord | undefined;
+  putRelease(r: ReleaseRecord): Promise<void>;
+  releases(): Promise<ReleaseRecord[]>;
+  release(version: string, arch: string): Promise<ReleaseRecord | undefined>;
 
   /** Inserts a rollout and marks any Running one Superseded, in one transaction. */
-  startRollout(r: RolloutRecord, agents: readonly UpgradeAgentRecord[]): void;
-  activeRollout(): RolloutRecord | undefined;
-  latestRollout(): RolloutRecord | undefined;
-  setRolloutState(id: string, state: RolloutState, message: string, now: number): void;
-  agents(rolloutId: string): UpgradeAgentRecord[];
+  startRollout(r: RolloutRecord, agents: readonly UpgradeAgentRecord[]): Promise<void>;
+  activeRollout(): Promise<RolloutRecord | undefined>;
+  latestRollout(): Promise<RolloutRecord | undefined>;
+  setRolloutState(id: string, state: RolloutState, message: string, now: number): Promise<void>;
+  agents(rolloutId: string): Promise<UpgradeAgentRecord[]>;
   /** Inserts or replaces one agent's row. */
-  putAgent(a: UpgradeAgentRecord): void;
+  putAgent(a: UpgradeAgentRecord): Promise<void>;
+  /** Marks agents told to start (the scheduler's decision, read by every replica's delivery). */
+  markAssigned(rolloutId: string, agentIds: readonly string[]): Promise<void>;
+
+  /**
+   * A store shared by replicas keeps the executables' bytes too (decision 1111): stored at import,
+   * fetched by a replica that lacks the file. A store without them keeps only DATA_DIR/releases/.
+   */
+  putArtifact?(version: string, arch: string, file: string): Promise<void>;
+  /** Writes the stored bytes to `dest`; false when none are stored. */
+  readArtifact?(version: string, arch: string, dest: string): Promise<boolean>;
 }

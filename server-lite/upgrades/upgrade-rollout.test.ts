@@ -57,3 +57,15 @@ t.test('upgrade rollout: --max-unavailable and canary picks', async (t) => {
   for (const bad of ['0', '0%', '101%', '-1', 'x', '']) t.equal(parseMaxUnavailable(bad), undefined, bad);
   t.same([...pickCanaries(['c', 'a', 'b'], 2)], ['a', 'b']);
 });
+
+t.test('upgrade rollout with replicas: an agent assigned by an earlier decision, not yet reached by its replica, keeps its slot', async (t) => {
+  const first = planUpgrade({ version: '0.2.0', maxUnavailable: 2, agents: agents(4) });
+  t.same(first.assign, ['a0', 'a1']);
+  // The scheduler stored the decision (assigned); the replicas holding a0 and a1 have not started them yet.
+  const again = planUpgrade({ version: '0.2.0', maxUnavailable: 2, agents: agents(4, (a) => (a.id === 'a0' || a.id === 'a1' ? { assigned: true } : {})) });
+  t.same(again.assign, [], 'no one more: both slots are taken');
+  const without = planUpgrade({ version: '0.2.0', maxUnavailable: 2, agents: agents(4) });
+  t.same(without.assign, ['a0', 'a1'], 'without the mark the same agents are chosen again (one replica, nothing stored)');
+  const oneDone = planUpgrade({ version: '0.2.0', maxUnavailable: 2, agents: agents(4, (a) => (a.id === 'a0' ? { state: 'Succeeded', assigned: true } : a.id === 'a1' ? { assigned: true } : {})) });
+  t.same(oneDone.assign, ['a2'], 'a finished agent frees its slot');
+});

@@ -20,6 +20,8 @@ export interface RolloutAgent {
   canary: boolean;
   /** Stored state of this agent in the rollout (Pending: not yet told). */
   state: Exclude<AgentUpgradeState, 'Offline'>;
+  /** Told to start by an earlier decision and not yet reached by its replica (HA): it holds a slot. */
+  assigned?: boolean;
 }
 
 export interface UpgradeDecision {
@@ -50,7 +52,7 @@ export function planUpgrade(input: { version: string; maxUnavailable: IntOrPerce
   const canaries = input.agents.filter((a) => a.canary).length;
   const current = new Map<string, CurrentAssignment>();
   // Done with this release, whatever the outcome, frees its slot; only a canary's failure stops the rest.
-  for (const a of input.agents) if (a.state !== 'Pending') current.set(a.id, { desiredRevision: input.version, ready: FINISHED.has(a.state) });
+  for (const a of input.agents) if (a.state !== 'Pending' || a.assigned === true) current.set(a.id, { desiredRevision: input.version, ready: FINISHED.has(a.state) });
   const update = nextAssignments({
     revision: input.version,
     targets: input.agents.map((a) => ({ clusterId: a.id, revision: input.version })),

@@ -64,24 +64,41 @@ export class UpgradeService {
   readonly releases: ReleaseService;
   readonly #targets: () => Promise<UpgradeTargetInfo[]>;
   readonly #online: (agentId: string) => boolean;
+  readonly #remote: (() => Promise<ReadonlySet<string>>) | undefined;
   readonly #now: () => number;
   readonly #log: Logger;
   /** Set by the sync loop after each pass, for status. */
   lastDecision: UpgradeDecision | undefined;
   kick: () => void = () => {};
+  /**
+   * Replicas (HA): the scheduling replica stores whom it starts (`assigned`), because the replica
+   * holding that agent's tunnel delivers; a started agent then keeps its slot until it reports.
+   */
+  coordinated = false;
   /** Bytes delivered so far to agents downloading right now (the sync loop's in-memory count). */
   progressOf: (agentId: string) => number | undefined = () => undefined;
 
-  constructor(deps: { releases: ReleaseService; targets: () => Promise<UpgradeTargetInfo[]>; online: (agentId: string) => boolean; now: () => number; log: Logger }) {
+  constructor(deps: {
+    releases: ReleaseService; targets: () => Promise<UpgradeTargetInfo[]>; online: (agentId: string) => boolean; now: () => number; log: Logger;
+    /** Agents with a tunnel on another replica (HA). */
+    remoteAgents?: (() => Promise<ReadonlySet<string>>) | undefined;
+  }) {
     this.releases = deps.releases;
     this.#targets = deps.targets;
     this.#online = deps.online;
+    this.#remote = deps.remoteAgents;
     this.#now = deps.now;
     this.#log = deps.log;
   }
 
   get records() {
     return this.releases.records;
+  }
+
+  /** Connected here or, with replicas, to another one. */
+  async #onlineNow(): Promise<(agentId: string) => boolean> {
+    const remote = (await this.#remote?.()) ?? new Set<string>();
+    return (id) => this.#online(id) || remote.has(id);
   }
 
   /** Validates everything first: a refused upgrade stores nothing. */
@@ -97,13 +114,13 @@ export class UpgradeService {
     if (parseMaxUnavailable(maxUnavailable) === undefined) throw new ReleaseApiError('UPGRADE_OPTIONS_INVALID', `--max-unavailable "${maxUnavailable}": expected a number of agents (1 or more) or a percentage like 25%`);
     const canary = req.canary ?? 0;
     if (!Number.isInteger(canary) || canary < 0) throw new ReleaseApiError('UPGRADE_OPTIONS_INVALID', `--canary ${canary}: expected a number of agents (0 or more)`);
-    const releases = this.records.releases().filter((r) => r.version === req.version);
+    const releases = (await this.records.releases()).filter((r) => r.version === req.version);
     if (releases.length === 0) throw new ReleaseApiError('RELEASE_NOT_FOUND', `no release ${req.version} is imported; run drover release import PATH first (see drover release list)`);
     const now = this.#now();
     const targets = (await this.#targets()).filter((a) => matchesSelector(selector, a.labels));
     const canaries = pickCanaries(targets.map((a) => a.id), canary);
     const rollout: RolloutRecord = { id: randomUUID(), version: req.version, target, maxUnavailable, canary: canaries.size, state: 'Running', message: '', createdAt: now, updatedAt: now };
-    this.records.startRollout(rollout, targets.map((a) => this.#pending(rollout.id, a, canaries.has(a.id), now)));
+    await this.records.startRollout(rollout, targets.map((a) => this.#pending(rollout.id, a, canaries.has(a.id), now)));
     this.#log.info({ version: req.version, target, maxUnavailable, canary: canaries.size, agents: targets.length }, 'agent upgrade started');
     this.kick();
     return this.status();
@@ -117,45 +134,51 @@ export class UpgradeService {
    * One planning pass over the running rollout: new matching agents get a row, the planner decides
    * who starts now (returned; the sync loop delivers), and the rollout's state follows.
    */
-  async plan(): Promise<{ rollout: RolloutRecord; assign: string[]; targets: Map<string, UpgradeTargetInfo> } | undefined> {
-    const rollout = this.records.activeRollout();
+  async plan(decide = true): Promise<{ rollout: RolloutRecord; assign: string[]; targets: Map<string, UpgradeTargetInfo> } | undefined> {
+    const rollout = await this.records.activeRollout();
     if (!rollout) return undefined;
     const selector = parseSelectorString(rollout.target);
     const targets = new Map((await this.#targets()).filter((a) => matchesSelector(selector, a.labels)).map((a) => [a.id, a]));
-    const rows = new Map(this.records.agents(rollout.id).map((r) => [r.agentId, r]));
+    // Not the scheduling replica: deliver what the scheduler assigned (rows with `assigned`), decide nothing.
+    if (!decide) return { rollout, assign: [], targets };
+    const rows = new Map((await this.records.agents(rollout.id)).map((r) => [r.agentId, r]));
     const now = this.#now();
     for (const a of targets.values()) {
       if (!rows.has(a.id)) {
         const row = this.#pending(rollout.id, a, false, now);
-        this.records.putAgent(row);
+        await this.records.putAgent(row);
         rows.set(a.id, row);
       }
     }
+    const online = await this.#onlineNow();
     const agents: RolloutAgent[] = [...targets.values()].map((a) => {
       const r = rows.get(a.id);
-      return { id: a.id, name: a.hostname, labels: a.labels, online: this.#online(a.id), canary: r?.canary ?? false, state: r?.state ?? 'Pending' };
+      return { id: a.id, name: a.hostname, labels: a.labels, online: online(a.id), canary: r?.canary ?? false, state: r?.state ?? 'Pending', assigned: this.coordinated && r?.assigned === true };
     });
     const d = planUpgrade({ version: rollout.version, maxUnavailable: parseMaxUnavailable(rollout.maxUnavailable) ?? 1, agents });
     this.lastDecision = d;
     if (rollout.state === 'Running' && d.halted) {
       const why = d.failedCanaries.map((id) => `${id} ${rows.get(id)?.state ?? ''}: ${rows.get(id)?.message ?? ''}`).join('; ');
-      this.records.setRolloutState(rollout.id, 'Halted', `stopped: canary failed (${why})`, now);
+      await this.records.setRolloutState(rollout.id, 'Halted', `stopped: canary failed (${why})`, now);
       this.#log.warn({ version: rollout.version, failedCanaries: d.failedCanaries }, 'agent upgrade stopped: a canary failed');
     } else if (rollout.state === 'Running' && d.done && agents.length > 0) {
-      this.records.setRolloutState(rollout.id, 'Done', '', now);
+      await this.records.setRolloutState(rollout.id, 'Done', '', now);
       this.#log.info({ version: rollout.version, agents: agents.length }, 'agent upgrade done');
     }
-    return { rollout, assign: d.halted ? [] : d.assign, targets };
+    const assign = d.halted ? [] : d.assign;
+    if (this.coordinated && rollout.state === 'Running') await this.records.markAssigned(rollout.id, assign);
+    return { rollout, assign, targets };
   }
 
   async status(): Promise<UpgradeStatusView> {
-    const rollout = this.records.latestRollout();
+    const rollout = await this.records.latestRollout();
     if (!rollout) throw new ReleaseApiError('UPGRADE_NOT_FOUND', 'no agent upgrade has been started (drover upgrade agents --version V)');
     const targets = new Map((await this.#targets()).map((a) => [a.id, a]));
     const summary: UpgradeStatusView['summary'] = { pending: 0, downloading: 0, staged: 0, restarting: 0, succeeded: 0, rolledBack: 0, failed: 0, offline: 0 };
-    const agents = this.records.agents(rollout.id).map((r): UpgradeAgentView => {
+    const online = await this.#onlineNow();
+    const agents = (await this.records.agents(rollout.id)).map((r): UpgradeAgentView => {
       const t = targets.get(r.agentId);
-      const state: AgentUpgradeState = r.state === 'Pending' && !this.#online(r.agentId) ? 'Offline' : r.state;
+      const state: AgentUpgradeState = r.state === 'Pending' && !online(r.agentId) ? 'Offline' : r.state;
       summary[SUMMARY_KEY[state]] += 1;
       return {
         id: r.agentId, cluster: t?.clusterName ?? '', hostname: t?.hostname ?? '', canary: r.canary, state, fromVersion: r.fromVersion, version: t?.version ?? null,

@@ -58,6 +58,12 @@ export class UpgradeSync {
    *  written to the store on every chunk — 1,000 agents' progress rows would be thousands of
    *  synchronous commits a second (bench/upgrades.ts found it). The store gets the final count. */
   readonly progress = new Map<string, number>();
+  /**
+   * Whether this replica plans the rollout (new rows, whom to start, Halted/Done). Delivery to the
+   * agents whose tunnels are here runs on every replica; planning on the holder of the
+   * upgrade-scheduling lease only (plans/ha-scheduling.ts). A single server always plans.
+   */
+  scheduling = true;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -112,12 +118,14 @@ export class UpgradeSync {
   async #pass(): Promise<void> {
     // A halted rollout stays the active one until the next `upgrade agents`: without this the
     // 1 s safety net would list every agent and cluster each second for nothing, for ever.
-    const active = this.#service.records.activeRollout();
+    const active = await this.#service.records.activeRollout();
     if (!active || (active.state === 'Halted' && active.id === this.#settled)) return;
-    const p = await this.#service.plan();
-    if (!p) return;
     const sessions = this.#sessions();
-    const rows = new Map(this.#service.records.agents(p.rollout.id).map((r) => [r.agentId, r]));
+    // Nothing to deliver here and nothing to decide: no listing of agents and clusters.
+    if (!this.scheduling && sessions.size === 0) return;
+    const p = await this.#service.plan(this.scheduling);
+    if (!p) return;
+    const rows = new Map((await this.#service.records.agents(p.rollout.id)).map((r) => [r.agentId, r]));
     const moving = (state: string): boolean => state === 'Downloading' || state === 'Staged' || state === 'Restarting';
     if (p.rollout.state === 'Halted' && this.#inflight.size === 0 && ![...rows.values()].some((r) => moving(r.state))) this.#settled = p.rollout.id;
     const start = new Set(p.assign);
@@ -126,66 +134,68 @@ export class UpgradeSync {
       const session = sessions.get(id);
       if (!target || !session || this.#inflight.has(id)) continue;
       // Pending agents start only when the planner says so (and never in a stopped rollout).
-      if (!moving(row.state) && !(row.state === 'Pending' && start.has(id) && p.rollout.state === 'Running')) continue;
+      if (!moving(row.state) && !(row.state === 'Pending' && (start.has(id) || row.assigned === true) && p.rollout.state === 'Running')) continue;
       // Polling a restarting agent is cheap; starting or resuming a download waits for a free slot.
       if (row.state !== 'Restarting' && this.#inflight.size >= MAX_CONCURRENT_DOWNLOADS) continue;
       this.#inflight.add(id);
-      void this.#drive(p.rollout, row, target, session).finally(() => {
+      void this.#drive(p.rollout, row, target, session)
+        .catch((err: unknown) => this.#log.warn({ err: (err as Error).message, agentId: id }, 'agent upgrade: storing the outcome failed; retried on a later pass'))
+        .finally(() => {
         this.#inflight.delete(id);
         this.kick();
       });
     }
   }
 
-  #put(row: UpgradeAgentRecord, patch: Partial<UpgradeAgentRecord>): UpgradeAgentRecord {
+  async #put(row: UpgradeAgentRecord, patch: Partial<UpgradeAgentRecord>): Promise<UpgradeAgentRecord> {
     const next = { ...row, ...patch, since: patch.state !== undefined && patch.state !== row.state ? this.#now() : row.since };
-    this.#service.records.putAgent(next);
+    await this.#service.records.putAgent(next);
     return next;
   }
 
   async #drive(rollout: RolloutRecord, row: UpgradeAgentRecord, target: UpgradeTargetInfo, session: UpgradeSession): Promise<void> {
     const log = this.#log.child({ agentId: target.id, version: rollout.version });
-    const release = target.arch ? this.#service.records.release(rollout.version, target.arch) : undefined;
+    const release = target.arch ? await this.#service.records.release(rollout.version, target.arch) : undefined;
     if (!release) {
-      this.#put(row, { state: 'Failed', message: `release ${rollout.version} has no executable for ${target.arch ?? 'an unknown CPU'} (drover release import it)` });
+      await this.#put(row, { state: 'Failed', message: `release ${rollout.version} has no executable for ${target.arch ?? 'an unknown CPU'} (drover release import it)` });
       return;
     }
     try {
       let s = await call(session, 'GET', UPGRADE_PATH, undefined, CALL_TIMEOUT_MS);
       const ours = s.sha256 === release.sha256;
       if (s.runningSha256 === release.sha256 && (s.phase === 'Idle' || s.phase === 'Succeeded')) {
-        this.#put(row, { state: 'Succeeded', bytes: release.size, total: release.size, message: `running ${s.runningVersion}` });
+        await this.#put(row, { state: 'Succeeded', bytes: release.size, total: release.size, message: `running ${s.runningVersion}` });
         return;
       }
       if (ours && (s.phase === 'RolledBack' || s.phase === 'Failed')) {
-        this.#put(row, { state: s.phase, message: s.message });
+        await this.#put(row, { state: s.phase, message: s.message });
         return;
       }
       if (ours && (s.phase === 'Restarting' || s.phase === 'Staged')) {
-        this.#put(row, { state: 'Restarting', message: s.message });
+        await this.#put(row, { state: 'Restarting', message: s.message });
         return;
       }
       if (row.state === 'Restarting') {
         // Back on something else without a verdict (the state file was lost): report, do not loop.
-        this.#put(row, { state: 'Failed', message: `the agent came back running ${s.runningVersion} with no upgrade record (${s.phase}: ${s.message})` });
+        await this.#put(row, { state: 'Failed', message: `the agent came back running ${s.runningVersion} with no upgrade record (${s.phase}: ${s.message})` });
         return;
       }
       if (!(ours && s.phase === 'Downloading')) {
         s = await call(session, 'POST', UPGRADE_PATH, Buffer.from(JSON.stringify({ version: release.version, sums: release.sums, signature: release.signature, size: release.size })), CALL_TIMEOUT_MS);
         if (s.phase === 'Failed') {
-          this.#put(row, { state: 'Failed', message: s.message });
+          await this.#put(row, { state: 'Failed', message: s.message });
           return;
         }
       }
-      row = this.#put(row, { state: 'Downloading', bytes: s.bytes, total: release.size, message: '' });
+      row = await this.#put(row, { state: 'Downloading', bytes: s.bytes, total: release.size, message: '' });
       s = await this.#send(session, release, s.bytes);
       const state = s.phase === 'Staged' || s.phase === 'Restarting' ? 'Restarting' : s.phase === 'Failed' || s.phase === 'RolledBack' ? s.phase : 'Downloading';
-      this.#put(row, { state, bytes: s.bytes, message: s.message });
+      await this.#put(row, { state, bytes: s.bytes, message: s.message });
       log.info({ phase: s.phase }, 'agent upgrade: artifact delivered');
     } catch (err) {
       const message = (err as Error).message.slice(0, 500);
       log.warn({ err: message }, 'agent upgrade: call failed; retried on a later pass');
-      this.#put(row, { message });
+      await this.#put(row, { message });
     }
   }
 
@@ -199,7 +209,7 @@ export class UpgradeSync {
         cb(null, chunk);
       },
     });
-    const file = fs.createReadStream(this.#service.releases.fileOf(release), { start: offset });
+    const file = fs.createReadStream(await this.#service.releases.localFile(release), { start: offset });
     file.on('error', (err) => progress.destroy(err));
     file.pipe(progress);
     // A large executable over a slow link: the deadline scales with the size (≥ 64 KiB/s).

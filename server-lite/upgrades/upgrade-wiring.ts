@@ -8,6 +8,7 @@ import { ReleaseService } from './release-service.ts';
 import { upgradeRoutes } from './upgrade-api.ts';
 import { UpgradeService, type UpgradeTargetInfo } from './upgrade-service.ts';
 import { UpgradeSync, type UpgradeSession } from './upgrade-sync.ts';
+import { remoteAgentIds } from '../plans/ha-scheduling.ts';
 
 export interface Upgrades {
   service?: UpgradeService;
@@ -42,7 +43,7 @@ export function startUpgrades(ctx: ServerContext, env: NodeJS.ProcessEnv = proce
   const records = ctx.store.upgrades;
   if (!records) return { routes: [], stop: async () => {} };
   const releases = new ReleaseService({ dataDir: ctx.dataDir, records, publicKey: () => serverReleasePublicKey(env), now: () => ctx.clock.now() });
-  const service = new UpgradeService({ releases, targets: () => targets(ctx), online: (id) => ctx.sessions.hasAgent(id), now: () => ctx.clock.now(), log: ctx.log });
+  const service = new UpgradeService({ releases, targets: () => targets(ctx), online: (id) => ctx.sessions.hasAgent(id), remoteAgents: () => remoteAgentIds(ctx, env), now: () => ctx.clock.now(), log: ctx.log });
   const syncMs = Number(env['DROVER_UPGRADE_SYNC_MS']) > 0 ? Number(env['DROVER_UPGRADE_SYNC_MS']) : undefined;
   const sync = new UpgradeSync(service, () => sessions(ctx), ctx.log, () => ctx.clock.now(), syncMs);
   sync.start();

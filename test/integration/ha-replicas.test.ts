@@ -112,8 +112,10 @@ t.test('HA replicas on one database: forwarding, newest wins, leases', async (t)
   });
 
   await t.test('the git-polling lease is held by exactly one replica', async (t) => {
-    await eventually(() => (a.ctx.ha?.leases.held().length ?? 0) + (b.ctx.ha?.leases.held().length ?? 0) === 1, 'one holder');
-    t.same([...(a.ctx.ha?.leases.held() ?? []), ...(b.ctx.ha?.leases.held() ?? [])], ['git-polling']);
+    // Also held: upgrade-scheduling (decision 1112); plan scheduling is not a lease here (plans.db per replica on SQLite).
+    const held = () => [...(a.ctx.ha?.leases.held() ?? []), ...(b.ctx.ha?.leases.held() ?? [])].sort();
+    await eventually(() => held().length === 2, 'one holder each');
+    t.same(held(), ['git-polling', 'upgrade-scheduling']);
   });
 
   await t.test('newest wins across replicas: a reconnect to B closes the tunnel on A', async (t) => {

@@ -26,7 +26,7 @@ export async function upgradesPage(deps: UiDeps): Promise<Page> {
   const upgrades = deps.upgrades;
   if (!upgrades) throw new ServerError('NOT_FOUND', 'agent upgrades are not served by this server');
   const now = deps.ctx.clock.now();
-  const releases = upgrades.releases.list();
+  const releases = await upgrades.releases.list();
   let rollout: UpgradeStatusView | undefined;
   try {
     rollout = await upgrades.status();
