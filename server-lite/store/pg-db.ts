@@ -35,6 +35,7 @@ const text = (sql: string, args: readonly Arg[]): string => {
 };
 
 function on(q: pg.Pool | pg.PoolClient): Sql {
+  if (!(q instanceof pg.Pool)) return serial(q);
   return {
     async rows(sql, args = []) {
       return (await q.query(text(sql, args), args as unknown[])).rows as Row[];
@@ -45,6 +46,30 @@ function on(q: pg.Pool | pg.PoolClient): Sql {
     async run(sql, args = []) {
       return (await q.query(text(sql, args), args as unknown[])).rowCount ?? 0;
     },
+  };
+}
+
+/**
+ * A transaction's connection runs one statement at a time: a second one started before the first
+ * settled (a missing `await`, a Promise.all inside `tx`) is a bug — pg would queue it and warn
+ * "client.query() when the client is already executing a query" (deprecated, removed in pg 9). It
+ * fails here at once, naming the statement, instead.
+ */
+function serial(client: pg.PoolClient): Sql {
+  let busy: string | undefined;
+  const run = async <T>(sql: string, args: readonly Arg[], pick: (r: pg.QueryResult) => T): Promise<T> => {
+    if (busy !== undefined) throw new Error(`one transaction ran two statements at once ("${sql.slice(0, 60)}" while "${busy.slice(0, 60)}" ran): await each statement in PgDb.tx`);
+    busy = sql;
+    try {
+      return pick(await client.query(text(sql, args), args as unknown[]));
+    } finally {
+      busy = undefined;
+    }
+  };
+  return {
+    rows: (sql, args = []) => run(sql, args, (r) => r.rows as Row[]),
+    one: (sql, args = []) => run(sql, args, (r) => r.rows[0] as Row | undefined),
+    run: (sql, args = []) => run(sql, args, (r) => r.rowCount ?? 0),
   };
 }
 

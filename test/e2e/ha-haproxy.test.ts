@@ -38,8 +38,9 @@ t.test('HA: three replicas behind HAProxy on PostgreSQL', async (t) => {
   const [postgres, cluster] = await Promise.all([startPostgres(), startCluster({ nodes: 1 })]);
   t.teardown(() => Promise.all([postgres.stop(), cluster.stop()]).then(() => undefined));
   const datastore = await postgres.createDatabase('ha');
-  const db = new pg.Client({ connectionString: datastore });
-  await db.connect();
+  // A pool, not one pg.Client: the checks below query concurrently (Promise.all, two waitFor loops),
+  // which on a single client is pg's "client.query() when the client is already executing a query".
+  const db = new pg.Pool({ connectionString: datastore, max: 4 });
   t.teardown(() => db.end());
   const dir = testDir(t);
 
