@@ -1,16 +1,20 @@
-// Issue 17, node plans with replicas (decisions 1110, 1112): two `drover server` replicas on one
-// Debian PostgreSQL (test/pg/harness.ts), a real node agent (`agent run --roles node`) connected to
-// replica B only. A plan applied through replica A — which holds the plan-scheduling lease, so A
-// decides and B, holding the node's tunnel, delivers — runs on that node; its result is read
-// through A. Then kill -9 of A: the plan- and upgrade-scheduling leases move to B, and a second
-// plan applied through B runs. The move time is printed for the note, not asserted.
+// Issue 17, node plans and agent upgrades with replicas (decisions 1110–1112): two `drover server`
+// replicas on one Debian PostgreSQL (test/pg/harness.ts), a real node agent (`agent run --roles
+// node`, installed as a small script executable under upgrade-helpers.ts's stand-in for systemd)
+// connected to replica B only. A plan applied through replica A — which holds the plan-scheduling
+// lease, so A decides and B, holding the node's tunnel, delivers — runs on that node; its result is
+// read through A. A release imported through A (its executable then in the database) is delivered
+// by B, which never received the file, and the agent upgrades. Then kill -9 of A: the plan- and
+// upgrade-scheduling leases move to B, and a second plan applied through B runs. The move time is
+// printed for the note, not asserted.
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { startPostgres } from '../pg/harness.ts';
 import { freePort } from '../ha/haproxy.ts';
-import { createToken, drover, Proc, startAgent, testDir, waitFor } from './agent-helpers.ts';
+import { createToken, drover, Proc, testDir, waitFor } from './agent-helpers.ts';
+import { makeRelease, scriptExe, Supervisor, testKey } from './upgrade-helpers.ts';
 
 const HEARTBEAT_MS = 500;
 const SERVER_ENV = { DROVER_HA_HEARTBEAT_MS: String(HEARTBEAT_MS), DROVER_PLAN_SYNC_MS: '200', DROVER_UPGRADE_SYNC_MS: '200', DROVER_LOG_LEVEL: 'debug' };
@@ -19,7 +23,7 @@ const LEASES = ['plan-scheduling', 'upgrade-scheduling'];
 interface Replica { name: string; dir: string; url: string; id: string; proc: Proc }
 interface Status { checksum: string; nodes: { id: string; state: string; checksum: string | null; exitCode: number | null; message: string }[] }
 
-t.test('HA: a plan applied through one replica runs on a node agent connected to the other; scheduling moves on kill -9', async (t) => {
+t.test('HA: plans and upgrades through one replica reach a node agent connected to the other; scheduling moves on kill -9', async (t) => {
   const postgres = await startPostgres();
   t.teardown(() => postgres.stop());
   const datastore = await postgres.createDatabase('haplans');
@@ -28,6 +32,8 @@ t.test('HA: a plan applied through one replica runs on a node agent connected to
   const dir = testDir(t);
   const work = path.join(dir, 'work');
   fs.mkdirSync(work);
+  const key = testKey(dir);
+  const env = { ...SERVER_ENV, DROVER_RELEASE_PUBLIC_KEY: key.publicFile };
 
   async function replica(name: string, copyFrom?: string): Promise<Replica> {
     const rdir = path.join(dir, name);
@@ -38,7 +44,7 @@ t.test('HA: a plan applied through one replica runs on a node agent connected to
       for (const f of ['admin-token', 'secrets.key']) if (fs.existsSync(path.join(copyFrom, f))) fs.cpSync(path.join(copyFrom, f), path.join(rdir, f));
     }
     const [port, peer] = [await freePort(), await freePort()];
-    const proc = new Proc(['server', '--data-dir', rdir, '--listen', `127.0.0.1:${port}`, '--datastore', datastore, '--advertise-address', `127.0.0.1:${peer}`], SERVER_ENV);
+    const proc = new Proc(['server', '--data-dir', rdir, '--listen', `127.0.0.1:${port}`, '--datastore', datastore, '--advertise-address', `127.0.0.1:${peer}`], env);
     t.teardown(() => proc.stop('SIGKILL').then(() => undefined));
     const up = await waitFor(`replica ${name}`, () => {
       if (!proc.running) throw new Error(`replica ${name} exited: ${proc.output.slice(-2000)}`);
@@ -64,11 +70,15 @@ t.test('HA: a plan applied through one replica runs on a node agent connected to
   const agentDir = path.join(dir, 'agent');
   const reg = await drover(['agent', 'register', '--server', b.url, '--token', token, '--name', 'edge-ha', '--data-dir', agentDir]);
   if (reg.exitCode !== 0) throw new Error(`agent register through B: ${reg.stderr}`);
-  const agent = startAgent(agentDir, ['--roles', 'node'], { DROVER_NODE_PLAN_SCAN_MS: '200', DROVER_LOG_LEVEL: 'info' });
-  t.teardown(() => agent.stop().then(() => undefined));
+  const OLD = scriptExe('0.1.0 as installed');
+  const exe = path.join(dir, 'bin', 'drover');
+  fs.mkdirSync(path.dirname(exe), { recursive: true });
+  fs.writeFileSync(exe, OLD, { mode: 0o755 });
+  const agent = new Supervisor(exe, agentDir, { DROVER_NODE_PLAN_SCAN_MS: '200', DROVER_LOG_LEVEL: 'info', DROVER_RELEASE_PUBLIC_KEY: key.publicFile, DROVER_UPGRADE_EXE: exe }, ['--roles', 'node']);
+  t.teardown(() => agent.stop());
   await waitFor('the node tunnel on B', async () => (await db.query("SELECT 1 FROM ha_sessions WHERE role = 'node' AND replica_id = $1", [b.id])).rowCount === 1);
 
-  const via = (r: Replica) => (args: string[]) => drover([...args, '--data-dir', r.dir]);
+  const via = (r: Replica) => (args: string[]) => drover([...args, '--data-dir', r.dir], { DROVER_RELEASE_PUBLIC_KEY: key.publicFile });
   async function runPlan(r: Replica, name: string): Promise<Status> {
     const out = path.join(work, name);
     const file = path.join(dir, `${name}.yaml`);
@@ -95,6 +105,26 @@ t.test('HA: a plan applied through one replica runs on a node agent connected to
     t.ok(deliveredBy(b), 'B delivered it (it holds the node tunnel)');
     t.notOk(deliveredBy(a), 'A delivered nothing (no node tunnel there)');
     t.match(await holders(), { 'plan-scheduling': a.id, 'upgrade-scheduling': a.id }, 'A scheduled it');
+  });
+
+  await t.test('a release imported through A is delivered by B from the database: the agent on B upgrades', async (t) => {
+    const NEW = scriptExe('0.2.0 ha');
+    const imp = await via(a)(['release', 'import', makeRelease(path.join(dir, 'rel-020'), '0.2.0', NEW, key)]);
+    t.equal(imp.exitCode, 0, imp.stderr);
+    t.notOk(fs.existsSync(path.join(b.dir, 'releases/0.2.0/drover-linux-amd64')), 'B has no copy of the file yet');
+    t.same((JSON.parse((await via(b)(['release', 'list', '--json'])).stdout) as { version: string }[]).map((r) => r.version), ['0.2.0'], 'B lists the release');
+    const started = await via(a)(['upgrade', 'agents', '--version', '0.2.0', '--target', 'site=ha']);
+    t.equal(started.exitCode, 0, started.stderr);
+    const done = await waitFor('the upgrade Done, read through A', async () => {
+      const r = await via(a)(['upgrade', 'status', '--json']);
+      const st = r.exitCode === 0 ? (JSON.parse(r.stdout) as { state: string; agents: { state: string }[] }) : undefined;
+      return st?.state === 'Done' ? st : undefined;
+    }, 120_000);
+    t.same(done.agents.map((x) => x.state), ['Succeeded']);
+    t.match(await holders(), { 'upgrade-scheduling': a.id }, 'A scheduled it; only B could deliver it (the tunnel is there)');
+    t.equal(fs.readFileSync(exe, 'utf8'), NEW, 'the new executable is in place on the device');
+    t.equal(fs.readFileSync(path.join(b.dir, 'releases/0.2.0/drover-linux-amd64'), 'utf8'), NEW, 'B fetched the executable from the database');
+    await waitFor('the upgraded node agent back on B', async () => (await db.query("SELECT 1 FROM ha_sessions WHERE role = 'node' AND replica_id = $1", [b.id])).rowCount === 1, 60_000);
   });
 
   await t.test('kill -9 of the scheduling replica: both leases move to B, the next plan runs', async (t) => {
