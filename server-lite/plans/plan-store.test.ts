@@ -116,6 +116,23 @@ for (const backend of backends) {
       t.equal(await s.lastSeq('a2'), 1, 'sequences are per agent');
     });
 
+    t.test('one batch with several plans and a checksum change inside it reads as the results one by one', async (t) => {
+      const s = await backend.open();
+      const step = (label: string) => ({ label, exitCode: 0, output: label, runs: 1 });
+      await s.assign('p', ['n1'], 'c1', 1);
+      t.equal(await s.recordResults('a1', 'n1', [
+        { seq: 3, result: result('p', 'c1', 'InProgress', step('b')) },
+        { seq: 1, result: result('p', 'c1', 'InProgress', step('a')) },
+        { seq: 2, result: result('q', 'k1', 'Succeeded', step('x')) },
+        { seq: 4, result: result('p', 'c2', 'Failed', step('c')) },
+        { seq: 5, result: result('p', 'c2', 'Failed', step('d')) },
+      ]), 5);
+      const [p, q] = await s.nodePlans('n1');
+      t.match(p, { plan: 'p', assigned: 'c1', checksum: 'c2', state: 'Failed', reports: 4 }, 'the assignment stays, the latest result wins, one report per result');
+      t.same(Object.keys(p?.steps ?? {}).sort(), ['c', 'd'], 'steps from before the checksum changed are gone, later ones merged');
+      t.match(q, { plan: 'q', checksum: 'k1', state: 'Succeeded', reports: 1, steps: { x: { output: 'x' } } });
+    });
+
     t.test('node clocks', async (t) => {
       const s = await backend.open();
       await s.putClock('n1', 60, 1);

@@ -1,8 +1,8 @@
 // The plan records on PostgreSQL (decision 1110): the tables of migration 10 in the server's
 // database, on the main store's pool, so every replica reads and writes the same plans. The
-// statements are plans/sqlite-plan-store.ts's in PostgreSQL's spelling (GREATEST for MAX, jsonb
-// concatenation for json_patch); the row mappers are shared (plans/plan-store.ts).
-import { assignmentMap, nodeOf, planOf, stepsOf, type NewPlan, type NodeResult, type PlanAction, type PlanNodeRecord, type PlanRecord, type PlanStore } from '../plans/plan-store.ts';
+// statements are plans/sqlite-plan-store.ts's in PostgreSQL's spelling (GREATEST for MAX; a drain
+// batch folded per plan before one upsert); the row mappers are shared (plans/plan-store.ts).
+import { assignmentMap, nodeOf, planOf, stepsOf, type NewPlan, type NodeResult, type PlanAction, type PlanNodeRecord, type PlanRecord, type PlanStore, type StepRecord } from '../plans/plan-store.ts';
 import type { PgDb } from './pg-db.ts';
 
 export class PgPlanStore implements PlanStore {
@@ -77,23 +77,30 @@ export class PgPlanStore implements PlanStore {
       // tunnel and the one that has it now) store each row once.
       await sql.run('INSERT INTO plan_agent_seq (agent_id, last_seq) VALUES (?, 0) ON CONFLICT (agent_id) DO NOTHING', [agentId]);
       const last = Number((await sql.one('SELECT last_seq FROM plan_agent_seq WHERE agent_id = ? FOR UPDATE', [agentId]))?.last_seq ?? 0);
-      let n = 0;
-      let max = last;
-      for (const { seq, result: r } of [...rows].sort((a, b) => a.seq - b.seq)) {
-        if (seq <= last) continue;
-        await sql.run(
-          `INSERT INTO plan_nodes (plan, node_id, state, checksum, source, instruction, exit_code, message, since, steps, reports) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-           ON CONFLICT (plan, node_id) DO UPDATE SET state = excluded.state, checksum = excluded.checksum, source = excluded.source,
-             instruction = excluded.instruction, exit_code = excluded.exit_code, message = excluded.message, since = excluded.since,
-             steps = CASE WHEN plan_nodes.checksum IS NOT DISTINCT FROM excluded.checksum THEN (plan_nodes.steps::jsonb || excluded.steps::jsonb)::text ELSE excluded.steps END,
-             reports = plan_nodes.reports + 1`,
-          [r.plan, nodeId, r.state, r.checksum, r.source ?? null, r.instruction, r.exitCode, r.message, r.since, JSON.stringify(stepsOf(r))],
-        );
-        n++;
-        max = Math.max(max, seq);
+      const fresh = [...rows].sort((a, b) => a.seq - b.seq).filter((r) => r.seq > last);
+      if (fresh.length === 0) return 0;
+      // Folded here, in sequence order, into one row per plan (a drain batch is one round trip, not
+      // one per result): the same outcome as applying them one by one — the latest result's fields,
+      // steps merged while the checksum stays, one report per result.
+      const plans = [...new Set(fresh.map((r) => r.result.plan))];
+      type Acc = { checksum: string | null; steps: Record<string, StepRecord>; reports: number; r?: NodeResult };
+      const acc = new Map<string, Acc>((await sql.rows('SELECT plan, checksum, steps, reports FROM plan_nodes WHERE node_id = ? AND plan = ANY(?::text[]) FOR UPDATE', [nodeId, plans]))
+        .map((r) => [String(r.plan), { checksum: r.checksum === null ? null : String(r.checksum), steps: JSON.parse(String(r.steps)) as Record<string, StepRecord>, reports: Number(r.reports) }]));
+      for (const { result: r } of fresh) {
+        const prev = acc.get(r.plan);
+        const steps = prev && prev.checksum === r.checksum ? { ...prev.steps, ...stepsOf(r) } : stepsOf(r);
+        acc.set(r.plan, { checksum: r.checksum, steps, reports: (prev?.reports ?? 0) + 1, r });
       }
-      await sql.run('UPDATE plan_agent_seq SET last_seq = GREATEST(last_seq, ?) WHERE agent_id = ?', [max, agentId]);
-      return n;
+      const values = [...acc.values()].flatMap((v) => (v.r ? [{ r: v.r, steps: v.steps, reports: v.reports }] : []));
+      await sql.run(
+        `INSERT INTO plan_nodes (plan, node_id, state, checksum, source, instruction, exit_code, message, since, steps, reports) VALUES ${values.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (plan, node_id) DO UPDATE SET state = excluded.state, checksum = excluded.checksum, source = excluded.source,
+           instruction = excluded.instruction, exit_code = excluded.exit_code, message = excluded.message, since = excluded.since,
+           steps = excluded.steps, reports = excluded.reports`,
+        values.flatMap(({ r, steps, reports }) => [r.plan, nodeId, r.state, r.checksum, r.source ?? null, r.instruction, r.exitCode, r.message, r.since, JSON.stringify(steps), reports]),
+      );
+      await sql.run('UPDATE plan_agent_seq SET last_seq = GREATEST(last_seq, ?) WHERE agent_id = ?', [fresh.at(-1)?.seq ?? last, agentId]);
+      return fresh.length;
     });
     if (stored > 0) this.generation++;
     return stored;
