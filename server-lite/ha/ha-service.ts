@@ -116,6 +116,19 @@ export class HaService {
     return remoteSession(route, this.#tls, this.#d.timings.peerConnectTimeoutMs);
   }
 
+  /** The node agent's tunnel (role `node`) on another live replica (`drover shell` through this one). */
+  async nodeSession(nodeId: string): Promise<RemoteSessionHandle | undefined> {
+    const route = await this.#d.store.routeNode(nodeId, 'node', this.#d.now() - this.#d.timings.staleAfterMs);
+    if (!route || route.replicaId === this.replicaId) return undefined;
+    return remoteSession(route, this.#tls, this.#d.timings.peerConnectTimeoutMs);
+  }
+
+  /** Why this replica is not ready (its heartbeat has not reached the database for too long), or undefined. */
+  notReady(): string | undefined {
+    if (this.routes.healthy(this.#d.timings.unreadyAfterMs)) return undefined;
+    return `this replica's heartbeat has not reached the datastore for ${this.#d.now() - this.routes.lastBeatOkAt} ms (${this.routes.failedBeats} failed beats)`;
+  }
+
   /** Tells the replica holding the cluster's tunnel to run its syncs (a wake-up hint; best effort). */
   kickElsewhere(clusterId: string): void {
     const at = this.#kickedByPeer.get(clusterId);

@@ -10,6 +10,13 @@ export interface HaTimings {
   flushMs: number;
   /** A lease lasts this long unless renewed; renewed every heartbeat, so a dead holder's moves within it. */
   leaseTtlMs: number;
+  /**
+   * /readyz fails once the last successful heartbeat is older than this: two beats, so the load
+   * balancer takes the replica out before the others count it dead (staleAfterMs, three beats).
+   */
+  unreadyAfterMs: number;
+  /** The LISTEN connection for hints (hints.ts) is opened again after this, doubling up to 30 s. */
+  hintReconnectMs: number;
   /** A forwarded stream's connection to the owning replica must be set up within this. */
   peerConnectTimeoutMs: number;
 }
@@ -20,6 +27,8 @@ export const HA_TIMINGS: HaTimings = Object.freeze({
   staleAfterMs: 6_000,
   flushMs: 50,
   leaseTtlMs: 6_000,
+  unreadyAfterMs: 4_000,
+  hintReconnectMs: 500,
   peerConnectTimeoutMs: 5_000,
 });
 
@@ -30,5 +39,5 @@ export const MAX_PEER_HEADER_BYTES = 64 * 1024;
 export function haTimings(env: NodeJS.ProcessEnv): HaTimings {
   const hb = Number(env.DROVER_HA_HEARTBEAT_MS);
   if (!(hb > 0)) return HA_TIMINGS;
-  return Object.freeze({ ...HA_TIMINGS, heartbeatMs: hb, staleAfterMs: 3 * hb, leaseTtlMs: 3 * hb });
+  return Object.freeze({ ...HA_TIMINGS, heartbeatMs: hb, staleAfterMs: 3 * hb, leaseTtlMs: 3 * hb, unreadyAfterMs: 2 * hb });
 }

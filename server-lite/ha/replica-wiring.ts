@@ -31,6 +31,8 @@ export async function startReplica(
   });
   // Binding changes made on this replica reach a cluster whose tunnel sits on another one.
   d.ctx.rbac.elsewhere = (clusterId) => ha.kickElsewhere(clusterId);
+  // `cluster get` through a replica without the cluster's tunnel pulls fresh facts through the owner.
+  d.ctx.kubeFacts.remote = (clusterId) => ha.clusterSession(clusterId);
   await d.fleet.setPolling(false);
   ha.singleton({ name: LEASES.gitPolling, start: () => void d.fleet.setPolling(true), stop: () => d.fleet.setPolling(false) });
   await ha.start();
