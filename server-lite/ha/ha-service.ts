@@ -11,6 +11,7 @@ import type { ReplicaStore } from '../store/replica-store.ts';
 import type { Role } from '../store/store.ts';
 import type { SessionRegistry } from '../tunnel/session-registry.ts';
 import type { HaTimings } from './limits.ts';
+import { HINT_CHANNELS, type HintBus } from './hints.ts';
 import { LeaseRunner, type Singleton } from './leases.ts';
 import { createPeerServer } from './peer-server.ts';
 import { peerRequest, splitAddress } from './peer-stream.ts';
@@ -35,6 +36,8 @@ export interface HaDeps {
   timings: HaTimings;
   /** Run a cluster's syncs here (a peer says its tunnel is on this replica). */
   kick: (clusterId: string) => void;
+  /** Wake-up hints to and from the other replicas (LISTEN/NOTIFY on PostgreSQL; none on SQLite). */
+  hints?: HintBus;
 }
 
 export class HaService {
@@ -64,8 +67,15 @@ export class HaService {
         d.sessions.remove(s);
         s.close('superseded');
       },
+      written: () => d.hints?.notify(HINT_CHANNELS.routes),
     });
-    this.leases = new LeaseRunner({ store: d.store, holder: this.replicaId, now: d.now, timers: d.timers, timings: d.timings, log: d.log });
+    this.leases = new LeaseRunner({
+      store: d.store, holder: this.replicaId, now: d.now, timers: d.timers, timings: d.timings, log: d.log,
+      released: (name) => d.hints?.notify(HINT_CHANNELS.lease, name),
+    });
+    // Hints only wake up what the heartbeat would do anyway (polling stays the safety net).
+    d.hints?.on(HINT_CHANNELS.routes, () => this.routes.checkSoon());
+    d.hints?.on(HINT_CHANNELS.lease, () => this.leases.tickSoon());
     this.#server = createPeerServer({
       tls: this.#tls, sessions: d.sessions, log: d.log, headerTimeoutMs: d.timings.peerConnectTimeoutMs,
       kick: (clusterId) => {
@@ -144,6 +154,7 @@ export class HaService {
     this.#d.sessions.observe(undefined);
     await this.leases.stop();
     await this.routes.stop();
+    await this.#d.hints?.stop();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }

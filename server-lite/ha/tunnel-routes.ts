@@ -21,6 +21,8 @@ export interface TunnelRoutesOptions {
   log: Logger;
   /** Closes a local session another replica took over (SessionRegistry: close as superseded). */
   supersede: (agentId: string, role: Role, sessionId: string) => void;
+  /** Routes were written (a hint for the other replicas: hints.ts). */
+  written?: () => void;
 }
 
 const keyOf = (agentId: string, role: Role): string => `${agentId}/${role}`;
@@ -94,6 +96,8 @@ export class TunnelRoutes implements SessionObserver {
       for (const a of adds) this.#written.set(keyOf(a.agentId, a.role), a);
       // A newer tunnel of the same agent already sits on another replica: ours is the stale one.
       for (const l of lost) this.#o.supersede(l.agentId, l.role, l.sessionId);
+      // Takeovers (an older row elsewhere) and new routes: the others look now, not at their next beat.
+      if (adds.length > 0) this.#o.written?.();
     } catch (err) {
       // Put back what is not superseded by something newer queued meanwhile.
       for (const [key, op] of batch) if (!this.#pending.has(key)) this.#pending.set(key, op);
