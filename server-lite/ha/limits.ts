@@ -35,9 +35,14 @@ export const HA_TIMINGS: HaTimings = Object.freeze({
 /** Largest header line on a peer link (JSON: agent, role, target, stream metadata). */
 export const MAX_PEER_HEADER_BYTES = 64 * 1024;
 
-/** HA_TIMINGS with the heartbeat (and what follows from it) from the environment, for tests. */
+/**
+ * HA_TIMINGS with the heartbeat (and what follows from it) from the environment, for tests; and
+ * DROVER_HA_HINT_RECONNECT_MS, so a test can keep a dropped hint listener away and see polling alone.
+ */
 export function haTimings(env: NodeJS.ProcessEnv): HaTimings {
   const hb = Number(env.DROVER_HA_HEARTBEAT_MS);
-  if (!(hb > 0)) return HA_TIMINGS;
-  return Object.freeze({ ...HA_TIMINGS, heartbeatMs: hb, staleAfterMs: 3 * hb, leaseTtlMs: 3 * hb, unreadyAfterMs: 2 * hb });
+  const reconnect = Number(env.DROVER_HA_HINT_RECONNECT_MS);
+  const base = reconnect > 0 ? { ...HA_TIMINGS, hintReconnectMs: reconnect } : HA_TIMINGS;
+  if (!(hb > 0)) return Object.freeze({ ...base });
+  return Object.freeze({ ...base, heartbeatMs: hb, staleAfterMs: 3 * hb, leaseTtlMs: 3 * hb, unreadyAfterMs: 2 * hb });
 }

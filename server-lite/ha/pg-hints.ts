@@ -119,7 +119,7 @@ export class PgHints implements HintTransport {
       this.#timer = undefined;
       void this.#connect();
     }, this.#delay);
-    this.#delay = Math.min(this.#delay * 2, MAX_RECONNECT_MS);
+    this.#delay = Math.max(this.#o.reconnectMs, Math.min(this.#delay * 2, MAX_RECONNECT_MS));
   }
 
   async stop(): Promise<void> {
