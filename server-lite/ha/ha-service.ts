@@ -8,12 +8,13 @@ import type { Server } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock as TimerClock } from '../../protocol/index.ts';
 import type { ReplicaStore } from '../store/replica-store.ts';
-import type { Role } from '../store/store.ts';
+import { ROLES, type Role } from '../store/store.ts';
 import type { SessionRegistry } from '../tunnel/session-registry.ts';
 import type { HaTimings } from './limits.ts';
 import { HINT_CHANNELS, type HintBus } from './hints.ts';
 import { LeaseRunner, type Singleton } from './leases.ts';
 import { createPeerServer } from './peer-server.ts';
+import type { PeerCloseReason } from './peer-header.ts';
 import { peerRequest, splitAddress } from './peer-stream.ts';
 import { issuePeerTls, type PeerTls } from './peer-tls.ts';
 import { remoteSession, type RemoteSessionHandle } from './remote-session.ts';
@@ -131,6 +132,28 @@ export class HaService {
     const route = await this.#d.store.routeNode(nodeId, 'node', this.#d.now() - this.#d.timings.staleAfterMs);
     if (!route || route.replicaId === this.replicaId) return undefined;
     return remoteSession(route, this.#tls, this.#d.timings.peerConnectTimeoutMs);
+  }
+
+  /**
+   * Closes the agent's tunnels held by other live replicas (revoked, deleted or unregistered through
+   * this one; the caller committed that first, so a reconnect is refused). Resolves with the number
+   * of replicas that closed some; a replica that cannot be reached is logged (its tunnels die with it
+   * or are refused at their next reconnect).
+   */
+  async closeElsewhere(agentId: string, reason: PeerCloseReason): Promise<number> {
+    const fresh = this.#d.now() - this.#d.timings.staleAfterMs;
+    const routes = await Promise.all(ROLES.map((role) => this.#d.store.routeAgent(agentId, role, fresh)));
+    const addresses = new Set(routes.flatMap((r) => (r && r.replicaId !== this.replicaId ? [r.address] : [])));
+    let closed = 0;
+    await Promise.all([...addresses].map(async (address) => {
+      try {
+        await peerRequest(address, this.#tls, { v: 1, op: 'close', agentId, reason }, this.#d.timings.peerConnectTimeoutMs);
+        closed++;
+      } catch (err) {
+        this.#d.log.warn({ err: (err as Error).message, agentId, address }, 'closing the agent’s tunnel at another replica failed');
+      }
+    }));
+    return closed;
   }
 
   /** Why this replica is not ready (its heartbeat has not reached the database for too long), or undefined. */

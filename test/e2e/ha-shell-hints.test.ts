@@ -10,6 +10,7 @@
 //   outage both replicas answer 503 NOT_READY, /healthz stays 200, the node's tunnel stays open
 //   (same session afterwards, though the other replica expired its rows meanwhile), and both are
 //   ready again by themselves; the shell through the other replica works again.
+// - Revoking the agent through the replica without its tunnel closes the tunnel on the other one.
 import t from 'tap';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -155,5 +156,16 @@ t.test('HA: drover shell, hints and readiness across replicas behind HAProxy', a
       return x.exitCode === 0 ? x : undefined;
     });
     t.equal(String(out.stdout).trim(), 'after-outage', `forwarded from ${forwarder.name} to ${holder.name}`);
+  });
+
+  await t.test('revoking the agent through the replica without its tunnel closes the tunnel', async (t) => {
+    const route = await waitFor('the node route', nodeRoute);
+    const forwarder = replicas.find((r) => r.id !== route.replica_id)!;
+    const { agentId } = await agentStatus(agentDir);
+    const out = await drover(['identity', 'revoke', agentId, '--data-dir', forwarder.dataDir]);
+    t.equal(out.exitCode, 0, out.stderr);
+    await waitFor('the tunnel closed at the replica holding it', async () => (await nodeRoute()) === undefined);
+    await waitFor('the agent to see it', async () => !(await nodeConnected()));
+    t.pass(`revoked through ${forwarder.name}, the tunnel on the other replica closed`);
   });
 });
