@@ -109,3 +109,36 @@ t.test('tunnel routes: a database outage neither closes tunnels nor keeps the re
   t.equal((await store.replicas.routeAgent('a1', 'cluster', now - 1))?.sessionId, 's1', 'the tunnel that stayed open here is routed again');
   t.same(superseded, ['ra:a2:s2'], 'only the tunnel that moved to rb is closed here');
 });
+
+t.test('tunnel routes: a routes hint checks takeovers before the next beat, many hints are one check', async (t) => {
+  const store = new SqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const clock = new ManualClock(3_000_000);
+  let reads = 0;
+  const counted = new Proxy(store.replicas, {
+    get(target, prop: keyof ReplicaStore) {
+      if (prop === 'sessionsOf') reads++;
+      const v = target[prop];
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const superseded: string[] = [];
+  const make = (replicaId: string, s: ReplicaStore) => new TunnelRoutes({
+    store: s, replicaId, address: () => `${replicaId}:1`, now: () => clock.now(), timers: clock, timings: HA_TIMINGS, log: pino({ level: 'silent' }),
+    supersede: (agentId, _role, sessionId) => superseded.push(`${replicaId}:${agentId}:${sessionId}`),
+  });
+  const a = make('ra', counted);
+  const b = make('rb', store.replicas);
+  a.added(info('a1', 's1', clock.now()));
+  await a.flush();
+  await a.beat();
+  await b.beat();
+  b.added(info('a1', 's1-new', clock.now() + 1));
+  await b.flush();
+  reads = 0;
+  for (let i = 0; i < 5; i++) a.checkSoon();
+  clock.advance(HA_TIMINGS.flushMs);
+  await t.resolves(a.stop().then(() => undefined), 'the check ran and stop waited for it');
+  t.same(superseded, ['ra:a1:s1'], 'the takeover is acted on without a beat');
+  t.equal(reads, 1, 'five hints, one check');
+});

@@ -39,6 +39,7 @@ export class TunnelRoutes implements SessionObserver {
   #flushing: Promise<void> = Promise.resolve();
   #stopped = false;
   #checkTimer: TimerHandle | undefined;
+  #lastHintCheckAt = 0;
   #checking: Promise<void> = Promise.resolve();
   /** agentId → heartbeat of the live replica holding its tunnel (other replicas only), as of the last beat. */
   #remote = new Map<string, number>();
@@ -154,10 +155,14 @@ export class TunnelRoutes implements SessionObserver {
    */
   checkSoon(): void {
     if (this.#checkTimer !== undefined || this.#stopped) return;
+    // A reconnect storm sends a hint per flush window from every replica: at most one check per
+    // quarter beat here (each reads the other replicas' rows), the rest waits for that one.
+    const gap = Math.max(this.#o.timings.flushMs, this.#lastHintCheckAt + this.#o.timings.heartbeatMs / 4 - this.#o.now());
     this.#checkTimer = this.#o.timers.setTimeout(() => {
       this.#checkTimer = undefined;
+      this.#lastHintCheckAt = this.#o.now();
       this.#checking = this.#checking.then(() => this.#check()).catch((err: unknown) => this.#o.log.warn({ err }, 'checking tunnel routes after a hint failed (the next beat checks again)'));
-    }, this.#o.timings.flushMs);
+    }, gap);
   }
 
   /** Whether the last beat reached the database within `boundMs` (readiness of the replica). */
