@@ -35,6 +35,8 @@ t.test('HA: drover shell, hints and readiness across replicas behind HAProxy', a
   t.teardown(() => Promise.all(replicas.map((r) => r.proc.stop('SIGKILL'))).then(() => undefined));
   const lb = await startHaproxy(dir, replicas.map((r) => ({ name: r.name, port: r.port })));
   t.teardown(() => lb.stop());
+  // Hints sent before a replica listens are lost by design (polling catches up): wait for both.
+  for (const r of replicas) await waitFor(`${r.name} listening for hints`, () => r.proc.logs().some((l) => l.msg === 'hint listener: listening'));
 
   // Admin queries on a client of its own, opened again after the outage.
   let db = new pg.Client({ connectionString: datastore });
