@@ -76,7 +76,7 @@ export class HaService {
     });
     // Hints only wake up what the heartbeat would do anyway (polling stays the safety net).
     d.hints?.on(HINT_CHANNELS.routes, () => this.routes.checkSoon());
-    d.hints?.on(HINT_CHANNELS.lease, () => this.leases.tickSoon());
+    d.hints?.on(HINT_CHANNELS.lease, () => void this.leases.tickSoon());
     this.#server = createPeerServer({
       tls: this.#tls, sessions: d.sessions, log: d.log, headerTimeoutMs: d.timings.peerConnectTimeoutMs,
       kick: (clusterId) => {

@@ -80,13 +80,14 @@ export class LeaseRunner {
   }
 
   /** A hint that a lease was released elsewhere: try now instead of at the next beat (serialised with the loop). */
-  tickSoon(): void {
-    if (this.#stopped || this.#soon) return;
+  tickSoon(): Promise<void> {
+    if (this.#stopped || this.#soon) return this.#ticking;
     this.#soon = true;
     this.#ticking = this.#ticking.then(async () => {
       this.#soon = false;
       await this.tick();
     }).catch((err: unknown) => this.#o.log.warn({ err }, 'lease round after a hint failed'));
+    return this.#ticking;
   }
 
   #round(): Promise<void> {
