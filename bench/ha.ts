@@ -4,11 +4,14 @@
 //     kube-apiserver, admin token, keep-alive) through the replica that holds the cluster's tunnel
 //     vs through another replica that forwards the stream to it (peer link, mutual TLS). Rounds
 //     interleave the two; the ratio is forwarding / owning.
+//  1b. The same comparison for a `drover shell` session (open the upgraded connection, run `true`
+//     on the node agent, read its exit status): the node-role tunnel sits on the owning replica.
 //  2. N simulated agents (the agents' own TunnelClient, as bench/tunnels.ts) spread over 3 replicas
 //     (each dialled directly: HAProxy would need 2 descriptors per tunnel beyond this machine's fd
 //     limit): each replica's RSS and idle CPU once all are connected.
 // Usage: node bench/ha.ts [--agents 10000] [--gets 300]   (figures, not tests; see bench/README.md)
 import https from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import path from 'node:path';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +25,7 @@ import { transportFor } from '../agents/common/https-client.ts';
 import { TunnelClient } from '../agents/common/tunnel-client.ts';
 import { silentLogger } from '../agents/common/logger.ts';
 import { registerAgents } from './lib/register-agents.ts';
+import { SHELL_FRAME, ShellFrameDecoder } from '../protocol/index.ts';
 import { describeMachine, busyWarning } from './lib/machine.ts';
 import { summarize } from './lib/stats.ts';
 import { rssBytes } from './lib/rss.ts';
@@ -79,6 +83,16 @@ async function main(): Promise<void> {
     const agent = startAgent(agentDir, ['--roles', 'cluster']);
     cleanup.unshift(() => agent.stop());
     const st = await waitFor('agent connected', async () => ((await agentStatus(agentDir)).roles[0]?.state === 'connected' ? agentStatus(agentDir) : undefined));
+    // A node agent (node role only, as on an edge host) on r0 too, for the shell sessions of 1b.
+    const nodeDir = path.join(root, 'node-agent');
+    const nodeReg = await drover(['agent', 'register', '--server', r0.url, '--token', await createToken(r0.dir), '--name', 'bench-node', '--data-dir', nodeDir]);
+    if (nodeReg.exitCode !== 0) throw new Error(nodeReg.stderr);
+    const nodeAgent = startAgent(nodeDir, ['--roles', 'node']);
+    cleanup.unshift(() => nodeAgent.stop());
+    const node = await waitFor('node agent connected', async () => ((await agentStatus(nodeDir)).roles.find((r) => r.name === 'node')?.state === 'connected' ? agentStatus(nodeDir) : undefined), 120_000)
+      .catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}\n${nodeAgent.output.slice(-3000)}`);
+      });
     const get = (r: Replica, ka: https.Agent): Promise<number> => new Promise((resolve, reject) => {
       const t0 = performance.now();
       https.get(`${r.url}/k8s/clusters/${st.clusterId}/api/v1/namespaces/default/configmaps/kube-root-ca.crt`, { ca, agent: ka, headers: { authorization: `Bearer ${adminToken}` } }, (res) => {
@@ -97,6 +111,46 @@ async function main(): Promise<void> {
     for (const ka of kas.values()) ka.destroy();
     const owning = summarize([...samples.get('r0')!].sort((a, b) => a - b));
     const forwarding = summarize([...samples.get('r1')!].sort((a, b) => a - b));
+
+    // 1b. Shell sessions through r0 (owning) and r1 (forwarding), interleaved the same way.
+    const shellOnce = (r: Replica): Promise<number> => new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const u = new URL(r.url);
+      const sock = tlsConnect({ host: u.hostname, port: Number(u.port), ca }, () => {
+        sock.write(`GET /v1/nodes/${node.nodeId}/shell?command=${encodeURIComponent('["true"]')} HTTP/1.1\r\nhost: drover\r\nauthorization: Bearer ${adminToken}\r\nconnection: Upgrade\r\nupgrade: drover-shell\r\n\r\n`);
+      });
+      let head: Buffer | undefined = Buffer.alloc(0);
+      const frames = new ShellFrameDecoder();
+      sock.on('error', reject);
+      sock.on('close', () => reject(new Error(`shell via ${r.name} closed without an exit status`)));
+      sock.on('data', (chunk: Buffer) => {
+        let rest = chunk;
+        if (head !== undefined) {
+          head = Buffer.concat([head, chunk]);
+          const end = head.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          if (!head.subarray(0, end).toString().startsWith('HTTP/1.1 101')) return reject(new Error(`shell via ${r.name}: ${head.toString().slice(0, 300)}`));
+          rest = head.subarray(end + 4);
+          head = undefined;
+        }
+        for (const f of frames.push(rest)) {
+          if (f.type === SHELL_FRAME.exit) {
+            resolve(performance.now() - t0);
+            sock.destroy();
+          } else if (f.type === SHELL_FRAME.error) reject(new Error(`shell via ${r.name}: ${f.payload.toString()}`));
+        }
+      });
+    });
+    for (const r of replicas.slice(0, 2)) await waitFor(`shell via ${r.name}`, () => shellOnce(r).then(() => true, () => false));
+    const shellSamples = new Map<string, number[]>([['r0', []], ['r1', []]]);
+    const SHELLS = Math.max(ROUNDS, Math.round(GETS / 5));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const r of round % 2 === 0 ? replicas.slice(0, 2) : replicas.slice(0, 2).reverse()) {
+        for (let i = 0; i < SHELLS / ROUNDS; i++) shellSamples.get(r.name)!.push(await shellOnce(r));
+      }
+    }
+    const shellOwning = summarize([...shellSamples.get('r0')!].sort((a, b) => a - b));
+    const shellForwarding = summarize([...shellSamples.get('r1')!].sort((a, b) => a - b));
 
     // 2. N simulated agents over the three replicas.
     const secret = (await createToken(r0.dir, ['--uses', '0'])).split('::')[1] ?? '';
@@ -137,6 +191,10 @@ async function main(): Promise<void> {
     console.log(`   owning replica:     p50 ${f(owning.p50)} ms, p90 ${f(owning.p90)} ms, p99 ${f(owning.p99)} ms`);
     console.log(`   forwarding replica: p50 ${f(forwarding.p50)} ms, p90 ${f(forwarding.p90)} ms, p99 ${f(forwarding.p99)} ms`);
     console.log(`   ratio forwarding/owning: p50 ${f(forwarding.p50 / owning.p50)}x, p99 ${f(forwarding.p99 / owning.p99)}x`);
+    console.log(`1b. drover shell session (TLS connect, upgrade, run \`true\` on the node agent, exit status; ${shellSamples.get('r0')!.length} each, interleaved):`);
+    console.log(`   owning replica:     p50 ${f(shellOwning.p50)} ms, p90 ${f(shellOwning.p90)} ms, p99 ${f(shellOwning.p99)} ms`);
+    console.log(`   forwarding replica: p50 ${f(shellForwarding.p50)} ms, p90 ${f(shellForwarding.p90)} ms, p99 ${f(shellForwarding.p99)} ms`);
+    console.log(`   ratio forwarding/owning: p50 ${f(shellForwarding.p50 / shellOwning.p50)}x, p99 ${f(shellForwarding.p99 / shellOwning.p99)}x`);
     console.log(`\n2. ${AGENTS} simulated agents over 3 replicas (${Math.ceil(AGENTS / 3)} each); registered in ${(registerMs / 1000).toFixed(1)} s, connected in ${(connectMs / 1000).toFixed(1)} s:`);
     replicas.forEach((r, i) => console.log(`   ${r.name}: RSS ${(rss[i]! / 2 ** 20).toFixed(0)} MiB (${((rss[i]! - before[i]!) / 2 ** 20).toFixed(0)} MiB for its tunnels), idle CPU ${(cpu[i]! * 100).toFixed(1)} % of one core over ${IDLE_MS / 1000} s`));
     const warn = busyWarning(machine.cores, machine.loadAtStart, (await import('node:os')).loadavg()[0] ?? 0);

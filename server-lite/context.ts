@@ -21,6 +21,7 @@ import type { AgentSettingsSync } from './access/agent-settings-sync.ts';
 import type { ConnectionLog } from './tunnel/connection-log.ts';
 import type { ProviderService } from './auth/providers/provider-service.ts';
 import type { HaService } from './ha/ha-service.ts';
+import type { HintBus } from './ha/hints.ts';
 
 /** The server's reading of the one Clock (protocol/clock.ts): epoch milliseconds (wallClock,
  *  or a ManualClock / TestClock in tests). Shells that also need timers take the whole Clock. */
@@ -71,6 +72,8 @@ export interface ServerContext {
   connections?: ConnectionLog;
   /** HA replica (issue 17, `--advertise-address`): tunnel routes in the database, forwarding, leases. */
   ha?: HaService;
+  /** Wake-up hints between replicas (issue 17, ha/hints.ts): notify/on; local only without HA on PostgreSQL. */
+  hints?: HintBus;
   /** Set once shutdown begins: /readyz fails and new tunnels are refused. */
   closing: boolean;
 }

@@ -68,6 +68,7 @@ import { serverAdminRoutes } from './access/server-admin-api.ts';
 import { agentSettingsSweepMs } from './access/limits.ts';
 import { createDashboard } from './ui/dashboard.ts';
 import { startReplica } from './ha/replica-wiring.ts';
+import { HintBus } from './ha/hints.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -190,6 +191,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     onClusterDeleted: [],
     version: deps.version ?? '0.0.0-dev',
   };
+  ctx.hints = new HintBus(log, ctx.metrics.registry); // wake-up hints between HA replicas (issue 17; no-op on one server)
   // Local cluster endpoints (issue 18): access sets pushed to cluster agents, their audit drained.
   ctx.serverTls = tlsService;
   ctx.access = new AccessSync(ctx, log, { clock: timers, random: unit, intervalMs: accessSyncIntervalMs(process.env) });

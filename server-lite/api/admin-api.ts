@@ -155,6 +155,8 @@ export const adminRoutes: readonly Route[] = [
       for (const fn of ctx.onClusterDeleted) fn(id, agentIds);
       // Connected agents hear it now (close 4502) and clean up; offline ones when they next connect.
       const connected = agentIds.filter((a) => ctx.sessions.closeAgent(a, 'deleted') > 0);
+      // HA (issue 17): tunnels on other replicas are closed by them.
+      for (const a of agentIds) if ((await ctx.ha?.closeElsewhere(a, 'deleted')) && !connected.includes(a)) connected.push(a);
       ctx.log.info({ clusterId: id, agents: agentIds.length, connected: connected.length, ...body }, 'cluster deleted');
       sendJson(res, 200, {
         id,
@@ -190,7 +192,9 @@ export const adminRoutes: readonly Route[] = [
       // Revocation is committed before the sessions close, so a reconnect is already refused.
       if (!(await ctx.store.revokeAgent(id, ctx.clock.now()))) throw new ServerError('AGENT_NOT_FOUND', `no agent ${id}`);
       const closed = ctx.sessions.closeAgent(id, 'revoked');
-      ctx.log.info({ agentId: id, sessionsClosed: closed }, 'agent credential revoked');
+      // HA (issue 17): tunnels on other replicas are closed by them.
+      const replicasClosed = await ctx.ha?.closeElsewhere(id, 'revoked');
+      ctx.log.info({ agentId: id, sessionsClosed: closed, ...(replicasClosed === undefined ? {} : { replicasClosed }) }, 'agent credential revoked');
       sendNoContent(res);
     },
   }),

@@ -174,6 +174,7 @@ export const agentRoutes: readonly Route[] = [
       await readJson(req, emptyObject, { emptyAsObject: true });
       await ctx.store.removeAgent(auth.agent.id, ctx.clock.now());
       ctx.sessions.closeAgent(auth.agent.id, 'revoked');
+      await ctx.ha?.closeElsewhere(auth.agent.id, 'revoked'); // HA: its tunnels on other replicas
       ctx.log.info({ agentId: auth.agent.id, clusterId: auth.agent.clusterId }, 'agent unregistered');
       sendNoContent(res);
     },

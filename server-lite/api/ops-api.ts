@@ -25,6 +25,9 @@ export const opsRoutes: readonly Route[] = [
         ctx.log.warn({ err }, 'store not reachable');
         throw new ServerError('NOT_READY', 'the datastore does not answer');
       }
+      // HA (issue 17): a replica whose heartbeat failed for a while is about to be counted dead by the others.
+      const ha = ctx.ha?.notReady();
+      if (ha !== undefined) throw new ServerError('NOT_READY', ha);
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('ok\n');
     },

@@ -8,11 +8,13 @@ import type { Server } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock as TimerClock } from '../../protocol/index.ts';
 import type { ReplicaStore } from '../store/replica-store.ts';
-import type { Role } from '../store/store.ts';
+import { ROLES, type Role } from '../store/store.ts';
 import type { SessionRegistry } from '../tunnel/session-registry.ts';
 import type { HaTimings } from './limits.ts';
+import { HINT_CHANNELS, type HintBus } from './hints.ts';
 import { LeaseRunner, type Singleton } from './leases.ts';
 import { createPeerServer } from './peer-server.ts';
+import type { PeerCloseReason } from './peer-header.ts';
 import { peerRequest, splitAddress } from './peer-stream.ts';
 import { issuePeerTls, type PeerTls } from './peer-tls.ts';
 import { remoteSession, type RemoteSessionHandle } from './remote-session.ts';
@@ -35,6 +37,8 @@ export interface HaDeps {
   timings: HaTimings;
   /** Run a cluster's syncs here (a peer says its tunnel is on this replica). */
   kick: (clusterId: string) => void;
+  /** Wake-up hints to and from the other replicas (LISTEN/NOTIFY on PostgreSQL; none on SQLite). */
+  hints?: HintBus;
 }
 
 export class HaService {
@@ -64,8 +68,15 @@ export class HaService {
         d.sessions.remove(s);
         s.close('superseded');
       },
+      written: () => d.hints?.notify(HINT_CHANNELS.routes),
     });
-    this.leases = new LeaseRunner({ store: d.store, holder: this.replicaId, now: d.now, timers: d.timers, timings: d.timings, log: d.log });
+    this.leases = new LeaseRunner({
+      store: d.store, holder: this.replicaId, now: d.now, timers: d.timers, timings: d.timings, log: d.log,
+      released: (name) => d.hints?.notify(HINT_CHANNELS.lease, name),
+    });
+    // Hints only wake up what the heartbeat would do anyway (polling stays the safety net).
+    d.hints?.on(HINT_CHANNELS.routes, () => this.routes.checkSoon());
+    d.hints?.on(HINT_CHANNELS.lease, () => void this.leases.tickSoon());
     this.#server = createPeerServer({
       tls: this.#tls, sessions: d.sessions, log: d.log, headerTimeoutMs: d.timings.peerConnectTimeoutMs,
       kick: (clusterId) => {
@@ -116,6 +127,41 @@ export class HaService {
     return remoteSession(route, this.#tls, this.#d.timings.peerConnectTimeoutMs);
   }
 
+  /** The node agent's tunnel (role `node`) on another live replica (`drover shell` through this one). */
+  async nodeSession(nodeId: string): Promise<RemoteSessionHandle | undefined> {
+    const route = await this.#d.store.routeNode(nodeId, 'node', this.#d.now() - this.#d.timings.staleAfterMs);
+    if (!route || route.replicaId === this.replicaId) return undefined;
+    return remoteSession(route, this.#tls, this.#d.timings.peerConnectTimeoutMs);
+  }
+
+  /**
+   * Closes the agent's tunnels held by other live replicas (revoked, deleted or unregistered through
+   * this one; the caller committed that first, so a reconnect is refused). Resolves with the number
+   * of replicas that closed some; a replica that cannot be reached is logged (its tunnels die with it
+   * or are refused at their next reconnect).
+   */
+  async closeElsewhere(agentId: string, reason: PeerCloseReason): Promise<number> {
+    const fresh = this.#d.now() - this.#d.timings.staleAfterMs;
+    const routes = await Promise.all(ROLES.map((role) => this.#d.store.routeAgent(agentId, role, fresh)));
+    const addresses = new Set(routes.flatMap((r) => (r && r.replicaId !== this.replicaId ? [r.address] : [])));
+    let closed = 0;
+    await Promise.all([...addresses].map(async (address) => {
+      try {
+        await peerRequest(address, this.#tls, { v: 1, op: 'close', agentId, reason }, this.#d.timings.peerConnectTimeoutMs);
+        closed++;
+      } catch (err) {
+        this.#d.log.warn({ err: (err as Error).message, agentId, address }, 'closing the agent’s tunnel at another replica failed');
+      }
+    }));
+    return closed;
+  }
+
+  /** Why this replica is not ready (its heartbeat has not reached the database for too long), or undefined. */
+  notReady(): string | undefined {
+    if (this.routes.healthy(this.#d.timings.unreadyAfterMs)) return undefined;
+    return `this replica's heartbeat has not reached the datastore for ${this.#d.now() - this.routes.lastBeatOkAt} ms (${this.routes.failedBeats} failed beats)`;
+  }
+
   /** Tells the replica holding the cluster's tunnel to run its syncs (a wake-up hint; best effort). */
   kickElsewhere(clusterId: string): void {
     const at = this.#kickedByPeer.get(clusterId);
@@ -131,6 +177,7 @@ export class HaService {
     this.#d.sessions.observe(undefined);
     await this.leases.stop();
     await this.routes.stop();
+    await this.#d.hints?.stop();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }

@@ -41,3 +41,32 @@ t.test('leases: a singleton runs on one replica and moves when its holder stops 
   t.same(a.held(), ['git-polling'], 'a clean stop hands the lease over at once');
   t.equal((await store.replicas.getLease('git-polling'))?.epoch, 3, 'the epoch counts holders');
 });
+
+t.test('leases: a clean release is announced, and a hint makes another replica take it without waiting for its beat', async (t) => {
+  const store = new SqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const released: string[] = [];
+  const running = new Set<string>();
+  const runner = (holder: string) => {
+    const r = new LeaseRunner({
+      store: store.replicas, holder, now: () => 5_000_000, timers: new ManualClock(), timings: HA_TIMINGS, log: pino({ level: 'silent' }),
+      released: (name) => released.push(`${holder}:${name}`),
+    });
+    r.add({ name: 'git-polling', start: () => running.add(holder), stop: () => void running.delete(holder) });
+    return r;
+  };
+  const a = runner('a');
+  const b = runner('b');
+  await a.tick();
+  await b.tick();
+  t.same(b.held(), []);
+  await a.stop();
+  t.same(released, ['a:git-polling'], 'the release is announced (the hint sent to the other replicas)');
+  void b.tickSoon();
+  await b.tickSoon();
+  t.same(b.held(), ['git-polling'], 'b took the lease on the hint (no beat ran: its timers never fired)');
+  t.same([...running], ['b']);
+  await b.stop();
+  t.same(released, ['a:git-polling', 'b:git-polling'], 'and released it on stop');
+  t.same([...running], [], 'nothing left running');
+});

@@ -22,6 +22,8 @@ export interface LeaseRunnerOptions {
   timers: TimerClock;
   timings: HaTimings;
   log: Logger;
+  /** A lease was released (a hint for the other replicas: hints.ts). */
+  released?: (name: string) => void;
 }
 
 export class LeaseRunner {
@@ -31,6 +33,9 @@ export class LeaseRunner {
   readonly #held = new Map<string, number>();
   #timer: TimerHandle | undefined;
   #stopped = false;
+  #soon = false;
+  /** The rounds run one after the other (the loop's and a hint's), never two at once. */
+  #ticking: Promise<void> = Promise.resolve();
 
   constructor(o: LeaseRunnerOptions) {
     this.#o = o;
@@ -74,15 +79,31 @@ export class LeaseRunner {
     }
   }
 
+  /** A hint that a lease was released elsewhere: try now instead of at the next beat (serialised with the loop). */
+  tickSoon(): Promise<void> {
+    if (this.#stopped || this.#soon) return this.#ticking;
+    this.#soon = true;
+    this.#ticking = this.#ticking.then(async () => {
+      this.#soon = false;
+      await this.tick();
+    }).catch((err: unknown) => this.#o.log.warn({ err }, 'lease round after a hint failed'));
+    return this.#ticking;
+  }
+
+  #round(): Promise<void> {
+    this.#ticking = this.#ticking.then(() => this.tick()).catch((err: unknown) => this.#o.log.warn({ err }, 'lease round failed'));
+    return this.#ticking;
+  }
+
   start(): void {
     const loop = (): void => {
       this.#timer = this.#o.timers.setTimeout(() => {
-        void this.tick().finally(() => {
+        void this.#round().finally(() => {
           if (!this.#stopped) loop();
         });
       }, this.#o.timings.heartbeatMs);
     };
-    void this.tick().finally(() => {
+    void this.#round().finally(() => {
       if (!this.#stopped) loop();
     });
   }
@@ -91,10 +112,14 @@ export class LeaseRunner {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== undefined) this.#o.timers.clearTimeout(this.#timer);
+    await this.#ticking;
     for (const s of this.#singletons) {
       if (!this.#held.delete(s.name)) continue;
       await s.stop();
-      await this.#o.store.releaseLease(s.name, this.#o.holder).catch((err: unknown) => this.#o.log.error({ err, lease: s.name }, 'releasing the lease failed'));
+      await this.#o.store.releaseLease(s.name, this.#o.holder).then(
+        () => this.#o.released?.(s.name),
+        (err: unknown) => this.#o.log.error({ err, lease: s.name }, 'releasing the lease failed'),
+      );
     }
   }
 }

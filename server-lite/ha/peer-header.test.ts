@@ -31,3 +31,10 @@ t.test('peer header: the line reader splits at the first newline across chunks a
   const big = new LineReader();
   t.throws(() => big.push(Buffer.alloc(MAX_PEER_HEADER_BYTES + 1, 0x61)), /longer than/);
 });
+
+t.test('peer header: close names an agent and a reason a peer may ask for', async (t) => {
+  const close = { v: 1, op: 'close', agentId: 'a1', reason: 'revoked' } as const;
+  t.same(parseRequest(encodeLine(close).toString().trim()), close);
+  t.throws(() => parseRequest('{"v":1,"op":"close","agentId":"a1","reason":"superseded"}'), /reason/, 'never superseded or shutdown');
+  t.throws(() => parseRequest('{"v":1,"op":"close","reason":"deleted"}'), /agentId/);
+});

@@ -24,7 +24,19 @@ export interface PeerKick {
   clusterId: string;
 }
 
-export type PeerRequest = PeerOpen | PeerKick;
+/** Close an agent's tunnels on the replica holding them (revoked, deleted, unregistered elsewhere). */
+export interface PeerClose {
+  v: typeof PEER_LINK_VERSION;
+  op: 'close';
+  agentId: string;
+  reason: PeerCloseReason;
+}
+
+/** The close reasons a peer may ask for (a subset of the registry's: never `superseded`, `shutdown`). */
+export const PEER_CLOSE_REASONS = ['revoked', 'deleted'] as const;
+export type PeerCloseReason = (typeof PEER_CLOSE_REASONS)[number];
+
+export type PeerRequest = PeerOpen | PeerKick | PeerClose;
 
 export type PeerAnswer = { ok: true } | { ok: false; code: 'NOT_HERE' | 'BAD_REQUEST'; message: string };
 
@@ -53,6 +65,11 @@ export function parseRequest(line: string): PeerRequest {
   if (o.op === 'kick') {
     if (typeof o.clusterId !== 'string' || o.clusterId === '') throw new PeerHeaderError('kick needs a clusterId');
     return { v: PEER_LINK_VERSION, op: 'kick', clusterId: o.clusterId };
+  }
+  if (o.op === 'close') {
+    if (typeof o.agentId !== 'string' || o.agentId === '') throw new PeerHeaderError('close needs an agentId');
+    if (!PEER_CLOSE_REASONS.includes(o.reason as PeerCloseReason)) throw new PeerHeaderError(`close needs a reason (${PEER_CLOSE_REASONS.join(', ')})`);
+    return { v: PEER_LINK_VERSION, op: 'close', agentId: o.agentId, reason: o.reason as PeerCloseReason };
   }
   if (o.op !== 'open') throw new PeerHeaderError(`unknown peer link op ${String(o.op)}`);
   if (typeof o.agentId !== 'string' || o.agentId === '') throw new PeerHeaderError('open needs an agentId');

@@ -2,7 +2,8 @@
 // certificate from the server CA naming a replica (peer-tls.ts). Each connection carries one
 // request line (peer-header.ts): `open` pipes the connection into a new stream on a local agent
 // tunnel, which is how a request for a cluster whose tunnel sits here reaches it from any replica;
-// `kick` asks this replica to run a cluster's syncs (RBAC) because its tunnel sits here.
+// `kick` asks this replica to run a cluster's syncs (RBAC) because its tunnel sits here; `close`
+// closes an agent's tunnels here (it was revoked or deleted through another replica).
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -59,6 +60,13 @@ export function createPeerServer(o: PeerServerOptions): Server {
     if (req.op === 'kick') {
       o.kick(req.clusterId);
       answer(socket, { ok: true });
+      return;
+    }
+    if (req.op === 'close') {
+      // The caller committed the revocation or deletion before asking: a reconnect is refused already.
+      const closed = o.sessions.closeAgent(req.agentId, req.reason);
+      if (closed > 0) o.log.info({ agentId: req.agentId, reason: req.reason, closed }, 'closed an agent’s tunnels at another replica’s request');
+      answer(socket, closed > 0 ? { ok: true } : { ok: false, code: 'NOT_HERE', message: `no tunnel of agent ${req.agentId} on this replica` });
       return;
     }
     const session = o.sessions.get(req.agentId, req.role);

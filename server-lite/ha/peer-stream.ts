@@ -37,7 +37,7 @@ export class PeerStream extends Duplex {
   constructor(address: string, tls: PeerTls, request: PeerRequest, connectTimeoutMs: number) {
     super({ allowHalfOpen: true });
     const { host, port } = splitAddress(address);
-    const what = request.op === 'open' ? `the ${request.role} tunnel of agent ${request.agentId}` : `cluster ${request.clusterId}`;
+    const what = request.op === 'open' ? `the ${request.role} tunnel of agent ${request.agentId}` : request.op === 'close' ? `tunnels of agent ${request.agentId}` : `cluster ${request.clusterId}`;
     this.#socket = connect({
       host, port, key: tls.keyPem, cert: tls.certPem, ca: tls.caPem, minVersion: 'TLSv1.3',
       // Peers are named by their replica certificate, not by the host they were dialled at.

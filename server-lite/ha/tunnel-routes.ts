@@ -21,6 +21,8 @@ export interface TunnelRoutesOptions {
   log: Logger;
   /** Closes a local session another replica took over (SessionRegistry: close as superseded). */
   supersede: (agentId: string, role: Role, sessionId: string) => void;
+  /** Routes were written (a hint for the other replicas: hints.ts). */
+  written?: () => void;
 }
 
 const keyOf = (agentId: string, role: Role): string => `${agentId}/${role}`;
@@ -30,20 +32,26 @@ export class TunnelRoutes implements SessionObserver {
   readonly #startedAt: number;
   /** Pending writes, last one per (agent, role) wins: a connect and close within a window cancel. */
   readonly #pending = new Map<string, { add: ReplicaSessionRow } | { remove: { agentId: string; role: Role; sessionId: string } }>();
-  /** Local sessions whose row was written: only those can have been taken over. */
-  readonly #written = new Map<string, string>();
+  /** Local sessions whose row was written (by key): only those can have been taken over. */
+  readonly #written = new Map<string, ReplicaSessionRow>();
   #flushTimer: TimerHandle | undefined;
   #beatTimer: TimerHandle | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #stopped = false;
+  #checkTimer: TimerHandle | undefined;
+  #lastHintCheckAt = 0;
+  #checking: Promise<void> = Promise.resolve();
   /** agentId → heartbeat of the live replica holding its tunnel (other replicas only), as of the last beat. */
   #remote = new Map<string, number>();
   /** Beats that found the database unreachable in a row (readiness reads it). */
   failedBeats = 0;
+  /** When the last beat reached the database (the start counts as one: not ready only after a failure). */
+  lastBeatOkAt: number;
 
   constructor(o: TunnelRoutesOptions) {
     this.#o = o;
     this.#startedAt = o.now();
+    this.lastBeatOkAt = this.#startedAt;
   }
 
   added(s: SessionInfo): void {
@@ -84,11 +92,13 @@ export class TunnelRoutes implements SessionObserver {
     for (const [, op] of batch) ('add' in op ? adds.push(op.add) : removes.push(op.remove));
     try {
       await this.#o.store.unregisterSessions(removes);
-      for (const r of removes) if (this.#written.get(keyOf(r.agentId, r.role)) === r.sessionId) this.#written.delete(keyOf(r.agentId, r.role));
+      for (const r of removes) if (this.#written.get(keyOf(r.agentId, r.role))?.sessionId === r.sessionId) this.#written.delete(keyOf(r.agentId, r.role));
       const lost = await this.#o.store.registerSessions(adds);
-      for (const a of adds) this.#written.set(keyOf(a.agentId, a.role), a.sessionId);
+      for (const a of adds) this.#written.set(keyOf(a.agentId, a.role), a);
       // A newer tunnel of the same agent already sits on another replica: ours is the stale one.
       for (const l of lost) this.#o.supersede(l.agentId, l.role, l.sessionId);
+      // Takeovers (an older row elsewhere) and new routes: the others look now, not at their next beat.
+      if (adds.length > 0) this.#o.written?.();
     } catch (err) {
       // Put back what is not superseded by something newer queued meanwhile.
       for (const [key, op] of batch) if (!this.#pending.has(key)) this.#pending.set(key, op);
@@ -103,22 +113,61 @@ export class TunnelRoutes implements SessionObserver {
       await this.#o.store.heartbeatReplica({ id: this.#o.replicaId, address: this.#o.address(), startedAt: this.#startedAt, heartbeatAt: now });
       const expired = await this.#o.store.expireReplicas(now - this.#o.timings.staleAfterMs);
       if (expired.length > 0) this.#o.log.warn({ replicas: expired }, 'expired the tunnel routes of replicas that stopped heartbeating');
-      await this.#flushing;
-      const held = new Set((await this.#o.store.sessionsOf(this.#o.replicaId)).map((r) => `${keyOf(r.agentId, r.role)}#${r.sessionId}`));
-      for (const [key, sessionId] of [...this.#written]) {
-        if (this.#pending.has(key) || held.has(`${key}#${sessionId}`)) continue;
-        this.#written.delete(key);
-        const [agentId = '', role = ''] = key.split('/');
-        this.#o.supersede(agentId, role as Role, sessionId);
-      }
-      const remote = new Map<string, number>();
-      for (const r of await this.#o.store.remoteAgents(this.#o.replicaId, now - this.#o.timings.staleAfterMs)) remote.set(r.agentId, r.heartbeatAt);
-      this.#remote = remote;
+      await this.#check();
       this.failedBeats = 0;
+      this.lastBeatOkAt = now;
     } catch (err) {
       this.failedBeats++;
       this.#o.log.error({ err }, 'replica heartbeat failed');
     }
+  }
+
+  /**
+   * Our rows against the database: a written tunnel whose row is gone was either taken over by a
+   * newer tunnel on another replica or expired with our replica row (our heartbeat failed longer
+   * than staleAfterMs, e.g. while PostgreSQL restarted). Writing it again lets newest-wins tell
+   * the two apart: it loses to a successor (closed here as superseded) and comes back otherwise,
+   * so an outage of the database never closes the tunnels it could not see.
+   */
+  async #check(): Promise<void> {
+    await this.#flushing;
+    const held = new Set((await this.#o.store.sessionsOf(this.#o.replicaId)).map((r) => `${keyOf(r.agentId, r.role)}#${r.sessionId}`));
+    const missing = [...this.#written].filter(([key, row]) => !this.#pending.has(key) && !held.has(`${key}#${row.sessionId}`)).map(([, row]) => row);
+    if (missing.length > 0) {
+      const lost = await this.#o.store.registerSessions(missing);
+      const lostKeys = new Set(lost.map((l) => `${keyOf(l.agentId, l.role)}#${l.sessionId}`));
+      if (missing.length > lost.length) this.#o.log.warn({ tunnels: missing.length - lost.length }, 'tunnel routes of this replica were gone (expired while the database was unreachable): written again');
+      for (const row of missing) {
+        const key = keyOf(row.agentId, row.role);
+        if (!lostKeys.has(`${key}#${row.sessionId}`)) continue;
+        this.#written.delete(key);
+        this.#o.supersede(row.agentId, row.role, row.sessionId);
+      }
+    }
+    const remote = new Map<string, number>();
+    for (const r of await this.#o.store.remoteAgents(this.#o.replicaId, this.#o.now() - this.#o.timings.staleAfterMs)) remote.set(r.agentId, r.heartbeatAt);
+    this.#remote = remote;
+  }
+
+  /**
+   * A hint (LISTEN/NOTIFY, hints.ts) that another replica wrote tunnel routes: look again soon,
+   * without waiting for the next beat. Hints within one flush window are one check.
+   */
+  checkSoon(): void {
+    if (this.#checkTimer !== undefined || this.#stopped) return;
+    // A reconnect storm sends a hint per flush window from every replica: at most one check per
+    // quarter beat here (each reads the other replicas' rows), the rest waits for that one.
+    const gap = Math.max(this.#o.timings.flushMs, this.#lastHintCheckAt + this.#o.timings.heartbeatMs / 4 - this.#o.now());
+    this.#checkTimer = this.#o.timers.setTimeout(() => {
+      this.#checkTimer = undefined;
+      this.#lastHintCheckAt = this.#o.now();
+      this.#checking = this.#checking.then(() => this.#check()).catch((err: unknown) => this.#o.log.warn({ err }, 'checking tunnel routes after a hint failed (the next beat checks again)'));
+    }, gap);
+  }
+
+  /** Whether the last beat reached the database within `boundMs` (readiness of the replica). */
+  healthy(boundMs: number): boolean {
+    return this.#o.now() - this.lastBeatOkAt <= boundMs;
   }
 
   start(): void {
@@ -146,7 +195,9 @@ export class TunnelRoutes implements SessionObserver {
     this.#stopped = true;
     if (this.#flushTimer !== undefined) this.#o.timers.clearTimeout(this.#flushTimer);
     if (this.#beatTimer !== undefined) this.#o.timers.clearTimeout(this.#beatTimer);
+    if (this.#checkTimer !== undefined) this.#o.timers.clearTimeout(this.#checkTimer);
     await this.#flushing;
+    await this.#checking;
     await this.#o.store.removeReplica(this.#o.replicaId).catch((err: unknown) => this.#o.log.error({ err }, 'removing the replica row failed'));
   }
 }

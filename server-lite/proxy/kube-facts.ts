@@ -10,7 +10,7 @@ import { describeTargetError, FACTS_PATH, kubeFactsSchema, systemClock, type Clo
 import type { ClusterSync } from '../sync/cluster-sync.ts';
 import { LIMITS } from '../limits.ts';
 import type { Store } from '../store/store.ts';
-import type { SessionRegistry } from '../tunnel/session-registry.ts';
+import type { SessionHandle, SessionRegistry } from '../tunnel/session-registry.ts';
 import { ClusterScheduler, type WorkOutcome } from '../sync/cluster-scheduler.ts';
 import { agentJson, AGENT_TARGETS } from './agent-request.ts';
 import { AgentAnswerError, classifyAgentFailure } from './agent-refusal.ts';
@@ -30,6 +30,8 @@ export class KubeFactsPoller implements ClusterSync {
   readonly #random: () => number;
   readonly #inFlight = new Map<string, Promise<WorkOutcome>>();
   readonly #scheduler: ClusterScheduler;
+  /** HA (issue 17): the cluster's tunnel on another replica, for pulls on read (`cluster get` through any replica). */
+  remote: ((clusterId: string) => Promise<SessionHandle | undefined>) | undefined;
 
   constructor(store: Store, sessions: SessionRegistry, log: Logger, now: () => number, opts: KubeFactsOptions = {}) {
     this.#store = store;
@@ -75,20 +77,21 @@ export class KubeFactsPoller implements ClusterSync {
 
   /** Pulls now (one pull per cluster at a time). */
   async refresh(clusterId: string): Promise<void> {
-    await this.#pull(clusterId);
+    await this.#pull(clusterId, true);
   }
 
-  #pull(clusterId: string): Promise<WorkOutcome> {
+  #pull(clusterId: string, onRead = false): Promise<WorkOutcome> {
     let p = this.#inFlight.get(clusterId);
     if (p === undefined) {
-      p = this.#pullOnce(clusterId).finally(() => this.#inFlight.delete(clusterId));
+      p = this.#pullOnce(clusterId, onRead).finally(() => this.#inFlight.delete(clusterId));
       this.#inFlight.set(clusterId, p);
     }
     return p;
   }
 
-  async #pullOnce(clusterId: string): Promise<WorkOutcome> {
-    const session = this.#sessions.clusterSession(clusterId);
+  async #pullOnce(clusterId: string, onRead: boolean): Promise<WorkOutcome> {
+    // Background pulls stay with the replica holding the tunnel; a read through another one asks there.
+    const session = this.#sessions.clusterSession(clusterId) ?? (onRead ? await this.remote?.(clusterId) : undefined);
     if (!session) return { kind: 'park' };
     try {
       const { status, json } = await agentJson(session, AGENT_TARGETS.facts, 'GET', FACTS_PATH);

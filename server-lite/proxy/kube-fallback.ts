@@ -37,10 +37,18 @@ export async function kubePath(ctx: Pick<ServerContext, 'sessions' | 'store' | '
   if (remote) return { via: 'cluster-agent', session: remote };
   // Only while the cluster agent is down: a scan of the node-role sessions is cheap next to that.
   const nodes = ctx.sessions.byRole('node').filter((s) => s.clusterId === clusterId && s.openStream);
-  if (nodes.length === 0) return undefined;
+  if (nodes.length === 0) return remoteNodePath(ctx, clusterId);
   const facts = new Map((await ctx.store.listAgents({ clusterId })).map((a) => [a.id, a.facts]));
   const session = pickNodeSession(nodes, (agentId) => canServe(facts.get(agentId)));
   return session ? { via: 'node-agent', session } : undefined;
+}
+
+/** HA (issue 17): no node agent of the cluster here; the newest one on another replica, unless it said it cannot serve. */
+async function remoteNodePath(ctx: Pick<ServerContext, 'store' | 'ha'>, clusterId: string): Promise<KubePath | undefined> {
+  const remote = await ctx.ha?.clusterSession(clusterId, 'node');
+  if (!remote) return undefined;
+  const agent = (await ctx.store.listAgents({ clusterId })).find((a) => a.id === remote.agentId);
+  return canServe(agent?.facts) === false ? undefined : { via: 'node-agent', session: remote };
 }
 
 /** For `drover cluster get`: which path serves the cluster's Kubernetes API right now. */

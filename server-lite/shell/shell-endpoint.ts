@@ -82,7 +82,8 @@ export function createShellEndpoint(ctx: ServerContext) {
       }
       clusterId = node.clusterId;
       const params = shellParams(url);
-      const session = ctx.sessions.byRole('node').find((s) => s.nodeId === node.id);
+      // HA (issue 17): the node agent's tunnel may sit on another replica; the stream is forwarded there.
+      const session = ctx.sessions.byRole('node').find((s) => s.nodeId === node.id) ?? (await ctx.ha?.nodeSession(node.id));
       if (!session?.openStream) throw new ServerError('NODE_UNAVAILABLE', `the node agent of ${node.id} (${node.name}) is not connected; start it with drover agent run --roles node`);
       const stream = session.openStream(SHELL_TARGET, { ...params, [SHELL_METADATA.user]: principal.user });
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${SHELL_UPGRADE}\r\n\r\n`);

@@ -97,6 +97,11 @@ export class PgReplicas implements ReplicaStore {
     return r ? routeFrom(r) : undefined;
   }
 
+  async routeNode(nodeId: string, role: Role, freshAfter: number): Promise<SessionRoute | undefined> {
+    const r = await this.#db.one(`${ROUTE_SELECT} AND s.node_id = ? AND s.role = ? ORDER BY s.since DESC LIMIT 1`, [freshAfter, nodeId, role]);
+    return r ? routeFrom(r) : undefined;
+  }
+
   async remoteAgents(exceptReplica: string, freshAfter: number): Promise<Array<{ agentId: string; replicaId: string; heartbeatAt: number }>> {
     const rows = await this.#db.rows(
       'SELECT DISTINCT s.agent_id, s.replica_id, r.heartbeat_at FROM ha_sessions s JOIN ha_replicas r ON r.id = s.replica_id WHERE r.heartbeat_at >= ? AND s.replica_id <> ?',

@@ -19,6 +19,9 @@ export function replicaStoreContract(t: Test, open: () => Promise<ReplicaStore>)
     t.equal(await s.routeCluster('c1', 'cluster', 1001), undefined, 'a stale replica routes nowhere');
     t.equal(await s.routeCluster('c1', 'fleet', 900), undefined, 'other roles are other rows');
     t.equal((await s.routeAgent('a1', 'cluster', 900))?.sessionId, 's1');
+    t.equal((await s.routeNode('n1', 'cluster', 900))?.sessionId, 's1', 'a node routes to its agent’s tunnel');
+    t.equal(await s.routeNode('n1', 'node', 900), undefined, 'of that role only');
+    t.equal(await s.routeNode('n1', 'cluster', 1001), undefined, 'and only on a live replica');
     t.same(await s.remoteAgents('r2', 900), [{ agentId: 'a1', replicaId: 'r1', heartbeatAt: 1000 }], 'status views see agents held elsewhere');
     t.same(await s.remoteAgents('r1', 900), [], 'but not their own');
     t.same(await s.expireReplicas(1001), ['r1']);

@@ -59,6 +59,8 @@ export interface ReplicaStore {
   routeCluster(clusterId: string, role: Role, freshAfter: number): Promise<SessionRoute | undefined>;
   /** The tunnel of one agent for a role, on a live replica. */
   routeAgent(agentId: string, role: Role, freshAfter: number): Promise<SessionRoute | undefined>;
+  /** The newest tunnel of a node for a role (node agents: `drover shell`), on a live replica. */
+  routeNode(nodeId: string, role: Role, freshAfter: number): Promise<SessionRoute | undefined>;
 
   /** Every agent with a tunnel on a live replica other than `exceptReplica`, with that replica's heartbeat (status views). */
   remoteAgents(exceptReplica: string, freshAfter: number): Promise<Array<{ agentId: string; replicaId: string; heartbeatAt: number }>>;
