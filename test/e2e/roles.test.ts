@@ -121,7 +121,7 @@ t.test('roles: what each Drover role may do, on a real apiserver with unmodified
   t.equal(old.exitCode, 0, String(old.stderr));
   const crds = await direct('apply', '-f', path.join(dir, 'crds.yaml'));
   t.equal(crds.exitCode, 0, String(crds.stderr));
-  await waitFor('the widget CRD to be served', async () => (await direct('get', 'widgets', '-n', 'team')).exitCode === 0);
+  await waitFor('the widget CRD to be served', async () => (await direct('get', 'widgets', '-n', 'team')).exitCode === 0, 90_000);
   const pod = await direct('run', 'p1', '-n', 'team', '--image=registry.example/p:1', '--labels=app=web');
   t.equal(pod.exitCode, 0, String(pod.stderr));
   await waitFor('p1 Ready', async () => (await direct('wait', '-n', 'team', '--for=condition=Ready', 'pod/p1', '--timeout=5s')).exitCode === 0, 90_000);
