@@ -1,6 +1,7 @@
 // `drover server migrate --from DIR --to postgres://…` (issue 17, decision 1022): copies a stopped
 // server's main store (server.db: every table of store/migrations.ts and any table a later
-// migration adds) and its source secrets (secrets.db, still sealed) into an empty PostgreSQL database in one transaction, then verifies row counts
+// migration adds), its source secrets (secrets.db, still sealed) and its fleet data (fleet.db, issue 17
+// decision 1100) into an empty PostgreSQL database in one transaction, then verifies row counts
 // per table and the audit chain (verified end to end, same head as the source) before it commits:
 // nothing is left in the target unless everything copied and verified. A non-empty target is refused.
 import Database from 'better-sqlite3';
@@ -11,6 +12,7 @@ import { redactUrl, type Arg, type Sql } from './pg-db.ts';
 import { PgStore } from './pg-store.ts';
 import { join } from 'node:path';
 import { SOURCE_SECRETS_TABLE } from '../secrets-store/pg-secret-store.ts';
+import { SqliteFleetStore } from '../fleet/sqlite-fleet-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { auditFrom } from './sqlite-identity.ts';
 import type { AuditRecord } from './store.ts';
@@ -79,12 +81,17 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
   const src = new Database(dbPath, { readonly: true, fileMustExist: true });
   const secretsPath = join(fromDir, 'secrets.db');
   const secretsDb = existsSync(secretsPath) ? new Database(secretsPath, { readonly: true, fileMustExist: true }) : undefined;
+  // The fleet's rows (fleet.db, its own migrations brought up to date first) go into the same tables in PostgreSQL.
+  const fleetPath = join(fromDir, 'fleet.db');
+  if (existsSync(fleetPath)) await new SqliteFleetStore(fleetPath).close();
+  const fleetDb = existsSync(fleetPath) ? new Database(fleetPath, { readonly: true, fileMustExist: true }) : undefined;
   let target: PgStore;
   try {
     target = await PgStore.open(toUrl, { max: 2 });
   } catch (err) {
     src.close();
     secretsDb?.close();
+    fleetDb?.close();
     throw new MigrateError('TARGET_UNREACHABLE', `cannot open ${redactUrl(toUrl)}: ${(err as Error).message}`);
   }
   try {
@@ -114,6 +121,12 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
     // under secrets.key, which moves with the data dir) into the table PgSecretStore reads.
     const jobs: { db: Database.Database; table: string }[] = dependencyOrder(srcTables, refs).map((table) => ({ db: src, table }));
     if (secretsDb) jobs.push({ db: secretsDb, table: 'source_secrets' });
+    if (fleetDb) {
+      const fleetTables = (fleetDb.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'fleet_migrations' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+      const absent = fleetTables.filter((t) => !pgTables.includes(t));
+      if (absent.length) throw new MigrateError('SCHEMA_MISMATCH', `fleet.db tables missing in the target: ${absent.join(', ')}`);
+      for (const table of fleetTables) jobs.push({ db: fleetDb, table });
+    }
 
     const report = await pg.tx(async (sql): Promise<MigrateReport> => {
       if (secretsDb) await sql.run(SOURCE_SECRETS_TABLE);
@@ -175,6 +188,7 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
   } finally {
     src.close();
     secretsDb?.close();
+    fleetDb?.close();
     await target.close();
   }
 }
