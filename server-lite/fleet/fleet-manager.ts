@@ -221,9 +221,17 @@ export class FleetManager {
     const assign: { bundle: string; clusterId: string; revision: string }[] = [];
     const unassign: { bundle: string; clusterId: string }[] = [];
     const byBundle = new Map<string, typeof deployments>();
-    for (const d of deployments) byBundle.set(d.bundle, [...(byBundle.get(d.bundle) ?? []), d]);
+    for (const d of deployments) {
+      const list = byBundle.get(d.bundle);
+      if (list) list.push(d);
+      else byBundle.set(d.bundle, [d]);
+    }
     const targetsOf = new Map<string, typeof targets>();
-    for (const t of targets) targetsOf.set(t.bundle, [...(targetsOf.get(t.bundle) ?? []), t]);
+    for (const t of targets) {
+      const list = targetsOf.get(t.bundle);
+      if (list) list.push(t);
+      else targetsOf.set(t.bundle, [t]);
+    }
     for (const b of bundles) {
       if (b.revision === null) continue;
       const current = new Map<string, CurrentAssignment>();
