@@ -25,6 +25,7 @@ import { AgentFrameBudgets } from './tunnel/frame-budget.ts';
 import { createTunnelEndpoint } from './tunnel/connect.ts';
 import { createRouter } from './http/router.ts';
 import { FleetService } from './fleet/fleet-service.ts';
+import { PgFleetStore } from './fleet/pg-fleet-store.ts';
 import { fleetRoutes } from './fleet/fleet-api.ts';
 import { SecretStore } from './secrets-store/secret-store.ts';
 import { PgSecretStore } from './secrets-store/pg-secret-store.ts';
@@ -204,6 +205,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   // Fleet (issue 6): its own store in the data dir, delivery over fleet-role tunnels.
   const fleet = new FleetService({
     dataDir: config.dataDir,
+    // On PostgreSQL the fleet's rows are in the shared database (issue 17, decision 1100), else fleet.db.
+    store: store instanceof PgStore ? await PgFleetStore.open(store.db) : undefined,
     secrets,
     log,
     now: () => clock.now(),
@@ -225,13 +228,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     store: store instanceof PgStore ? new PgPlanStore(store.db) : undefined, // issue 17: shared by replicas
     remoteNodes: () => remoteNodeIds(ctx),
   });
-  ctx.onClusterDeleted.push((clusterId, agentIds) => fleet.forgetCluster(clusterId, agentIds));
+  ctx.onClusterDeleted.push((clusterId, agentIds) => void fleet.forgetCluster(clusterId, agentIds).catch((err: unknown) => log.error({ err, clusterId }, 'fleet: forgetting a deleted cluster failed')));
   // Releases and agent upgrades (issue 16): rows in the store, executables in the data dir.
   const upgrades = startUpgrades(ctx);
   ctx.onOutboxSignal = (sessionId, role) => (role === 'node' ? plans.sync.drainSoon(sessionId) : fleet.sync.drainSoon(sessionId));
   const dispatch = createRouter([
     ...opsRoutes, ...agentRoutes, ...adminRoutes, ...userRoutes, ...projectRoutes, ...auditRoutes, ...providerRoutes, ...groupBindingRoutes, ...fleetRoutes(fleet),
-    ...secretRoutes(secrets, () => clock.now(), (name) => fleet.secretChanged(name)),
+    ...secretRoutes(secrets, () => clock.now(), (name) => void fleet.secretChanged(name).catch((err: unknown) => log.warn({ err }, 'fleet: polling after a secret change failed'))),
     ...endpointRoutes, ...serverAdminRoutes,
     ...planRoutes(plans),
     ...k8sArtifactRoutes(new K8sArtifactStore(config.dataDir)), // Kubernetes upgrades' binaries (issue 15)

@@ -72,11 +72,11 @@ function withContractPaths(routes: readonly Route[]): Route[] {
 
 export function fleetRoutes(fleet: FleetService): Route[] {
   const m = fleet.manager;
-  const lists: Record<'bundles' | 'gitrepos' | 'clustergroups', () => unknown[]> = {
+  const lists: Record<'bundles' | 'gitrepos' | 'clustergroups', () => Promise<unknown[]>> = {
     bundles: () => m.list(),
-    gitrepos: () => {
-      const bundles = m.store.bundles();
-      return fleet.store.gitRepos().map((g) => ({ name: g.name, ...g.spec, commit: g.commit, error: g.error, polledAt: g.polledAt, bundles: bundles.filter((b) => b.source === `git:${g.name}`).map((b) => b.name),
+    gitrepos: async () => {
+      const bundles = await m.store.bundles();
+      return (await fleet.store.gitRepos()).map((g) => ({ name: g.name, ...g.spec, commit: g.commit, error: g.error, polledAt: g.polledAt, bundles: bundles.filter((b) => b.source === `git:${g.name}`).map((b) => b.name),
         // The chart version each Helm bundle's helm.version resolved to (issue 19).
         charts: bundles.filter((b) => b.source === `git:${g.name}`).flatMap((b) => { const c = fleet.charts.get(b.name); return c ? [{ bundle: b.name, ...c }] : []; }) }));
     },
@@ -87,14 +87,14 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       method: 'GET', pattern: new RegExp(`^/v1/fleet/${key}$`), name: `/v1/fleet/${key}`,
       handle: guarded(async (ctx, req, res) => {
         await requireAdmin(ctx, req);
-        sendJson(res, 200, { [key]: lists[key]() });
+        sendJson(res, 200, { [key]: await lists[key]() });
       }),
     },
     {
       method: 'GET', pattern: new RegExp(`^/v1/${key}$`), name: `/v1/${key}`,
       handle: guarded(async (ctx, req, res) => {
         await requireAdmin(ctx, req);
-        sendJson(res, 200, lists[key]());
+        sendJson(res, 200, await lists[key]());
       }),
     },
   ]);
@@ -117,7 +117,7 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       method: 'GET', pattern: /^\/v1\/fleet\/bundles\/([^/]+)$/, name: '/v1/fleet/bundles/:name',
       handle: guarded(async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);
-        const s = m.status(name ?? '');
+        const s = await m.status(name ?? '');
         if (!s) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
         sendJson(res, 200, s);
       }),
@@ -126,8 +126,8 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       method: 'GET', pattern: /^\/v1\/fleet\/bundles\/([^/]+)\/history$/, name: '/v1/fleet/bundles/:name/history',
       handle: guarded(async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);
-        if (!m.store.bundle(name ?? '')) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
-        sendJson(res, 200, { history: m.store.history(name ?? '') });
+        if (!(await m.store.bundle(name ?? ''))) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
+        sendJson(res, 200, { history: await m.store.history(name ?? '') });
       }),
     },
     {
@@ -150,7 +150,7 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       method: 'GET', pattern: /^\/v1\/fleet\/clusters$/, name: '/v1/fleet/clusters',
       handle: guarded(async (ctx, req, res) => {
         await requireAdmin(ctx, req);
-        const clusters = [...m.clusters().values()].map((c) => ({ id: c.id, state: c.state, summary: c.summary, bundles: c.bundles.length, ready: c.summary.ready }));
+        const clusters = [...(await m.clusters()).values()].map((c) => ({ id: c.id, state: c.state, summary: c.summary, bundles: c.bundles.length, ready: c.summary.ready }));
         sendJson(res, 200, { clusters });
       }),
     },
@@ -202,7 +202,7 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       handle: guarded(async (ctx, req, res) => {
         await requireAdmin(ctx, req);
         const b = await readJson(req, groupBody);
-        fleet.store.putGroup(b.name, parseSelectorString(b.selector), Date.now());
+        await fleet.store.putGroup(b.name, parseSelectorString(b.selector), Date.now());
         // Bundles whose targets name this group are rendered again for it.
         void fleet.retarget(true);
         await m.plan();
@@ -213,7 +213,7 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       method: 'DELETE', pattern: /^\/v1\/fleet\/clustergroups\/([^/]+)$/, name: '/v1/fleet/clustergroups/:name',
       handle: guarded(async (ctx, req, res, [name]) => {
         await requireAdmin(ctx, req);
-        if (!fleet.store.deleteGroup(name ?? '')) throw new FleetError('CLUSTERGROUP_NOT_FOUND', `no cluster group named ${name}`);
+        if (!(await fleet.store.deleteGroup(name ?? ''))) throw new FleetError('CLUSTERGROUP_NOT_FOUND', `no cluster group named ${name}`);
         void fleet.retarget(true);
         sendNoContent(res);
       }),
@@ -223,7 +223,7 @@ export function fleetRoutes(fleet: FleetService): Route[] {
       handle: guarded(async (_ctx, req, res) => {
         const body = await readBody(req, FLEET_LIMITS.maxWebhookBytes);
         const event = parseWebhook(req.headers, body, process.env.DROVER_FLEET_WEBHOOK_SECRET || undefined);
-        const names = gitreposForPush(event, fleet.store.gitRepos().map((g) => ({ name: g.name, repo: g.spec.repo, branch: g.spec.branch, revision: g.spec.revision })));
+        const names = gitreposForPush(event, (await fleet.store.gitRepos()).map((g) => ({ name: g.name, repo: g.spec.repo, branch: g.spec.branch, revision: g.spec.revision })));
         fleet.pollNow(names);
         sendJson(res, 202, { polled: names });
       }),

@@ -13,7 +13,7 @@ t.test('--target: selectors, cluster names and groups', async (t) => {
 t.test('bundle status: a cluster the rollout holds at its previous revision is OutOfSync and says what it waits for', async (t) => {
   const { join } = await import('node:path');
   const pino = (await import('pino')).default;
-  const { FleetStore } = await import('./fleet-store.ts');
+  const { SqliteFleetStore: FleetStore } = await import('./sqlite-fleet-store.ts');
   const { FleetManager } = await import('./fleet-manager.ts');
   const { normaliseManifests } = await import('./manifest-set.ts');
   const store = new FleetStore(join(t.testdir(), 'm.db'));
@@ -26,33 +26,33 @@ t.test('bundle status: a cluster the rollout holds at its previous revision is O
   const set = (v: string) => normaliseManifests([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'x' }, data: { v } }], { bundle: 'app' });
   const spec = { rolloutStrategy: { partitions: [{ name: 'canary', clusterName: 'site-1' }, { name: 'rest', clusterName: 'site-2' }] } };
   let seq = 0;
-  const report = (clusterId: string, revision: string, state: string) => {
-    store.acked('app', clusterId, revision, 0);
-    store.recordStatuses(`a-${clusterId}`, clusterId, [{ seq: ++seq, status: { bundle: 'app', revision, appliedRevision: revision, state, message: `${state} here` } }], () => null, 0);
+  const report = async (clusterId: string, revision: string, state: string) => {
+    await store.acked('app', clusterId, revision, 0);
+    await store.recordStatuses(`a-${clusterId}`, clusterId, [{ seq: ++seq, status: { bundle: 'app', revision, appliedRevision: revision, state, message: `${state} here` } }], () => null, 0);
   };
   const v1 = set('1');
-  store.putBundle('app', 'push', v1.revision, spec, clusters.map((c) => ({ clusterId: c.id, set: v1 })), 0);
+  await store.putBundle('app', 'push', v1.revision, spec, clusters.map((c) => ({ clusterId: c.id, set: v1 })), 0);
   await m.plan();
-  report('c1', v1.revision, 'Ready');
+  await report('c1', v1.revision, 'Ready');
   await m.plan();
-  report('c2', v1.revision, 'Ready');
+  await report('c2', v1.revision, 'Ready');
   await m.plan();
-  t.same(m.status('app')?.clusters.map((c) => [c.name, c.state]), [['site-1', 'Ready'], ['site-2', 'Ready']]);
+  t.same((await m.status('app'))?.clusters.map((c) => [c.name, c.state]), [['site-1', 'Ready'], ['site-2', 'Ready']]);
 
   const v2 = set('2');
-  store.putBundle('app', 'push', v2.revision, spec, clusters.map((c) => ({ clusterId: c.id, set: v2 })), 0);
+  await store.putBundle('app', 'push', v2.revision, spec, clusters.map((c) => ({ clusterId: c.id, set: v2 })), 0);
   await m.plan();
-  report('c1', v2.revision, 'NotReady');
+  await report('c1', v2.revision, 'NotReady');
   await m.plan();
-  const held = m.status('app')?.clusters.find((c) => c.id === 'c2');
+  const held = (await m.status('app'))?.clusters.find((c) => c.id === 'c2');
   t.equal(held?.state, 'OutOfSync', 'not Ready: it runs the previous revision');
   t.same(held?.rollout, { partition: 'rest', reason: 'partition-gate', blockedBy: ['canary'] });
   t.match(held?.message, /^at revision [0-9a-f]{12}, not yet [0-9a-f]{12}: rollout waits for partition "canary" to be Ready$/);
-  t.equal(m.status('app')?.clusters.find((c) => c.id === 'c1')?.state, 'NotReady', 'the canary shows its own state');
+  t.equal((await m.status('app'))?.clusters.find((c) => c.id === 'c1')?.state, 'NotReady', 'the canary shows its own state');
 
-  report('c1', v2.revision, 'Ready');
+  await report('c1', v2.revision, 'Ready');
   await m.plan();
-  const after = m.status('app')?.clusters.find((c) => c.id === 'c2');
+  const after = (await m.status('app'))?.clusters.find((c) => c.id === 'c2');
   t.equal(after?.revision, v2.revision, 'the canary is Ready: the rest gets v2');
   t.equal(after?.rollout, undefined);
 });
@@ -62,7 +62,7 @@ async function pushFixture(t: Test, labels: Record<string, string>) {
   const { join } = await import('node:path');
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const pino = (await import('pino')).default;
-  const { FleetStore } = await import('./fleet-store.ts');
+  const { SqliteFleetStore: FleetStore } = await import('./sqlite-fleet-store.ts');
   const { FleetManager } = await import('./fleet-manager.ts');
   const { packSource } = await import('./source-archive.ts');
   const dir = t.testdir();
@@ -84,16 +84,16 @@ t.test('relabel: a pushed bundle whose only target no longer matches is taken of
   const { store, clusters, m, archive, sel } = await pushFixture(t, { env: 'dev' });
   const [applied] = await m.applyArchive(archive, { name: 'app', targets: sel('dev') });
   t.same(applied?.clusters, ['c1']);
-  t.ok(store.deployments({ bundle: 'app' }).find((d) => d.clusterId === 'c1')?.desiredRevision, 'assigned');
+  t.ok((await store.deployments({ bundle: 'app' })).find((d) => d.clusterId === 'c1')?.desiredRevision, 'assigned');
 
   clusters[0] = { id: 'c1', name: 'site-1', labels: { env: 'prod' } };
   t.same(await m.retargetPushes(await m.fingerprint()), ['app'], 'rendered again for the new labels');
-  t.equal(store.deployments({ bundle: 'app' }).find((d) => d.clusterId === 'c1')?.desiredRevision ?? null, null, 'unassigned: the agent removes it');
-  const status = m.status('app');
+  t.equal((await store.deployments({ bundle: 'app' })).find((d) => d.clusterId === 'c1')?.desiredRevision ?? null, null, 'unassigned: the agent removes it');
+  const status = (await m.status('app'));
   t.same(status?.clusters, [], 'no cluster targeted');
   t.notOk(status?.error, 'not an error (as in Fleet)');
   t.match(status?.warnings, [/target "selector env=dev" matches no cluster/]);
-  t.equal(m.list()[0]?.state, 'Pending', 'and not shown Ready');
+  t.equal((await m.list())[0]?.state, 'Pending', 'and not shown Ready');
 });
 
 t.test('bundle apply --target that matches nothing is refused while the bundle runs somewhere (a typo must not remove it)', async (t) => {
@@ -102,7 +102,7 @@ t.test('bundle apply --target that matches nothing is refused while the bundle r
   const typo = (await m.applyArchive(archive, { name: 'app', targets: sel('prdo') }))[0];
   t.equal(typo?.ok, false);
   t.match(typo?.error, { code: 'TARGET_NO_MATCH', message: /no --target matches a cluster \(bundle app: target "selector env=prdo" matches no cluster.*it stays on its 1 cluster/ });
-  t.ok(store.deployments({ bundle: 'app' })[0]?.desiredRevision, 'still assigned');
+  t.ok((await store.deployments({ bundle: 'app' }))[0]?.desiredRevision, 'still assigned');
   const fresh = (await m.applyArchive(archive, { name: 'other', targets: sel('nowhere') }))[0];
   t.equal(fresh?.ok, true, 'a new bundle may target nothing yet (as in Fleet)');
 });

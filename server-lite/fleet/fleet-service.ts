@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { FleetStore, type GitRepoRow } from './fleet-store.ts';
+import type { FleetStore, GitRepoRow } from './fleet-store.ts';
+import { SqliteFleetStore } from './sqlite-fleet-store.ts';
 import { FleetManager, type ApplyResult } from './fleet-manager.ts';
 import { FleetSync, type FleetSession } from './fleet-sync.ts';
 import { GitPoller, type PollResult } from './git-poller.ts';
@@ -33,6 +34,8 @@ export interface FleetServiceDeps {
   tools?: { helm: string; kustomize: string; git: string } | undefined;
   /** Source secrets by name (issue 19): read at every poll and render, so rotation needs no restart. */
   secrets?: SecretLookup | undefined;
+  /** The fleet's store when it is not fleet.db in the data dir (PostgreSQL, shared by HA replicas). */
+  store?: FleetStore | undefined;
 }
 
 export class FleetService {
@@ -57,7 +60,7 @@ export class FleetService {
     this.#deps = deps;
     const tools = deps.tools ?? { helm: process.env.DROVER_HELM ?? 'helm', kustomize: process.env.DROVER_KUSTOMIZE ?? 'kustomize', git: process.env.DROVER_GIT ?? 'git' };
     this.#git = tools.git;
-    this.store = new FleetStore(join(deps.dataDir, 'fleet.db'));
+    this.store = deps.store ?? new SqliteFleetStore(join(deps.dataDir, 'fleet.db'));
     const log = deps.log.child({ component: 'fleet' });
     let sync: FleetSync | undefined;
     this.manager = new FleetManager(this.store, { clusters: deps.clusters, clustersVersion: deps.clustersVersion, online: () => sync?.online() ?? new Set(), now: deps.now, log, tools: toolsAt(tools) });
@@ -70,17 +73,22 @@ export class FleetService {
     // Credential files of a fetch the server died in the middle of (source-secrets.ts).
     rmSync(this.#credentialScratch(), { recursive: true, force: true });
     this.sync.start();
-    for (const g of this.store.gitRepos()) this.#startPoller(g);
-    this.#retargetTimer = setInterval(() => void this.retarget(), FLEET_LIMITS.retargetIntervalMs);
+    void this.reconcilePollers();
+    this.#retargetTimer = setInterval(() => {
+      void this.retarget();
+      void this.reconcilePollers();
+    }, FLEET_LIMITS.retargetIntervalMs);
     this.#retargetTimer.unref();
     this.#gcTimer = setInterval(() => this.collectGarbage(), FLEET_LIMITS.gcIntervalMs);
     this.#gcTimer.unref();
   }
 
   /** Old manifest sets and unused blobs out of fleet.db (see FleetStore.collectGarbage). */
-  collectGarbage(): void {
+  async collectGarbage(): Promise<void> {
+    // HA: global work, done by the replica that schedules rollouts.
+    if (!this.manager.scheduling) return;
     try {
-      const r = this.store.collectGarbage();
+      const r = await this.store.collectGarbage();
       if (r.sets > 0 || r.blobs > 0) this.#deps.log.info(r, 'fleet: dropped manifest sets and blobs nothing refers to');
     } catch (err) {
       this.#deps.log.warn({ err: (err as Error).message }, 'fleet garbage collection failed; retrying later');
@@ -95,6 +103,8 @@ export class FleetService {
   retarget(force = false): Promise<void> {
     this.#retargeting ??= (async () => {
       try {
+        // HA: rendering again is global work, done by the replica that schedules rollouts.
+        if (!this.manager.scheduling) return;
         const fp = await this.manager.fingerprint();
         // A burst of registrations is one re-render once it settles (or every 30 s while it lasts);
         // a cluster group change (force) is rendered at once.
@@ -102,7 +112,7 @@ export class FleetService {
         this.#retargetState = force ? { rendered: fp, lastSeen: fp, pendingSince: undefined } : d.next;
         if (!d.retarget && !force) return;
         await this.manager.retargetPushes(fp);
-        for (const g of this.store.gitRepos()) {
+        for (const g of await this.store.gitRepos()) {
           const last = this.lastPoll.get(g.name);
           if (last?.commit !== undefined && last.fingerprint !== fp && !this.#pollingPaused) void this.#pollers.get(g.name)?.pollNow();
         }
@@ -119,8 +129,8 @@ export class FleetService {
    * A cluster was deleted (its rows in the server store are gone already): its fleet rows go too,
    * in the fleet's own database (decision 0751), and bundles are targeted again without it.
    */
-  forgetCluster(clusterId: string, agentIds: readonly string[]): void {
-    this.store.forgetCluster(clusterId, agentIds);
+  async forgetCluster(clusterId: string, agentIds: readonly string[]): Promise<void> {
+    await this.store.forgetCluster(clusterId, agentIds);
     void this.retarget(true);
   }
 
@@ -129,12 +139,14 @@ export class FleetService {
     clearInterval(this.#gcTimer);
     await this.#retargeting;
     this.sync.stop();
+    await this.#reconciling;
     await Promise.all([...this.#pollers.values()].map((p) => p.stop()));
-    this.store.close();
+    await this.store.close();
   }
 
   async addGitRepo(name: string, spec: GitRepoRow['spec']): Promise<void> {
-    this.store.putGitRepo(name, spec, this.#deps.now());
+    await this.#reconciling;
+    await this.store.putGitRepo(name, spec, this.#deps.now());
     // The old poller must be gone before a new one runs git in the same working directory.
     await this.#pollers.get(name)?.stop();
     this.#pollers.delete(name);
@@ -146,15 +158,15 @@ export class FleetService {
     const p = this.#pollers.get(name);
     this.#pollers.delete(name);
     await p?.stop();
-    const gone = this.store.deleteGitRepo(name);
-    for (const b of this.store.bundles()) if (b.source === `git:${name}`) await this.manager.deleteBundle(b.name);
+    const gone = await this.store.deleteGitRepo(name);
+    for (const b of await this.store.bundles()) if (b.source === `git:${name}`) await this.manager.deleteBundle(b.name);
     rmSync(join(this.#deps.dataDir, 'fleet-git', name), { recursive: true, force: true });
     return gone;
   }
 
   /** A source secret was stored or replaced: gitrepos that use it poll now (no waiting out a backoff). */
-  secretChanged(secret: string): void {
-    const names = this.store.gitRepos().filter((g) => g.spec.clientSecretName === secret || g.spec.helmSecretName === secret).map((g) => g.name);
+  async secretChanged(secret: string): Promise<void> {
+    const names = (await this.store.gitRepos()).filter((g) => g.spec.clientSecretName === secret || g.spec.helmSecretName === secret).map((g) => g.name);
     // Forgetting the last poll makes the next one render again at the same commit (new chart credentials).
     for (const n of names) {
       const last = this.lastPoll.get(n);
@@ -162,6 +174,56 @@ export class FleetService {
     }
     this.pollNow(names);
   }
+
+  /**
+   * HA (issue 17, decision 1101): whether this replica schedules rollouts (plans assignments,
+   * renders bundles again for changed clusters, collects garbage). The replica holding the
+   * `fleet-scheduling` lease does; every replica delivers to its own agents and stores their statuses.
+   */
+  setScheduling(on: boolean): void {
+    this.manager.scheduling = on;
+    // The new holder plans at its next cycle (planned counters reset) and renders what changed.
+    if (on) {
+      this.manager.planned = { generation: -1, statusVersion: -1 };
+      this.sync.kick();
+      void this.retarget();
+    }
+  }
+
+  get scheduling(): boolean {
+    return this.manager.scheduling;
+  }
+
+  #reconciling: Promise<void> | undefined;
+
+  /**
+   * Pollers follow the gitrepos in the store: with replicas sharing it, a gitrepo added or deleted
+   * through another replica gets (or loses) its poller here within a retarget interval.
+   */
+  reconcilePollers(): Promise<void> {
+    this.#reconciling ??= (async () => {
+      try {
+        const repos = await this.store.gitRepos();
+        const want = new Map(repos.map((g) => [g.name, g]));
+        for (const [name, p] of [...this.#pollers]) {
+          const g = want.get(name);
+          if (g && JSON.stringify(g.spec) === this.#pollerSpecs.get(name)) continue;
+          this.#pollers.delete(name);
+          this.lastPoll.delete(name);
+          await p.stop();
+        }
+        for (const g of repos) if (!this.#pollers.has(g.name)) this.#startPoller(g);
+      } catch (err) {
+        this.#deps.log.warn({ err: (err as Error).message }, 'fleet: reading gitrepos failed; retrying');
+      } finally {
+        this.#reconciling = undefined;
+      }
+    })();
+    return this.#reconciling;
+  }
+
+  /** The spec each poller runs with (JSON), to notice a gitrepo replaced through another replica. */
+  readonly #pollerSpecs = new Map<string, string>();
 
   /** HA (issue 17): run or pause every git poller (the replica holding the `git-polling` lease runs them). */
   async setPolling(on: boolean): Promise<void> {
@@ -194,13 +256,14 @@ export class FleetService {
     const poller = new GitPoller({
       name: g.name, repo: g.spec.repo, branch: g.spec.branch, revision: g.spec.revision, paths: g.spec.paths,
       workDir, intervalMs: g.spec.pollIntervalSeconds * 1000, git: this.#git, log: this.#deps.log.child({ gitrepo: g.name }),
-      onPoll: (r) => void this.#onPoll(g.name, r),
+      onPoll: (r) => void this.#onPoll(g.name, r).catch((err: unknown) => this.#deps.log.warn({ err: (err as Error).message, gitrepo: g.name }, 'storing a git poll failed; the next poll tries again')),
       credentials: async () => {
         mkdirSync(scratch, { recursive: true, mode: 0o700 });
         return gitCredentials(g.spec.repo, g.spec, secrets, scratch, g.name);
       },
     });
     this.#pollers.set(g.name, poller);
+    this.#pollerSpecs.set(g.name, JSON.stringify(g.spec));
     if (!this.#pollingPaused) poller.start();
   }
 
@@ -208,17 +271,17 @@ export class FleetService {
     const now = this.#deps.now();
     if (r.error) {
       // The commit fetched (if git got that far) is shown next to the error it caused.
-      this.store.gitRepoPolled(name, r.commit ?? null, `${r.error.code}: ${r.error.message}`, now);
+      await this.store.gitRepoPolled(name, r.commit ?? null, `${r.error.code}: ${r.error.message}`, now);
       // The gitrepo's bundles show the same error (issue 19), their last good revision applied;
       // the next good poll renders them again, which clears it.
-      for (const b of this.store.bundles()) {
-        if (b.source === `git:${name}` && b.revision !== null) this.store.putBundleError(b.name, b.source, { code: r.error.code, message: r.error.message }, now);
+      for (const b of await this.store.bundles()) {
+        if (b.source === `git:${name}` && b.revision !== null) await this.store.putBundleError(b.name, b.source, { code: r.error.code, message: r.error.message }, now);
       }
       const last = this.lastPoll.get(name);
       this.lastPoll.set(name, { error: r.error.message, results: last?.results ?? [], fingerprint: last?.fingerprint });
       return;
     }
-    this.store.gitRepoPolled(name, r.commit ?? null, null, now);
+    await this.store.gitRepoPolled(name, r.commit ?? null, null, now);
     // Before rendering: clusters that change while it renders trigger one more.
     const fingerprint = await this.manager.fingerprint();
     const last = this.lastPoll.get(name);
@@ -227,7 +290,7 @@ export class FleetService {
     const retry = last?.results.some((x) => !x.ok && x.error !== undefined && RETRY_RENDER_CODES.has(x.error.code)) === true;
     if (!r.changed && last?.commit === r.commit && last?.fingerprint === fingerprint && !retry) return;
     try {
-      const spec = this.store.gitRepos().find((g) => g.name === name)?.spec;
+      const spec = (await this.store.gitRepos()).find((g) => g.name === name)?.spec;
       const targets = spec?.targets?.map(parseTarget);
       // One chart pull per bundle and poll, shared by all its targets; removed after the render.
       const cache = new ChartCache();
@@ -237,7 +300,7 @@ export class FleetService {
     } catch (err) {
       // Forget the last poll so the next one renders this commit again instead of skipping it.
       this.lastPoll.delete(name);
-      this.store.gitRepoPolled(name, r.commit ?? null, (err as Error).message, now);
+      await this.store.gitRepoPolled(name, r.commit ?? null, (err as Error).message, now);
     }
   }
 }

@@ -12,9 +12,9 @@ import type { Logger } from 'pino';
 import { describeTargetError, FLEET_PATHS, readTargetError, resumeAnswerSchema, wallClock, type Clock, type OutboxAck, type TimerHandle } from '../../protocol/index.ts';
 import { FLEET_SYNC_LIMITS } from './limits.ts';
 import type { FleetManager } from './fleet-manager.ts';
-import { GroupCommit } from './group-commit.ts';
 import { backoffDelay } from './backoff.ts';
-import { checkOutboxRows, type OutboxRow, type QuarantinedRow } from './outbox-rows.ts';
+import { checkOutboxRows } from './outbox-rows.ts';
+import type { BundleRow } from './fleet-store.ts';
 import { DeliveryOptionsMemo, heldKey } from './delivery-options.ts';
 import { planDelivery } from './delivery-plan.ts';
 import { DeliveryBodies } from './body-cache.ts';
@@ -25,7 +25,6 @@ export { agentOptions, heldKey, resolveDependsOn } from './delivery-options.ts';
 export { fleetRequest, FLEET_TARGET, type FleetSession } from './fleet-session.ts';
 
 interface Ack { sessionId: string; bundle: string; clusterId: string; revision: string }
-interface Drain { agentId: string; clusterId: string; rows: readonly OutboxRow[]; quarantined: readonly QuarantinedRow[] }
 
 export class FleetSync {
   readonly #manager: FleetManager;
@@ -43,7 +42,11 @@ export class FleetSync {
   /** Epoch milliseconds and timers (protocol/clock.ts); a ManualClock in tests steps the backoff. */
   readonly #clock: Clock;
   #online = new Set<string>();
-  #statusesChanged = false;
+  /** HA: clusters whose fleet tunnel sits on another live replica (rollout gates count them online). */
+  elsewhere: (() => Promise<ReadonlySet<string>>) | undefined;
+  #remoteOnline: ReadonlySet<string> = new Set();
+  /** Bundle specs for one store generation (loaded once per generation, shared by every agent). */
+  #specs: { generation: number; specs: Promise<Map<string, BundleRow['spec']>> } | undefined;
   /** PUT bodies and the manifest sets they come from, shared by every agent. */
   readonly #bodies: DeliveryBodies;
   /** session id → until when the outbox is drained every cycle, and when it was drained last. */
@@ -51,9 +54,6 @@ export class FleetSync {
   readonly #drainedAt = new Map<string, number>();
   /** Sessions whose agent signals queued statuses (resume `features` has `outbox-signal`). */
   readonly #signals = new Set<string>();
-  /** Agents' statuses and delivery acknowledgements, each group-committed (decision 0754). */
-  readonly #statuses: GroupCommit<Drain, number>;
-  readonly #acks: GroupCommit<Ack, void>;
   /** session id → the store generation its last complete delivery saw. */
   readonly #seenGeneration = new Map<string, number>();
   /** Options per bundle, for one store generation. */
@@ -69,15 +69,7 @@ export class FleetSync {
     this.#clock = clock;
     const store = manager.store;
     this.#bodies = new DeliveryBodies((revision) => store.manifestSet(revision));
-    this.#options = new DeliveryOptionsMemo((bundle) => store.bundle(bundle)?.spec ?? {});
-    this.#statuses = new GroupCommit(store.db, FLEET_SYNC_LIMITS.statusFlushMs, (d: Drain) => {
-      const byseq = new Map(d.rows.map((x) => [x.seq, x]));
-      return store.recordStatuses(d.agentId, d.clusterId, d.rows, (seq) => {
-        const row = byseq.get(seq);
-        return row && row.status.appliedRevision === row.status.revision ? row.createdAt ?? null : null;
-      }, this.#clock.now(), d.quarantined);
-    });
-    this.#acks = new GroupCommit(store.db, FLEET_SYNC_LIMITS.ackFlushMs, (a: Ack) => store.acked(a.bundle, a.clusterId, a.revision, this.#clock.now()));
+    this.#options = new DeliveryOptionsMemo((bundle) => this.#specNow.get(bundle) ?? {});
     this.#sessions = sessions;
     this.#log = log.child({ component: 'fleet' });
   }
@@ -95,13 +87,14 @@ export class FleetSync {
   stop(): void {
     this.#running = false;
     this.#clock.clearTimeout(this.#timer);
-    this.#acks.flush();
-    this.#statuses.flush();
+    void this.#manager.store.flush();
   }
 
   /** Clusters with a fleet tunnel now. */
   online(): ReadonlySet<string> {
-    return new Set(this.#sessions().map((s) => s.clusterId));
+    const here = new Set(this.#sessions().map((s) => s.clusterId));
+    for (const c of this.#remoteOnline) here.add(c);
+    return here;
   }
 
   /** The agent said statuses are queued: drain its outbox at the next cycle. */
@@ -120,14 +113,22 @@ export class FleetSync {
     for (const m of [this.#hotUntil, this.#drainedAt, this.#seenGeneration, this.#failing]) for (const id of m.keys()) if (!live.has(id)) m.delete(id);
     for (const id of this.#signals) if (!live.has(id)) this.#signals.delete(id);
     for (const k of this.#refused) if (!live.has(k.slice(0, k.indexOf('/')))) this.#refused.delete(k);
-    // A change in who is online can open rollout gates (an Offline cluster came back).
-    const online = new Set(sessions.map((s) => s.clusterId));
-    // New statuses can complete a partition or free maxUnavailable budget: plan again.
-    if (this.#statusesChanged || online.size !== this.#online.size || [...online].some((c) => !this.#online.has(c))) {
-      this.#statusesChanged = false;
-      await this.#manager.plan();
+    const store = this.#manager.store;
+    try {
+      // HA: what other replicas stored (bundles, assignments, statuses) moves the shared counters.
+      await store.refresh();
+      if (this.elsewhere) this.#remoteOnline = await this.elsewhere();
+      // A change in who is online can open rollout gates (an Offline cluster came back).
+      const online = new Set(this.online());
+      // New statuses can complete a partition or free maxUnavailable budget, a bundle stored on
+      // another replica needs assigning: plan again (only where rollouts are scheduled).
+      const planned = this.#manager.planned;
+      const onlineChanged = online.size !== this.#online.size || [...online].some((c) => !this.#online.has(c));
+      this.#online = online;
+      if (this.#manager.scheduling && (onlineChanged || planned.statusVersion !== store.statusVersion || planned.generation !== store.generation)) await this.#manager.plan();
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'fleet planning failed; retrying next cycle');
     }
-    this.#online = online;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < sessions.length) {
@@ -174,6 +175,7 @@ export class FleetSync {
     const generation = store.generation;
     if (this.#held.has(session.id) && this.#seenGeneration.get(session.id) === generation) return false;
     // A bundle changed since the memos were filled (at any point of a cycle): never compare against stale options.
+    await this.#loadSpecs(generation);
     this.#options.at(generation);
     let complete = true;
     let changed = false;
@@ -193,7 +195,7 @@ export class FleetSync {
     }
     const now = this.#clock.now();
     const steps = planDelivery({
-      rows: store.deployments({ clusterId: session.clusterId }),
+      rows: await store.deployments({ clusterId: session.clusterId }),
       held,
       optionsOf: (bundle, assigned) => this.#options.of(bundle, assigned),
       refused: (bundle, key) => this.#refused.has(`${session.id}/${bundle}/${key}`),
@@ -205,11 +207,11 @@ export class FleetSync {
         if (r.status !== 200) throw new Error(`remove ${step.bundle}: agent answered ${describeTargetError(r.status, r.json)}`);
         held.delete(step.bundle);
         changed = true;
-        store.forgetDeployment(step.bundle, session.clusterId);
+        await store.forgetDeployment(step.bundle, session.clusterId);
         continue;
       }
       if (step.kind === 'forget') {
-        store.forgetDeployment(step.bundle, session.clusterId);
+        await store.forgetDeployment(step.bundle, session.clusterId);
         continue;
       }
       if (step.kind === 'ack') {
@@ -248,9 +250,8 @@ export class FleetSync {
         const e = readTargetError(r.json);
         log.warn({ bundle, status: r.status, code: e?.code, err: e?.message }, 'fleet agent refused a deployment');
         this.#refused.add(`${session.id}/${bundle}/${key}`);
-        // A pending acknowledgement of an earlier revision must not land after (and over) the refusal.
-        this.#acks.flush();
-        store.reportRefusal(bundle, session.clusterId, revision, e ? `${e.code}: ${e.message}` : `${r.status}: `, now);
+        // The store commits a pending acknowledgement of an earlier revision first (not over the refusal).
+        await store.reportRefusal(bundle, session.clusterId, revision, e ? `${e.code}: ${e.message}` : `${r.status}: `, now);
         continue;
       }
       held.set(bundle, key);
@@ -264,9 +265,27 @@ export class FleetSync {
     return changed;
   }
 
+  /** The specs of every bundle at this generation, for DeliveryOptionsMemo (which reads synchronously). */
+  #specNow = new Map<string, BundleRow['spec']>();
+
+  async #loadSpecs(generation: number): Promise<void> {
+    if (this.#specs?.generation !== generation) {
+      const specs = this.#manager.store.bundles().then((bs) => new Map(bs.map((b) => [b.name, b.spec])));
+      this.#specs = { generation, specs };
+      // A failed read is not kept: the next delivery tries again.
+      specs.catch(() => {
+        if (this.#specs?.specs === specs) this.#specs = undefined;
+      });
+    }
+    const loaded = this.#specs;
+    const specs = await loaded.specs;
+    // A newer generation's specs (another worker) are never replaced by an older one's.
+    if (this.#specs === loaded) this.#specNow = specs;
+  }
+
   /** Not awaited: an acknowledgement that fails to store makes the next pass deliver-check this agent again. */
   #ack(a: Ack): void {
-    this.#acks.submit(a).catch((err: unknown) => {
+    this.#manager.store.acked(a.bundle, a.clusterId, a.revision, this.#clock.now()).catch((err: unknown) => {
       this.#seenGeneration.delete(a.sessionId);
       this.#log.warn({ err: (err as Error).message, bundle: a.bundle, clusterId: a.clusterId }, 'storing a delivery acknowledgement failed; the next pass writes it again');
     });
@@ -281,11 +300,15 @@ export class FleetSync {
       const { rows, quarantined } = checkOutboxRows(r.json);
       if (rows.length + quarantined.length === 0) return;
       if (quarantined.length > 0) log.warn({ seqs: quarantined.map((q) => q.seq), reason: quarantined[0]?.reason }, 'outbox rows of the wrong shape quarantined');
-      const fresh = await this.#statuses.submit({ agentId: session.agentId, clusterId: session.clusterId, rows, quarantined });
+      const byseq = new Map(rows.map((x) => [x.seq, x]));
+      const appliedAt = (seq: number): string | null => {
+        const row = byseq.get(seq);
+        return row && row.status.appliedRevision === row.status.revision ? row.createdAt ?? null : null;
+      };
+      const fresh = await this.#manager.store.recordStatuses(session.agentId, session.clusterId, rows, appliedAt, this.#clock.now(), quarantined);
       const last = Math.max(...rows.map((x) => x.seq), ...quarantined.map((x) => x.seq));
       const ack = await fleetRequest(session, 'POST', FLEET_PATHS.outboxAck, { seq: last } satisfies OutboxAck);
       if (ack.status !== 200) throw new Error(`outbox ack: agent answered ${describeTargetError(ack.status, ack.json)}`);
-      if (fresh > 0) this.#statusesChanged = true;
       log.debug({ rows: rows.length, fresh, last }, 'statuses stored');
       if (rows.length + quarantined.length < FLEET_SYNC_LIMITS.outboxBatch) return;
     }

@@ -1,6 +1,7 @@
 // Turns a server into an HA replica when `--advertise-address` is given (issue 17): starts the
 // HaService and connects it to the rest of the server in one place, so server.ts gains one line.
-// Singletons moved under leases: git polling (the fleet's pollers run on the lease holder only).
+// Singletons moved under leases: git polling (the fleet's pollers run on the lease holder only) and,
+// with the fleet's data in PostgreSQL, fleet rollout scheduling.
 import type { Logger } from 'pino';
 import type { Clock as TimerClock } from '../../protocol/index.ts';
 import type { ServerContext } from '../context.ts';
@@ -12,7 +13,7 @@ import { PgHints } from './pg-hints.ts';
 import { haTimings } from './limits.ts';
 
 /** Names of the leases (one row each in ha_leases). */
-export const LEASES = Object.freeze({ gitPolling: 'git-polling' });
+export const LEASES = Object.freeze({ gitPolling: 'git-polling', fleetScheduling: 'fleet-scheduling' });
 
 export async function startReplica(
   config: { dataDir: string; advertiseAddress?: string | undefined; datastore?: string | undefined },
@@ -53,6 +54,13 @@ export async function startReplica(
   d.ctx.kubeFacts.remote = (clusterId) => ha.clusterSession(clusterId);
   await d.fleet.setPolling(false);
   ha.singleton({ name: LEASES.gitPolling, start: () => void d.fleet.setPolling(true), stop: () => d.fleet.setPolling(false) });
+  // Fleet data shared (PostgreSQL): rollout scheduling (plans, re-renders, garbage collection) on
+  // one replica, delivery to its own agents on every one (decision 1101). fleet.db is per replica.
+  if (d.fleet.store.kind === 'postgres') {
+    d.fleet.setScheduling(false);
+    d.fleet.sync.elsewhere = async () => new Set(await replicas.remoteClusters('fleet', ha.replicaId, d.ctx.clock.now() - haTimings(process.env).staleAfterMs));
+    ha.singleton({ name: LEASES.fleetScheduling, start: () => d.fleet.setScheduling(true), stop: () => d.fleet.setScheduling(false) });
+  }
   await ha.start();
   return ha;
 }

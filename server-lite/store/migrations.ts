@@ -1,10 +1,13 @@
 // Versioned schema migrations, append-only: a released migration is never edited, a change is a
 // new entry. The same versions will exist for PostgreSQL (ARCHITECTURE.md §7: one schema).
+import { FLEET_MIGRATIONS, FLEET_SHARED_STATE } from '../fleet/fleet-schema.ts';
 
 export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** Run on this datastore only; the other records the version without running it. */
+  only?: 'postgres' | undefined;
 }
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
@@ -336,5 +339,12 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         PRIMARY KEY (version, arch, seq)
       );
     `,
+  },
+  {
+    version: 12,
+    description: 'fleet data on PostgreSQL (issue 17, decision 1100): the tables of fleet.db and the shared change counters; SQLite keeps them in fleet.db',
+    // fleet.db's migrations 1–5 (a later fleet migration is a new entry here too).
+    sql: [...FLEET_MIGRATIONS.slice(0, 5), FLEET_SHARED_STATE].join('\n'),
+    only: 'postgres',
   },
 ]);

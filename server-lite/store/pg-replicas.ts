@@ -110,6 +110,14 @@ export class PgReplicas implements ReplicaStore {
     return rows.map((r) => ({ agentId: String(r.agent_id), replicaId: String(r.replica_id), heartbeatAt: Number(r.heartbeat_at) }));
   }
 
+  async remoteClusters(role: Role, exceptReplica: string, freshAfter: number): Promise<string[]> {
+    const rows = await this.#db.rows(
+      'SELECT DISTINCT s.cluster_id FROM ha_sessions s JOIN ha_replicas r ON r.id = s.replica_id WHERE s.role = ? AND r.heartbeat_at >= ? AND s.replica_id <> ?',
+      [role, freshAfter, exceptReplica],
+    );
+    return rows.map((r) => String(r.cluster_id));
+  }
+
   async acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
     return (await this.#db.run(ACQUIRE_LEASE_SQL, [name, holder, now + ttlMs, now])) > 0;
   }

@@ -24,6 +24,8 @@ export function replicaStoreContract(t: Test, open: () => Promise<ReplicaStore>)
     t.equal(await s.routeNode('n1', 'cluster', 1001), undefined, 'and only on a live replica');
     t.same(await s.remoteAgents('r2', 900), [{ agentId: 'a1', replicaId: 'r1', heartbeatAt: 1000 }], 'status views see agents held elsewhere');
     t.same(await s.remoteAgents('r1', 900), [], 'but not their own');
+    t.same(await s.remoteClusters('cluster', 'r2', 900), ['c1'], 'clusters with a tunnel of the role elsewhere (fleet rollout gates)');
+    t.same([await s.remoteClusters('fleet', 'r2', 900), await s.remoteClusters('cluster', 'r1', 900), await s.remoteClusters('cluster', 'r2', 1001)], [[], [], []], 'not another role, not our own, not a stale replica');
     t.same(await s.expireReplicas(1001), ['r1']);
     t.same(await s.sessionsOf('r1'), [], 'expiry takes the dead replica’s tunnel rows too');
     t.same(await s.listReplicas(), []);

@@ -64,6 +64,8 @@ export interface ReplicaStore {
 
   /** Every agent with a tunnel on a live replica other than `exceptReplica`, with that replica's heartbeat (status views). */
   remoteAgents(exceptReplica: string, freshAfter: number): Promise<Array<{ agentId: string; replicaId: string; heartbeatAt: number }>>;
+  /** Clusters with a tunnel of this role on a live replica other than `exceptReplica` (fleet rollout gates). */
+  remoteClusters(role: Role, exceptReplica: string, freshAfter: number): Promise<string[]>;
 
   /** Takes or renews the lease when free, expired or already ours; true when we hold it now. */
   acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;

@@ -128,6 +128,13 @@ export class SqliteReplicas implements ReplicaStore {
     return rows.map((r) => ({ agentId: String(r.agent_id), replicaId: String(r.replica_id), heartbeatAt: Number(r.heartbeat_at) }));
   }
 
+  async remoteClusters(role: Role, exceptReplica: string, freshAfter: number): Promise<string[]> {
+    const rows = this.#db
+      .prepare('SELECT DISTINCT s.cluster_id FROM ha_sessions s JOIN ha_replicas r ON r.id = s.replica_id WHERE s.role = ? AND r.heartbeat_at >= ? AND s.replica_id <> ?')
+      .all(role, freshAfter, exceptReplica) as Row[];
+    return rows.map((r) => String(r.cluster_id));
+  }
+
   async acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
     return this.#db.prepare(ACQUIRE_LEASE_SQL).run(name, holder, now + ttlMs, now).changes > 0;
   }

@@ -137,7 +137,8 @@ export function migrate(db: Database.Database): number {
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
     db.transaction(() => {
-      db.exec(m.sql);
+      // A PostgreSQL-only migration (tables SQLite keeps in a file of their own) is only recorded here.
+      if (m.only !== 'postgres') db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
     })();
   }

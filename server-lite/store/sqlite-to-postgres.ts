@@ -1,6 +1,7 @@
 // `drover server migrate --from DIR --to postgres://…` (issue 17, decision 1022): copies a stopped
 // server's main store (server.db: every table of store/migrations.ts and any table a later
-// migration adds) and its source secrets (secrets.db, still sealed) into an empty PostgreSQL database in one transaction, then verifies row counts
+// migration adds), its source secrets (secrets.db, still sealed) and its fleet data (fleet.db, issue 17
+// decision 1100) into an empty PostgreSQL database in one transaction, then verifies row counts
 // per table and the audit chain (verified end to end, same head as the source) before it commits:
 // nothing is left in the target unless everything copied and verified. A non-empty target is refused.
 // Also (decisions 1110, 1111): the node plans of plans.db into the plan tables, and each imported
@@ -13,6 +14,7 @@ import { redactUrl, type Arg, type Sql } from './pg-db.ts';
 import { PgStore } from './pg-store.ts';
 import { join } from 'node:path';
 import { SOURCE_SECRETS_TABLE } from '../secrets-store/pg-secret-store.ts';
+import { SqliteFleetStore } from '../fleet/sqlite-fleet-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { SqlitePlanStore } from '../plans/sqlite-plan-store.ts';
 import { insertArtifact, RELEASE_CHUNK_BYTES } from './pg-upgrades.ts';
@@ -91,6 +93,10 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
   const plansPath = join(fromDir, 'plans.db');
   if (existsSync(plansPath)) await new SqlitePlanStore(plansPath).close();
   const plansDb = existsSync(plansPath) ? new Database(plansPath, { readonly: true, fileMustExist: true }) : undefined;
+  // The fleet's rows (fleet.db, its own migrations brought up to date first) go into the same tables in PostgreSQL.
+  const fleetPath = join(fromDir, 'fleet.db');
+  if (existsSync(fleetPath)) await new SqliteFleetStore(fleetPath).close();
+  const fleetDb = existsSync(fleetPath) ? new Database(fleetPath, { readonly: true, fileMustExist: true }) : undefined;
   let target: PgStore;
   try {
     target = await PgStore.open(toUrl, { max: 2 });
@@ -98,6 +104,7 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
     src.close();
     secretsDb?.close();
     plansDb?.close();
+    fleetDb?.close();
     throw new MigrateError('TARGET_UNREACHABLE', `cannot open ${redactUrl(toUrl)}: ${(err as Error).message}`);
   }
   try {
@@ -131,6 +138,12 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
     const jobs: { db: Database.Database; table: string; rename?: Readonly<Record<string, string>> | undefined }[] = dependencyOrder(own, refs).map((table) => ({ db: src, table }));
     if (secretsDb) jobs.push({ db: secretsDb, table: 'source_secrets' });
     if (plansDb) for (const table of PLAN_TABLES) jobs.push({ db: plansDb, table, rename: PLAN_RENAMES[table] });
+    if (fleetDb) {
+      const fleetTables = (fleetDb.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'fleet_migrations' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+      const absent = fleetTables.filter((t) => !pgTables.includes(t));
+      if (absent.length) throw new MigrateError('SCHEMA_MISMATCH', `fleet.db tables missing in the target: ${absent.join(', ')}`);
+      for (const table of fleetTables) jobs.push({ db: fleetDb, table });
+    }
 
     const report = await pg.tx(async (sql): Promise<MigrateReport> => {
       if (secretsDb) await sql.run(SOURCE_SECRETS_TABLE);
@@ -208,6 +221,7 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
     src.close();
     secretsDb?.close();
     plansDb?.close();
+    fleetDb?.close();
     await target.close();
   }
 }

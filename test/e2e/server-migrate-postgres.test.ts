@@ -3,9 +3,10 @@
 // Debian's PostgreSQL: refused while the server runs, copied and verified once it is stopped,
 // refused into a database that is no longer empty; the server then runs on PostgreSQL with the
 // same data dir, its clusters, users and audit chain intact, and a migrated agent connects with
-// its old credential; a file backup of its data dir is refused (the store is in PostgreSQL).
+// its old credential; a file backup of its data dir is refused (the store is in PostgreSQL). The
+// fleet's rows (fleet.db: a bundle with its manifest set and history, a cluster group) move too.
 import t from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { agentStatus, clusterList, createToken, drover, startAgent, startServer, waitFor, type ServerProc, testDir } from './agent-helpers.ts';
 import { startPostgres } from '../pg/harness.ts';
@@ -38,6 +39,14 @@ t.test('server migrate: a populated SQLite server moves to PostgreSQL, verified'
   t.equal(secret.exitCode, 0, secret.stderr);
   const before = await clusterList(serverDir);
   t.equal(before.length, 2);
+  const bundleDir = path.join(dir, 'bundle');
+  mkdirSync(bundleDir);
+  writeFileSync(path.join(bundleDir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: shop}\ndata: {v: "1"}\n');
+  const applied = await admin('bundle', 'apply', bundleDir, '--name', 'web', '--target', 'site=site-a');
+  t.equal(applied.exitCode, 0, applied.stderr);
+  t.equal((await admin('clustergroup', 'create', 'edge', '--selector', 'site=site-b')).exitCode, 0);
+  const bundlesBefore = JSON.parse((await admin('bundle', 'list', '--json')).stdout) as { name: string; revision: string }[];
+  t.equal(bundlesBefore.length, 1);
 
   const running = await drover(['server', 'migrate', '--from', serverDir, '--to', url]);
   t.equal(running.exitCode, 1, 'refused while the server runs');
@@ -52,6 +61,9 @@ t.test('server migrate: a populated SQLite server moves to PostgreSQL, verified'
   }));
   t.match(Object.fromEntries(counts), { clusters: { source: 2, target: 2 }, agents: { source: 2, target: 2 }, users: { source: 1, target: 1 }, role_bindings: { source: 1, target: 1 }, user_tokens: { source: 1, target: 1 }, tokens: { source: 3, target: 3 } });
   t.match(Object.fromEntries(counts), { source_secrets: { source: 1, target: 1 } }, 'the sealed source secrets move too');
+  t.match(Object.fromEntries(counts), { fleet_bundles: { source: 1, target: 1 }, fleet_targets: { source: 1, target: 1 }, fleet_groups: { source: 1, target: 1 }, fleet_pushes: { source: 1, target: 1 }, fleet_bundle_history: { source: 1, target: 1 } }, 'the fleet rows move too');
+  const blobs = counts.get('fleet_blobs');
+  t.ok(blobs && blobs.source > 0 && blobs.source === blobs.target, 'with their blobs');
   const audit = counts.get('audit');
   t.ok(audit && audit.source > 0 && audit.source === audit.target, 'audit rows copied');
   t.match(migrated.stdout, /audit chain verified: \d+ rows, head [0-9a-f]{64}/);
@@ -79,6 +91,11 @@ t.test('server migrate: a populated SQLite server moves to PostgreSQL, verified'
   const secrets = await admin('secret', 'list', '--json');
   t.match(secrets.stdout, /"charts"/, 'the source secret is served from PostgreSQL');
   t.notMatch(secrets.stdout, /cannot be opened/, 'and opens with the data dir\'s secrets.key');
+  const bundlesAfter = JSON.parse((await admin('bundle', 'list', '--json')).stdout) as { name: string; revision: string }[];
+  t.same(bundlesAfter.map((b) => [b.name, b.revision]), bundlesBefore.map((b) => [b.name, b.revision]), 'the bundle, from PostgreSQL');
+  const history = await admin('bundle', 'history', 'web', '--json');
+  t.match(history.stdout, bundlesBefore[0]?.revision ?? 'none', 'with its history');
+  t.match((await admin('clustergroup', 'list', '--json')).stdout, /"edge"/, 'and the cluster group');
   const verify = await admin('audit', 'verify');
   t.equal(verify.exitCode, 0, `the chain verifies on PostgreSQL (${verify.stdout}${verify.stderr})`);
 

@@ -9,7 +9,7 @@ import { testDir } from '../e2e/agent-helpers.ts';
 import { join } from 'node:path';
 import pino from 'pino';
 import { ManualClock, sessionPair, bothReady, createStreamHttpServer, type TunnelStream } from '../../protocol/index.ts';
-import { FleetStore } from '../../server-lite/fleet/fleet-store.ts';
+import { SqliteFleetStore as FleetStore } from '../../server-lite/fleet/sqlite-fleet-store.ts';
 import { FleetManager } from '../../server-lite/fleet/fleet-manager.ts';
 import { FleetSync, type FleetSession } from '../../server-lite/fleet/fleet-sync.ts';
 import { FLEET_SYNC_LIMITS } from '../../server-lite/fleet/limits.ts';
@@ -52,11 +52,11 @@ t.test('fleet sync: whole set, then deltas only where advertised; options-only c
   const sync = new FleetSync(manager, () => [modern.session, legacy.session], log);
   t.teardown(() => {
     sync.stop();
-    store.close();
+    return store.close();
   });
   const put = async (v: string, spec: Record<string, unknown> = {}) => {
     const set = normaliseManifests(cms(20, v), { bundle: 'web' });
-    store.putBundle('web', 'push', set.revision, spec, clusters.map((c) => ({ clusterId: c.id, set })), 0);
+    await store.putBundle('web', 'push', set.revision, spec, clusters.map((c) => ({ clusterId: c.id, set })), 0);
     await manager.plan();
     return set.revision;
   };
@@ -84,7 +84,7 @@ t.test('fleet sync: whole set, then deltas only where advertised; options-only c
   // A change lands after the options memo of a cycle was filled, and agents are then synced before
   // the next cycle starts (as workers of a long cycle are, with thousands of agents): they must
   // get the new options, not the memo's, and must not be marked as up to date with the old ones.
-  store.putBundle('web', 'push', r2, { correctDrift: true, keepResources: true }, clusters.map((c) => ({ clusterId: c.id, set: normaliseManifests(cms(20, '2'), { bundle: 'web' }) })), 0);
+  await store.putBundle('web', 'push', r2, { correctDrift: true, keepResources: true }, clusters.map((c) => ({ clusterId: c.id, set: normaliseManifests(cms(20, '2'), { bundle: 'web' }) })), 0);
   await sync.sync(modern.session);
   await sync.sync(legacy.session);
   await sync.syncAll();
@@ -121,13 +121,13 @@ t.test('fleet sync: an agent that cannot store a deployment now (5xx) is retried
   const sync = new FleetSync(manager, () => [session], log, clock);
   t.teardown(() => {
     sync.stop();
-    store.close();
+    return store.close();
   });
   const set = normaliseManifests(cms(3, '1'), { bundle: 'web' });
-  store.putBundle('web', 'push', set.revision, {}, [{ clusterId: 'c1', set }], 0);
+  await store.putBundle('web', 'push', set.revision, {}, [{ clusterId: 'c1', set }], 0);
   await manager.plan();
   await sync.syncAll();
-  t.not(manager.status('web')?.clusters[0]?.state, 'ErrApplied', 'a 503 is not a refusal of the revision');
+  t.not((await manager.status('web'))?.clusters[0]?.state, 'ErrApplied', 'a 503 is not a refusal of the revision');
   await sync.syncAll();
   t.equal(agent.resumePoint().length, 0, 'not retried before its backoff');
   clock.advance(FLEET_SYNC_LIMITS.retryBackoff.baseMs);

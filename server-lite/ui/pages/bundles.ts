@@ -9,10 +9,10 @@ import type { UiDeps } from './deps.ts';
 import { FleetError } from '../../fleet/errors.ts';
 import { summarise } from '../../fleet/deployment-state.ts';
 
-export function bundlesPage(deps: UiDeps): Page {
+export async function bundlesPage(deps: UiDeps): Promise<Page> {
   const m = deps.fleet.manager;
-  const list = m.list();
-  const statuses = list.map((b) => m.status(b.name)).filter((s) => s !== undefined);
+  const list = await m.list();
+  const statuses = (await Promise.all(list.map((b) => m.status(b.name)))).filter((s) => s !== undefined);
   const overall = summarise(statuses.flatMap((s) => s.clusters.map((c) => c.state)));
   const main = html`<h1>Bundles</h1>
   <section class="card" aria-labelledby="ready-h"><h2 id="ready-h">Readiness over all deployments</h2>
@@ -27,7 +27,7 @@ export function bundlesPage(deps: UiDeps): Page {
 
 export async function bundlePage(deps: UiDeps, name: string): Promise<Page> {
   const m = deps.fleet.manager;
-  const s = m.status(name);
+  const s = await m.status(name);
   if (!s) throw new FleetError('BUNDLE_NOT_FOUND', `no bundle named ${name}`);
   const now = deps.ctx.clock.now();
   const events = ((await m.events(name, { limit: 30 })) ?? []).slice().reverse();

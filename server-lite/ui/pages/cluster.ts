@@ -50,8 +50,8 @@ export async function clusterPage(deps: UiDeps, viewer: Viewer, id: string): Pro
   const parsed = kubeFactsSchema.safeParse((await ctx.store.getKubeFacts(id)) ?? {});
   const kube = parsed.success ? parsed.data : {};
   const f = await fleet.manager.cluster(id);
-  const events: StatusEventRow[] = f.bundles
-    .flatMap((b) => fleet.store.statusEvents(b.name, { clusterId: id, limit: RECENT_EVENTS }))
+  const events: StatusEventRow[] = (await Promise.all(f.bundles.map((b) => fleet.store.statusEvents(b.name, { clusterId: id, limit: RECENT_EVENTS }))))
+    .flat()
     .sort((a, b) => b.receivedAt - a.receivedAt)
     .slice(0, RECENT_EVENTS);
   const offline = c.state === 'Offline';
@@ -84,7 +84,7 @@ export async function clusterPage(deps: UiDeps, viewer: Viewer, id: string): Pro
     })}</tbody></table>`;
 
   const bundles = html`${stackedBar('Bundle readiness on this cluster', summarySegments(f.summary))}
-    <p class="muted">${summaryText(f.summary)}${offline && f.bundles.length > 0 ? html` — last reported before the cluster went offline: <span data-testid="last-reported">${lastReported(deps, id, f.bundles.map((b) => b.name))}</span>` : ''}</p>
+    <p class="muted">${summaryText(f.summary)}${offline && f.bundles.length > 0 ? html` — last reported before the cluster went offline: <span data-testid="last-reported">${await lastReported(deps, id, f.bundles.map((b) => b.name))}</span>` : ''}</p>
     <table><thead><tr><th scope="col">Bundle</th><th scope="col">State</th><th scope="col">Message</th><th scope="col">Revision</th></tr></thead>
     <tbody>${f.bundles.length === 0 ? html`<tr><td colspan="4" class="muted">No bundle targets this cluster.</td></tr>` : f.bundles.map((b) => html`<tr data-bundle="${b.name}">
       <td>${viewer.admin ? html`<a href="/ui/bundles/${encodeURIComponent(b.name)}">${b.name}</a>` : b.name}</td><td>${badge(b.state)}</td><td>${b.message}</td>

@@ -40,7 +40,11 @@ export async function clustersPage(deps: UiDeps, viewer: Viewer, url: URL): Prom
   const q = parseClusterQuery(url.searchParams);
   const all = await visibleClusters(deps, viewer);
   const page = queryClusters(all, q);
-  const fleet = deps.fleet.manager.clusters();
+  const fleet = await deps.fleet.manager.clusters();
+  const reported = new Map(await Promise.all(page.rows.flatMap((c) => {
+    const f = fleet.get(c.id);
+    return f && c.state === 'Offline' ? [lastReported(deps, c.id, f.bundles.map((b) => b.name)).then((r) => [c.id, r] as const)] : [];
+  })));
   const rows = page.rows.map((c) => {
     const f = fleet.get(c.id);
     const offline = c.state === 'Offline';
@@ -50,7 +54,7 @@ export async function clustersPage(deps: UiDeps, viewer: Viewer, url: URL): Prom
       <td>${labelList(c.labels)}</td>
       <td>${c.kubernetesVersion ?? html`<span class="muted">unknown</span>`}</td>
       <td>${when(c.lastSeen, now)}</td>
-      <td>${f ? html`${badge(f.state)} <span class="muted">${summaryText(f.summary)}</span>${offline ? html`<div class="muted" data-testid="last-reported">last reported: ${lastReported(deps, c.id, f.bundles.map((b) => b.name))}</div>` : ''}` : html`<span class="muted">no bundles</span>`}</td></tr>`;
+      <td>${f ? html`${badge(f.state)} <span class="muted">${summaryText(f.summary)}</span>${offline ? html`<div class="muted" data-testid="last-reported">last reported: ${reported.get(c.id) ?? 'nothing'}</div>` : ''}` : html`<span class="muted">no bundles</span>`}</td></tr>`;
   });
   const nav = (label: string, p: number, rel: string) =>
     html`<a href="/ui/clusters${queryString(q, { page: p })}" rel="${rel}">${label}</a>`;

@@ -33,10 +33,10 @@ export async function visibleClusters(deps: UiDeps, viewer: Viewer): Promise<Clu
  * the bundles still targeting it: the fleet's own status shows such deployments Offline (it
  * never shows a stale report as current), so the dashboard adds the last report beside it.
  */
-export function lastReported(deps: UiDeps, clusterId: string, bundles: readonly string[]): string {
+export async function lastReported(deps: UiDeps, clusterId: string, bundles: readonly string[]): Promise<string> {
   const wanted = new Set(bundles);
   const counts = new Map<string, number>();
-  for (const d of deps.fleet.store.deployments({ clusterId })) {
+  for (const d of await deps.fleet.store.deployments({ clusterId })) {
     if (!wanted.has(d.bundle)) continue;
     const state = d.state ?? 'nothing';
     counts.set(state, (counts.get(state) ?? 0) + 1);

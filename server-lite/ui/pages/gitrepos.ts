@@ -5,11 +5,11 @@ import { liveUrl, type Page } from '../layout.ts';
 import { badge, when } from '../format.ts';
 import type { UiDeps } from './deps.ts';
 
-export function gitReposPage(deps: UiDeps): Page {
+export async function gitReposPage(deps: UiDeps): Promise<Page> {
   const now = deps.ctx.clock.now();
-  const bundles = deps.fleet.store.bundles();
-  const states = new Map(deps.fleet.manager.list().map((b) => [b.name, b.state]));
-  const repos = deps.fleet.store.gitRepos();
+  const bundles = await deps.fleet.store.bundles();
+  const states = new Map((await deps.fleet.manager.list()).map((b) => [b.name, b.state]));
+  const repos = await deps.fleet.store.gitRepos();
   const main = html`<h1>Git repos</h1>
   <table><thead><tr><th scope="col">Name</th><th scope="col">Repository</th><th scope="col">Branch / revision</th><th scope="col">Last commit</th><th scope="col">Polled</th><th scope="col">Error</th><th scope="col">Bundles</th></tr></thead>
   <tbody>${repos.length === 0 ? html`<tr><td colspan="7" class="muted">No git repos (drover gitrepo add, or drover apply -f gitrepo.yaml).</td></tr>` : repos.map((g) => {
