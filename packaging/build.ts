@@ -13,7 +13,7 @@ import { droverCacheDir, officialNode, strippedNode } from './node-runtime.ts';
 import { buildExecutable } from './sea.ts';
 import { loadReleaseKey, signText } from './release-signing.ts';
 import { buildInfo } from '../cli/build-info.ts';
-import { airgapName, artifactName, GZIP_BUDGET_BYTES, NODE_VERSION, SEA_EXEC_ARGV, TARGETS, UNITS, type Target } from './targets.ts';
+import { airgapName, artifactName, GZIP_BUDGET_BYTES, NODE_VERSION, SEA_CODE_CACHE, SEA_EXEC_ARGV, TARGETS, UNITS, type Target } from './targets.ts';
 
 export interface BuildOptions {
   repoRoot: string;
@@ -98,7 +98,7 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
     const node = strippedNode(officialNode(opts.repoRoot, target, opts.cacheDir), target, opts.cacheDir);
     const addon = fs.readFileSync(path.join(opts.repoRoot, 'node_modules', 'better-sqlite3', target.sqlitePrebuild));
     const installSh = fs.readFileSync(path.join(opts.repoRoot, 'packaging', 'install.sh'));
-    const key = hashOf([NODE_VERSION, target.arch, ...bundleBytes, JSON.stringify(SEA_EXEC_ARGV), path.basename(path.dirname(node)), addon, installSh, releaseKey.publicKeyPem]);
+    const key = hashOf([NODE_VERSION, target.arch, ...bundleBytes, JSON.stringify(SEA_EXEC_ARGV), `code-cache:${SEA_CODE_CACHE}`, path.basename(path.dirname(node)), addon, installSh, releaseKey.publicKeyPem]);
     const out = path.join(opts.outDir, artifactName(target));
     const hit = cachedCopy(path.join(opts.cacheDir, 'sea', `${target.arch}-${key}`, 'drover'), out, (dest) =>
       buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, appAssets, node, target, workDir: work, output: dest, releasePublicKey }),
