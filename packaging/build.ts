@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { buildAirgap, measure, mib, sha256File, sha256sumsText, type SizeReport } from './artifacts.ts';
 import { bundleApp } from './bundle.ts';
@@ -13,7 +14,7 @@ import { droverCacheDir, officialNode, strippedNode } from './node-runtime.ts';
 import { buildExecutable } from './sea.ts';
 import { loadReleaseKey, signText } from './release-signing.ts';
 import { buildInfo } from '../cli/build-info.ts';
-import { airgapName, artifactName, GZIP_BUDGET_BYTES, NODE_VERSION, SEA_EXEC_ARGV, TARGETS, UNITS, type Target } from './targets.ts';
+import { airgapName, artifactName, GZIP_BUDGET_BYTES, NODE_VERSION, SEA_CODE_CACHE, SEA_EXEC_ARGV, TARGETS, UNITS, type Target } from './targets.ts';
 
 export interface BuildOptions {
   repoRoot: string;
@@ -73,6 +74,15 @@ function cachedCopy(cacheFile: string, out: string, make: (dest: string) => void
   return hit;
 }
 
+/** Writes `file`.br (brotli, best quality, 16 MiB window) and returns its path. */
+function brotliFile(file: string): string {
+  const out = `${file}.br`;
+  fs.writeFileSync(out, zlib.brotliCompressSync(fs.readFileSync(file), {
+    params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_LGWIN]: 24, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT },
+  }));
+  return out;
+}
+
 export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
   const work = path.join(opts.outDir, '.build');
   fs.rmSync(work, { recursive: true, force: true });
@@ -83,8 +93,12 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
     opts.log(`bundle ${name}: ${mib(b.bytes)} (${b.warnings.length} esbuild warnings)`);
     for (const w of b.warnings) opts.log(`  warning ${w}`);
   }
-  const appAssets = Object.fromEntries(Object.entries(app.assets).map(([name, b]) => [name, b.file]));
-  const bundleBytes = [bundle.file, ...Object.values(appAssets)].map((f) => fs.readFileSync(f));
+  const bundleBytes = [bundle.file, ...Object.values(app.assets).map((b) => b.file)].map((f) => fs.readFileSync(f));
+  // Issue 25, decision 1140: the asset bundles travel brotli-compressed (packaging/runtime/
+  // asset-module.ts inflates one on first use); the SEA main cannot be, Node reads it as is.
+  // Compressed once, and only when an executable is not in the cache.
+  let compressed: Record<string, string> | undefined;
+  const appAssets = (): Record<string, string> => (compressed ??= Object.fromEntries(Object.entries(app.assets).map(([name, b]) => [name, brotliFile(b.file)])));
   // Issue 16: the release key signs dist/sha256sums; its public half goes into every executable.
   const releaseKey = loadReleaseKey(process.env, opts.cacheDir);
   const releasePublicKey = path.join(work, 'release-public-key.pem');
@@ -98,10 +112,10 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
     const node = strippedNode(officialNode(opts.repoRoot, target, opts.cacheDir), target, opts.cacheDir);
     const addon = fs.readFileSync(path.join(opts.repoRoot, 'node_modules', 'better-sqlite3', target.sqlitePrebuild));
     const installSh = fs.readFileSync(path.join(opts.repoRoot, 'packaging', 'install.sh'));
-    const key = hashOf([NODE_VERSION, target.arch, ...bundleBytes, JSON.stringify(SEA_EXEC_ARGV), path.basename(path.dirname(node)), addon, installSh, releaseKey.publicKeyPem]);
+    const key = hashOf([NODE_VERSION, target.arch, ...bundleBytes, JSON.stringify(SEA_EXEC_ARGV), `code-cache:${SEA_CODE_CACHE}`, 'assets:brotli', path.basename(path.dirname(node)), addon, installSh, releaseKey.publicKeyPem]);
     const out = path.join(opts.outDir, artifactName(target));
     const hit = cachedCopy(path.join(opts.cacheDir, 'sea', `${target.arch}-${key}`, 'drover'), out, (dest) =>
-      buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, appAssets, node, target, workDir: work, output: dest, releasePublicKey }),
+      buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, appAssets: appAssets(), node, target, workDir: work, output: dest, releasePublicKey }),
     );
     pruneCache(path.join(opts.cacheDir, 'sea'), `${target.arch}-`);
     const size = measure(out);

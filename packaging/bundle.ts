@@ -73,6 +73,40 @@ function lazyPrettyPlugin(): Plugin {
 }
 
 /**
+ * zod re-exports all its ~64 message locales (`z.locales`, 300 KiB of the agent's 1.4 MiB script)
+ * though only English, its default, is used: nothing here calls `z.config(z.locales.xx())`.
+ * Issue 25: the script's source is held on the V8 heap and pre-parsed at every start, so the
+ * bundles keep `en` alone. A `z.locales.xx` would be undefined (and fail loudly) in the executable.
+ */
+function zodEnglishOnlyPlugin(): Plugin {
+  return {
+    name: 'drover-zod-english-only',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+        loader: 'js',
+        resolveDir: path.dirname(args.path),
+        contents: `export { default as en } from './en.js';`,
+      }));
+    },
+  };
+}
+
+/**
+ * Measurement only (issue 25, decision 1141): DROVER_BUNDLE_SQLITE=node swaps better-sqlite3 for
+ * bench/footprint/node-sqlite-compat.ts (node:sqlite) in the agent's main bundle.
+ */
+function nodeSqlitePlugin(repoRoot: string): Plugin[] {
+  if (process.env['DROVER_BUNDLE_SQLITE'] !== 'node') return [];
+  const compat = path.join(repoRoot, 'bench', 'footprint', 'node-sqlite-compat.ts');
+  return [{
+    name: 'drover-node-sqlite',
+    setup(b) {
+      b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: compat }));
+    },
+  }];
+}
+
+/**
  * Routes imports of `modules` (bare package names, or repository files such as `cli/main.ts`)
  * to a stub that evaluates the named SEA asset on first use. Dynamic imports of the stub stay
  * lazy: esbuild wraps CommonJS modules in a function run on first require.
@@ -126,6 +160,7 @@ interface OneBundle {
   outFile: string;
   assetModules: Record<string, string>;
   version?: string | undefined;
+  extraPlugins?: Plugin[];
 }
 
 async function bundleOne(repoRoot: string, spec: OneBundle): Promise<BundleResult> {
@@ -158,7 +193,7 @@ async function bundleOne(repoRoot: string, spec: OneBundle): Promise<BundleResul
       banner: {
         js: `var __drover_import_meta_url = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,
       },
-      plugins: [...versionPlugin(repoRoot, spec.version), assetModulesPlugin(repoRoot, spec.assetModules), lazyPrettyPlugin(), sqliteBindingPlugin(repoRoot)],
+      plugins: [...(spec.extraPlugins ?? []), ...versionPlugin(repoRoot, spec.version), assetModulesPlugin(repoRoot, spec.assetModules), lazyPrettyPlugin(), zodEnglishOnlyPlugin(), sqliteBindingPlugin(repoRoot)],
       metafile: true,
     });
     return {
@@ -182,7 +217,7 @@ function inputsOf(meta: Metafile): string[] {
 export async function bundleApp(repoRoot: string, outDir: string, version?: string): Promise<AppBundles> {
   const clientNode = { '@kubernetes/client-node': APP_ASSETS.clientNode };
   const [main, cli, kube] = await Promise.all([
-    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'drover.cjs'), assetModules: { ...clientNode, 'cli/main.ts': APP_ASSETS.cli }, version }),
+    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'drover.cjs'), assetModules: { ...clientNode, 'cli/main.ts': APP_ASSETS.cli }, version, extraPlugins: nodeSqlitePlugin(repoRoot) }),
     bundleOne(repoRoot, { entry: { file: 'cli/main.ts' }, outFile: path.join(outDir, 'cli.cjs'), assetModules: clientNode, version }),
     bundleOne(repoRoot, { entry: { contents: `module.exports = require('@kubernetes/client-node');` }, outFile: path.join(outDir, 'client-node.cjs'), assetModules: {} }),
   ]);

@@ -1,11 +1,11 @@
 // Step 3 of `npm run package`: Node's single-executable application support. Writes the SEA
-// config, has Node 24 produce the blob (no snapshot, no code cache: the blob made on x86_64 must
-// also run on arm64), and injects it into a copy of the stripped Node binary with postject.
+// config, has Node 24 produce the blob (no snapshot; with SEA_CODE_CACHE the target's own Node makes
+// it, under qemu for arm64), and injects it into a copy of the stripped Node binary with postject.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PackagingError, PACKAGING_ERRORS } from './errors.ts';
-import { INSTALL_SCRIPT_ASSET, NODE_VERSION, SEA_EXEC_ARGV, SEA_FUSE, SEA_RESOURCE, SQLITE_ASSET, SQLITE_HASH_ASSET, type Target } from './targets.ts';
+import { INSTALL_SCRIPT_ASSET, NODE_VERSION, SEA_CODE_CACHE, SEA_EXEC_ARGV, SEA_FUSE, SEA_RESOURCE, SQLITE_ASSET, SQLITE_HASH_ASSET, type Target } from './targets.ts';
 import { runTool } from './tool.ts';
 import { RELEASE_KEY_ASSET } from './release-signing.ts';
 
@@ -42,7 +42,7 @@ export function seaConfig(inputs: SeaInputs, blob: string, sqliteAddon: string, 
     output: blob,
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
-    useCodeCache: false,
+    useCodeCache: SEA_CODE_CACHE,
     // V8 and Node flags chosen by measurement (targets.ts, issue 25). Only here: the same flags in
     // NODE_OPTIONS make the executable exit 9.
     execArgv: [...SEA_EXEC_ARGV],
@@ -57,6 +57,20 @@ export function seaConfig(inputs: SeaInputs, blob: string, sqliteAddon: string, 
       ...inputs.appAssets,
     },
   };
+}
+
+/**
+ * The command that writes the blob. Without a code cache, the build's Node (same version). With
+ * one, the target's own stripped Node with the baked flags: V8 accepts a code cache only from the
+ * same V8 build, CPU and flag hash (the flags change it: lite mode's cache made without
+ * --lite-mode would be rejected at every start, as Node's own built-in caches are).
+ */
+export function blobGenerator(inputs: Pick<SeaInputs, 'node' | 'target'>, config: string): [string, string[]] {
+  if (!SEA_CODE_CACHE) return [process.execPath, ['--experimental-sea-config', config]];
+  const args = [...SEA_EXEC_ARGV, '--experimental-sea-config', config];
+  if (inputs.target.nodeArch === process.arch) return [inputs.node, args];
+  if (inputs.target.arch === 'arm64') return ['qemu-aarch64-static', [inputs.node, ...args]];
+  throw new PackagingError(PACKAGING_ERRORS.BUILD_INPUT_MISSING, `cannot run the ${inputs.target.arch} Node here to make its code cache`);
 }
 
 export function buildExecutable(inputs: SeaInputs): string {
@@ -74,7 +88,7 @@ export function buildExecutable(inputs: SeaInputs): string {
   const sqliteHash = path.join(inputs.workDir, `better_sqlite3-${inputs.target.arch}.sha256`);
   fs.writeFileSync(sqliteHash, createHash('sha256').update(fs.readFileSync(sqliteAddon)).digest('hex'));
   fs.writeFileSync(config, JSON.stringify(seaConfig(inputs, blob, sqliteAddon, sqliteHash), null, 2));
-  runTool(process.execPath, ['--experimental-sea-config', config], { cwd: inputs.workDir });
+  runTool(...blobGenerator(inputs, config), { cwd: inputs.workDir });
 
   fs.mkdirSync(path.dirname(inputs.output), { recursive: true });
   const tmp = `${inputs.output}.tmp`;

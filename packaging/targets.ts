@@ -28,6 +28,14 @@ export const SEA_EXEC_ARGV: readonly string[] = Object.freeze(
   process.env['DROVER_SEA_EXEC_ARGV'] ? (JSON.parse(process.env['DROVER_SEA_EXEC_ARGV']) as string[]) : ['--lite-mode'],
 );
 
+/**
+ * Whether the SEA blob carries V8's code cache of the main script (issue 25: skips the parse of
+ * the 1.4 MiB agent script at every start). The blob is then made by the target's own Node (under
+ * qemu for arm64) with SEA_EXEC_ARGV, so the cache's CPU and V8 flag hash match the runtime's.
+ * DROVER_SEA_CODE_CACHE=0|1 overrides it for measuring.
+ */
+export const SEA_CODE_CACHE: boolean = process.env['DROVER_SEA_CODE_CACHE'] ? process.env['DROVER_SEA_CODE_CACHE'] === '1' : false;
+
 /** SEA assets holding the parts of the program a device's agent does not run (issue 25). */
 export const APP_ASSETS = Object.freeze({
   /** The full CLI (cli/main.ts): server, admin commands. */

@@ -175,7 +175,27 @@ export class AgentStore {
     }).immediate();
   }
 
+  /**
+   * Role state is what `agent status` shows: rewritten at every start and state change, so it is
+   * written without an fsync (synchronous=NORMAL under WAL keeps the database consistent; a power
+   * cut may lose the newest state, which the next start rewrites). Issue 25: with FULL, these
+   * fsyncs were 60–290 ms of an all-roles start → connected.
+   */
   putRoleState(s: RoleState): void {
+    if (this.db.inTransaction) {
+      this.writeRoleState(s);
+      return;
+    }
+    const previous = this.db.pragma('synchronous', { simple: true }) as number;
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.writeRoleState(s);
+    } finally {
+      this.db.pragma(`synchronous = ${previous}`);
+    }
+  }
+
+  private writeRoleState(s: RoleState): void {
     this.db.prepare(
       `INSERT INTO role_state (role, state, since, last_error, next_retry_at, pid, updated_at, server_url)
        VALUES (@role, @state, @since, @lastError, @nextRetryAt, @pid, @updatedAt, @serverUrl)

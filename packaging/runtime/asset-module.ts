@@ -6,6 +6,7 @@
 import path from 'node:path';
 import * as nodeSea from 'node:sea';
 import vm from 'node:vm';
+import zlib from 'node:zlib';
 import { PackagingError, PACKAGING_ERRORS } from '../errors.ts';
 
 interface CjsModule {
@@ -18,13 +19,14 @@ const loaded = new Map<string, CjsModule>();
 declare const require: NodeJS.Require;
 
 /** Compiles and runs asset `name` once per process (like require()) and returns its exports. */
-export function requireAsset(name: string, sea: Pick<typeof nodeSea, 'isSea' | 'getAsset'> = nodeSea): unknown {
+export function requireAsset(name: string, sea: Pick<typeof nodeSea, 'isSea' | 'getRawAsset'> = nodeSea): unknown {
   const hit = loaded.get(name);
   if (hit) return hit.exports;
   if (!sea.isSea()) throw new PackagingError(PACKAGING_ERRORS.BUNDLED_MODULE_MISSING, `${name}: bundled modules exist only inside the drover executable`);
   let source: string;
   try {
-    source = sea.getAsset(name, 'utf8');
+    // Stored brotli-compressed (packaging/build.ts); getRawAsset reads it in place, without a copy.
+    source = zlib.brotliDecompressSync(new Uint8Array(sea.getRawAsset(name))).toString('utf8');
   } catch (cause) {
     throw new PackagingError(PACKAGING_ERRORS.BUNDLED_MODULE_MISSING, `this drover executable carries no ${name}; rebuild it with npm run package`, { cause });
   }

@@ -11,7 +11,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const DROVER = path.join(ROOT, 'bin', 'drover');
+/**
+ * What the e2e tests run as `drover`: the checkout (`bin/drover`), or a packaged executable when
+ * DROVER_TEST_EXE names one (issue 25: the suite against `npm run package` output, e.g.
+ * `DROVER_TEST_EXE=$PWD/dist/drover-linux-amd64 npx tap run test/e2e/fleet-rollout.test.ts`).
+ */
+export const DROVER = droverUnderTest(process.env['DROVER_TEST_EXE']);
+
+function droverUnderTest(exe: string | undefined): string {
+  if (!exe) return path.join(ROOT, 'bin', 'drover');
+  const abs = path.resolve(exe);
+  fs.accessSync(abs, fs.constants.X_OK);
+  return abs;
+}
 
 /** The environment for child processes: no proxy unless a test sets one, quiet-ish logs. */
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {

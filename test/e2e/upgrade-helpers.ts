@@ -3,11 +3,13 @@
 // step run by `<exe>.previous` when it exists (ExecStartPre), `<exe> agent run`, and a restart
 // whenever the process exits (Restart=always).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { childEnv, DROVER } from './agent-helpers.ts';
+import { loadReleaseKey } from '../../packaging/release-signing.ts';
+import { droverCacheDir } from '../../packaging/node-runtime.ts';
 
 export interface TestKey {
   privateKey: KeyObject;
@@ -15,10 +17,17 @@ export interface TestKey {
 }
 
 export function testKey(dir: string): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  // A packaged executable trusts only the key built into it (protocol/release-key.ts): under
+  // DROVER_TEST_EXE (issue 25) the releases are signed with the key `npm run package` used.
+  const { privateKey, publicKey } = process.env['DROVER_TEST_EXE'] ? packagingKey() : generateKeyPairSync('ed25519');
   const publicFile = path.join(dir, 'release-public.pem');
   fs.writeFileSync(publicFile, publicKey.export({ type: 'spki', format: 'pem' }));
   return { privateKey, publicFile };
+}
+
+function packagingKey(): { privateKey: KeyObject; publicKey: KeyObject } {
+  const { privateKey } = loadReleaseKey(process.env, droverCacheDir());
+  return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');

@@ -57,6 +57,10 @@ t.test('agent entry: the executable main bundle holds no server module; the full
   const cli = app.assets[APP_ASSETS.cli]!;
   t.ok(cli.inputs.some((f) => f.startsWith('server-lite/')), 'the full CLI asset holds the server (so the check above can fail)');
   t.same(offenders(cli.inputs, ['node_modules/@kubernetes/client-node/']), [], 'client-node is not duplicated into the CLI asset');
+  // zod's message locales: English only (packaging/bundle.ts, decision 1140).
+  const locales = (inputs: readonly string[]) => inputs.filter((f) => f.includes('node_modules/zod/') && f.includes('/locales/')).map((f) => path.basename(f)).sort();
+  t.same(locales(app.main.inputs), ['en.js', 'index.js'], 'the main bundle carries zod\'s English messages only');
+  t.same(locales(cli.inputs), ['en.js', 'index.js'], 'so does the full CLI asset');
 });
 
 t.test('agent entry: `drover agent run` of all roles, connected, loads no server-side module', async (t) => {
