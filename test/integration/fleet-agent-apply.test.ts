@@ -98,8 +98,11 @@ t.test('fleet agent: apply, readiness and drift on a real cluster', async (t) =>
     t.equal(store.deployment('big')?.manifests.length, 27, 'read back whole from SQLite');
   });
   await t.test('ownership: every object names its bundle; a second bundle cannot take it, deleting one bundle never prunes the other\'s', async (t) => {
+    // The namespace belongs to no bundle: were it A's, pruning A would delete it and with it C's
+    // object (the namespace controller's doing, not the agent's), and the assertions below would race it.
+    kubectl('create', 'namespace', 'owners');
     const shared = configMap('shared', 'owners', { by: 'a' });
-    store.acceptDesired(desired('own-a', 'a1', [namespace('owners'), shared, configMap('only-a', 'owners')]));
+    store.acceptDesired(desired('own-a', 'a1', [shared, configMap('only-a', 'owners')]));
     await until('own-a Ready', () => stateOf('own-a', 'Ready'));
     t.equal(kubectl('get', 'configmap', '-n', 'owners', '-l', 'drover.dev/bundle=bundle-own-a', '-o', 'name').trim().split('\n').sort().join(' '), 'configmap/only-a configmap/shared', 'kubectl get -l drover.dev/bundle=NAME lists the bundle');
 
