@@ -9,6 +9,7 @@ import type { FleetService } from '../fleet/fleet-service.ts';
 import { DatastoreError } from '../store/open-store.ts';
 import { PgStore } from '../store/pg-store.ts';
 import { HaService } from './ha-service.ts';
+import { HINT_CHANNELS } from './hints.ts';
 import { PgHints } from './pg-hints.ts';
 import { haTimings } from './limits.ts';
 
@@ -60,6 +61,17 @@ export async function startReplica(
     d.fleet.setScheduling(false);
     d.fleet.sync.elsewhere = async () => new Set(await replicas.remoteClusters('fleet', ha.replicaId, d.ctx.clock.now() - haTimings(process.env).staleAfterMs));
     ha.singleton({ name: LEASES.fleetScheduling, start: () => d.fleet.setScheduling(true), stop: () => d.fleet.setScheduling(false) });
+    // Wake-up hints (decision 1120): a bundle stored or deleted here is looked at by the others now
+    // (the scheduler plans, every replica delivers to its own agents); the 1 s cycle stays the safety net.
+    const hints = d.ctx.hints;
+    if (hints) {
+      const local = d.fleet.manager.onChange;
+      d.fleet.manager.onChange = () => {
+        local();
+        hints.notify(HINT_CHANNELS.fleet);
+      };
+      hints.on(HINT_CHANNELS.fleet, () => d.fleet.sync.kick());
+    }
   }
   await ha.start();
   return ha;

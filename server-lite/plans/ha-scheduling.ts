@@ -5,6 +5,7 @@
 // tunnels it holds, from the same records. Who is online is this replica's tunnels plus the live
 // other replicas' (ha_sessions); node clocks are in the database (plan_node_clocks).
 import type { ServerContext } from '../context.ts';
+import { HINT_CHANNELS } from '../ha/hints.ts';
 import { haTimings } from '../ha/limits.ts';
 import type { Upgrades } from '../upgrades/upgrade-wiring.ts';
 import type { PlanService } from './plan-service.ts';
@@ -36,11 +37,22 @@ export function scheduleUnderLeases(ctx: ServerContext, plans: PlanService, upgr
   if (plans.store.shared) {
     plans.sync.setScheduling(false);
     ha.singleton({ name: SCHEDULING_LEASES.plans, start: () => plans.sync.setScheduling(true), stop: () => plans.sync.setScheduling(false) });
+    // Wake-up hints (decision 1120): a plan applied here is looked at by the others now, not at their next cycle.
+    const hints = ctx.hints;
+    if (hints) {
+      plans.onChange = () => hints.notify(HINT_CHANNELS.plans);
+      hints.on(HINT_CHANNELS.plans, () => plans.sync.kick());
+    }
   }
   const { sync, service } = upgrades;
   if (!sync || !service) return;
   service.coordinated = true;
   sync.scheduling = false;
+  const hints = ctx.hints;
+  if (hints) {
+    service.onChange = () => hints.notify(HINT_CHANNELS.upgrades);
+    hints.on(HINT_CHANNELS.upgrades, () => sync.kick());
+  }
   ha.singleton({
     name: SCHEDULING_LEASES.upgrades,
     start: () => {

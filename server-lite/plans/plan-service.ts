@@ -50,6 +50,8 @@ export function parseConcurrency(text: string): IntOrPercent {
 export class PlanService {
   readonly store: PlanStore;
   readonly sync: PlanSync;
+  /** Called after a plan is applied or controlled here (HA: a wake-up hint to the other replicas). */
+  onChange: () => void = () => {};
   readonly #deps: PlanServiceDeps;
   readonly #decisions = new Map<string, PlanRolloutDecision>();
 
@@ -96,6 +98,7 @@ export class PlanService {
     const matched = (await this.#deps.nodes()).filter((n) => matchesSelector(selector, nodeLabels(n))).length;
     this.#deps.log.info({ plan: req.name, checksum: checksum.slice(0, 12), target: req.target, matched }, 'plan applied');
     this.sync.kick();
+    this.onChange();
     return { name: req.name, checksum, matched };
   }
 
@@ -109,6 +112,7 @@ export class PlanService {
     if (!await this.store.control(name, action, failures, this.#deps.now())) throw new PlanError('PLAN_NOT_FOUND', `no plan ${name} (see drover plan list)`);
     this.#deps.log.info({ plan: name, action }, 'plan control');
     this.sync.kick();
+    this.onChange();
   }
 
   /** The nodes a plan targets now, with what the rollout needs to know about each. */

@@ -70,6 +70,8 @@ export class UpgradeService {
   /** Set by the sync loop after each pass, for status. */
   lastDecision: UpgradeDecision | undefined;
   kick: () => void = () => {};
+  /** Called after a rollout is started here (HA: a wake-up hint to the other replicas). */
+  onChange: () => void = () => {};
   /**
    * Replicas (HA): the scheduling replica stores whom it starts (`assigned`), because the replica
    * holding that agent's tunnel delivers; a started agent then keeps its slot until it reports.
@@ -123,6 +125,7 @@ export class UpgradeService {
     await this.records.startRollout(rollout, targets.map((a) => this.#pending(rollout.id, a, canaries.has(a.id), now)));
     this.#log.info({ version: req.version, target, maxUnavailable, canary: canaries.size, agents: targets.length }, 'agent upgrade started');
     this.kick();
+    this.onChange();
     return this.status();
   }
 

@@ -209,7 +209,7 @@ export function allRoles(s: AgentStatusJson, state: string): boolean {
 }
 
 /** GET a path on the server, trusting its CA from the data dir (metrics, health). */
-export async function serverGet(server: ServerProc, pathname: string): Promise<{ status: number; body: string }> {
+export async function serverGet(server: Pick<ServerProc, 'dataDir' | 'url'>, pathname: string): Promise<{ status: number; body: string }> {
   const { default: https } = await import('node:https');
   const ca = (await import('node:fs')).readFileSync(path.join(server.dataDir, 'tls', 'ca.crt'), 'utf8');
   return new Promise((resolve, reject) => {

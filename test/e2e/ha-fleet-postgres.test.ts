@@ -13,7 +13,7 @@ import pg from 'pg';
 import { startCluster, tools } from '../k8s/harness.ts';
 import { startPostgres } from '../pg/harness.ts';
 import { freePort } from '../ha/haproxy.ts';
-import { agentStatus, createToken, drover, Proc, startAgent, waitFor, testDir } from './agent-helpers.ts';
+import { agentStatus, createToken, drover, Proc, serverGet, startAgent, waitFor, testDir } from './agent-helpers.ts';
 import { FLEET_AGENT_ENV, fleetServerEnv } from './fleet-helpers.ts';
 
 const HEARTBEAT_MS = 500;
@@ -124,6 +124,14 @@ t.test('HA fleet: a bundle applied through one replica reaches Ready on a cluste
       return s.exitCode === 0 && (JSON.parse(s.stdout) as BundleStatusJson).clusters.some((c) => c.id === clusterId && c.state === 'Ready') ? true : undefined;
     }, 120_000);
     t.equal(String((await kubectl(['get', 'configmap', 'ha-other', '-o', 'jsonpath={.data.v}'])).stdout), 'b', 'a bundle applied through the non-scheduling replica is assigned by the scheduler and delivered');
+    // The wake-up hint (LISTEN/NOTIFY, decision 1120): B announced the stored bundle, A heard it.
+    const fleetHints = async (r: Replica, event: string) => {
+      const m = await serverGet({ dataDir: r.dir, url: r.url }, '/metrics');
+      const line = m.body.split('\n').find((l) => l.startsWith(`drover_server_ha_hints_total{channel="fleet",event="${event}"}`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    t.ok(await fleetHints(b, 'sent') >= 1, 'B sent a fleet hint for the bundle stored through it');
+    t.ok(await waitFor('the fleet hint at A', async () => (await fleetHints(a, 'received')) || undefined) >= 1, 'A received it');
     const groups = await admin(b, ['clustergroup', 'create', 'edge', '--selector', 'site=edge']);
     t.equal(groups.exitCode, 0, groups.stderr);
     t.match((await admin(a, ['clustergroup', 'list', '--json'])).stdout, /"edge"/, 'a cluster group made through B is listed by A');
