@@ -11,6 +11,7 @@ import { requestOverStream, type TunnelStream } from '../../protocol/index.ts';
 import { UPGRADE_ARTIFACT_PATH, UPGRADE_PATH, UPGRADE_TARGET, upgradeStateSchema, type UpgradeStateWire } from '../../protocol/contracts/agent-upgrade.ts';
 import type { ReleaseRecord, RolloutRecord, UpgradeAgentRecord } from './upgrade-records.ts';
 import type { UpgradeService, UpgradeTargetInfo } from './upgrade-service.ts';
+import { gzipped, type Encoded } from './compressed-artifact.ts';
 
 export interface UpgradeSession {
   agentId: string;
@@ -170,15 +171,18 @@ export class UpgradeSync {
         this.#put(row, { state: 'Failed', message: `the agent came back running ${s.runningVersion} with no upgrade record (${s.phase}: ${s.message})` });
         return;
       }
-      if (!(ours && s.phase === 'Downloading')) {
-        s = await call(session, 'POST', UPGRADE_PATH, Buffer.from(JSON.stringify({ version: release.version, sums: release.sums, signature: release.signature, size: release.size })), CALL_TIMEOUT_MS);
+      // Compressed for agents that take it (decision 1130); the raw executable for older ones.
+      const encoded = s.encodings?.includes('gzip') ? await gzipped(this.#service.releases.fileOf(release)) : undefined;
+      if (!(ours && s.phase === 'Downloading' && s.total === (encoded?.size ?? release.size))) {
+        const order = { version: release.version, sums: release.sums, signature: release.signature, size: release.size, ...(encoded ? { encoding: 'gzip', encodedSize: encoded.size } : {}) };
+        s = await call(session, 'POST', UPGRADE_PATH, Buffer.from(JSON.stringify(order)), CALL_TIMEOUT_MS);
         if (s.phase === 'Failed') {
           this.#put(row, { state: 'Failed', message: s.message });
           return;
         }
       }
-      row = this.#put(row, { state: 'Downloading', bytes: s.bytes, total: release.size, message: '' });
-      s = await this.#send(session, release, s.bytes);
+      row = this.#put(row, { state: 'Downloading', bytes: s.bytes, total: s.total, message: '' });
+      s = await this.#send(session, release, s.bytes, encoded);
       const state = s.phase === 'Staged' || s.phase === 'Restarting' ? 'Restarting' : s.phase === 'Failed' || s.phase === 'RolledBack' ? s.phase : 'Downloading';
       this.#put(row, { state, bytes: s.bytes, message: s.message });
       log.info({ phase: s.phase }, 'agent upgrade: artifact delivered');
@@ -189,8 +193,9 @@ export class UpgradeSync {
     }
   }
 
-  /** Streams the executable from `offset`; progress goes to the store as it goes. */
-  async #send(session: UpgradeSession, release: ReleaseRecord, offset: number): Promise<UpgradeStateWire> {
+  /** Streams the executable (or its gzip) from `offset`; progress is kept in memory as it goes. */
+  async #send(session: UpgradeSession, release: ReleaseRecord, offset: number, encoded?: Encoded): Promise<UpgradeStateWire> {
+    const size = encoded?.size ?? release.size;
     let sent = offset;
     const progress = new Transform({
       transform: (chunk: Buffer, _enc, cb) => {
@@ -199,13 +204,13 @@ export class UpgradeSync {
         cb(null, chunk);
       },
     });
-    const file = fs.createReadStream(this.#service.releases.fileOf(release), { start: offset });
+    const file = fs.createReadStream(encoded?.file ?? this.#service.releases.fileOf(release), { start: offset });
     file.on('error', (err) => progress.destroy(err));
     file.pipe(progress);
     // A large executable over a slow link: the deadline scales with the size (≥ 64 KiB/s).
-    const timeout = CALL_TIMEOUT_MS + Math.ceil((release.size - offset) / 64);
+    const timeout = CALL_TIMEOUT_MS + Math.ceil((size - offset) / 64);
     try {
-      return await call(session, 'PUT', `${UPGRADE_ARTIFACT_PATH}?offset=${offset}`, progress, timeout, release.size - offset);
+      return await call(session, 'PUT', `${UPGRADE_ARTIFACT_PATH}?offset=${offset}`, progress, timeout, size - offset);
     } finally {
       this.progress.delete(session.agentId);
     }
