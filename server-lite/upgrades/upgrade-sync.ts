@@ -155,7 +155,9 @@ export class UpgradeSync {
       let s = await call(session, 'GET', UPGRADE_PATH, undefined, CALL_TIMEOUT_MS);
       const ours = s.sha256 === release.sha256;
       if (s.runningSha256 === release.sha256 && (s.phase === 'Idle' || s.phase === 'Succeeded')) {
-        this.#put(row, { state: 'Succeeded', bytes: release.size, total: release.size, message: `running ${s.runningVersion}` });
+        // What went over the wire stays shown (compressed when it was); the size when nothing did.
+        const sent = row.total > 0 ? row.total : release.size;
+        this.#put(row, { state: 'Succeeded', bytes: sent, total: sent, message: `running ${s.runningVersion}` });
         return;
       }
       if (ours && (s.phase === 'RolledBack' || s.phase === 'Failed')) {
