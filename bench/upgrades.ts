@@ -6,9 +6,14 @@
 // swapping and restarting, each reports itself running the new executable at once. Baseline from
 // the same run: a no-op node plan rolled out to the same agents by the same planner
 // (`plan apply --concurrency 100%`), i.e. what the upgrade costs beyond one rollout round trip.
-// Usage: node bench/upgrades.ts [--agents 1000] [--artifact-mib 4]   (figures; see bench/README.md)
+// The artifact is ARTIFACT_MIB MiB sampled evenly from the real packaged executable when one is
+// built (dist/ or the tests' build cache), so compression (decision 1130) sees real bytes; the
+// simulated agents take gzip like the real ones unless `--encoding identity` (the behaviour before).
+// Usage: node bench/upgrades.ts [--agents 1000] [--artifact-mib 4] [--encoding gzip|identity]
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { homedir } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,7 +36,30 @@ const arg = (name: string, dflt: string): string => {
 };
 const AGENTS = Number(arg('--agents', '1000'));
 const ARTIFACT_MIB = Number(arg('--artifact-mib', '4'));
+const ENCODING = arg('--encoding', 'gzip');
 const MiB = 1024 * 1024;
+
+/** The real packaged executable, if one was built here. */
+function realExecutable(): string | undefined {
+  const candidates = [path.join(import.meta.dirname, '..', 'dist', 'drover-linux-amd64'), path.join(process.env['DROVER_BUILD_CACHE'] ?? path.join(homedir(), '.cache', 'drover'), 'test-dist', 'drover-linux-amd64')];
+  return candidates.find((f) => existsSync(f));
+}
+
+/** `mib` MiB taken in 64 KiB blocks spread evenly over the real executable (else pseudo-random
+ *  blocks half filled with zeros, about as compressible as the executable). */
+function artifactBytes(mib: number): Buffer {
+  const out = Buffer.alloc(mib * MiB);
+  const block = 64 * 1024;
+  const blocks = out.length / block;
+  const real = realExecutable();
+  const src = real ? readFileSync(real) : undefined;
+  let x = 0x9e3779b9;
+  for (let i = 0; i < blocks; i++) {
+    if (src) src.copy(out, i * block, Math.floor((i * (src.length - block)) / blocks), Math.floor((i * (src.length - block)) / blocks) + block);
+    else for (let j = 0; j < block / 2; j++) out[i * block + j] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+  }
+  return out;
+}
 
 /** One simulated agent: verifies like the real one, never swaps. */
 class SimAgent {
@@ -49,7 +77,7 @@ class SimAgent {
   }
 
   #state(): UpgradeStateWire {
-    return { phase: this.phase, version: '0.2.0', sha256: this.sha, bytes: this.bytes, total: this.total, message: '', runningSha256: this.running, runningVersion: 'bench', arch: 'amd64' };
+    return { phase: this.phase, version: '0.2.0', sha256: this.sha, bytes: this.bytes, total: this.total, message: '', runningSha256: this.running, runningVersion: 'bench', arch: 'amd64', ...(ENCODING === 'gzip' ? { encodings: ['gzip'] } : {}) };
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -60,14 +88,14 @@ class SimAgent {
     };
     const url = req.url ?? '/';
     if (url.startsWith('/v1/upgrade/artifact')) {
-      // One hash across resumed PUTs, as the real agent hashes its whole staged file.
-      const h = this.hash;
+      // The whole staged file is hashed at the end, as the real agent does (decompressed first).
       for await (const c of req as AsyncIterable<Buffer>) {
-        h.update(c);
+        this.parts.push(c);
         this.bytes += c.length;
         this.received += c.length;
       }
-      if (this.bytes === this.total && h.copy().digest('hex') === this.sha) {
+      const done = this.bytes === this.total;
+      if (done && createHash('sha256').update(this.gzip ? gunzipSync(Buffer.concat(this.parts)) : Buffer.concat(this.parts)).digest('hex') === this.sha) {
         // Instead of swap + restart + health gate: report the new executable running.
         this.phase = 'Succeeded';
         this.running = this.sha;
@@ -84,9 +112,10 @@ class SimAgent {
       verifiedVersion(v.sums, Buffer.from(`${order.version}\n`));
       this.sha = v.sha256;
       this.phase = 'Downloading';
-      this.total = order.size;
+      this.gzip = order.encoding === 'gzip';
+      this.total = this.gzip ? (order.encodedSize ?? 0) : order.size;
       this.bytes = 0;
-      this.hash = createHash('sha256');
+      this.parts = [];
       send(this.#state());
     } else if (url === '/v1/upgrade') send(this.#state());
     // The baseline's node plan: held and Succeeded at once, reported through the outbox.
@@ -104,7 +133,8 @@ class SimAgent {
   }
 
   outbox: { seq: number; result: Record<string, unknown> }[] = [];
-  hash = createHash('sha256');
+  parts: Buffer[] = [];
+  gzip = false;
 }
 
 async function main(): Promise<void> {
@@ -124,7 +154,7 @@ async function main(): Promise<void> {
     const rel = path.join(dir, 'release');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(rel);
-    const exe = Buffer.alloc(ARTIFACT_MIB * MiB, 7);
+    const exe = artifactBytes(ARTIFACT_MIB);
     const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
     writeFileSync(path.join(rel, 'VERSION'), '0.2.0\n');
     writeFileSync(path.join(rel, 'drover-linux-amd64'), exe);
@@ -185,12 +215,15 @@ async function main(): Promise<void> {
 
     console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}`);
     console.log(`${AGENTS} simulated agents (in-process tunnel clients), one server, --max-unavailable 100%, no canary:`);
-    console.log(`  upgrade agents → all Succeeded: ${upS.toFixed(1)} s; server CPU ${upCpu.toFixed(1)} s; ${(bytes / MiB).toFixed(0)} MiB delivered (${ARTIFACT_MIB} MiB artifact each, ${(bytes / MiB / upS).toFixed(0)} MiB/s through the tunnels)`);
+    console.log(`  artifact: ${ARTIFACT_MIB} MiB ${realExecutable() ? 'sampled from the real executable' : 'synthetic (no packaged executable here)'}; encoding ${ENCODING}`);
+    console.log(`  upgrade agents → all Succeeded: ${upS.toFixed(1)} s; server CPU ${upCpu.toFixed(1)} s; ${(bytes / MiB).toFixed(0)} MiB delivered (${(bytes / AGENTS / MiB).toFixed(2)} MiB per agent, ${(bytes / MiB / upS).toFixed(0)} MiB/s through the tunnels)`);
     console.log(`  baseline, no-op plan → all Succeeded (same agents, same planner): ${planS.toFixed(1)} s; server CPU ${planCpu.toFixed(1)} s`);
     console.log(`  ratio upgrade / plan: ×${(upS / planS).toFixed(2)}`);
     const dist = path.join(import.meta.dirname, '..', 'dist', 'drover-linux-amd64');
     try {
-      console.log(`  download size of the real executable (dist/drover-linux-amd64): ${(statSync(dist).size / MiB).toFixed(1)} MiB per agent, sent uncompressed`);
+      const real = realExecutable() ?? dist;
+      const gz = (await import('node:zlib')).gzipSync(readFileSync(real), { level: 9 }).length;
+      console.log(`  download size of the real executable (${real}): ${(statSync(real).size / MiB).toFixed(1)} MiB, ${(gz / MiB).toFixed(1)} MiB as sent with gzip`);
     } catch {
       console.log('  (no dist/drover-linux-amd64 here: run npm run package for the real download size)');
     }

@@ -311,7 +311,14 @@ After=network-online.target
 StartLimitIntervalSec=0
 
 [Service]
-Type=exec
+# Type=notify (issue 16, decision 1131): the agent says READY=1 through systemd-notify (hence
+# NotifyAccess=all) as soon as it runs; only a new executable on probation after a self-upgrade
+# defers it until every role connected, extending the start timeout to its health deadline. So a
+# new executable that hangs before any drover code runs is ended after TimeoutStartSec, and the
+# pre-start step below counts that failed start and rolls it back. Offline boots are never held.
+Type=notify
+NotifyAccess=all
+TimeoutStartSec=90s
 # glibc keeps freed parse-time memory in its heap unless large blocks are mapped separately
 # (measured by bench/footprint.ts, decision 0901); glibc reads tunables only from the environment.
 Environment=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384
@@ -367,10 +374,21 @@ After=network-online.target
 StartLimitIntervalSec=0
 
 [Service]
-Type=exec
+# Type=notify (issue 16, decision 1131): the agent says READY=1 through systemd-notify (hence
+# NotifyAccess=all) as soon as it runs; only a new executable on probation after a self-upgrade
+# defers it until every role connected, extending the start timeout to its health deadline. So a
+# new executable that hangs before any drover code runs is ended after TimeoutStartSec, and the
+# pre-start step below counts that failed start and rolls it back. Offline boots are never held.
+Type=notify
+NotifyAccess=all
+TimeoutStartSec=90s
 # glibc keeps freed parse-time memory unless large blocks are mapped separately (decision 0901).
 Environment=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384
 EnvironmentFile=-/etc/drover/agent.env
+# Agent self-upgrade (issue 16, decisions 1002, 1132): the role units share the executable; the
+# previous one, while kept, rolls back a new one that died, hung or missed its deadline ("-": this
+# step never keeps the agent from starting). Starts are counted per unit (--roles).
+ExecStartPre=-/bin/sh -c 'if [ -x /usr/local/bin/drover.previous ]; then exec /usr/local/bin/drover.previous agent upgrade --recover --roles cluster --data-dir /var/lib/drover/agent; fi'
 ExecStart=/usr/local/bin/drover agent run --roles cluster --data-dir /var/lib/drover/agent
 Restart=always
 RestartSec=5s
@@ -432,10 +450,21 @@ After=network-online.target
 StartLimitIntervalSec=0
 
 [Service]
-Type=exec
+# Type=notify (issue 16, decision 1131): the agent says READY=1 through systemd-notify (hence
+# NotifyAccess=all) as soon as it runs; only a new executable on probation after a self-upgrade
+# defers it until every role connected, extending the start timeout to its health deadline. So a
+# new executable that hangs before any drover code runs is ended after TimeoutStartSec, and the
+# pre-start step below counts that failed start and rolls it back. Offline boots are never held.
+Type=notify
+NotifyAccess=all
+TimeoutStartSec=90s
 # glibc keeps freed parse-time memory unless large blocks are mapped separately (decision 0901).
 Environment=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384
 EnvironmentFile=-/etc/drover/agent.env
+# Agent self-upgrade (issue 16, decisions 1002, 1132): the role units share the executable; the
+# previous one, while kept, rolls back a new one that died, hung or missed its deadline ("-": this
+# step never keeps the agent from starting). Starts are counted per unit (--roles).
+ExecStartPre=-/bin/sh -c 'if [ -x /usr/local/bin/drover.previous ]; then exec /usr/local/bin/drover.previous agent upgrade --recover --roles node --data-dir /var/lib/drover/agent; fi'
 ExecStart=/usr/local/bin/drover agent run --roles node --data-dir /var/lib/drover/agent
 Restart=always
 RestartSec=5s
@@ -483,10 +512,21 @@ After=network-online.target
 StartLimitIntervalSec=0
 
 [Service]
-Type=exec
+# Type=notify (issue 16, decision 1131): the agent says READY=1 through systemd-notify (hence
+# NotifyAccess=all) as soon as it runs; only a new executable on probation after a self-upgrade
+# defers it until every role connected, extending the start timeout to its health deadline. So a
+# new executable that hangs before any drover code runs is ended after TimeoutStartSec, and the
+# pre-start step below counts that failed start and rolls it back. Offline boots are never held.
+Type=notify
+NotifyAccess=all
+TimeoutStartSec=90s
 # glibc keeps freed parse-time memory unless large blocks are mapped separately (decision 0901).
 Environment=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384
 EnvironmentFile=-/etc/drover/agent.env
+# Agent self-upgrade (issue 16, decisions 1002, 1132): the role units share the executable; the
+# previous one, while kept, rolls back a new one that died, hung or missed its deadline ("-": this
+# step never keeps the agent from starting). Starts are counted per unit (--roles).
+ExecStartPre=-/bin/sh -c 'if [ -x /usr/local/bin/drover.previous ]; then exec /usr/local/bin/drover.previous agent upgrade --recover --roles fleet --data-dir /var/lib/drover/agent; fi'
 ExecStart=/usr/local/bin/drover agent run --roles fleet --data-dir /var/lib/drover/agent
 Restart=always
 RestartSec=5s

@@ -13,7 +13,10 @@ import { UpgradeError } from '../../protocol/release-errors.ts';
 import { checkSha, verifiedVersion, verifyRelease } from '../../protocol/release-verify.ts';
 import { releasePublicKeyPem } from './release-key.ts';
 import { startHealthGate, type Gate } from './health-gate.ts';
-import { stagedPath, swapIn, HEALTH_DEADLINE_MS, type SwapHook } from './swap.ts';
+import { processKey, stagedPath, swapIn, HEALTH_DEADLINE_MS } from './swap.ts';
+import { imageOf, markProcess, readMarks, rolesRunning } from './process-marks.ts';
+import { watchExecutable } from './exe-watch.ts';
+import { systemdNotify } from './systemd-notify.ts';
 import { fileSha256, UpgradeTarget } from './upgrade-target.ts';
 import { readRecord, writeRecord } from './upgrade-state.ts';
 
@@ -29,41 +32,66 @@ export function healthMs(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(v) && v > 0 ? v : HEALTH_DEADLINE_MS;
 }
 
-/** Test hook (DROVER_UPGRADE_TEST_STOP_AT=previous-kept|new-in-place): the process stops itself
- *  there (SIGSTOP) so a test can kill -9 it mid-swap, as a power cut would. */
-export function swapHook(env: NodeJS.ProcessEnv = process.env): SwapHook | undefined {
-  const at = env['DROVER_UPGRADE_TEST_STOP_AT'];
-  return at ? (step) => void (step === at && process.kill(process.pid, 'SIGSTOP')) : undefined;
-}
-
 const archName = (a: string): string => (a === 'x64' ? 'amd64' : a);
 
-/** Recovery and the health gate for `agent run`; healthy = every role of this process connected. */
+/**
+ * Recovery and the health gate for `agent run`. Healthy = every role that ran on the device at the
+ * swap (per-role units share the executable, decision 1132) is connected from a process started
+ * from the executable now installed. Also marks this process, and ends it when another process of
+ * the device replaced the executable it runs (an upgrade or a rollback), so its unit restarts it.
+ */
 export function gateAgentRun(dataDir: string, roles: readonly string[], log: Logger): Gate {
   let store: AgentStore | undefined;
-  return startHealthGate({
+  const exe = selfExecutable();
+  // The image this process really runs: /proc/self/exe for the executable (right even when the
+  // path was swapped while it started); the path for DROVER_UPGRADE_EXE (a wrapper in tests).
+  const image = exe ? (isSea() ? imageOf('/proc/self/exe') : imageOf(exe)) : undefined;
+  const end = (code: number): void => {
+    process.exitCode = code;
+    process.kill(process.pid, 'SIGTERM');
+  };
+  const gate = startHealthGate({
     dataDir,
     now: Date.now,
     log,
+    key: processKey(roles),
+    notify: systemdNotify(log),
     healthy: () => {
       try {
+        const installed = exe ? imageOf(exe) : undefined;
+        const rec = readRecord(dataDir);
+        const expected = rec.roles?.length ? rec.roles : roles;
+        const onNew = new Set(readMarks(dataDir).filter((m) => installed === undefined || m.image === installed).map((m) => m.pid));
+        onNew.add(process.pid);
         store ??= AgentStore.open(dataDir, { create: false });
-        const states = store.roleStates().filter((s) => s.pid === process.pid && s.state === 'connected');
-        return roles.every((r) => states.some((s) => s.role === r));
+        const states = store.roleStates().filter((s) => s.state === 'connected' && s.pid !== null && onNew.has(s.pid));
+        return expected.every((r) => states.some((s) => s.role === r));
       } catch {
         return false;
       }
     },
-    exit: (code) => {
-      process.exitCode = code;
-      process.kill(process.pid, 'SIGTERM');
+    exit: end,
+  });
+  if (gate.mustExit || !exe || !image) return gate;
+  const unmark = markProcess(dataDir, { pid: process.pid, roles: [...roles], image });
+  const unwatch = watchExecutable({
+    exe, dataDir, image,
+    onReplaced: () => {
+      log.warn({ exe }, 'upgrade: the executable was replaced by another process of this device; restarting onto it');
+      end(0);
     },
   });
+  return { mustExit: false, stop: () => {
+    gate.stop();
+    unwatch();
+    unmark();
+  } };
 }
 
 export function upgradeTarget(dataDir: string, version: string, log: Logger): UpgradeTarget {
   return new UpgradeTarget({
-    dataDir, version, arch: archName(process.arch), exe: selfExecutable(), publicKey: () => releasePublicKeyPem(), now: Date.now, log, healthMs: healthMs(), hook: swapHook(),
+    dataDir, version, arch: archName(process.arch), exe: selfExecutable(), publicKey: () => releasePublicKeyPem(), now: Date.now, log, healthMs: healthMs(),
+    rolesOnDevice: (exe) => rolesRunning(dataDir, imageOf(exe)),
     restart: () => process.kill(process.pid, 'SIGTERM'),
   });
 }
@@ -128,8 +156,8 @@ export async function upgradeFrom(from: string, dataDir: string, opts: { exe?: s
       throw err;
     }
     fs.chmodSync(staged, 0o755);
-    const staging = writeRecord(dataDir, { ...rec, phase: 'Staged', version, sha256: v.sha256, size: fs.statSync(staged).size, exe, starts: 0, prestarts: 0, deadline: null, message: `${version} from ${from} verified and staged`, updatedAt: Date.now() });
-    swapIn(dataDir, staging, Date.now(), healthMs(), swapHook());
+    const staging = writeRecord(dataDir, { ...rec, phase: 'Staged', version, sha256: v.sha256, size: fs.statSync(staged).size, encoding: null, encodedSize: 0, exe, starts: 0, prestarts: 0, deadline: null, message: `${version} from ${from} verified and staged`, updatedAt: Date.now() });
+    swapIn(dataDir, staging, Date.now(), healthMs(), rolesRunning(dataDir, imageOf(exe)));
     return { version, exe };
   } finally {
     cleanup();

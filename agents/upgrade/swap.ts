@@ -17,14 +17,11 @@ export const HEALTH_DEADLINE_MS = 120_000;
 /** Starts of the new executable allowed without a commit: the first; a second means it died. */
 export const MAX_STARTS_WITHOUT_COMMIT = 1;
 
-/** A test hook: stop (SIGSTOP self) right after the named step, so a test can kill -9 there. */
-export type SwapHook = (step: 'previous-kept' | 'new-in-place') => void;
-
 /**
  * Swaps the staged executable in. Returns the record saying the new one must now prove itself;
  * the caller then restarts (exits, and systemd or the supervisor starts `<exe>` again).
  */
-export function swapIn(dataDir: string, rec: UpgradeRecord, now: number, healthMs: number, hook?: SwapHook): UpgradeRecord {
+export function swapIn(dataDir: string, rec: UpgradeRecord, now: number, healthMs: number, roles: readonly string[] = []): UpgradeRecord {
   const exe = rec.exe;
   if (!exe) throw new Error('no executable recorded');
   const staged = stagedPath(exe);
@@ -33,11 +30,9 @@ export function swapIn(dataDir: string, rec: UpgradeRecord, now: number, healthM
   fs.rmSync(previous, { force: true });
   fs.linkSync(exe, previous);
   fsyncPath(path.dirname(exe));
-  hook?.('previous-kept');
   fs.renameSync(staged, exe);
   fsyncPath(path.dirname(exe));
-  hook?.('new-in-place');
-  return writeRecord(dataDir, { ...rec, phase: 'Restarting', starts: 0, prestarts: 0, deadline: now + healthMs, message: `restarting into ${rec.version ?? 'the new version'}`, updatedAt: now });
+  return writeRecord(dataDir, { ...rec, phase: 'Restarting', starts: 0, prestarts: 0, startsBy: {}, prestartsBy: {}, roles: [...roles], deadline: now + healthMs, message: `restarting into ${rec.version ?? 'the new version'}`, updatedAt: now });
 }
 
 /** Puts `<exe>.previous` back as `<exe>`; true when it did. */
@@ -63,11 +58,15 @@ export type Recovery =
   /** The previous executable was put back: the process must exit so the previous one starts. */
   | { action: 'rolled-back'; record: UpgradeRecord };
 
+/** The key a process's starts are counted under: its roles, sorted (one per unit, decision 0902). */
+export const processKey = (roles: readonly string[]): string => [...roles].sort().join(',') || 'all';
+
 /**
  * Run at every start before anything else: `in-process` by `drover agent run` itself, `pre-start`
- * by the unit's ExecStartPre (`drover.previous agent upgrade recover`). Each counts its own starts.
+ * by the unit's ExecStartPre (`drover.previous agent upgrade recover`). Each counts its own starts,
+ * per process key (the roles of the unit: per-role units share the record).
  */
-export function recover(dataDir: string, now: number, by: 'in-process' | 'pre-start' = 'in-process'): Recovery {
+export function recover(dataDir: string, now: number, by: 'in-process' | 'pre-start' = 'in-process', key = 'all'): Recovery {
   const rec = readRecord(dataDir);
   const exe = rec.exe;
   if (!exe) return { action: 'none' };
@@ -77,8 +76,12 @@ export function recover(dataDir: string, now: number, by: 'in-process' | 'pre-st
     return { action: 'rolled-back', record: writeRecord(dataDir, { ...rec, phase: 'RolledBack', message: 'the swap was interrupted (crash or power cut); the previous executable was restored', updatedAt: now }) };
   }
   if (rec.phase !== 'Restarting') return { action: 'none' };
-  const starts = rec.starts + (by === 'in-process' ? 1 : 0);
-  const prestarts = rec.prestarts + (by === 'pre-start' ? 1 : 0);
+  const startsBy = { ...rec.startsBy };
+  const prestartsBy = { ...rec.prestartsBy };
+  if (by === 'in-process') startsBy[key] = (startsBy[key] ?? 0) + 1;
+  else prestartsBy[key] = (prestartsBy[key] ?? 0) + 1;
+  const starts = Math.max(0, ...Object.values(startsBy));
+  const prestarts = Math.max(0, ...Object.values(prestartsBy));
   const why =
     rec.deadline !== null && now > rec.deadline
       ? `${rec.version ?? 'the new version'} did not connect within the health deadline`
@@ -86,7 +89,7 @@ export function recover(dataDir: string, now: number, by: 'in-process' | 'pre-st
         ? `${rec.version ?? 'the new version'} exited before it connected (started ${Math.max(starts, prestarts) - 1} time(s) without becoming healthy)`
         : undefined;
   if (why) return rollBack(dataDir, rec, why, now);
-  const record = writeRecord(dataDir, { ...rec, starts, prestarts, updatedAt: now });
+  const record = writeRecord(dataDir, { ...rec, starts, prestarts, startsBy, prestartsBy, updatedAt: now });
   return { action: 'health-check', deadline: rec.deadline ?? now + HEALTH_DEADLINE_MS, record };
 }
 

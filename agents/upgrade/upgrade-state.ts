@@ -26,6 +26,17 @@ export interface UpgradeRecord {
   /** Epoch ms by which the new executable must have connected, else it is rolled back. */
   deadline: number | null;
   updatedAt: number;
+  /** Per-role units (decision 0902) share one executable and this record: starts and pre-starts are
+   *  counted per process (its roles, e.g. "cluster" or "cluster,fleet,node"), so three role units
+   *  starting once each are three first starts, not one executable started three times. */
+  startsBy?: Record<string, number>;
+  prestartsBy?: Record<string, number>;
+  /** Roles running on the device when the swap happened: all must connect on the new executable. */
+  roles?: string[];
+  /** How the download travels (decision 1130): 'gzip' = the agent receives `<exe>.new.gz` of
+   *  `encodedSize` bytes and decompresses it; null = the executable's bytes as they are. */
+  encoding?: 'gzip' | null;
+  encodedSize?: number;
 }
 
 export const IDLE: UpgradeRecord = Object.freeze({ phase: 'Idle', version: null, sha256: null, size: 0, message: '', exe: null, starts: 0, prestarts: 0, deadline: null, updatedAt: 0 });

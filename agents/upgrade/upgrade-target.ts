@@ -8,13 +8,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { createStreamHttpServer, type TunnelStream } from '../../protocol/index.ts';
 import { UPGRADE_ARTIFACT_PATH, UPGRADE_PATH, upgradeOrderSchema, type UpgradeStateWire } from '../../protocol/contracts/agent-upgrade.ts';
 import { UpgradeError } from '../../protocol/release-errors.ts';
 import { verifiedVersion, verifyRelease } from '../../protocol/release-verify.ts';
 import { readRecord, writeRecord, type UpgradeRecord } from './upgrade-state.ts';
-import { stagedPath, swapIn, type SwapHook } from './swap.ts';
+import { stagedPath, swapIn } from './swap.ts';
+
+/** Where a gzip-encoded download collects before it is decompressed into `<exe>.new`. */
+export const encodedPath = (exe: string): string => `${stagedPath(exe)}.gz`;
 
 export interface UpgradeTargetDeps {
   dataDir: string;
@@ -28,7 +32,8 @@ export interface UpgradeTargetDeps {
   healthMs: number;
   /** Ends this process so the unit restarts it on the new executable. */
   restart: () => void;
-  hook?: SwapHook | undefined;
+  /** Roles of the device's processes started from `exe` (all must connect after the swap). */
+  rolesOnDevice?: (exe: string) => string[];
 }
 
 const MAX_ORDER_BYTES = 96 * 1024;
@@ -55,8 +60,21 @@ export class UpgradeTarget {
     this.#http.serve(stream);
   }
 
-  #staged(): number {
-    return this.#d.exe ? (fs.statSync(stagedPath(this.#d.exe), { throwIfNoEntry: false })?.size ?? 0) : 0;
+  /** The file the download goes into: `<exe>.new`, or `<exe>.new.gz` for a gzip-encoded one. */
+  #download(rec: UpgradeRecord): string | undefined {
+    const exe = this.#d.exe;
+    return exe ? (rec.encoding === 'gzip' ? encodedPath(exe) : stagedPath(exe)) : undefined;
+  }
+
+  #staged(rec: UpgradeRecord = readRecord(this.#d.dataDir)): number {
+    const file = this.#download(rec);
+    return file ? (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) : 0;
+  }
+
+  #removeStaged(): void {
+    if (!this.#d.exe) return;
+    fs.rmSync(stagedPath(this.#d.exe), { force: true });
+    fs.rmSync(encodedPath(this.#d.exe), { force: true });
   }
 
   async state(): Promise<UpgradeStateWire> {
@@ -66,12 +84,13 @@ export class UpgradeTarget {
       phase: rec.phase === 'Swapping' ? 'Restarting' : rec.phase,
       version: rec.version,
       sha256: rec.sha256,
-      bytes: rec.phase === 'Downloading' ? this.#staged() : rec.phase === 'Idle' ? 0 : rec.size,
-      total: rec.size,
+      bytes: rec.phase === 'Downloading' ? this.#staged(rec) : rec.phase === 'Idle' ? 0 : (rec.encoding === 'gzip' ? (rec.encodedSize ?? rec.size) : rec.size),
+      total: rec.encoding === 'gzip' ? (rec.encodedSize ?? rec.size) : rec.size,
       message: rec.message,
       runningSha256: await this.#runningSha,
       runningVersion: this.#d.version,
       arch: this.#d.arch,
+      encodings: ['gzip'],
     };
   }
 
@@ -101,7 +120,7 @@ export class UpgradeTarget {
 
   #fail(rec: Partial<UpgradeRecord>, err: UpgradeError): UpgradeRecord {
     this.#d.log.warn({ code: err.code, version: rec.version }, `upgrade refused: ${err.message}`);
-    if (this.#d.exe) fs.rmSync(stagedPath(this.#d.exe), { force: true });
+    this.#removeStaged();
     return writeRecord(this.#d.dataDir, { ...readRecord(this.#d.dataDir), ...rec, phase: 'Failed', message: `${err.code}: ${err.message}`, updatedAt: this.#d.now() });
   }
 
@@ -133,11 +152,16 @@ export class UpgradeTarget {
       this.#fail({ version: order.version, sha256: null, size: order.size, exe }, err);
       return this.state();
     }
-    // The same release again: keep what is staged and go on from there.
-    const resume = rec.sha256 === sha && rec.phase === 'Downloading';
-    if (!resume) fs.writeFileSync(stagedPath(exe), new Uint8Array(0), { mode: 0o700 });
-    writeRecord(this.#d.dataDir, { ...rec, phase: 'Downloading', version: order.version, sha256: sha, size: order.size, exe, starts: 0, prestarts: 0, deadline: null, message: `downloading ${order.version}`, updatedAt: this.#d.now() });
-    this.#d.log.info({ version: order.version, resume, from: this.#staged() }, 'upgrade: order verified, downloading');
+    const encoding = order.encoding === 'gzip' && order.encodedSize !== undefined ? 'gzip' : null;
+    // The same release the same way again: keep what is staged and go on from there.
+    const resume = rec.sha256 === sha && rec.phase === 'Downloading' && (rec.encoding ?? null) === encoding && (encoding === null || rec.encodedSize === order.encodedSize);
+    const next: UpgradeRecord = { ...rec, phase: 'Downloading', version: order.version, sha256: sha, size: order.size, encoding, encodedSize: encoding ? (order.encodedSize ?? 0) : 0, exe, starts: 0, prestarts: 0, deadline: null, message: `downloading ${order.version}`, updatedAt: this.#d.now() };
+    if (!resume) {
+      this.#removeStaged();
+      fs.writeFileSync(this.#download(next) ?? '', new Uint8Array(0), { mode: 0o700 });
+    }
+    writeRecord(this.#d.dataDir, next);
+    this.#d.log.info({ version: order.version, resume, from: this.#staged(next), encoding }, 'upgrade: order verified, downloading');
     return this.state();
   }
 
@@ -149,7 +173,9 @@ export class UpgradeTarget {
       return this.state();
     }
     const staged = stagedPath(exe);
-    const have = this.#staged();
+    const download = this.#download(rec) ?? staged;
+    const have = this.#staged(rec);
+    const expected = rec.encoding === 'gzip' ? (rec.encodedSize ?? 0) : rec.size;
     if (offset !== have) {
       req.resume();
       return this.state();
@@ -160,11 +186,11 @@ export class UpgradeTarget {
       const bound = new Transform({
         transform(chunk: Buffer, _e, cb) {
           total += chunk.length;
-          cb(total > rec.size ? new UpgradeError('CHECKSUM_MISMATCH', `more bytes than the announced ${rec.size}`) : null, chunk);
+          cb(total > expected ? new UpgradeError('CHECKSUM_MISMATCH', `more bytes than the announced ${expected}`) : null, chunk);
         },
       });
       try {
-        await pipeline(req, bound, fs.createWriteStream(staged, { flags: 'a' }));
+        await pipeline(req, bound, fs.createWriteStream(download, { flags: 'a' }));
       } catch (err) {
         if (err instanceof UpgradeError) {
           this.#fail({}, err);
@@ -173,7 +199,25 @@ export class UpgradeTarget {
         // The tunnel dropped mid-way: what arrived stays staged; the server resumes from there.
         return this.state();
       }
-      if (total < rec.size) return this.state();
+      if (total < expected) return this.state();
+      if (rec.encoding === 'gzip') {
+        // Complete: decompress into `<exe>.new`, never more than the signed size (a gzip bomb
+        // stops there); the SHA-256 below is of the decompressed executable, as signed.
+        let out = 0;
+        const cap = new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            out += chunk.length;
+            cb(out > rec.size ? new UpgradeError('CHECKSUM_MISMATCH', `the download decompresses to more than the announced ${rec.size} bytes`) : null, chunk);
+          },
+        });
+        try {
+          await pipeline(fs.createReadStream(download), createGunzip(), cap, fs.createWriteStream(staged, { mode: 0o700 }));
+        } catch (err) {
+          this.#fail({}, err instanceof UpgradeError ? err : new UpgradeError('CHECKSUM_MISMATCH', `the download is not valid gzip (${(err as Error).message}); nothing was installed`));
+          return this.state();
+        }
+        fs.rmSync(download, { force: true });
+      }
       const actual = await fileSha256(staged);
       if (actual !== rec.sha256) {
         this.#fail({}, new UpgradeError('CHECKSUM_MISMATCH', `the downloaded ${rec.version ?? ''} has SHA-256 ${actual.slice(0, 16)}…, not the signed ${rec.sha256.slice(0, 16)}…; nothing was installed`));
@@ -193,7 +237,8 @@ export class UpgradeTarget {
     if (rec.phase !== 'Staged' || this.#busy) return;
     this.#busy = true;
     try {
-      swapIn(this.#d.dataDir, rec, this.#d.now(), this.#d.healthMs, this.#d.hook);
+      const exe = rec.exe ?? this.#d.exe ?? '';
+      swapIn(this.#d.dataDir, rec, this.#d.now(), this.#d.healthMs, this.#d.rolesOnDevice?.(exe) ?? []);
       this.#d.log.info({ version: rec.version }, 'upgrade: new executable in place; restarting');
       this.#d.restart();
     } catch (err) {

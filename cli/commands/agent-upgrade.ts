@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
-import { resolveDataDir, DEFAULT_DATA_DIR } from '../../agents/common/config.ts';
+import { parseRoles, resolveDataDir, DEFAULT_DATA_DIR } from '../../agents/common/config.ts';
 
 export function registerAgentUpgrade(agent: Command): void {
   agent
@@ -15,13 +15,14 @@ export function registerAgentUpgrade(agent: Command): void {
     .addOption(new Option('--from <path>', 'an air-gap tarball (drover-airgap-linux-<arch>.tar.gz) or a folder with sha256sums, sha256sums.sig, VERSION and drover-linux-<arch>'))
     .addOption(new Option('--no-restart', 'only put the new executable in place; restart the agent yourself'))
     .addOption(new Option('--recover', 'the unit\'s pre-start step: finish or roll back an interrupted upgrade, then exit').hideHelp())
+    .addOption(new Option('--roles <roles>', 'with --recover: the roles of the unit (its starts are counted apart)').env('DROVER_AGENT_ROLES').hideHelp())
     .addOption(new Option('--data-dir <dir>', `agent state directory (default ${DEFAULT_DATA_DIR})`).env('DROVER_AGENT_DATA_DIR'))
     .addHelpText('after', '\nExit codes: 1 when the release does not verify (bad signature or checksum); the installed drover is then untouched.\n\nExample:\n  drover agent upgrade --from /media/usb/drover-airgap-linux-arm64.tar.gz')
-    .action(async (opts: { from?: string; restart?: boolean; recover?: boolean; dataDir?: string }) => {
+    .action(async (opts: { from?: string; restart?: boolean; recover?: boolean; roles?: string; dataDir?: string }) => {
       const dataDir = resolveDataDir(opts.dataDir);
-      const { recover } = await import('../../agents/upgrade/swap.ts');
+      const { processKey, recover } = await import('../../agents/upgrade/swap.ts');
       if (opts.recover) {
-        const r = recover(dataDir, Date.now(), 'pre-start');
+        const r = recover(dataDir, Date.now(), 'pre-start', processKey(parseRoles(opts.roles)));
         if (r.action === 'rolled-back') process.stderr.write(`drover: ${r.record.message}\n`);
         process.exitCode = EXIT.OK;
         return;

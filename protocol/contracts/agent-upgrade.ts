@@ -5,7 +5,8 @@
 //   POST /v1/upgrade           ← an order: version, the signed sha256sums and its signature
 //   PUT  /v1/upgrade/artifact?offset=N ← the executable's bytes from N on (resumable: the state's
 //                                 `bytes` says where to go on); complete and verified, the agent
-//                                 swaps and restarts by itself.
+//                                 swaps and restarts by itself. Gzip-compressed when the order
+//                                 says `encoding: 'gzip'` (offsets then count compressed bytes).
 // The agent trusts nothing of the order but what the release key built into it verifies.
 import { z } from 'zod';
 
@@ -27,8 +28,12 @@ export const upgradeOrderSchema = z.strictObject({
   sums: z.string().min(1).max(64 * 1024),
   /** sha256sums.sig (base64). */
   signature: z.string().min(1).max(512),
-  /** Size of the executable in bytes, for progress. */
+  /** Size of the executable in bytes (decompressed), for progress and as a bound. */
   size: z.int().min(1).max(1024 * 1024 * 1024),
+  /** Only to an agent that listed it in its state's `encodings` (decision 1130): the bytes of
+   *  PUT artifact are the gzip of the executable, `encodedSize` bytes long; offsets count those. */
+  encoding: z.enum(['gzip']).optional(),
+  encodedSize: z.int().min(1).max(1024 * 1024 * 1024).optional(),
 });
 export type UpgradeOrder = z.infer<typeof upgradeOrderSchema>;
 
@@ -45,5 +50,8 @@ export const upgradeStateSchema = z.object({
   runningSha256: z.string().nullable(),
   runningVersion: z.string(),
   arch: z.string(),
+  /** Content encodings the agent can take for the artifact (absent before decision 1130). While
+   *  Downloading, `bytes`/`total` count the bytes as sent (compressed when encoded). */
+  encodings: z.array(z.string()).optional(),
 });
 export type UpgradeStateWire = z.infer<typeof upgradeStateSchema>;

@@ -11,6 +11,7 @@ import { requestOverStream, type TunnelStream } from '../../protocol/index.ts';
 import { UPGRADE_ARTIFACT_PATH, UPGRADE_PATH, UPGRADE_TARGET, upgradeStateSchema, type UpgradeStateWire } from '../../protocol/contracts/agent-upgrade.ts';
 import type { ReleaseRecord, RolloutRecord, UpgradeAgentRecord } from './upgrade-records.ts';
 import type { UpgradeService, UpgradeTargetInfo } from './upgrade-service.ts';
+import { gzipped, type Encoded } from './compressed-artifact.ts';
 
 export interface UpgradeSession {
   agentId: string;
@@ -164,7 +165,9 @@ export class UpgradeSync {
       let s = await call(session, 'GET', UPGRADE_PATH, undefined, CALL_TIMEOUT_MS);
       const ours = s.sha256 === release.sha256;
       if (s.runningSha256 === release.sha256 && (s.phase === 'Idle' || s.phase === 'Succeeded')) {
-        await this.#put(row, { state: 'Succeeded', bytes: release.size, total: release.size, message: `running ${s.runningVersion}` });
+        // What went over the wire stays shown (compressed when it was); the size when nothing did.
+        const sent = row.total > 0 ? row.total : release.size;
+        await this.#put(row, { state: 'Succeeded', bytes: sent, total: sent, message: `running ${s.runningVersion}` });
         return;
       }
       if (ours && (s.phase === 'RolledBack' || s.phase === 'Failed')) {
@@ -180,15 +183,18 @@ export class UpgradeSync {
         await this.#put(row, { state: 'Failed', message: `the agent came back running ${s.runningVersion} with no upgrade record (${s.phase}: ${s.message})` });
         return;
       }
-      if (!(ours && s.phase === 'Downloading')) {
-        s = await call(session, 'POST', UPGRADE_PATH, Buffer.from(JSON.stringify({ version: release.version, sums: release.sums, signature: release.signature, size: release.size })), CALL_TIMEOUT_MS);
+      // Compressed for agents that take it (decision 1130); the raw executable for older ones.
+      const encoded = s.encodings?.includes('gzip') ? await gzipped(await this.#service.releases.localFile(release)) : undefined;
+      if (!(ours && s.phase === 'Downloading' && s.total === (encoded?.size ?? release.size))) {
+        const order = { version: release.version, sums: release.sums, signature: release.signature, size: release.size, ...(encoded ? { encoding: 'gzip', encodedSize: encoded.size } : {}) };
+        s = await call(session, 'POST', UPGRADE_PATH, Buffer.from(JSON.stringify(order)), CALL_TIMEOUT_MS);
         if (s.phase === 'Failed') {
           await this.#put(row, { state: 'Failed', message: s.message });
           return;
         }
       }
-      row = await this.#put(row, { state: 'Downloading', bytes: s.bytes, total: release.size, message: '' });
-      s = await this.#send(session, release, s.bytes);
+      row = await this.#put(row, { state: 'Downloading', bytes: s.bytes, total: s.total, message: '' });
+      s = await this.#send(session, release, s.bytes, encoded);
       const state = s.phase === 'Staged' || s.phase === 'Restarting' ? 'Restarting' : s.phase === 'Failed' || s.phase === 'RolledBack' ? s.phase : 'Downloading';
       await this.#put(row, { state, bytes: s.bytes, message: s.message });
       log.info({ phase: s.phase }, 'agent upgrade: artifact delivered');
@@ -199,8 +205,9 @@ export class UpgradeSync {
     }
   }
 
-  /** Streams the executable from `offset`; progress goes to the store as it goes. */
-  async #send(session: UpgradeSession, release: ReleaseRecord, offset: number): Promise<UpgradeStateWire> {
+  /** Streams the executable (or its gzip) from `offset`; progress is kept in memory as it goes. */
+  async #send(session: UpgradeSession, release: ReleaseRecord, offset: number, encoded?: Encoded): Promise<UpgradeStateWire> {
+    const size = encoded?.size ?? release.size;
     let sent = offset;
     const progress = new Transform({
       transform: (chunk: Buffer, _enc, cb) => {
@@ -209,13 +216,13 @@ export class UpgradeSync {
         cb(null, chunk);
       },
     });
-    const file = fs.createReadStream(await this.#service.releases.localFile(release), { start: offset });
+    const file = fs.createReadStream(encoded?.file ?? await this.#service.releases.localFile(release), { start: offset });
     file.on('error', (err) => progress.destroy(err));
     file.pipe(progress);
     // A large executable over a slow link: the deadline scales with the size (≥ 64 KiB/s).
-    const timeout = CALL_TIMEOUT_MS + Math.ceil((release.size - offset) / 64);
+    const timeout = CALL_TIMEOUT_MS + Math.ceil((size - offset) / 64);
     try {
-      return await call(session, 'PUT', `${UPGRADE_ARTIFACT_PATH}?offset=${offset}`, progress, timeout, release.size - offset);
+      return await call(session, 'PUT', `${UPGRADE_ARTIFACT_PATH}?offset=${offset}`, progress, timeout, size - offset);
     } finally {
       this.progress.delete(session.agentId);
     }

@@ -1,8 +1,10 @@
 // Agent self-upgrade end to end from this checkout (issue 16): a real server and real agents under a
 // stand-in for systemd (upgrade-helpers.ts Supervisor), releases signed with a test key. The
 // "executables" are small scripts that run this checkout's drover, so each release has its own
-// SHA-256 and a broken one can be made; test/e2e/packaging-upgrade.test.ts does the same with the
-// packaged executables.
+// SHA-256 and needs no build. The failure modes (exits at start, never connects, hangs, kill -9
+// mid-swap), the offline agent and the air gap run on the real packaged executables in
+// test/e2e/packaging-upgrade.test.ts and packaging-upgrade-failures.test.ts; here: import
+// refusals, a canary-first rollout to two agents, and per-role units (decision 1132).
 import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -107,94 +109,82 @@ t.test('upgrade: previous → new driven by the server, canary first, every agen
   t.match(human.stdout, /agents to 0\.2\.0 \(Done\)/);
 });
 
-t.test('upgrade: a canary that exits at start is rolled back by itself and stops the rollout', async (t) => {
-  const rel = makeRelease(path.join(tmp, 'rel-broken'), '0.3.0', scriptExe('0.3.0 broken', 'echo "broken build" >&2; exit 3'), key);
-  t.equal((await admin(['release', 'import', rel])).exitCode, 0);
-  const c = await device('wave=two');
-  const d = await device('wave=two');
-  const r = await admin(['upgrade', 'agents', '--version', '0.3.0', '--target', 'wave=two', '--canary', '1', '--max-unavailable', '2']);
-  t.equal(r.exitCode, 0, r.stderr);
-  const halted = await waitFor('the rollout to stop', async () => {
-    const s = await status();
-    return s.state === 'Halted' ? s : undefined;
-  }, 120_000);
-  const canary = halted.agents.find((x) => x.canary);
-  t.equal(canary?.state, 'RolledBack', 'the canary rolled back');
-  t.match(canary?.message, /exited before it connected/);
-  t.same(halted.agents.filter((x) => !x.canary).map((x) => x.state), ['Pending'], 'the other agent was never touched');
-  t.match(halted.message, /canary failed/);
-  const canaryDev = [c, d].find((x) => x.agentId === canary?.id);
-  t.equal(fs.readFileSync(canaryDev?.exe ?? '', 'utf8'), OLD, 'the previous executable is back');
-  await waitFor('the rolled-back canary to connect again', async () => {
-    const st = await drover(['agent', 'status', '--json', '--data-dir', canaryDev?.dir ?? ''], env());
-    return st.exitCode === 0 && (JSON.parse(st.stdout) as { roles: { name: string; state: string }[] }).roles.find((x) => x.name === 'cluster')?.state === 'connected';
+/** A device laid out with one unit per role (INSTALL_DROVER_UNITS=per-role): one executable, one data dir. */
+async function perRoleDevice(label: string, extraEnv: Record<string, string> = {}): Promise<{ dir: string; exe: string; agentId: string; sups: Supervisor[] }> {
+  const d = await device(label, {}, false);
+  const roleSups = ['cluster', 'node'].map((role) => {
+    const s = new Supervisor(d.exe, d.dir, env({ DROVER_UPGRADE_EXE: d.exe, ...extraEnv }), ['--roles', role]);
+    sups.push(s);
+    return s;
+  });
+  return { dir: d.dir, exe: d.exe, agentId: d.agentId, sups: roleSups };
+}
+
+const roleStates = async (dir: string): Promise<Record<string, string>> => {
+  const st = await drover(['agent', 'status', '--json', '--data-dir', dir], env());
+  if (st.exitCode !== 0) return {};
+  return Object.fromEntries((JSON.parse(st.stdout) as { roles: { name: string; state: string }[] }).roles.map((r) => [r.name, r.state]));
+};
+const marks = (dir: string): { pid: number; roles: string[]; image: string }[] => {
+  const p = path.join(dir, 'upgrade', 'procs');
+  return fs.readdirSync(p).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(fs.readFileSync(path.join(p, n), 'utf8')) as { pid: number; roles: string[]; image: string }).filter((m) => {
+    try {
+      process.kill(m.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+};
+const imageOf = (f: string): string => {
+  const st = fs.statSync(f);
+  return `${st.dev}:${st.ino}`;
+};
+
+t.test('per-role units: every role process of the device moves to the new version', async (t) => {
+  const NEW = scriptExe('0.8.0');
+  t.equal((await admin(['release', 'import', makeRelease(path.join(tmp, 'rel-080'), '0.8.0', NEW, key)])).exitCode, 0);
+  const d = await perRoleDevice('wave=roles');
+  await waitFor('both role processes connected', async () => {
+    const r = await roleStates(d.dir);
+    return r['cluster'] === 'connected' && r['node'] === 'connected';
   }, 60_000);
+  t.equal((await admin(['upgrade', 'agents', '--version', '0.8.0', '--target', 'wave=roles'])).exitCode, 0);
+  await waitFor('the device upgraded', async () => agentRow(await status(), d.agentId)?.state === 'Succeeded', 120_000);
+  t.equal(fs.readFileSync(d.exe, 'utf8'), NEW);
+  t.notOk(fs.existsSync(`${d.exe}.previous`), 'committed only once every role connected on the new executable');
+  for (const s of d.sups) t.ok(s.starts >= 2, 'each role unit restarted');
+  const image = imageOf(d.exe);
+  const live = await waitFor('one live process per role, both on the new executable', () => {
+    const m = marks(d.dir);
+    return m.length === 2 && m.every((x) => x.image === image) ? m : undefined;
+  }, 30_000);
+  t.same(live.flatMap((m) => m.roles).sort(), ['cluster', 'node']);
 });
 
-t.test('upgrade: a new executable that starts but never connects is rolled back at the health deadline', async (t) => {
-  // The new build's tunnel goes through a proxy that is not there: it runs, but never connects.
-  const rel = makeRelease(path.join(tmp, 'rel-noconnect'), '0.4.0', scriptExe('0.4.0 no connect', 'export HTTPS_PROXY=http://127.0.0.1:9'), key);
+t.test('per-role units: a new version that does not connect is rolled back on every role process', async (t) => {
+  const rel = makeRelease(path.join(tmp, 'rel-090'), '0.9.0', scriptExe('0.9.0 no connect', 'export HTTPS_PROXY=http://127.0.0.1:9'), key);
   t.equal((await admin(['release', 'import', rel])).exitCode, 0);
-  const e = await device('wave=three', { DROVER_UPGRADE_HEALTH_MS: '6000' });
-  t.equal((await admin(['upgrade', 'agents', '--version', '0.4.0', '--target', 'wave=three'])).exitCode, 0);
-  const s = await waitFor('the agent to roll back', async () => {
-    const x = agentRow(await status(), e.agentId);
+  // The deadline leaves room for both units to restart first: a wrapper script is read by sh before
+  // the process can see which file it runs (the packaged executable uses /proc/self/exe, exact), so
+  // a role restarting across the rollback itself could believe it runs the previous one.
+  const d = await perRoleDevice('wave=roles-back', { DROVER_UPGRADE_HEALTH_MS: '30000' });
+  await waitFor('both role processes connected', async () => {
+    const r = await roleStates(d.dir);
+    return r['cluster'] === 'connected' && r['node'] === 'connected';
+  }, 60_000);
+  const old = imageOf(d.exe);
+  t.equal((await admin(['upgrade', 'agents', '--version', '0.9.0', '--target', 'wave=roles-back'])).exitCode, 0);
+  const row = await waitFor('the device rolled back', async () => {
+    const x = agentRow(await status(), d.agentId);
     return x?.state === 'RolledBack' ? x : undefined;
   }, 120_000);
-  t.match(s.message, /did not connect within the health deadline/);
-  t.equal(fs.readFileSync(e.exe, 'utf8'), OLD, 'the previous executable is back');
-});
-
-t.test('upgrade: kill -9 during the swap recovers to a working agent', async (t) => {
-  const rel = makeRelease(path.join(tmp, 'rel-050'), '0.5.0', scriptExe('0.5.0'), key);
-  t.equal((await admin(['release', 'import', rel])).exitCode, 0);
-  const f = await device('wave=four', { DROVER_UPGRADE_TEST_STOP_AT: 'new-in-place' });
-  t.equal((await admin(['upgrade', 'agents', '--version', '0.5.0', '--target', 'wave=four'])).exitCode, 0);
-  const stateFile = path.join(f.dir, 'upgrade', 'state.json');
-  await waitFor('the agent to stop mid-swap', () => fs.existsSync(stateFile) && (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { phase: string }).phase === 'Swapping', 120_000);
-  t.ok(fs.existsSync(`${f.exe}.previous`), 'previous kept before the new one went in');
-  // Power cut: the process dies with the swap half done.
-  f.sup?.child?.kill('SIGKILL');
-  const x = await waitFor('the agent to report the recovery', async () => {
-    const row = agentRow(await status(), f.agentId);
-    return row?.state === 'RolledBack' ? row : undefined;
-  }, 120_000);
-  t.match(x.message, /interrupted/);
-  t.equal(fs.readFileSync(f.exe, 'utf8'), OLD, 'the previous executable is back in place');
-});
-
-t.test('upgrade: an agent offline during the rollout is upgraded when it returns', async (t) => {
-  const NEW = scriptExe('0.6.0');
-  t.equal((await admin(['release', 'import', makeRelease(path.join(tmp, 'rel-060'), '0.6.0', NEW, key)])).exitCode, 0);
-  const g = await device('wave=five', {}, false);
-  t.equal((await admin(['upgrade', 'agents', '--version', '0.6.0', '--target', 'wave=five'])).exitCode, 0);
-  const off = agentRow(await status(), g.agentId);
-  t.equal(off?.state, 'Offline', 'shown as Offline (deferred)');
-  g.start();
-  await waitFor('the returning agent to be upgraded', async () => agentRow(await status(), g.agentId)?.state === 'Succeeded', 120_000);
-  t.equal(fs.readFileSync(g.exe, 'utf8'), NEW);
-});
-
-t.test('air gap: drover agent upgrade --from verifies, refuses tampering, and upgrades in place', async (t) => {
-  const h = await device('wave=six', {}, false);
-  const hEnv = env({ DROVER_UPGRADE_EXE: h.exe });
-  const bad = makeRelease(path.join(tmp, 'rel-airgap-bad'), '0.7.0', scriptExe('0.7.0'), key, { tamperAfterSigning: true });
-  let r = await drover(['agent', 'upgrade', '--from', bad, '--data-dir', h.dir], hEnv);
-  t.equal(r.exitCode, 1);
-  t.match(r.stderr, /CHECKSUM_MISMATCH/);
-  t.equal(fs.readFileSync(h.exe, 'utf8'), OLD, 'untouched');
-  const badSig = makeRelease(path.join(tmp, 'rel-airgap-badsig'), '0.7.0', scriptExe('0.7.0'), key, { signWith: generateKeyPairSync('ed25519').privateKey });
-  r = await drover(['agent', 'upgrade', '--from', badSig, '--data-dir', h.dir], hEnv);
-  t.equal(r.exitCode, 1);
-  t.match(r.stderr, /SIGNATURE_INVALID/);
-  t.equal(fs.readFileSync(h.exe, 'utf8'), OLD, 'untouched');
-  const NEW = scriptExe('0.7.0');
-  const good = makeRelease(path.join(tmp, 'rel-airgap'), '0.7.0', NEW, key);
-  r = await drover(['agent', 'upgrade', '--from', good, '--data-dir', h.dir], hEnv);
-  t.equal(r.exitCode, 0, r.stderr);
-  t.match(r.stdout, /drover 0\.7\.0 is in place/);
-  t.equal(fs.readFileSync(h.exe, 'utf8'), NEW);
-  h.start();
-  await waitFor('the air-gapped upgrade to commit', () => (JSON.parse(fs.readFileSync(path.join(h.dir, 'upgrade', 'state.json'), 'utf8')) as { phase: string }).phase === 'Succeeded', 60_000);
-  t.notOk(fs.existsSync(`${h.exe}.previous`));
+  t.match(row.message, /did not connect within the health deadline/);
+  t.equal(fs.readFileSync(d.exe, 'utf8'), OLD);
+  t.equal(imageOf(d.exe), old, 'the previous executable itself is back');
+  await waitFor('both roles connected again, both on the previous executable', async () => {
+    const r = await roleStates(d.dir);
+    const m = marks(d.dir);
+    return r['cluster'] === 'connected' && r['node'] === 'connected' && m.length === 2 && m.every((x) => x.image === old);
+  }, 60_000);
 });

@@ -2,14 +2,15 @@
 // current tree as `npm run package` builds it is the installed "previous" release; the same tree
 // built with `--version-override 0.1.1-next` is the release upgraded to (no frozen build of an
 // earlier release exists on this branch). Both are signed with the build cache's development key,
-// whose public half is inside both executables. The server runs from this checkout.
+// whose public half is inside both executables. The server runs from this checkout. The failure
+// modes (canary exits at start, never connects, hangs, kill -9 mid-swap) are in
+// packaging-upgrade-failures.test.ts.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { builtDist, REPO_ROOT } from '../../packaging/testing/dist.ts';
-import { droverCacheDir } from '../../packaging/node-runtime.ts';
+import { builtCurrent, builtNext, NEXT } from './packaged-builds.ts';
 import { createToken, drover, startServer, waitFor, type ServerProc } from './agent-helpers.ts';
 import { Supervisor } from './upgrade-helpers.ts';
 import { buildInfo } from '../../cli/build-info.ts';
@@ -17,22 +18,9 @@ import { buildInfo } from '../../cli/build-info.ts';
 /** This tree's release (package.json), which the packaged "current" executable reports. */
 const CURRENT = buildInfo().version;
 
-const NEXT = '0.1.1-next';
-
-/** The current tree built as version NEXT, cached like builtDist() (its own directory and lock). */
-function builtNext(): string {
-  const dir = path.join(droverCacheDir(), 'test-dist-next');
-  fs.mkdirSync(dir, { recursive: true });
-  const res = spawnSync('flock', [path.join(droverCacheDir(), 'test-dist-next.lock'), process.execPath, path.join(REPO_ROOT, 'packaging', 'build.ts'), '--out', dir, '--arch', 'amd64', '--no-airgap', '--version-override', NEXT], {
-    encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60 * 1000,
-  });
-  if (res.status !== 0) throw new Error(`npm run package --version-override failed:\n${res.stdout}\n${res.stderr}`);
-  return dir;
-}
-
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-pkg-upgrade-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const current = builtDist().dir;
+const current = builtCurrent();
 const next = builtNext();
 const exeOf = (dir: string) => path.join(dir, 'drover-linux-amd64');
 const versionOf = (exe: string): string => (JSON.parse(spawnSync(exe, ['version', '--json'], { encoding: 'utf8' }).stdout) as { version: string }).version;
@@ -70,11 +58,13 @@ t.test('packaged amd64: previous → next driven by the server; the agent runs t
   sups.push(sup);
   t.equal((await admin(['upgrade', 'agents', '--version', NEXT, '--target', 'pkg=pkg1'])).exitCode, 0);
   const row = await waitFor('the packaged agent upgraded', async () => {
-    const s = JSON.parse((await admin(['upgrade', 'status', '--json'])).stdout) as { agents: { id: string; state: string; total: number; version: string | null }[] };
+    const s = JSON.parse((await admin(['upgrade', 'status', '--json'])).stdout) as { agents: { id: string; state: string; bytes: number; total: number; version: string | null }[] };
     const a = s.agents.find((x) => x.id === dev.agentId);
     return a?.state === 'Succeeded' ? a : undefined;
   }, 300_000);
-  t.equal(row.total, fs.statSync(exeOf(next)).size, 'the whole executable went through the tunnel');
+  const size = fs.statSync(exeOf(next)).size;
+  t.ok(row.total > 0 && row.total < size * 0.6, `the executable went through the tunnel gzip-compressed (${row.total} of ${size} bytes)`);
+  t.equal(row.bytes, row.total, 'all of it');
   t.equal(versionOf(dev.exe), NEXT, 'the installed executable is the new release');
   t.notOk(fs.existsSync(`${dev.exe}.previous`), 'previous removed once the new one connected');
   await waitFor('the server to see the new version in the facts', async () => {
@@ -109,4 +99,41 @@ t.test('packaged amd64: bad signature and bad checksum are refused by the agent;
   const sup = new Supervisor(dev.exe, dev.data, { DROVER_LOG_LEVEL: 'info' });
   sups.push(sup);
   await waitFor('the air-gapped upgrade to commit', () => (JSON.parse(fs.readFileSync(path.join(dev.data, 'upgrade', 'state.json'), 'utf8')) as { phase: string }).phase === 'Succeeded', 120_000);
+});
+
+const rowOf = async (id: string): Promise<{ state: string; message: string } | undefined> =>
+  (JSON.parse((await admin(['upgrade', 'status', '--json'])).stdout) as { agents: { id: string; state: string; message: string }[] }).agents.find((x) => x.id === id);
+
+t.test('packaged amd64: an agent offline during the rollout is upgraded when it returns', async (t) => {
+  const dev = await installed('pkg3');
+  t.equal((await admin(['upgrade', 'agents', '--version', NEXT, '--target', 'pkg=pkg3'])).exitCode, 0);
+  t.equal((await rowOf(dev.agentId))?.state, 'Offline', 'shown as Offline (deferred)');
+  const sup = new Supervisor(dev.exe, dev.data, { DROVER_LOG_LEVEL: 'info' });
+  sups.push(sup);
+  await waitFor('the returning agent upgraded', async () => (await rowOf(dev.agentId))?.state === 'Succeeded', 300_000);
+  t.equal(versionOf(dev.exe), NEXT);
+});
+
+t.test('packaged amd64, one unit per role: every role process moves to the new executable', async (t) => {
+  const dev = await installed('pkg4');
+  const roleSups = ['cluster', 'node'].map((role) => {
+    const s = new Supervisor(dev.exe, dev.data, { DROVER_LOG_LEVEL: 'info' }, ['--roles', role]);
+    sups.push(s);
+    return s;
+  });
+  const runningImages = (): string[] => roleSups.map((s) => {
+    const st = fs.statSync(`/proc/${s.child?.pid ?? 0}/exe`, { throwIfNoEntry: false });
+    return st ? `${st.dev}:${st.ino}` : 'gone';
+  });
+  await waitFor('both role processes connected', () => {
+    const st = spawnSync(dev.exe, ['agent', 'status', '--json', '--data-dir', dev.data], { encoding: 'utf8' });
+    const roles = st.status === 0 ? (JSON.parse(st.stdout) as { roles: { name: string; state: string }[] }).roles : [];
+    return ['cluster', 'node'].every((r) => roles.find((x) => x.name === r)?.state === 'connected');
+  }, 90_000);
+  t.equal((await admin(['upgrade', 'agents', '--version', NEXT, '--target', 'pkg=pkg4'])).exitCode, 0);
+  await waitFor('the device upgraded', async () => (await rowOf(dev.agentId))?.state === 'Succeeded', 300_000);
+  const st = fs.statSync(dev.exe);
+  await waitFor('both role processes run the new executable', () => runningImages().every((i) => i === `${st.dev}:${st.ino}`), 60_000);
+  t.equal(versionOf(dev.exe), NEXT);
+  t.notOk(fs.existsSync(`${dev.exe}.previous`), 'committed once both roles connected on it');
 });
