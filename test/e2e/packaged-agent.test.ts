@@ -111,10 +111,14 @@ t.test('packaged executable: bundle apply, proxy, offline drift, node plan', asy
     t.pass('both drifts corrected offline');
     server = await startServer(serverDir, port, serverEnv);
     await waitFor('bundle app Ready after reconnect', ready('app'), 60_000);
-    const ev = await admin(['bundle', 'events', 'app', '--cluster', 'edge-1', '--limit', '500', '--json']);
-    t.equal(ev.exitCode, 0, ev.stderr);
-    const events = JSON.parse(ev.stdout) as { state: string; message: string }[];
-    t.ok(events.some((e) => e.state === 'Modified' && /cm-3/.test(e.message)), 'the drift seen offline reached the server');
+    // Ready was already stored before the outage: wait for the agent's outbox to deliver what it saw offline.
+    const drift = await waitFor('the drift seen offline to reach the server', async () => {
+      const ev = await admin(['bundle', 'events', 'app', '--cluster', 'edge-1', '--limit', '500', '--json']);
+      if (ev.exitCode !== 0) throw new Error(ev.stderr);
+      const events = JSON.parse(ev.stdout) as { state: string; message: string }[];
+      return events.find((e) => e.state === 'Modified' && /cm-3/.test(e.message));
+    }, 60_000);
+    t.ok(drift, 'the drift seen offline reached the server');
   });
 
   await t.test('a node plan runs: file written, command run, result on the server', async (t) => {
