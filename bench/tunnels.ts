@@ -50,6 +50,8 @@ const BASELINE_CPU = process.env.DROVER_BENCH_BASELINE_CPU !== '0';
 const WAVE = 1000;
 /** Agents that reconnect after the restart (the rest are stopped first). */
 const STORM = 10_000;
+// DROVER_BENCH_STORM=0: idle figures only (no restart, no reconnect storm).
+const STORM_ON = process.env.DROVER_BENCH_STORM !== '0';
 // DROVER_BENCH_SERVER_CPU_PROF=DIR: a V8 CPU profile of the (first) server process, written when it stops.
 const PROF = process.env.DROVER_BENCH_SERVER_CPU_PROF;
 // DROVER_BENCH_SERVER_HEAP=DIR: a heap snapshot of the server after the last step (SIGUSR2), to see
@@ -230,22 +232,27 @@ async function main(): Promise<void> {
     // At most STORM of them (the issue's 10,000): beyond that this one process simulating every
     // agent on 2 cores falls behind its own TLS handshakes and PONGs, and hits its fd limit while
     // old sockets close, so the figure would measure the simulator, not the server.
-    serverUp = false;
-    const stormClients = clients.slice(0, STORM);
-    await Promise.all(clients.slice(STORM).map((c) => c.stop()));
-    await server.proc.stop('SIGTERM');
-    await waitFor('clients to notice', () => clients.every((c) => c.state.state !== 'connected'), 120_000);
-    server = await startServer(server.dataDir, server.port, SERVER_ENV);
-    storm = true;
-    serverUp = true;
-    const back = performance.now();
-    const stormCpu0 = processCpuMs(serverPid(server));
-    await waitFor(`${stormClients.length} reconnected`, () => stormClients.every((c) => c.state.state === 'connected' && c.connections >= 2), 900_000);
-    const reconnectMs = performance.now() - back;
-    const stormCpu = (processCpuMs(serverPid(server)) - stormCpu0) / reconnectMs;
-    // Admitted agents must stay admitted: watch a little longer before counting.
-    await sleep(SETTLE_MS * 3);
-    storm = false;
+    let stormFigures: { clients: number; reconnectMs: number; cpu: number } | undefined;
+    if (STORM_ON) {
+      serverUp = false;
+      const stormClients = clients.slice(0, STORM);
+      await Promise.all(clients.slice(STORM).map((c) => c.stop()));
+      await server.proc.stop('SIGTERM');
+      await waitFor('clients to notice', () => clients.every((c) => c.state.state !== 'connected'), 120_000);
+      server = await startServer(server.dataDir, server.port, SERVER_ENV);
+      storm = true;
+      serverUp = true;
+      const back = performance.now();
+      const stormCpu0 = processCpuMs(serverPid(server));
+      await waitFor(`${stormClients.length} reconnected`, () => stormClients.every((c) => c.state.state === 'connected' && c.connections >= 2), 900_000);
+      const reconnectMs = performance.now() - back;
+      const stormCpu = (processCpuMs(serverPid(server)) - stormCpu0) / reconnectMs;
+      // Admitted agents must stay admitted: watch a little longer before counting.
+      await sleep(SETTLE_MS * 3);
+      storm = false;
+      serverUp = false;
+      stormFigures = { clients: stormClients.length, reconnectMs, cpu: stormCpu };
+    }
     serverUp = false;
     const shed = await shedCount(server.url, ca);
     // Free the client sockets first: the baseline needs as many file descriptors again.
@@ -269,7 +276,8 @@ async function main(): Promise<void> {
         console.log(`${String(step).padStart(6)}: drover ${(d * 100).toFixed(2)} %, raw wss ${(b * 100).toFixed(2)} % of one core; drover's own ${((d - b) * 100).toFixed(2)} % (${(((d - b) / step) * 1e6).toFixed(2)} µs per tunnel per second)`);
       }
     }
-    console.log(`\nreconnect after a server restart: all ${stormClients.length} agents connected again ${(reconnectMs / 1000).toFixed(1)} s after the server listened (client backoff cap 5 s, full jitter, Retry-After honoured); server CPU ${(stormCpu * 100).toFixed(0)} % of one core averaged over it; upgrades shed with 503 + Retry-After: ${shed}; admitted then dropped: ${admittedThenDropped} (+ ${handshakeFailures} sessions failed after the upgrade)`);
+    if (stormFigures) console.log(`\nreconnect after a server restart: all ${stormFigures.clients} agents connected again ${(stormFigures.reconnectMs / 1000).toFixed(1)} s after the server listened (client backoff cap 5 s, full jitter, Retry-After honoured); server CPU ${(stormFigures.cpu * 100).toFixed(0)} % of one core averaged over it; upgrades shed with 503 + Retry-After: ${shed}; admitted then dropped: ${admittedThenDropped} (+ ${handshakeFailures} sessions failed after the upgrade)`);
+    else console.log('\nreconnect storm skipped (DROVER_BENCH_STORM=0)');
     console.log(`tunnels that went down while the server was up (idle phases and storm): ${drops.size === 0 ? 'none' : [...drops].map(([why, n]) => `${n}x ${why}`).join('; ')}`);
     if (STEPS.some((s, i) => s !== ASKED[i])) console.log(`steps above ${FD_LIMIT - FD_HEADROOM} were run at ${FD_LIMIT - FD_HEADROOM}: RLIMIT_NOFILE is ${FD_LIMIT} on this machine and each tunnel is one descriptor in the server and one here`);
     const warn = busyWarning(machine.cores, machine.loadAtStart, (await import('node:os')).loadavg()[0] ?? 0);
