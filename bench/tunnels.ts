@@ -150,6 +150,10 @@ async function main(): Promise<void> {
   const admittedAfterRestart = new Set<TunnelClient>();
   let admittedThenDropped = 0;
   let handshakeFailures = 0;
+  // Tunnels that came up again from the start of a step's settling to the end of its idle window:
+  // each is connect-time work (TLS handshake, facts pull, RBAC push) inside the "idle" figure.
+  let idleWindow = false;
+  let idleReconnects = 0;
   // Any connected tunnel that goes down while the server runs (idle phases included), by reason.
   let serverUp = true;
   const wasUp = new Set<TunnelClient>();
@@ -183,7 +187,10 @@ async function main(): Promise<void> {
           backoff: { baseMs: 250, capMs: 5_000, stableAfterMs: 30_000, maxExponent: 30 }, random: Math.random, now: Date.now, logger: log,
           facts: async () => ({ hostname: id.agentId, os: 'linux', arch: 'amd64', agentVersion: 'bench' }),
           onState: (st) => {
-            if (st.state === 'connected') wasUp.add(c);
+            if (st.state === 'connected') {
+              wasUp.add(c);
+              if (idleWindow) idleReconnects++;
+            }
             else if (st.state === 'disconnected' && wasUp.delete(c) && serverUp) {
               const why = st.lastError.slice(0, 80);
               drops.set(why, (drops.get(why) ?? 0) + 1);
@@ -201,6 +208,8 @@ async function main(): Promise<void> {
       }
       await waitFor(`${step} tunnels`, () => clients.every((c) => c.state.state === 'connected'), 600_000);
       const connectMs = performance.now() - connectedAt;
+      idleWindow = true;
+      idleReconnects = 0;
       await sleep(IDLE_SETTLE_MS);
       const rss = rssBytes(serverPid(server));
       drover.set(step, perConnection(before, rss, step));
@@ -209,8 +218,9 @@ async function main(): Promise<void> {
         cpuShare(serverPid(server), IDLE_MS),
         inspector && IDLE_PROF ? profileWindow(inspector, IDLE_MS, path.join(IDLE_PROF, `idle-${step}.cpuprofile`)) : undefined,
       ]);
+      idleWindow = false;
       idleCpu.set(step, idle);
-      rows.push(`${String(step).padStart(6)} idle tunnels: server RSS ${(rss / 1024 / KiB).toFixed(0)} MiB, ${(perConnection(before, rss, step) / KiB).toFixed(1)} KiB per tunnel; ${step - start} connected in ${(connectMs / 1000).toFixed(1)} s; server CPU while idle ${(idle * 100).toFixed(1)} % of one core (${IDLE_MS / 1000} s)`);
+      rows.push(`${String(step).padStart(6)} idle tunnels: server RSS ${(rss / 1024 / KiB).toFixed(0)} MiB, ${(perConnection(before, rss, step) / KiB).toFixed(1)} KiB per tunnel; ${step - start} connected in ${(connectMs / 1000).toFixed(1)} s; server CPU while idle ${(idle * 100).toFixed(1)} % of one core (${IDLE_MS / 1000} s)${idleReconnects > 0 ? `; ${idleReconnects} tunnels reconnected during settling + idle (not idle work: rerun on a quieter machine)` : ''}`);
       console.error(rows.at(-1));
     }
     if (HEAP) {
