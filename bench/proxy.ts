@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startCluster } from '../test/k8s/harness.ts';
+import { inspectorUrl, startProfile } from './lib/inspector-profile.ts';
 import { describeMachine, busyWarning } from './lib/machine.ts';
 import { summarize, type LatencySummary } from './lib/stats.ts';
 import { processCpuMs } from './lib/cpu.ts';
@@ -122,8 +123,39 @@ function post(t: Target, p: string, body: unknown): Promise<void> {
   });
 }
 
-function run(args: string[]): ChildProcess {
-  return spawn(DROVER, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DROVER_LOG_LEVEL: 'warn' } });
+// DROVER_BENCH_PROXY_PROF=DIR: CPU profiles of the drover server and agent over the GET rounds
+// and over the fan-out (DIR/{server,agent}-{get,fanout}.cpuprofile; bench/profile-top.ts reads them).
+const PROF = process.env.DROVER_BENCH_PROXY_PROF;
+/** The inspector URL each profiled child printed, by pid. */
+const inspectors = new Map<number, string>();
+
+function run(args: string[], profiled = false): ChildProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, DROVER_LOG_LEVEL: 'warn' };
+  if (profiled && PROF) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim();
+  const child = spawn(DROVER, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  if (profiled && PROF) {
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const url = inspectorUrl(err);
+      if (url && child.pid !== undefined) inspectors.set(child.pid, url);
+    });
+  }
+  return child;
+}
+
+/** Profiles the profiled children while `work` runs (nothing without DROVER_BENCH_PROXY_PROF). */
+async function profiled<T>(name: string, pids: Record<string, number | undefined>, work: () => Promise<T>): Promise<T> {
+  if (!PROF) return work();
+  const running = await Promise.all(Object.entries(pids).map(async ([who, pid]) => {
+    const url = pid === undefined ? undefined : inspectors.get(pid);
+    return url ? { who, p: await startProfile(url) } : undefined;
+  }));
+  try {
+    return await work();
+  } finally {
+    for (const r of running) if (r) await r.p.stop(path.join(PROF, `${r.who}-${name}.cpuprofile`));
+  }
 }
 
 async function drover(args: string[]): Promise<string> {
@@ -144,7 +176,7 @@ async function main(): Promise<void> {
   const procs: ChildProcess[] = [];
   try {
     const serverDir = path.join(dir, 'server');
-    const server = run(['server', '--data-dir', serverDir, '--listen', '127.0.0.1:0']);
+    const server = run(['server', '--data-dir', serverDir, '--listen', '127.0.0.1:0'], true);
     procs.push(server);
     let record: { url: string; caFile: string } | undefined;
     for (let i = 0; i < 200 && !record; i++) {
@@ -159,7 +191,7 @@ async function main(): Promise<void> {
     const token = await drover(['token', 'create', '--data-dir', serverDir, '--labels', 'bench=proxy']);
     const agentDir = path.join(dir, 'agent');
     await drover(['agent', 'register', '--server', record.url, '--token', token, '--kubeconfig', cluster.kubeconfig, '--data-dir', agentDir]);
-    const agent = run(['agent', 'run', '--roles', 'cluster', '--data-dir', agentDir]);
+    const agent = run(['agent', 'run', '--roles', 'cluster', '--data-dir', agentDir], true);
     procs.push(agent);
     const status = JSON.parse(await drover(['agent', 'status', '--json', '--data-dir', agentDir])) as { clusterId: string };
     const admin = readFileSync(path.join(serverDir, 'admin-token'), 'utf8').trim();
@@ -189,15 +221,18 @@ async function main(): Promise<void> {
     const droverPids = [server.pid, agent.pid].filter((x): x is number => x !== undefined);
     const droverCpu = (): number => droverPids.reduce((a, pid) => a + processCpuMs(pid), 0);
     let getCpuMs = 0;
-    for (let r = 0; r < ROUNDS; r++) {
-      d.push(...(await latency(direct, obj, GETS_PER_ROUND)));
-      const c0 = droverCpu();
-      p.push(...(await latency(proxied, obj, GETS_PER_ROUND)));
-      getCpuMs += droverCpu() - c0;
-    }
+    const roles = { server: server.pid, agent: agent.pid };
+    await profiled('get', roles, async () => {
+      for (let r = 0; r < ROUNDS; r++) {
+        d.push(...(await latency(direct, obj, GETS_PER_ROUND)));
+        const c0 = droverCpu();
+        p.push(...(await latency(proxied, obj, GETS_PER_ROUND)));
+        getCpuMs += droverCpu() - c0;
+      }
+    });
     const directFan = await fanOut(direct, direct, 'direct');
     const f0 = droverCpu();
-    const proxiedFan = await fanOut(proxied, direct, 'proxied');
+    const proxiedFan = await profiled('fanout', roles, () => fanOut(proxied, direct, 'proxied'));
     const fanCpuMs = droverCpu() - f0;
     const results = {
       machine,

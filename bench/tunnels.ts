@@ -18,6 +18,7 @@ import { describeMachine, busyWarning } from './lib/machine.ts';
 import { rssBytes, perConnection } from './lib/rss.ts';
 import { processCpuMs } from './lib/cpu.ts';
 import { registerAgents } from './lib/register-agents.ts';
+import { inspectorUrl, profileWindow } from './lib/inspector-profile.ts';
 
 const argSteps = process.argv.indexOf('--steps');
 const ASKED = (argSteps > 0 ? String(process.argv[argSteps + 1]) : '1000,5000,10000,20000').split(',').map(Number);
@@ -41,16 +42,25 @@ const SETTLE_MS = 3000;
 // RBAC push kicked per newly connected cluster, refused here) must not be read as idle cost.
 const IDLE_MS = Number(process.env.DROVER_BENCH_IDLE_MS ?? 30_000);
 const IDLE_SETTLE_MS = Number(process.env.DROVER_BENCH_IDLE_SETTLE_MS ?? 30_000);
+/** An idle agent PINGs after this much quiet (agents/common/limits.ts idlePingIntervalMs). */
+const AGENT_PING_MS = 30_000;
+// DROVER_BENCH_BASELINE_CPU=0 skips the baseline's idle-CPU figure (30 s + IDLE_MS per step).
+const BASELINE_CPU = process.env.DROVER_BENCH_BASELINE_CPU !== '0';
 /** Clients started together while building up a step. */
 const WAVE = 1000;
 /** Agents that reconnect after the restart (the rest are stopped first). */
 const STORM = 10_000;
+// DROVER_BENCH_STORM=0: idle figures only (no restart, no reconnect storm).
+const STORM_ON = process.env.DROVER_BENCH_STORM !== '0';
 // DROVER_BENCH_SERVER_CPU_PROF=DIR: a V8 CPU profile of the (first) server process, written when it stops.
 const PROF = process.env.DROVER_BENCH_SERVER_CPU_PROF;
 // DROVER_BENCH_SERVER_HEAP=DIR: a heap snapshot of the server after the last step (SIGUSR2), to see
 // what each session holds (open it in Chrome DevTools' Memory tab; compare counts with the step).
 const HEAP = process.env.DROVER_BENCH_SERVER_HEAP;
-const NODE_OPTIONS = [...(PROF ? [`--cpu-prof --cpu-prof-dir=${PROF}`] : []), ...(HEAP ? [`--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${HEAP}`] : [])].join(' ');
+// DROVER_BENCH_IDLE_PROF=DIR: a CPU profile of each step's idle window only (DevTools protocol,
+// bench/lib/inspector-profile.ts), DIR/idle-STEP.cpuprofile; read it with bench/profile-top.ts.
+const IDLE_PROF = process.env.DROVER_BENCH_IDLE_PROF;
+const NODE_OPTIONS = [...(PROF ? [`--cpu-prof --cpu-prof-dir=${PROF}`] : []), ...(IDLE_PROF ? ['--inspect=127.0.0.1:0'] : []), ...(HEAP ? [`--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${HEAP}`] : [])].join(' ');
 const SERVER_ENV: Record<string, string> = { DROVER_LOG_LEVEL: 'info', ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}) };
 
 /** Share of one core the process spent over `ms` (user + system, /proc; 10 ms resolution). */
@@ -84,7 +94,8 @@ async function shedCount(url: string, ca: string): Promise<number> {
   return n;
 }
 
-async function baselineWss(certFile: string, keyFile: string, steps: number[], ca: string): Promise<Map<number, number>> {
+/** Per step: memory per connection, and the baseline server's CPU while its clients ping every 30 s. */
+async function baselineWss(certFile: string, keyFile: string, steps: number[], ca: string): Promise<{ per: Map<number, number>; cpu: Map<number, number> }> {
   const child = spawn(process.execPath, [path.join(import.meta.dirname, 'lib', 'wss-baseline.ts'), certFile, keyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -96,17 +107,33 @@ async function baselineWss(certFile: string, keyFile: string, steps: number[], c
     const before = rssBytes(pid);
     const sockets: WebSocket[] = [];
     const per = new Map<number, number>();
+    const cpu = new Map<number, number>();
+    // Each idle baseline socket pings once per AGENT_PING_MS (a WebSocket ping, answered by ws),
+    // as each drover agent PINGs its idle tunnel (decision 1041): the floor for idle CPU per tunnel.
+    const timers: NodeJS.Timeout[] = [];
+    const pingEvery = (ws: WebSocket): void => {
+      timers.push(setTimeout(() => {
+        ws.ping();
+        timers.push(setInterval(() => ws.ping(), AGENT_PING_MS));
+      }, Math.random() * AGENT_PING_MS));
+    };
     for (const step of steps) {
       while (sockets.length < step) {
         const batch = Array.from({ length: Math.min(200, step - sockets.length) }, () => new WebSocket(`wss://127.0.0.1:${port}/`, { ca, perMessageDeflate: false }));
         await Promise.all(batch.map((ws) => new Promise<void>((res, rej) => { ws.once('open', () => res()); ws.once('error', rej); })));
         sockets.push(...batch);
+        for (const ws of batch) pingEvery(ws);
       }
       await sleep(SETTLE_MS);
       per.set(step, perConnection(before, rssBytes(pid), step));
+      if (BASELINE_CPU) {
+        await sleep(AGENT_PING_MS);
+        cpu.set(step, await cpuShare(pid, IDLE_MS));
+      }
     }
+    for (const t of timers) clearTimeout(t);
     for (const ws of sockets) ws.terminate();
-    return per;
+    return { per, cpu };
   } finally {
     child.kill('SIGKILL');
   }
@@ -123,6 +150,10 @@ async function main(): Promise<void> {
   const admittedAfterRestart = new Set<TunnelClient>();
   let admittedThenDropped = 0;
   let handshakeFailures = 0;
+  // Tunnels that came up again from the start of a step's settling to the end of its idle window:
+  // each is connect-time work (TLS handshake, facts pull, RBAC push) inside the "idle" figure.
+  let idleWindow = false;
+  let idleReconnects = 0;
   // Any connected tunnel that goes down while the server runs (idle phases included), by reason.
   let serverUp = true;
   const wasUp = new Set<TunnelClient>();
@@ -142,6 +173,7 @@ async function main(): Promise<void> {
     rows.push(`     0 idle tunnels (${TOTAL} agents registered): server RSS ${(before / 1024 / KiB).toFixed(0)} MiB; server CPU while idle ${(idleZero * 100).toFixed(1)} % of one core (${IDLE_MS / 1000} s)`);
     console.error(rows.at(-1));
     const drover = new Map<number, number>();
+    const idleCpu = new Map<number, number>();
     for (const step of STEPS) {
       const start = clients.length;
       const connectedAt = performance.now();
@@ -155,7 +187,10 @@ async function main(): Promise<void> {
           backoff: { baseMs: 250, capMs: 5_000, stableAfterMs: 30_000, maxExponent: 30 }, random: Math.random, now: Date.now, logger: log,
           facts: async () => ({ hostname: id.agentId, os: 'linux', arch: 'amd64', agentVersion: 'bench' }),
           onState: (st) => {
-            if (st.state === 'connected') wasUp.add(c);
+            if (st.state === 'connected') {
+              wasUp.add(c);
+              if (idleWindow) idleReconnects++;
+            }
             else if (st.state === 'disconnected' && wasUp.delete(c) && serverUp) {
               const why = st.lastError.slice(0, 80);
               drops.set(why, (drops.get(why) ?? 0) + 1);
@@ -173,11 +208,19 @@ async function main(): Promise<void> {
       }
       await waitFor(`${step} tunnels`, () => clients.every((c) => c.state.state === 'connected'), 600_000);
       const connectMs = performance.now() - connectedAt;
+      idleWindow = true;
+      idleReconnects = 0;
       await sleep(IDLE_SETTLE_MS);
       const rss = rssBytes(serverPid(server));
       drover.set(step, perConnection(before, rss, step));
-      const idle = await cpuShare(serverPid(server), IDLE_MS);
-      rows.push(`${String(step).padStart(6)} idle tunnels: server RSS ${(rss / 1024 / KiB).toFixed(0)} MiB, ${(perConnection(before, rss, step) / KiB).toFixed(1)} KiB per tunnel; ${step - start} connected in ${(connectMs / 1000).toFixed(1)} s; server CPU while idle ${(idle * 100).toFixed(1)} % of one core (${IDLE_MS / 1000} s)`);
+      const inspector = IDLE_PROF ? inspectorUrl(server.proc.output) : undefined;
+      const [idle] = await Promise.all([
+        cpuShare(serverPid(server), IDLE_MS),
+        inspector && IDLE_PROF ? profileWindow(inspector, IDLE_MS, path.join(IDLE_PROF, `idle-${step}.cpuprofile`)) : undefined,
+      ]);
+      idleWindow = false;
+      idleCpu.set(step, idle);
+      rows.push(`${String(step).padStart(6)} idle tunnels: server RSS ${(rss / 1024 / KiB).toFixed(0)} MiB, ${(perConnection(before, rss, step) / KiB).toFixed(1)} KiB per tunnel; ${step - start} connected in ${(connectMs / 1000).toFixed(1)} s; server CPU while idle ${(idle * 100).toFixed(1)} % of one core (${IDLE_MS / 1000} s)${idleReconnects > 0 ? `; ${idleReconnects} tunnels reconnected during settling + idle (not idle work: rerun on a quieter machine)` : ''}`);
       console.error(rows.at(-1));
     }
     if (HEAP) {
@@ -199,27 +242,32 @@ async function main(): Promise<void> {
     // At most STORM of them (the issue's 10,000): beyond that this one process simulating every
     // agent on 2 cores falls behind its own TLS handshakes and PONGs, and hits its fd limit while
     // old sockets close, so the figure would measure the simulator, not the server.
-    serverUp = false;
-    const stormClients = clients.slice(0, STORM);
-    await Promise.all(clients.slice(STORM).map((c) => c.stop()));
-    await server.proc.stop('SIGTERM');
-    await waitFor('clients to notice', () => clients.every((c) => c.state.state !== 'connected'), 120_000);
-    server = await startServer(server.dataDir, server.port, SERVER_ENV);
-    storm = true;
-    serverUp = true;
-    const back = performance.now();
-    const stormCpu0 = processCpuMs(serverPid(server));
-    await waitFor(`${stormClients.length} reconnected`, () => stormClients.every((c) => c.state.state === 'connected' && c.connections >= 2), 900_000);
-    const reconnectMs = performance.now() - back;
-    const stormCpu = (processCpuMs(serverPid(server)) - stormCpu0) / reconnectMs;
-    // Admitted agents must stay admitted: watch a little longer before counting.
-    await sleep(SETTLE_MS * 3);
-    storm = false;
+    let stormFigures: { clients: number; reconnectMs: number; cpu: number } | undefined;
+    if (STORM_ON) {
+      serverUp = false;
+      const stormClients = clients.slice(0, STORM);
+      await Promise.all(clients.slice(STORM).map((c) => c.stop()));
+      await server.proc.stop('SIGTERM');
+      await waitFor('clients to notice', () => clients.every((c) => c.state.state !== 'connected'), 120_000);
+      server = await startServer(server.dataDir, server.port, SERVER_ENV);
+      storm = true;
+      serverUp = true;
+      const back = performance.now();
+      const stormCpu0 = processCpuMs(serverPid(server));
+      await waitFor(`${stormClients.length} reconnected`, () => stormClients.every((c) => c.state.state === 'connected' && c.connections >= 2), 900_000);
+      const reconnectMs = performance.now() - back;
+      const stormCpu = (processCpuMs(serverPid(server)) - stormCpu0) / reconnectMs;
+      // Admitted agents must stay admitted: watch a little longer before counting.
+      await sleep(SETTLE_MS * 3);
+      storm = false;
+      serverUp = false;
+      stormFigures = { clients: stormClients.length, reconnectMs, cpu: stormCpu };
+    }
     serverUp = false;
     const shed = await shedCount(server.url, ca);
     // Free the client sockets first: the baseline needs as many file descriptors again.
     await Promise.all(clients.splice(0).map((c) => c.stop()));
-    const baseline = await baselineWss(path.join(server.dataDir, 'tls', 'server.crt'), path.join(server.dataDir, 'tls', 'server.key'), STEPS, ca);
+    const { per: baseline, cpu: baselineCpu } = await baselineWss(path.join(server.dataDir, 'tls', 'server.crt'), path.join(server.dataDir, 'tls', 'server.key'), STEPS, ca);
 
     console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}`);
     console.log(`registered ${TOTAL} agents in ${(registerMs / 1000).toFixed(1)} s (${(registerMs / TOTAL).toFixed(2)} ms each)`);
@@ -230,7 +278,16 @@ async function main(): Promise<void> {
       const b = baseline.get(step) ?? 0;
       console.log(`${String(step).padStart(6)}: drover ${(d / KiB).toFixed(1)} KiB, raw wss ${(b / KiB).toFixed(1)} KiB, ratio ${b > 0 ? (d / b).toFixed(2) : 'n/a'}x, drover's own ${((d - b) / KiB).toFixed(1)} KiB per tunnel (target <= 20)`);
     }
-    console.log(`\nreconnect after a server restart: all ${stormClients.length} agents connected again ${(reconnectMs / 1000).toFixed(1)} s after the server listened (client backoff cap 5 s, full jitter, Retry-After honoured); server CPU ${(stormCpu * 100).toFixed(0)} % of one core averaged over it; upgrades shed with 503 + Retry-After: ${shed}; admitted then dropped: ${admittedThenDropped} (+ ${handshakeFailures} sessions failed after the upgrade)`);
+    if (baselineCpu.size > 0) {
+      console.log('\nserver CPU while idle vs a bare ws server over TLS whose clients each ping once per 30 s (same run):');
+      for (const step of STEPS) {
+        const d = idleCpu.get(step) ?? 0;
+        const b = baselineCpu.get(step) ?? 0;
+        console.log(`${String(step).padStart(6)}: drover ${(d * 100).toFixed(2)} %, raw wss ${(b * 100).toFixed(2)} % of one core; drover's own ${((d - b) * 100).toFixed(2)} % (${(((d - b) / step) * 1e6).toFixed(2)} µs per tunnel per second)`);
+      }
+    }
+    if (stormFigures) console.log(`\nreconnect after a server restart: all ${stormFigures.clients} agents connected again ${(stormFigures.reconnectMs / 1000).toFixed(1)} s after the server listened (client backoff cap 5 s, full jitter, Retry-After honoured); server CPU ${(stormFigures.cpu * 100).toFixed(0)} % of one core averaged over it; upgrades shed with 503 + Retry-After: ${shed}; admitted then dropped: ${admittedThenDropped} (+ ${handshakeFailures} sessions failed after the upgrade)`);
+    else console.log('\nreconnect storm skipped (DROVER_BENCH_STORM=0)');
     console.log(`tunnels that went down while the server was up (idle phases and storm): ${drops.size === 0 ? 'none' : [...drops].map(([why, n]) => `${n}x ${why}`).join('; ')}`);
     if (STEPS.some((s, i) => s !== ASKED[i])) console.log(`steps above ${FD_LIMIT - FD_HEADROOM} were run at ${FD_LIMIT - FD_HEADROOM}: RLIMIT_NOFILE is ${FD_LIMIT} on this machine and each tunnel is one descriptor in the server and one here`);
     const warn = busyWarning(machine.cores, machine.loadAtStart, (await import('node:os')).loadavg()[0] ?? 0);

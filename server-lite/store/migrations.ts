@@ -8,6 +8,8 @@ export interface Migration {
   sql: string;
   /** Run on this datastore only; the other records the version without running it. */
   only?: 'postgres' | undefined;
+  /** PostgreSQL's own spelling, when the portable subset cannot say it (triggers); else schemaFor(sql). */
+  postgres?: string;
 }
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
@@ -346,5 +348,49 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     // fleet.db's migrations 1–5 (a later fleet migration is a new entry here too).
     sql: [...FLEET_MIGRATIONS.slice(0, 5), FLEET_SHARED_STATE].join('\n'),
     only: 'postgres',
+  },
+  {
+    version: 13,
+    description: 'authorisation generation: bumped in the same transaction as every write to bindings, group bindings and members, projects, project bindings, users (decision 1150)',
+    // SQLite: one row made here, bumped by an UPDATE (an INSERT OR REPLACE in a trigger would take
+    // the firing statement's OR IGNORE and skip the bump). PostgreSQL: no row until the first
+    // write (an upsert), so a new database stays empty for the SQLite → PostgreSQL copy (sqlite-to-postgres.ts, which
+    // leaves this table out: the target's triggers count its own writes).
+    sql: `
+      CREATE TABLE authz_generation (id INTEGER PRIMARY KEY, gen INTEGER NOT NULL);
+      INSERT INTO authz_generation (id, gen) VALUES (1, 1);
+      CREATE TRIGGER authz_gen_role_bindings_i AFTER INSERT ON role_bindings BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_role_bindings_u AFTER UPDATE ON role_bindings BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_role_bindings_d AFTER DELETE ON role_bindings BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_group_bindings_i AFTER INSERT ON group_bindings BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_group_bindings_u AFTER UPDATE ON group_bindings BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_group_bindings_d AFTER DELETE ON group_bindings BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_group_members_i AFTER INSERT ON group_members BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_group_members_u AFTER UPDATE ON group_members BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_group_members_d AFTER DELETE ON group_members BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_projects_i AFTER INSERT ON projects BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_projects_u AFTER UPDATE ON projects BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_projects_d AFTER DELETE ON projects BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_project_bindings_i AFTER INSERT ON project_bindings BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_project_bindings_u AFTER UPDATE ON project_bindings BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_project_bindings_d AFTER DELETE ON project_bindings BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_users_i AFTER INSERT ON users BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_users_u AFTER UPDATE ON users BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+      CREATE TRIGGER authz_gen_users_d AFTER DELETE ON users BEGIN UPDATE authz_generation SET gen = gen + 1 WHERE id = 1; END;
+    `,
+    postgres: `
+      CREATE TABLE authz_generation (id BIGINT PRIMARY KEY, gen BIGINT NOT NULL);
+      CREATE FUNCTION drover_authz_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO authz_generation (id, gen) VALUES (1, 2) ON CONFLICT (id) DO UPDATE SET gen = authz_generation.gen + 1;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER authz_gen_role_bindings AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON role_bindings FOR EACH STATEMENT EXECUTE FUNCTION drover_authz_bump();
+      CREATE TRIGGER authz_gen_group_bindings AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON group_bindings FOR EACH STATEMENT EXECUTE FUNCTION drover_authz_bump();
+      CREATE TRIGGER authz_gen_group_members AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON group_members FOR EACH STATEMENT EXECUTE FUNCTION drover_authz_bump();
+      CREATE TRIGGER authz_gen_projects AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON projects FOR EACH STATEMENT EXECUTE FUNCTION drover_authz_bump();
+      CREATE TRIGGER authz_gen_project_bindings AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON project_bindings FOR EACH STATEMENT EXECUTE FUNCTION drover_authz_bump();
+      CREATE TRIGGER authz_gen_users AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users FOR EACH STATEMENT EXECUTE FUNCTION drover_authz_bump();
+    `,
   },
 ]);

@@ -141,7 +141,7 @@ export class PgDb implements Sql {
       for (const m of MIGRATIONS) {
         if (m.version <= current) continue;
         // Several statements in one simple query (no parameters): PostgreSQL runs them in order.
-        await sql.run(schemaFor(m.sql, 'postgres'));
+        await sql.run(m.postgres ?? schemaFor(m.sql, 'postgres'));
         await sql.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [m.version, Date.now()]);
       }
     });

@@ -135,6 +135,10 @@ export class PgStore implements Store {
   listBindings(filter?: { clusterId?: string; userName?: string }): Promise<RoleBinding[]> {
     return this.#id.listBindings(filter);
   }
+  async authzGeneration(): Promise<number> {
+    // No row until the first authorisation write (migration 'authorisation generation').
+    return Number((await this.#db.one('SELECT gen FROM authz_generation WHERE id = 1'))?.gen ?? 1);
+  }
   appendAudit(rows: readonly AuditRecord[]): Promise<AuditRecord[]> {
     return this.#id.appendAudit(rows);
   }

@@ -245,6 +245,9 @@ export class SqliteStore implements Store {
   async listBindings(filter?: { clusterId?: string; userName?: string }): Promise<RoleBinding[]> {
     return this.#id.listBindings(filter);
   }
+  async authzGeneration(): Promise<number> {
+    return Number((this.#db.prepare('SELECT gen FROM authz_generation WHERE id = 1').get() as Row | undefined)?.gen ?? 0);
+  }
   async appendAudit(rows: readonly AuditRecord[]): Promise<readonly AuditRecord[]> {
     this.#id.appendAudit(rows);
     return rows;

@@ -109,8 +109,8 @@ export async function migrateSqliteToPostgres(fromDir: string, toUrl: string, op
   }
   try {
     const pg = target.db;
-    const srcTables = (src.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    const pgTables = (await pg.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'")).map((r) => String(r.table_name));
+    const srcTables = (src.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('schema_migrations', 'authz_generation') ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    const pgTables = (await pg.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT IN ('schema_migrations', 'authz_generation')")).map((r) => String(r.table_name));
     const srcVersion = Number((src.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0);
     const pgVersion = Number((await pg.one('SELECT MAX(version) AS v FROM schema_migrations'))?.v ?? 0);
     if (srcVersion !== pgVersion) throw new MigrateError('SCHEMA_MISMATCH', `the source's schema is version ${srcVersion}, the target's ${pgVersion}`);

@@ -288,6 +288,12 @@ export interface Store {
   unbindRole(userName: string, clusterId: string, role: ClusterRole): Promise<boolean>;
   /** Direct bindings, and those held through group bindings (expanded per member, `group` set). */
   listBindings(filter?: { clusterId?: string; userName?: string }): Promise<RoleBinding[]>;
+  /**
+   * A number bumped in the same transaction as every write to role and group bindings, group
+   * members, projects, project bindings and users (database triggers, decision 1150): unchanged
+   * means no such write committed since it was last read, in this process or any other.
+   */
+  authzGeneration(): Promise<number>;
 
   createProvider(p: ProviderRecord): Promise<boolean>;
   getProvider(name: string): Promise<ProviderRecord | undefined>;

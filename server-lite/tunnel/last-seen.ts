@@ -11,8 +11,14 @@ export class LastSeen {
   readonly #seen = new Map<string, number>();
   /** What the store holds (as far as this process wrote it). */
   readonly #stored = new Map<string, number>();
+  /** Marked and never written by this process: written at the next flush. */
+  readonly #fresh = new Set<string>();
+  /** Written before and marked since: written once moved by the resolution. */
   readonly #dirty = new Set<string>();
   readonly #resolutionMs: number;
+  /** Newest mark, and the newest mark when #dirty was last scanned (mark times, the server's clock). */
+  #latest = 0;
+  #scannedAt = Number.NEGATIVE_INFINITY;
 
   constructor(resolutionMs: number = LIMITS.lastSeenStoreResolutionMs) {
     this.#resolutionMs = resolutionMs;
@@ -22,7 +28,9 @@ export class LastSeen {
     const prev = this.#seen.get(agentId);
     if (prev !== undefined && prev >= at) return;
     this.#seen.set(agentId, at);
-    this.#dirty.add(agentId);
+    if (this.#stored.has(agentId)) this.#dirty.add(agentId);
+    else this.#fresh.add(agentId);
+    if (at > this.#latest) this.#latest = at;
   }
 
   get(agentId: string): number | undefined {
@@ -36,17 +44,31 @@ export class LastSeen {
     return stored === null || mem > stored ? mem : stored;
   }
 
-  /** Writes what moved enough (or, `exact`, everything newer than the store) in one batch. */
+  /**
+   * Writes what moved enough (or, `exact`, everything newer than the store) in one batch. Agents
+   * this process never wrote go at once; the others (every connected agent is marked by its PING
+   * every 30 s, so all of them stay in #dirty) are scanned at most every quarter resolution, not
+   * on every flush: at 20,000 idle tunnels the scan every 5 s was a cost that grew with tunnels
+   * while nothing happened (issue 12). The store's value then lags by at most 1.25 × resolution.
+   */
   async flush(store: Store, exact = false): Promise<number> {
-    if (this.#dirty.size === 0) return 0;
     const entries: Array<{ agentId: string; at: number }> = [];
-    for (const agentId of this.#dirty) {
+    const take = (agentId: string): void => {
       const at = this.#seen.get(agentId) ?? 0;
-      const stored = this.#stored.get(agentId);
-      if (!exact && stored !== undefined && at - stored < this.#resolutionMs) continue;
       entries.push({ agentId, at });
-      this.#dirty.delete(agentId);
       this.#stored.set(agentId, at);
+    };
+    for (const agentId of this.#fresh) take(agentId);
+    this.#fresh.clear();
+    if (exact || this.#latest - this.#scannedAt >= this.#resolutionMs / 4) {
+      this.#scannedAt = this.#latest;
+      for (const agentId of this.#dirty) {
+        const at = this.#seen.get(agentId) ?? 0;
+        const stored = this.#stored.get(agentId) ?? Number.NEGATIVE_INFINITY;
+        if (!exact && at - stored < this.#resolutionMs) continue;
+        this.#dirty.delete(agentId);
+        take(agentId);
+      }
     }
     if (entries.length > 0) await store.touch(entries);
     return entries.length;
