@@ -44,8 +44,10 @@ export function gateAgentRun(dataDir: string, roles: readonly string[], log: Log
   let store: AgentStore | undefined;
   const exe = selfExecutable();
   // The image this process really runs: /proc/self/exe for the executable (right even when the
-  // path was swapped while it started); the path for DROVER_UPGRADE_EXE (a wrapper in tests).
-  const image = exe ? (isSea() ? imageOf('/proc/self/exe') : imageOf(exe)) : undefined;
+  // path was swapped while it started); the path for DROVER_UPGRADE_EXE (a wrapper in tests), and
+  // where /proc/self/exe cannot be read (arm64 under qemu-user answers ELOOP: the agent ran, but
+  // exited 1 at start before this fallback).
+  const image = exe ? ((isSea() ? imageOf('/proc/self/exe') : undefined) ?? imageOf(exe)) : undefined;
   const end = (code: number): void => {
     process.exitCode = code;
     process.kill(process.pid, 'SIGTERM');

@@ -1,7 +1,7 @@
 // The executable watch (decision 1132): a process learns at once, through the folder watch and not
 // the slow safety-net poll, that another process swapped the executable; nothing else wakes it.
 import t from 'tap';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { watchExecutable } from './exe-watch.ts';
@@ -30,4 +30,13 @@ t.test('a swap by rename is noticed through the folder watch; other files in the
   await noticed;
   clearTimeout(alive);
   t.equal(replaced, 1, 'the swap is noticed once');
+});
+
+t.test('imageOf answers undefined for a file it cannot stat (a symlink loop: ELOOP, as /proc/self/exe under qemu-user) instead of throwing', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drover-exe-image-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  symlinkSync(path.join(dir, 'b'), path.join(dir, 'a'));
+  symlinkSync(path.join(dir, 'a'), path.join(dir, 'b'));
+  t.equal(imageOf(path.join(dir, 'a')), undefined);
+  t.equal(imageOf(path.join(dir, 'absent')), undefined);
 });

@@ -13,9 +13,14 @@ export interface ProcessMark {
   image: string;
 }
 
+/** `dev:ino` of a file; undefined when it cannot be read (absent, or /proc/self/exe under qemu-user: ELOOP). */
 export const imageOf = (file: string): string | undefined => {
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  return st ? `${st.dev}:${st.ino}` : undefined;
+  try {
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    return st ? `${st.dev}:${st.ino}` : undefined;
+  } catch {
+    return undefined;
+  }
 };
 
 const dirOf = (dataDir: string): string => path.join(dataDir, 'upgrade', 'procs');

@@ -28,14 +28,26 @@ export interface RunningAgent {
   pid: number;
   /** Resident set size from /proc (for arm64 this is qemu's, emulator included). */
   rssKiB(): number | undefined;
+  /** The last 8 KiB the agent wrote (stdout and stderr), and how it exited if it did: for failure messages. */
+  output(): string;
   stop(): Promise<void>;
 }
 
 export function runAgent(root: string, arch: RootArch, role: string): RunningAgent {
   const argv = ['/usr/local/bin/drover', 'agent', 'run', '--roles', role];
-  const child = spawn('chroot', [root, ...(arch === 'arm64' ? [QEMU_IN_ROOT, ...argv] : argv)], { env: { ...ROOT_ENV }, stdio: 'ignore' });
+  const child = spawn('chroot', [root, ...(arch === 'arm64' ? [QEMU_IN_ROOT, ...argv] : argv)], { env: { ...ROOT_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const keep = (b: Buffer): void => {
+    tail = (tail + b.toString('utf8')).slice(-8192);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   return {
     pid: child.pid ?? -1,
+    output() {
+      const end = child.exitCode !== null || child.signalCode !== null ? `\n[exited: ${child.exitCode ?? child.signalCode}]` : '';
+      return tail + end;
+    },
     rssKiB() {
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));

@@ -79,7 +79,7 @@ for (const arch of ['amd64', 'arm64'] as const) {
     const agent = runAgent(root.dir, arch, 'cluster');
     t.teardown(() => agent.stop());
     const status = await waitConnected(root.dir, arch, 'cluster');
-    t.equal(status?.roles.find((r) => r.name === 'cluster')?.state, 'connected', JSON.stringify(status));
+    t.equal(status?.roles.find((r) => r.name === 'cluster')?.state, 'connected', `${JSON.stringify(status)}\nagent output:\n${agent.output()}`);
     t.match(status?.clusterId, /\S/);
     t.equal(status?.server, server.url);
     t.comment(`${arch}: idle RSS of a connected cluster agent ${agent.rssKiB()} KiB${arch === 'arm64' ? ' (qemu process, emulator included)' : ''}`);
