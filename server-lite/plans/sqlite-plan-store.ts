@@ -4,42 +4,10 @@
 import Database from 'better-sqlite3';
 import { preparePrivateDatabase } from '../store/private-file.ts';
 import { GroupCommit } from '../fleet/group-commit.ts';
+import { planTables } from './plan-schema.ts';
 import { assignmentMap, nodeOf, planOf, stepsOf, type NewPlan, type NodeResult, type PlanAction, type PlanNodeRecord, type PlanRecord, type PlanStore } from './plan-store.ts';
 
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE plans (
-     name TEXT PRIMARY KEY,
-     checksum TEXT NOT NULL,
-     document TEXT NOT NULL,
-     target TEXT NOT NULL,
-     concurrency TEXT NOT NULL,
-     max_failures INTEGER NOT NULL,
-     failure_base INTEGER NOT NULL DEFAULT 0,
-     window TEXT,
-     paused INTEGER NOT NULL DEFAULT 0,
-     canceled INTEGER NOT NULL DEFAULT 0,
-     created_at INTEGER NOT NULL,
-     updated_at INTEGER NOT NULL
-   );
-   CREATE TABLE plan_nodes (
-     plan TEXT NOT NULL,
-     node_id TEXT NOT NULL,
-     assigned TEXT,
-     assigned_at INTEGER,
-     state TEXT,
-     checksum TEXT,
-     source TEXT,
-     instruction TEXT,
-     exit_code INTEGER,
-     message TEXT,
-     since TEXT,
-     steps TEXT NOT NULL DEFAULT '{}',
-     reports INTEGER NOT NULL DEFAULT 0,
-     PRIMARY KEY (plan, node_id)
-   );
-   CREATE INDEX plan_nodes_node ON plan_nodes (node_id);
-   CREATE TABLE plan_agent_seq (agent_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);`,
-];
+const MIGRATIONS: readonly string[] = [planTables('window')];
 
 /** Results submitted within this long share one transaction. */
 const RESULT_FLUSH_MS = 5;

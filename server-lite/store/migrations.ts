@@ -1,6 +1,7 @@
 // Versioned schema migrations, append-only: a released migration is never edited, a change is a
 // new entry. The same versions will exist for PostgreSQL (ARCHITECTURE.md §7: one schema).
 import { FLEET_MIGRATIONS, FLEET_SHARED_STATE } from '../fleet/fleet-schema.ts';
+import { planTables, PLAN_NODE_CLOCKS } from '../plans/plan-schema.ts';
 
 export interface Migration {
   version: number;
@@ -289,44 +290,10 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   {
     version: 10,
     description: 'node plans in the server database (issue 17, decision 1110): plans, per-node assignments and results, outbox sequence per agent, node clocks',
-    // The same tables as plans.db (plans/sqlite-plan-store.ts) in portable SQL; `window` is a
-    // reserved word in PostgreSQL, so the column is time_window here. On SQLite they stay empty
-    // (a SQLite server keeps its plans in plans.db); `server migrate` copies plans.db into them.
-    sql: `
-      CREATE TABLE plans (
-        name TEXT PRIMARY KEY,
-        checksum TEXT NOT NULL,
-        document TEXT NOT NULL,
-        target TEXT NOT NULL,
-        concurrency TEXT NOT NULL,
-        max_failures INTEGER NOT NULL,
-        failure_base INTEGER NOT NULL DEFAULT 0,
-        time_window TEXT,
-        paused INTEGER NOT NULL DEFAULT 0,
-        canceled INTEGER NOT NULL DEFAULT 0,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
-      );
-      CREATE TABLE plan_nodes (
-        plan TEXT NOT NULL,
-        node_id TEXT NOT NULL,
-        assigned TEXT,
-        assigned_at INTEGER,
-        state TEXT,
-        checksum TEXT,
-        source TEXT,
-        instruction TEXT,
-        exit_code INTEGER,
-        message TEXT,
-        since TEXT,
-        steps TEXT NOT NULL DEFAULT '{}',
-        reports INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (plan, node_id)
-      );
-      CREATE INDEX plan_nodes_node ON plan_nodes (node_id);
-      CREATE TABLE plan_agent_seq (agent_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
-      CREATE TABLE plan_node_clocks (node_id TEXT PRIMARY KEY, utc_offset_minutes INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-    `,
+    // The same tables as plans.db (plans/plan-schema.ts), with `time_window` for the reserved word;
+    // a SQLite server keeps its plans in plans.db; `server migrate` copies plans.db into these.
+    sql: [planTables('time_window'), PLAN_NODE_CLOCKS].join('\n'),
+    only: 'postgres',
   },
   {
     version: 11,
