@@ -5,23 +5,7 @@
 import type { Role } from './store.ts';
 import type { PgDb, Row } from './pg-db.ts';
 import type { LeaseRecord, ReplicaRecord, ReplicaSessionRow, ReplicaStore, SessionRoute } from './replica-store.ts';
-import { ACQUIRE_LEASE_SQL, UPSERT_SESSION_SQL } from './sqlite-replicas.ts';
-
-const ROUTE_SELECT = `
-  SELECT s.*, r.address FROM ha_sessions s JOIN ha_replicas r ON r.id = s.replica_id
-  WHERE r.heartbeat_at >= ?`;
-
-const routeFrom = (r: Row): SessionRoute => ({
-  agentId: String(r.agent_id),
-  role: String(r.role) as Role,
-  clusterId: String(r.cluster_id),
-  nodeId: String(r.node_id),
-  replicaId: String(r.replica_id),
-  sessionId: String(r.session_id),
-  since: Number(r.since),
-  epoch: Number(r.epoch),
-  address: String(r.address),
-});
+import { ACQUIRE_LEASE_SQL, ROUTE_SELECT, routeFrom, UPSERT_SESSION_SQL } from './sqlite-replicas.ts';
 
 export class PgReplicas implements ReplicaStore {
   readonly #db: PgDb;

@@ -23,11 +23,12 @@ export const ACQUIRE_LEASE_SQL = `
     epoch = CASE WHEN ha_leases.holder = excluded.holder THEN ha_leases.epoch ELSE ha_leases.epoch + 1 END
   WHERE ha_leases.holder = excluded.holder OR ha_leases.expires_at < ?`;
 
-const ROUTE_SELECT = `
+/** A route with its replica's address, fresh replicas only (shared with pg-replicas.ts). */
+export const ROUTE_SELECT = `
   SELECT s.*, r.address FROM ha_sessions s JOIN ha_replicas r ON r.id = s.replica_id
   WHERE r.heartbeat_at >= ?`;
 
-const routeFrom = (r: Row): SessionRoute => ({
+export const routeFrom = (r: Row): SessionRoute => ({
   agentId: String(r.agent_id),
   role: String(r.role) as Role,
   clusterId: String(r.cluster_id),
