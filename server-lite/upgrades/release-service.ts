@@ -34,6 +34,8 @@ export class ReleaseService {
   readonly #records: UpgradeRecords;
   readonly #publicKey: () => string | undefined;
   readonly #now: () => number;
+  /** Fetches from the database in flight, by file: agents upgrading at once share one (and one temporary file). */
+  readonly #fetching = new Map<string, Promise<string>>();
 
   constructor(deps: { dataDir: string; records: UpgradeRecords; publicKey: () => string | undefined; now: () => number }) {
     this.#dataDir = deps.dataDir;
@@ -63,11 +65,21 @@ export class ReleaseService {
   async localFile(r: ReleaseRecord): Promise<string> {
     const file = this.fileOf(r);
     if (fs.statSync(file, { throwIfNoEntry: false })?.size === r.size) return file;
-    if (!this.#records.readArtifact) return file;
+    const readArtifact = this.#records.readArtifact?.bind(this.#records);
+    if (!readArtifact) return file;
+    let p = this.#fetching.get(file);
+    if (!p) {
+      p = this.#fetch(r, file, readArtifact).finally(() => this.#fetching.delete(file));
+      this.#fetching.set(file, p);
+    }
+    return p;
+  }
+
+  async #fetch(r: ReleaseRecord, file: string, readArtifact: NonNullable<UpgradeRecords['readArtifact']>): Promise<string> {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.fetch`;
     try {
-      if (!(await this.#records.readArtifact(r.version, r.arch, tmp))) throw new ReleaseApiError('RELEASE_NOT_FOUND', `release ${r.version} ${r.artifact}: no copy in this data dir and none in the database (import it again)`);
+      if (!(await readArtifact(r.version, r.arch, tmp))) throw new ReleaseApiError('RELEASE_NOT_FOUND', `release ${r.version} ${r.artifact}: no copy in this data dir and none in the database (import it again)`);
       const hash = createHash('sha256');
       for await (const c of fs.createReadStream(tmp) as AsyncIterable<Buffer>) hash.update(c);
       try {
