@@ -20,18 +20,14 @@ export interface GrantSource {
   load(userName: string, clusterId: string): Promise<Grants>;
 }
 
-interface Entry {
-  readonly gen: number;
-  readonly grants: Grants;
-}
-
 /** Entries kept at most; the oldest go first (10,000 user × cluster pairs ≈ 2 MiB). */
 export const GRANT_CACHE_MAX = 10_000;
 
 export class GrantCache {
   readonly #source: GrantSource;
   readonly #max: number;
-  readonly #entries = new Map<string, Entry>();
+  /** Every entry was loaded under #gen: a change of generation clears the map. */
+  readonly #entries = new Map<string, Grants>();
   #gen: number | undefined;
   #loads = 0;
 
@@ -62,7 +58,7 @@ export class GrantCache {
     }
     const key = `${userName}\u0000${clusterId}`;
     const hit = this.#entries.get(key);
-    if (hit?.gen === gen) return hit.grants;
+    if (hit) return hit;
     this.#loads++;
     const grants = await this.#source.load(userName, clusterId);
     // A lookup that saw a newer generation meanwhile has cleared the map: do not put back an
@@ -72,7 +68,7 @@ export class GrantCache {
         const oldest = this.#entries.keys().next().value;
         if (oldest !== undefined) this.#entries.delete(oldest);
       }
-      this.#entries.set(key, { gen, grants });
+      this.#entries.set(key, grants);
     }
     return grants;
   }
