@@ -74,11 +74,14 @@ export class FleetSync {
     this.#log = log.child({ component: 'fleet' });
   }
 
+  #pass: Promise<void> | undefined;
+  #again = false;
+
   start(): void {
     this.#running = true;
     const tick = (): void => {
       if (!this.#running) return;
-      void this.syncAll();
+      this.#runPass();
       this.#timer = this.#clock.setTimeout(tick, FLEET_SYNC_LIMITS.intervalMs);
     };
     this.#timer = this.#clock.setTimeout(tick, FLEET_SYNC_LIMITS.intervalMs);
@@ -103,7 +106,28 @@ export class FleetSync {
   }
 
   kick(): void {
-    setImmediate(() => void this.syncAll());
+    setImmediate(() => this.#runPass());
+  }
+
+  /**
+   * One pass at a time: a kick or a tick during a pass runs one more after it, so a burst of
+   * kicks (bundles applied in a row, hints from other replicas) or a pass longer than the
+   * interval costs one extra pass, not one each (planning and the store refresh run once per pass).
+   */
+  #runPass(): void {
+    if (this.#pass) {
+      this.#again = true;
+      return;
+    }
+    this.#pass = this.syncAll()
+      .catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'fleet sync pass failed; retrying next cycle'))
+      .finally(() => {
+        this.#pass = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.#runPass();
+        }
+      });
   }
 
   async syncAll(): Promise<void> {
