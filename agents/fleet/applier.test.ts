@@ -48,6 +48,19 @@ t.test('applier: a CRD that never becomes Established stops the apply before its
   t.same(kube.calls, ['apply CustomResourceDefinition/gizmos.example.com'], 'the Gizmo was not sent');
 });
 
+t.test('applier: a kind whose CRD is Established but not yet in discovery is waited for, not failed', async (t) => {
+  const { kube, deps } = setup();
+  kube.discoveryLagReads = 3;
+  const crd: KubeObject = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'gizmos.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { kind: 'Gizmo', plural: 'gizmos' } } };
+  const gizmo: KubeObject = { apiVersion: 'example.com/v1', kind: 'Gizmo', metadata: { name: 'g', namespace: 'x' } };
+  t.match(await applyDeployment(deps, desired('d', 'r1', [gizmo, crd])), { ok: true });
+  t.ok(kube.objects.has('example.com/Gizmo/x/g'));
+  kube.discoveryLagReads = 1_000_000;
+  const crd2: KubeObject = { ...crd, metadata: { name: 'doohickeys.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { kind: 'Doohickey', plural: 'doohickeys' } } };
+  const r = await applyDeployment({ ...deps, crdTimeoutMs: 300 }, desired('e', 'r1', [{ ...gizmo, kind: 'Doohickey' }, crd2]));
+  t.match(r, { ok: false, error: /^CRD_NOT_ESTABLISHED: example.com\/v1 Doohickey not served after 300 ms/ });
+});
+
 t.test('applier: a revision that drops objects prunes them, keepResources orphans them', async (t) => {
   const { kube, store, deps } = setup();
   await applyDeployment(deps, desired('d', 'r1', [configMap('a', 'x'), configMap('b', 'x'), configMap('c', 'x')]));

@@ -9,7 +9,7 @@ import type { FleetStore } from './store.ts';
 import type { JournalStep } from './apply-journal.ts';
 import { planRevision } from './apply-plan.ts';
 import { resolveManifests } from './resolve.ts';
-import { applyTier, describeRef, isCrd, keyOf } from './object-ref.ts';
+import { apiVersionOf, applyTier, describeRef, isCrd, keyOf } from './object-ref.ts';
 import { readinessOf } from './readiness.ts';
 import { FleetAgentError, describeFleetError } from './errors.ts';
 import { FLEET_AGENT_LIMITS } from './limits.ts';
@@ -32,15 +32,32 @@ export type ApplyResult = { ok: true; steps: number; resumed: boolean } | { ok: 
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until every CRD the revision applies is Established, and then until discovery serves each
+ * kind of the revision that is not served yet: the apiserver sets Established before its discovery
+ * document lists the new kind (a short window, seconds on a loaded machine), and an apply in that
+ * window fails with 404 or KIND_UNKNOWN.
+ */
 async function waitEstablished(deps: ApplierDeps, steps: readonly JournalStep[]): Promise<void> {
   const sleep = deps.sleep ?? defaultSleep;
   const timeout = deps.crdTimeoutMs ?? FLEET_AGENT_LIMITS.CRD_ESTABLISHED_TIMEOUT_MS;
-  for (const s of steps.filter((x) => x.action === 'apply' && isCrd(x.ref))) {
-    // Polls are counted, not timed, so a fake clock in tests cannot make this wait forever.
+  // Polls are counted, not timed, so a fake clock in tests cannot make this wait forever.
+  const crds = steps.filter((x) => x.action === 'apply' && isCrd(x.ref));
+  if (crds.length === 0) return;
+  for (const s of crds) {
     for (let waited = 0; ; waited += FLEET_AGENT_LIMITS.CRD_POLL_MS) {
       const live = await deps.kube.get(s.ref);
       if (live && readinessOf(live).ready) break;
       if (waited >= timeout) throw new FleetAgentError('CRD_NOT_ESTABLISHED', `${s.ref.name} not Established after ${timeout} ms`);
+      await sleep(FLEET_AGENT_LIMITS.CRD_POLL_MS);
+    }
+  }
+  const kinds = new Map<string, JournalStep['ref']>();
+  for (const s of steps) if (!s.done && s.action === 'apply' && applyTier(s.ref) === 2) kinds.set(`${apiVersionOf(s.ref)} ${s.ref.kind}`, s.ref);
+  for (const [name, ref] of kinds) {
+    for (let waited = 0; ; waited += FLEET_AGENT_LIMITS.CRD_POLL_MS) {
+      if (await deps.kube.resource(ref)) break;
+      if (waited >= timeout) throw new FleetAgentError('CRD_NOT_ESTABLISHED', `${name} not served after ${timeout} ms, though its CRD is Established`);
       await sleep(FLEET_AGENT_LIMITS.CRD_POLL_MS);
     }
   }

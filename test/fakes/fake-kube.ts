@@ -23,6 +23,12 @@ export class FakeKube implements Kube {
   listTooLarge = false;
   /** Established condition given to applied CRDs. */
   establishCrds = true;
+  /**
+   * Discovery reads (resource() calls) for which a kind defined by a CRD applied just now is not
+   * served yet, though the CRD is Established: the real apiserver's discovery lag.
+   */
+  discoveryLagReads = 0;
+  private readonly lagging = new Map<string, number>();
   private uid = 0;
   private readonly kinds = new Map(Object.entries(BUILTIN));
 
@@ -44,13 +50,19 @@ export class FakeKube implements Kube {
 
   async resource(ref: Pick<ObjectRef, 'group' | 'kind'>): Promise<ResourceInfo | undefined> {
     this.check();
-    return this.kinds.get(`${ref.group}/${ref.kind}`);
+    const key = `${ref.group}/${ref.kind}`;
+    const lag = this.lagging.get(key) ?? 0;
+    if (lag > 0) {
+      this.lagging.set(key, lag - 1);
+      return undefined;
+    }
+    return this.kinds.get(key);
   }
 
   async apply(obj: KubeObject): Promise<KubeObject> {
     this.check();
     const ref = refOf(obj);
-    if (!this.kinds.has(`${ref.group}/${ref.kind}`)) throw new FleetAgentError('KIND_UNKNOWN', `${obj.apiVersion} ${obj.kind}`);
+    if (!this.kinds.has(`${ref.group}/${ref.kind}`) || (this.lagging.get(`${ref.group}/${ref.kind}`) ?? 0) > 0) throw new FleetAgentError('KIND_UNKNOWN', `${obj.apiVersion} ${obj.kind}`);
     if (this.failAfterApplies !== undefined && this.failAfterApplies-- <= 0) throw new FleetAgentError('APPLY_FAILED', `${obj.kind} ${obj.metadata.name}: injected`);
     this.calls.push(`apply ${obj.kind}/${obj.metadata.name}`);
     const prev = this.objects.get(keyOf(ref));
@@ -58,6 +70,7 @@ export class FakeKube implements Kube {
     if (ref.kind === 'CustomResourceDefinition') {
       const spec = obj.spec as { group: string; scope: string; names: { kind: string; plural: string } };
       this.kinds.set(`${spec.group}/${spec.names.kind}`, { plural: spec.names.plural, namespaced: spec.scope !== 'Cluster' });
+      if (this.discoveryLagReads > 0) this.lagging.set(`${spec.group}/${spec.names.kind}`, this.discoveryLagReads);
       live.status = { conditions: [{ type: 'Established', status: this.establishCrds ? 'True' : 'False' }] };
     }
     this.objects.set(keyOf(ref), live);
