@@ -10,13 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createStreamHttpServer } from '../protocol/index.ts';
-import { fetchCa, type RegisterReply } from '../agents/common/server-api.ts';
-import { transportFor } from '../agents/common/https-client.ts';
-import { TunnelClient } from '../agents/common/tunnel-client.ts';
-import { silentLogger } from '../agents/common/logger.ts';
-import { createToken, drover, startServer, waitFor, type ServerProc } from '../test/e2e/agent-helpers.ts';
+import type { TunnelClient } from '../agents/common/tunnel-client.ts';
+import { drover, startServer, waitFor, type ServerProc } from '../test/e2e/agent-helpers.ts';
 import { describeMachine, busyWarning } from './lib/machine.ts';
-import { registerAgents } from './lib/register-agents.ts';
+import { connectSims, enrol, readJson, sendJson, SimOutbox } from './lib/sim-agents.ts';
 
 const argSteps = process.argv.indexOf('--steps');
 const STEPS = (argSteps > 0 ? String(process.argv[argSteps + 1]) : '1000,5000,10000').split(',').map(Number);
@@ -26,34 +23,24 @@ const STEPS = (argSteps > 0 ? String(process.argv[argSteps + 1]) : '1000,5000,10
 class SimAgent {
   readonly held = new Map<string, string>();
   readonly arrived = new Map<string, number>();
-  #seq = 0;
-  #outbox: { seq: number; createdAt: string; status: Record<string, unknown> }[] = [];
+  readonly #outbox = new SimOutbox<{ createdAt: string; status: Record<string, unknown> }>();
   readonly http = createStreamHttpServer({ request: (req, res) => void this.#handle(req, res) });
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
-    const send = (body: unknown): void => {
-      const text = JSON.stringify(body);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    };
+    const body = await readJson(req);
     const url = req.url ?? '/';
-    if (url === '/v1/fleet/resume') send({ deployments: [...this.held].map(([deploymentId, revision]) => ({ deploymentId, revision })) });
+    if (url === '/v1/fleet/resume') sendJson(res, { deployments: [...this.held].map(([deploymentId, revision]) => ({ deploymentId, revision })) });
     else if (req.method === 'PUT') {
-      const d = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; revision: string };
+      const d = body as { id: string; revision: string };
       this.held.set(d.id, d.revision);
       this.arrived.set(d.revision, performance.now());
-      this.#outbox.push({ seq: ++this.#seq, createdAt: new Date().toISOString(), status: { deploymentId: d.id, bundle: d.id, revision: d.revision, appliedRevision: d.revision, state: 'Ready', message: 'simulated', nonReady: [], modified: [] } });
-      send({ deploymentId: d.id, revision: d.revision });
+      this.#outbox.push({ createdAt: new Date().toISOString(), status: { deploymentId: d.id, bundle: d.id, revision: d.revision, appliedRevision: d.revision, state: 'Ready', message: 'simulated', nonReady: [], modified: [] } });
+      sendJson(res, { deploymentId: d.id, revision: d.revision });
     } else if (url.startsWith('/v1/fleet/outbox') && req.method === 'GET') {
-      send({ rows: this.#outbox.slice(0, 500) });
+      sendJson(res, { rows: this.#outbox.page(500) });
     } else if (url.startsWith('/v1/fleet/outbox')) {
-      const { seq } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq: number };
-      const before = this.#outbox.length;
-      this.#outbox = this.#outbox.filter((r) => r.seq > seq);
-      send({ removed: before - this.#outbox.length });
-    } else send({ removed: true });
+      sendJson(res, { removed: this.#outbox.ack((body as { seq: number }).seq) });
+    } else sendJson(res, { removed: true });
   }
 }
 async function main(): Promise<void> {
@@ -68,27 +55,14 @@ async function main(): Promise<void> {
   mkdirSync(bundleDir);
   const rows: string[] = [];
   try {
-    const token = (await createToken(server.dataDir, ['--uses', '0', '--labels', 'bench=fleet'])).split('::')[1] ?? '';
-    const transport = transportFor(server.url, {});
-    const ca = (await fetchCa(server.url, transport)).pem;
-    const ids: RegisterReply[] = [];
-    const log = silentLogger();
+    const e = await enrol(server, { bench: 'fleet' });
     let change = 0;
     for (const step of STEPS) {
-      await registerAgents(server.url, ca, token, { from: clients.length, to: step, role: 'fleet', prefix: 'f', labels: { bench: 'fleet' } }, ids);
-      for (let i = clients.length; i < step; i++) {
-        const id = ids[i]!;
+      await connectSims(e, clients, step, 'fleet', 'f', () => {
         const sim = new SimAgent();
         sims.push(sim);
-        const c = new TunnelClient({
-          serverUrl: server.url, role: 'fleet', agentId: id.agentId, agentVersion: 'bench', credential: () => id.credential, ca, agent: transport.agent,
-          backoff: { baseMs: 250, capMs: 5_000, stableAfterMs: 30_000, maxExponent: 30 }, random: Math.random, now: Date.now, logger: log,
-          facts: async () => ({ hostname: id.agentId, os: 'linux', arch: 'amd64', agentVersion: 'bench' }),
-          onStream: (s) => sim.http.serve(s),
-        });
-        clients.push(c);
-        c.start();
-      }
+        return (s) => sim.http.serve(s);
+      });
       await waitFor(`${step} tunnels`, () => clients.every((c) => c.state.state === 'connected'), 900_000);
       // Let the first sync round (resume points, earlier revisions) settle before timing a change.
       await sleep(5_000);

@@ -12,13 +12,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createStreamHttpServer } from '../protocol/index.ts';
-import { fetchCa, type RegisterReply } from '../agents/common/server-api.ts';
-import { transportFor } from '../agents/common/https-client.ts';
-import { TunnelClient } from '../agents/common/tunnel-client.ts';
-import { silentLogger } from '../agents/common/logger.ts';
-import { createToken, drover, startServer, waitFor } from '../test/e2e/agent-helpers.ts';
+import type { TunnelClient } from '../agents/common/tunnel-client.ts';
+import { drover, startServer, waitFor } from '../test/e2e/agent-helpers.ts';
 import { describeMachine, busyWarning } from './lib/machine.ts';
-import { registerAgents } from './lib/register-agents.ts';
+import { connectSims, enrol, readJson, sendJson, SimOutbox } from './lib/sim-agents.ts';
 import { rssBytes } from './lib/rss.ts';
 import { processCpuMs } from './lib/cpu.ts';
 
@@ -29,38 +26,28 @@ const MiB = 1024 * 1024;
 /** One simulated node agent: the plans it holds and the results it queues for each (drained like a real outbox). */
 class SimNode {
   readonly held = new Map<string, { checksum: string; state: string }>();
-  #seq = 0;
-  #outbox: { seq: number; result: Record<string, unknown> }[] = [];
+  readonly #outbox = new SimOutbox<{ result: Record<string, unknown> }>();
   readonly http = createStreamHttpServer({ request: (req, res) => void this.#handle(req, res) });
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
-    const send = (body: unknown): void => {
-      const text = JSON.stringify(body);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    };
+    const body = await readJson(req);
     const url = req.url ?? '/';
     const put = /^\/v1\/node\/plans\/([^/]+)$/.exec(url);
-    if (url === '/v1/node/resume') send({ plans: [...this.held].map(([name, h]) => ({ name, ...h })), clock: { now: new Date().toISOString(), utcOffsetMinutes: 0 } });
+    if (url === '/v1/node/resume') sendJson(res, { plans: [...this.held].map(([name, h]) => ({ name, ...h })), clock: { now: new Date().toISOString(), utcOffsetMinutes: 0 } });
     else if (req.method === 'PUT' && put) {
       const name = decodeURIComponent(put[1] ?? '');
-      const { checksum } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { checksum: string };
+      const { checksum } = body as { checksum: string };
       this.held.set(name, { checksum, state: 'Succeeded' });
       const since = new Date().toISOString();
       for (const state of ['Pending', 'InProgress', 'Succeeded']) {
-        this.#outbox.push({ seq: ++this.#seq, result: { plan: name, checksum, source: 'server', state, instruction: state === 'Pending' ? null : 'instruction noop', exitCode: state === 'Succeeded' ? 0 : null, message: state, since } });
+        this.#outbox.push({ result: { plan: name, checksum, source: 'server', state, instruction: state === 'Pending' ? null : 'instruction noop', exitCode: state === 'Succeeded' ? 0 : null, message: state, since } });
       }
-      send({ name, checksum, state: 'Pending' });
+      sendJson(res, { name, checksum, state: 'Pending' });
     } else if (url.startsWith('/v1/node/outbox') && req.method === 'GET') {
-      send({ rows: this.#outbox.slice(0, 200) });
+      sendJson(res, { rows: this.#outbox.page(200) });
     } else if (url.startsWith('/v1/node/outbox')) {
-      const { seq } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq: number };
-      const before = this.#outbox.length;
-      this.#outbox = this.#outbox.filter((r) => r.seq > seq);
-      send({ removed: before - this.#outbox.length });
-    } else send({ canceled: false });
+      sendJson(res, { removed: this.#outbox.ack((body as { seq: number }).seq) });
+    } else sendJson(res, { canceled: false });
   }
 }
 
@@ -72,25 +59,12 @@ async function main(): Promise<void> {
   const clients: TunnelClient[] = [];
   const rows: { step: number; seconds: number; cpuS: number; rssIdle: number; rssPeak: number }[] = [];
   try {
-    const token = (await createToken(server.dataDir, ['--uses', '0', '--labels', 'bench=plans'])).split('::')[1] ?? '';
-    const transport = transportFor(server.url, {});
-    const ca = (await fetchCa(server.url, transport)).pem;
-    const ids: RegisterReply[] = [];
-    const log = silentLogger();
+    const e = await enrol(server, { bench: 'plans' });
     for (const step of STEPS) {
-      await registerAgents(server.url, ca, token, { from: clients.length, to: step, role: 'node', prefix: 'n', labels: { bench: 'plans' } }, ids);
-      for (let i = clients.length; i < step; i++) {
-        const id = ids[i]!;
+      await connectSims(e, clients, step, 'node', 'n', () => {
         const sim = new SimNode();
-        const c = new TunnelClient({
-          serverUrl: server.url, role: 'node', agentId: id.agentId, agentVersion: 'bench', credential: () => id.credential, ca, agent: transport.agent,
-          backoff: { baseMs: 250, capMs: 5_000, stableAfterMs: 30_000, maxExponent: 30 }, random: Math.random, now: Date.now, logger: log,
-          facts: async () => ({ hostname: id.agentId, os: 'linux', arch: 'amd64', agentVersion: 'bench' }),
-          onStream: (s) => sim.http.serve(s),
-        });
-        clients.push(c);
-        c.start();
-      }
+        return (s) => sim.http.serve(s);
+      });
       await waitFor(`${step} tunnels`, () => clients.every((c) => c.state.state === 'connected'), 900_000);
       // Let the first sync round (resume points, earlier plans) settle before timing.
       await sleep(5_000);

@@ -21,13 +21,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createStreamHttpServer } from '../protocol/index.ts';
 import { upgradeOrderSchema, type UpgradeStateWire } from '../protocol/contracts/agent-upgrade.ts';
 import { verifiedVersion, verifyRelease } from '../protocol/release-verify.ts';
-import { fetchCa, type RegisterReply } from '../agents/common/server-api.ts';
-import { transportFor } from '../agents/common/https-client.ts';
-import { TunnelClient } from '../agents/common/tunnel-client.ts';
-import { silentLogger } from '../agents/common/logger.ts';
-import { createToken, drover, startServer, waitFor } from '../test/e2e/agent-helpers.ts';
+import type { TunnelClient } from '../agents/common/tunnel-client.ts';
+import { drover, startServer, waitFor } from '../test/e2e/agent-helpers.ts';
 import { describeMachine, busyWarning } from './lib/machine.ts';
-import { registerAgents } from './lib/register-agents.ts';
+import { connectSims, enrol, readJson, sendJson } from './lib/sim-agents.ts';
 import { processCpuMs } from './lib/cpu.ts';
 
 const arg = (name: string, dflt: string): string => {
@@ -81,11 +78,7 @@ class SimAgent {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const send = (body: unknown): void => {
-      const text = JSON.stringify(body);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    };
+    const send = (body: unknown): void => sendJson(res, body);
     const url = req.url ?? '/';
     if (url.startsWith('/v1/upgrade/artifact')) {
       // The whole staged file is hashed at the end, as the real agent does (decompressed first).
@@ -103,9 +96,7 @@ class SimAgent {
       } else send(this.#state());
       return;
     }
-    const chunks: Buffer[] = [];
-    for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
-    const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) : undefined;
+    const body = await readJson(req);
     if (url === '/v1/upgrade' && req.method === 'POST') {
       const order = upgradeOrderSchema.parse(body);
       const v = verifyRelease({ sumsText: order.sums, signature: order.signature, publicKeyPem: this.key, arch: 'amd64' });
@@ -164,26 +155,13 @@ async function main(): Promise<void> {
     const imp = await drover(['release', 'import', rel, '--data-dir', server.dataDir], env);
     if (imp.exitCode !== 0) throw new Error(`release import: ${imp.stderr}`);
 
-    const token = (await createToken(server.dataDir, ['--uses', '0', '--labels', 'bench=upgrades'])).split('::')[1] ?? '';
-    const transport = transportFor(server.url, {});
-    const ca = (await fetchCa(server.url, transport)).pem;
-    const ids: RegisterReply[] = [];
-    const log = silentLogger();
-    await registerAgents(server.url, ca, token, { from: 0, to: AGENTS, role: 'node', prefix: 'u', labels: { bench: 'upgrades' } }, ids);
-    for (let i = 0; i < AGENTS; i++) {
-      const id = ids[i]!;
+    const e = await enrol(server, { bench: 'upgrades' });
+    // One endpoint answers both targets (http:drover-upgrade and the baseline's http:drover-plans).
+    await connectSims(e, clients, AGENTS, 'node', 'u', () => {
       const sim = new SimAgent(pub);
       sims.push(sim);
-      const c = new TunnelClient({
-        serverUrl: server.url, role: 'node', agentId: id.agentId, agentVersion: 'bench', credential: () => id.credential, ca, agent: transport.agent,
-        backoff: { baseMs: 250, capMs: 5_000, stableAfterMs: 30_000, maxExponent: 30 }, random: Math.random, now: Date.now, logger: log,
-        facts: async () => ({ hostname: id.agentId, os: 'linux', arch: 'amd64', agentVersion: 'bench' }),
-        // One endpoint answers both targets (http:drover-upgrade and the baseline's http:drover-plans).
-        onStream: (s) => sim.http.serve(s),
-      });
-      clients.push(c);
-      c.start();
-    }
+      return (s) => sim.http.serve(s);
+    });
     await waitFor(`${AGENTS} tunnels`, () => clients.every((c) => c.state.state === 'connected'), 900_000);
     await sleep(3_000);
 
