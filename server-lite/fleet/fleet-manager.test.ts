@@ -49,12 +49,24 @@ t.test('bundle status: a cluster the rollout holds at its previous revision is O
   t.same(held?.rollout, { partition: 'rest', reason: 'partition-gate', blockedBy: ['canary'] });
   t.match(held?.message, /^at revision [0-9a-f]{12}, not yet [0-9a-f]{12}: rollout waits for partition "canary" to be Ready$/);
   t.equal((await m.status('app'))?.clusters.find((c) => c.id === 'c1')?.state, 'NotReady', 'the canary shows its own state');
+  // Another replica on the same rows, not scheduling (HA): it explains the hold the same way and
+  // knows the names, though it never planned.
+  const other = new FleetManager(store, {
+    clusters: async () => clusters, online: () => new Set(['c1', 'c2']), now: () => 0, log: pino({ level: 'silent' }),
+    tools: { helm: () => 'helm', kustomize: () => 'kustomize' },
+  });
+  other.scheduling = false;
+  t.same(await other.status('app'), await m.status('app'), 'the non-scheduling replica says what the scheduling one does');
+  const generation = store.generation;
+  await other.plan();
+  t.equal(store.generation, generation, 'and assigns nothing');
 
   await report('c1', v2.revision, 'Ready');
   await m.plan();
   const after = (await m.status('app'))?.clusters.find((c) => c.id === 'c2');
   t.equal(after?.revision, v2.revision, 'the canary is Ready: the rest gets v2');
   t.equal(after?.rollout, undefined);
+  t.same(await other.status('app'), await m.status('app'));
 });
 
 /** A manager on a real store, one online cluster `c1` whose labels the test may change, and a pushed one-ConfigMap source. */

@@ -59,6 +59,19 @@ function specOf(y: FleetYaml, warnings: readonly string[]): BundleSpec {
   };
 }
 
+type DeploymentRow = Awaited<ReturnType<FleetStore['deployments']>>[number];
+type TargetRow = Awaited<ReturnType<FleetStore['targets']>>[number];
+
+/** One bundle's next rollout step from the shared rows (pure: the same on every replica). */
+function planBundle(b: BundleRow, revision: string, deployments: readonly DeploymentRow[], targets: readonly TargetRow[], known: ReadonlyMap<string, ClusterInfo>, online: ReadonlySet<string>, groups: Awaited<ReturnType<FleetStore['groups']>>): ReturnType<typeof nextAssignments> {
+  const current = new Map<string, CurrentAssignment>();
+  for (const d of deployments) {
+    if (d.desiredRevision === null) continue;
+    current.set(d.clusterId, { desiredRevision: d.desiredRevision, ready: d.state === 'Ready' && d.reportedRevision === d.desiredRevision });
+  }
+  return nextAssignments({ revision, targets, clusters: known, online, current, strategy: b.spec.rolloutStrategy, paused: b.spec.paused, groups });
+}
+
 export class FleetManager {
   readonly store: FleetStore;
   readonly #host: FleetHost;
@@ -234,21 +247,7 @@ export class FleetManager {
     }
     for (const b of bundles) {
       if (b.revision === null) continue;
-      const current = new Map<string, CurrentAssignment>();
-      for (const d of byBundle.get(b.name) ?? []) {
-        if (d.desiredRevision === null) continue;
-        current.set(d.clusterId, { desiredRevision: d.desiredRevision, ready: d.state === 'Ready' && d.reportedRevision === d.desiredRevision });
-      }
-      const update = nextAssignments({
-        revision: b.revision,
-        targets: targetsOf.get(b.name) ?? [],
-        clusters: known,
-        online,
-        current,
-        strategy: b.spec.rolloutStrategy,
-        paused: b.spec.paused,
-        groups,
-      });
+      const update = planBundle(b, b.revision, byBundle.get(b.name) ?? [], targetsOf.get(b.name) ?? [], known, online, groups);
       this.#plans.set(b.name, update.plan);
       for (const a of update.assign) assign.push({ bundle: b.name, clusterId: a.clusterId, revision: a.revision });
       for (const id of update.unassign) unassign.push({ bundle: b.name, clusterId: id });
@@ -274,9 +273,18 @@ export class FleetManager {
     const clusters: BundleStatus['clusters'] = deployments.filter((d) => targeted.has(d.clusterId)).map((d) => ({ id: d.clusterId, ...deploymentState(observationOf(d, online.has(d.clusterId))), revision: d.desiredRevision ?? undefined, appliedRevision: d.appliedRevision ?? undefined }));
     for (const id of targeted) if (!clusters.some((c) => c.id === id)) clusters.push({ id, ...(online.has(id) ? { state: 'Pending' as const, message: 'waiting for its turn in the rollout' } : { state: 'Offline' as const, message: 'fleet agent not connected; nothing delivered yet' }) });
     clusters.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const waiting = new Map((this.#plans.get(name)?.waiting ?? []).map((w) => [w.clusterId, w]));
+    let plan = this.#plans.get(name);
+    let names = this.#names;
+    if (!this.scheduling) {
+      // HA: another replica schedules rollouts; the same pure planner over the shared rows says
+      // here what that replica decides (read only: nothing is assigned from this replica).
+      const [known, groups] = await Promise.all([this.#host.clusters(), this.store.groups()]);
+      names = new Map(known.map((c) => [c.id, c.name]));
+      plan = b.revision === null ? undefined : planBundle(b, b.revision, deployments, targets, new Map(known.map((c) => [c.id, c])), online, groups).plan;
+    }
+    const waiting = new Map((plan?.waiting ?? []).map((w) => [w.clusterId, w]));
     for (const c of clusters) {
-      const clusterName = this.#names.get(c.id);
+      const clusterName = names.get(c.id);
       if (clusterName !== undefined) c.name = clusterName;
       const w = waiting.get(c.id);
       if (!w || c.state === 'Offline' || (c.revision !== undefined && c.revision === targetOf.get(c.id))) continue;
