@@ -127,4 +127,16 @@ export function registerRelease(program: Command): void {
       process.stdout.write(table(lines));
     }),
   );
+
+  addAdminOptions(
+    release.command('delete')
+      .argument('<version>', 'the version to delete, every architecture of it')
+      .description('delete a release from the server (its rows, its executables in the data dir and, on PostgreSQL, in the database); refused while an upgrade to it is running or halted')
+      .addHelpText('after', '\nAgents already running the version keep their executable and their rollback copy.\nExit codes: 1 refused (in use) or not found.\n\nExample:\n  drover release delete 0.1.0'),
+  ).action(
+    withExitCodes(async (version: string, opts: AdminOptions) => {
+      const r = (await adminRequest(resolveConnection(opts), 'DELETE', `/v1/releases/${encodeURIComponent(version)}`)).body as { version: string; removed: number };
+      process.stdout.write(`deleted release ${r.version} (${r.removed} executable${r.removed === 1 ? '' : 's'})\n`);
+    }),
+  );
 }

@@ -42,6 +42,13 @@ export class PgUpgrades implements UpgradeRecords {
     return r ? releaseFrom(r) : undefined;
   }
 
+  async deleteVersion(version: string): Promise<number> {
+    return this.#db.tx(async (sql) => {
+      await sql.run('DELETE FROM release_chunks WHERE version = ?', [version]);
+      return sql.run(UPGRADE_SQL.deleteVersion, [version]);
+    });
+  }
+
   async startRollout(r: RolloutRecord, agents: readonly UpgradeAgentRecord[]): Promise<void> {
     await this.#db.tx(async (sql) => {
       await sql.run(UPGRADE_SQL.supersede, [`superseded by the upgrade to ${r.version}`, r.createdAt]);

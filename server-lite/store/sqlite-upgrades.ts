@@ -34,6 +34,7 @@ export const UPGRADE_SQL = Object.freeze({
   releases: 'SELECT * FROM releases ORDER BY imported_at, version, arch',
   release: 'SELECT * FROM releases WHERE version = ? AND arch = ?',
   deleteRelease: 'DELETE FROM releases WHERE version = ? AND arch = ?',
+  deleteVersion: 'DELETE FROM releases WHERE version = ?',
   insertRelease: 'INSERT INTO releases (version, arch, artifact, sha256, size, sums, signature, file, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
 });
 
@@ -61,6 +62,10 @@ export class SqliteUpgrades implements UpgradeRecords {
   async release(version: string, arch: string): Promise<ReleaseRecord | undefined> {
     const r = this.#db.prepare(UPGRADE_SQL.release).get(version, arch) as Row | undefined;
     return r ? releaseFrom(r) : undefined;
+  }
+
+  async deleteVersion(version: string): Promise<number> {
+    return this.#db.prepare(UPGRADE_SQL.deleteVersion).run(version).changes;
   }
 
   async startRollout(r: RolloutRecord, agents: readonly UpgradeAgentRecord[]): Promise<void> {

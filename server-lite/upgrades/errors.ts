@@ -6,6 +6,7 @@ import { ANSWERED_AS_IS } from '../errors.ts';
 
 export const RELEASE_API_ERRORS = Object.freeze({
   RELEASE_NOT_FOUND: { status: 404, message: 'no release of that version is imported (see drover release list)' },
+  RELEASE_IN_USE: { status: 409, message: 'an agent upgrade to that version is running or halted: start another upgrade first' },
   RELEASE_INVALID: { status: 400, message: 'the release upload is malformed (headers, version, architecture)' },
   RELEASE_KEY_MISSING: { status: 500, message: 'this server has no release public key built in (a development run without the build cache key)' },
   UPGRADE_OPTIONS_INVALID: { status: 400, message: 'an upgrade option (--version, --target, --max-unavailable, --canary) is malformed' },

@@ -29,6 +29,12 @@ export interface ReleaseView {
 
 export const releaseView = (r: ReleaseRecord): ReleaseView => ({ version: r.version, arch: r.arch, artifact: r.artifact, sha256: r.sha256, size: r.size, importedAt: new Date(r.importedAt).toISOString() });
 
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const c of fs.createReadStream(file) as AsyncIterable<Buffer>) hash.update(c);
+  return hash.digest('hex');
+}
+
 export class ReleaseService {
   readonly #dataDir: string;
   readonly #records: UpgradeRecords;
@@ -36,6 +42,12 @@ export class ReleaseService {
   readonly #now: () => number;
   /** Fetches from the database in flight, by file: agents upgrading at once share one (and one temporary file). */
   readonly #fetching = new Map<string, Promise<string>>();
+  /**
+   * Local files whose bytes this process has checked, with the SHA-256 they had: a copy left from a
+   * release since deleted and imported again under the same version (other bytes, maybe the same
+   * size) is hashed once and fetched again instead of served.
+   */
+  readonly #checked = new Map<string, string>();
 
   constructor(deps: { dataDir: string; records: UpgradeRecords; publicKey: () => string | undefined; now: () => number }) {
     this.#dataDir = deps.dataDir;
@@ -64,8 +76,11 @@ export class ReleaseService {
    */
   async localFile(r: ReleaseRecord): Promise<string> {
     const file = this.fileOf(r);
-    if (fs.statSync(file, { throwIfNoEntry: false })?.size === r.size) return file;
     const readArtifact = this.#records.readArtifact?.bind(this.#records);
+    if (fs.statSync(file, { throwIfNoEntry: false })?.size === r.size) {
+      // Without a shared store there is nothing else to serve: the agent verifies the bytes anyway.
+      if (!readArtifact || this.#checked.get(file) === r.sha256 || (await this.#hash(file)) === r.sha256) return file;
+    }
     if (!readArtifact) return file;
     let p = this.#fetching.get(file);
     if (!p) {
@@ -75,19 +90,42 @@ export class ReleaseService {
     return p;
   }
 
+  async #hash(file: string): Promise<string> {
+    const sha = await sha256File(file);
+    this.#checked.set(file, sha);
+    return sha;
+  }
+
+  /**
+   * `drover release delete VERSION`: every architecture of it, rows, bytes in the shared store and
+   * this data dir's files. Refused while an upgrade to it is running or halted (its agents would
+   * fail their download); agents already running it keep their executable and their rollback copy.
+   */
+  async delete(version: string): Promise<{ version: string; removed: number }> {
+    if (!VERSION.test(version)) throw new ReleaseApiError('RELEASE_INVALID', `${version}: not a semantic version`);
+    const active = await this.#records.activeRollout();
+    if (active?.version === version) throw new ReleaseApiError('RELEASE_IN_USE', `the agent upgrade to ${version} is ${active.state}: start an upgrade to another version first (drover upgrade agents --version …)`);
+    const removed = await this.#records.deleteVersion(version);
+    if (removed === 0) throw new ReleaseApiError('RELEASE_NOT_FOUND', `no release ${version} is imported (see drover release list)`);
+    const dir = path.join(this.#dataDir, 'releases', version);
+    for (const f of this.#checked.keys()) if (f.startsWith(`${dir}${path.sep}`)) this.#checked.delete(f);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { version, removed };
+  }
+
   async #fetch(r: ReleaseRecord, file: string, readArtifact: NonNullable<UpgradeRecords['readArtifact']>): Promise<string> {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.fetch`;
     try {
       if (!(await readArtifact(r.version, r.arch, tmp))) throw new ReleaseApiError('RELEASE_NOT_FOUND', `release ${r.version} ${r.artifact}: no copy in this data dir and none in the database (import it again)`);
-      const hash = createHash('sha256');
-      for await (const c of fs.createReadStream(tmp) as AsyncIterable<Buffer>) hash.update(c);
+      const sha = await sha256File(tmp);
       try {
-        checkSha(r.artifact, hash.digest('hex'), r.sha256);
+        checkSha(r.artifact, sha, r.sha256);
       } catch (err) {
         throw new ReleaseApiError('CHECKSUM_MISMATCH', `the copy in the database: ${(err as Error).message}`);
       }
       fs.renameSync(tmp, file);
+      this.#checked.set(file, r.sha256);
     } finally {
       fs.rmSync(tmp, { force: true });
     }
@@ -138,6 +176,7 @@ export class ReleaseService {
         throw new ReleaseApiError('CHECKSUM_MISMATCH', (err as Error).message);
       }
       fs.renameSync(tmp, dest);
+      this.#checked.set(dest, expected);
     } finally {
       fs.rmSync(tmp, { force: true });
     }

@@ -2,6 +2,7 @@
 //   GET  /v1/releases                                  list
 //   POST /v1/releases/:version/:artifact              import one executable (body: its bytes;
 //        X-Drover-Sums: base64 of the signed sha256sums, X-Drover-Signature: sha256sums.sig)
+//   DELETE /v1/releases/:version                      delete every architecture of a release
 //   POST /v1/upgrades  {version, target?, maxUnavailable?, canary?}   start a rollout
 //   GET  /v1/upgrades                                  the latest rollout's status
 // Admin only; audited like every `/v1/…` call. Refusals answer {"error":{"code","message"}}.
@@ -39,6 +40,12 @@ export function upgradeRoutes(upgrades: UpgradeService): Route[] {
       method: 'POST', pattern: /^\/v1\/releases\/([^/]+)\/([^/]+)$/, name: '/v1/releases/:version/:artifact',
       handle: guarded(async (_ctx, req, res, [version = '', artifact = '']) => {
         sendJson(res, 201, await upgrades.releases.import(req, decodeURIComponent(version), decodeURIComponent(artifact)));
+      }),
+    },
+    {
+      method: 'DELETE', pattern: /^\/v1\/releases\/([^/]+)$/, name: '/v1/releases/:version',
+      handle: guarded(async (_ctx, _req, res, [version = '']) => {
+        sendJson(res, 200, await upgrades.releases.delete(decodeURIComponent(version)));
       }),
     },
     {

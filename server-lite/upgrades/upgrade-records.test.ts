@@ -106,6 +106,42 @@ for (const backend of storeBackends(t)) {
       await t.rejects(svcC.localFile(bad), { code: 'CHECKSUM_MISMATCH' });
       t.notOk(existsSync(join(c, 'releases/0.4.0/drover-linux-amd64')), 'nothing kept');
       await t.rejects(svcC.localFile({ ...rec, version: '0.9.9', file: 'releases/0.9.9/drover-linux-amd64' }), { code: 'RELEASE_NOT_FOUND' });
+
+      // Deleted and imported again under the same version with other bytes of the same size: the
+      // replica that fetched the first ones must not serve its old copy.
+      t.same(await u.deleteVersion('0.3.0'), 1);
+      t.equal(await u.readArtifact?.('0.3.0', 'amd64', join(dir, 'gone')), false, 'the bytes left the database with the row');
+      const rebuilt = Buffer.from(bytes);
+      rebuilt.writeUInt32BE(0xdeadbeef, 0);
+      writeFileSync(join(a, 'releases/0.3.0/drover-linux-amd64'), rebuilt);
+      await u.putArtifact?.('0.3.0', 'amd64', join(a, 'releases/0.3.0/drover-linux-amd64'));
+      const rec2 = { ...rec, sha256: createHash('sha256').update(rebuilt).digest('hex') };
+      await u.putRelease(rec2);
+      t.ok(readFileSync(await svc.localFile(rec2)).equals(rebuilt), 'the other replica fetched the new bytes');
+      const fresh = new ReleaseService({ dataDir: b, records: other.upgrades!, publicKey: () => undefined, now: () => 0 });
+      t.ok(readFileSync(await fresh.localFile(rec2)).equals(rebuilt), 'a restarted replica checks its copy once and serves it');
+    });
+
+    t.test('release delete: every architecture, refused while an upgrade to it is running or halted', async (t) => {
+      const d = join(dir, `delete-${backend.name}`);
+      const svc = new ReleaseService({ dataDir: d, records: u, publicKey: () => undefined, now: () => 0 });
+      for (const arch of ['amd64', 'arm64']) {
+        mkdirSync(join(d, 'releases/0.5.0'), { recursive: true });
+        writeFileSync(join(d, `releases/0.5.0/drover-linux-${arch}`), arch);
+        await u.putRelease(release('0.5.0', arch, 50, { file: `releases/0.5.0/drover-linux-${arch}` }));
+      }
+      await u.startRollout(rollout('r5', '0.5.0', 500), [agent('r5', 'a')]);
+      await t.rejects(svc.delete('0.5.0'), { code: 'RELEASE_IN_USE', status: 409 });
+      await u.setRolloutState('r5', 'Halted', 'canary failed', 510);
+      await t.rejects(svc.delete('0.5.0'), { code: 'RELEASE_IN_USE' }, 'a halted rollout may still be resumed');
+      t.ok(existsSync(join(d, 'releases/0.5.0/drover-linux-amd64')), 'nothing removed by a refusal');
+      t.equal((await u.releases()).filter((r) => r.version === '0.5.0').length, 2);
+      await u.setRolloutState('r5', 'Done', '', 520);
+      t.same(await svc.delete('0.5.0'), { version: '0.5.0', removed: 2 });
+      t.equal((await u.releases()).filter((r) => r.version === '0.5.0').length, 0);
+      t.notOk(existsSync(join(d, 'releases/0.5.0')), 'the files are gone');
+      await t.rejects(svc.delete('0.5.0'), { code: 'RELEASE_NOT_FOUND' });
+      await t.rejects(svc.delete('../x'), { code: 'RELEASE_INVALID' }, 'not a path');
     });
   });
 }

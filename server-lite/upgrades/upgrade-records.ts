@@ -51,6 +51,8 @@ export interface UpgradeRecords {
   putRelease(r: ReleaseRecord): Promise<void>;
   releases(): Promise<ReleaseRecord[]>;
   release(version: string, arch: string): Promise<ReleaseRecord | undefined>;
+  /** Removes every architecture of `version` (and its stored bytes, where the store keeps them); the count of rows removed. */
+  deleteVersion(version: string): Promise<number>;
 
   /** Inserts a rollout and marks any Running one Superseded, in one transaction. */
   startRollout(r: RolloutRecord, agents: readonly UpgradeAgentRecord[]): Promise<void>;

@@ -188,3 +188,24 @@ t.test('per-role units: a new version that does not connect is rolled back on ev
     return r['cluster'] === 'connected' && r['node'] === 'connected' && m.length === 2 && m.every((x) => x.image === old);
   }, 60_000);
 });
+
+t.test('release delete: a version the fleet has moved past goes; the one a running upgrade names stays', async (t) => {
+  const r = await admin(['release', 'delete', '0.2.0']);
+  t.equal(r.exitCode, 0, r.stderr);
+  t.equal(r.stdout.trim(), 'deleted release 0.2.0 (1 executable)');
+  t.notOk((JSON.parse((await admin(['release', 'list', '--json'])).stdout) as { version: string }[]).some((x) => x.version === '0.2.0'), 'no longer listed');
+  t.notOk(fs.existsSync(path.join(server.dataDir, 'releases', '0.2.0')), 'its files are gone');
+  const again = await admin(['release', 'delete', '0.2.0']);
+  t.equal(again.exitCode, 1);
+  t.match(again.stderr, /RELEASE_NOT_FOUND: no release 0\.2\.0 is imported/);
+  const bad = await admin(['release', 'delete', '../0.2.0']);
+  t.equal(bad.exitCode, 1);
+  t.match(bad.stderr, /RELEASE_INVALID/);
+  // An upgrade to 0.9.0 running (its agents need a health deadline before anything is decided).
+  t.equal((await admin(['upgrade', 'agents', '--version', '0.9.0', '--target', 'wave=one'])).exitCode, 0);
+  t.match((await status()).state, /^(Running|Halted)$/);
+  const inUse = await admin(['release', 'delete', '0.9.0']);
+  t.equal(inUse.exitCode, 1);
+  t.match(inUse.stderr, /RELEASE_IN_USE: the agent upgrade to 0\.9\.0 is (Running|Halted)/);
+  t.ok(fs.existsSync(path.join(server.dataDir, 'releases', '0.9.0', 'drover-linux-amd64')), 'nothing removed by the refusal');
+});
