@@ -77,14 +77,15 @@ export class ReleaseService {
   async localFile(r: ReleaseRecord): Promise<string> {
     const file = this.fileOf(r);
     const readArtifact = this.#records.readArtifact?.bind(this.#records);
-    if (fs.statSync(file, { throwIfNoEntry: false })?.size === r.size) {
-      // Without a shared store there is nothing else to serve: the agent verifies the bytes anyway.
-      if (!readArtifact || this.#checked.get(file) === r.sha256 || (await this.#hash(file)) === r.sha256) return file;
-    }
-    if (!readArtifact) return file;
+    // Without a shared store there is nothing else to serve: the agent verifies the bytes anyway.
+    if (!readArtifact || this.#checked.get(file) === r.sha256) return file;
+    // One check or fetch per file at a time, however many agents ask at once.
     let p = this.#fetching.get(file);
     if (!p) {
-      p = this.#fetch(r, file, readArtifact).finally(() => this.#fetching.delete(file));
+      p = (async () => {
+        if (fs.statSync(file, { throwIfNoEntry: false })?.size === r.size && (await this.#hash(file)) === r.sha256) return file;
+        return this.#fetch(r, file, readArtifact);
+      })().finally(() => this.#fetching.delete(file));
       this.#fetching.set(file, p);
     }
     return p;
