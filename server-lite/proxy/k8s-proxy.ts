@@ -203,6 +203,9 @@ export function createK8sProxy(ctx: ServerContext, opts: { timers?: TimerClock; 
       if (upstream.headers['content-length'] === undefined) res.flushHeaders();
       record(principal, impersonated, clusterId, method, path, status, at, t0);
       upstream.on('error', () => res.destroy());
+      // Read to its end, a pooled stream goes back to the pool (on the next tick) and may carry
+      // another caller's request: a client that goes away after this must not destroy it.
+      upstream.once('end', () => (stream = undefined));
       upstream.pipe(res);
     } catch (err) {
       stream?.destroy();
