@@ -157,6 +157,25 @@ t.test('pool: the race of reuse — an idempotent request is retried once on a n
   t.equal(opened.length, 2, 'no stream opened for a retry');
 });
 
+t.test('pool: abort destroys the stream only while the exchange holds it', async (t) => {
+  const { pool, opened } = await setup();
+  const x = await pool.request(TARGET, { method: 'GET', path: '/a' });
+  await json(x);
+  await settle();
+  t.equal(pool.idleCount(), 1, 'back in the pool');
+  x.abort();
+  await settle();
+  t.notOk(x.stream.destroyed, 'a late abort (client gone after the end) leaves the pooled stream alone');
+  const y = await pool.request(TARGET, { method: 'GET', path: '/b' });
+  t.ok(y.reused, 'the next request still gets it');
+  t.equal(y.stream, x.stream);
+  y.abort();
+  await settle();
+  t.ok(y.stream.destroyed, 'an abort before the body was read destroys it');
+  t.equal(pool.idleCount(), 0);
+  t.equal(opened.length, 1);
+});
+
 t.test('pool: retryable is GET/HEAD without a body', async (t) => {
   t.ok(retryable({ method: 'GET' }));
   t.ok(retryable({ method: 'HEAD' }));

@@ -42,8 +42,13 @@ export interface HttpStreamPoolOptions {
 
 export interface PooledExchange {
   result: StreamHttpResult;
-  /** The stream this exchange runs on: destroy it to abort (it is then never reused). */
+  /** The stream this exchange runs on (an upgrade's raw duplex is `result.socket`). To give up on
+   *  the exchange call `abort`, not `stream.destroy()`: once the response was read to its end the
+   *  stream may be back in the pool, carrying someone else's request. */
   stream: Duplex;
+  /** Destroys the stream while this exchange still holds it (it is then never reused); a no-op
+   *  once the stream went back to the pool. */
+  abort(): void;
   /** True when the stream had carried an earlier exchange. */
   reused: boolean;
 }
@@ -97,7 +102,7 @@ export class HttpStreamPool {
         const onData = () => (answered = true);
         idle.once('data', onData);
         try {
-          return { result: await this.#exchange(target, idle, req), stream: idle, reused: true };
+          return { ...(await this.#exchange(target, idle, req)), stream: idle, reused: true };
         } catch (err) {
           idle.destroy();
           if (answered || !retryable(req) || opts.signal?.aborted === true) throw err;
@@ -111,7 +116,7 @@ export class HttpStreamPool {
       current = stream;
       if (opts.signal?.aborted === true) stream.destroy();
       try {
-        return { result: await this.#exchange(target, stream, req), stream, reused: false };
+        return { ...(await this.#exchange(target, stream, req)), stream, reused: false };
       } catch (err) {
         stream.destroy();
         throw err;
@@ -135,13 +140,15 @@ export class HttpStreamPool {
     this.#idle.close();
   }
 
-  async #exchange(target: string, stream: Duplex, req: Omit<StreamHttpRequest, 'keepAlive'>): Promise<StreamHttpResult> {
+  async #exchange(target: string, stream: Duplex, req: Omit<StreamHttpRequest, 'keepAlive'>): Promise<{ result: StreamHttpResult; abort: () => void }> {
     const result = await requestOverStream(stream, { ...req, keepAlive: true });
+    let held = true;
     // Node's HTTP client emits 'free' on the stream once the exchange is over and both sides
     // agreed to keep it (request written, response read to its end, no `Connection: close`). A
     // stream that is destroyed, upgraded or answered with close never gets it.
     if (result.kind === 'response') {
       const onFree = () => {
+        held = false;
         stream.removeListener('close', onClose);
         if (!stream.destroyed && stream.writable && stream.readable) this.#park(target, stream);
       };
@@ -149,7 +156,7 @@ export class HttpStreamPool {
       stream.once('free', onFree);
       stream.once('close', onClose);
     }
-    return result;
+    return { result, abort: () => void (held && stream.destroy()) };
   }
 
   #park(target: string, stream: Duplex): void {

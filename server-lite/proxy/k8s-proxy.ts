@@ -109,7 +109,7 @@ export function createK8sProxy(ctx: ServerContext, opts: { timers?: TimerClock; 
   }
 
   /** Sends an ordinary request: on a pooled keep-alive stream when the agent can, else on its own. */
-  async function exchange(a: Admitted, req: IncomingMessage, method: string, signal: AbortSignal): Promise<{ result: StreamHttpResult; stream: Duplex }> {
+  async function exchange(a: Admitted, req: IncomingMessage, method: string, signal: AbortSignal): Promise<{ result: StreamHttpResult; abort: () => void }> {
     const headers: OutgoingHttpHeaders = forwardHeaders(req.headers, false);
     const pool = isStreamingRequest(a.path) ? undefined : pools.poolFor(a.session);
     if (pool === undefined) {
@@ -119,7 +119,7 @@ export function createK8sProxy(ctx: ServerContext, opts: { timers?: TimerClock; 
       const onAbort = () => stream.destroy();
       signal.addEventListener('abort', onAbort, { once: true });
       try {
-        return { result: await requestOverStream(stream, { method, path: a.path, headers, body: req }), stream };
+        return { result: await requestOverStream(stream, { method, path: a.path, headers, body: req }), abort: () => stream.destroy() };
       } catch (err) {
         stream.destroy();
         throw err;
@@ -130,8 +130,10 @@ export function createK8sProxy(ctx: ServerContext, opts: { timers?: TimerClock; 
     // Per request, never from the stream: two callers on one pooled stream each get their own.
     headers[KUBE_IDENTITY_HEADERS.user] = a.kube.user;
     headers[KUBE_IDENTITY_HEADERS.groups] = JSON.stringify(a.kube.groups);
-    const { result, stream } = await pool.request(KUBE_API_TARGET, { method, path: a.path, headers, ...(hasBody(req) ? { body: req } : {}) }, { signal });
-    return { result, stream };
+    // `abort` (not the stream itself): once read to its end the stream may already carry another
+    // caller's request, and a client going away after that must not destroy it.
+    const { result, abort } = await pool.request(KUBE_API_TARGET, { method, path: a.path, headers, ...(hasBody(req) ? { body: req } : {}) }, { signal });
+    return { result, abort };
   }
 
   function record(
@@ -183,17 +185,17 @@ export function createK8sProxy(ctx: ServerContext, opts: { timers?: TimerClock; 
     // The client went away (kubectl Ctrl-C, watch cancelled): close the stream, so the agent
     // aborts its request to the kube-apiserver (a destroyed stream is never pooled again).
     const gone = new AbortController();
-    let stream: Duplex | undefined;
+    let abort: (() => void) | undefined;
     res.on('close', () => {
       if (res.writableFinished) return;
       gone.abort();
-      stream?.destroy();
+      abort?.();
     });
     try {
       const sent = await exchange(admitted, req, method, gone.signal);
-      stream = sent.stream;
+      abort = sent.abort;
       const result = sent.result;
-      if (gone.signal.aborted) stream.destroy();
+      if (gone.signal.aborted) abort();
       if (result.kind !== 'response') throw new ServerError('UPSTREAM_FAILED', 'the agent answered a plain request with an upgrade');
       const upstream = result.response;
       const status = upstream.statusCode ?? 502;
@@ -203,12 +205,9 @@ export function createK8sProxy(ctx: ServerContext, opts: { timers?: TimerClock; 
       if (upstream.headers['content-length'] === undefined) res.flushHeaders();
       record(principal, impersonated, clusterId, method, path, status, at, t0);
       upstream.on('error', () => res.destroy());
-      // Read to its end, a pooled stream goes back to the pool (on the next tick) and may carry
-      // another caller's request: a client that goes away after this must not destroy it.
-      upstream.once('end', () => (stream = undefined));
       upstream.pipe(res);
     } catch (err) {
-      stream?.destroy();
+      abort?.();
       const e = err instanceof ServerError ? err : new ServerError('UPSTREAM_FAILED', `the request to cluster ${clusterId} failed: ${(err as Error).message}`);
       sendProxyError(res, e);
       record(principal, impersonated, clusterId, method, path, e.status, at, t0, 'request', e.code);
