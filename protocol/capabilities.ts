@@ -15,6 +15,7 @@ export const CAPABILITIES = Object.freeze({
   TCP_STREAMS: { wire: 2, since: '1.0', description: 'Serves streams whose target is `tcp:HOST:PORT` as a raw byte pipe to that address.' },
   CONTROL_ERRORS: { wire: 3, since: '1.0', description: 'Refused control messages (invalid body, unknown required kind) are answered with an `error` message; without it on both sides they are dropped silently (SPEC.md §7).' },
   FLEET_DELTA: { wire: 4, since: '1.1', description: 'On `http:drover-fleet`, the server may send a desired deployment as a delta against the revision the agent holds; the agent rebuilds and checks it (decision 0755). Without it on both sides, whole sets only.' },
+  HTTP_KEEPALIVE: { wire: 5, since: '1.2', description: 'An `http:` stream opened with metadata `drover-keepalive: 1` carries one exchange after another until the opener closes it; the receiver never closes it idle. On `http:kube-apiserver` the caller comes per request from `X-Drover-User`/`X-Drover-Groups` (decision 1200). Without it on both sides, one exchange per stream.' },
 } as const satisfies Record<string, CapabilityInfo>);
 
 export type CapabilityName = keyof typeof CAPABILITIES;

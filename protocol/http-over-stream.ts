@@ -20,6 +20,10 @@ export interface StreamHttpRequest {
   headers?: http.OutgoingHttpHeaders;
   /** Request body: a stream (piped with backpressure), bytes, or nothing. */
   body?: Readable | Uint8Array | string;
+  /** Ask to keep the stream for another exchange (`Connection: keep-alive`, SPEC.md §10, only to
+   *  a peer with HTTP_KEEPALIVE); the stream's listeners of this call are removed once the
+   *  response (or the failure) is known, so a reused stream does not collect them. */
+  keepAlive?: boolean;
 }
 
 export type StreamHttpResult =
@@ -39,40 +43,49 @@ function httpError(err: unknown): Error {
 }
 
 /**
- * Sends one HTTP/1.1 request over `stream` and resolves with the response or the upgrade. The
- * stream carries this one exchange only (the request asks for `Connection: close` unless it is an
- * upgrade). Rejects with the stream's TunnelError on reset, HTTP_MALFORMED on a bad response.
+ * Sends one HTTP/1.1 request over `stream` and resolves with the response or the upgrade. Unless
+ * `keepAlive`, the stream carries this one exchange only (the request asks for `Connection: close`
+ * unless it is an upgrade). Rejects with the stream's TunnelError on reset, HTTP_MALFORMED on a
+ * bad response.
  */
 export function requestOverStream(stream: Duplex, req: StreamHttpRequest): Promise<StreamHttpResult> {
   return new Promise((resolve, reject) => {
     const cr = http.request({
       method: req.method,
       path: req.path,
-      headers: req.headers,
+      headers: req.keepAlive === true ? { ...req.headers, connection: 'keep-alive' } : req.headers,
       createConnection: () => stream,
       maxHeaderSize: MAX_HTTP_HEAD_BYTES,
     });
     let settled = false;
+    const settle = () => {
+      settled = true;
+      if (req.keepAlive === true) {
+        stream.removeListener('error', fail);
+        stream.removeListener('close', onClose);
+      }
+    };
     const fail = (err: unknown) => {
       if (settled) return;
-      settled = true;
+      settle();
       reject(httpError(err));
     };
+    // Every stream closes, most of them after the response: build the error (a stack capture)
+    // only when it is needed.
+    const onClose = () => {
+      if (!settled) fail(new TunnelError('STREAM_CANCELLED', 'stream closed before the HTTP response arrived'));
+    };
     cr.on('response', (response) => {
-      settled = true;
+      settle();
       resolve({ kind: 'response', response });
     });
     cr.on('upgrade', (response, socket, head) => {
-      settled = true;
+      settle();
       resolve({ kind: 'upgrade', response, socket, head });
     });
     cr.on('error', fail);
     stream.once('error', fail);
-    // Every stream closes, most of them after the response: build the error (a stack capture)
-    // only when it is needed.
-    stream.once('close', () => {
-      if (!settled) fail(new TunnelError('STREAM_CANCELLED', 'stream closed before the HTTP response arrived'));
-    });
+    stream.once('close', onClose);
     const body = req.body;
     if (body === undefined) cr.end();
     else if (typeof body === 'string' || body instanceof Uint8Array) cr.end(body);
@@ -98,10 +111,13 @@ export interface StreamHttpServer {
 
 /**
  * The agent side: one `http.Server` that never listens, fed streams as connections. A request
- * head above MAX_HTTP_HEAD_BYTES or unparsable gets `400` and the stream is ended.
+ * head above MAX_HTTP_HEAD_BYTES or unparsable gets `400` and the stream is ended. A request that
+ * asks to keep the stream (HTTP_KEEPALIVE, decision 1200) leaves it open for the next one, with no
+ * idle timeout here: the opener alone closes idle streams, so it never reuses a stream this side
+ * is closing (`keepAliveTimeout: 0`; the opener bounds its idle streams in count and time).
  */
 export function createStreamHttpServer(handlers: StreamHttpHandlers): StreamHttpServer {
-  const server = http.createServer({ maxHeaderSize: MAX_HTTP_HEAD_BYTES, requestTimeout: 0, headersTimeout: 0 }, handlers.request);
+  const server = http.createServer({ maxHeaderSize: MAX_HTTP_HEAD_BYTES, requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0 }, handlers.request);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (handlers.upgrade !== undefined) handlers.upgrade(req, socket, head);
     else socket.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -60,6 +60,10 @@ export type { FrameSink } from './memory-transport.ts';
 // HTTP/1.1 over a stream (Kubernetes proxy: server sends, cluster agent serves)
 export { requestOverStream, createStreamHttpServer, HTTP_TARGET_PREFIX, KUBE_API_TARGET } from './http-over-stream.ts';
 export type { StreamHttpRequest, StreamHttpResult, StreamHttpHandlers, StreamHttpServer } from './http-over-stream.ts';
+export { HttpStreamPool, HTTP_POOL_DEFAULTS, KEEPALIVE_METADATA, KUBE_IDENTITY_HEADERS, retryable } from './http-stream-pool.ts';
+export type { HttpStreamPoolOptions, HttpStreamPoolStats, PooledExchange } from './http-stream-pool.ts';
+export { IdlePool } from './idle-pool.ts';
+export type { IdlePoolOptions } from './idle-pool.ts';
 export { sessionPair, whenReady, bothReady, rawSession, RecordingTransport } from './session-pair.ts';
 export type { SessionPair } from './session-pair.ts';
 

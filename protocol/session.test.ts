@@ -101,7 +101,7 @@ t.test('negotiation: our HELLO is the first frame sent and carries our limits', 
   const f = decodeFrame(transport.sent[0] as Uint8Array);
   t.equal(f.type, 'HELLO');
   if (f.type === 'HELLO') {
-    t.same({ ...f.hello, peer: undefined }, { major: 1, minor: CURRENT_MINOR, streamWindow: 131072, maxDataPayload: 8192, maxStreams: 7, capabilities: [1, 3, 4], peer: undefined });
+    t.same({ ...f.hello, peer: undefined }, { major: 1, minor: CURRENT_MINOR, streamWindow: 131072, maxDataPayload: 8192, maxStreams: 7, capabilities: [1, 3, 4, 5], peer: undefined });
   }
 });
 

@@ -18,5 +18,5 @@ t.test('versions: the server picks the newest major both sides support, from a h
 
 t.test('versions: clients offer every supported major, newest first; drover version lists them', async (t) => {
   t.same(offeredSubprotocols(), SUPPORTED_MAJORS.map((m) => `drover.v${m}`));
-  t.same(describeVersions(), ['1.1']);
+  t.same(describeVersions(), ['1.2']);
 });

@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer';
 export const SUPPORTED_MAJORS: readonly number[] = Object.freeze([1]);
 
 /** Minor version of the newest major that this build implements. */
-export const CURRENT_MINOR = 1;
+export const CURRENT_MINOR = 2;
 
 export const SUBPROTOCOL_PREFIX = 'drover.v';
 

@@ -2,6 +2,7 @@
 // structurally (WebSocketLike), so protocol/ stays free of I/O dependencies. One binary message is
 // one frame; text messages are a protocol error. Create the socket with
 // `maxPayload: MAX_WS_MESSAGE` and `perMessageDeflate: false` (SPEC.md §2).
+import { Buffer } from 'node:buffer';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import { Session, type SessionCloseInfo, type SessionOptions } from './session.ts';
@@ -33,6 +34,39 @@ export interface WebSocketLike {
   /** `ws`'s underlying socket (its `_socket`, set once open): corked while a turn of the event
    *  loop sends frames, see WebSocketTransport. Absent in fakes: frames are then written one by one. */
   readonly _socket?: { cork(): void; uncork(): void } | null;
+  /** `ws` internals for masking our own frames in place (client side only); absent in fakes. */
+  readonly _isServer?: boolean;
+  readonly _sender?: unknown;
+}
+
+/** What of `ws`'s Sender (8.x) the in-place masking uses. */
+interface WsSender {
+  _state: number;
+  _queue: unknown[];
+  _maskBuffer?: Buffer;
+  _generateMask?: (mask: Buffer) => void;
+  sendFrame(list: Buffer[], cb?: (err?: Error) => void): void;
+  constructor: { frame?: (data: Buffer, options: Record<string, unknown>) => Buffer[] };
+}
+
+/**
+ * Sends a binary frame from a client socket with `ws` masking it **in place** (decision 1201).
+ * `ws.send` treats every Buffer as read-only and masks it into a fresh copy (an allocation and a
+ * copy per 64 KiB DATA frame: the agent→server direction's extra cost over raw `ws`); a pooled
+ * DATA frame is ours until its release callback, so masking it where it lies is safe. The mask is
+ * still `ws`'s own random key per frame (RFC 6455 §5.3). Returns false, sending nothing, when the
+ * socket is not a `ws` 8 client in its plain state (server side, a fake, a queued sender).
+ */
+function sendMaskedInPlace(ws: WebSocketLike, frame: Uint8Array, cb: (err?: Error) => void): boolean {
+  if (ws._isServer !== false) return false;
+  const sender = ws._sender as WsSender | undefined;
+  const frameOf = sender?.constructor?.frame;
+  if (sender === undefined || typeof frameOf !== 'function' || typeof sender.sendFrame !== 'function') return false;
+  if (sender._state !== 0 || !Array.isArray(sender._queue) || sender._queue.length > 0) return false;
+  const data = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const list = frameOf(data, { fin: true, rsv1: false, opcode: 2, mask: true, maskBuffer: sender._maskBuffer, generateMask: sender._generateMask, readOnly: false });
+  sender.sendFrame(list, cb);
+  return true;
 }
 
 export interface WebSocketSessionOptions extends Omit<SessionOptions, 'transport' | 'subprotocol' | 'clock'> {
@@ -90,10 +124,11 @@ export class WebSocketTransport implements FrameTransport {
       return;
     }
     // ws calls back once the socket has written the frame: from then on it holds no reference.
-    this.ws.send(frame, (err?: Error) => {
+    const done = (err?: Error) => {
       release();
       if (congested) this.flushed(err);
-    });
+    };
+    if (!sendMaskedInPlace(this.ws, frame, done)) this.ws.send(frame, done);
   }
 
   bufferedAmount(): number {

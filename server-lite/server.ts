@@ -87,6 +87,8 @@ export interface ServerDeps {
   clock?: Clock;
   /** Timers of the per-cluster work (RBAC pushes, facts pulls); tests pass a ManualClock. */
   timers?: TimerClock;
+  /** The proxy's keep-alive stream pools (decision 1200): tests pass a ManualClock for idle timeouts. */
+  proxyPool?: { timers?: TimerClock; maxIdlePerTarget?: number; idleTimeoutMs?: number };
   random?: RandomBytes;
   health?: Partial<HealthPolicy>;
   /** Overrides of the load-shedding limits (tests use small ones). */
@@ -240,7 +242,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     ...k8sArtifactRoutes(new K8sArtifactStore(config.dataDir)), // Kubernetes upgrades' binaries (issue 15)
     ...upgrades.routes,
   ]);
-  const proxy = createK8sProxy(ctx);
+  const proxy = createK8sProxy(ctx, deps.proxyPool);
   const shell = createShellEndpoint(ctx);
   // The web dashboard (issue 20): /ui/… on this port, audited by itself.
   const dashboard = createDashboard({ ctx, fleet, plans, upgrades: upgrades.service });

@@ -9,7 +9,7 @@ import https from 'node:https';
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { KUBE_IDENTITY_METADATA as IDENTITY_METADATA } from '../../protocol/index.ts';
+import { KEEPALIVE_METADATA, KUBE_IDENTITY_HEADERS, KUBE_IDENTITY_METADATA as IDENTITY_METADATA } from '../../protocol/index.ts';
 import type { KubeUpstream } from './kube-upstream.ts';
 
 /** OPEN metadata keys, defined once for server and agent (protocol/cluster-targets.ts). */
@@ -35,12 +35,26 @@ export function identityFrom(metadata: Readonly<Record<string, string>> | undefi
   }
 }
 
-/** Request headers for the apiserver: client identity headers removed, ours set. */
+/** The caller of one request on a keep-alive stream (HTTP_KEEPALIVE, decision 1200): from that
+ *  request's `X-Drover-User`/`-Groups`, set by the server per request, never from the stream. */
+export function identityFromHeaders(headers: IncomingHttpHeaders): Identity | undefined {
+  const user = headers[KUBE_IDENTITY_HEADERS.user];
+  const groups = headers[KUBE_IDENTITY_HEADERS.groups];
+  if (typeof user !== 'string' || (groups !== undefined && typeof groups !== 'string')) return undefined;
+  return identityFrom({ [IDENTITY_METADATA.user]: user, ...(groups === undefined ? {} : { [IDENTITY_METADATA.groups]: groups }) });
+}
+
+/** A one-exchange stream names its caller in the OPEN metadata; a keep-alive stream in each request. */
+export function streamIdentity(metadata: Readonly<Record<string, string>> | undefined, headers: IncomingHttpHeaders): Identity | undefined {
+  return metadata?.[KEEPALIVE_METADATA] === '1' ? identityFromHeaders(headers) : identityFrom(metadata);
+}
+
+/** Request headers for the apiserver: client identity headers (and Drover's own) removed, ours set. */
 export function upstreamHeaders(headers: IncomingHttpHeaders, who: Identity, upgrade: boolean): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     const n = name.toLowerCase();
-    if (value === undefined || n === 'authorization' || n.startsWith('impersonate-')) continue;
+    if (value === undefined || n === 'authorization' || n.startsWith('impersonate-') || n.startsWith('x-drover-')) continue;
     if (HOP_BY_HOP.has(n) && !(upgrade && (n === 'connection' || n === 'upgrade'))) continue;
     out[n] = value;
   }
@@ -63,7 +77,7 @@ export interface KubeProxyHooks {
 
 export function kubeProxyHandlers(upstream: KubeUpstream, log: Logger, hooks: KubeProxyHooks = {}) {
   const counters = { requests: 0, upgrades: 0, refused: 0 };
-  const identify = hooks.identify ?? ((req: IncomingMessage) => identityFrom(metadataOf(req)));
+  const identify = hooks.identify ?? ((req: IncomingMessage) => streamIdentity(metadataOf(req), req.headers));
 
   function request(req: IncomingMessage, res: ServerResponse): void {
     const who = identify(req);

@@ -9,6 +9,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import {
   attachWebSocket,
   createStreamHttpServer,
+  HttpStreamPool,
+  systemClock,
   describeVersions,
   MAX_WS_MESSAGE,
   offeredSubprotocols,
@@ -46,17 +48,19 @@ function ready(session: Session): Promise<void> {
   });
 }
 
+/** HTTP over the tunnel as the server's proxy sends it: down pooled keep-alive streams when the
+ *  agent lists HTTP_KEEPALIVE (decision 1200), else a stream per request. The experiment knob
+ *  DROVER_BENCH_HTTP_STREAM_PER_REQUEST=1 forces the latter, to compare the two in one build. */
 function serverSide(session: Session): TunnelServerSide {
+  const pool =
+    session.has('HTTP_KEEPALIVE') && process.env.DROVER_BENCH_HTTP_STREAM_PER_REQUEST !== '1'
+      ? new HttpStreamPool({ open: (t, m) => session.openStream(t, m), clock: systemClock })
+      : undefined;
   return {
     openStream: (target) => Promise.resolve(session.openStream(target)),
     async httpRequest(target, path, body) {
-      const stream = session.openStream(target);
-      const result = await requestOverStream(stream, {
-        method: 'POST',
-        path,
-        headers: { 'content-type': 'application/octet-stream', 'content-length': body.length },
-        body,
-      });
+      const req = { method: 'POST', path, headers: { 'content-type': 'application/octet-stream', 'content-length': body.length }, body };
+      const result = pool !== undefined ? (await pool.request(target, req)).result : await requestOverStream(session.openStream(target), req);
       if (result.kind !== 'response') throw new Error('unexpected upgrade');
       const res = result.response;
       // Read the body exactly as lib/latency.ts directHttp does, so the two differ only by the tunnel.
@@ -70,6 +74,7 @@ function serverSide(session: Session): TunnelServerSide {
       });
     },
     async close() {
+      pool?.close();
       session.close('NORMAL', 'benchmark done');
     },
   };

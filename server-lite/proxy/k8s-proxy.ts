@@ -1,14 +1,19 @@
 // The authenticating Kubernetes proxy (ARCHITECTURE.md §2.3): `/k8s/clusters/{id}/…` requests and
 // upgrades are authenticated, checked against the caller's Drover roles (a cluster the caller has
 // no role on does not exist for them: 404, and nothing is sent to its agent), stripped of the
-// bearer token and any Impersonate-*, and sent down a new tunnel stream to the cluster's agent. The
-// caller's identity travels in the stream's OPEN metadata; the agent turns it into Impersonate-*
-// headers, so the cluster's RBAC decides. Closing the client closes the stream (and the agent's
-// upstream request). Every request leaves one audit row when its response head is known.
+// bearer token and any Impersonate-*, and sent down a tunnel stream to the cluster's agent: an idle
+// keep-alive stream of the session's pool when the agent lists HTTP_KEEPALIVE (decision 1200), else
+// a new stream per request; upgrades, watches and `logs -f` always get a new stream of their own.
+// The caller's identity travels in the stream's OPEN metadata (a stream of its own) or in the
+// request's X-Drover-User/-Groups (a pooled stream, set here per request, never inherited); the
+// agent turns it into Impersonate-* headers, so the cluster's RBAC decides. Closing the client
+// closes the stream (and the agent's upstream request). Every request leaves one audit row when its
+// response head is known.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { KUBE_API_TARGET, KUBE_IDENTITY_METADATA, kubeIdentityOf, requestOverStream, type TunnelStream } from '../../protocol/index.ts';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { KUBE_API_TARGET, KUBE_IDENTITY_HEADERS, KUBE_IDENTITY_METADATA, kubeIdentityOf, requestOverStream, systemClock, type Clock as TimerClock, type StreamHttpResult } from '../../protocol/index.ts';
 import { ServerError, errorBody } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
 import { authenticateUser } from '../auth/guard.ts';
@@ -18,6 +23,8 @@ import { checkImpersonation, readImpersonation } from './impersonation.ts';
 import { kubePath } from './kube-fallback.ts';
 import type { GlobalRole } from '../store/store.ts';
 import { GrantCache } from '../rbac/grant-cache.ts';
+import type { SessionHandle } from '../tunnel/session-registry.ts';
+import { isStreamingRequest, streamPools } from './stream-pools.ts';
 
 /** OPEN metadata keys the cluster agent reads (docs/api.md, "Proxy"). */
 export const IDENTITY_METADATA = KUBE_IDENTITY_METADATA;
@@ -28,10 +35,20 @@ interface Admitted {
   impersonated: string | undefined;
   clusterId: string;
   path: string;
-  stream: TunnelStream;
+  session: SessionHandle;
+  /** The Kubernetes identity the agent impersonates. */
+  kube: { user: string; groups: string[] };
 }
 
-export function createK8sProxy(ctx: ServerContext) {
+/** Whether a request has a body to send (GET/HEAD/DELETE from kubectl have none). */
+function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0');
+}
+
+/** `timers`: the idle timeouts of the keep-alive stream pools (tests pass a ManualClock). */
+export function createK8sProxy(ctx: ServerContext, opts: { timers?: TimerClock; maxIdlePerTarget?: number; idleTimeoutMs?: number } = {}) {
+  const pools = streamPools(opts.timers ?? systemClock, opts);
   // listBindings (a UNION of direct and group bindings, sorted) was ~20 % of a proxied GET's
   // server CPU (issue 12); the project lookup is needed only when no cluster role is held.
   const grants = new GrantCache({
@@ -81,11 +98,42 @@ export function createK8sProxy(ctx: ServerContext) {
     // The cluster agent, or while it is down one of the cluster's node agents (kube-fallback.ts).
     const session = (await kubePath(ctx, target.clusterId))?.session;
     if (!session?.openStream) throw new ServerError('CLUSTER_UNAVAILABLE', `the agent of cluster ${target.clusterId} is not connected (nor a node agent that can reach its Kubernetes API)`);
-    const stream = session.openStream(KUBE_API_TARGET, {
-      [IDENTITY_METADATA.user]: id.user,
-      [IDENTITY_METADATA.groups]: JSON.stringify(id.groups),
-    });
-    return { principal, impersonated: id.impersonated, clusterId: target.clusterId, path: target.path, stream };
+    return { principal, impersonated: id.impersonated, clusterId: target.clusterId, path: target.path, session, kube: { user: id.user, groups: id.groups } };
+  }
+
+  /** A stream of its own for one exchange, the caller named in its OPEN metadata. */
+  function ownStream(a: Admitted) {
+    const open = a.session.openStream;
+    if (!open) throw new ServerError('CLUSTER_UNAVAILABLE', `the agent of cluster ${a.clusterId} is not connected`);
+    return open.call(a.session, KUBE_API_TARGET, { [IDENTITY_METADATA.user]: a.kube.user, [IDENTITY_METADATA.groups]: JSON.stringify(a.kube.groups) });
+  }
+
+  /** Sends an ordinary request: on a pooled keep-alive stream when the agent can, else on its own. */
+  async function exchange(a: Admitted, req: IncomingMessage, method: string, signal: AbortSignal): Promise<{ result: StreamHttpResult; abort: () => void }> {
+    const headers: OutgoingHttpHeaders = forwardHeaders(req.headers, false);
+    const pool = isStreamingRequest(a.path) ? undefined : pools.poolFor(a.session);
+    if (pool === undefined) {
+      const stream = ownStream(a);
+      stream.on('error', () => {});
+      if (signal.aborted) stream.destroy();
+      const onAbort = () => stream.destroy();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        return { result: await requestOverStream(stream, { method, path: a.path, headers, body: req }), abort: () => stream.destroy() };
+      } catch (err) {
+        stream.destroy();
+        throw err;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
+    // Per request, never from the stream: two callers on one pooled stream each get their own.
+    headers[KUBE_IDENTITY_HEADERS.user] = a.kube.user;
+    headers[KUBE_IDENTITY_HEADERS.groups] = JSON.stringify(a.kube.groups);
+    // `abort` (not the stream itself): once read to its end the stream may already carry another
+    // caller's request, and a client going away after that must not destroy it.
+    const { result, abort } = await pool.request(KUBE_API_TARGET, { method, path: a.path, headers, ...(hasBody(req) ? { body: req } : {}) }, { signal });
+    return { result, abort };
   }
 
   function record(
@@ -133,15 +181,21 @@ export function createK8sProxy(ctx: ServerContext) {
       record(principal, impersonated, parsed?.clusterId ?? null, method, parsed?.path ?? req.url ?? '', e.status, at, t0, 'request', e.code);
       return;
     }
-    const { stream, clusterId, path } = admitted;
+    const { clusterId, path } = admitted;
     // The client went away (kubectl Ctrl-C, watch cancelled): close the stream, so the agent
-    // aborts its request to the kube-apiserver.
+    // aborts its request to the kube-apiserver (a destroyed stream is never pooled again).
+    const gone = new AbortController();
+    let abort: (() => void) | undefined;
     res.on('close', () => {
-      if (!res.writableFinished) stream.destroy();
+      if (res.writableFinished) return;
+      gone.abort();
+      abort?.();
     });
-    stream.on('error', () => {});
     try {
-      const result = await requestOverStream(stream, { method, path, headers: forwardHeaders(req.headers, false), body: req });
+      const sent = await exchange(admitted, req, method, gone.signal);
+      abort = sent.abort;
+      const result = sent.result;
+      if (gone.signal.aborted) abort();
       if (result.kind !== 'response') throw new ServerError('UPSTREAM_FAILED', 'the agent answered a plain request with an upgrade');
       const upstream = result.response;
       const status = upstream.statusCode ?? 502;
@@ -153,7 +207,7 @@ export function createK8sProxy(ctx: ServerContext) {
       upstream.on('error', () => res.destroy());
       upstream.pipe(res);
     } catch (err) {
-      stream.destroy();
+      abort?.();
       const e = err instanceof ServerError ? err : new ServerError('UPSTREAM_FAILED', `the request to cluster ${clusterId} failed: ${(err as Error).message}`);
       sendProxyError(res, e);
       record(principal, impersonated, clusterId, method, path, e.status, at, t0, 'request', e.code);
@@ -177,7 +231,16 @@ export function createK8sProxy(ctx: ServerContext) {
       record(principal, impersonated, parsed?.clusterId ?? null, method, parsed?.path ?? req.url ?? '', e.status, at, t0, 'upgrade', e.code);
       return;
     }
-    const { stream, clusterId, path } = admitted;
+    const { clusterId, path } = admitted;
+    let stream: Duplex;
+    try {
+      stream = ownStream(admitted);
+    } catch (err) {
+      const e = err instanceof ServerError ? err : new ServerError('INTERNAL');
+      writeRawError(socket, e);
+      record(principal, impersonated, clusterId, method, path, e.status, at, t0, 'upgrade', e.code);
+      return;
+    }
     stream.on('error', () => socket.destroy());
     socket.on('close', () => stream.destroy());
     try {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { WebSocket } from 'ws';
-import { attachWebSocket, MAX_WS_MESSAGE, offeredSubprotocols, type Session, type SessionCloseInfo } from '../../protocol/index.ts';
+import { attachWebSocket, MAX_WS_MESSAGE, offeredSubprotocols, type CapabilityName, type Session, type SessionCloseInfo } from '../../protocol/index.ts';
 import { startServer, type RunningServer, type ServerDeps } from '../../server-lite/server.ts';
 import { startPostgres, type Postgres } from '../pg/harness.ts';
 
@@ -169,7 +169,7 @@ export function connectTunnel(
   server: { url: string; caPem: string },
   credential: string | undefined,
   role: string,
-  opts: { protocols?: string[]; headers?: Record<string, string> } = {},
+  opts: { protocols?: string[]; headers?: Record<string, string>; maskCapabilities?: CapabilityName[] } = {},
 ): Promise<TestTunnel> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { 'x-drover-role': role, ...opts.headers };
@@ -201,7 +201,7 @@ export function connectTunnel(
     ws.once('open', () => {
       ws.off('error', reject);
       const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString('utf8') })));
-      const session = attachWebSocket(ws, { side: 'client', peer: { role, version: 'test' } });
+      const session = attachWebSocket(ws, { side: 'client', peer: { role, version: 'test' }, ...(opts.maskCapabilities ? { maskCapabilities: opts.maskCapabilities } : {}) });
       const ready = new Promise<void>((r, j) => {
         session.once('ready', () => r());
         session.once('close', (info) => j(new Error(`session closed before ready: ${info.code}`)));
