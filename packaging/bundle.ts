@@ -1,7 +1,8 @@
 // Step 1 of `npm run package`: esbuild turns the ESM/TypeScript CLI into CommonJS, because a
 // Node 24 SEA main script must be CommonJS and may only require() built-in modules.
-// Issue 25 splits it in three, so a device's agent parses and evaluates only what it runs:
-//   drover.cjs         the SEA main: cli/agent-main.ts, i.e. `drover agent …` and nothing else
+// Issue 25 splits it, so a device's agent parses and evaluates only what it runs:
+//   drover.cjs         the SEA main: packaging/runtime/sea-main.ts, which runs app/agent.cjs
+//   app/agent.cjs      asset: cli/agent-main.ts, i.e. `drover agent …` and nothing else
 //   app/cli.cjs        asset: the full CLI (server, admin commands), loaded for any other command
 //   app/client-node.cjs asset: @kubernetes/client-node (and undici), loaded on first use
 // An import of an asset-borne module becomes a stub that asks packaging/runtime/asset-module.ts.
@@ -19,9 +20,11 @@ export interface BundleResult {
 }
 
 export interface AppBundles {
-  /** The SEA main script. */
+  /** The agent's script (cli/agent-main.ts): what every start evaluates, the asset APP_ASSETS.agent. */
   main: BundleResult;
-  /** SEA asset name → bundle. */
+  /** The SEA main script: packaging/runtime/sea-main.ts, which runs `main` (decision 1220). */
+  seaMain: BundleResult;
+  /** SEA asset name → bundle, `main` included. */
   assets: Record<string, BundleResult>;
 }
 
@@ -216,10 +219,11 @@ function inputsOf(meta: Metafile): string[] {
 /** Bundles the SEA main and its asset bundles into `outDir`. */
 export async function bundleApp(repoRoot: string, outDir: string, version?: string): Promise<AppBundles> {
   const clientNode = { '@kubernetes/client-node': APP_ASSETS.clientNode };
-  const [main, cli, kube] = await Promise.all([
-    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'drover.cjs'), assetModules: { ...clientNode, 'cli/main.ts': APP_ASSETS.cli }, version, extraPlugins: nodeSqlitePlugin(repoRoot) }),
+  const [seaMain, main, cli, kube] = await Promise.all([
+    bundleOne(repoRoot, { entry: { file: 'packaging/runtime/sea-main.ts' }, outFile: path.join(outDir, 'drover.cjs'), assetModules: {} }),
+    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'agent.cjs'), assetModules: { ...clientNode, 'cli/main.ts': APP_ASSETS.cli }, version, extraPlugins: nodeSqlitePlugin(repoRoot) }),
     bundleOne(repoRoot, { entry: { file: 'cli/main.ts' }, outFile: path.join(outDir, 'cli.cjs'), assetModules: clientNode, version }),
     bundleOne(repoRoot, { entry: { contents: `module.exports = require('@kubernetes/client-node');` }, outFile: path.join(outDir, 'client-node.cjs'), assetModules: {} }),
   ]);
-  return { main, assets: { [APP_ASSETS.cli]: cli, [APP_ASSETS.clientNode]: kube } };
+  return { main, seaMain, assets: { [APP_ASSETS.agent]: main, [APP_ASSETS.cli]: cli, [APP_ASSETS.clientNode]: kube } };
 }

@@ -50,7 +50,10 @@ t.test('agent entry: the executable main bundle holds no server module; the full
   const out = tempDir('drover-agent-entry-');
   t.teardown(() => removeDir(out));
   const app = await bundleApp(ROOT, out);
-  t.same(offenders(app.main.inputs, SERVER_SIDE), [], 'no server-side input in the SEA main');
+  // Decision 1220: the SEA main is a stub that runs the agent's script from its compressed asset.
+  t.same(app.seaMain.inputs, ['packaging/errors.ts', 'packaging/runtime/asset-module.ts', 'packaging/runtime/sea-main.ts', 'packaging/targets.ts'], 'the SEA main holds the stub alone');
+  t.equal(app.assets[APP_ASSETS.agent], app.main, 'the agent script travels as an asset');
+  t.same(offenders(app.main.inputs, SERVER_SIDE), [], 'no server-side input in the agent script');
   t.ok(app.main.inputs.some((f) => f.startsWith('agents/fleet/')), 'the main bundle does hold the agent roles');
   t.ok(app.main.inputs.includes(`drover-asset:${APP_ASSETS.cli}`), 'other commands reach the full CLI through its asset');
   t.ok(app.main.inputs.includes(`drover-asset:${APP_ASSETS.clientNode}`), 'client-node is reached through its asset');
