@@ -61,16 +61,25 @@ function sqliteBindingPlugin(repoRoot: string): Plugin {
   };
 }
 
-/** pino-pretty stays in the bundle but is evaluated only when called (agents/common/pino-pretty-loader.ts). */
-function lazyPrettyPlugin(): Plugin {
+/**
+ * Modules an agent loads on first use through a loader file (issue 25): pino-pretty for a person at
+ * a terminal, yaml for a kubeconfig or local node plans. In the bundles each loader becomes a
+ * plain require(), which the agent script routes to a SEA asset (assetModulesPlugin), so neither
+ * library is parsed or evaluated by an agent that does not use it.
+ */
+const LAZY_LOADERS: Record<string, string> = {
+  'pino-pretty-loader.ts': `export function loadPinoPretty() { return require('pino-pretty'); }`,
+  'yaml-loader.ts': `let yaml; export function loadYaml() { return yaml ??= require('yaml'); }`,
+};
+
+function lazyLoadersPlugin(): Plugin {
   return {
-    name: 'drover-lazy-pino-pretty',
+    name: 'drover-lazy-loaders',
     setup(b) {
-      b.onLoad({ filter: /agents[\\/]common[\\/]pino-pretty-loader\.ts$/ }, (args) => ({
-        loader: 'js',
-        resolveDir: path.dirname(args.path),
-        contents: `export function loadPinoPretty() { return require('pino-pretty'); }`,
-      }));
+      b.onLoad({ filter: /agents[\\/]common[\\/][a-z-]+-loader\.ts$/ }, (args) => {
+        const contents = LAZY_LOADERS[path.basename(args.path)];
+        return contents === undefined ? undefined : { loader: 'js', resolveDir: path.dirname(args.path), contents };
+      });
     },
   };
 }
@@ -196,7 +205,7 @@ async function bundleOne(repoRoot: string, spec: OneBundle): Promise<BundleResul
       banner: {
         js: `var __drover_import_meta_url = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,
       },
-      plugins: [...(spec.extraPlugins ?? []), ...versionPlugin(repoRoot, spec.version), assetModulesPlugin(repoRoot, spec.assetModules), lazyPrettyPlugin(), zodEnglishOnlyPlugin(), sqliteBindingPlugin(repoRoot)],
+      plugins: [...(spec.extraPlugins ?? []), ...versionPlugin(repoRoot, spec.version), assetModulesPlugin(repoRoot, spec.assetModules), lazyLoadersPlugin(), zodEnglishOnlyPlugin(), sqliteBindingPlugin(repoRoot)],
       metafile: true,
     });
     return {
@@ -219,11 +228,16 @@ function inputsOf(meta: Metafile): string[] {
 /** Bundles the SEA main and its asset bundles into `outDir`. */
 export async function bundleApp(repoRoot: string, outDir: string, version?: string): Promise<AppBundles> {
   const clientNode = { '@kubernetes/client-node': APP_ASSETS.clientNode };
-  const [seaMain, main, cli, kube] = await Promise.all([
+  // Loaded on first use by the agent (LAZY_LOADERS); the full CLI carries its own copies.
+  const agentLazy = { yaml: APP_ASSETS.yaml, 'pino-pretty': APP_ASSETS.pinoPretty };
+  const pkg = (name: string) => ({ entry: { contents: `module.exports = require('${name}');` }, assetModules: {} });
+  const [seaMain, main, cli, kube, yaml, pretty] = await Promise.all([
     bundleOne(repoRoot, { entry: { file: 'packaging/runtime/sea-main.ts' }, outFile: path.join(outDir, 'drover.cjs'), assetModules: {} }),
-    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'agent.cjs'), assetModules: { ...clientNode, 'cli/main.ts': APP_ASSETS.cli }, version, extraPlugins: nodeSqlitePlugin(repoRoot) }),
+    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'agent.cjs'), assetModules: { ...clientNode, ...agentLazy, 'cli/main.ts': APP_ASSETS.cli }, version, extraPlugins: nodeSqlitePlugin(repoRoot) }),
     bundleOne(repoRoot, { entry: { file: 'cli/main.ts' }, outFile: path.join(outDir, 'cli.cjs'), assetModules: clientNode, version }),
-    bundleOne(repoRoot, { entry: { contents: `module.exports = require('@kubernetes/client-node');` }, outFile: path.join(outDir, 'client-node.cjs'), assetModules: {} }),
+    bundleOne(repoRoot, { ...pkg('@kubernetes/client-node'), outFile: path.join(outDir, 'client-node.cjs') }),
+    bundleOne(repoRoot, { ...pkg('yaml'), outFile: path.join(outDir, 'yaml.cjs') }),
+    bundleOne(repoRoot, { ...pkg('pino-pretty'), outFile: path.join(outDir, 'pino-pretty.cjs') }),
   ]);
-  return { main, seaMain, assets: { [APP_ASSETS.agent]: main, [APP_ASSETS.cli]: cli, [APP_ASSETS.clientNode]: kube } };
+  return { main, seaMain, assets: { [APP_ASSETS.agent]: main, [APP_ASSETS.cli]: cli, [APP_ASSETS.clientNode]: kube, [APP_ASSETS.yaml]: yaml, [APP_ASSETS.pinoPretty]: pretty } };
 }

@@ -47,6 +47,10 @@ export const APP_ASSETS = Object.freeze({
   cli: 'app/cli.cjs',
   /** @kubernetes/client-node with undici: only for kubeconfig credential plugins and the server. */
   clientNode: 'app/client-node.cjs',
+  /** yaml: for an agent's kubeconfig and local node plans (agents/common/yaml-loader.ts, decision 1221). */
+  yaml: 'app/yaml.cjs',
+  /** pino-pretty: logs for a person at a terminal (agents/common/pino-pretty-loader.ts). */
+  pinoPretty: 'app/pino-pretty.cjs',
 } as const);
 
 /** Budget from issue 7: each executable at most 45 MiB once gzipped. */

@@ -6,7 +6,7 @@
 // and a quarter second at start, on every edge device, for what is mostly a YAML lookup.
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { loadYaml } from './yaml-loader.ts';
 
 export interface KubeTarget {
   server: URL;
@@ -97,7 +97,7 @@ export async function loadKubeconfig(path: string): Promise<KubeTarget> {
   }
   let doc: Rec;
   try {
-    doc = rec(parse(text));
+    doc = rec(loadYaml().parse(text));
   } catch (err) {
     throw new KubeconfigError(path, `not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -35,6 +35,8 @@ const SERVER_SIDE = [
 ];
 /** Evaluated only for a person at a terminal (agents/common/pino-pretty-loader.ts). */
 const AT_A_TERMINAL_ONLY = ['node_modules/pino-pretty/'];
+/** Evaluated only for a kubeconfig or a local node plan (agents/common/yaml-loader.ts, decision 1221). */
+const ON_FIRST_YAML = ['node_modules/yaml/'];
 
 /** Repository-relative, with packages as `node_modules/…` (node_modules may be a symlink elsewhere). */
 function repoPath(file: string): string {
@@ -57,6 +59,10 @@ t.test('agent entry: the executable main bundle holds no server module; the full
   t.ok(app.main.inputs.some((f) => f.startsWith('agents/fleet/')), 'the main bundle does hold the agent roles');
   t.ok(app.main.inputs.includes(`drover-asset:${APP_ASSETS.cli}`), 'other commands reach the full CLI through its asset');
   t.ok(app.main.inputs.includes(`drover-asset:${APP_ASSETS.clientNode}`), 'client-node is reached through its asset');
+  // Loaded on first use from assets of their own (decision 1221): not even parsed at idle.
+  t.same(offenders(app.main.inputs, [...AT_A_TERMINAL_ONLY, ...ON_FIRST_YAML]), [], 'neither pino-pretty nor yaml is in the agent script');
+  t.ok(app.main.inputs.includes(`drover-asset:${APP_ASSETS.yaml}`) && app.main.inputs.includes(`drover-asset:${APP_ASSETS.pinoPretty}`), 'they are reached through their assets');
+  t.ok(offenders(app.assets[APP_ASSETS.yaml]!.inputs, ON_FIRST_YAML).length > 0 && offenders(app.assets[APP_ASSETS.pinoPretty]!.inputs, AT_A_TERMINAL_ONLY).length > 0, 'which carry them');
   const cli = app.assets[APP_ASSETS.cli]!;
   t.ok(cli.inputs.some((f) => f.startsWith('server-lite/')), 'the full CLI asset holds the server (so the check above can fail)');
   t.same(offenders(cli.inputs, ['node_modules/@kubernetes/client-node/']), [], 'client-node is not duplicated into the CLI asset');
@@ -102,4 +108,5 @@ t.test('agent entry: `drover agent run` of all roles, connected, loads no server
   t.ok(loaded.some((f) => f.startsWith('node_modules/ws/')), 'the hook sees require()d packages too');
   t.same(offenders(loaded, SERVER_SIDE), [], 'no server-side module evaluated');
   t.same(offenders(loaded, AT_A_TERMINAL_ONLY), [], 'no pino-pretty without a terminal');
+  t.same(offenders(loaded, ON_FIRST_YAML), [], 'no yaml without a kubeconfig or a local plan');
 });
