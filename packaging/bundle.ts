@@ -85,6 +85,54 @@ function lazyLoadersPlugin(): Plugin {
 }
 
 /**
+ * require() calls of Node built-ins that pino and sonic-boom make at load but use only on paths an
+ * agent never takes (issue 25, decision 1223): worker_threads and thread-stream for pino's
+ * transports and for async destinations (the agents log synchronously to stderr), assert for one
+ * check in sonic-boom. Each costs 120–150 KiB of heap and its source pages once evaluated. In the
+ * bundles they become requires on first call; a dependency upgrade that moves the text fails the
+ * build here rather than silently loading them again.
+ */
+const LAZY_REQUIRES: { file: RegExp; edits: [string, string][] }[] = [
+  {
+    file: /[\\/]node_modules[\\/]pino[\\/]lib[\\/]tools\.js$/,
+    edits: [
+      [`const { isMainThread } = require('worker_threads')`, `const isMainThread = () => require('worker_threads').isMainThread`],
+      [`const transport = require('./transport')`, `const transport = (...args) => require('./transport')(...args)`],
+      [`if (!opts.sync && isMainThread) {`, `if (!opts.sync && isMainThread()) {`],
+    ],
+  },
+  {
+    file: /[\\/]node_modules[\\/]pino[\\/]pino\.js$/,
+    edits: [[`module.exports.transport = require('./lib/transport')`, `module.exports.transport = (...args) => require('./lib/transport')(...args)`]],
+  },
+  {
+    file: /[\\/]node_modules[\\/]sonic-boom[\\/]index\.js$/,
+    edits: [[`const assert = require('assert')`, `const assert = (...args) => require('assert')(...args)`]],
+  },
+];
+
+function lazyRequiresPlugin(): Plugin {
+  return {
+    name: 'drover-lazy-requires',
+    setup(b) {
+      for (const { file, edits } of LAZY_REQUIRES) {
+        b.onLoad({ filter: file }, async (args) => {
+          // The top-level copy only (pino-pretty carries an older sonic-boom of its own).
+          if (args.path.split(/[\\/]node_modules[\\/]/).length > 2) return undefined;
+          const { readFile } = await import('node:fs/promises');
+          let contents = await readFile(args.path, 'utf8');
+          for (const [from, to] of edits) {
+            if (!contents.includes(from)) throw new Error(`${args.path} no longer holds \`${from}\` (packaging/bundle.ts LAZY_REQUIRES)`);
+            contents = contents.replace(from, to);
+          }
+          return { loader: 'js', contents, resolveDir: path.dirname(args.path) };
+        });
+      }
+    },
+  };
+}
+
+/**
  * zod re-exports all its ~64 message locales (`z.locales`, 300 KiB of the agent's 1.4 MiB script)
  * though only English, its default, is used: nothing here calls `z.config(z.locales.xx())`.
  * Issue 25: the script's source is held on the V8 heap and pre-parsed at every start, so the
@@ -205,7 +253,7 @@ async function bundleOne(repoRoot: string, spec: OneBundle): Promise<BundleResul
       banner: {
         js: `var __drover_import_meta_url = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,
       },
-      plugins: [...(spec.extraPlugins ?? []), ...versionPlugin(repoRoot, spec.version), assetModulesPlugin(repoRoot, spec.assetModules), lazyLoadersPlugin(), zodEnglishOnlyPlugin(), sqliteBindingPlugin(repoRoot)],
+      plugins: [...(spec.extraPlugins ?? []), ...versionPlugin(repoRoot, spec.version), assetModulesPlugin(repoRoot, spec.assetModules), lazyLoadersPlugin(), lazyRequiresPlugin(), zodEnglishOnlyPlugin(), sqliteBindingPlugin(repoRoot)],
       metafile: true,
     });
     return {
