@@ -78,6 +78,12 @@ t.test('agent entry: the executable main bundle holds no server module; the full
   const locales = (inputs: readonly string[]) => inputs.filter((f) => f.includes('node_modules/zod/') && f.includes('/locales/')).map((f) => path.basename(f)).sort();
   t.same(locales(app.main.inputs), ['en.js', 'index.js'], 'the main bundle carries zod\'s English messages only');
   t.same(locales(cli.inputs), ['en.js', 'index.js'], 'so does the full CLI asset');
+  // zod as a namespace import (decision 1224): `import { z }` made the bundle keep all of zod, since
+  // the namespace object `z` refers to every export; `import * as z` lets esbuild drop the unused.
+  const named = app.main.inputs.filter((f) => /\.ts$/.test(f) && !f.includes('node_modules/') && /import \{[^}]*\bz\b[^}]*\} from 'zod'/.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+  t.same(named, [], 'no agent-path file imports { z } from zod');
+  const agentScript = fs.readFileSync(app.main.file, 'utf8');
+  t.ok(agentScript.includes('zod/v4/classic/schemas.js') && !agentScript.includes('zod/v4/classic/from-json-schema.js'), 'the unused parts of zod are left out of the agent script');
 });
 
 t.test('agent entry: `drover agent run` of all roles, connected, loads no server-side module', async (t) => {
