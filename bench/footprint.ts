@@ -172,6 +172,7 @@ interface SoakFigure {
 let soak: SoakFigure | undefined;
 let cluster: TestCluster | undefined;
 let arm64: { rssMiB: number } | undefined;
+let idleWithKubeconfig: ProcMemory | undefined;
 
 /** The default install (all roles, one process) registered with a real cluster's kubeconfig. */
 async function clusterAgent(srv: TestServer, name: string): Promise<Started> {
@@ -200,6 +201,8 @@ try {
     process.stderr.write('footprint: apply (real kube-apiserver)…\n');
     const agent = await clusterAgent(srv, 'apply');
     await sleep(idleMs);
+    // The default install as on a device with a cluster: idle with a (YAML) kubeconfig read at start.
+    idleWithKubeconfig = readMemory(agent.pid);
     const common = { adminExe: serverExe, serverDataDir: srv.dataDir, env: baseEnv, agentPid: agent.pid, idleAfterMs: idleMs, target: 'footprint=apply' };
     const small = path.join(work, 'bundle-500');
     applies.push(await applyAndSample({ ...common, dir: small, name: 'objects-500', shape: manyObjects(small) }));
@@ -277,7 +280,7 @@ async function runSoak(minutes: number): Promise<SoakFigure> {
 
 const baseline = figures.find((f) => f.scenario === 'bare-tls') ?? figures.find((f) => f.scenario === 'bare');
 if (values.json) {
-  process.stdout.write(JSON.stringify({ machine, dist, idleSeconds: idleMs / 1000, unitEnv, figures, applies, soak, arm64 }, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ machine, dist, idleSeconds: idleMs / 1000, unitEnv, figures, idleWithKubeconfig, applies, soak, arm64 }, null, 2) + '\n');
 } else {
   const sizes = fs.existsSync(path.join(dist, 'sizes.json')) ? (JSON.parse(fs.readFileSync(path.join(dist, 'sizes.json'), 'utf8')) as { artifact: string; rawBytes: number; gzipBytes: number }[]) : [];
   const lines = [
@@ -295,6 +298,10 @@ if (values.json) {
     );
   }
   for (const f of figures) if (f.profile) lines.push('', `${f.scenario}: resident MiB by mapping: ${f.profile.map(([k, v]) => `${k} ${v}`).join('; ')}`);
+  if (idleWithKubeconfig) {
+    const m = idleWithKubeconfig;
+    lines.push('', `all roles with a kubeconfig (real kube-apiserver), idle ${idleMs / 1000} s before the applies: RSS ${toMiB(m.rss).toFixed(1)}, PSS ${toMiB(m.pss).toFixed(1)}, anon ${toMiB(m.rssAnon).toFixed(1)}, file ${toMiB(m.rssFile).toFixed(1)} MiB`);
+  }
   if (applies.length > 0) {
     lines.push('', 'apply (all roles, one process, real kube-apiserver)   objects   MiB   apply→ready   peak RSS   VmHWM   RSS after');
     for (const a of applies) {

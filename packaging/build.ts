@@ -88,14 +88,15 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   const app = await bundleApp(opts.repoRoot, work, opts.versionOverride);
-  const bundle = app.main;
-  for (const [name, b] of [['main', bundle] as const, ...Object.entries(app.assets)]) {
+  const bundle = app.seaMain;
+  for (const [name, b] of [['SEA main', bundle] as const, ...Object.entries(app.assets)]) {
     opts.log(`bundle ${name}: ${mib(b.bytes)} (${b.warnings.length} esbuild warnings)`);
     for (const w of b.warnings) opts.log(`  warning ${w}`);
   }
   const bundleBytes = [bundle.file, ...Object.values(app.assets).map((b) => b.file)].map((f) => fs.readFileSync(f));
   // Issue 25, decision 1140: the asset bundles travel brotli-compressed (packaging/runtime/
-  // asset-module.ts inflates one on first use); the SEA main cannot be, Node reads it as is.
+  // asset-module.ts inflates one on first use); the SEA main cannot be, Node reads it as is, so
+  // it is a stub that runs the agent's script from its asset (decision 1220).
   // Compressed once, and only when an executable is not in the cache.
   let compressed: Record<string, string> | undefined;
   const appAssets = (): Record<string, string> => (compressed ??= Object.fromEntries(Object.entries(app.assets).map(([name, b]) => [name, brotliFile(b.file)])));
@@ -112,7 +113,7 @@ export async function buildAll(opts: BuildOptions): Promise<BuildResult> {
     const node = strippedNode(officialNode(opts.repoRoot, target, opts.cacheDir), target, opts.cacheDir);
     const addon = fs.readFileSync(path.join(opts.repoRoot, 'node_modules', 'better-sqlite3', target.sqlitePrebuild));
     const installSh = fs.readFileSync(path.join(opts.repoRoot, 'packaging', 'install.sh'));
-    const key = hashOf([NODE_VERSION, target.arch, ...bundleBytes, JSON.stringify(SEA_EXEC_ARGV), `code-cache:${SEA_CODE_CACHE}`, 'assets:brotli', path.basename(path.dirname(node)), addon, installSh, releaseKey.publicKeyPem]);
+    const key = hashOf([NODE_VERSION, target.arch, ...bundleBytes, JSON.stringify(SEA_EXEC_ARGV), `code-cache:${SEA_CODE_CACHE}`, 'assets:brotli', 'agent:asset', path.basename(path.dirname(node)), addon, installSh, releaseKey.publicKeyPem]);
     const out = path.join(opts.outDir, artifactName(target));
     const hit = cachedCopy(path.join(opts.cacheDir, 'sea', `${target.arch}-${key}`, 'drover'), out, (dest) =>
       buildExecutable({ repoRoot: opts.repoRoot, bundle: bundle.file, appAssets: appAssets(), node, target, workDir: work, output: dest, releasePublicKey }),

@@ -1,7 +1,8 @@
 // Step 1 of `npm run package`: esbuild turns the ESM/TypeScript CLI into CommonJS, because a
 // Node 24 SEA main script must be CommonJS and may only require() built-in modules.
-// Issue 25 splits it in three, so a device's agent parses and evaluates only what it runs:
-//   drover.cjs         the SEA main: cli/agent-main.ts, i.e. `drover agent …` and nothing else
+// Issue 25 splits it, so a device's agent parses and evaluates only what it runs:
+//   drover.cjs         the SEA main: packaging/runtime/sea-main.ts, which runs app/agent.cjs
+//   app/agent.cjs      asset: cli/agent-main.ts, i.e. `drover agent …` and nothing else
 //   app/cli.cjs        asset: the full CLI (server, admin commands), loaded for any other command
 //   app/client-node.cjs asset: @kubernetes/client-node (and undici), loaded on first use
 // An import of an asset-borne module becomes a stub that asks packaging/runtime/asset-module.ts.
@@ -19,9 +20,11 @@ export interface BundleResult {
 }
 
 export interface AppBundles {
-  /** The SEA main script. */
+  /** The agent's script (cli/agent-main.ts): what every start evaluates, the asset APP_ASSETS.agent. */
   main: BundleResult;
-  /** SEA asset name → bundle. */
+  /** The SEA main script: packaging/runtime/sea-main.ts, which runs `main` (decision 1220). */
+  seaMain: BundleResult;
+  /** SEA asset name → bundle, `main` included. */
   assets: Record<string, BundleResult>;
 }
 
@@ -58,16 +61,73 @@ function sqliteBindingPlugin(repoRoot: string): Plugin {
   };
 }
 
-/** pino-pretty stays in the bundle but is evaluated only when called (agents/common/pino-pretty-loader.ts). */
-function lazyPrettyPlugin(): Plugin {
+/**
+ * Modules an agent loads on first use through a loader file (issue 25): pino-pretty for a person at
+ * a terminal, yaml for a kubeconfig or local node plans. In the bundles each loader becomes a
+ * plain require(), which the agent script routes to a SEA asset (assetModulesPlugin), so neither
+ * library is parsed or evaluated by an agent that does not use it.
+ */
+const LAZY_LOADERS: Record<string, string> = {
+  'pino-pretty-loader.ts': `export function loadPinoPretty() { return require('pino-pretty'); }`,
+  'yaml-loader.ts': `let yaml; export function loadYaml() { return yaml ??= require('yaml'); }`,
+};
+
+function lazyLoadersPlugin(): Plugin {
   return {
-    name: 'drover-lazy-pino-pretty',
+    name: 'drover-lazy-loaders',
     setup(b) {
-      b.onLoad({ filter: /agents[\\/]common[\\/]pino-pretty-loader\.ts$/ }, (args) => ({
-        loader: 'js',
-        resolveDir: path.dirname(args.path),
-        contents: `export function loadPinoPretty() { return require('pino-pretty'); }`,
-      }));
+      b.onLoad({ filter: /agents[\\/]common[\\/][a-z-]+-loader\.ts$/ }, (args) => {
+        const contents = LAZY_LOADERS[path.basename(args.path)];
+        return contents === undefined ? undefined : { loader: 'js', resolveDir: path.dirname(args.path), contents };
+      });
+    },
+  };
+}
+
+/**
+ * require() calls of Node built-ins that pino and sonic-boom make at load but use only on paths an
+ * agent never takes (issue 25, decision 1223): worker_threads and thread-stream for pino's
+ * transports and for async destinations (the agents log synchronously to stderr), assert for one
+ * check in sonic-boom. Each costs 120–150 KiB of heap and its source pages once evaluated. In the
+ * bundles they become requires on first call; a dependency upgrade that moves the text fails the
+ * build here rather than silently loading them again.
+ */
+const LAZY_REQUIRES: { file: RegExp; edits: [string, string][] }[] = [
+  {
+    file: /[\\/]node_modules[\\/]pino[\\/]lib[\\/]tools\.js$/,
+    edits: [
+      [`const { isMainThread } = require('worker_threads')`, `const isMainThread = () => require('worker_threads').isMainThread`],
+      [`const transport = require('./transport')`, `const transport = (...args) => require('./transport')(...args)`],
+      [`if (!opts.sync && isMainThread) {`, `if (!opts.sync && isMainThread()) {`],
+    ],
+  },
+  {
+    file: /[\\/]node_modules[\\/]pino[\\/]pino\.js$/,
+    edits: [[`module.exports.transport = require('./lib/transport')`, `module.exports.transport = (...args) => require('./lib/transport')(...args)`]],
+  },
+  {
+    file: /[\\/]node_modules[\\/]sonic-boom[\\/]index\.js$/,
+    edits: [[`const assert = require('assert')`, `const assert = (...args) => require('assert')(...args)`]],
+  },
+];
+
+function lazyRequiresPlugin(): Plugin {
+  return {
+    name: 'drover-lazy-requires',
+    setup(b) {
+      for (const { file, edits } of LAZY_REQUIRES) {
+        b.onLoad({ filter: file }, async (args) => {
+          // The top-level copy only (pino-pretty carries an older sonic-boom of its own).
+          if (args.path.split(/[\\/]node_modules[\\/]/).length > 2) return undefined;
+          const { readFile } = await import('node:fs/promises');
+          let contents = await readFile(args.path, 'utf8');
+          for (const [from, to] of edits) {
+            if (!contents.includes(from)) throw new Error(`${args.path} no longer holds \`${from}\` (packaging/bundle.ts LAZY_REQUIRES)`);
+            contents = contents.replace(from, to);
+          }
+          return { loader: 'js', contents, resolveDir: path.dirname(args.path) };
+        });
+      }
     },
   };
 }
@@ -193,7 +253,7 @@ async function bundleOne(repoRoot: string, spec: OneBundle): Promise<BundleResul
       banner: {
         js: `var __drover_import_meta_url = require("node:url").pathToFileURL(typeof __filename === "string" ? __filename : process.execPath).href;`,
       },
-      plugins: [...(spec.extraPlugins ?? []), ...versionPlugin(repoRoot, spec.version), assetModulesPlugin(repoRoot, spec.assetModules), lazyPrettyPlugin(), zodEnglishOnlyPlugin(), sqliteBindingPlugin(repoRoot)],
+      plugins: [...(spec.extraPlugins ?? []), ...versionPlugin(repoRoot, spec.version), assetModulesPlugin(repoRoot, spec.assetModules), lazyLoadersPlugin(), lazyRequiresPlugin(), zodEnglishOnlyPlugin(), sqliteBindingPlugin(repoRoot)],
       metafile: true,
     });
     return {
@@ -216,10 +276,16 @@ function inputsOf(meta: Metafile): string[] {
 /** Bundles the SEA main and its asset bundles into `outDir`. */
 export async function bundleApp(repoRoot: string, outDir: string, version?: string): Promise<AppBundles> {
   const clientNode = { '@kubernetes/client-node': APP_ASSETS.clientNode };
-  const [main, cli, kube] = await Promise.all([
-    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'drover.cjs'), assetModules: { ...clientNode, 'cli/main.ts': APP_ASSETS.cli }, version, extraPlugins: nodeSqlitePlugin(repoRoot) }),
+  // Loaded on first use by the agent (LAZY_LOADERS); the full CLI carries its own copies.
+  const agentLazy = { yaml: APP_ASSETS.yaml, 'pino-pretty': APP_ASSETS.pinoPretty };
+  const pkg = (name: string) => ({ entry: { contents: `module.exports = require('${name}');` }, assetModules: {} });
+  const [seaMain, main, cli, kube, yaml, pretty] = await Promise.all([
+    bundleOne(repoRoot, { entry: { file: 'packaging/runtime/sea-main.ts' }, outFile: path.join(outDir, 'drover.cjs'), assetModules: {} }),
+    bundleOne(repoRoot, { entry: { file: 'cli/agent-main.ts' }, outFile: path.join(outDir, 'agent.cjs'), assetModules: { ...clientNode, ...agentLazy, 'cli/main.ts': APP_ASSETS.cli }, version, extraPlugins: nodeSqlitePlugin(repoRoot) }),
     bundleOne(repoRoot, { entry: { file: 'cli/main.ts' }, outFile: path.join(outDir, 'cli.cjs'), assetModules: clientNode, version }),
-    bundleOne(repoRoot, { entry: { contents: `module.exports = require('@kubernetes/client-node');` }, outFile: path.join(outDir, 'client-node.cjs'), assetModules: {} }),
+    bundleOne(repoRoot, { ...pkg('@kubernetes/client-node'), outFile: path.join(outDir, 'client-node.cjs') }),
+    bundleOne(repoRoot, { ...pkg('yaml'), outFile: path.join(outDir, 'yaml.cjs') }),
+    bundleOne(repoRoot, { ...pkg('pino-pretty'), outFile: path.join(outDir, 'pino-pretty.cjs') }),
   ]);
-  return { main, assets: { [APP_ASSETS.cli]: cli, [APP_ASSETS.clientNode]: kube } };
+  return { main, seaMain, assets: { [APP_ASSETS.agent]: main, [APP_ASSETS.cli]: cli, [APP_ASSETS.clientNode]: kube, [APP_ASSETS.yaml]: yaml, [APP_ASSETS.pinoPretty]: pretty } };
 }

@@ -38,10 +38,19 @@ export const SEA_CODE_CACHE: boolean = process.env['DROVER_SEA_CODE_CACHE'] ? pr
 
 /** SEA assets holding the parts of the program a device's agent does not run (issue 25). */
 export const APP_ASSETS = Object.freeze({
+  /**
+   * The agent's script (cli/agent-main.ts), which the SEA main (packaging/runtime/sea-main.ts, a
+   * few hundred bytes) inflates and runs at every start: decision 1220.
+   */
+  agent: 'app/agent.cjs',
   /** The full CLI (cli/main.ts): server, admin commands. */
   cli: 'app/cli.cjs',
   /** @kubernetes/client-node with undici: only for kubeconfig credential plugins and the server. */
   clientNode: 'app/client-node.cjs',
+  /** yaml: for an agent's kubeconfig and local node plans (agents/common/yaml-loader.ts, decision 1221). */
+  yaml: 'app/yaml.cjs',
+  /** pino-pretty: logs for a person at a terminal (agents/common/pino-pretty-loader.ts). */
+  pinoPretty: 'app/pino-pretty.cjs',
 } as const);
 
 /** Budget from issue 7: each executable at most 45 MiB once gzipped. */

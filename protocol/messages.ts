@@ -3,7 +3,7 @@
 // and a zod schema checked on receipt. Append-only (SPEC.md §7): later issues add kinds (desired
 // state, ack, status) at the end; existing entries never change meaning.
 import { Buffer } from 'node:buffer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_FACTS_BYTES, MAX_FACTS_EXTRAS } from './limits.ts';
 
 const shortText = z.string().max(256);

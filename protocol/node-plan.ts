@@ -4,7 +4,7 @@
 // SHA-256 of that form as canonical JSON, so two spellings of one plan have one checksum and the
 // node reports exactly which plan it applied. Pure; both sides import it, so they cannot drift.
 import { Buffer } from 'node:buffer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson, sha256Hex } from './manifest-digest.ts';
 
 /** The stream target the node agent serves plans on (server → node, like `http:drover-fleet`). */

@@ -4,9 +4,14 @@
 // are read here; only a kubeconfig that needs a credential plugin (`exec`, `auth-provider`) loads
 // @kubernetes/client-node for it. A `proxy-url` is refused: neither path would honour it. That library costs an agent about 87 MiB of memory
 // and a quarter second at start, on every edge device, for what is mostly a YAML lookup.
-import { readFile } from 'node:fs/promises';
+import { readFile as readFileCb } from 'node:fs';
+import { promisify } from 'node:util';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { loadYaml } from './yaml-loader.ts';
+
+// Not node:fs/promises: that module loads ~250 KiB of Node's own code (readline and watchers
+// with it) into every agent that imports this file (issue 25, decision 1223).
+const readFile = promisify(readFileCb);
 
 export interface KubeTarget {
   server: URL;
@@ -97,7 +102,7 @@ export async function loadKubeconfig(path: string): Promise<KubeTarget> {
   }
   let doc: Rec;
   try {
-    doc = rec(parse(text));
+    doc = rec(loadYaml().parse(text));
   } catch (err) {
     throw new KubeconfigError(path, `not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -2,7 +2,7 @@
 // POST /v1/register, POST /v1/agent/rotate, POST /v1/agent/unregister, GET/POST /v1/agent/cleanup. Replies are validated
 // with zod at this boundary; nothing past here sees unchecked JSON.
 import crypto from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentError } from './errors.ts';
 import { httpsRequest, requestJson, type Transport } from './https-client.ts';
 import type { Role } from './config.ts';

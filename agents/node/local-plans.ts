@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { parse } from 'yaml';
+import { loadYaml } from '../common/yaml-loader.ts';
 import { checkPlan, planChecksum, PlanInvalid, type Plan } from '../../protocol/index.ts';
 
 export type LocalPlan =
@@ -33,7 +33,7 @@ export function readLocalPlans(dir: string): LocalPlan[] {
     const text = fs.readFileSync(file, 'utf8');
     const raw = createHash('sha256').update(text).digest('hex');
     try {
-      const doc: unknown = parse(text);
+      const doc: unknown = loadYaml().parse(text);
       const { name, plan } = checkPlan(doc);
       return [{ file, ok: true, name: name ?? fallback, checksum: planChecksum(plan), plan }];
     } catch (err) {

@@ -2,15 +2,17 @@
 // plans only after checking them against the schema and the checksum the server names, picks up
 // the local plan directory, runs plans through the executor, repeats periodic instructions of
 // succeeded plans, and exposes the results outbox (drained by the server in sequence order).
+// The executor (plan-executor.ts, with the step machine, file writer, probes and commands) is
+// loaded on first use: an idle node agent with no plan to run never evaluates it (issue 25,
+// decision 1222).
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { checkPlan, planChecksum, PlanInvalid, targetError, type PlanState, type TargetErrorBody } from '../../protocol/index.ts';
 import { createPlanStore, type PlanResult, type PlanStore } from './plan-store.ts';
-import { PlanExecutor } from './plan-executor.ts';
+import type { PlanExecutor } from './plan-executor.ts';
 import { markRejected, readLocalPlans } from './local-plans.ts';
-import { runCommand } from './run-command.ts';
 import { createExecutorLease } from './executor-lease.ts';
 
 export interface PlanAgentDeps {
@@ -25,8 +27,9 @@ export type AcceptAnswer = { status: 200; body: { name: string; checksum: string
 
 export class PlanAgent {
   readonly store: PlanStore;
-  readonly executor: PlanExecutor;
   readonly plansDir: string;
+  #executor: Promise<PlanExecutor> | undefined;
+  #stopped = false;
   readonly #deps: PlanAgentDeps;
   #timer: NodeJS.Timeout | undefined;
   readonly #periodicBusy = new Set<string>();
@@ -38,7 +41,6 @@ export class PlanAgent {
     this.#deps = deps;
     this.store = createPlanStore(deps.db);
     this.plansDir = path.join(deps.dataDir, 'plans');
-    this.executor = new PlanExecutor({ store: this.store, backupDir: path.join(deps.dataDir, 'plan-backups'), log: deps.log });
     this.#lease = createExecutorLease(deps.db);
   }
 
@@ -50,7 +52,13 @@ export class PlanAgent {
       return Promise.resolve();
     }
     this.#leaseLogged = false;
-    return this.executor.kick();
+    // Nothing runnable and the executor not loaded yet: nothing to load it for.
+    if (this.#executor === undefined && this.store.next() === undefined) return Promise.resolve();
+    return this.#loadExecutor().then((e) => (this.#stopped ? undefined : e.kick()));
+  }
+
+  #loadExecutor(): Promise<PlanExecutor> {
+    return (this.#executor ??= import('./plan-executor.ts').then(({ PlanExecutor }) => new PlanExecutor({ store: this.store, backupDir: path.join(this.#deps.dataDir, 'plan-backups'), log: this.#deps.log })));
   }
 
   start(): void {
@@ -66,7 +74,8 @@ export class PlanAgent {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await this.executor.stop();
+    this.#stopped = true;
+    await (await this.#executor)?.stop();
     this.#lease.release();
   }
 
@@ -143,7 +152,8 @@ export class PlanAgent {
         const key = `${row.name}/${p.name}`;
         if (this.#periodicBusy.has(key) || Date.now() - (last.get(key) ?? 0) < p.periodMs) continue;
         this.#periodicBusy.add(key);
-        void runCommand({ command: p.command, args: p.args, env: p.env, workingDir: p.workingDir, timeoutMs: p.timeoutMs })
+        void import('./run-command.ts')
+          .then(({ runCommand }) => runCommand({ command: p.command, args: p.args, env: p.env, workingDir: p.workingDir, timeoutMs: p.timeoutMs }))
           .then((r) => this.store.recordPeriodic(row.name, p.name, row.checksum, r.exitCode, r.output))
           .catch((err: unknown) => this.#deps.log.warn({ plan: row.name, periodic: p.name, err: (err as Error).message }, 'periodic instruction failed'))
           .finally(() => this.#periodicBusy.delete(key));

@@ -6,7 +6,6 @@
 // that serves other targets too (plans: node-role.ts `extraTargets`); nodeAccessStreams serves them alone.
 import type { Logger } from 'pino';
 import { KUBE_API_TARGET, NODE_AGENT_TARGETS, type TunnelStream } from '../../protocol/index.ts';
-import { serveShell } from './shell-session.ts';
 
 export type StreamServe = (stream: TunnelStream) => void;
 
@@ -21,10 +20,23 @@ export function nodeAccessTargets(ctx: { logger: Logger; onStop?: (fn: () => Pro
   ctx.onStop?.(async () => {
     for (const hangUp of live) hangUp();
   });
+  // The shell session (shell-session.ts) is loaded with the first shell (issue 25, decision 1222);
+  // the stream holds what arrives meanwhile.
   const shell: StreamServe = (stream) => {
-    const hangUp = serveShell(stream, ctx.logger);
-    live.add(hangUp);
-    stream.once('close', () => live.delete(hangUp));
+    let hangUp: (() => void) | undefined;
+    let hungUp = false;
+    const entry = (): void => {
+      hungUp = true;
+      hangUp?.();
+    };
+    live.add(entry);
+    stream.once('close', () => live.delete(entry));
+    import('./shell-session.ts').then(
+      ({ serveShell }) => {
+        if (!hungUp && !stream.destroyed) hangUp = serveShell(stream, ctx.logger);
+      },
+      (err: unknown) => stream.reset('INTERNAL_ERROR', `the shell could not start: ${(err as Error).message}`.slice(0, 200)),
+    );
   };
   const kube: StreamServe =
     deps.kube ?? ((stream) => stream.reset('TARGET_UNREACHABLE', 'this node agent has no kubeconfig for its cluster (register with --kubeconfig, or run k3s/rke2/kubeadm here)'));

@@ -10,14 +10,14 @@ import { isSea } from 'node:sea';
 import type { Logger } from 'pino';
 import { AgentStore } from '../common/store.ts';
 import { UpgradeError } from '../../protocol/release-errors.ts';
-import { checkSha, verifiedVersion, verifyRelease } from '../../protocol/release-verify.ts';
 import { releasePublicKeyPem } from './release-key.ts';
 import { startHealthGate, type Gate } from './health-gate.ts';
 import { processKey, stagedPath, swapIn, HEALTH_DEADLINE_MS } from './swap.ts';
 import { imageOf, markProcess, readMarks, rolesRunning } from './process-marks.ts';
 import { watchExecutable } from './exe-watch.ts';
 import { systemdNotify } from './systemd-notify.ts';
-import { fileSha256, UpgradeTarget } from './upgrade-target.ts';
+import type { UpgradeTarget } from './upgrade-target.ts';
+import type { TunnelStream } from '../../protocol/index.ts';
 import { readRecord, writeRecord } from './upgrade-state.ts';
 
 /** The executable to replace: DROVER_UPGRADE_EXE (tests, unusual layouts), else this SEA itself. */
@@ -90,12 +90,24 @@ export function gateAgentRun(dataDir: string, roles: readonly string[], log: Log
   } };
 }
 
-export function upgradeTarget(dataDir: string, version: string, log: Logger): UpgradeTarget {
-  return new UpgradeTarget({
-    dataDir, version, arch: archName(process.arch), exe: selfExecutable(), publicKey: () => releasePublicKeyPem(), now: Date.now, log, healthMs: healthMs(),
-    rolesOnDevice: (exe) => rolesRunning(dataDir, imageOf(exe)),
-    restart: () => process.kill(process.pid, 'SIGTERM'),
-  });
+/**
+ * The agent's upgrade stream target. The download, verification and swap (upgrade-target.ts,
+ * release-verify.ts) are loaded when the server first opens it: an idle agent never evaluates them
+ * (issue 25, decision 1222).
+ */
+export function upgradeTarget(dataDir: string, version: string, log: Logger): { serve(stream: TunnelStream): void } {
+  let target: Promise<UpgradeTarget> | undefined;
+  return {
+    serve(stream) {
+      stream.on('error', () => {});
+      target ??= import('./upgrade-target.ts').then(({ UpgradeTarget }) => new UpgradeTarget({
+        dataDir, version, arch: archName(process.arch), exe: selfExecutable(), publicKey: () => releasePublicKeyPem(), now: Date.now, log, healthMs: healthMs(),
+        rolesOnDevice: (exe) => rolesRunning(dataDir, imageOf(exe)),
+        restart: () => process.kill(process.pid, 'SIGTERM'),
+      }));
+      target.then((t) => t.serve(stream), (err: unknown) => stream.reset('INTERNAL_ERROR', `the upgrade target could not start: ${(err as Error).message}`.slice(0, 200)));
+    },
+  };
 }
 
 /** Finds sha256sums & co. in a folder, or unpacks a tarball into a temporary folder first. */
@@ -129,6 +141,8 @@ export async function upgradeFrom(from: string, dataDir: string, opts: { exe?: s
   if (rec.phase === 'Swapping' || rec.phase === 'Restarting' || rec.phase === 'Staged' || rec.phase === 'Downloading') {
     throw new UpgradeError('UPGRADE_BUSY', `an upgrade to ${rec.version ?? '?'} is ${rec.phase}; wait for it or restart the agent`);
   }
+  const { checkSha, verifiedVersion, verifyRelease } = await import('../../protocol/release-verify.ts');
+  const { fileSha256 } = await import('./upgrade-target.ts');
   const { dir, cleanup } = await releaseFolder(from);
   try {
     const read = (name: string): Buffer | undefined => {

@@ -8,7 +8,7 @@
 //                                 swaps and restarts by itself. Gzip-compressed when the order
 //                                 says `encoding: 'gzip'` (offsets then count compressed bytes).
 // The agent trusts nothing of the order but what the release key built into it verifies.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const UPGRADE_TARGET = 'http:drover-upgrade';
 export const UPGRADE_PATH = '/v1/upgrade';

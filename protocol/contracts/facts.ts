@@ -1,7 +1,7 @@
 // The Kubernetes facts on `http:drover-facts` (SPEC.md §10.1, docs/api.md): `GET /v1/facts`
 // answered by the cluster agent (agents/cluster/kube-facts.ts) and stored by the server for
 // `drover cluster get` (server-lite/proxy/kube-facts.ts). Both sides use this schema.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const FACTS_PATH = '/v1/facts';
 /** Most nodes listed (the agent pages no further). */

@@ -4,7 +4,7 @@
 // `loose`: members a newer side adds are kept, so options held by the agent compare equal with what
 // the server would send. Which manifests the agent accepts is checked by the agent itself
 // (agents/fleet/manifest-check.ts: MANIFEST_INVALID, DUPLICATE_OBJECT, TOO_MANY_OBJECTS, 422).
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const FLEET_TARGET = 'http:drover-fleet';
 

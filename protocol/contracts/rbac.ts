@@ -2,7 +2,7 @@
 // PUTs to /v1/rbac and what the cluster agent answers. The shape is checked here; which objects
 // the agent is willing to write (drover- names, the managed-by label, bindings to drover-
 // ClusterRoles only) is the agent's policy on top (agents/cluster/rbac-set.ts).
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const RBAC_PATH = '/v1/rbac';
 /** Largest RBAC set body the agent reads. */

@@ -1,7 +1,7 @@
 // The error body every `drover-*` stream target answers with (SPEC.md §10.1, ARCHITECTURE §4):
 // `{"error":{"code","message"}}`. Fleet agents before protocol 1.1 answered the bare
 // `{"code","message"}`; `readTargetError` reads both, so a newer server understands an older agent.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const targetErrorSchema = z.object({
   error: z.object({ code: z.string().min(1).max(64), message: z.string() }).loose(),
