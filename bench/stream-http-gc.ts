@@ -6,6 +6,7 @@
 // (issue 3, decision 0150). Not a test: it only reports.
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { echo } from './peer/targets.ts';
 import { bothReady, createStreamHttpServer, requestOverStream, sessionPair, systemClock } from '../protocol/index.ts';
 
 const { values } = parseArgs({
@@ -19,17 +20,7 @@ const concurrency = Number(values.concurrency);
 const body = Buffer.alloc(1024, 7);
 
 const { client, server } = sessionPair({ clock: systemClock });
-const http = createStreamHttpServer({
-  request(req, res) {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const out = Buffer.concat(chunks);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': out.length });
-      res.end(out);
-    });
-  },
-});
+const http = createStreamHttpServer({ request: echo });
 client.on('stream', (s) => http.serve(s));
 await bothReady(client, server);
 

@@ -3,6 +3,7 @@
 // steady on a shared machine where wall-clock p99 is not). Rounds of the two modes interleaved:
 // `node bench/stream-http-pool.ts [--requests N] [--concurrency C] [--rounds R]`. Not a test.
 import { parseArgs } from 'node:util';
+import { echo } from './peer/targets.ts';
 import { bothReady, createStreamHttpServer, HttpStreamPool, requestOverStream, sessionPair, systemClock, type StreamHttpResult } from '../protocol/index.ts';
 
 const { values } = parseArgs({
@@ -19,17 +20,7 @@ const body = Buffer.alloc(1024, 7);
 
 const { client, server } = sessionPair({ clock: systemClock });
 let streams = 0;
-const http = createStreamHttpServer({
-  request(req, res) {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const out = Buffer.concat(chunks);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': out.length });
-      res.end(out);
-    });
-  },
-});
+const http = createStreamHttpServer({ request: echo });
 client.on('stream', (s) => {
   streams++;
   http.serve(s);
