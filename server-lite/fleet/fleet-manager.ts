@@ -9,13 +9,13 @@ import type { Logger } from 'pino';
 import { extractSource } from './source-archive.ts';
 import { renderDiscovered, renderSource, type BundleOutcome } from './render-source.ts';
 import type { DiscoveredBundle } from './discovery.ts';
-import type { ClusterInfo, TargetCriteria } from './targeting.ts';
+import type { ClusterGroup, ClusterInfo, TargetCriteria } from './targeting.ts';
 import type { HelmSourceAccess, RenderTools } from './tools.ts';
 import type { RolloutPlan } from './rollout.ts';
 import { nextAssignments, type CurrentAssignment } from './deployments.ts';
 import { byCluster, deploymentState, observationOf, summarise, worstState, type BundleStatus, type ClusterFleetStatus, type DeploymentState } from './deployment-state.ts';
 import { FleetError } from './errors.ts';
-import type { FleetStore, BundleRow, BundleSpec, StatusEventRow } from './fleet-store.ts';
+import type { FleetStore, BundleRow, BundleSpec, DeploymentRow, StatusEventRow, TargetRow } from './fleet-store.ts';
 import type { FleetYaml } from './fleet-yaml.ts';
 import { canonicalJson, sha256 } from './manifest-set.ts';
 
@@ -59,11 +59,8 @@ function specOf(y: FleetYaml, warnings: readonly string[]): BundleSpec {
   };
 }
 
-type DeploymentRow = Awaited<ReturnType<FleetStore['deployments']>>[number];
-type TargetRow = Awaited<ReturnType<FleetStore['targets']>>[number];
-
 /** One bundle's next rollout step from the shared rows (pure: the same on every replica). */
-function planBundle(b: BundleRow, revision: string, deployments: readonly DeploymentRow[], targets: readonly TargetRow[], known: ReadonlyMap<string, ClusterInfo>, online: ReadonlySet<string>, groups: Awaited<ReturnType<FleetStore['groups']>>): ReturnType<typeof nextAssignments> {
+function planBundle(b: BundleRow, revision: string, deployments: readonly DeploymentRow[], targets: readonly TargetRow[], known: ReadonlyMap<string, ClusterInfo>, online: ReadonlySet<string>, groups: readonly ClusterGroup[]): ReturnType<typeof nextAssignments> {
   const current = new Map<string, CurrentAssignment>();
   for (const d of deployments) {
     if (d.desiredRevision === null) continue;
